@@ -1,0 +1,6 @@
+# Third-party dependencies, all from Debian 12 packages (see DESIGN.md).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(sodium REQUIRED IMPORTED_TARGET GLOBAL libsodium)
+find_package(OpenSSL REQUIRED)
+find_package(simdjson REQUIRED)
+find_package(Threads REQUIRED)

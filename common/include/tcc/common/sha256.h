@@ -1,0 +1,37 @@
+// SHA-256 through OpenSSL, which uses the CPU's SHA extensions where present.
+//
+// Sha256() is a one-shot hash, thread-safe (each thread reuses its own OpenSSL context).
+// Sha256Hasher hashes incrementally; one instance belongs to one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "tcc/common/bytes.h"
+
+namespace tcc {
+
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+Sha256Digest Sha256(ByteView data);
+inline Sha256Digest Sha256(std::string_view text) { return Sha256(AsBytes(text)); }
+
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  Sha256Hasher& Update(ByteView data);
+  Sha256Hasher& Update(std::string_view text) { return Update(AsBytes(text)); }
+  // Returns the digest and resets the hasher for reuse.
+  Sha256Digest Finish();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
+
+}  // namespace tcc

@@ -1,0 +1,74 @@
+#include <doctest/doctest.h>
+
+#include "tcc/common/base58.h"
+#include "tcc/common/bytes.h"
+#include "tcc/common/secure_memory.h"
+#include "tcc/common/sha256.h"
+
+namespace tcc {
+namespace {
+
+TEST_CASE("hex round-trips and rejects bad input") {
+  Bytes bytes{0x00, 0x01, 0xab, 0xff};
+  CHECK(HexEncode(bytes) == "0001abff");
+  CHECK(HexDecode("0001ABff").value() == bytes);
+  CHECK(HexDecode("abc").error().code() == ErrorCode::kParse);
+  CHECK(HexDecode("zz").error().message().find("invalid hex digit") != std::string::npos);
+  CHECK(HexDecode("").value().empty());
+}
+
+TEST_CASE("base58btc matches known encodings and keeps leading zeros") {
+  CHECK(Base58BtcEncode(AsBytes("Hello World!")) == "2NEpo7TZRRrLZSi2U");
+  CHECK(Base58BtcEncode(Bytes{0, 0, 1}) == "112");
+  CHECK(Base58BtcEncode(Bytes{}) == "");
+  CHECK(Base58BtcDecode("2NEpo7TZRRrLZSi2U").value() == Bytes(AsBytes("Hello World!").begin(), AsBytes("Hello World!").end()));
+  CHECK(Base58BtcDecode("112").value() == Bytes{0, 0, 1});
+  CHECK_FALSE(Base58BtcDecode("0OIl").ok());
+  // Round trip over many lengths and leading-zero counts.
+  for (size_t length = 0; length < 70; ++length) {
+    Bytes bytes(length);
+    for (size_t i = 0; i < length; ++i) bytes[i] = static_cast<uint8_t>(i < length / 4 ? 0 : i * 37 + 11);
+    CHECK(Base58BtcDecode(Base58BtcEncode(bytes)).value() == bytes);
+  }
+}
+
+TEST_CASE("multibase accepts only base58btc") {
+  Bytes key{0xed, 0x01, 0x02};
+  std::string encoded = MultibaseEncode(key);
+  CHECK(encoded[0] == 'z');
+  CHECK(MultibaseDecode(encoded).value() == key);
+  auto wrong = MultibaseDecode("mAAAA");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message().find("'m'") != std::string::npos);
+  CHECK_FALSE(MultibaseDecode("").ok());
+}
+
+TEST_CASE("SHA-256 matches FIPS 180-2 examples, one-shot and incremental") {
+  CHECK(HexEncode(Sha256(std::string_view("abc"))) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(HexEncode(Sha256(std::string_view(""))) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256Hasher hasher;
+  hasher.Update(std::string_view("abcdbcdecdefdefgefghfghighijhijkijkl")).Update(std::string_view("jklmklmnlmnomnopnopq"));
+  CHECK(HexEncode(hasher.Finish()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // Finish resets the hasher.
+  hasher.Update(std::string_view("abc"));
+  CHECK(HexEncode(hasher.Finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("SecureBytes copies, moves and wipes") {
+  Bytes secret{1, 2, 3, 4};
+  SecureBytes held = SecureBytes::CopyOf(secret);
+  SecureWipe(secret);
+  CHECK(secret == Bytes{0, 0, 0, 0});
+  CHECK(held.size() == 4);
+  CHECK(held.data()[3] == 4);
+  SecureBytes moved = std::move(held);
+  CHECK(held.empty());  // NOLINT: moved-from state is specified
+  CHECK(moved.view()[0] == 1);
+  SecureBytes clone = moved.Clone();
+  CHECK(ConstantTimeEqual(clone.view(), moved.view()));
+}
+
+}  // namespace
+}  // namespace tcc

@@ -1,0 +1,82 @@
+#include <doctest/doctest.h>
+
+#include "tcc/common/json.h"
+
+namespace tcc {
+namespace {
+
+std::string RoundTrip(std::string_view text) {
+  auto parsed = Json::Parse(text);
+  REQUIRE_MESSAGE(parsed.ok(), text);
+  return parsed->Serialize();
+}
+
+ErrorCode ParseErrorCode(std::string_view text) {
+  auto parsed = Json::Parse(text);
+  REQUIRE_MESSAGE(!parsed.ok(), text);
+  return parsed.error().code();
+}
+
+TEST_CASE("Json parses every type and keeps member order") {
+  CHECK(RoundTrip(R"({"b":1,"a":[true,false,null,"x",1.5,{}]})") ==
+        R"({"b":1,"a":[true,false,null,"x",1.5,{}]})");
+  CHECK(RoundTrip("  \"top\"  ") == "\"top\"");
+  CHECK(RoundTrip("42") == "42");
+  CHECK(RoundTrip("null") == "null");
+  CHECK(RoundTrip("[]") == "[]");
+}
+
+TEST_CASE("Json rejects what a strict parser must") {
+  CHECK(ParseErrorCode(R"({"a":1,"a":2})") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("\"\\ud800\"") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("\"\\udc00\"") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("\"\xff\"") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("\"\xed\xa0\x80\"") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("NaN") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("[Infinity]") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("1e400") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("[1,]") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("{} {}") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("[1 2]") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("{\"a\" 1}") == ErrorCode::kParse);
+  CHECK(ParseErrorCode("01") == ErrorCode::kParse);
+}
+
+TEST_CASE("Json enforces size and depth limits") {
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  CHECK(ParseErrorCode(deep) == ErrorCode::kResourceExhausted);
+  CHECK(Json::Parse(deep, {.max_bytes = 1000, .max_depth = 128}).ok());
+  CHECK(Json::Parse("[1,2,3]", {.max_bytes = 4}).error().code() == ErrorCode::kResourceExhausted);
+}
+
+TEST_CASE("Json accepts big integers as doubles, as JavaScript does") {
+  CHECK(RoundTrip("[123456789012345678901234567890]") == "[1.2345678901234568e+29]");
+  CHECK(RoundTrip("[-0]") == "[0]");
+}
+
+TEST_CASE("Json member helpers explain what is wrong") {
+  Json object = Json::Parse(R"({"name":"x","count":3,"list":[],"nested":{}})").value();
+  CHECK(object.GetString("name").value() == "x");
+  CHECK(object.GetNumber("count").value() == 3);
+  CHECK(object.GetArray("list").ok());
+  CHECK(object.GetObject("nested").ok());
+  CHECK(object.GetString("count").error().message() == "member \"count\" must be a string, not a number");
+  CHECK(object.GetString("absent").error().message() == "missing member \"absent\"");
+  object.Set("name", "y");
+  object.Set("added", true);
+  CHECK(object.Serialize() == R"({"name":"y","count":3,"list":[],"nested":{},"added":true})");
+  CHECK(object.Erase("list"));
+  CHECK_FALSE(object.Erase("list"));
+}
+
+TEST_CASE("Json pretty output indents and round-trips") {
+  Json value = Json::Parse(R"({"a":[1,{"b":null}],"c":{}})").value();
+  std::string pretty = value.SerializePretty();
+  CHECK(pretty == "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {}\n}");
+  CHECK(Json::Parse(pretty).value() == value);
+}
+
+}  // namespace
+}  // namespace tcc
