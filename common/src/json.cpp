@@ -323,6 +323,10 @@ void AppendJsonString(std::string& out, std::string_view utf8) {
 }
 
 void AppendJsonNumber(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
   if (value == 0) {  // also -0
     out.push_back('0');
     return;

@@ -107,7 +107,8 @@ std::string_view JsonTypeName(Json::Type type);
 // RFC 8785 string serialization: quotes, \" \\ \b \f \n \r \t, other controls as \u00xx,
 // everything else as raw UTF-8. The input must be valid UTF-8.
 void AppendJsonString(std::string& out, std::string_view utf8);
-// ECMAScript Number::toString (RFC 8785 section 3.2.2.3). The value must be finite.
+// ECMAScript Number::toString (RFC 8785 section 3.2.2.3). NaN and infinities, which only a tree
+// built in code can hold, are written as null, as JSON.stringify does; JCS rejects them instead.
 void AppendJsonNumber(std::string& out, double value);
 
 }  // namespace tcc

@@ -4,7 +4,8 @@
 // strings with minimal escaping, numbers in ECMAScript form. Canonicalize() works on an already
 // parsed tree (tcc::Json, which the strict parser guarantees is free of duplicate keys, lone
 // surrogates and invalid UTF-8); CanonicalizeText() parses and canonicalizes, and reports any of
-// those defects as an error. Pure functions, thread-safe.
+// those defects as an error. A tree built in code can still hold NaN or an infinity, which have no
+// canonical form: canonicalizing one is an error. Pure functions, thread-safe.
 #pragma once
 
 #include <string>
@@ -15,9 +16,10 @@
 
 namespace tcc::vc {
 
-std::string Canonicalize(const Json& value);
-// Appends the canonical form to out (lets hot paths reuse one buffer).
-void AppendCanonical(std::string& out, const Json& value);
+Result<std::string> Canonicalize(const Json& value);
+// Appends the canonical form to out (lets hot paths reuse one buffer). On error, out holds a
+// partial result the caller must discard.
+Status AppendCanonical(std::string& out, const Json& value);
 Result<std::string> CanonicalizeText(std::string_view json_text, const JsonLimits& limits = {});
 
 // True when a sorts before b in UTF-16 code-unit order (RFC 8785 section 3.2.3).

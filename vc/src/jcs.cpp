@@ -1,0 +1,107 @@
+#include "tcc/vc/jcs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace tcc::vc {
+namespace {
+
+// Decodes the code point starting at text[i]; the text is valid UTF-8 (parser guarantee).
+char32_t DecodeAt(std::string_view text, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return lead;
+  if (lead < 0xE0) return (char32_t(lead & 0x1F) << 6) | (byte(i + 1) & 0x3F);
+  if (lead < 0xF0) {
+    return (char32_t(lead & 0x0F) << 12) | (char32_t(byte(i + 1) & 0x3F) << 6) | (byte(i + 2) & 0x3F);
+  }
+  return (char32_t(lead & 0x07) << 18) | (char32_t(byte(i + 1) & 0x3F) << 12) |
+         (char32_t(byte(i + 2) & 0x3F) << 6) | (byte(i + 3) & 0x3F);
+}
+
+// The first UTF-16 code unit of a code point, then the second (0 when there is none).
+std::pair<char16_t, char16_t> Utf16Units(char32_t code_point) {
+  if (code_point < 0x10000) return {static_cast<char16_t>(code_point), 0};
+  char32_t offset = code_point - 0x10000;
+  return {static_cast<char16_t>(0xD800 + (offset >> 10)), static_cast<char16_t>(0xDC00 + (offset & 0x3FF))};
+}
+
+Status AppendCanonicalTo(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::Type::kArray: {
+      out.push_back('[');
+      bool first = true;
+      for (const Json& element : value.as_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        TCC_RETURN_IF_ERROR(AppendCanonicalTo(out, element));
+      }
+      out.push_back(']');
+      return OkStatus();
+    }
+    case Json::Type::kObject: {
+      const JsonObject& members = value.as_object();
+      // Sorting pointers keeps the tree untouched (it may be shared by readers).
+      std::vector<const JsonMember*> sorted;
+      sorted.reserve(members.size());
+      for (const JsonMember& member : members) sorted.push_back(&member);
+      std::sort(sorted.begin(), sorted.end(), [](const JsonMember* a, const JsonMember* b) {
+        return Utf16Less(a->first, b->first);
+      });
+      out.push_back('{');
+      bool first = true;
+      for (const JsonMember* member : sorted) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJsonString(out, member->first);
+        out.push_back(':');
+        TCC_RETURN_IF_ERROR(AppendCanonicalTo(out, member->second));
+      }
+      out.push_back('}');
+      return OkStatus();
+    }
+    case Json::Type::kNull: out += "null"; return OkStatus();
+    case Json::Type::kBool: out += value.as_bool() ? "true" : "false"; return OkStatus();
+    case Json::Type::kNumber:
+      if (!std::isfinite(value.as_number())) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "NaN and Infinity have no canonical JSON form (RFC 8785 section 3.2.2.3)");
+      }
+      AppendJsonNumber(out, value.as_number());
+      return OkStatus();
+    case Json::Type::kString: AppendJsonString(out, value.as_string()); return OkStatus();
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+bool Utf16Less(std::string_view a, std::string_view b) {
+  size_t common = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < common && a[i] == b[i]) ++i;
+  if (i == common) return a.size() < b.size();
+  // UTF-8 byte order is code point order; UTF-16 order differs only where a supplementary code
+  // point (surrogate pair, 0xD800..) meets one in U+E000..U+FFFF, so compare by code units.
+  while (i > 0 && (static_cast<unsigned char>(a[i]) & 0xC0) == 0x80) --i;
+  auto units_a = Utf16Units(DecodeAt(a, i));
+  auto units_b = Utf16Units(DecodeAt(b, i));
+  return units_a < units_b;
+}
+
+Result<std::string> Canonicalize(const Json& value) {
+  std::string out;
+  TCC_RETURN_IF_ERROR(AppendCanonicalTo(out, value));
+  return out;
+}
+
+Status AppendCanonical(std::string& out, const Json& value) { return AppendCanonicalTo(out, value); }
+
+Result<std::string> CanonicalizeText(std::string_view json_text, const JsonLimits& limits) {
+  TCC_ASSIGN_OR_RETURN(Json parsed, Json::Parse(json_text, limits));
+  return Canonicalize(parsed);
+}
+
+}  // namespace tcc::vc
