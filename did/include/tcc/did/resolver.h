@@ -1,0 +1,78 @@
+// DID resolution: the Resolver interface and the resolvers composed behind it.
+//
+// A Resolver turns a DID into its DID document. DidKeyResolver derives did:key documents locally.
+// MethodRouter sends each DID to the resolver registered for its method (did:key locally,
+// registered DIDs through the chain adapter later). CachingResolver remembers documents for a TTL
+// and forgets them on demand (the chain adapter reports DID updates). All resolvers here are
+// thread-safe; the ones that wrap others share ownership of them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "tcc/common/result.h"
+#include "tcc/did/document.h"
+
+namespace tcc::did {
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  // kNotFound for an unknown DID, kInvalidArgument for a malformed one, kUnavailable when the
+  // backing store cannot be reached.
+  virtual Result<DidDocument> Resolve(std::string_view did) = 0;
+};
+
+class DidKeyResolver final : public Resolver {
+ public:
+  Result<DidDocument> Resolve(std::string_view did) override;
+};
+
+class MethodRouter final : public Resolver {
+ public:
+  // method is the name between "did:" and the next ':', e.g. "key".
+  void Register(std::string method, std::shared_ptr<Resolver> resolver);
+  Result<DidDocument> Resolve(std::string_view did) override;
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Resolver>, std::less<>> routes_;
+};
+
+class CachingResolver final : public Resolver {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::milliseconds ttl,
+                  std::size_t max_entries = 100000, Clock clock = std::chrono::steady_clock::now);
+  Result<DidDocument> Resolve(std::string_view did) override;
+  void Invalidate(std::string_view did);
+  void InvalidateAll();
+
+  struct Stats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Entry {
+    DidDocument document;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::shared_ptr<Resolver> inner_;
+  std::chrono::milliseconds ttl_;
+  std::size_t max_entries_;
+  Clock clock_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+  Stats stats_;
+};
+
+}  // namespace tcc::did

@@ -1,0 +1,78 @@
+#include "tcc/did/resolver.h"
+
+#include "tcc/did/did_key.h"
+
+namespace tcc::did {
+
+Result<DidDocument> DidKeyResolver::Resolve(std::string_view did) {
+  TCC_ASSIGN_OR_RETURN(PublicKey key, ParseDidKey(did));
+  return DidDocument::ForDidKey(key);
+}
+
+void MethodRouter::Register(std::string method, std::shared_ptr<Resolver> resolver) {
+  std::lock_guard lock(mutex_);
+  routes_[std::move(method)] = std::move(resolver);
+}
+
+Result<DidDocument> MethodRouter::Resolve(std::string_view did) {
+  TCC_ASSIGN_OR_RETURN(DidUrl url, ParseDidUrl(did));
+  if (!url.fragment.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "resolve a DID, not a DID URL: " + std::string(did));
+  }
+  std::string_view method = std::string_view(url.did).substr(4);
+  method = method.substr(0, method.find(':'));
+  std::shared_ptr<Resolver> resolver;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = routes_.find(method);
+    if (it == routes_.end()) {
+      return Error(ErrorCode::kNotFound, "no resolver for DID method \"" + std::string(method) + "\"");
+    }
+    resolver = it->second;
+  }
+  return resolver->Resolve(did);
+}
+
+CachingResolver::CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::milliseconds ttl,
+                                 std::size_t max_entries, Clock clock)
+    : inner_(std::move(inner)), ttl_(ttl), max_entries_(max_entries), clock_(std::move(clock)) {}
+
+Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
+  auto now = clock_();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(std::string(did));
+    if (it != entries_.end() && it->second.expires > now) {
+      ++stats_.hits;
+      return it->second.document;
+    }
+    ++stats_.misses;
+  }
+  // Resolve outside the lock: the inner resolver may be slow (chain round trip).
+  TCC_ASSIGN_OR_RETURN(DidDocument document, inner_->Resolve(did));
+  std::lock_guard lock(mutex_);
+  if (entries_.size() >= max_entries_) {
+    // Bounded memory under a flood of distinct DIDs: drop expired entries, else everything.
+    std::erase_if(entries_, [&](const auto& entry) { return entry.second.expires <= now; });
+    if (entries_.size() >= max_entries_) entries_.clear();
+  }
+  entries_[std::string(did)] = Entry{document, now + ttl_};
+  return document;
+}
+
+void CachingResolver::Invalidate(std::string_view did) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(std::string(did));
+}
+
+void CachingResolver::InvalidateAll() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
+CachingResolver::Stats CachingResolver::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace tcc::did
