@@ -1,0 +1,24 @@
+// RFC 3339 / XML Schema dateTime stamps as used by Verifiable Credentials (validFrom, created).
+//
+// Timestamps are UTC instants with millisecond precision (sub-millisecond digits are accepted
+// and truncated). Parsing is strict: a full date, 'T', a full time and a zone ('Z' or ±HH:MM) are
+// required, and every field is range-checked (including leap years). Pure functions, thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "tcc/common/result.h"
+
+namespace tcc {
+
+using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+
+Result<Timestamp> ParseRfc3339(std::string_view text);
+// "2025-01-01T00:00:00Z"; milliseconds are written only when non-zero.
+std::string FormatRfc3339(Timestamp time);
+// The current time, truncated to whole seconds (the form credentials carry).
+Timestamp NowSeconds();
+
+}  // namespace tcc
