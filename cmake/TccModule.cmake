@@ -21,7 +21,7 @@ endfunction()
 
 function(tcc_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-    -Wno-sign-conversion)
+    -Wno-sign-conversion -Wno-missing-field-initializers)
   if(TCC_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

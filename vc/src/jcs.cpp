@@ -28,7 +28,8 @@ std::pair<char16_t, char16_t> Utf16Units(char32_t code_point) {
   return {static_cast<char16_t>(0xD800 + (offset >> 10)), static_cast<char16_t>(0xDC00 + (offset & 0x3FF))};
 }
 
-Status AppendCanonicalTo(std::string& out, const Json& value) {
+Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view omitted_member = {},
+                         bool omit = false) {
   switch (value.type()) {
     case Json::Type::kArray: {
       out.push_back('[');
@@ -46,7 +47,9 @@ Status AppendCanonicalTo(std::string& out, const Json& value) {
       // Sorting pointers keeps the tree untouched (it may be shared by readers).
       std::vector<const JsonMember*> sorted;
       sorted.reserve(members.size());
-      for (const JsonMember& member : members) sorted.push_back(&member);
+      for (const JsonMember& member : members) {
+        if (!(omit && member.first == omitted_member)) sorted.push_back(&member);
+      }
       std::sort(sorted.begin(), sorted.end(), [](const JsonMember* a, const JsonMember* b) {
         return Utf16Less(a->first, b->first);
       });
@@ -98,6 +101,10 @@ Result<std::string> Canonicalize(const Json& value) {
 }
 
 Status AppendCanonical(std::string& out, const Json& value) { return AppendCanonicalTo(out, value); }
+
+Status AppendCanonicalWithout(std::string& out, const Json& object, std::string_view omitted_member) {
+  return AppendCanonicalTo(out, object, omitted_member, true);
+}
 
 Result<std::string> CanonicalizeText(std::string_view json_text, const JsonLimits& limits) {
   TCC_ASSIGN_OR_RETURN(Json parsed, Json::Parse(json_text, limits));

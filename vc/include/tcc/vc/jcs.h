@@ -20,6 +20,9 @@ Result<std::string> Canonicalize(const Json& value);
 // Appends the canonical form to out (lets hot paths reuse one buffer). On error, out holds a
 // partial result the caller must discard.
 Status AppendCanonical(std::string& out, const Json& value);
+// The canonical form of an object without one of its members (e.g. a document without its
+// "proof"), without copying the tree. `object` must be an object.
+Status AppendCanonicalWithout(std::string& out, const Json& object, std::string_view omitted_member);
 Result<std::string> CanonicalizeText(std::string_view json_text, const JsonLimits& limits = {});
 
 // True when a sorts before b in UTF-16 code-unit order (RFC 8785 section 3.2.3).

@@ -1,0 +1,153 @@
+#include "tcc/vc/credential.h"
+
+#include "tcc/did/did_key.h"
+
+namespace tcc::vc {
+namespace {
+
+Error ShapeError(std::string why) {
+  return Error(ErrorCode::kInvalidArgument, "not a VC 2.0 credential: " + std::move(why));
+}
+
+bool HasType(const Json& type, std::string_view wanted) {
+  if (type.is_string()) return type.as_string() == wanted;
+  if (!type.is_array()) return false;
+  for (const Json& entry : type.as_array()) {
+    if (entry.is_string() && entry.as_string() == wanted) return true;
+  }
+  return false;
+}
+
+Status CheckTypeMember(const Json& type) {
+  if (type.is_string()) return OkStatus();
+  if (!type.is_array() || type.as_array().empty()) return ShapeError("type must be a string or a non-empty array");
+  for (const Json& entry : type.as_array()) {
+    if (!entry.is_string()) return ShapeError("type entries must be strings");
+  }
+  return OkStatus();
+}
+
+Result<std::optional<Timestamp>> OptionalTime(const Json& credential, std::string_view member) {
+  const Json* value = credential.Find(member);
+  if (value == nullptr) return std::optional<Timestamp>();
+  if (!value->is_string()) return ShapeError(std::string(member) + " must be a date-time string");
+  auto parsed = ParseRfc3339(value->as_string());
+  if (!parsed.ok()) return ShapeError(std::string(member) + ": " + parsed.error().message());
+  return std::optional<Timestamp>(*parsed);
+}
+
+Status CheckSchemaEntry(const Json& entry) {
+  if (!entry.is_object() || !entry.GetString("id").ok() || !entry.GetString("type").ok()) {
+    return ShapeError("each credentialSchema needs string members id and type");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::string> IssuerId(const Json& credential) {
+  const Json* issuer = credential.Find("issuer");
+  if (issuer == nullptr) return ShapeError("missing issuer");
+  if (issuer->is_string()) return issuer->as_string();
+  if (issuer->is_object()) {
+    if (auto id = issuer->GetString("id"); id.ok()) return std::string(*id);
+  }
+  return ShapeError("issuer must be a URL string or an object with an id");
+}
+
+Status CheckCredentialShape(const Json& credential) {
+  if (!credential.is_object()) return ShapeError("must be a JSON object");
+  const Json* context = credential.Find("@context");
+  if (context == nullptr || !context->is_array() || context->as_array().empty() ||
+      !(context->as_array()[0] == Json(kCredentialsV2Context))) {
+    return ShapeError(std::string("@context must be an array starting with ") + std::string(kCredentialsV2Context));
+  }
+  for (const Json& entry : context->as_array()) {
+    if (!entry.is_string() && !entry.is_object()) return ShapeError("@context entries must be URLs or objects");
+  }
+  if (const Json* id = credential.Find("id"); id != nullptr && !id->is_string()) {
+    return ShapeError("id must be a string");
+  }
+  const Json* type = credential.Find("type");
+  if (type == nullptr) return ShapeError("missing type");
+  TCC_RETURN_IF_ERROR(CheckTypeMember(*type));
+  if (!HasType(*type, "VerifiableCredential")) return ShapeError("type must include VerifiableCredential");
+  TCC_RETURN_IF_ERROR(IssuerId(credential));
+  const Json* subject = credential.Find("credentialSubject");
+  if (subject == nullptr) return ShapeError("missing credentialSubject");
+  if (subject->is_array()) {
+    if (subject->as_array().empty()) return ShapeError("credentialSubject must not be empty");
+    for (const Json& entry : subject->as_array()) {
+      if (!entry.is_object()) return ShapeError("credentialSubject entries must be objects");
+    }
+  } else if (!subject->is_object()) {
+    return ShapeError("credentialSubject must be an object or an array of objects");
+  }
+  TCC_ASSIGN_OR_RETURN(auto valid_from, OptionalTime(credential, "validFrom"));
+  TCC_ASSIGN_OR_RETURN(auto valid_until, OptionalTime(credential, "validUntil"));
+  if (valid_from && valid_until && *valid_until < *valid_from) return ShapeError("validUntil precedes validFrom");
+  if (const Json* schema = credential.Find("credentialSchema")) {
+    if (schema->is_array()) {
+      for (const Json& entry : schema->as_array()) TCC_RETURN_IF_ERROR(CheckSchemaEntry(entry));
+    } else {
+      TCC_RETURN_IF_ERROR(CheckSchemaEntry(*schema));
+    }
+  }
+  return OkStatus();
+}
+
+Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const IssueOptions& options) {
+  if (!credential.is_object()) return ShapeError("must be a JSON object");
+  if (credential.Contains("proof")) {
+    return Error(ErrorCode::kInvalidArgument, "credential already has a proof; issue an unsigned credential");
+  }
+  std::string key_did = did::DidKeyFromPublicKey(key.public_key());
+  if (!credential.Contains("issuer")) credential.Set("issuer", key_did);
+  TCC_RETURN_IF_ERROR(CheckCredentialShape(credential));
+  TCC_ASSIGN_OR_RETURN(std::string issuer, IssuerId(credential));
+  ProofOptions proof_options;
+  proof_options.created = options.created;
+  proof_options.verification_method = options.verification_method.empty()
+                                          ? did::DidKeyVerificationMethod(key.public_key())
+                                          : options.verification_method;
+  // Refuse to produce a credential that cannot verify: the method must belong to the issuer.
+  TCC_ASSIGN_OR_RETURN(did::DidUrl method_url, did::ParseDidUrl(proof_options.verification_method));
+  if (method_url.did != issuer) {
+    return Error(ErrorCode::kInvalidArgument, "issuer " + issuer + " does not control the signing key " +
+                                                  proof_options.verification_method);
+  }
+  TCC_RETURN_IF_ERROR(AddProof(credential, key, proof_options));
+  return credential;
+}
+
+Result<VerifiedCredential> VerifyCredential(const Json& credential, did::Resolver& resolver,
+                                            const CredentialVerifyOptions& options) {
+  auto shape = CheckCredentialShape(credential);
+  if (!shape.ok()) return Error(ErrorCode::kVerificationFailed, shape.error().message());
+  TCC_ASSIGN_OR_RETURN(std::string issuer, IssuerId(credential));
+  if (options.check_validity_period) {
+    TCC_ASSIGN_OR_RETURN(auto valid_from, OptionalTime(credential, "validFrom"));
+    TCC_ASSIGN_OR_RETURN(auto valid_until, OptionalTime(credential, "validUntil"));
+    if (valid_from && *valid_from > options.now + options.max_clock_skew) {
+      return Error(ErrorCode::kVerificationFailed, "credential is not valid yet (validFrom " +
+                                                       FormatRfc3339(*valid_from) + ")");
+    }
+    if (valid_until && *valid_until < options.now - options.max_clock_skew) {
+      return Error(ErrorCode::kVerificationFailed, "credential has expired (validUntil " +
+                                                       FormatRfc3339(*valid_until) + ")");
+    }
+  }
+  ProofVerifyOptions proof_options;
+  proof_options.now = options.now;
+  proof_options.max_clock_skew = options.max_clock_skew;
+  TCC_ASSIGN_OR_RETURN(std::vector<VerifiedProof> proofs, VerifyProofs(credential, resolver, proof_options));
+  for (const auto& proof : proofs) {
+    if (proof.controller != issuer || did::ParseDidUrl(proof.verification_method)->did != issuer) {
+      return Error(ErrorCode::kVerificationFailed, "verification method " + proof.verification_method +
+                                                       " does not belong to the issuer " + issuer);
+    }
+  }
+  return VerifiedCredential{std::move(issuer), std::move(proofs)};
+}
+
+}  // namespace tcc::vc

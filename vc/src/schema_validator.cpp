@@ -1,0 +1,875 @@
+#include "tcc/vc/schema_validator.h"
+
+#include "tcc/common/time.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace tcc::vc {
+namespace {
+
+constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
+constexpr std::string_view kDialect2020 = "https://json-schema.org/draft/2020-12/schema";
+// Largest double below which every integer is exact; counts above it are meaningless.
+constexpr double kMaxExactInteger = 9007199254740992.0;
+// RE2 programs beyond this are refused; real claim patterns (DIDs, amounts) need a few KB.
+constexpr std::int64_t kRegexMaxMemory = 1 << 20;
+// Long values are cut in messages so a hostile claim cannot inflate error output.
+constexpr std::size_t kMaxQuotedBytes = 64;
+constexpr std::size_t kMaxListedViolations = 20;
+
+// Bits of the `type` keyword; "integer" is its own bit because it accepts a subset of numbers.
+enum TypeBit : std::uint8_t {
+  kNullBit = 1,
+  kBooleanBit = 2,
+  kObjectBit = 4,
+  kArrayBit = 8,
+  kNumberBit = 16,
+  kStringBit = 32,
+  kIntegerBit = 64,
+};
+
+struct TypeName {
+  std::string_view name;
+  TypeBit bit;
+};
+constexpr TypeName kTypeNames[] = {
+    {"null", kNullBit},     {"boolean", kBooleanBit}, {"object", kObjectBit}, {"array", kArrayBit},
+    {"number", kNumberBit}, {"string", kStringBit},   {"integer", kIntegerBit},
+};
+
+bool IsIntegral(double value) { return std::isfinite(value) && std::floor(value) == value; }
+
+std::string_view SchemaTypeOf(const Json& value) {
+  switch (value.type()) {
+    case Json::Type::kNull: return "null";
+    case Json::Type::kBool: return "boolean";
+    case Json::Type::kNumber: return IsIntegral(value.as_number()) ? "integer" : "number";
+    case Json::Type::kString: return "string";
+    case Json::Type::kArray: return "array";
+    case Json::Type::kObject: return "object";
+  }
+  return "unknown";
+}
+
+bool TypeMatches(std::uint8_t types, const Json& value) {
+  switch (value.type()) {
+    case Json::Type::kNull: return types & kNullBit;
+    case Json::Type::kBool: return types & kBooleanBit;
+    case Json::Type::kNumber:
+      return (types & kNumberBit) || ((types & kIntegerBit) && IsIntegral(value.as_number()));
+    case Json::Type::kString: return types & kStringBit;
+    case Json::Type::kArray: return types & kArrayBit;
+    case Json::Type::kObject: return types & kObjectBit;
+  }
+  return false;
+}
+
+std::string TypeMaskText(std::uint8_t types) {
+  std::string text;
+  for (const auto& entry : kTypeNames) {
+    if (!(types & entry.bit)) continue;
+    if (!text.empty()) text += " or ";
+    text += entry.name;
+  }
+  return text;
+}
+
+// JSON Schema equality: numbers by value, objects regardless of member order.
+bool JsonEqual(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::Type::kNull: return true;
+    case Json::Type::kBool: return a.as_bool() == b.as_bool();
+    case Json::Type::kNumber: return a.as_number() == b.as_number();
+    case Json::Type::kString: return a.as_string() == b.as_string();
+    case Json::Type::kArray: {
+      const auto& x = a.as_array();
+      const auto& y = b.as_array();
+      if (x.size() != y.size()) return false;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (!JsonEqual(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case Json::Type::kObject: {
+      const auto& x = a.as_object();
+      if (x.size() != b.as_object().size()) return false;
+      for (const auto& [key, value] : x) {
+        const Json* other = b.Find(key);
+        if (other == nullptr || !JsonEqual(value, *other)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t CodePointCount(std::string_view utf8) {
+  std::size_t count = 0;
+  for (char c : utf8) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+// Cuts text to at most max_bytes without splitting a UTF-8 sequence.
+std::string_view Truncated(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+std::string Quoted(std::string_view text) {
+  std::string out;
+  AppendJsonString(out, Truncated(text, kMaxQuotedBytes));
+  if (text.size() > kMaxQuotedBytes) out.insert(out.size() - 1, "...");
+  return out;
+}
+
+std::string NumberText(double value) {
+  std::string out;
+  AppendJsonNumber(out, value);
+  return out;
+}
+
+std::string ValueText(const Json& value) {
+  if (value.is_string()) return Quoted(value.as_string());
+  std::string text = value.Serialize();
+  if (text.size() > kMaxQuotedBytes) {
+    text = std::string(Truncated(text, kMaxQuotedBytes)) + "...";
+  }
+  return text;
+}
+
+void AppendPointerToken(std::string& out, std::string_view token) {
+  out.push_back('/');
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+std::string ChildLocation(std::string_view parent, std::string_view token) {
+  std::string out(parent);
+  AppendPointerToken(out, token);
+  return out;
+}
+
+std::string ChildLocation(std::string_view parent, std::string_view keyword,
+                          std::string_view token) {
+  return ChildLocation(ChildLocation(parent, keyword), token);
+}
+
+std::string Where(std::string_view location) {
+  return "schema " + (location.empty() ? std::string("(root)") : std::string(location));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Compiled form
+
+namespace {
+
+struct PropertyEntry {
+  std::string name;
+  std::uint32_t schema = kNoNode;  // kNoNode: named only by `required`, not by `properties`
+  std::int32_t required_slot = -1;
+};
+
+struct Node {
+  std::string location;  // JSON Pointer of this subschema
+  bool rejects_all = false;
+  std::uint8_t types = 0;  // 0 = any type
+  std::uint32_t ref = kNoNode;
+  // object
+  std::vector<PropertyEntry> properties;  // sorted by name
+  std::vector<std::string> required;      // schema order, for messages
+  std::uint32_t additional = kNoNode;
+  // array
+  std::uint32_t items = kNoNode;
+  std::optional<std::size_t> min_items, max_items;
+  // number
+  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum;
+  // string
+  std::optional<std::size_t> min_length, max_length;
+  std::unique_ptr<re2::RE2> pattern;
+  bool date_time = false;
+  // any
+  std::optional<JsonArray> enum_values;
+  std::optional<Json> const_value;
+
+  const PropertyEntry* FindProperty(std::string_view name) const {
+    auto it = std::lower_bound(
+        properties.begin(), properties.end(), name,
+        [](const PropertyEntry& entry, std::string_view key) { return entry.name < key; });
+    return it != properties.end() && it->name == name ? &*it : nullptr;
+  }
+};
+
+}  // namespace
+
+struct SchemaValidator::Compiled {
+  std::vector<Node> nodes;
+  std::uint32_t root = kNoNode;
+};
+
+namespace {
+
+Error SchemaError(std::string_view location, std::string_view what) {
+  return Error(ErrorCode::kInvalidArgument, Where(location) + ": " + std::string(what));
+}
+
+// Reads a JSON Pointer fragment ("#/a/b", percent-encoded as in a URI) into tokens.
+Result<std::vector<std::string>> ParseLocalRef(std::string_view ref, std::string_view location) {
+  if (ref.empty() || ref[0] != '#') {
+    return SchemaError(location, "$ref " + Quoted(ref) +
+                                     " is not a local reference; only \"#\" and \"#/...\" "
+                                     "JSON Pointers into this schema are supported");
+  }
+  std::string pointer;
+  for (std::size_t i = 1; i < ref.size(); ++i) {
+    if (ref[i] != '%') {
+      pointer.push_back(ref[i]);
+      continue;
+    }
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (i + 2 >= ref.size()) {
+      return SchemaError(location, "$ref " + Quoted(ref) + " has a truncated %-escape");
+    }
+    int high = hex(ref[i + 1]);
+    int low = hex(ref[i + 2]);
+    if (high < 0 || low < 0) {
+      return SchemaError(location, "$ref " + Quoted(ref) + " has an invalid %-escape");
+    }
+    pointer.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  std::vector<std::string> tokens;
+  if (pointer.empty()) return tokens;
+  if (pointer[0] != '/') {
+    return SchemaError(location, "$ref " + Quoted(ref) +
+                                     " uses a plain-name fragment; only JSON Pointers are "
+                                     "supported (use $defs and \"#/$defs/name\")");
+  }
+  std::size_t start = 1;
+  while (true) {
+    std::size_t end = pointer.find('/', start);
+    std::string_view raw = std::string_view(pointer).substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    std::string token;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] != '~') {
+        token.push_back(raw[i]);
+      } else if (i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+        token.push_back(raw[i + 1] == '0' ? '~' : '/');
+        ++i;
+      } else {
+        return SchemaError(location, "$ref " + Quoted(ref) + " has an invalid ~ escape");
+      }
+    }
+    tokens.push_back(std::move(token));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return tokens;
+}
+
+Result<std::size_t> ArrayIndex(std::string_view token) {
+  bool digits = !token.empty() && token.size() <= 9 &&
+                std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || (token.size() > 1 && token[0] == '0')) {
+    return Error(ErrorCode::kInvalidArgument, "not an array index");
+  }
+  return static_cast<std::size_t>(std::stoul(std::string(token)));
+}
+
+class Compiler {
+ public:
+  Compiler(const Json& root, const SchemaLimits& limits) : root_(root), limits_(limits) {}
+
+  Result<std::uint32_t> Compile(const Json& schema, const std::string& location,
+                                std::size_t depth) {
+    if (auto it = state_.find(location); it != state_.end()) {
+      if (it->second.in_progress) return CycleError(location);
+      return it->second.index;
+    }
+    if (depth > limits_.max_depth) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(location) + ": nesting (counting $ref hops) exceeds " +
+                       std::to_string(limits_.max_depth) + " levels");
+    }
+    if (nodes_.size() >= limits_.max_nodes) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(location) + ": the schema has more than " +
+                       std::to_string(limits_.max_nodes) + " subschemas");
+    }
+    auto index = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.emplace_back();
+    state_[location] = {index, true};
+    stack_.push_back(location);
+    Node node;
+    node.location = location;
+    TCC_RETURN_IF_ERROR(Fill(node, schema, location, depth));
+    nodes_[index] = std::move(node);
+    stack_.pop_back();
+    state_[location].in_progress = false;
+    return index;
+  }
+
+  std::vector<Node> TakeNodes() { return std::move(nodes_); }
+
+ private:
+  struct State {
+    std::uint32_t index;
+    bool in_progress;
+  };
+
+  Error CycleError(const std::string& location) const {
+    std::string chain;
+    auto start = std::find(stack_.begin(), stack_.end(), location);
+    for (auto it = start; it != stack_.end(); ++it) chain += "#" + *it + " -> ";
+    chain += "#" + location;
+    return SchemaError(stack_.empty() ? location : stack_.back(),
+                       "$ref forms a cycle (" + chain +
+                           "); recursive schemas are not supported");
+  }
+
+  Status Fill(Node& node, const Json& schema, const std::string& location, std::size_t depth) {
+    if (schema.is_bool()) {
+      node.rejects_all = !schema.as_bool();
+      return OkStatus();
+    }
+    if (!schema.is_object()) {
+      return SchemaError(location, "a schema must be an object or a boolean, not " +
+                                       std::string(JsonTypeName(schema.type())));
+    }
+    for (const auto& [keyword, value] : schema.as_object()) {
+      std::string at = ChildLocation(location, keyword);
+      TCC_RETURN_IF_ERROR(Keyword(node, keyword, value, location, at, depth));
+    }
+    return BuildPropertyTable(node, schema, location, depth);
+  }
+
+  Status Keyword(Node& node, const std::string& keyword, const Json& value,
+                 const std::string& location, const std::string& at, std::size_t depth) {
+    if (keyword == "type") return ParseType(node, value, at);
+    if (keyword == "properties") {
+      if (!value.is_object()) return SchemaError(at, "must be an object of schemas");
+      return OkStatus();  // compiled with `required` in BuildPropertyTable
+    }
+    if (keyword == "required") {
+      if (!value.is_array()) return SchemaError(at, "must be an array of strings");
+      std::unordered_set<std::string_view> names;
+      for (std::size_t i = 0; i < value.as_array().size(); ++i) {
+        const Json& name = value.as_array()[i];
+        if (!name.is_string()) {
+          return SchemaError(ChildLocation(at, std::to_string(i)), "must be a string");
+        }
+        if (!names.insert(name.as_string()).second) {
+          return SchemaError(at, "names " + Quoted(name.as_string()) + " twice");
+        }
+        node.required.push_back(name.as_string());
+      }
+      return OkStatus();
+    }
+    if (keyword == "additionalProperties") return Sub(node.additional, value, at, depth);
+    if (keyword == "items") {
+      if (value.is_array()) {
+        return SchemaError(at, "must be one schema (the array form is draft-07 tuple "
+                               "validation, which 2020-12 calls prefixItems and this subset "
+                               "does not support)");
+      }
+      return Sub(node.items, value, at, depth);
+    }
+    if (keyword == "minItems") return ParseCount(node.min_items, value, at);
+    if (keyword == "maxItems") return ParseCount(node.max_items, value, at);
+    if (keyword == "minLength") return ParseCount(node.min_length, value, at);
+    if (keyword == "maxLength") return ParseCount(node.max_length, value, at);
+    if (keyword == "minimum") return ParseBound(node.minimum, value, at);
+    if (keyword == "maximum") return ParseBound(node.maximum, value, at);
+    if (keyword == "exclusiveMinimum") return ParseBound(node.exclusive_minimum, value, at);
+    if (keyword == "exclusiveMaximum") return ParseBound(node.exclusive_maximum, value, at);
+    if (keyword == "enum") {
+      if (!value.is_array() || value.as_array().empty()) {
+        return SchemaError(at, "must be a non-empty array");
+      }
+      node.enum_values = value.as_array();
+      return OkStatus();
+    }
+    if (keyword == "const") {
+      node.const_value = value;
+      return OkStatus();
+    }
+    if (keyword == "pattern") return ParsePattern(node, value, at);
+    if (keyword == "format") {
+      if (!value.is_string()) return SchemaError(at, "must be a string");
+      if (value.as_string() != "date-time") {
+        return SchemaError(at, "unsupported format " + Quoted(value.as_string()) +
+                                   " (supported: \"date-time\"; use `pattern` for others)");
+      }
+      node.date_time = true;
+      return OkStatus();
+    }
+    if (keyword == "$ref") return ParseRef(node, value, at, depth);
+    if (keyword == "$defs") {
+      if (!value.is_object()) return SchemaError(at, "must be an object of schemas");
+      for (const auto& [name, definition] : value.as_object()) {
+        std::uint32_t ignored = kNoNode;
+        TCC_RETURN_IF_ERROR(Sub(ignored, definition, ChildLocation(at, name), depth));
+      }
+      return OkStatus();
+    }
+    if (keyword == "$schema") {
+      if (!location.empty()) return SchemaError(at, "is only allowed at the schema root");
+      if (!value.is_string() || value.as_string() != kDialect2020) {
+        return SchemaError(at, "must be \"" + std::string(kDialect2020) + "\"");
+      }
+      return OkStatus();
+    }
+    if (keyword == "$id") {
+      if (!location.empty()) {
+        return SchemaError(at, "is only supported at the schema root (embedded resources "
+                               "would change how $ref resolves)");
+      }
+      if (!value.is_string()) return SchemaError(at, "must be a string");
+      return OkStatus();
+    }
+    if (keyword == "$comment" || keyword == "title" || keyword == "description") {
+      if (!value.is_string()) return SchemaError(at, "must be a string");
+      return OkStatus();
+    }
+    if (keyword == "examples") {
+      if (!value.is_array()) return SchemaError(at, "must be an array");
+      return OkStatus();
+    }
+    if (keyword == "default") return OkStatus();
+    return SchemaError(location, "unknown or unsupported keyword " + Quoted(keyword));
+  }
+
+  Status Sub(std::uint32_t& target, const Json& schema, const std::string& at, std::size_t depth) {
+    TCC_ASSIGN_OR_RETURN(target, Compile(schema, at, depth + 1));
+    return OkStatus();
+  }
+
+  Status ParseType(Node& node, const Json& value, const std::string& at) {
+    auto add = [&](const Json& name, const std::string& where) -> Status {
+      if (!name.is_string()) return SchemaError(where, "must be a type name string");
+      for (const auto& entry : kTypeNames) {
+        if (name.as_string() != entry.name) continue;
+        if (node.types & entry.bit) return SchemaError(where, "repeats " + Quoted(entry.name));
+        node.types = static_cast<std::uint8_t>(node.types | entry.bit);
+        return OkStatus();
+      }
+      return SchemaError(where, "unknown type " + Quoted(name.as_string()) +
+                                    " (null, boolean, object, array, number, string, integer)");
+    };
+    if (value.is_string()) return add(value, at);
+    if (!value.is_array() || value.as_array().empty()) {
+      return SchemaError(at, "must be a type name or a non-empty array of them");
+    }
+    for (std::size_t i = 0; i < value.as_array().size(); ++i) {
+      TCC_RETURN_IF_ERROR(add(value.as_array()[i], ChildLocation(at, std::to_string(i))));
+    }
+    return OkStatus();
+  }
+
+  static Status ParseCount(std::optional<std::size_t>& target, const Json& value,
+                           const std::string& at) {
+    if (!value.is_number() || !IsIntegral(value.as_number()) || value.as_number() < 0 ||
+        value.as_number() > kMaxExactInteger) {
+      return SchemaError(at, "must be a non-negative integer");
+    }
+    target = static_cast<std::size_t>(value.as_number());
+    return OkStatus();
+  }
+
+  static Status ParseBound(std::optional<double>& target, const Json& value,
+                           const std::string& at) {
+    if (!value.is_number()) {
+      return SchemaError(at, value.is_bool() ? "must be a number (the boolean form is draft-04)"
+                                             : "must be a number");
+    }
+    target = value.as_number();
+    return OkStatus();
+  }
+
+  Status ParsePattern(Node& node, const Json& value, const std::string& at) const {
+    if (!value.is_string()) return SchemaError(at, "must be a string");
+    const std::string& source = value.as_string();
+    if (source.size() > limits_.max_pattern_bytes) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(at) + ": pattern longer than " +
+                       std::to_string(limits_.max_pattern_bytes) + " bytes");
+    }
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    options.set_never_capture(true);
+    options.set_max_mem(kRegexMaxMemory);
+    try {
+      auto regex = std::make_unique<re2::RE2>(source, options);
+      if (!regex->ok()) {
+        return SchemaError(at, "invalid regular expression " + Quoted(source) + ": " +
+                                   regex->error() +
+                                   " (RE2 syntax: no backreferences or lookaround)");
+      }
+      node.pattern = std::move(regex);
+    } catch (const std::exception& e) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(at) + ": cannot compile pattern: " + std::string(e.what()));
+    }
+    return OkStatus();
+  }
+
+  Status ParseRef(Node& node, const Json& value, const std::string& at, std::size_t depth) {
+    if (!value.is_string()) return SchemaError(at, "must be a string");
+    TCC_ASSIGN_OR_RETURN(auto tokens, ParseLocalRef(value.as_string(), at));
+    const Json* target = &root_;
+    std::string target_location;
+    for (const auto& token : tokens) {
+      const Json* next = nullptr;
+      if (target->is_object()) {
+        next = target->Find(token);
+      } else if (target->is_array()) {
+        auto index = ArrayIndex(token);
+        if (index.ok() && *index < target->as_array().size()) {
+          next = &target->as_array()[*index];
+        }
+      }
+      if (next == nullptr) {
+        return SchemaError(at, "$ref " + Quoted(value.as_string()) + " does not resolve: " +
+                                   Quoted(token) + " not found at " +
+                                   (target_location.empty() ? "#" : "#" + target_location));
+      }
+      AppendPointerToken(target_location, token);
+      target = next;
+    }
+    return Sub(node.ref, *target, target_location, depth);
+  }
+
+  Status BuildPropertyTable(Node& node, const Json& schema, const std::string& location,
+                            std::size_t depth) {
+    if (const Json* properties = schema.Find("properties")) {
+      std::string at = ChildLocation(location, "properties");
+      for (const auto& [name, subschema] : properties->as_object()) {
+        PropertyEntry entry{name, kNoNode, -1};
+        TCC_RETURN_IF_ERROR(Sub(entry.schema, subschema, ChildLocation(at, name), depth));
+        node.properties.push_back(std::move(entry));
+      }
+    }
+    auto by_name = [](const PropertyEntry& a, const PropertyEntry& b) { return a.name < b.name; };
+    std::sort(node.properties.begin(), node.properties.end(), by_name);
+    std::size_t declared = node.properties.size();
+    for (std::size_t slot = 0; slot < node.required.size(); ++slot) {
+      const std::string& name = node.required[slot];
+      auto end = node.properties.begin() + static_cast<std::ptrdiff_t>(declared);
+      auto it = std::lower_bound(node.properties.begin(), end, PropertyEntry{name}, by_name);
+      if (it != end && it->name == name) {
+        it->required_slot = static_cast<std::int32_t>(slot);
+      } else {
+        node.properties.push_back(PropertyEntry{name, kNoNode, static_cast<std::int32_t>(slot)});
+      }
+    }
+    std::sort(node.properties.begin(), node.properties.end(), by_name);
+    return OkStatus();
+  }
+
+  const Json& root_;
+  SchemaLimits limits_;
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string, State> state_;
+  std::vector<std::string> stack_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+namespace {
+
+// The instance path is a chain of stack frames, so descending costs no allocation; it becomes a
+// string only when a violation is reported.
+struct PathLink {
+  const PathLink* parent;
+  std::string_view key;
+  std::size_t index;
+  bool is_index;
+};
+
+std::string PathString(const PathLink* link) {
+  std::vector<const PathLink*> links;
+  for (; link != nullptr; link = link->parent) links.push_back(link);
+  std::string out;
+  for (auto it = links.rbegin(); it != links.rend(); ++it) {
+    if ((*it)->is_index) {
+      out += '/';
+      out += std::to_string((*it)->index);
+    } else {
+      AppendPointerToken(out, (*it)->key);
+    }
+  }
+  return out;
+}
+
+class Run {
+ public:
+  // violations == nullptr: stop at the first violation and build no messages.
+  Run(const std::vector<Node>& nodes, std::vector<Violation>* violations)
+      : nodes_(nodes), violations_(violations) {}
+
+  bool failed() const { return failed_; }
+
+  void Visit(std::uint32_t index, const Json& value, const PathLink* path) {
+    const Node& node = nodes_[index];
+    if (node.rejects_all) {
+      Fail(node.location, path, [] { return std::string("no value is allowed here"); });
+      return;
+    }
+    if (node.ref != kNoNode) {
+      Visit(node.ref, value, path);
+      if (Stopped()) return;
+    }
+    if (node.types != 0 && !TypeMatches(node.types, value)) {
+      // The other keywords would only restate the mismatch.
+      FailAt(node, "type", path, [&] {
+        std::string got(SchemaTypeOf(value));
+        if (value.is_number() || value.is_string()) got += " " + ValueText(value);
+        return "expected " + TypeMaskText(node.types) + ", got " + got;
+      });
+      return;
+    }
+    if (node.const_value && !JsonEqual(*node.const_value, value)) {
+      FailAt(node, "const", path, [&] {
+        return "must equal " + ValueText(*node.const_value) + ", got " + ValueText(value);
+      });
+      if (Stopped()) return;
+    }
+    if (node.enum_values) {
+      bool found = std::any_of(node.enum_values->begin(), node.enum_values->end(),
+                               [&](const Json& option) { return JsonEqual(option, value); });
+      if (!found) {
+        FailAt(node, "enum", path, [&] {
+          return "must be one of " + ValueText(Json(*node.enum_values)) + ", got " +
+                 ValueText(value);
+        });
+        if (Stopped()) return;
+      }
+    }
+    switch (value.type()) {
+      case Json::Type::kNumber: return VisitNumber(node, value.as_number(), path);
+      case Json::Type::kString: return VisitString(node, value.as_string(), path);
+      case Json::Type::kArray: return VisitArray(node, value.as_array(), path);
+      case Json::Type::kObject: return VisitObject(node, value.as_object(), path);
+      default: return;
+    }
+  }
+
+ private:
+  bool Stopped() const { return failed_ && violations_ == nullptr; }
+
+  static std::string Keyword(const Node& node, std::string_view keyword) {
+    return ChildLocation(node.location, keyword);
+  }
+
+  template <typename MessageFn>
+  void Fail(std::string_view schema_path, const PathLink* path, MessageFn&& message) {
+    failed_ = true;
+    if (violations_ == nullptr) return;
+    violations_->push_back({PathString(path), std::string(schema_path), message()});
+  }
+  // Keeps schema paths free of string building on the valid path: only failures compute them.
+  template <typename MessageFn>
+  void FailAt(const Node& node, std::string_view keyword, const PathLink* path,
+              MessageFn&& message) {
+    failed_ = true;
+    if (violations_ == nullptr) return;
+    violations_->push_back({PathString(path), Keyword(node, keyword), message()});
+  }
+
+  void VisitNumber(const Node& node, double number, const PathLink* path) {
+    auto check = [&](const std::optional<double>& bound, bool ok, std::string_view keyword,
+                     std::string_view relation) {
+      if (!bound || ok || Stopped()) return;
+      FailAt(node, keyword, path, [&] {
+        return "must be " + std::string(relation) + " " + NumberText(*bound) + ", got " +
+               NumberText(number);
+      });
+    };
+    check(node.minimum, node.minimum && number >= *node.minimum, "minimum", ">=");
+    check(node.maximum, node.maximum && number <= *node.maximum, "maximum", "<=");
+    check(node.exclusive_minimum, node.exclusive_minimum && number > *node.exclusive_minimum,
+          "exclusiveMinimum", ">");
+    check(node.exclusive_maximum, node.exclusive_maximum && number < *node.exclusive_maximum,
+          "exclusiveMaximum", "<");
+  }
+
+  void VisitString(const Node& node, const std::string& text, const PathLink* path) {
+    if (node.min_length || node.max_length) {
+      std::size_t length = CodePointCount(text);
+      if (node.min_length && length < *node.min_length) {
+        FailAt(node, "minLength", path, [&] {
+          return "must be at least " + std::to_string(*node.min_length) +
+                 " characters long, got " + std::to_string(length);
+        });
+        if (Stopped()) return;
+      }
+      if (node.max_length && length > *node.max_length) {
+        FailAt(node, "maxLength", path, [&] {
+          return "must be at most " + std::to_string(*node.max_length) +
+                 " characters long, got " + std::to_string(length);
+        });
+        if (Stopped()) return;
+      }
+    }
+    if (node.pattern && !re2::RE2::PartialMatch(text, *node.pattern)) {
+      FailAt(node, "pattern", path, [&] {
+        return Quoted(text) + " does not match the pattern " + Quoted(node.pattern->pattern());
+      });
+      if (Stopped()) return;
+    }
+    if (node.date_time) {
+      if (auto time = ParseRfc3339(text); !time.ok()) {
+        FailAt(node, "format", path, [&] { return time.error().message(); });
+      }
+    }
+  }
+
+  void VisitArray(const Node& node, const JsonArray& elements, const PathLink* path) {
+    if (node.min_items && elements.size() < *node.min_items) {
+      FailAt(node, "minItems", path, [&] {
+        return "must have at least " + std::to_string(*node.min_items) + " items, got " +
+               std::to_string(elements.size());
+      });
+      if (Stopped()) return;
+    }
+    if (node.max_items && elements.size() > *node.max_items) {
+      FailAt(node, "maxItems", path, [&] {
+        return "must have at most " + std::to_string(*node.max_items) + " items, got " +
+               std::to_string(elements.size());
+      });
+      if (Stopped()) return;
+    }
+    if (node.items == kNoNode) return;
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      PathLink link{path, {}, i, true};
+      Visit(node.items, elements[i], &link);
+      if (Stopped()) return;
+    }
+  }
+
+  void VisitObject(const Node& node, const JsonObject& members, const PathLink* path) {
+    if (node.properties.empty() && node.additional == kNoNode) return;
+    // Which required members were seen; one word covers every realistic schema.
+    std::uint64_t seen_word = 0;
+    std::vector<bool> seen_many(node.required.size() > 64 ? node.required.size() : 0);
+    std::size_t seen = 0;
+    for (const auto& [key, member] : members) {
+      PathLink link{path, key, 0, false};
+      const PropertyEntry* entry = node.FindProperty(key);
+      if (entry != nullptr && entry->required_slot >= 0) {
+        auto slot = static_cast<std::size_t>(entry->required_slot);
+        bool already = seen_many.empty() ? (seen_word >> slot) & 1 : seen_many[slot];
+        if (!already) {
+          ++seen;
+          if (seen_many.empty()) {
+            seen_word |= std::uint64_t{1} << slot;
+          } else {
+            seen_many[slot] = true;
+          }
+        }
+      }
+      if (entry != nullptr && entry->schema != kNoNode) {
+        Visit(entry->schema, member, &link);
+      } else if (node.additional != kNoNode) {
+        if (nodes_[node.additional].rejects_all) {
+          FailAt(node, "additionalProperties", &link, [&] {
+            return "member " + Quoted(key) + " is not allowed (additionalProperties is false)";
+          });
+        } else {
+          Visit(node.additional, member, &link);
+        }
+      }
+      if (Stopped()) return;
+    }
+    if (seen == node.required.size()) return;
+    for (std::size_t slot = 0; slot < node.required.size(); ++slot) {
+      bool present = seen_many.empty() ? (seen_word >> slot) & 1 : seen_many[slot];
+      if (present) continue;
+      const std::string& name = node.required[slot];
+      PathLink link{path, name, 0, false};
+      FailAt(node, "required", &link,
+             [&] { return "required member " + Quoted(name) + " is missing"; });
+      if (Stopped()) return;
+    }
+  }
+
+  const std::vector<Node>& nodes_;
+  std::vector<Violation>* violations_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+std::string Violation::ToString() const {
+  return (instance_path.empty() ? std::string("(root)") : instance_path) + ": " + message;
+}
+
+Result<SchemaValidator> SchemaValidator::Compile(const Json& schema, const SchemaLimits& limits) {
+  Compiler compiler(schema, limits);
+  TCC_ASSIGN_OR_RETURN(std::uint32_t root, compiler.Compile(schema, "", 0));
+  auto compiled = std::make_shared<Compiled>();
+  compiled->nodes = compiler.TakeNodes();
+  compiled->root = root;
+  return SchemaValidator(std::move(compiled));
+}
+
+std::vector<Violation> SchemaValidator::Validate(const Json& instance) const {
+  std::vector<Violation> violations;
+  Run run(compiled_->nodes, &violations);
+  run.Visit(compiled_->root, instance, nullptr);
+  return violations;
+}
+
+bool SchemaValidator::IsValid(const Json& instance) const {
+  Run run(compiled_->nodes, nullptr);
+  run.Visit(compiled_->root, instance, nullptr);
+  return !run.failed();
+}
+
+Status SchemaValidator::Check(const Json& instance) const {
+  std::vector<Violation> violations = Validate(instance);
+  if (violations.empty()) return OkStatus();
+  std::string message = "does not match the schema (" + std::to_string(violations.size()) +
+                        (violations.size() == 1 ? " violation): " : " violations): ");
+  for (std::size_t i = 0; i < violations.size() && i < kMaxListedViolations; ++i) {
+    if (i > 0) message += "; ";
+    message += violations[i].ToString();
+  }
+  if (violations.size() > kMaxListedViolations) {
+    message += "; and " + std::to_string(violations.size() - kMaxListedViolations) + " more";
+  }
+  return Error(ErrorCode::kVerificationFailed, std::move(message));
+}
+
+}  // namespace tcc::vc
