@@ -22,7 +22,6 @@ Timestamp At(std::string_view text) { return ParseRfc3339(text).value(); }
 
 std::string MustCanonicalize(const Json& value) { return Canonicalize(value).value(); }
 
-Json ProofOf(const Json& document) { return *document.Find("proof"); }
 
 TEST_CASE("signed vectors 01-07: every intermediate value and the signed bytes match") {
   did::DidKeyResolver resolver;

@@ -1,0 +1,109 @@
+#include "command_line.h"
+
+#include <iostream>
+
+namespace tcc::cli {
+
+CommandLine::CommandLine(std::string command, std::string summary)
+    : command_(std::move(command)), summary_(std::move(summary)) {}
+
+CommandLine& CommandLine::Option(std::string name, std::string metavar, std::string help, std::string* value) {
+  options_.push_back({std::move(name), std::move(metavar), std::move(help), value, nullptr});
+  return *this;
+}
+
+CommandLine& CommandLine::Flag(std::string name, std::string help, bool* value) {
+  options_.push_back({std::move(name), "", std::move(help), nullptr, value});
+  return *this;
+}
+
+CommandLine& CommandLine::Positionals(std::string metavar, std::string help, std::vector<std::string>* values,
+                                      size_t min, size_t max) {
+  positional_metavar_ = std::move(metavar);
+  positional_help_ = std::move(help);
+  positionals_ = values;
+  positional_min_ = min;
+  positional_max_ = max;
+  return *this;
+}
+
+std::string CommandLine::Help() const {
+  std::string text = "Usage: tcc " + command_;
+  if (!options_.empty()) text += " [options]";
+  if (positionals_ != nullptr) {
+    text += " " + positional_metavar_;
+    if (positional_max_ != 1) text += "...";
+  }
+  text += "\n\n" + summary_ + "\n";
+  if (positionals_ != nullptr) text += "\n  " + positional_metavar_ + "\n      " + positional_help_ + "\n";
+  text += "\nOptions:\n";
+  for (const auto& option : options_) {
+    std::string left = "  --" + option.name + (option.metavar.empty() ? "" : " " + option.metavar);
+    text += left + "\n      " + option.help + "\n";
+  }
+  text += "  --help\n      Show this help and exit.\n";
+  return text;
+}
+
+Result<bool> CommandLine::Parse(std::span<const std::string> arguments) {
+  auto usage = [&](std::string message) -> Result<bool> {
+    std::cerr << "tcc " << command_ << ": " << message << "\n(see: tcc " << command_ << " --help)\n";
+    return Error(ErrorCode::kInvalidArgument, std::move(message));
+  };
+  bool only_positionals = false;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& argument = arguments[i];
+    if (only_positionals || argument.size() < 2 || argument.rfind("--", 0) != 0) {
+      if (positionals_ == nullptr) return usage("unexpected argument \"" + argument + "\"");
+      positionals_->push_back(argument);
+      continue;
+    }
+    if (argument == "--") {
+      only_positionals = true;
+      continue;
+    }
+    if (argument == "--help") {
+      std::cout << Help();
+      return false;
+    }
+    std::string name = argument.substr(2);
+    std::string inline_value;
+    bool has_inline_value = false;
+    if (auto equals = name.find('='); equals != std::string::npos) {
+      inline_value = name.substr(equals + 1);
+      name.resize(equals);
+      has_inline_value = true;
+    }
+    Declared* declared = nullptr;
+    for (auto& option : options_) {
+      if (option.name == name) declared = &option;
+    }
+    if (declared == nullptr) return usage("unknown option --" + name);
+    if (declared->flag != nullptr) {
+      if (has_inline_value) return usage("--" + name + " takes no value");
+      *declared->flag = true;
+    } else if (has_inline_value) {
+      *declared->value = inline_value;
+    } else {
+      if (i + 1 >= arguments.size()) return usage("--" + name + " needs a value (" + declared->metavar + ")");
+      *declared->value = arguments[++i];
+    }
+  }
+  if (positionals_ != nullptr) {
+    if (positionals_->size() < positional_min_) return usage("missing " + positional_metavar_);
+    if (positional_max_ != 0 && positionals_->size() > positional_max_) {
+      return usage("too many arguments (at most " + std::to_string(positional_max_) + " " + positional_metavar_ + ")");
+    }
+  }
+  return true;
+}
+
+int ReportError(std::string_view command, const Error& error) {
+  std::cerr << "tcc " << command << ": " << error.message() << "\n";
+  switch (error.code()) {
+    case ErrorCode::kVerificationFailed: return kExitVerificationFailed;
+    default: return kExitInputError;
+  }
+}
+
+}  // namespace tcc::cli

@@ -1,0 +1,81 @@
+// Command-line parsing and the command table of the `tcc` CLI.
+//
+// Each subcommand declares its options on a CommandLine, which parses argv, prints --help text
+// generated from the declarations, and reports usage errors. Commands return an exit code from
+// ExitCode (documented in README.md). Single-threaded by design: one CommandLine per invocation.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tcc/common/result.h"
+#include "tcc/did/resolver.h"
+
+namespace tcc::cli {
+
+// Exit codes shared by every command.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitVerificationFailed = 1,  // the input was read fine, but did not verify / validate
+  kExitUsage = 2,               // bad command line
+  kExitInputError = 3,          // a file, key or document could not be read or is malformed
+};
+
+class CommandLine {
+ public:
+  CommandLine(std::string command, std::string summary);
+
+  // --name VALUE (or --name=VALUE).
+  CommandLine& Option(std::string name, std::string metavar, std::string help, std::string* value);
+  // --name, a switch.
+  CommandLine& Flag(std::string name, std::string help, bool* value);
+  // Positional arguments, between min and max of them (max 0 = unbounded).
+  CommandLine& Positionals(std::string metavar, std::string help, std::vector<std::string>* values,
+                           size_t min, size_t max);
+
+  // Parses the arguments after the command words. Returns true to run the command, false when
+  // --help was printed; a usage error has been printed to stderr when the result is an error.
+  Result<bool> Parse(std::span<const std::string> arguments);
+  std::string Help() const;
+
+ private:
+  struct Declared {
+    std::string name;
+    std::string metavar;  // empty for flags
+    std::string help;
+    std::string* value = nullptr;
+    bool* flag = nullptr;
+  };
+  std::string command_;
+  std::string summary_;
+  std::vector<Declared> options_;
+  std::string positional_metavar_;
+  std::string positional_help_;
+  std::vector<std::string>* positionals_ = nullptr;
+  size_t positional_min_ = 0;
+  size_t positional_max_ = 0;
+};
+
+// Prints "tcc <command>: <message>" to stderr and returns the exit code for the error.
+int ReportError(std::string_view command, const Error& error);
+
+// Reads a file, or standard input for "-".
+Result<std::string> ReadInput(const std::string& path);
+
+// The resolver commands use for DIDs: did:key locally (registered DIDs join with the chain).
+std::shared_ptr<did::Resolver> CliResolver();
+
+struct Command {
+  std::string name;  // e.g. "key new"
+  std::string summary;
+  std::function<int(std::span<const std::string>)> run;
+};
+
+// Command groups, one per source file.
+std::vector<Command> KeyCommands();
+std::vector<Command> CredentialCommands();
+
+}  // namespace tcc::cli
