@@ -1,0 +1,30 @@
+// OpenChainAdapter: picks and opens the ChainAdapter a configuration URI names.
+//
+//   local:PATH[?entries_per_block=M&block_interval_ms=T&max_pending=P]   embedded LevelDB ledger
+//
+// The scheme is everything before the first ':'. An unknown scheme is kInvalidArgument with a
+// message listing the supported forms. New adapters (evm+http://HOST:PORT?...) register one row in
+// the scheme table in factory.cpp; nothing above this function changes. The returned adapter is
+// owned by the caller. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcc/chain/chain_adapter.h"
+#include "tcc/chain/local_ledger.h"
+#include "tcc/common/result.h"
+
+namespace tcc::chain {
+
+Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri);
+
+// The URI forms OpenChainAdapter accepts, for --help and error messages.
+std::vector<std::string> SupportedChainUris();
+
+// The options a local: URI describes (exposed so a daemon can report its effective settings).
+Result<LocalLedgerOptions> ParseLocalUri(std::string_view uri);
+
+}  // namespace tcc::chain
