@@ -1,6 +1,9 @@
 #include "tcc/common/base58.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <vector>
 
 namespace tcc {
 namespace {
@@ -20,27 +23,48 @@ constexpr size_t kMaxEncodedLength = 4096;
 
 }  // namespace
 
+// Both directions convert between bases with multi-precision arithmetic. Working in limbs of
+// 58^5 (< 2^30) on one side and 2^32 on the other does five base-58 digits or four bytes per step
+// instead of one, which makes signatures (64 bytes) about twenty times cheaper than digit-at-a-
+// time conversion: this runs for every proof created or verified.
+constexpr std::uint64_t kBase58Limb = 58ull * 58 * 58 * 58 * 58;  // 656,356,768
+constexpr int kDigitsPerLimb = 5;
+
 std::string Base58BtcEncode(ByteView bytes) {
   size_t zeros = 0;
   while (zeros < bytes.size() && bytes[zeros] == 0) ++zeros;
-  // log(256)/log(58) ~ 1.37: digits needed for the big-endian base-58 number.
-  std::vector<uint8_t> digits((bytes.size() - zeros) * 138 / 100 + 1);
-  size_t length = 0;
-  for (size_t i = zeros; i < bytes.size(); ++i) {
-    unsigned carry = bytes[i];
-    size_t j = 0;
-    for (auto it = digits.rbegin(); (carry != 0 || j < length) && it != digits.rend(); ++it, ++j) {
-      carry += 256u * *it;
-      *it = static_cast<uint8_t>(carry % 58);
-      carry /= 58;
+  // Big-endian input, little-endian limbs of 58^5.
+  std::vector<std::uint32_t> limbs;
+  limbs.reserve((bytes.size() - zeros) * 138 / 500 + 2);
+  size_t i = zeros;
+  while (i < bytes.size()) {
+    // Take up to four bytes as one base-2^32 (or smaller) digit.
+    size_t take = std::min<size_t>(4, bytes.size() - i);
+    std::uint64_t carry = 0;
+    for (size_t k = 0; k < take; ++k) carry = carry << 8 | bytes[i + k];
+    std::uint64_t shift = 1ull << (8 * take);
+    i += take;
+    for (auto& limb : limbs) {
+      carry += static_cast<std::uint64_t>(limb) * shift;
+      limb = static_cast<std::uint32_t>(carry % kBase58Limb);
+      carry /= kBase58Limb;
     }
-    length = j;
+    while (carry != 0) {
+      limbs.push_back(static_cast<std::uint32_t>(carry % kBase58Limb));
+      carry /= kBase58Limb;
+    }
   }
-  auto it = digits.begin() + static_cast<std::ptrdiff_t>(digits.size() - length);
-  while (it != digits.end() && *it == 0) ++it;
+  std::string digits;
+  digits.reserve(limbs.size() * kDigitsPerLimb);
+  for (std::uint32_t limb : limbs) {  // least significant first
+    for (int k = 0; k < kDigitsPerLimb; ++k) {
+      digits.push_back(kAlphabet[limb % 58]);
+      limb /= 58;
+    }
+  }
+  while (!digits.empty() && digits.back() == '1') digits.pop_back();  // leading zero digits
   std::string out(zeros, '1');
-  out.reserve(zeros + static_cast<size_t>(digits.end() - it));
-  for (; it != digits.end(); ++it) out.push_back(kAlphabet[*it]);
+  out.append(digits.rbegin(), digits.rend());
   return out;
 }
 
@@ -51,28 +75,45 @@ Result<Bytes> Base58BtcDecode(std::string_view text) {
   }
   size_t zeros = 0;
   while (zeros < text.size() && text[zeros] == '1') ++zeros;
-  // log(58)/log(256) ~ 0.733
-  std::vector<uint8_t> bytes((text.size() - zeros) * 733 / 1000 + 1);
-  size_t length = 0;
-  for (size_t i = zeros; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    int value = c < 128 ? kReverse[c] : -1;
-    if (value < 0) {
-      return Error(ErrorCode::kParse, "invalid base58btc character at offset " + std::to_string(i));
+  // Little-endian limbs of 2^32.
+  std::vector<std::uint32_t> limbs;
+  limbs.reserve((text.size() - zeros) * 733 / 4000 + 2);
+  size_t i = zeros;
+  while (i < text.size()) {
+    size_t take = std::min<size_t>(kDigitsPerLimb, text.size() - i);
+    std::uint64_t carry = 0;
+    std::uint64_t multiplier = 1;
+    for (size_t k = 0; k < take; ++k) {
+      auto c = static_cast<unsigned char>(text[i + k]);
+      int value = c < 128 ? kReverse[c] : -1;
+      if (value < 0) {
+        return Error(ErrorCode::kParse, "invalid base58btc character at offset " + std::to_string(i + k));
+      }
+      carry = carry * 58 + static_cast<std::uint64_t>(value);
+      multiplier *= 58;
     }
-    unsigned carry = static_cast<unsigned>(value);
-    size_t j = 0;
-    for (auto it = bytes.rbegin(); (carry != 0 || j < length) && it != bytes.rend(); ++it, ++j) {
-      carry += 58u * *it;
-      *it = static_cast<uint8_t>(carry % 256);
-      carry /= 256;
+    i += take;
+    for (auto& limb : limbs) {
+      carry += static_cast<std::uint64_t>(limb) * multiplier;
+      limb = static_cast<std::uint32_t>(carry);
+      carry >>= 32;
     }
-    length = j;
+    while (carry != 0) {
+      limbs.push_back(static_cast<std::uint32_t>(carry));
+      carry >>= 32;
+    }
   }
-  auto it = bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() - length);
-  while (it != bytes.end() && *it == 0) ++it;
+  Bytes digits;
+  digits.reserve(limbs.size() * 4);
+  for (std::uint32_t limb : limbs) {
+    for (int k = 0; k < 4; ++k) {
+      digits.push_back(static_cast<std::uint8_t>(limb & 0xff));
+      limb >>= 8;
+    }
+  }
+  while (!digits.empty() && digits.back() == 0) digits.pop_back();
   Bytes out(zeros, 0);
-  out.insert(out.end(), it, bytes.end());
+  out.insert(out.end(), digits.rbegin(), digits.rend());
   return out;
 }
 

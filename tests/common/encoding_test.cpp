@@ -32,6 +32,41 @@ TEST_CASE("base58btc matches known encodings and keeps leading zeros") {
   }
 }
 
+// Digit-at-a-time schoolbook conversion: slow, obviously right, independent of the limb code.
+std::string ReferenceBase58(const Bytes& bytes) {
+  static const char* alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  Bytes number(bytes);
+  std::string digits;
+  auto is_zero = [&] { for (auto b : number) if (b) return false; return true; };
+  while (!is_zero()) {
+    unsigned remainder = 0;
+    for (auto& b : number) {
+      unsigned value = remainder * 256 + b;
+      b = static_cast<uint8_t>(value / 58);
+      remainder = value % 58;
+    }
+    digits.push_back(alphabet[remainder]);
+  }
+  for (size_t i = 0; i < bytes.size() && bytes[i] == 0; ++i) digits.push_back('1');
+  return std::string(digits.rbegin(), digits.rend());
+}
+
+TEST_CASE("base58btc agrees with a schoolbook reference on pseudo-random inputs") {
+  uint32_t state = 12345;
+  for (int round = 0; round < 500; ++round) {
+    size_t length = round % 80;
+    Bytes bytes(length);
+    for (auto& b : bytes) {
+      state = state * 1103515245 + 12345;
+      b = static_cast<uint8_t>(state >> 16);
+    }
+    if (round % 7 == 0 && length > 2) bytes[0] = bytes[1] = 0;
+    std::string encoded = Base58BtcEncode(bytes);
+    CHECK(encoded == ReferenceBase58(bytes));
+    CHECK(Base58BtcDecode(encoded).value() == bytes);
+  }
+}
+
 TEST_CASE("multibase accepts only base58btc") {
   Bytes key{0xed, 0x01, 0x02};
   std::string encoded = MultibaseEncode(key);
