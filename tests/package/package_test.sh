@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the built TCC into a temporary prefix and builds a separate project against it with
+# find_package(tcc), then runs that project. Usage: package_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+source=$2
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix/install" >/dev/null
+cmake -S "$source/tests/package/consumer" -B "$prefix/consumer" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
+cmake --build "$prefix/consumer" >/dev/null
+"$prefix/consumer/consumer"
