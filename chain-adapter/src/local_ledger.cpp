@@ -239,7 +239,6 @@ void LocalLedger::Impl::PackerLoop() {
     lock.unlock();
     Commit(batch);
     lock.lock();
-    in_flight = 0;
   }
 }
 
@@ -249,6 +248,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
     std::lock_guard lock(mutex);
     base = head;
     if (failure) {
+      in_flight = 0;
       for (Request& request : batch) request.done.set_value(*failure);
       return;
     }
@@ -315,6 +315,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
       {
         std::lock_guard lock(mutex);
         failure = error;
+        in_flight = 0;
       }
       for (Request& request : batch) request.done.set_value(error);
       return;
@@ -347,6 +348,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
   {
     std::lock_guard lock(mutex);
     head = next;
+    in_flight = 0;  // before any caller can observe its result
     if (anchor_latency) last_anchor_latency = *anchor_latency;
     for (const auto& [location, entry] : view.fresh()) {
       anchors += std::holds_alternative<BatchAnchor>(entry) ? 1 : 0;
