@@ -170,11 +170,6 @@ std::string ChildLocation(std::string_view parent, std::string_view token) {
   return out;
 }
 
-std::string ChildLocation(std::string_view parent, std::string_view keyword,
-                          std::string_view token) {
-  return ChildLocation(ChildLocation(parent, keyword), token);
-}
-
 std::string Where(std::string_view location) {
   return "schema " + (location.empty() ? std::string("(root)") : std::string(location));
 }
@@ -506,9 +501,9 @@ class Compiler {
 
   static Status ParseBound(std::optional<double>& target, const Json& value,
                            const std::string& at) {
-    if (!value.is_number()) {
+    if (!value.is_number() || !std::isfinite(value.as_number())) {
       return SchemaError(at, value.is_bool() ? "must be a number (the boolean form is draft-04)"
-                                             : "must be a number");
+                                             : "must be a finite number");
     }
     target = value.as_number();
     return OkStatus();
