@@ -50,7 +50,7 @@ cat "$work/settlement.unsigned.json"
 step "4. The TCC issues it (issuer and verification method come from the TCC key)"
 "$tcc" vc issue --key "$work/tcc.key" "$work/settlement.unsigned.json" | tee "$work/settlement.json"
 
-step "5. Its canonical form (RFC 8785), the bytes that were hashed"
+step "5. Its canonical form (RFC 8785): the proof signs this form of the credential and of the proof options"
 "$tcc" jcs "$work/settlement.json"
 echo
 
