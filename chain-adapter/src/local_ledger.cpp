@@ -7,6 +7,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -38,11 +39,13 @@ struct Head {
   std::uint64_t timestamp_ms = 0;
 };
 
+using Done = std::function<void(Result<Recorded<Entry>>)>;
+
 struct Request {
   WriteKind kind;
   Entry entry;
   Clock::time_point submitted;
-  std::promise<Result<Recorded<Entry>>> done;
+  Done done;  // runs on the packer thread once the outcome is durable (or failed)
 };
 
 std::uint64_t NowMs() {
@@ -187,6 +190,8 @@ struct LocalLedger::Impl {
   std::uint64_t anchors = 0;
   std::thread packer;
 
+  // kResourceExhausted/kUnavailable are returned at once and `done` is not called.
+  tcc::Status Enqueue(WriteKind kind, Entry entry, Done done);
   Result<Recorded<Entry>> Submit(WriteKind kind, Entry entry);
   void PackerLoop();
   void Commit(std::vector<Request>& batch);
@@ -198,8 +203,7 @@ struct LocalLedger::Impl {
                                std::uint64_t head_height, bool& exhausted);
 };
 
-Result<Recorded<Entry>> LocalLedger::Impl::Submit(WriteKind kind, Entry entry) {
-  std::future<Result<Recorded<Entry>>> future;
+tcc::Status LocalLedger::Impl::Enqueue(WriteKind kind, Entry entry, Done done) {
   {
     std::lock_guard lock(mutex);
     if (failure) return *failure;
@@ -209,11 +213,18 @@ Result<Recorded<Entry>> LocalLedger::Impl::Submit(WriteKind kind, Entry entry) {
                    "ledger write queue is full (" + std::to_string(options.max_pending) +
                        " pending)");
     }
-    Request request{kind, std::move(entry), Clock::now(), {}};
-    future = request.done.get_future();
-    queue.push_back(std::move(request));
+    queue.push_back(Request{kind, std::move(entry), Clock::now(), std::move(done)});
   }
   queue_changed.notify_one();
+  return OkStatus();
+}
+
+Result<Recorded<Entry>> LocalLedger::Impl::Submit(WriteKind kind, Entry entry) {
+  auto promise = std::make_shared<std::promise<Result<Recorded<Entry>>>>();
+  std::future<Result<Recorded<Entry>>> future = promise->get_future();
+  TCC_RETURN_IF_ERROR(Enqueue(kind, std::move(entry), [promise](Result<Recorded<Entry>> result) {
+    promise->set_value(std::move(result));
+  }));
   return future.get();
 }
 
@@ -249,7 +260,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
     base = head;
     if (failure) {
       in_flight = 0;
-      for (Request& request : batch) request.done.set_value(*failure);
+      for (Request& request : batch) request.done(*failure);
       return;
     }
   }
@@ -317,7 +328,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
         failure = error;
         in_flight = 0;
       }
-      for (Request& request : batch) request.done.set_value(error);
+      for (Request& request : batch) request.done(error);
       return;
     }
   }
@@ -355,7 +366,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
     }
   }
   if (!blocks.empty()) head_changed.notify_all();
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done.set_value(std::move(results[i]));
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 Result<Recorded<Entry>> LocalLedger::Impl::Load(const leveldb::ReadOptions& read,
@@ -516,6 +527,14 @@ Result<Recorded<TicDocument>> LocalLedger::GetTic(std::string_view tic_id) {
 Result<Recorded<BatchAnchor>> LocalLedger::Anchor(const BatchAnchor& anchor) {
   TCC_RETURN_IF_ERROR(ValidateBatchAnchor(anchor));
   return Narrow<BatchAnchor>(impl_->Submit(WriteKind::kAnchor, anchor));
+}
+
+tcc::Status LocalLedger::AnchorAsync(const BatchAnchor& anchor, AnchorCallback done) {
+  TCC_RETURN_IF_ERROR(ValidateBatchAnchor(anchor));
+  return impl_->Enqueue(WriteKind::kAnchor, anchor,
+                        [done = std::move(done)](Result<Recorded<Entry>> result) {
+                          done(Narrow<BatchAnchor>(std::move(result)));
+                        });
 }
 
 Result<Recorded<BatchAnchor>> LocalLedger::FindAnchor(std::string_view batch_id) {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,12 @@ class LocalLedger final : public ChainAdapter {
   Result<Recorded<TicDocument>> GetTic(std::string_view tic_id) override;
   Result<EventPage> PollEvents(const EventQuery& query) override;
   Result<Recorded<BatchAnchor>> Anchor(const BatchAnchor& anchor) override;
+  // Anchor without blocking the caller: `done` runs once the anchor is durable (or refused), on
+  // the packer thread, so it must be quick and must not wait for another ledger write. Invalid
+  // input, a full queue or a closing ledger is returned at once and `done` never runs. Lets one
+  // thread keep many anchors in flight (the batcher pipelining intervals, the benchmark).
+  using AnchorCallback = std::function<void(Result<Recorded<BatchAnchor>>)>;
+  tcc::Status AnchorAsync(const BatchAnchor& anchor, AnchorCallback done);
   Result<Recorded<BatchAnchor>> FindAnchor(std::string_view batch_id) override;
   Result<Recorded<BatchAnchor>> FindAnchorByRoot(const Hash256& root) override;
   Result<AdapterStatus> Status() override;
