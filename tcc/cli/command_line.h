@@ -77,5 +77,6 @@ struct Command {
 // Command groups, one per source file.
 std::vector<Command> KeyCommands();
 std::vector<Command> CredentialCommands();
+std::vector<Command> TradeCommands();
 
 }  // namespace tcc::cli

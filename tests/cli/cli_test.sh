@@ -84,8 +84,43 @@ check "vc verify --at before validFrom" bash -c "'$tcc' vc verify --at 2020-01-0
 check "vc issue rejects a credential without credentialSubject" bash -c "echo '{\"@context\":[\"https://www.w3.org/ns/credentials/v2\"],\"type\":[\"VerifiableCredential\"]}' | '$tcc' vc issue --key '$work/a.key' -; [ \$? -eq 3 ]"
 check "vc issue rejects a bad --created" expect_exit 3 "$tcc" vc issue --key "$work/a.key" --created yesterday "$work/unsigned.json"
 
+# The trade on files: templates, TIC, proposal, co-signature, TSC, chain of hashes.
+examples=$(dirname "$vectors")/../schemas/examples
+examples=$(cd "$examples" && pwd)
+holder_seed=$(python3 -c "import json;print(json.load(open('$vectors/identities.json'))['holder']['seedHex'])")
+cp "$work/issuer.key" "$work/provider.key"
+"$tcc" key new --out "$work/consumer.key" --seed "$holder_seed" >/dev/null
+"$tcc" key new --out "$work/tcc.key" >/dev/null
+check "template validate TIT" bash -c "'$tcc' template validate '$examples/gpu-hour.tit.json' | grep -q '^OK template example.gpu-hour.tit v1 (TIT)'"
+check "template validate with a good claim" "$tcc" template validate --claim "$examples/claims/gpu-hour.tsc-claim.json" "$examples/gpu-hour.tst.json"
+check "template validate lists violations, exit 1" bash -c "'$tcc' template validate --claim '$examples/claims/gpu-hour.tsc-claim.bad.json' '$examples/gpu-hour.tst.json' > '$work/violations'; [ \$? -eq 1 ] && grep -q '/usage/gpuSeconds' '$work/violations'"
+check "template show --json" bash -c "'$tcc' template show --json '$examples/gpu-hour.tst.json' | grep -q '\"contentHash\"'"
+echo '{"id":"x"}' > "$work/bad-template.json"
+check "template validate rejects a bad template" expect_exit 3 "$tcc" template validate "$work/bad-template.json"
+check "tic apply" bash -c "'$tcc' tic apply --tit '$examples/gpu-hour.tit.json' '$examples/claims/gpu-hour.tic-claim.json' > '$work/application.json'"
+check "tic issue by a non-provider is refused" expect_exit 3 "$tcc" tic issue --tit "$examples/gpu-hour.tit.json" --key "$work/consumer.key" "$work/application.json"
+check "tic issue" bash -c "'$tcc' tic issue --tit '$examples/gpu-hour.tit.json' --key '$work/provider.key' '$work/application.json' > '$work/tic.json'"
+channel=$("$tcc" vc hash "$work/tic.json")
+check "tic verify prints the channel id" bash -c "'$tcc' tic verify --tit '$examples/gpu-hour.tit.json' '$work/tic.json' | grep -q 'channel=$channel'"
+prev=$channel
+for seq in 1 2 3; do
+  check "tsc propose $seq" bash -c "'$tcc' tsc propose --tst '$examples/gpu-hour.tst.json' --key '$work/provider.key' --channel $channel --seq $seq --prev $prev '$examples/claims/gpu-hour.tsc-claim.json' > '$work/proposal$seq.json'"
+  check "tsc cosign $seq" bash -c "'$tcc' tsc cosign --tst '$examples/gpu-hour.tst.json' --key '$work/consumer.key' '$work/proposal$seq.json' > '$work/joint$seq.json'"
+  check "tsc issue $seq" bash -c "'$tcc' tsc issue --tst '$examples/gpu-hour.tst.json' --key '$work/tcc.key' '$work/joint$seq.json' > '$work/tsc$seq.json'"
+  prev=$("$tcc" vc hash "$work/tsc$seq.json")
+done
+tcc_did=$("$tcc" did show --key "$work/tcc.key" | python3 -c "import json,sys;print(json.load(sys.stdin)['id'])")
+check "tsc verify a linked run" bash -c "'$tcc' tsc verify --tst '$examples/gpu-hour.tst.json' --issuer $tcc_did --prev $channel '$work/tsc1.json' '$work/tsc2.json' '$work/tsc3.json' | grep -c '^OK' | grep -qx 3"
+check "tsc verify catches a broken link" bash -c "'$tcc' tsc verify --tst '$examples/gpu-hour.tst.json' '$work/tsc1.json' '$work/tsc3.json' | grep -q '^FAIL .*tsc3.json: prev'"
+check "tsc cosign with the provider key is refused" expect_exit 3 "$tcc" tsc cosign --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" "$work/proposal1.json"
+sed 's/"amount": "0.38"/"amount": "0.01"/' "$work/joint1.json" > "$work/joint-tampered.json"
+check "tsc issue refuses a tampered joint claim" expect_exit 1 "$tcc" tsc issue --tst "$examples/gpu-hour.tst.json" --key "$work/tcc.key" "$work/joint-tampered.json"
+check "tsc propose rejects seq 0" expect_exit 3 "$tcc" tsc propose --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" --channel c --seq 0 --prev p "$examples/claims/gpu-hour.tsc-claim.json"
+check "tsc propose requires the link options" expect_exit 2 "$tcc" tsc propose --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" "$examples/claims/gpu-hour.tsc-claim.json"
+
 # Every command has --help; unknown commands and options are usage errors.
-for command in "key new" "did show" "jcs" "vc issue" "vc verify"; do
+for command in "key new" "did show" "jcs" "vc issue" "vc verify" "vc hash" "template validate" "template show" \
+  "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify"; do
   check "$command --help" bash -c "'$tcc' $command --help | grep -q '^Usage: tcc $command'"
 done
 check "tcc --help" bash -c "'$tcc' --help | grep -q 'vc verify'"
