@@ -1,6 +1,9 @@
 #include "command_line.h"
 
 #include <iostream>
+#include <iterator>
+
+#include "tcc/common/file.h"
 
 namespace tcc::cli {
 
@@ -96,6 +99,37 @@ Result<bool> CommandLine::Parse(std::span<const std::string> arguments) {
     }
   }
   return true;
+}
+
+Result<std::string> ReadInput(const std::string& path) {
+  if (path != "-") return ReadFile(path);
+  std::string content((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  return content;
+}
+
+Result<Json> ReadJson(const std::string& path) {
+  TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(path));
+  auto parsed = Json::Parse(text);
+  if (!parsed.ok()) return std::move(parsed).error().WithContext(path);
+  return parsed;
+}
+
+Error MissingOption(std::string_view option) {
+  return Error(ErrorCode::kInvalidArgument, std::string(option) + " is required");
+}
+
+int RunCommand(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
+               const std::function<Status()>& body) {
+  auto parsed = command_line.Parse(arguments);
+  if (!parsed.ok()) return kExitUsage;
+  if (!*parsed) return kExitOk;
+  Status status = body();
+  if (status.ok()) return kExitOk;
+  if (status.error().code() == ErrorCode::kInvalidArgument && status.error().message().ends_with(" required")) {
+    std::cerr << "tcc " << name << ": " << status.error().message() << "\n(see: tcc " << name << " --help)\n";
+    return kExitUsage;
+  }
+  return ReportError(name, status.error());
 }
 
 int ReportError(std::string_view command, const Error& error) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tcc/common/json.h"
 #include "tcc/common/result.h"
 #include "tcc/did/resolver.h"
 
@@ -64,6 +65,16 @@ int ReportError(std::string_view command, const Error& error);
 
 // Reads a file, or standard input for "-".
 Result<std::string> ReadInput(const std::string& path);
+// ReadInput followed by a strict JSON parse; errors name the file.
+Result<Json> ReadJson(const std::string& path);
+
+// The one way a command runs: parse the command line (exit 2 on a usage error, 0 after --help),
+// then run body and map its error to an exit code. An kInvalidArgument error whose message ends
+// in " required" is a usage error (a missing required option).
+int RunCommand(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
+               const std::function<Status()>& body);
+// Error for a required option that is absent, e.g. MissingOption("--key FILE").
+Error MissingOption(std::string_view option);
 
 // The resolver commands use for DIDs: did:key locally (registered DIDs join with the chain).
 std::shared_ptr<did::Resolver> CliResolver();

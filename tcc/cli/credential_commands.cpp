@@ -1,6 +1,5 @@
 // tcc jcs, tcc vc issue, tcc vc verify.
 #include <iostream>
-#include <iterator>
 
 #include "command_line.h"
 #include "tcc/common/file.h"
@@ -16,15 +15,13 @@ int RunJcs(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   CommandLine command_line("jcs", "Print the RFC 8785 canonical form of a JSON file (exact bytes, no newline).");
   command_line.Positionals("FILE", "JSON file to canonicalize ('-' reads standard input).", &files, 1, 1);
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  auto text = ReadInput(files[0]);
-  if (!text.ok()) return ReportError("jcs", text.error());
-  auto canonical = vc::CanonicalizeText(*text);
-  if (!canonical.ok()) return ReportError("jcs", canonical.error().WithContext(files[0]));
-  std::cout << *canonical;
-  return kExitOk;
+  return RunCommand(command_line, "jcs", arguments, [&]() -> Status {
+    TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(files[0]));
+    auto canonical = vc::CanonicalizeText(text);
+    if (!canonical.ok()) return std::move(canonical).error().WithContext(files[0]);
+    std::cout << *canonical;
+    return OkStatus();
+  });
 }
 
 int RunVcIssue(std::span<const std::string> arguments) {
@@ -36,23 +33,15 @@ int RunVcIssue(std::span<const std::string> arguments) {
   command_line.Option("key", "FILE", "Issuer key file (required).", &key_file)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("UNSIGNED.json", "The credential to sign ('-' reads standard input).", &files, 1, 1);
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  if (key_file.empty()) {
-    std::cerr << "tcc vc issue: --key FILE is required\n";
-    return kExitUsage;
-  }
-  auto key = did::KeyPair::ReadFile(key_file);
-  if (!key.ok()) return ReportError("vc issue", key.error());
-  auto text = ReadInput(files[0]);
-  if (!text.ok()) return ReportError("vc issue", text.error());
-  auto credential = Json::Parse(*text);
-  if (!credential.ok()) return ReportError("vc issue", credential.error().WithContext(files[0]));
-  auto issued = vc::IssueCredential(std::move(credential).value(), *key, {.created = created});
-  if (!issued.ok()) return ReportError("vc issue", issued.error().WithContext(files[0]));
-  std::cout << issued->SerializePretty() << "\n";
-  return kExitOk;
+  return RunCommand(command_line, "vc issue", arguments, [&]() -> Status {
+    if (key_file.empty()) return MissingOption("--key FILE");
+    TCC_ASSIGN_OR_RETURN(did::KeyPair key, did::KeyPair::ReadFile(key_file));
+    TCC_ASSIGN_OR_RETURN(Json credential, ReadJson(files[0]));
+    auto issued = vc::IssueCredential(std::move(credential), key, {.created = created});
+    if (!issued.ok()) return std::move(issued).error().WithContext(files[0]);
+    std::cout << issued->SerializePretty() << "\n";
+    return OkStatus();
+  });
 }
 
 int RunVcVerify(std::span<const std::string> arguments) {
@@ -76,15 +65,9 @@ int RunVcVerify(std::span<const std::string> arguments) {
   auto resolver = CliResolver();
   int exit_code = kExitOk;
   for (const auto& file : files) {
-    auto text = ReadInput(file);
-    Result<vc::VerifiedCredential> verified = Error(ErrorCode::kInternal, "unset");
-    if (!text.ok()) {
-      verified = text.error();
-    } else if (auto credential = Json::Parse(*text); !credential.ok()) {
-      verified = credential.error();
-    } else {
-      verified = vc::VerifyCredential(*credential, *resolver, options);
-    }
+    auto credential = ReadJson(file);
+    auto verified = credential.ok() ? vc::VerifyCredential(*credential, *resolver, options)
+                                    : Result<vc::VerifiedCredential>(credential.error());
     if (verified.ok()) {
       std::cout << "OK " << file << "\n";
     } else {
@@ -96,12 +79,6 @@ int RunVcVerify(std::span<const std::string> arguments) {
 }
 
 }  // namespace
-
-Result<std::string> ReadInput(const std::string& path) {
-  if (path != "-") return ReadFile(path);
-  std::string content((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return content;
-}
 
 std::vector<Command> CredentialCommands() {
   return {

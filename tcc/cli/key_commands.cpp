@@ -19,48 +19,38 @@ int RunKeyNew(std::span<const std::string> arguments) {
       .Option("seed", "HEX64", "Derive the key from this 32-byte seed instead of fresh randomness "
                                "(for tests and reproducing vectors; never for real keys).", &seed_hex)
       .Flag("force", "Overwrite FILE if it exists.", &force);
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  if (out.empty()) {
-    std::cerr << "tcc key new: --out FILE is required\n";
-    return kExitUsage;
-  }
-  Result<did::KeyPair> key = did::KeyPair::Generate();
-  if (!seed_hex.empty()) {
-    auto seed = HexDecode(seed_hex);
-    if (!seed.ok()) return ReportError("key new", seed.error().WithContext("--seed"));
-    key = did::KeyPair::FromSeed(*seed);
-    SecureWipe(*seed);
-    if (!key.ok()) return ReportError("key new", key.error().WithContext("--seed"));
-  }
-  if (auto written = key->WriteFile(out, force); !written.ok()) return ReportError("key new", written.error());
-  std::cout << did::DidKeyFromPublicKey(key->public_key()) << "\n";
-  return kExitOk;
+  return RunCommand(command_line, "key new", arguments, [&]() -> Status {
+    if (out.empty()) return MissingOption("--out FILE");
+    Result<did::KeyPair> key = did::KeyPair::Generate();
+    if (!seed_hex.empty()) {
+      auto seed = HexDecode(seed_hex);
+      if (!seed.ok()) return std::move(seed).error().WithContext("--seed");
+      key = did::KeyPair::FromSeed(*seed);
+      SecureWipe(*seed);
+      if (!key.ok()) return std::move(key).error().WithContext("--seed");
+    }
+    TCC_RETURN_IF_ERROR(key->WriteFile(out, force));
+    std::cout << did::DidKeyFromPublicKey(key->public_key()) << "\n";
+    return OkStatus();
+  });
 }
 
 int RunDidShow(std::span<const std::string> arguments) {
   std::string key_or_did;
   CommandLine command_line("did show", "Print the DID document (JSON) of a key file or a DID.");
   command_line.Option("key", "FILE|DID", "A key file, or a DID to resolve (did:key).", &key_or_did);
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  if (key_or_did.empty()) {
-    std::cerr << "tcc did show: --key FILE|DID is required\n";
-    return kExitUsage;
-  }
-  Result<did::DidDocument> document = Error(ErrorCode::kInternal, "unset");
-  if (key_or_did.rfind("did:", 0) == 0) {
-    document = CliResolver()->Resolve(key_or_did);
-  } else {
-    auto key = did::KeyPair::ReadFile(key_or_did);
-    if (!key.ok()) return ReportError("did show", key.error());
-    document = did::DidDocument::ForDidKey(key->public_key());
-  }
-  if (!document.ok()) return ReportError("did show", document.error());
-  std::cout << document->ToJson().SerializePretty() << "\n";
-  return kExitOk;
+  return RunCommand(command_line, "did show", arguments, [&]() -> Status {
+    if (key_or_did.empty()) return MissingOption("--key FILE|DID");
+    did::DidDocument document;
+    if (key_or_did.rfind("did:", 0) == 0) {
+      TCC_ASSIGN_OR_RETURN(document, CliResolver()->Resolve(key_or_did));
+    } else {
+      TCC_ASSIGN_OR_RETURN(did::KeyPair key, did::KeyPair::ReadFile(key_or_did));
+      document = did::DidDocument::ForDidKey(key.public_key());
+    }
+    std::cout << document.ToJson().SerializePretty() << "\n";
+    return OkStatus();
+  });
 }
 
 }  // namespace

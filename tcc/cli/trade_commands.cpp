@@ -2,6 +2,7 @@
 // tcc vc hash: the credentials of a trade, on files (the channel carries the same objects).
 #include <charconv>
 #include <iostream>
+#include <optional>
 
 #include "command_line.h"
 #include "tcc/did/key_pair.h"
@@ -10,15 +11,8 @@
 namespace tcc::cli {
 namespace {
 
-Result<Json> ReadJson(const std::string& path) {
-  TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(path));
-  auto parsed = Json::Parse(text);
-  if (!parsed.ok()) return std::move(parsed).error().WithContext(path);
-  return parsed;
-}
-
 Result<vc::Template> ReadTemplate(const std::string& path, std::string_view flag) {
-  if (path.empty()) return Error(ErrorCode::kInvalidArgument, std::string(flag) + " FILE is required");
+  if (path.empty()) return MissingOption(std::string(flag) + " FILE");
   TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(path));
   auto parsed = vc::Template::Parse(text);
   if (!parsed.ok()) return std::move(parsed).error().WithContext(path);
@@ -26,26 +20,8 @@ Result<vc::Template> ReadTemplate(const std::string& path, std::string_view flag
 }
 
 Result<did::KeyPair> ReadKey(const std::string& path) {
-  if (path.empty()) return Error(ErrorCode::kInvalidArgument, "--key FILE is required");
+  if (path.empty()) return MissingOption("--key FILE");
   return did::KeyPair::ReadFile(path);
-}
-
-// Parses, then runs body; maps errors to exit codes. Keeps every command to its own logic.
-int Run(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
-        const std::function<Status()>& body) {
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  Status status = body();
-  if (!status.ok()) {
-    // A missing required option is a usage error (exit 2), not an input error.
-    if (status.error().code() == ErrorCode::kInvalidArgument && status.error().message().ends_with(" required")) {
-      std::cerr << "tcc " << name << ": " << status.error().message() << "\n";
-      return kExitUsage;
-    }
-    return ReportError(name, status.error());
-  }
-  return kExitOk;
 }
 
 int RunTemplateValidate(std::span<const std::string> arguments) {
@@ -56,7 +32,7 @@ int RunTemplateValidate(std::span<const std::string> arguments) {
                            "with --claim, also check a claim against it and list every violation.");
   command_line.Option("claim", "FILE", "A claim to validate against the template.", &claim_file)
       .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1);
-  return Run(command_line, "template validate", arguments, [&]() -> Status {
+  return RunCommand(command_line, "template validate", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template template_, ReadTemplate(files[0], "TEMPLATE.json"));
     std::cout << "OK template " << template_.id() << " v" << template_.version() << " ("
               << vc::TemplateKindName(template_.kind()) << ")\n";
@@ -79,7 +55,7 @@ int RunTemplateShow(std::span<const std::string> arguments) {
   CommandLine command_line("template show", "Show a template's id, version, kind, owner and content hash.");
   command_line.Flag("json", "Print JSON instead of text.", &json)
       .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1);
-  return Run(command_line, "template show", arguments, [&]() -> Status {
+  return RunCommand(command_line, "template show", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template template_, ReadTemplate(files[0], "TEMPLATE.json"));
     if (json) {
       Json out = Json::Object();
@@ -106,7 +82,7 @@ int RunTicApply(std::span<const std::string> arguments) {
   CommandLine command_line("tic apply", "Build a TIC application (unsigned credential) from a claim per the TIT.");
   command_line.Option("tit", "FILE", "The provider's TIT template (required).", &tit_file)
       .Positionals("CLAIM.json", "The consumer's claim.", &files, 1, 1);
-  return Run(command_line, "tic apply", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tic apply", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tit, ReadTemplate(tit_file, "--tit"));
     TCC_ASSIGN_OR_RETURN(Json claim, ReadJson(files[0]));
     TCC_ASSIGN_OR_RETURN(Json application, vc::ApplyForTic(tit, std::move(claim)));
@@ -125,7 +101,7 @@ int RunTicIssue(std::span<const std::string> arguments) {
       .Option("key", "FILE", "The provider's key file (required).", &key_file)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("APPLICATION.json", "The consumer's application.", &files, 1, 1);
-  return Run(command_line, "tic issue", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tic issue", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tit, ReadTemplate(tit_file, "--tit"));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
     TCC_ASSIGN_OR_RETURN(Json application, ReadJson(files[0]));
@@ -143,7 +119,7 @@ int RunTicVerify(std::span<const std::string> arguments) {
   CommandLine command_line("tic verify", "Verify a TIC against its TIT; prints its channel id.");
   command_line.Option("tit", "FILE", "The TIT template (required).", &tit_file)
       .Positionals("TIC.json", "The TIC.", &files, 1, 1);
-  return Run(command_line, "tic verify", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tic verify", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tit, ReadTemplate(tit_file, "--tit"));
     TCC_ASSIGN_OR_RETURN(Json tic, ReadJson(files[0]));
     TCC_ASSIGN_OR_RETURN(vc::VerifiedTic verified, vc::VerifyTic(tic, tit, *CliResolver()));
@@ -175,9 +151,9 @@ int RunTscPropose(std::span<const std::string> arguments) {
       .Option("prev", "HASH", "Hash of the previous TSC, or of the TIC for seq 1.", &prev)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("CLAIM.json", "The settlement claim per the TST.", &files, 1, 1);
-  return Run(command_line, "tsc propose", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tsc propose", arguments, [&]() -> Status {
     if (channel.empty() || seq_text.empty() || prev.empty()) {
-      return Error(ErrorCode::kInvalidArgument, "--channel, --seq and --prev are required");
+      return Error(ErrorCode::kInvalidArgument, "--channel, --seq and --prev are all required");
     }
     TCC_ASSIGN_OR_RETURN(std::uint64_t seq, ParseSeq(seq_text));
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
@@ -202,7 +178,7 @@ int RunTscCosign(std::span<const std::string> arguments) {
       .Option("key", "FILE", "The consumer's key file (required).", &key_file)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("PROPOSAL.json", "The provider's proposal.", &files, 1, 1);
-  return Run(command_line, "tsc cosign", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tsc cosign", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
     TCC_ASSIGN_OR_RETURN(Json proposal, ReadJson(files[0]));
@@ -222,7 +198,7 @@ int RunTscIssue(std::span<const std::string> arguments) {
       .Option("key", "FILE", "The TCC's key file (required).", &key_file)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("JOINT.json", "The co-signed claim.", &files, 1, 1);
-  return Run(command_line, "tsc issue", arguments, [&]() -> Status {
+  return RunCommand(command_line, "tsc issue", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
     TCC_ASSIGN_OR_RETURN(Json joint, ReadJson(files[0]));
@@ -277,7 +253,7 @@ int RunVcHash(std::span<const std::string> arguments) {
                            "Print the hash of a credential: hex SHA-256 of its RFC 8785 form (a TIC's hash\n"
                            "is its channel id; a TSC's hash is the next TSC's prev).");
   command_line.Positionals("FILE", "Credential file.", &files, 1, 1);
-  return Run(command_line, "vc hash", arguments, [&]() -> Status {
+  return RunCommand(command_line, "vc hash", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(Json credential, ReadJson(files[0]));
     TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(credential));
     std::cout << hash << "\n";
