@@ -114,6 +114,21 @@ Result<Json> ReadJson(const std::string& path) {
   return parsed;
 }
 
+int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check) {
+  int exit_code = kExitOk;
+  for (const auto& file : files) {
+    auto document = ReadJson(file);
+    auto detail = document.ok() ? check(*document) : Result<std::string>(document.error());
+    if (detail.ok()) {
+      std::cout << "OK " << file << (detail->empty() ? "" : " " + *detail) << "\n";
+    } else {
+      std::cout << "FAIL " << file << ": " << detail.error().message() << "\n";
+      exit_code = kExitVerificationFailed;
+    }
+  }
+  return exit_code;
+}
+
 Error MissingOption(std::string_view option) {
   return Error(ErrorCode::kInvalidArgument, std::string(option) + " is required");
 }

@@ -73,6 +73,9 @@ Result<Json> ReadJson(const std::string& path);
 // in " required" is a usage error (a missing required option).
 int RunCommand(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
                const std::function<Status()>& body);
+// Checks each file's JSON with `check`, printing "OK FILE[ detail]" or "FAIL FILE: reason" per
+// file (files that are unreadable or not JSON fail too). kExitOk only if every file passes.
+int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check);
 // Error for a required option that is absent, e.g. MissingOption("--key FILE").
 Error MissingOption(std::string_view option);
 

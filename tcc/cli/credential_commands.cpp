@@ -63,19 +63,10 @@ int RunVcVerify(std::span<const std::string> arguments) {
     options.now = *when;
   }
   auto resolver = CliResolver();
-  int exit_code = kExitOk;
-  for (const auto& file : files) {
-    auto credential = ReadJson(file);
-    auto verified = credential.ok() ? vc::VerifyCredential(*credential, *resolver, options)
-                                    : Result<vc::VerifiedCredential>(credential.error());
-    if (verified.ok()) {
-      std::cout << "OK " << file << "\n";
-    } else {
-      std::cout << "FAIL " << file << ": " << verified.error().message() << "\n";
-      exit_code = kExitVerificationFailed;
-    }
-  }
-  return exit_code;
+  return VerifyEach(files, [&](const Json& credential) -> Result<std::string> {
+    TCC_RETURN_IF_ERROR(vc::VerifyCredential(credential, *resolver, options));
+    return std::string();
+  });
 }
 
 }  // namespace

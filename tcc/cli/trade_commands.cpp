@@ -226,25 +226,18 @@ int RunTscVerify(std::span<const std::string> arguments) {
   auto tst = ReadTemplate(tst_file, "--tst");
   if (!tst.ok()) return ReportError("tsc verify", tst.error());
   auto resolver = CliResolver();
-  int exit_code = kExitOk;
   std::optional<std::string> expected_prev;
   if (!prev.empty()) expected_prev = prev;
-  for (const auto& file : files) {
+  return VerifyEach(files, [&](const Json& tsc) -> Result<std::string> {
     vc::TscVerifyOptions options{.expected_prev = expected_prev};
     if (!issuer.empty()) options.expected_issuer = issuer;
-    Result<vc::SettlementLink> link = Error(ErrorCode::kInternal, "unset");
-    auto tsc = ReadJson(file);
-    link = tsc.ok() ? vc::VerifyTsc(*tsc, *tst, *resolver, options) : Result<vc::SettlementLink>(tsc.error());
-    if (link.ok()) {
-      std::cout << "OK " << file << " seq=" << link->seq << "\n";
-      expected_prev = vc::CredentialHash(*tsc).value();
-    } else {
-      std::cout << "FAIL " << file << ": " << link.error().message() << "\n";
-      exit_code = kExitVerificationFailed;
-      expected_prev.reset();
-    }
-  }
-  return exit_code;
+    auto link = vc::VerifyTsc(tsc, *tst, *resolver, options);
+    // Each file must link to the one before it; after a failure the chain is unknown.
+    expected_prev.reset();
+    if (!link.ok()) return link.error();
+    expected_prev = vc::CredentialHash(tsc).value();
+    return "seq=" + std::to_string(link->seq);
+  });
 }
 
 int RunVcHash(std::span<const std::string> arguments) {
