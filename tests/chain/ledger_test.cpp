@@ -2,6 +2,7 @@
 #include <leveldb/db.h>
 
 #include <atomic>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -428,6 +429,55 @@ TEST_CASE("block interval holds a partial block until it fills or the interval p
   auto started = std::chrono::steady_clock::now();
   CHECK(ledger->Anchor(AnchorFor("alone")).value().receipt.height == 2);
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(190));
+}
+
+}  // namespace
+}  // namespace tcc::chain
+
+namespace tcc::chain {
+namespace {
+
+TEST_CASE("block and entry decoders survive mutated input") {
+  std::vector<Bytes> entries = {
+      ledger::EncodeEntry(AnchorFor("b")),
+      ledger::EncodeEntry(DidDocumentVersion{"did:key:x", 2, B("doc")}),
+      ledger::EncodeEntry(Template("tst:1", 1, "did:key:x", "{}")),
+      ledger::EncodeEntry(TicDocument{"tic", "did:key:tcc", B("tic")}),
+  };
+  for (const Bytes& entry : entries) REQUIRE(ledger::DecodeEntry(entry).ok());
+  ledger::Block block;
+  block.header = {1, Hash256{}, 1700000000000, 4, Hash256{}};
+  block.entries = entries;
+  const Bytes encoded = ledger::EncodeBlock(block);
+  REQUIRE(ledger::DecodeBlock(encoded).ok());
+  CHECK(ledger::DecodeBlock(ByteView(encoded).first(encoded.size() - 1)).error().code() ==
+        ErrorCode::kParse);
+  Bytes trailing = encoded;
+  trailing.push_back(0);
+  CHECK(ledger::DecodeBlock(trailing).error().code() == ErrorCode::kParse);
+
+  std::mt19937 random(7);
+  for (int round = 0; round < 20000; ++round) {
+    Bytes mutated = encoded;
+    for (int e = 0, edits = 1 + int(random() % 3); e < edits; ++e) {
+      std::size_t at = random() % mutated.size();
+      if (random() % 4 == 0) {
+        mutated.resize(at);
+      } else {
+        mutated[at] = std::uint8_t(random());
+      }
+      if (mutated.empty()) break;
+    }
+    auto decoded = ledger::DecodeBlock(mutated);
+    if (!decoded.ok()) {
+      CHECK(decoded.error().code() == ErrorCode::kParse);
+      continue;
+    }
+    for (const Bytes& entry : decoded->entries) {
+      auto parsed = ledger::DecodeEntry(entry);
+      if (!parsed.ok()) CHECK(parsed.error().code() == ErrorCode::kParse);
+    }
+  }
 }
 
 }  // namespace
