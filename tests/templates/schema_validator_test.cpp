@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "tcc/common/file.h"
 #include "test_util.h"
 
 namespace tcc::vc {
@@ -139,7 +140,8 @@ TEST_CASE("required with more than 64 names") {
   CHECK(Failures(validator, R"({"m0":0,"m70":1})").size() == 98);
   // A tree built in code may repeat a member; repeats must not count twice.
   Json repeated = ParseJson(R"({"m0":0})");
-  for (int i = 0; i < 99; ++i) repeated.as_object().emplace_back("m0", Json(0));
+  const Json zero(0);
+  for (int i = 0; i < 99; ++i) repeated.as_object().emplace_back("m0", zero);
   CHECK(validator.Validate(repeated).size() == 99);
 }
 
@@ -482,6 +484,16 @@ TEST_CASE("compile limits") {
   roomy.max_depth = 300;
   CHECK(SchemaValidator::Compile(ParseJson(deep), roomy).ok());
 
+  // Definitions compiled shallow (in reverse order) and then chained: the chain is still bounded.
+  std::string reversed = "{\"$defs\":{\"d200\":{}";
+  for (int i = 199; i >= 0; --i) {
+    reversed += ",\"d" + std::to_string(i) + "\":{\"$ref\":\"#/$defs/d" + std::to_string(i + 1) +
+                "\"}";
+  }
+  reversed += "}}";
+  ExpectBadSchema(reversed, "exceeds 128 levels", ErrorCode::kResourceExhausted);
+  CHECK(SchemaValidator::Compile(ParseJson(reversed), roomy).ok());
+
   std::string wide = "{\"properties\":{";
   for (int i = 0; i < 50; ++i) wide += (i ? "," : "") + std::string("\"p") + std::to_string(i) + "\":{}";
   wide += "}}";
@@ -505,6 +517,70 @@ TEST_CASE("shared definitions compile once") {
   schema += ",\"l20\":{\"type\":\"integer\"}},\"$ref\":\"#/$defs/l0\"}";
   auto validator = CompileOk(schema);
   CHECK(Failures(validator, R"({"a":{"b":{}}})").empty());
+}
+
+}  // namespace
+}  // namespace tcc::vc
+
+namespace tcc::vc {
+namespace {
+
+void CollectNodes(Json& value, std::vector<Json*>& out) {
+  out.push_back(&value);
+  if (value.is_array()) {
+    for (auto& element : value.as_array()) CollectNodes(element, out);
+  } else if (value.is_object()) {
+    for (auto& member : value.as_object()) CollectNodes(member.second, out);
+  }
+}
+
+// Fuzz smoke test: random single-node mutations of real claim schemas either compile or fail
+// cleanly, and whatever compiles validates the real claims without crashing.
+TEST_CASE("mutated schemas compile or fail cleanly") {
+  const char* pairs[][2] = {{"gpu-hour.tst.json", "claims/gpu-hour.tsc-claim.json"},
+                            {"tiered-time-of-day.tit.json", "claims/tiered.tic-claim.json"}};
+  const Json replacements[] = {
+      Json(), Json(true), Json(-1), Json(1.5), Json("("), Json("x"), Json::Array(), Json::Object(),
+      ParseJson(R"({"$ref":"#"})"), ParseJson(R"({"type":"nope"})"), ParseJson(R"([1,"a"])"),
+      ParseJson(R"({"$ref":"#/$defs/did"})"), ParseJson(R"({"pattern":"^[a-z]+$"})"),
+  };
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int compiled = 0;
+  int rejected = 0;
+  for (const auto& pair : pairs) {
+    auto document = Json::Parse(*ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + pair[0]));
+    auto claim = Json::Parse(*ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + pair[1]));
+    REQUIRE(document.ok());
+    REQUIRE(claim.ok());
+    for (int i = 0; i < 1500; ++i) {
+      Json schema = *document->Find("claimSchema");
+      std::vector<Json*> nodes;
+      CollectNodes(schema, nodes);
+      for (int edits = 1 + static_cast<int>(next() % 3); edits > 0; --edits) {
+        *nodes[next() % nodes.size()] = replacements[next() % std::size(replacements)];
+        nodes.clear();
+        CollectNodes(schema, nodes);
+      }
+      auto validator = SchemaValidator::Compile(schema);
+      if (!validator.ok()) {
+        CHECK(!validator.error().message().empty());
+        ++rejected;
+        continue;
+      }
+      ++compiled;
+      std::vector<Violation> violations = validator->Validate(*claim);
+      CHECK(validator->IsValid(*claim) == violations.empty());
+      CHECK(validator->Validate(schema).size() < 100000);
+    }
+  }
+  CHECK(compiled > 100);
+  CHECK(rejected > 100);
 }
 
 }  // namespace

@@ -1,10 +1,7 @@
 #include "tcc/vc/schema_validator.h"
 
-#include "tcc/common/time.h"
-
-#include <re2/re2.h>
-
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -14,6 +11,10 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include <re2/re2.h>
+
+#include "tcc/common/time.h"
 
 namespace tcc::vc {
 namespace {
@@ -299,13 +300,13 @@ Result<std::vector<std::string>> ParseLocalRef(std::string_view ref, std::string
   return tokens;
 }
 
-Result<std::size_t> ArrayIndex(std::string_view token) {
-  bool digits = !token.empty() && token.size() <= 9 &&
-                std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || (token.size() > 1 && token[0] == '0')) {
-    return Error(ErrorCode::kInvalidArgument, "not an array index");
-  }
-  return static_cast<std::size_t>(std::stoul(std::string(token)));
+// A JSON Pointer array index: digits without a leading zero.
+std::optional<std::size_t> ArrayIndex(std::string_view token) {
+  if (token.empty() || token.size() > 9 || (token.size() > 1 && token[0] == '0')) return {};
+  std::size_t index = 0;
+  auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), index);
+  if (error != std::errc() || end != token.data() + token.size()) return {};
+  return index;
 }
 
 class Compiler {
@@ -330,11 +331,21 @@ class Compiler {
     }
     auto index = static_cast<std::uint32_t>(nodes_.size());
     nodes_.emplace_back();
+    heights_.push_back(0);
     state_[location] = {index, true};
     stack_.push_back(location);
     Node node;
     node.location = location;
     TCC_RETURN_IF_ERROR(Fill(node, schema, location, depth));
+    // Memoized definitions can be reached from deeper places than where they were compiled, so
+    // `depth` alone does not bound validation; the height of the finished (acyclic) graph does.
+    std::size_t height = HeightOf(node);
+    if (height > limits_.max_depth) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(location) + ": nesting (counting $ref hops) exceeds " +
+                       std::to_string(limits_.max_depth) + " levels");
+    }
+    heights_[index] = height;
     nodes_[index] = std::move(node);
     stack_.pop_back();
     state_[location].in_progress = false;
@@ -348,6 +359,19 @@ class Compiler {
     std::uint32_t index;
     bool in_progress;
   };
+
+  // Longest chain of nested subschemas from this node; its children are all finished (no cycles).
+  std::size_t HeightOf(const Node& node) const {
+    std::size_t below = 0;
+    auto visit = [&](std::uint32_t child) {
+      if (child != kNoNode) below = std::max(below, heights_[child]);
+    };
+    visit(node.ref);
+    visit(node.additional);
+    visit(node.items);
+    for (const auto& entry : node.properties) visit(entry.schema);
+    return below + 1;
+  }
 
   Error CycleError(const std::string& location) const {
     std::string chain;
@@ -556,7 +580,7 @@ class Compiler {
         next = target->Find(token);
       } else if (target->is_array()) {
         auto index = ArrayIndex(token);
-        if (index.ok() && *index < target->as_array().size()) {
+        if (index && *index < target->as_array().size()) {
           next = &target->as_array()[*index];
         }
       }
@@ -601,6 +625,7 @@ class Compiler {
   const Json& root_;
   SchemaLimits limits_;
   std::vector<Node> nodes_;
+  std::vector<std::size_t> heights_;  // per node, see HeightOf
   std::unordered_map<std::string, State> state_;
   std::vector<std::string> stack_;
 };

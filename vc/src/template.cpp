@@ -79,17 +79,21 @@ const std::vector<RequiredMembers>& RequiredMembersOf(TemplateKind kind) {
 Status CheckRequiredMembers(TemplateKind kind, const Json& claim_schema) {
   std::string missing;
   for (const auto& rule : RequiredMembersOf(kind)) {
+    // The meta-schema guarantees these members; a null check keeps this safe if it changes.
     const Json* schema = &claim_schema;
     std::string location = "/claimSchema";
     for (std::string_view name : rule.schema_path) {
-      schema = schema->Find("properties")->Find(name);
+      const Json* properties = schema != nullptr ? schema->Find("properties") : nullptr;
+      schema = properties != nullptr ? properties->Find(name) : nullptr;
       location += "/properties/" + std::string(name);
     }
-    const JsonArray& required = schema->Find("required")->as_array();
+    const Json* required = schema != nullptr ? schema->Find("required") : nullptr;
     for (std::string_view member : rule.members) {
-      bool listed = std::any_of(required.begin(), required.end(), [&](const Json& name) {
-        return name.is_string() && name.as_string() == member;
-      });
+      bool listed = required != nullptr && required->is_array() &&
+                    std::any_of(required->as_array().begin(), required->as_array().end(),
+                                [&](const Json& name) {
+                                  return name.is_string() && name.as_string() == member;
+                                });
       if (listed) continue;
       if (!missing.empty()) missing += ", ";
       missing += location + "/required lacks \"" + std::string(member) + "\"";
@@ -107,7 +111,7 @@ Status CheckSettlementLinksAdmitted(const Json& claim_schema) {
   const Json* properties = claim_schema.Find("properties");
   std::string undeclared;
   for (std::string_view member : SettlementLinkMembers()) {
-    if (properties->Contains(member)) continue;
+    if (properties != nullptr && properties->Contains(member)) continue;
     if (!undeclared.empty()) undeclared += ", ";
     undeclared += "\"" + std::string(member) + "\"";
   }
