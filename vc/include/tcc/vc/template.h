@@ -52,7 +52,8 @@ inline constexpr std::size_t kMaxTemplateBytes = 1u << 20;
 class Template {
  public:
   // Fails with kInvalidArgument listing every problem (meta-schema violations with their paths,
-  // missing core fields, claim schema compile errors with their schema locations).
+  // missing core fields, claim schema compile errors with their schema locations), or with
+  // kResourceExhausted when the claim schema exceeds the default SchemaLimits. Pure function.
   [[nodiscard]] static Result<Template> FromJson(const Json& document);
   // Strict JSON parse (at most kMaxTemplateBytes) followed by FromJson.
   [[nodiscard]] static Result<Template> Parse(std::string_view text);
