@@ -142,6 +142,63 @@ class Converter {
   size_t max_depth_;
 };
 
+// The DOM parser picks the best SIMD kernel for the CPU at run time (On-Demand is bound to the
+// compile-time target, which for generic x86-64 builds is the slow fallback), so it is the fast
+// path. It refuses integers beyond 64 bits, which JSON allows and JavaScript reads as doubles;
+// such documents take the On-Demand path, which parses them as doubles.
+class DomConverter {
+ public:
+  explicit DomConverter(size_t max_depth) : max_depth_(max_depth) {}
+
+  Result<Json> Convert(simdjson::dom::element element, size_t depth) {
+    using simdjson::dom::element_type;
+    switch (element.type()) {
+      case element_type::OBJECT: {
+        if (depth >= max_depth_) return DepthError();
+        JsonObject members;
+        for (auto field : simdjson::dom::object(element)) {
+          if (HasEncodedSurrogate(field.key)) {
+            return Error(ErrorCode::kParse, "invalid JSON: key contains a surrogate code point");
+          }
+          TCC_ASSIGN_OR_RETURN(Json child, Convert(field.value, depth + 1));
+          members.emplace_back(std::string(field.key), std::move(child));
+        }
+        TCC_RETURN_IF_ERROR(CheckDuplicateKeys(members));
+        return Json(std::move(members));
+      }
+      case element_type::ARRAY: {
+        if (depth >= max_depth_) return DepthError();
+        JsonArray elements;
+        for (simdjson::dom::element child : simdjson::dom::array(element)) {
+          TCC_ASSIGN_OR_RETURN(Json converted, Convert(child, depth + 1));
+          elements.push_back(std::move(converted));
+        }
+        return Json(std::move(elements));
+      }
+      case element_type::INT64: return Json(static_cast<double>(int64_t(element)));
+      case element_type::UINT64: return Json(static_cast<double>(uint64_t(element)));
+      case element_type::DOUBLE: return Json(double(element));
+      case element_type::STRING: {
+        std::string_view text(element);
+        if (HasEncodedSurrogate(text)) {
+          return Error(ErrorCode::kParse, "invalid JSON: string contains a surrogate code point");
+        }
+        return Json(text);
+      }
+      case element_type::BOOL: return Json(bool(element));
+      case element_type::NULL_VALUE: return Json();
+    }
+    return Error(ErrorCode::kParse, "invalid JSON: unknown value type");
+  }
+
+ private:
+  Error DepthError() const {
+    return Error(ErrorCode::kResourceExhausted,
+                 "invalid JSON: nesting deeper than " + std::to_string(max_depth_) + " levels");
+  }
+  size_t max_depth_;
+};
+
 void AppendIndent(std::string& out, size_t depth) {
   out.push_back('\n');
   out.append(depth * 2, ' ');
@@ -197,10 +254,17 @@ Result<Json> Json::Parse(std::string_view text, const JsonLimits& limits) {
                                                     " bytes exceeds the limit of " +
                                                     std::to_string(limits.max_bytes));
   }
-  thread_local od::parser parser;
   thread_local std::string buffer;
   buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
   if (!text.empty()) std::memcpy(buffer.data(), text.data(), text.size());
+  thread_local simdjson::dom::parser dom_parser;
+  simdjson::dom::element root;
+  auto dom_error = dom_parser.parse(buffer.data(), text.size(), false).get(root);
+  if (!dom_error) return DomConverter(limits.max_depth).Convert(root, 0);
+  if (dom_error != simdjson::NUMBER_ERROR) return ParseError(dom_error);
+  // A number the DOM parser refuses: an integer beyond 64 bits, or one out of the double range
+  // (which the On-Demand path rejects with its own message).
+  thread_local od::parser parser;
   od::document document;
   if (auto error = parser.iterate(buffer.data(), text.size(), buffer.size()).get(document)) {
     return ParseError(error);
