@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "tcc/common/file.h"
 #include "tcc/common/sha256.h"
 #include "tcc/did/key_pair.h"
@@ -26,51 +27,12 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct Settings {
   std::string vectors = TCC_TEST_VECTORS;
   int runs = 5;
   double seconds = 1.0;
   std::string json_out;
 };
-
-// Runs work(thread_index) in a loop on `threads` threads for the duration; returns operations/s.
-double MeasureRate(int threads, double seconds, const std::function<void(int)>& work) {
-  std::atomic<bool> stop{false};
-  std::vector<std::uint64_t> counts(static_cast<size_t>(threads) * 16, 0);  // padded: no false sharing
-  std::vector<std::thread> workers;
-  auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      std::uint64_t done = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        work(t);
-        ++done;
-      }
-      counts[static_cast<size_t>(t) * 16] = done;
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& worker : workers) worker.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::uint64_t total = 0;
-  for (int t = 0; t < threads; ++t) total += counts[static_cast<size_t>(t) * 16];
-  return static_cast<double>(total) / elapsed;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t middle = values.size() / 2;
-  return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
-double MedianRate(const Settings& settings, int threads, const std::function<void(int)>& work) {
-  std::vector<double> rates;
-  for (int run = 0; run < settings.runs; ++run) rates.push_back(MeasureRate(threads, settings.seconds, work));
-  return Median(rates);
-}
 
 }  // namespace
 
@@ -127,21 +89,21 @@ int main(int argc, char** argv) {
     tcc::Json unsigned_credential = tcc::Json::Parse(*text).value();
     unsigned_credential.Erase("issuer");  // filled from the benchmark key
     for (int threads : thread_counts) {
-      double issued = MedianRate(settings, threads, [&](int) {
-        auto credential = tcc::vc::IssueCredential(unsigned_credential, key);
-        if (!credential.ok()) std::abort();
-      });
+      auto measure = [&](const std::function<bool()>& work) {
+        return tcc::perf::MedianRate(settings.runs, threads, settings.seconds, work);
+      };
+      double issued = measure([&] { return tcc::vc::IssueCredential(unsigned_credential, key).ok(); });
       // The raw ceiling: libsodium signing a 64-byte message (the size of eddsa-jcs-2022's hash data).
-      double raw = MedianRate(settings, threads, [&](int) {
+      double raw = measure([&] {
         unsigned char signature[crypto_sign_BYTES];
-        crypto_sign_detached(signature, nullptr, message, sizeof message, raw_secret_key);
+        return crypto_sign_detached(signature, nullptr, message, sizeof message, raw_secret_key) == 0;
       });
-      double canonical = MedianRate(settings, threads, [&](int) {
+      double canonical = measure([&] {
         thread_local std::string buffer;
         buffer.clear();
-        if (!tcc::vc::AppendCanonical(buffer, unsigned_credential).ok()) std::abort();
-        auto digest = tcc::Sha256(std::string_view(buffer));
-        (void)digest;
+        if (!tcc::vc::AppendCanonical(buffer, unsigned_credential).ok()) return false;
+        tcc::Sha256Digest digest = tcc::Sha256(std::string_view(buffer));
+        return digest.size() == 32;
       });
       std::printf("%4d B  %-8d %14.0f %14.0f %7.1f%% %16.0f\n", size.claim_bytes, threads, issued, raw,
                   100.0 * issued / raw, canonical);

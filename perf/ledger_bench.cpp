@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/local_ledger.h"
 
@@ -55,11 +56,7 @@ std::unique_ptr<LocalLedger> OpenFresh(const std::string& dir, std::size_t per_b
   return std::move(ledger).value();
 }
 
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
+using tcc::perf::Median;
 
 struct Throughput {
   double blocks_per_sec = 0;

@@ -19,55 +19,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
 #include "tcc/vc/template.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct Settings {
   std::string schemas = TCC_SCHEMAS_DIR;
   int runs = 5;
   double seconds = 0.5;
 };
-
-// Runs work() in a loop on `threads` threads for the duration; returns operations/s.
-double MeasureRate(int threads, double seconds, const std::function<bool()>& work) {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> wrong{false};
-  std::vector<std::uint64_t> counts(static_cast<std::size_t>(threads) * 16, 0);  // no false sharing
-  std::vector<std::thread> workers;
-  auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      std::uint64_t done = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!work()) wrong = true;
-        ++done;
-      }
-      counts[static_cast<std::size_t>(t) * 16] = done;
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& worker : workers) worker.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  if (wrong) {
-    std::cerr << "schema_bench: a claim that should be valid was not\n";
-    std::exit(1);
-  }
-  std::uint64_t total = 0;
-  for (int t = 0; t < threads; ++t) total += counts[static_cast<std::size_t>(t) * 16];
-  return static_cast<double>(total) / elapsed;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  std::size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
 
 // The example settlement claim with per-GPU samples appended until it is at least `bytes` long
 // (compact serialization); the TST allows up to 64 samples.
@@ -156,9 +119,9 @@ int main(int argc, char** argv) {
       for (int threads : thread_counts) {
         std::vector<double> rates;
         for (int run = 0; run < settings.runs; ++run) {
-          rates.push_back(MeasureRate(threads, settings.seconds, work));
+          rates.push_back(tcc::perf::MeasureRate(threads, settings.seconds, work));
         }
-        rows.push_back({mode, text.size(), threads, Median(rates)});
+        rows.push_back({mode, text.size(), threads, tcc::perf::Median(rates)});
       }
     }
   }
