@@ -14,6 +14,11 @@ void MethodRouter::Register(std::string method, std::shared_ptr<Resolver> resolv
   routes_[std::move(method)] = std::move(resolver);
 }
 
+void MethodRouter::RegisterDefault(std::shared_ptr<Resolver> resolver) {
+  std::lock_guard lock(mutex_);
+  default_route_ = std::move(resolver);
+}
+
 Result<DidDocument> MethodRouter::Resolve(std::string_view did) {
   TCC_ASSIGN_OR_RETURN(DidUrl url, ParseDidUrl(did));
   if (!url.fragment.empty()) {
@@ -25,10 +30,10 @@ Result<DidDocument> MethodRouter::Resolve(std::string_view did) {
   {
     std::lock_guard lock(mutex_);
     auto it = routes_.find(method);
-    if (it == routes_.end()) {
+    resolver = it != routes_.end() ? it->second : default_route_;
+    if (resolver == nullptr) {
       return Error(ErrorCode::kNotFound, "no resolver for DID method \"" + std::string(method) + "\"");
     }
-    resolver = it->second;
   }
   return resolver->Resolve(did);
 }

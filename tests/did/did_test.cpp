@@ -185,6 +185,20 @@ TEST_CASE("caching resolver honours TTL and explicit invalidation; router dispat
   CHECK(unknown.error().code() == ErrorCode::kNotFound);
   CHECK_FALSE(router.Resolve("not-a-did").ok());
   CHECK_FALSE(router.Resolve(did + "#frag").ok());
+
+  // A default route takes every method without its own route; did:key keeps its route.
+  struct Recording final : Resolver {
+    std::vector<std::string> asked;
+    Result<DidDocument> Resolve(std::string_view asked_did) override {
+      asked.emplace_back(asked_did);
+      return Error(ErrorCode::kNotFound, "not here");
+    }
+  };
+  auto fallback = std::make_shared<Recording>();
+  router.RegisterDefault(fallback);
+  CHECK(router.Resolve(did).ok());
+  CHECK(router.Resolve("did:web:example.com").error().code() == ErrorCode::kNotFound);
+  CHECK(fallback->asked == std::vector<std::string>{"did:web:example.com"});
 }
 
 }  // namespace

@@ -38,11 +38,15 @@ class MethodRouter final : public Resolver {
  public:
   // method is the name between "did:" and the next ':', e.g. "key".
   void Register(std::string method, std::shared_ptr<Resolver> resolver);
+  // The resolver for every method without its own route (registered DIDs on a chain can use any
+  // method). Without one, an unrouted method is kNotFound.
+  void RegisterDefault(std::shared_ptr<Resolver> resolver);
   Result<DidDocument> Resolve(std::string_view did) override;
 
  private:
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Resolver>, std::less<>> routes_;
+  std::shared_ptr<Resolver> default_route_;
 };
 
 class CachingResolver final : public Resolver {
