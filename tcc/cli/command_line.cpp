@@ -133,6 +133,19 @@ Error MissingOption(std::string_view option) {
   return Error(ErrorCode::kInvalidArgument, std::string(option) + " is required");
 }
 
+Result<vc::Template> ReadTemplate(const std::string& path, std::string_view flag) {
+  if (path.empty()) return MissingOption(std::string(flag) + " FILE");
+  TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(path));
+  auto parsed = vc::Template::Parse(text);
+  if (!parsed.ok()) return std::move(parsed).error().WithContext(path);
+  return parsed;
+}
+
+Result<did::KeyPair> ReadKey(const std::string& path) {
+  if (path.empty()) return MissingOption("--key FILE");
+  return did::KeyPair::ReadFile(path);
+}
+
 int RunCommand(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
                const std::function<Status()>& body) {
   auto parsed = command_line.Parse(arguments);

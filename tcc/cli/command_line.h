@@ -13,7 +13,9 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
+#include "tcc/vc/template.h"
 
 namespace tcc::cli {
 
@@ -78,6 +80,14 @@ int RunCommand(CommandLine& command_line, std::string_view name, std::span<const
 int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check);
 // Error for a required option that is absent, e.g. MissingOption("--key FILE").
 Error MissingOption(std::string_view option);
+// A template file (MissingOption(flag FILE) when path is empty); errors name the file.
+Result<vc::Template> ReadTemplate(const std::string& path, std::string_view flag);
+// A key file given by --key (MissingOption when path is empty).
+Result<did::KeyPair> ReadKey(const std::string& path);
+// A template version on the chain a --chain URI names; `version` empty means the latest
+// (chain_commands.cpp).
+Result<vc::Template> ReadChainTemplate(const std::string& chain_uri, const std::string& id,
+                                       const std::string& version);
 
 // The resolver commands use for DIDs: did:key locally (registered DIDs join with the chain).
 std::shared_ptr<did::Resolver> CliResolver();
@@ -92,5 +102,6 @@ struct Command {
 std::vector<Command> KeyCommands();
 std::vector<Command> CredentialCommands();
 std::vector<Command> TradeCommands();
+std::vector<Command> ChainCommands();
 
 }  // namespace tcc::cli

@@ -10,7 +10,8 @@ namespace {
 
 std::vector<tcc::cli::Command> AllCommands() {
   std::vector<tcc::cli::Command> commands;
-  for (auto group : {tcc::cli::KeyCommands, tcc::cli::CredentialCommands, tcc::cli::TradeCommands}) {
+  for (auto group : {tcc::cli::KeyCommands, tcc::cli::CredentialCommands, tcc::cli::TradeCommands,
+                     tcc::cli::ChainCommands}) {
     for (auto& command : group()) commands.push_back(std::move(command));
   }
   return commands;

@@ -11,19 +11,6 @@
 namespace tcc::cli {
 namespace {
 
-Result<vc::Template> ReadTemplate(const std::string& path, std::string_view flag) {
-  if (path.empty()) return MissingOption(std::string(flag) + " FILE");
-  TCC_ASSIGN_OR_RETURN(std::string text, ReadInput(path));
-  auto parsed = vc::Template::Parse(text);
-  if (!parsed.ok()) return std::move(parsed).error().WithContext(path);
-  return parsed;
-}
-
-Result<did::KeyPair> ReadKey(const std::string& path) {
-  if (path.empty()) return MissingOption("--key FILE");
-  return did::KeyPair::ReadFile(path);
-}
-
 int RunTemplateValidate(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string claim_file;
@@ -51,12 +38,22 @@ int RunTemplateValidate(std::span<const std::string> arguments) {
 
 int RunTemplateShow(std::span<const std::string> arguments) {
   std::vector<std::string> files;
+  std::string chain_uri, id, version;
   bool json = false;
-  CommandLine command_line("template show", "Show a template's id, version, kind, owner and content hash.");
+  CommandLine command_line("template show",
+                           "Show a template's id, version, kind, owner and content hash, from a file or,\n"
+                           "with --chain and --id, as registered on a chain.");
   command_line.Flag("json", "Print JSON instead of text.", &json)
-      .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1);
+      .Option("chain", "URI", "Read the template from this chain (no default), e.g. local:PATH.", &chain_uri)
+      .Option("id", "ID", "Template id on the chain (with --chain).", &id)
+      .Option("version", "N", "Version on the chain (default: the latest).", &version)
+      .Positionals("TEMPLATE.json", "The template document (without --chain).", &files, 0, 1);
   return RunCommand(command_line, "template show", arguments, [&]() -> Status {
-    TCC_ASSIGN_OR_RETURN(vc::Template template_, ReadTemplate(files[0], "TEMPLATE.json"));
+    if (chain_uri.empty() == files.empty() || (chain_uri.empty() && !(id.empty() && version.empty()))) {
+      return Error(ErrorCode::kInvalidArgument, "exactly one of TEMPLATE.json or --chain URI --id ID is required");
+    }
+    TCC_ASSIGN_OR_RETURN(vc::Template template_, chain_uri.empty() ? ReadTemplate(files[0], "TEMPLATE.json")
+                                                                   : ReadChainTemplate(chain_uri, id, version));
     if (json) {
       Json out = Json::Object();
       out.Set("id", template_.id());

@@ -118,9 +118,79 @@ check "tsc issue refuses a tampered joint claim" expect_exit 1 "$tcc" tsc issue 
 check "tsc propose rejects seq 0" expect_exit 3 "$tcc" tsc propose --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" --channel c --seq 0 --prev p "$examples/claims/gpu-hour.tsc-claim.json"
 check "tsc propose requires the link options" expect_exit 2 "$tcc" tsc propose --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" "$examples/claims/gpu-hour.tsc-claim.json"
 
+# The chain, on a fresh local: ledger: templates, TIC records, DIDs, evidence, the ledger verifier.
+chain="local:$work/ledger"
+for name in gpu-hour storage-lease tiered-time-of-day; do
+  for kind in tit tst; do
+    check "template register $name.$kind" bash -c "'$tcc' template register --chain '$chain' --key '$work/provider.key' '$examples/$name.$kind.json' | grep -q '^registered T'"
+  done
+done
+check "template register again is a no-op" bash -c "'$tcc' template register --chain '$chain' --key '$work/provider.key' '$examples/gpu-hour.tit.json' | grep -q '^already registered TIT example.gpu-hour.tit v1'"
+check "template register with a non-owner key is refused" expect_exit 3 "$tcc" template register --chain "$chain" --key "$work/consumer.key" "$examples/gpu-hour.tit.json"
+consumer_did=$("$tcc" did show --key "$work/consumer.key" | python3 -c "import json,sys;print(json.load(sys.stdin)['id'])")
+python3 - "$examples/gpu-hour.tit.json" "$work" "$consumer_did" <<'PY'
+import json, sys
+source, work, consumer = sys.argv[1:]
+def variant(name, **changes):
+    document = json.load(open(source))
+    document.update(changes)
+    json.dump(document, open(f"{work}/{name}", "w"))
+variant("changed.tit.json", title="changed after registration")
+variant("taken.tit.json", owner=consumer, version=2)
+variant("gap.tit.json", version=3)
+PY
+check "template register of a changed version is refused" bash -c "'$tcc' template register --chain '$chain' --key '$work/provider.key' '$work/changed.tit.json'; [ \$? -eq 3 ]"
+check "template register of another owner's id is refused" expect_exit 3 "$tcc" template register --chain "$chain" --key "$work/consumer.key" "$work/taken.tit.json"
+check "template register with a version gap is refused" expect_exit 3 "$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/gap.tit.json"
+check "template register requires --chain" expect_exit 2 "$tcc" template register --key "$work/provider.key" "$examples/gpu-hour.tit.json"
+check "template list shows the six examples" bash -c "'$tcc' template list --chain '$chain' | grep -c ' v1 ' | grep -qx 6"
+check "template list --json --kind TST" bash -c "'$tcc' template list --chain '$chain' --json --kind TST | python3 -c 'import json,sys; l=json.load(sys.stdin); assert [e[\"kind\"] for e in l] == [\"TST\"] * 3, l'"
+check "template list rejects a bad --kind" expect_exit 3 "$tcc" template list --chain "$chain" --kind XYZ
+check "template show --chain matches the file" bash -c "cmp <('$tcc' template show --json --chain '$chain' --id example.gpu-hour.tst --version 1) <('$tcc' template show --json '$examples/gpu-hour.tst.json')"
+check "template show --chain of a missing version" expect_exit 3 "$tcc" template show --chain "$chain" --id example.gpu-hour.tst --version 2
+check "template show needs a file or --chain" expect_exit 2 "$tcc" template show
+check "template show --id needs --chain" expect_exit 2 "$tcc" template show --id example.gpu-hour.tst "$examples/gpu-hour.tst.json"
+
+check "tic record" bash -c "'$tcc' tic record --chain '$chain' --tcc '$tcc_did' '$work/tic.json' | grep -q '^recorded TIC $channel for $tcc_did'"
+check "tic record again is idempotent" bash -c "'$tcc' tic record --chain '$chain' --tcc '$tcc_did' '$work/tic.json' | grep -q '^recorded TIC $channel'"
+python3 -c "import json;t=json.load(open('$work/tic.json'));t['validFrom']='2001-01-01T00:00:00Z';json.dump(t,open('$work/tic-tampered.json','w'))"
+check "tic record refuses a TIC that does not verify" bash -c "'$tcc' tic record --chain '$chain' --tcc '$tcc_did' '$work/tic-tampered.json' 2>&1; [ \$? -eq 1 ]"
+check "tic record says why" bash -c "'$tcc' tic record --chain '$chain' --tcc '$tcc_did' '$work/tic-tampered.json' 2>&1 | grep -q 'signature does not verify'"
+check "tic record refuses an unknown TCC DID" expect_exit 3 "$tcc" tic record --chain "$chain" --tcc did:web:nowhere.example "$work/tic.json"
+check "tic record needs the TIT on that chain" expect_exit 3 "$tcc" tic record --chain "local:$work/empty-ledger" --tcc "$tcc_did" "$work/tic.json"
+check "tic record requires --tcc" expect_exit 2 "$tcc" tic record --chain "$chain" "$work/tic.json"
+
+check "did register" bash -c "'$tcc' did register --chain '$chain' --key '$work/consumer.key' | grep -q '^registered $consumer_did version 1'"
+check "did register again is a no-op" bash -c "'$tcc' did register --chain '$chain' --key '$work/consumer.key' | grep -q 'version 1'"
+check "did register --document needs the document's key" expect_exit 3 "$tcc" did register --chain "$chain" --key "$work/consumer.key" --document "$work/doc1.json"
+
+mkdir -p "$work/bundles"
+check "evidence anchor" bash -c "'$tcc' evidence anchor --chain '$chain' --out-dir '$work/bundles' '$work/tsc1.json' '$work/tsc2.json' '$work/tsc3.json' | grep -q '^anchored batch cli-.*: 3 leaves'"
+check "evidence anchor wrote a bundle per TSC" test -s "$work/bundles/tsc3.evidence.json"
+check "evidence anchor again returns the same receipt" bash -c "'$tcc' evidence anchor --chain '$chain' --out-dir '$work/bundles' '$work/tsc1.json' '$work/tsc2.json' '$work/tsc3.json' > '$work/anchor2' && cmp <(head -1 '$work/anchor2') <('$tcc' evidence anchor --chain '$chain' --out-dir '$work/bundles' '$work/tsc1.json' '$work/tsc2.json' '$work/tsc3.json' | head -1)"
+check "evidence anchor refuses a non-TSC" expect_exit 3 "$tcc" evidence anchor --chain "$chain" "$work/tic.json"
+check "evidence verify offline" bash -c "'$tcc' evidence verify '$work'/bundles/tsc*.evidence.json | grep -c '(offline)' | grep -qx 3"
+check "evidence verify --chain" bash -c "'$tcc' evidence verify --chain '$chain' '$work'/bundles/tsc*.evidence.json | grep -c 'anchored at height' | grep -qx 3"
+check "evidence verify --tsc" "$tcc" evidence verify --chain "$chain" --tsc "$work/tsc2.json" "$work/bundles/tsc2.evidence.json"
+check "evidence verify --tsc of another TSC fails" expect_exit 1 "$tcc" evidence verify --tsc "$work/tsc1.json" "$work/bundles/tsc2.evidence.json"
+check "evidence verify --tsc takes one bundle" expect_exit 2 "$tcc" evidence verify --tsc "$work/tsc1.json" "$work/bundles/tsc1.evidence.json" "$work/bundles/tsc2.evidence.json"
+python3 - "$work/bundles/tsc2.evidence.json" "$work/tampered.evidence.json" <<'PY'
+import json, sys
+bundle = json.load(open(sys.argv[1]))
+bundle["path"][0] = ("0" if bundle["path"][0][0] != "0" else "1") + bundle["path"][0][1:]
+json.dump(bundle, open(sys.argv[2], "w"))
+PY
+check "evidence verify catches a tampered path" bash -c "'$tcc' evidence verify '$work/bundles/tsc1.evidence.json' '$work/tampered.evidence.json' > '$work/ev'; [ \$? -eq 1 ] && grep -q '^OK .*tsc1.evidence.json' '$work/ev' && grep -q '^FAIL .*tampered.evidence.json' '$work/ev'"
+check "evidence verify against a chain without the anchor" expect_exit 1 "$tcc" evidence verify --chain "local:$work/empty-ledger" "$work/bundles/tsc1.evidence.json"
+
+check "ledger verify after all of it" bash -c "'$tcc' ledger verify '$work/ledger' | grep -q '^ledger OK'"
+check "ledger verify accepts local:PATH" "$tcc" ledger verify "$chain"
+check "ledger verify of no ledger" expect_exit 3 "$tcc" ledger verify "$work/no-ledger"
+
 # Every command has --help; unknown commands and options are usage errors.
 for command in "key new" "did show" "jcs" "vc issue" "vc verify" "vc hash" "template validate" "template show" \
-  "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify"; do
+  "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify" \
+  "ledger verify" "evidence anchor" "evidence verify" "template register" "template list" "tic record" "did register"; do
   check "$command --help" bash -c "'$tcc' $command --help | grep -q '^Usage: tcc $command'"
 done
 check "tcc --help" bash -c "'$tcc' --help | grep -q 'vc verify'"
