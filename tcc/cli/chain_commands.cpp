@@ -151,7 +151,7 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
                            "What tccd does per interval; the TSCs are not re-verified here (tsc verify).\n"
                            "Anchoring the same TSCs again returns the existing receipt.");
   command_line.Option("chain", "URI", ChainHelp(), &chain_uri)
-      .Option("out-dir", "DIR", "Directory for the bundles (default: next to each TSC).", &out_dir)
+      .Option("out-dir", "DIR", "Directory for the bundles, created if missing (default: next to each TSC).", &out_dir)
       .Option("batch-id", "ID", "Batch id (default: derived from the leaves, so a rerun is idempotent).", &batch_id)
       .Positionals("TSC.json", "TSC files.", &files, 1, 0);
   return RunCommand(command_line, "evidence anchor", arguments, [&]() -> Status {
@@ -169,6 +169,11 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
       TCC_RETURN_IF_ERROR(builder.Add(std::move(item).value()));
     }
     if (batch_id.empty()) batch_id = "cli-" + HexEncode(leaves_hash.Finish());
+    if (!out_dir.empty()) {
+      std::error_code error;
+      std::filesystem::create_directories(out_dir, error);
+      if (error) return Error(ErrorCode::kIo, "cannot create --out-dir " + out_dir + ": " + error.message());
+    }
     TCC_ASSIGN_OR_RETURN(chain::EvidenceBatch batch, builder.Build(batch_id));
     TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
     auto anchored = adapter->Anchor(batch.anchor());
