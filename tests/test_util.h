@@ -26,4 +26,13 @@ inline Json ReadVectorJson(const std::string& relative) {
   return parsed.value();
 }
 
+// A file of schemas/examples (templates and sample claims), parsed.
+inline Json ReadExampleJson(const std::string& relative) {
+  auto content = ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + relative);
+  REQUIRE_MESSAGE(content.ok(), relative);
+  auto parsed = Json::Parse(*content);
+  REQUIRE_MESSAGE(parsed.ok(), relative);
+  return parsed.value();
+}
+
 }  // namespace tcc::testing

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "chain/chain_test_util.h"
+#include "test_util.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/common/file.h"
 #include "tcc/controller/chain_template_registry.h"
@@ -23,13 +24,7 @@ std::shared_ptr<chain::ChainAdapter> OpenLedger(const std::string& path) {
   return std::shared_ptr<chain::ChainAdapter>(std::move(ledger).value());
 }
 
-Json ExampleJson(const std::string& name) {
-  auto content = ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + name);
-  REQUIRE(content.ok());
-  auto parsed = Json::Parse(*content);
-  REQUIRE(parsed.ok());
-  return parsed.value();
-}
+Json ExampleJson(const std::string& name) { return testing::ReadExampleJson(name); }
 
 vc::Template Example(const std::string& name) { return vc::Template::FromJson(ExampleJson(name)).value(); }
 

@@ -15,13 +15,7 @@ namespace {
 constexpr const char* kProvider = "did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw";
 constexpr const char* kOther = "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT";
 
-Json ExampleJson(const std::string& name) {
-  auto content = ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + name);
-  REQUIRE(content.ok());
-  auto parsed = Json::Parse(*content);
-  REQUIRE(parsed.ok());
-  return parsed.value();
-}
+Json ExampleJson(const std::string& name) { return testing::ReadExampleJson(name); }
 
 // The GPU-hour TST with some fields replaced.
 Template Variant(std::uint32_t version, const std::string& owner = kProvider,

@@ -10,18 +10,12 @@ namespace {
 using testing::ReadVectorJson;
 
 Template LoadExample(const std::string& name) {
-  auto text = ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/" + name);
-  REQUIRE(text.ok());
-  auto parsed = Template::Parse(*text);
+  auto parsed = Template::FromJson(testing::ReadExampleJson(name));
   REQUIRE_MESSAGE(parsed.ok(), name << ": " << (parsed.ok() ? "" : parsed.error().ToString()));
   return parsed.value();
 }
 
-Json LoadClaim(const std::string& name) {
-  auto text = ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/claims/" + name);
-  REQUIRE(text.ok());
-  return Json::Parse(*text).value();
-}
+Json LoadClaim(const std::string& name) { return testing::ReadExampleJson("claims/" + name); }
 
 std::string FailureOf(const auto& result) { return result.ok() ? std::string("ok") : result.error().message(); }
 
