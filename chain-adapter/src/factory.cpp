@@ -8,10 +8,11 @@
 namespace tcc::chain {
 namespace {
 
-using Opener = Result<std::unique_ptr<ChainAdapter>> (*)(std::string_view uri);
+using Opener = Result<std::unique_ptr<ChainAdapter>> (*)(std::string_view uri, const ChainOpenOptions& open_options);
 
-Result<std::unique_ptr<ChainAdapter>> OpenLocal(std::string_view uri) {
+Result<std::unique_ptr<ChainAdapter>> OpenLocal(std::string_view uri, const ChainOpenOptions& open_options) {
   TCC_ASSIGN_OR_RETURN(LocalLedgerOptions options, ParseLocalUri(uri));
+  options.create_if_missing = open_options.create_if_missing;
   TCC_ASSIGN_OR_RETURN(std::unique_ptr<LocalLedger> ledger, LocalLedger::Open(options));
   return std::unique_ptr<ChainAdapter>(std::move(ledger));
 }
@@ -96,11 +97,11 @@ Result<LocalLedgerOptions> ParseLocalUri(std::string_view uri) {
   return options;
 }
 
-Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri) {
+Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri, const ChainOpenOptions& open_options) {
   std::size_t colon = uri.find(':');
   std::string_view scheme = colon == std::string_view::npos ? std::string_view() : uri.substr(0, colon);
   for (const Scheme& candidate : kSchemes) {
-    if (candidate.scheme == scheme) return candidate.open(uri);
+    if (candidate.scheme == scheme) return candidate.open(uri, open_options);
   }
   return Error(ErrorCode::kInvalidArgument,
                "unsupported chain URI '" + std::string(uri.substr(0, 200)) +

@@ -1,5 +1,6 @@
 #include "ledger_rules.h"
 
+#include <filesystem>
 #include <string>
 
 namespace tcc::chain::ledger {
@@ -115,6 +116,12 @@ Result<Decision> DecideAnchor(const BatchAnchor& request, const LedgerView& view
 Result<std::unique_ptr<leveldb::DB>> OpenDatabase(const std::string& path,
                                                   bool create_if_missing) {
   if (path.empty()) return Error(ErrorCode::kInvalidArgument, "ledger path is empty");
+  // LevelDB creates the directory and its lock file before it finds there is no database; a
+  // read-only open of a mistyped path must leave nothing behind.
+  std::error_code ignored;
+  if (!create_if_missing && !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ignored)) {
+    return Error(ErrorCode::kNotFound, "no ledger at " + path);
+  }
   leveldb::Options options;
   options.create_if_missing = create_if_missing;
   options.paranoid_checks = true;

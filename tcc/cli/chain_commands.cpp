@@ -36,9 +36,12 @@ std::string ChainHelp(bool required = true) {
   return text;
 }
 
-Result<std::shared_ptr<chain::ChainAdapter>> OpenChain(const std::string& uri) {
+// Commands that only read must not turn a mistyped path into a new, empty ledger.
+enum class Access { kRead, kWrite };
+
+Result<std::shared_ptr<chain::ChainAdapter>> OpenChain(const std::string& uri, Access access) {
   if (uri.empty()) return MissingOption("--chain URI");
-  auto adapter = chain::OpenChainAdapter(uri);
+  auto adapter = chain::OpenChainAdapter(uri, {.create_if_missing = access == Access::kWrite});
   if (!adapter.ok()) return std::move(adapter).error().WithContext("--chain " + uri);
   return std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
 }
@@ -120,7 +123,7 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
     }
     std::shared_ptr<chain::ChainAdapter> adapter;
     if (!chain_uri.empty()) {
-      TCC_ASSIGN_OR_RETURN(adapter, OpenChain(chain_uri));
+      TCC_ASSIGN_OR_RETURN(adapter, OpenChain(chain_uri, Access::kRead));
     }
     int exit_code = VerifyEach(files, [&](const Json& json) -> Result<std::string> {
       TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, chain::EvidenceBundleFromJson(json));
@@ -175,7 +178,7 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
       if (error) return Error(ErrorCode::kIo, "cannot create --out-dir " + out_dir + ": " + error.message());
     }
     TCC_ASSIGN_OR_RETURN(chain::EvidenceBatch batch, builder.Build(batch_id));
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     auto anchored = adapter->Anchor(batch.anchor());
     if (!anchored.ok()) return std::move(anchored).error().WithContext("anchor batch " + batch_id);
     std::cout << "anchored batch " << batch_id << ": " << batch.size() << " leaves, root " << HexEncode(batch.root())
@@ -211,7 +214,7 @@ int RunTemplateRegister(std::span<const std::string> arguments) {
       return Error(ErrorCode::kPermissionDenied, "the key's DID " + publisher + " is not the owner of " +
                                                      template_.id() + " (" + template_.owner() + ")");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(controller::TemplatePublication publication, registry.PublishWithReceipt(template_, publisher));
     std::cout << (publication.outcome == vc::PublishOutcome::kPublished ? "registered " : "already registered ")
@@ -241,7 +244,7 @@ int RunTemplateList(std::span<const std::string> arguments) {
     } else if (!kind.empty()) {
       return Error(ErrorCode::kInvalidArgument, "--kind must be TIT or TST, not \"" + kind + "\"");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
     controller::ChainTemplateRegistry registry(adapter);
     Json out = Json::Array();
     while (true) {
@@ -295,7 +298,7 @@ int RunTicRecord(std::span<const std::string> arguments) {
       return Error(ErrorCode::kInvalidArgument, files[0] + ": credentialSchema.version is not a template version");
     }
 
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(vc::Template tit, registry.Get(tit_id, static_cast<std::uint32_t>(tit_version)));
     auto resolver = controller::MakeChainResolver(adapter);
@@ -339,7 +342,7 @@ int RunDidRegister(std::span<const std::string> arguments) {
                      document_file + ": the key is not an authentication key of " + document.id);
       }
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     // The normalized form: what is stored always parses back to the same document.
     std::string bytes = document.ToJson().Serialize();
     auto registered = adapter->RegisterDid(document.id, AsBytes(bytes));
@@ -359,7 +362,7 @@ Result<vc::Template> ReadChainTemplate(const std::string& chain_uri, const std::
   if (!version.empty()) {
     TCC_ASSIGN_OR_RETURN(wanted, ParseVersion(version));
   }
-  TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri));
+  TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
   controller::ChainTemplateRegistry registry(adapter);
   TCC_ASSIGN_OR_RETURN(auto recorded, registry.Fetch(id, wanted));
   return std::move(recorded.value);

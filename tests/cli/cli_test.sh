@@ -187,6 +187,10 @@ check "ledger verify after all of it" bash -c "'$tcc' ledger verify '$work/ledge
 check "ledger verify accepts local:PATH" "$tcc" ledger verify "$chain"
 check "ledger verify of no ledger" expect_exit 3 "$tcc" ledger verify "$work/no-ledger"
 
+# Read-only commands never create a ledger at a mistyped path.
+check "template list on a missing ledger fails and creates nothing" bash -c "'$tcc' template list --chain 'local:$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
+check "ledger verify on a missing ledger fails and creates nothing" bash -c "'$tcc' ledger verify '$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
+
 # Every command has --help; unknown commands and options are usage errors.
 for command in "key new" "did show" "jcs" "vc issue" "vc verify" "vc hash" "template validate" "template show" \
   "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify" \

@@ -19,7 +19,14 @@
 
 namespace tcc::chain {
 
-Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri);
+struct ChainOpenOptions {
+  // False for tools that only read: a mistyped local: path is then an error, not a new empty
+  // ledger. Adapters that talk to a node ignore it.
+  bool create_if_missing = true;
+};
+
+Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri,
+                                                       const ChainOpenOptions& open_options = {});
 
 // The URI forms OpenChainAdapter accepts, for --help and error messages.
 std::vector<std::string> SupportedChainUris();
