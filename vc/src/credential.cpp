@@ -55,7 +55,15 @@ Result<std::string> IssuerId(const Json& credential) {
   return ShapeError("issuer must be a URL string or an object with an id");
 }
 
-Status CheckCredentialShape(const Json& credential) {
+namespace {
+
+struct ValidityPeriod {
+  std::optional<Timestamp> valid_from;
+  std::optional<Timestamp> valid_until;
+};
+
+// The shape check, returning the validity period it parsed so verification need not parse it again.
+Result<ValidityPeriod> CheckShapeAndReadPeriod(const Json& credential) {
   if (!credential.is_object()) return ShapeError("must be a JSON object");
   const Json* context = credential.Find("@context");
   if (context == nullptr || !context->is_array() || context->as_array().empty() ||
@@ -83,9 +91,12 @@ Status CheckCredentialShape(const Json& credential) {
   } else if (!subject->is_object()) {
     return ShapeError("credentialSubject must be an object or an array of objects");
   }
-  TCC_ASSIGN_OR_RETURN(auto valid_from, OptionalTime(credential, "validFrom"));
-  TCC_ASSIGN_OR_RETURN(auto valid_until, OptionalTime(credential, "validUntil"));
-  if (valid_from && valid_until && *valid_until < *valid_from) return ShapeError("validUntil precedes validFrom");
+  ValidityPeriod period;
+  TCC_ASSIGN_OR_RETURN(period.valid_from, OptionalTime(credential, "validFrom"));
+  TCC_ASSIGN_OR_RETURN(period.valid_until, OptionalTime(credential, "validUntil"));
+  if (period.valid_from && period.valid_until && *period.valid_until < *period.valid_from) {
+    return ShapeError("validUntil precedes validFrom");
+  }
   if (const Json* schema = credential.Find("credentialSchema")) {
     if (schema->is_array()) {
       for (const Json& entry : schema->as_array()) TCC_RETURN_IF_ERROR(CheckSchemaEntry(entry));
@@ -93,6 +104,13 @@ Status CheckCredentialShape(const Json& credential) {
       TCC_RETURN_IF_ERROR(CheckSchemaEntry(*schema));
     }
   }
+  return period;
+}
+
+}  // namespace
+
+Status CheckCredentialShape(const Json& credential) {
+  TCC_RETURN_IF_ERROR(CheckShapeAndReadPeriod(credential));
   return OkStatus();
 }
 
@@ -122,12 +140,11 @@ Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const Iss
 
 Result<VerifiedCredential> VerifyCredential(const Json& credential, did::Resolver& resolver,
                                             const CredentialVerifyOptions& options) {
-  auto shape = CheckCredentialShape(credential);
+  auto shape = CheckShapeAndReadPeriod(credential);
   if (!shape.ok()) return Error(ErrorCode::kVerificationFailed, shape.error().message());
   TCC_ASSIGN_OR_RETURN(std::string issuer, IssuerId(credential));
   if (options.check_validity_period) {
-    TCC_ASSIGN_OR_RETURN(auto valid_from, OptionalTime(credential, "validFrom"));
-    TCC_ASSIGN_OR_RETURN(auto valid_until, OptionalTime(credential, "validUntil"));
+    const auto& [valid_from, valid_until] = *shape;
     if (valid_from && *valid_from > options.now + options.max_clock_skew) {
       return Error(ErrorCode::kVerificationFailed, "credential is not valid yet (validFrom " +
                                                        FormatRfc3339(*valid_from) + ")");
