@@ -193,6 +193,8 @@ struct LocalLedger::Impl {
   // kResourceExhausted/kUnavailable are returned at once and `done` is not called.
   tcc::Status Enqueue(WriteKind kind, Entry entry, Done done);
   Result<Recorded<Entry>> Submit(WriteKind kind, Entry entry);
+  // Register and update differ only in the rule the packer applies.
+  Result<Recorded<DidDocumentVersion>> SubmitDid(WriteKind kind, std::string_view did, ByteView document);
   void PackerLoop();
   void Commit(std::vector<Request>& batch);
   Result<Recorded<Entry>> Load(const leveldb::ReadOptions& read, const Location& location);
@@ -434,22 +436,22 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const LocalLedgerOptions&
 
 const LocalLedgerOptions& LocalLedger::options() const { return impl_->options; }
 
-Result<Recorded<DidDocumentVersion>> LocalLedger::RegisterDid(std::string_view did,
-                                                              ByteView document) {
+Result<Recorded<DidDocumentVersion>> LocalLedger::Impl::SubmitDid(WriteKind kind, std::string_view did,
+                                                                  ByteView document) {
   TCC_RETURN_IF_ERROR(ValidateId(did, "DID"));
   TCC_RETURN_IF_ERROR(ValidateDocument(document, "DID document"));
-  return Narrow<DidDocumentVersion>(impl_->Submit(
-      WriteKind::kRegisterDid, DidDocumentVersion{std::string(did), 0, Bytes(document.begin(),
-                                                                             document.end())}));
+  return Narrow<DidDocumentVersion>(Submit(
+      kind, DidDocumentVersion{std::string(did), 0, Bytes(document.begin(), document.end())}));
+}
+
+Result<Recorded<DidDocumentVersion>> LocalLedger::RegisterDid(std::string_view did,
+                                                              ByteView document) {
+  return impl_->SubmitDid(WriteKind::kRegisterDid, did, document);
 }
 
 Result<Recorded<DidDocumentVersion>> LocalLedger::UpdateDid(std::string_view did,
                                                             ByteView document) {
-  TCC_RETURN_IF_ERROR(ValidateId(did, "DID"));
-  TCC_RETURN_IF_ERROR(ValidateDocument(document, "DID document"));
-  return Narrow<DidDocumentVersion>(impl_->Submit(
-      WriteKind::kUpdateDid, DidDocumentVersion{std::string(did), 0, Bytes(document.begin(),
-                                                                           document.end())}));
+  return impl_->SubmitDid(WriteKind::kUpdateDid, did, document);
 }
 
 Result<Recorded<DidDocumentVersion>> LocalLedger::ResolveDid(
