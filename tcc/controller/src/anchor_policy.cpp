@@ -1,0 +1,84 @@
+#include "tcc/controller/anchor_policy.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace tcc::controller {
+namespace {
+
+Error Invalid(const std::string& message) {
+  return Error(ErrorCode::kInvalidArgument, "anchor policy: " + message);
+}
+
+// Base N is at least 1, so this factor already takes every channel to n_max; anything larger
+// would only make the way back down (one step per anchor) longer. Without the adaptive policy
+// there is no factor to speak of.
+std::uint64_t MaxFactor(const AnchorPolicyOptions& options) {
+  return options.adaptive ? std::max<std::uint64_t>(options.n_max, 1) : 1;
+}
+
+std::uint64_t SaturatingMultiply(std::uint64_t a, std::uint64_t b) {
+  if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
+  return a * b;
+}
+
+}  // namespace
+
+Status ValidateAnchorPolicyOptions(const AnchorPolicyOptions& options) {
+  if (options.n_min < 1) return Invalid("n_min must be at least 1");
+  if (options.default_n < options.n_min || options.default_n > options.n_max) {
+    return Invalid("default N " + std::to_string(options.default_n) + " is outside [n_min, n_max] = [" +
+                   std::to_string(options.n_min) + ", " + std::to_string(options.n_max) + "]");
+  }
+  if (options.target_latency.count() <= 0) return Invalid("target_latency must be positive");
+  if (options.backlog_high == 0) return Invalid("backlog_high must be positive");
+  if (options.adapter_pending_high == 0) return Invalid("adapter_pending_high must be positive");
+  return OkStatus();
+}
+
+AnchorPolicy::AnchorPolicy(AnchorPolicyOptions options) : options_(std::move(options)) {}
+
+Status AnchorPolicy::SetOptions(const AnchorPolicyOptions& options) {
+  TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(options));
+  options_ = options;
+  factor_ = std::clamp<std::uint64_t>(factor_, 1, MaxFactor(options_));
+  return OkStatus();
+}
+
+std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
+  if (!options_.adaptive) return factor_;
+  const bool congested = load.last_anchor_latency > options_.target_latency ||
+                         load.unanchored_backlog > options_.backlog_high ||
+                         load.adapter_pending > options_.adapter_pending_high;
+  // "Under a quarter of the limit" in integers: backlog < ceil(backlog_high / 4).
+  const std::size_t roomy_backlog = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
+  const bool roomy = load.last_anchor_latency * 2 < options_.target_latency &&
+                     load.unanchored_backlog < roomy_backlog;
+  if (congested) {
+    factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));
+  } else if (roomy && factor_ > 1) {
+    --factor_;
+  }
+  return factor_;
+}
+
+std::uint64_t AnchorPolicy::BaseN(std::uint64_t strategy_n,
+                                  std::optional<std::uint64_t> n_override) const {
+  if (n_override.has_value()) return *n_override;
+  // A TIC without a settlement strategy carries 0.
+  if (strategy_n != 0) return strategy_n;
+  return options_.default_n;
+}
+
+std::uint64_t AnchorPolicy::EffectiveN(std::uint64_t strategy_n,
+                                       std::optional<std::uint64_t> n_override) const {
+  const std::uint64_t scaled = SaturatingMultiply(BaseN(strategy_n, n_override), factor_);
+  // Not std::clamp: options from the constructor are unvalidated and n_min > n_max must not be UB.
+  return std::min(std::max(scaled, options_.n_min), options_.n_max);
+}
+
+}  // namespace tcc::controller

@@ -1,0 +1,469 @@
+#include "tcc/controller/anchor_service.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "tcc/common/bytes.h"
+
+namespace tcc::controller {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kBatchCounter = "anchor.batch";
+
+// An item is identified by its place in its channel's hash chain; the TSC hash adds nothing.
+using ItemKey = std::pair<std::string, std::uint64_t>;
+ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq}; }
+
+std::chrono::microseconds Since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+}
+
+Status ValidateServiceOptions(const AnchorServiceOptions& options) {
+  auto invalid = [](const std::string& message) {
+    return Error(ErrorCode::kInvalidArgument, "anchor service: " + message);
+  };
+  if (options.interval.count() <= 0) return invalid("interval must be positive");
+  if (options.max_batch == 0) return invalid("max_batch must be positive");
+  if (options.retry_min.count() <= 0 || options.retry_max < options.retry_min) {
+    return invalid("retry bounds must satisfy 0 < retry_min <= retry_max");
+  }
+  // The longest id the counter can produce must still be a valid batch id on every chain.
+  auto id = chain::ValidateId(options.batch_id_prefix + "-18446744073709551615", "batch id");
+  if (!id.ok()) return invalid(id.error().message() + " (from batch_id_prefix)");
+  return OkStatus();
+}
+
+// One batch from the moment its items leave the queue until the store records it as anchored.
+// Each step remembers that it is done, so a retry after a failure resumes where it failed and
+// never draws a second id or re-saves under another one.
+struct InFlightBatch {
+  std::vector<chain::EvidenceItem> items;
+  std::size_t counted = 0;  // items counted in flight (before invalid ones were dropped)
+  bool checked = false;    // invalid items filtered out
+  std::string batch_id;    // empty until drawn from the store's counter
+  std::optional<chain::EvidenceBatch> batch;
+  bool saved = false;      // the store holds the batch record under batch_id
+  std::optional<chain::Recorded<chain::BatchAnchor>> anchored;
+  std::chrono::microseconds anchor_latency{0};
+  std::optional<Clock::time_point> first_attempt;
+  std::vector<chain::EvidenceBundle> bundles;
+  bool complete_tried = false;
+};
+
+}  // namespace
+
+class AnchorService::Impl {
+ public:
+  Impl(AnchorService& owner, std::shared_ptr<chain::ChainAdapter> adapter, ChannelStore& store,
+       AnchorServiceOptions options, AnchoredCallback on_anchored)
+      : owner_(owner),
+        adapter_(std::move(adapter)),
+        store_(store),
+        options_(std::move(options)),
+        on_anchored_(std::move(on_anchored)) {}
+
+  Status Start();
+  void Submit(chain::EvidenceItem item);
+  void Flush();
+  void Stop(bool drain, std::chrono::milliseconds drain_timeout);
+  AnchorStats stats() const;
+
+ private:
+  struct Queued {
+    chain::EvidenceItem item;
+    Clock::time_point arrival;
+    std::uint64_t number;  // submission order, for Flush
+  };
+
+  void Run();
+  bool QuitLocked(Clock::time_point now) const {
+    return stop_ && (!drain_ || now >= drain_deadline_ || (queue_.empty() && recovered_.empty()));
+  }
+  // Waits until a batch should be cut from the queue; false when the thread should end.
+  bool WaitForBatchLocked(std::unique_lock<std::mutex>& lock);
+  // Waits out a retry delay; false when the thread should end.
+  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay);
+  InFlightBatch TakeBatchLocked();
+  void EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival);
+
+  // Runs the batch's remaining steps. On failure `adapter_failed` says whether the chain refused.
+  Status Advance(InFlightBatch& batch, bool& adapter_failed);
+  // Reports a completed batch: policy, callback, stats.
+  void Finish(const InFlightBatch& batch);
+  void ObserveLoad(std::chrono::microseconds latency, std::size_t backlog);
+
+  AnchorService& owner_;
+  const std::shared_ptr<chain::ChainAdapter> adapter_;
+  ChannelStore& store_;
+  const AnchorServiceOptions options_;
+  const AnchoredCallback on_anchored_;
+
+  // Serializes Start and Stop; never taken by the anchoring thread.
+  mutable std::mutex lifecycle_mutex_;
+  std::thread thread_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  // Items queued or in a batch not yet completed.
+  std::set<ItemKey> known_;
+  // Everything Start recovered, kept until Stop: the daemon may submit an item it had made
+  // pending just before Start read the store, perhaps after that item has already landed, and no
+  // item may reach two batches.
+  std::set<ItemKey> recovered_keys_;
+  std::deque<InFlightBatch> recovered_;  // unfinished batches from the store, re-sent first
+  std::size_t in_flight_items_ = 0;
+  std::uint64_t next_number_ = 1;
+  std::uint64_t flush_upto_ = 0;  // items numbered up to this are cut without waiting
+  bool stop_ = false;
+  bool drain_ = false;
+  // Only the anchoring thread reads or writes it after Start.
+  bool ids_checked_ = false;
+  Clock::time_point drain_deadline_;
+  AnchorStats stats_;
+};
+
+Status AnchorService::Impl::Start() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (thread_.joinable()) return Error(ErrorCode::kConflict, "anchor service is already running");
+  TCC_RETURN_IF_ERROR(ValidateServiceOptions(options_));
+  {
+    std::lock_guard policy_lock(owner_.policy_mutex_);
+    TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(owner_.policy_.options()));
+  }
+  auto unfinished = store_.UnfinishedBatches();
+  if (!unfinished.ok()) return std::move(unfinished).error().WithContext("recover unfinished batches");
+  auto pending = store_.PendingEvidence();
+  if (!pending.ok()) return std::move(pending).error().WithContext("recover pending evidence");
+
+  {
+    std::lock_guard lock(mutex_);
+    std::set<ItemKey> in_batches;
+    for (auto& stored : *unfinished) {
+      InFlightBatch batch;
+      batch.batch_id = std::move(stored.batch_id);
+      batch.saved = true;
+      batch.checked = true;  // the store validated them when they were saved
+      for (auto& item : stored.items) {
+        // A batch record is authoritative for its items; a duplicate within the store is dropped
+        // rather than anchored twice.
+        if (!in_batches.insert(KeyOf(item)).second) continue;
+        batch.items.push_back(std::move(item));
+      }
+      batch.counted = batch.items.size();
+      in_flight_items_ += batch.counted;
+      recovered_.push_back(std::move(batch));
+    }
+    // Items submitted before Start may already sit in a recovered batch.
+    std::erase_if(queue_, [&](const Queued& queued) { return in_batches.contains(KeyOf(queued.item)); });
+    known_.insert(in_batches.begin(), in_batches.end());
+    recovered_keys_ = std::move(in_batches);
+    const auto now = Clock::now();
+    for (auto& item : *pending) {
+      recovered_keys_.insert(KeyOf(item));
+      if (known_.contains(KeyOf(item))) continue;
+      EnqueueLocked(std::move(item), now);
+    }
+    // What waited across a restart has waited long enough.
+    flush_upto_ = next_number_ - 1;
+    ids_checked_ = false;
+    stop_ = false;
+    drain_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+  return OkStatus();
+}
+
+void AnchorService::Impl::EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival) {
+  known_.insert(KeyOf(item));
+  queue_.push_back(Queued{std::move(item), arrival, next_number_++});
+}
+
+void AnchorService::Impl::Submit(chain::EvidenceItem item) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    const ItemKey key = KeyOf(item);
+    if (known_.contains(key) || recovered_keys_.contains(key)) return;
+    EnqueueLocked(std::move(item), Clock::now());
+    // The thread only needs to re-plan when the interval clock starts or a batch is full.
+    wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
+  }
+  if (wake) cv_.notify_all();
+}
+
+void AnchorService::Impl::Flush() {
+  {
+    std::lock_guard lock(mutex_);
+    flush_upto_ = next_number_ - 1;
+  }
+  cv_.notify_all();
+}
+
+void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeout) {
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+    drain_ = drain;
+    drain_deadline_ = Clock::now() + drain_timeout;
+  }
+  cv_.notify_all();
+  thread_.join();
+  // Whatever did not land is still pending or in a batch record in the store; the next Start
+  // rebuilds the queue from there.
+  std::lock_guard lock(mutex_);
+  queue_.clear();
+  known_.clear();
+  recovered_keys_.clear();
+  recovered_.clear();
+  in_flight_items_ = 0;
+}
+
+AnchorStats AnchorService::Impl::stats() const {
+  std::lock_guard lock(mutex_);
+  AnchorStats stats = stats_;
+  stats.queued_items = queue_.size();
+  stats.in_flight_items = in_flight_items_;
+  return stats;
+}
+
+bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    const auto now = Clock::now();
+    if (QuitLocked(now)) return false;
+    if (!queue_.empty()) {
+      const Queued& oldest = queue_.front();
+      const auto due = oldest.arrival + options_.interval;
+      if (stop_ || queue_.size() >= options_.max_batch || oldest.number <= flush_upto_ || now >= due) {
+        return true;
+      }
+      cv_.wait_until(lock, due);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+}
+
+bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
+                                            std::chrono::milliseconds delay) {
+  const auto until = Clock::now() + delay;
+  for (;;) {
+    const auto now = Clock::now();
+    // Stop without drain, or a drain past its deadline, ends the wait at once; a drain keeps
+    // retrying until then.
+    if (stop_ && (!drain_ || now >= drain_deadline_)) return false;
+    if (now >= until) return true;
+    cv_.wait_until(lock, stop_ ? std::min(until, drain_deadline_) : until);
+  }
+}
+
+InFlightBatch AnchorService::Impl::TakeBatchLocked() {
+  InFlightBatch batch;
+  const std::size_t count = std::min(queue_.size(), options_.max_batch);
+  batch.items.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    batch.items.push_back(std::move(queue_.front().item));
+    queue_.pop_front();
+  }
+  batch.counted = count;
+  in_flight_items_ += count;
+  return batch;
+}
+
+void AnchorService::Impl::Run() {
+  std::unique_lock lock(mutex_);
+  std::chrono::milliseconds backoff = options_.retry_min;
+  std::optional<InFlightBatch> current;
+  for (;;) {
+    if (!current) {
+      if (QuitLocked(Clock::now())) break;
+      if (!recovered_.empty()) {
+        current = std::move(recovered_.front());
+        recovered_.pop_front();
+      } else {
+        if (!WaitForBatchLocked(lock)) break;
+        current = TakeBatchLocked();
+      }
+    }
+    lock.unlock();
+
+    bool adapter_failed = false;
+    Status status = Advance(*current, adapter_failed);
+    if (status.ok()) Finish(*current);
+
+    lock.lock();
+    if (status.ok()) {
+      in_flight_items_ -= current->counted;
+      for (const auto& item : current->items) known_.erase(KeyOf(item));
+      current.reset();
+      backoff = options_.retry_min;
+      continue;
+    }
+    if (adapter_failed) ++stats_.adapter_errors;
+    stats_.last_error = status.error().ToString();
+    if (adapter_failed) {
+      // An outage is congestion too: the policy sees the time this batch has been trying and the
+      // backlog growing behind it, so N rises while the chain is away.
+      const std::size_t backlog = queue_.size() + in_flight_items_;
+      const auto waited = current->first_attempt ? Since(*current->first_attempt)
+                                                 : std::chrono::microseconds{0};
+      lock.unlock();
+      ObserveLoad(waited, backlog);
+      lock.lock();
+    }
+    if (!WaitBackoffLocked(lock, backoff)) break;
+    backoff = std::min(backoff * 2, options_.retry_max);
+  }
+  // A batch left here is either saved in the store (re-sent by the next Start) or still pending.
+}
+
+Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) {
+  adapter_failed = false;
+  if (!batch.checked) {
+    // Submit's precondition is an item the store accepted, but one the chain cannot take would
+    // fail its whole batch forever; it is dropped (left pending in the store) and named instead.
+    std::string rejected;
+    std::erase_if(batch.items, [&](const chain::EvidenceItem& item) {
+      auto leaf = chain::EvidenceLeaf(item);
+      if (leaf.ok()) return false;
+      if (rejected.empty()) rejected = leaf.error().ToString();
+      return true;
+    });
+    batch.checked = true;
+    if (!rejected.empty()) {
+      std::lock_guard lock(mutex_);
+      stats_.last_error = "evidence item dropped: " + rejected;
+    }
+  }
+  if (batch.items.empty()) return OkStatus();
+  // The outage clock starts at the first step that may need the chain.
+  if (!batch.first_attempt) batch.first_attempt = Clock::now();
+
+  while (batch.batch_id.empty()) {
+    auto counter = store_.NextCounter(kBatchCounter);
+    if (!counter.ok()) return std::move(counter).error().WithContext("draw a batch id");
+    std::string id = options_.batch_id_prefix + "-" + std::to_string(*counter);
+    if (!ids_checked_) {
+      // A store restored from an old backup (or lost) restarts the counter at ids the chain
+      // already holds with other roots; such a batch could never land, and a saved batch record
+      // cannot be moved to another id. So the first id after each start is checked against the
+      // chain and skipped while taken; later ids follow it and are fresh.
+      auto found = adapter_->FindAnchor(id);
+      if (found.ok()) continue;
+      if (found.error().code() != ErrorCode::kNotFound) {
+        adapter_failed = true;
+        return std::move(found).error().WithContext("check batch id " + id);
+      }
+      ids_checked_ = true;
+    }
+    batch.batch_id = std::move(id);
+  }
+  if (!batch.batch) {
+    chain::EvidenceBatchBuilder builder;
+    for (const auto& item : batch.items) {
+      auto added = builder.Add(item);
+      if (!added.ok()) return std::move(added).error();
+    }
+    auto built = builder.Build(batch.batch_id);
+    if (!built.ok()) return std::move(built).error().WithContext("build batch " + batch.batch_id);
+    batch.batch = std::move(built).value();
+  }
+  // Recorded before the anchor is sent: a crash after sending leaves a record to re-send under
+  // the same id, which the chain answers with the receipt it already has.
+  if (!batch.saved) {
+    TCC_RETURN_IF_ERROR(store_.SaveBatch(PendingBatch{batch.batch_id, batch.items}));
+    batch.saved = true;
+  }
+  if (!batch.anchored) {
+    const auto start = Clock::now();
+    auto anchored = adapter_->Anchor(batch.batch->anchor());
+    batch.anchor_latency = Since(start);
+    if (!anchored.ok()) {
+      // kConflict too is retried: it means another writer uses this prefix, which needs the
+      // operator, and last_error tells them.
+      adapter_failed = true;
+      return std::move(anchored).error().WithContext("anchor batch " + batch.batch_id);
+    }
+    batch.anchored = std::move(anchored).value();
+  }
+  if (batch.bundles.empty()) {
+    std::vector<chain::EvidenceBundle> bundles;
+    bundles.reserve(batch.items.size());
+    for (std::size_t i = 0; i < batch.items.size(); ++i) {
+      auto bundle = batch.batch->Bundle(i, batch.anchored->receipt);
+      if (!bundle.ok()) return std::move(bundle).error().WithContext("bundle for " + batch.batch_id);
+      bundles.push_back(std::move(bundle).value());
+    }
+    batch.bundles = std::move(bundles);
+  }
+  auto completed = store_.CompleteBatch(batch.batch_id, batch.bundles);
+  // A write reported as failed may still have reached the disk; the record then is gone.
+  const bool done_before = !completed.ok() && batch.complete_tried &&
+                           completed.error().code() == ErrorCode::kNotFound;
+  batch.complete_tried = true;
+  if (!completed.ok() && !done_before) {
+    return std::move(completed).error().WithContext("complete batch " + batch.batch_id);
+  }
+  return OkStatus();
+}
+
+void AnchorService::Impl::Finish(const InFlightBatch& batch) {
+  if (batch.items.empty()) return;  // every item was invalid; nothing was saved
+  std::size_t backlog = 0;
+  {
+    std::lock_guard lock(mutex_);
+    backlog = queue_.size() + in_flight_items_ - batch.counted;
+  }
+  // The latency of the call that landed, not of the outage before it: the chain has room now.
+  ObserveLoad(batch.anchor_latency, backlog);
+  if (on_anchored_) on_anchored_(batch.bundles);
+
+  // Stats move last, so whoever sees them has seen the callback too.
+  std::lock_guard lock(mutex_);
+  ++stats_.batches_anchored;
+  stats_.leaves_anchored += batch.items.size();
+  stats_.last_batch_size = batch.items.size();
+  stats_.last_anchor_latency = batch.anchor_latency;
+  stats_.last_root_hex = HexEncode(batch.batch->root());
+  stats_.last_height = batch.anchored->receipt.height;
+  stats_.last_error.clear();
+}
+
+void AnchorService::Impl::ObserveLoad(std::chrono::microseconds latency, std::size_t backlog) {
+  ChainLoad load;
+  load.last_anchor_latency = latency;
+  load.unanchored_backlog = backlog;
+  // A chain that cannot say how busy it is already shows in the latency.
+  if (auto status = adapter_->Status(); status.ok()) load.adapter_pending = status->pending;
+  std::lock_guard lock(owner_.policy_mutex_);
+  owner_.policy_.Observe(load);
+}
+
+AnchorService::AnchorService(std::shared_ptr<chain::ChainAdapter> adapter, ChannelStore& store,
+                             AnchorServiceOptions options, AnchorPolicyOptions policy,
+                             AnchoredCallback on_anchored)
+    : impl_(std::make_unique<Impl>(*this, std::move(adapter), store, std::move(options),
+                                   std::move(on_anchored))),
+      policy_(std::move(policy)) {}
+
+AnchorService::~AnchorService() { impl_->Stop(/*drain=*/true, std::chrono::seconds(30)); }
+
+Status AnchorService::Start() { return impl_->Start(); }
+void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }
+void AnchorService::Flush() { impl_->Flush(); }
+void AnchorService::Stop(bool drain, std::chrono::milliseconds drain_timeout) {
+  impl_->Stop(drain, drain_timeout);
+}
+AnchorStats AnchorService::stats() const { return impl_->stats(); }
+
+}  // namespace tcc::controller
