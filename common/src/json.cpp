@@ -436,4 +436,27 @@ void AppendJsonNumber(std::string& out, double value) {
   }
 }
 
+bool operator==(const Json& a, const Json& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case Json::Type::kArray: {
+      const JsonArray& left = a.as_array();
+      const JsonArray& right = b.as_array();
+      return std::equal(left.begin(), left.end(), right.begin(), right.end());
+    }
+    case Json::Type::kObject: {
+      const JsonObject& left = a.as_object();
+      if (left.size() != b.as_object().size()) return false;
+      // Keys are unique (the parser and Set keep them so), so same size + each found equal suffices.
+      for (const auto& [key, value] : left) {
+        const Json* other = b.Find(key);
+        if (other == nullptr || !(value == *other)) return false;
+      }
+      return true;
+    }
+    default:
+      return a.value_ == b.value_;
+  }
+}
+
 }  // namespace tcc

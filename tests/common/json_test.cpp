@@ -78,5 +78,15 @@ TEST_CASE("Json pretty output indents and round-trips") {
   CHECK(Json::Parse(pretty).value() == value);
 }
 
+TEST_CASE("Json equality ignores object member order but not array order") {
+  auto parse = [](std::string_view text) { return Json::Parse(text).value(); };
+  CHECK(parse(R"({"a":1,"b":{"x":[1,2],"y":null}})") == parse(R"({"b":{"y":null,"x":[1,2]},"a":1})"));
+  CHECK_FALSE(parse(R"({"a":1,"b":2})") == parse(R"({"a":1,"b":3})"));
+  CHECK_FALSE(parse(R"({"a":1,"b":2})") == parse(R"({"a":1})"));
+  CHECK_FALSE(parse(R"({"a":1})") == parse(R"({"a":1,"b":2})"));
+  CHECK_FALSE(parse(R"([1,2])") == parse(R"([2,1])"));
+  CHECK_FALSE(parse(R"({"a":"1"})") == parse(R"({"a":1})"));
+}
+
 }  // namespace
 }  // namespace tcc

@@ -96,7 +96,9 @@ class Json {
   // Indented for people (2 spaces), member order kept, trailing newline not included.
   std::string SerializePretty() const;
 
-  friend bool operator==(const Json& a, const Json& b) { return a.value_ == b.value_; }
+  // JSON equality: objects are equal when they have the same members, in any order (a document
+  // read back in its RFC 8785 form equals the one written); arrays compare in order.
+  friend bool operator==(const Json& a, const Json& b);
 
  private:
   std::variant<std::monostate, bool, double, std::string, JsonArray, JsonObject> value_;
