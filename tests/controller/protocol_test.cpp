@@ -288,8 +288,8 @@ TEST_CASE("protocol: envelope rules") {
       {R"({"v":1,"type":"ping","id":9007199254740992})", invalid, "member 'id'"},
       {R"({"v":1,"type":"ping","id":1e300})", invalid, "member 'id'"},
       {R"({"v":1,"type":"reply"})", invalid, "reply: member 'id' is required"},
-      {R"({"v":1,"type":"error","code":"internal","message":"x"})", invalid,
-       "error: member 'id' is required"},
+      {R"({"v":1,"type":"error","id":0,"code":"internal","message":"x"})", invalid,
+       "error: member 'id' must be an integer"},
       {R"({"v":1,"type":"event.channel","id":1,"channel":")" + std::string(kChannelId) +
            R"(","state":{}})",
        invalid, "event.channel: member 'id' is not allowed"},
@@ -598,6 +598,16 @@ TEST_CASE("protocol: member mutations of the examples: decoder and schema agree"
   CHECK(accepted > 1000);
   CHECK(accepted < 19000);
   MESSAGE("member mutations: " << accepted << " of 20000 decoded");
+}
+
+TEST_CASE("protocol: an error answering an undecodable request carries no id") {
+  const std::string frame = EncodeError(0, Error(ErrorCode::kParse, "not JSON"));
+  CHECK(frame.find("\"id\"") == std::string::npos);
+  auto decoded = DecodeMessage(frame);
+  REQUIRE(decoded.ok());
+  CHECK(decoded->type == MessageType::kError);
+  CHECK(decoded->id == 0);
+  CHECK(ErrorFromMessage(*decoded).code() == ErrorCode::kParse);
 }
 
 }  // namespace

@@ -355,6 +355,8 @@ Result<Message> DecodeMessage(std::string_view frame) {
   const Json* id = body.Find("id");
   if (spec.direction == Direction::kEvent) {
     if (id != nullptr) return ShapeError(spec.name, "member 'id' is not allowed in an event");
+  } else if (id == nullptr && *type == MessageType::kError) {
+    // The answer to a frame that could not be decoded far enough to read its id.
   } else {
     if (id == nullptr) return ShapeError(spec.name, "member 'id' is required");
     auto value = AsUint(*id, 1, kMaxSafeInteger);
