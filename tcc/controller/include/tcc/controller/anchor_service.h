@@ -1,0 +1,92 @@
+// AnchorService: the evidence batcher. It takes evidence items (already durable as pending in the
+// ChannelStore), and once per interval, or as soon as `max_batch` items wait, builds one Merkle
+// batch over all channels' items, records the batch in the store, anchors its root through the
+// chain adapter, then stores every item's evidence bundle and reports them through a callback.
+//
+// Failure handling: an adapter error (chain unavailable, ...) keeps the batch and retries it with
+// exponential backoff under the same batch id, so a retry after a lost reply is idempotent on
+// chain; items keep queueing meanwhile (they are durable). On Start the service re-sends every
+// unfinished batch from the store and re-queues every pending item, so a crash or restart loses
+// nothing and anchors nothing twice. Batch ids are "<prefix>-<counter>" with a counter persisted
+// in the store.
+//
+// After each anchor the service feeds the chain load into the AnchorPolicy it shares with the
+// caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
+//
+// Threads: one anchoring thread owned by the service. Submit, Flush, stats and the policy accessors
+// are thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
+// borrows the store and shares the adapter; both must outlive it. Stop (also run by the destructor)
+// anchors what is queued first when asked to drain.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tcc/chain/chain_adapter.h"
+#include "tcc/chain/evidence.h"
+#include "tcc/common/result.h"
+#include "tcc/controller/anchor_policy.h"
+#include "tcc/controller/channel_store.h"
+
+namespace tcc::controller {
+
+struct AnchorServiceOptions {
+  std::chrono::milliseconds interval{500};
+  std::size_t max_batch = 65536;
+  std::string batch_id_prefix = "tcc";  // unique per TCC: the daemon derives it from its DID
+  std::chrono::milliseconds retry_min{100};
+  std::chrono::milliseconds retry_max{10000};
+};
+
+struct AnchorStats {
+  std::uint64_t batches_anchored = 0;
+  std::uint64_t leaves_anchored = 0;
+  std::uint64_t adapter_errors = 0;
+  std::size_t queued_items = 0;      // waiting for the next batch
+  std::size_t in_flight_items = 0;   // in a batch sent but not yet anchored
+  std::uint64_t last_batch_size = 0;
+  std::chrono::microseconds last_anchor_latency{0};
+  std::string last_root_hex;
+  std::uint64_t last_height = 0;
+  std::string last_error;  // empty after a success
+};
+
+class AnchorService {
+ public:
+  using AnchoredCallback = std::function<void(const std::vector<chain::EvidenceBundle>& bundles)>;
+
+  AnchorService(std::shared_ptr<chain::ChainAdapter> adapter, ChannelStore& store,
+                AnchorServiceOptions options, AnchorPolicyOptions policy, AnchoredCallback on_anchored);
+  ~AnchorService();
+  AnchorService(const AnchorService&) = delete;
+  AnchorService& operator=(const AnchorService&) = delete;
+
+  // Recovers unfinished batches and pending items from the store, then starts the thread.
+  Status Start();
+  // Queues an item that is already durable in the store as pending.
+  void Submit(chain::EvidenceItem item);
+  // Anchors what is queued now instead of at the end of the interval (channel close).
+  void Flush();
+  // Stops the thread; with drain, first anchors everything queued (giving up after `drain_timeout`
+  // if the chain stays unavailable: the items stay pending in the store for the next start).
+  void Stop(bool drain = true, std::chrono::milliseconds drain_timeout = std::chrono::seconds(30));
+
+  AnchorStats stats() const;
+
+  std::mutex& policy_mutex() { return policy_mutex_; }
+  AnchorPolicy& policy() { return policy_; }  // read or change under policy_mutex()
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::mutex policy_mutex_;
+  AnchorPolicy policy_;
+};
+
+}  // namespace tcc::controller

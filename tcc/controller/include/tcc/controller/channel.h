@@ -1,0 +1,60 @@
+// The records the controller keeps per settlement channel and per issued TSC.
+//
+// A channel exists for one recorded TIC; its id is the TIC's hash (vc::CredentialHash), which is
+// also the TIC's id on chain. ChannelRecord is the durable state the daemon recovers on restart:
+// who may join, which TST governs its claims, the anchoring settings, and the head of its hash
+// chain (last_seq, last_hash), which is written in the same atomic batch as the TSC it names.
+// How far a channel is anchored is not part of the record: the anchoring side owns that
+// (ChannelStore::AnchoredSeq), so the two writers never overwrite each other's fields.
+// TscRecord is one issued TSC as stored. Both are plain values; the JSON codecs are pure functions
+// that reject (kInvalidArgument / kParse) anything malformed, since store bytes are re-validated
+// on every read.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcc/common/json.h"
+#include "tcc/common/result.h"
+
+namespace tcc::controller {
+
+enum class ChannelState { kOpen, kClosed };
+std::string_view ChannelStateName(ChannelState state);  // "open" / "closed"
+
+struct ChannelRecord {
+  std::string channel_id;  // the TIC's hash, lowercase hex
+  std::string provider;    // DIDs named by the TIC
+  std::string consumer;
+  std::vector<std::string> auditors;  // read-only members (TIC claim `auditors`, optional)
+  std::string tst_id;
+  std::uint32_t tst_version = 0;
+  std::uint64_t strategy_n = 0;          // the TIC's settlement strategy N (0: none given)
+  std::optional<std::uint64_t> n_override;  // set live through the control API
+  ChannelState state = ChannelState::kOpen;
+  std::uint64_t last_seq = 0;   // 0 before the first TSC
+  std::string last_hash;        // hash of TSC last_seq; the channel id while last_seq == 0
+  std::uint64_t evidence_seq = 0;  // the last seq whose evidence leaf went to the batcher
+  std::uint64_t opened_ms = 0;     // Unix ms
+  std::uint64_t closed_ms = 0;     // 0 while open
+
+  friend bool operator==(const ChannelRecord&, const ChannelRecord&) = default;
+};
+
+Json ChannelRecordToJson(const ChannelRecord& record);
+Result<ChannelRecord> ChannelRecordFromJson(const Json& json);
+
+struct TscRecord {
+  std::string channel_id;
+  std::uint64_t seq = 0;
+  std::string tsc_hash;    // vc::CredentialHash of the TSC, hex
+  std::string claim_hash;  // SHA-256 hex of the JCS form of the joint claim: the replay key
+  std::string tsc;         // the TSC as serialized JSON text
+
+  friend bool operator==(const TscRecord&, const TscRecord&) = default;
+};
+
+}  // namespace tcc::controller

@@ -1,0 +1,111 @@
+// ChannelStore: the daemon's durable state in one LevelDB database (a real directory on disk).
+//
+// It holds channel records, issued TSCs (by channel and seq, with a claim-hash index for replay
+// detection), evidence items waiting for a batch, batches handed to the chain but not yet known to
+// be anchored, the evidence bundles of anchored items, and small named values (the chain event
+// cursor, the batch counter). Every method that writes does so in one synced LevelDB WriteBatch,
+// so a write either survives a crash completely or not at all, and returns only once durable.
+// Callers group commits (CommitSettlements takes many) to amortize the sync.
+//
+// Reads re-validate what they decode; a corrupt record is kInternal naming its key, never a crash.
+// Thread-safe: LevelDB serializes writers; any method may be called from any thread. The store
+// owns its database handle; destroying it closes the database.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcc/chain/evidence.h"
+#include "tcc/common/result.h"
+#include "tcc/controller/channel.h"
+
+namespace tcc::controller {
+
+struct ChannelStoreOptions {
+  bool create_if_missing = true;
+  // LevelDB write-buffer and block-cache sizes; the defaults suit tens of thousands of channels.
+  std::size_t write_buffer_bytes = 16u << 20;
+  std::size_t block_cache_bytes = 32u << 20;
+};
+
+// One issued TSC ready to become durable, with the channel record as it is after it (last_seq and
+// last_hash advanced) and, every N TSCs, the evidence item that goes to the anchor batcher.
+struct SettlementCommit {
+  TscRecord tsc;
+  ChannelRecord channel;
+  std::optional<chain::EvidenceItem> evidence;
+};
+
+// A batch written before its anchor was sent, so a restart can re-send the same batch id (the
+// adapter treats that as idempotent) instead of losing or duplicating the items.
+struct PendingBatch {
+  std::string batch_id;
+  std::vector<chain::EvidenceItem> items;
+};
+
+class ChannelStore {
+ public:
+  static Result<std::unique_ptr<ChannelStore>> Open(const std::string& path,
+                                                    const ChannelStoreOptions& options = {});
+  ~ChannelStore();
+  ChannelStore(const ChannelStore&) = delete;
+  ChannelStore& operator=(const ChannelStore&) = delete;
+
+  // Channels.
+  Status PutChannel(const ChannelRecord& record);
+  Result<ChannelRecord> GetChannel(std::string_view channel_id);  // kNotFound
+  Result<std::vector<ChannelRecord>> ListChannels();
+
+  // Settlements: all commits in one synced batch (TSC, claim-hash index, channel record, pending
+  // evidence). An empty span is a no-op.
+  Status CommitSettlements(std::span<const SettlementCommit> commits);
+  Result<TscRecord> GetTsc(std::string_view channel_id, std::uint64_t seq);  // kNotFound
+  // Up to `limit` TSCs with seq > after_seq, ascending.
+  Result<std::vector<TscRecord>> ListTscs(std::string_view channel_id, std::uint64_t after_seq,
+                                          std::size_t limit);
+  // The seq a claim hash was issued under in this channel, if any.
+  Result<std::optional<std::uint64_t>> FindSeqByClaimHash(std::string_view channel_id,
+                                                          std::string_view claim_hash);
+
+  // Evidence. Pending items (written by CommitSettlements or AddPendingEvidence) move into a batch
+  // record with SaveBatch, atomically; CompleteBatch stores every item's bundle, advances each
+  // channel's anchored seq (never backwards) and deletes the batch record, atomically.
+  // AddPendingEvidence also writes the channel record (its evidence_seq moved).
+  Status AddPendingEvidence(const chain::EvidenceItem& item, const ChannelRecord& channel);
+  Result<std::vector<chain::EvidenceItem>> PendingEvidence();
+  Status SaveBatch(const PendingBatch& batch);
+  Result<std::vector<PendingBatch>> UnfinishedBatches();
+  Status CompleteBatch(std::string_view batch_id, std::span<const chain::EvidenceBundle> bundles);
+  Result<chain::EvidenceBundle> GetBundle(std::string_view channel_id, std::uint64_t seq);  // kNotFound
+  // The smallest anchored seq >= seq in the channel: the anchor that commits TSC `seq` through the
+  // hash chain. nullopt when none is anchored yet.
+  Result<std::optional<std::uint64_t>> AnchoredSeqCovering(std::string_view channel_id, std::uint64_t seq);
+  // The highest anchored seq of the channel (0 when nothing is anchored).
+  Result<std::uint64_t> AnchoredSeq(std::string_view channel_id);
+
+  // Small named values (cursor, counters). GetValue is kNotFound when unset.
+  Status PutValue(std::string_view name, std::string_view value);
+  Result<std::string> GetValue(std::string_view name);
+  // Atomically increments and returns a persisted counter (1 on first use).
+  Result<std::uint64_t> NextCounter(std::string_view name);
+
+  // Approximate counts, for status and metrics.
+  struct Counts {
+    std::uint64_t channels = 0;
+    std::uint64_t pending_evidence = 0;
+    std::uint64_t unfinished_batches = 0;
+  };
+  Result<Counts> Count();
+
+ private:
+  class Impl;
+  explicit ChannelStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcc::controller
