@@ -95,14 +95,14 @@ TEST_CASE("composed resolver: did:key locally, others from the chain, cached") {
   CHECK(resolver->Resolve("did:web:nobody.example").error().code() == ErrorCode::kNotFound);
 }
 
-TEST_CASE("DidUpdateWatcher invalidates a cached document after UpdateDid") {
+TEST_CASE("ChainWatcher invalidates a cached document after UpdateDid") {
   TempDir dir;
   auto adapter = OpenLedger(dir);
   auto old_key = NewKey();
   auto new_key = NewKey();
   REQUIRE(adapter->RegisterDid(kAlice, AsBytes(DocumentFor(kAlice, old_key))).ok());
   auto resolver = MakeChainResolver(adapter, {.ttl = std::chrono::hours(1)});
-  DidUpdateWatcher watcher(adapter, resolver);
+  ChainWatcher watcher(adapter, resolver);
 
   // The registration is version 1, reported as an update too.
   auto first = watcher.PollOnce();
@@ -131,9 +131,9 @@ TEST_CASE("DidUpdateWatcher invalidates a cached document after UpdateDid") {
   // Nothing new: no invalidation. A watcher resumed from the saved cursor sees nothing either,
   // while one starting from scratch replays both events.
   CHECK(watcher.PollOnce().value() == 0);
-  DidUpdateWatcher resumed(adapter, resolver, watcher.cursor());
+  ChainWatcher resumed(adapter, resolver, watcher.cursor());
   CHECK(resumed.PollOnce().value() == 0);
-  DidUpdateWatcher fresh(adapter, resolver);
+  ChainWatcher fresh(adapter, resolver);
   CHECK(fresh.PollOnce().value() == 2);
 
   // TIC events are not the watcher's business.

@@ -39,30 +39,41 @@ std::shared_ptr<did::CachingResolver> MakeChainResolver(std::shared_ptr<chain::C
   return std::make_shared<did::CachingResolver>(std::move(router), options.ttl, options.max_entries);
 }
 
-DidUpdateWatcher::DidUpdateWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
-                                   std::shared_ptr<did::CachingResolver> cache, std::string cursor)
-    : adapter_(std::move(adapter)), cache_(std::move(cache)), cursor_(std::move(cursor)) {}
+ChainWatcher::ChainWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
+                           std::shared_ptr<did::CachingResolver> cache, std::string cursor,
+                           std::string tcc_did, TicHandler on_tic)
+    : adapter_(std::move(adapter)),
+      cache_(std::move(cache)),
+      tcc_did_(std::move(tcc_did)),
+      on_tic_(std::move(on_tic)),
+      cursor_(std::move(cursor)) {}
 
-Result<std::size_t> DidUpdateWatcher::PollOnce(std::chrono::milliseconds wait) {
+Result<std::size_t> ChainWatcher::PollOnce(std::chrono::milliseconds wait) {
   std::lock_guard lock(mutex_);
   chain::EventQuery query;
   query.cursor = cursor_;
-  query.filter.tic_recorded = false;
   query.filter.did_updated = true;
+  query.filter.tic_recorded = !tcc_did_.empty() && on_tic_;
+  if (query.filter.tic_recorded) query.filter.tcc_did = tcc_did_;
   query.wait = wait;
   auto page = adapter_->PollEvents(query);
-  if (!page.ok()) return std::move(page).error().WithContext("poll DID updates");
+  if (!page.ok()) return std::move(page).error().WithContext("poll chain events");
   std::size_t handled = 0;
   for (const auto& event : page->events) {
-    if (event.kind != chain::ChainEventKind::kDidUpdated) continue;
-    cache_->Invalidate(event.subject);
+    if (event.kind == chain::ChainEventKind::kDidUpdated) {
+      cache_->Invalidate(event.subject);
+    } else if (query.filter.tic_recorded && event.tcc_did == tcc_did_) {
+      on_tic_(event.subject);
+    } else {
+      continue;
+    }
     ++handled;
   }
   cursor_ = std::move(page->next_cursor);
   return handled;
 }
 
-std::string DidUpdateWatcher::cursor() const {
+std::string ChainWatcher::cursor() const {
   std::lock_guard lock(mutex_);
   return cursor_;
 }
