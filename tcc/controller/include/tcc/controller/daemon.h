@@ -1,0 +1,94 @@
+// Daemon: the Transaction Channel Controller as a library. tccd is a thin main() around it, and a
+// chain node written in C++ can embed it in-process the same way (tests/daemon does).
+//
+// What it runs (DESIGN.md, "Flow"):
+//  - a party socket (ZeroMQ ROUTER, CURVE with the TCC's DID key) where parties pass DID
+//    challenge-response per channel and then propose, submit, sync and fetch evidence;
+//  - a control socket (CURVE, admitted only for the configured admin keys) for the chain node and
+//    operators: open/close channels, anchoring policy, list, health;
+//  - the settlement pipeline: a worker pool verifies joint claims and issues TSCs in parallel,
+//    while each channel keeps one settlement in flight so `seq`/`prev` order holds; a store writer
+//    group-commits issued TSCs to LevelDB before anything is acknowledged or published;
+//  - the anchor service (evidence batches through the chain adapter, adjustable N);
+//  - a chain watcher that opens channels for recorded TICs naming this TCC and keeps the DID cache
+//    fresh.
+// State lives in `data_dir` (store/, and the embedded ledger ledger/ by default); Start recovers it.
+//
+// Threads: Start spawns the threads above; every public method is thread-safe. Stop (or the
+// destructor) drains: in-flight settlements finish, each open channel's latest TSC is anchored,
+// queued anchors are sent, threads are joined.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tcc/common/result.h"
+#include "tcc/controller/anchor_policy.h"
+#include "tcc/controller/anchor_service.h"
+
+namespace tcc::controller {
+
+struct DaemonLimits {
+  std::size_t max_channels = 100000;
+  std::size_t max_connections = 100000;
+  // A connection silent for this long is forgotten (its admissions end).
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds challenge_ttl{10000};
+  // Challenges (auth.begin) per second from one source address, with a burst of twice that.
+  double auth_rate_per_source = 200;
+  // Submissions queued behind a channel's in-flight settlement.
+  std::size_t max_waiting_per_channel = 64;
+};
+
+struct DaemonConfig {
+  std::string data_dir;              // required
+  std::string key_file;              // default <data_dir>/tcc.key, created on first start
+  std::string chain_uri;             // default local:<data_dir>/ledger
+  std::string listen = "tcp://127.0.0.1:7700";
+  std::string control = "tcp://127.0.0.1:7701";
+  // did:key DIDs whose keys may use the control socket. Empty: <data_dir>/admin.key is created
+  // (0600) on first start and is the only admin.
+  std::vector<std::string> admin_dids;
+  std::size_t workers = 0;  // 0: one per core
+  bool auto_open = true;    // open channels for recorded TICs the chain reports
+  std::chrono::milliseconds chain_poll_wait{1000};
+  AnchorPolicyOptions policy;
+  AnchorServiceOptions anchoring;  // batch_id_prefix is derived from the TCC DID when left "tcc"
+  DaemonLimits limits;
+};
+
+// Reads a JSON config file (see tccd --help for the members); unknown members are errors.
+Result<DaemonConfig> LoadDaemonConfig(const std::string& path);
+// Fills defaults that depend on other members (key file, chain URI) and checks the values.
+Status FinishDaemonConfig(DaemonConfig& config);
+
+class Daemon {
+ public:
+  // Opens the store and the chain, recovers channels, binds the sockets and starts the threads.
+  static Result<std::unique_ptr<Daemon>> Start(DaemonConfig config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  const std::string& did() const;
+  // The endpoints actually bound ("tcp://127.0.0.1:*" resolved to a port).
+  const std::string& listen_endpoint() const;
+  const std::string& control_endpoint() const;
+  const std::string& admin_key_file() const;  // empty when admins come from the config
+
+  // Drains and stops; idempotent. Safe to call from any thread but not from a signal handler.
+  void Stop();
+  // Blocks until Stop has completed (or the daemon stopped on a fatal error); returns why it stopped.
+  Status Wait();
+
+ private:
+  class Impl;
+  explicit Daemon(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcc::controller

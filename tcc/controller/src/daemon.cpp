@@ -1,0 +1,1576 @@
+#include "tcc/controller/daemon.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "store_writer.h"
+#include "tcc/chain/factory.h"
+#include "tcc/common/bytes.h"
+#include "tcc/common/sha256.h"
+#include "tcc/controller/chain_resolver.h"
+#include "tcc/controller/chain_template_registry.h"
+#include "tcc/controller/channel_store.h"
+#include "tcc/controller/log.h"
+#include "tcc/controller/protocol.h"
+#include "tcc/controller/transport.h"
+#include "tcc/did/challenge.h"
+#include "tcc/did/did_key.h"
+#include "tcc/did/key_pair.h"
+#include "tcc/vc/jcs.h"
+#include "tcc/vc/transaction.h"
+#include "work_queue.h"
+
+namespace tcc::controller {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
+constexpr std::string_view kPartyDomain = "tcc-party";
+constexpr std::string_view kControlDomain = "tcc-control";
+constexpr std::string_view kCursorName = "chain.cursor";
+// Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
+constexpr std::size_t kMaxSyncReplyBytes = kMaxFrameBytes / 2;
+constexpr std::size_t kMaxReceivesPerWake = 512;
+
+enum class Role { kProvider, kConsumer, kAuditor };
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kProvider: return "provider";
+    case Role::kConsumer: return "consumer";
+    case Role::kAuditor: return "auditor";
+  }
+  return "auditor";
+}
+
+std::uint64_t UnixMillis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+Json StringArray(const std::vector<std::string>& values) {
+  Json array = Json::Array();
+  for (const auto& value : values) array.PushBack(value);
+  return array;
+}
+
+// Who asked, so the answer can be routed back after asynchronous work.
+struct Requester {
+  bool control = false;
+  std::string routing_id;
+  std::uint64_t request_id = 0;
+};
+
+struct PendingChallenge {
+  did::Challenge challenge;
+  Role role = Role::kAuditor;
+  Clock::time_point expires;
+};
+
+struct Connection {
+  std::string curve_key;  // hex, from the ZAP handler: admissions are bound to it
+  std::string peer_address;
+  std::map<std::string, Role, std::less<>> admitted;
+  std::map<std::string, PendingChallenge, std::less<>> challenges;
+  Clock::time_point last_seen;
+};
+
+struct Submission {
+  Requester requester;
+  Json claim;
+  vc::SettlementLink link;
+};
+
+struct ChannelRuntime {
+  ChannelRecord record;  // the latest state handed to the store writer
+  std::shared_ptr<const vc::Template> tst;
+  std::uint64_t durable_seq = 0;
+  std::string durable_hash;
+  std::uint64_t durable_evidence_seq = 0;
+  std::uint64_t anchored_seq = 0;
+  bool in_flight = false;
+  bool record_dirty = false;  // a settings change waits for the in-flight commit
+  bool closing = false;
+  std::vector<Requester> close_requesters;
+  std::deque<Submission> waiting;
+  std::set<std::string> members;  // routing ids of admitted connections
+};
+
+class TokenBucket {
+ public:
+  bool Take(double rate, Clock::time_point now) {
+    const double burst = rate * 2;
+    if (!started_) {
+      tokens_ = burst;
+      started_ = true;
+    } else {
+      tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - last_).count());
+    }
+    last_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  bool started_ = false;
+  double tokens_ = 0;
+  Clock::time_point last_;
+};
+
+std::string ClaimHash(const Json& claim, Status& status) {
+  auto canonical = vc::Canonicalize(claim);
+  if (!canonical.ok()) {
+    status = canonical.error();
+    return {};
+  }
+  return HexEncode(Sha256(AsBytes(*canonical)));
+}
+
+Status EnsurePrivateDirectory(const std::string& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return Error(ErrorCode::kIo, "create " + path + ": " + error.message());
+  ::chmod(path.c_str(), 0700);
+  return OkStatus();
+}
+
+Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view what, bool& created) {
+  created = false;
+  if (std::filesystem::exists(path)) {
+    auto key = did::KeyPair::ReadFile(path);
+    if (!key.ok()) return std::move(key).error().WithContext(std::string(what) + " " + path);
+    return key;
+  }
+  did::KeyPair key = did::KeyPair::Generate();
+  TCC_RETURN_IF_ERROR(key.WriteFile(path));
+  created = true;
+  return key;
+}
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  explicit Impl(DaemonConfig config) : config_(std::move(config)) {}
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  Status Wait();
+
+  std::string did_;
+  std::string listen_endpoint_;
+  std::string control_endpoint_;
+  std::string admin_key_file_;
+
+ private:
+  // --- set-up ---
+  Status LoadKeys();
+  Status OpenChainAndStore();
+  Status RecoverChannels();
+  Status BindSockets();
+  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version);
+
+  // --- the loop (I/O thread) ---
+  void RunLoop();
+  void HandleZap();
+  void HandleParty(std::vector<ReceivedFrame> frames);
+  void HandleControl(std::vector<ReceivedFrame> frames);
+  void Sweep();
+  void BeginDrain();
+  bool Drained() const;
+  void FinishDrain();
+
+  void Reply(const Requester& to, std::string frame);
+  void ReplyError(const Requester& to, const Error& error);
+  void SendParty(const std::string& routing_id, std::string_view frame);
+  void Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only = std::nullopt);
+  void DropConnection(const std::string& routing_id);
+  void CountRejection(const Error& error) { ++rejected_[std::string(ErrorCodeName(error.code()))]; }
+  void CountAuthFailure(std::string_view reason) { ++auth_failures_[std::string(reason)]; }
+
+  // Runs `work` on a worker; the closure it returns runs back on the loop.
+  void Async(std::function<Task()> work);
+
+  // party requests
+  void AuthBegin(Connection& connection, const Requester& from, const Message& message);
+  void AuthProve(Connection& connection, const Requester& from, const Message& message);
+  void Propose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
+  void Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
+  void Sync(const Requester& from, ChannelRuntime& channel, const Message& message);
+  void EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message);
+
+  // settlement pipeline
+  void Process(ChannelRuntime& channel, Submission submission);
+  void Replay(ChannelRuntime& channel, Submission submission);
+  void OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc);
+  void OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
+                 const std::optional<chain::EvidenceItem>& evidence, const Status& status);
+  void Pump(ChannelRuntime& channel);
+  std::uint64_t EffectiveN(const ChannelRecord& record);
+  void PersistSettings(ChannelRuntime& channel);
+
+  // channels
+  struct PreparedChannel {
+    ChannelRecord record;
+    std::shared_ptr<const vc::Template> tst;
+  };
+  Result<PreparedChannel> PrepareChannel(const std::string& tic_id);
+  void OpenChannel(const std::string& tic_id, std::optional<Requester> requester);
+  void OnPrepared(Result<PreparedChannel> prepared, const std::string& tic_id, std::optional<Requester> requester);
+  void CloseChannel(ChannelRuntime& channel);
+  void OnAnchored(const std::vector<chain::EvidenceBundle>& bundles);
+  Json ChannelStateJson(const ChannelRuntime& channel);
+  Json PolicyJson(const ChannelRuntime* channel);
+
+  // control requests
+  void ControlPolicy(const Requester& from, const Message& message);
+  void ControlHealth(const Requester& from);
+
+  void WatchChain();
+
+  DaemonConfig config_;
+  std::optional<did::KeyPair> key_;
+  CurveKeyPair curve_;
+  std::set<std::string> admin_curve_keys_;  // hex
+
+  std::shared_ptr<chain::ChainAdapter> adapter_;
+  std::shared_ptr<did::CachingResolver> resolver_;
+  std::unique_ptr<ChainTemplateRegistry> templates_;
+  std::mutex template_cache_mutex_;
+  std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> template_cache_;
+  std::unique_ptr<ChannelStore> store_;
+  std::unique_ptr<AnchorService> anchor_;
+  std::unique_ptr<StoreWriter> writer_;
+  std::unique_ptr<WorkerPool> workers_;
+  LoopQueue loop_;
+
+  std::shared_ptr<ZmqContext> zmq_;
+  std::optional<ZmqSocket> zap_;
+  std::optional<ZmqSocket> party_;
+  std::optional<ZmqSocket> control_;
+
+  // Loop-thread state.
+  std::map<std::string, ChannelRuntime, std::less<>> channels_;
+  std::unordered_map<std::string, Connection> connections_;
+  std::unordered_map<std::string, TokenBucket> auth_buckets_;
+  std::size_t outstanding_ = 0;  // worker tasks and store ops whose completion has not run
+  bool draining_ = false;
+  Clock::time_point drain_deadline_;
+  Clock::time_point next_sweep_;
+  bool store_failed_ = false;
+  std::uint64_t issued_ = 0;
+  std::uint64_t replayed_ = 0;
+  std::map<std::string, std::uint64_t> rejected_;
+  std::uint64_t auth_ok_ = 0;
+  std::map<std::string, std::uint64_t> auth_failures_;
+  std::uint64_t dropped_events_ = 0;
+
+  std::thread loop_thread_;
+  std::thread watcher_thread_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> watcher_stop_{false};
+  std::mutex state_mutex_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+  Status final_status_ = OkStatus();
+};
+
+// ---------------------------------------------------------------------------------------------
+// Set-up and shutdown
+
+Status Daemon::Impl::LoadKeys() {
+  bool created = false;
+  TCC_ASSIGN_OR_RETURN(did::KeyPair key, LoadOrCreateKey(config_.key_file, "TCC key", created));
+  did_ = did::DidKeyFromPublicKey(key.public_key());
+  if (created) Log(LogLevel::kInfo, "created TCC key", {{"file", config_.key_file}, {"did", did_}});
+  curve_ = CurveKeyPair::FromDidKey(key);
+  key_.emplace(std::move(key));
+
+  std::vector<std::string> admins = config_.admin_dids;
+  if (admins.empty()) {
+    admin_key_file_ = config_.data_dir + "/admin.key";
+    TCC_ASSIGN_OR_RETURN(did::KeyPair admin, LoadOrCreateKey(admin_key_file_, "admin key", created));
+    if (created) Log(LogLevel::kInfo, "created admin key", {{"file", admin_key_file_}});
+    admins.push_back(did::DidKeyFromPublicKey(admin.public_key()));
+  }
+  for (const auto& admin : admins) {
+    auto public_key = did::ParseDidKey(admin);
+    if (!public_key.ok()) return std::move(public_key).error().WithContext("admin DID " + admin);
+    TCC_ASSIGN_OR_RETURN(did::X25519PublicKey x25519, did::X25519FromEd25519(*public_key));
+    admin_curve_keys_.insert(HexEncode(x25519));
+  }
+  return OkStatus();
+}
+
+Status Daemon::Impl::OpenChainAndStore() {
+  auto adapter = chain::OpenChainAdapter(config_.chain_uri);
+  if (!adapter.ok()) return std::move(adapter).error().WithContext("open chain " + config_.chain_uri);
+  adapter_ = std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
+  resolver_ = MakeChainResolver(adapter_);
+  templates_ = std::make_unique<ChainTemplateRegistry>(adapter_);
+  auto store = ChannelStore::Open(config_.data_dir + "/store");
+  if (!store.ok()) return std::move(store).error().WithContext("open store");
+  store_ = std::move(store).value();
+  return OkStatus();
+}
+
+Result<std::shared_ptr<const vc::Template>> Daemon::Impl::GetTemplate(const std::string& id,
+                                                                      std::uint32_t version) {
+  {
+    std::lock_guard lock(template_cache_mutex_);
+    auto found = template_cache_.find({id, version});
+    if (found != template_cache_.end()) return found->second;
+  }
+  // Published versions are immutable, so a compiled template is cached for good.
+  TCC_ASSIGN_OR_RETURN(vc::Template loaded, templates_->Get(id, version));
+  auto shared = std::make_shared<const vc::Template>(std::move(loaded));
+  std::lock_guard lock(template_cache_mutex_);
+  return template_cache_.try_emplace({id, version}, shared).first->second;
+}
+
+Status Daemon::Impl::RecoverChannels() {
+  TCC_ASSIGN_OR_RETURN(auto records, store_->ListChannels());
+  for (auto& record : records) {
+    auto tst = GetTemplate(record.tst_id, record.tst_version);
+    if (!tst.ok()) return std::move(tst).error().WithContext("recover channel " + record.channel_id);
+    if (record.last_seq > 0) {
+      // The record and its head TSC are written in one batch; a mismatch is a damaged store.
+      auto head = store_->GetTsc(record.channel_id, record.last_seq);
+      if (!head.ok() || head->tsc_hash != record.last_hash) {
+        return Error(ErrorCode::kInternal, "store: channel " + record.channel_id + " names TSC " +
+                                               std::to_string(record.last_seq) + " which is missing or differs");
+      }
+    }
+    TCC_ASSIGN_OR_RETURN(std::uint64_t anchored, store_->AnchoredSeq(record.channel_id));
+    ChannelRuntime runtime;
+    runtime.tst = std::move(tst).value();
+    runtime.durable_seq = record.last_seq;
+    runtime.durable_hash = record.last_hash;
+    runtime.durable_evidence_seq = record.evidence_seq;
+    runtime.anchored_seq = anchored;
+    runtime.record = std::move(record);
+    const std::string id = runtime.record.channel_id;
+    channels_.emplace(id, std::move(runtime));
+  }
+  return OkStatus();
+}
+
+Status Daemon::Impl::BindSockets() {
+  TCC_ASSIGN_OR_RETURN(zmq_, ZmqContext::Create(1));
+  // The ZAP handler must be bound before any CURVE socket, or libzmq admits everyone.
+  TCC_ASSIGN_OR_RETURN(ZmqSocket zap, ZmqSocket::Create(zmq_, SocketType::kRep));
+  TCC_RETURN_IF_ERROR(zap.Bind(kZapEndpoint));
+  zap_.emplace(std::move(zap));
+
+  auto make_server = [&](std::string_view domain, const std::string& endpoint,
+                         std::string& bound) -> Result<ZmqSocket> {
+    TCC_ASSIGN_OR_RETURN(ZmqSocket socket, ZmqSocket::Create(zmq_, SocketType::kRouter));
+    TCC_RETURN_IF_ERROR(socket.SetCurveServer(curve_, domain));
+    TCC_RETURN_IF_ERROR(socket.SetRouterMandatory());
+    // A peer that sends a frame over the limit is disconnected by libzmq before we see it.
+    TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(kMaxFrameBytes)));
+    TCC_RETURN_IF_ERROR(socket.SetHighWaterMarks(100000, 100000));
+    TCC_RETURN_IF_ERROR(socket.SetHeartbeat(std::chrono::seconds(5), std::chrono::seconds(30)));
+    TCC_RETURN_IF_ERROR(socket.SetHandshakeTimeout(std::chrono::seconds(10)));
+    TCC_RETURN_IF_ERROR(socket.Bind(endpoint));
+    TCC_ASSIGN_OR_RETURN(bound, socket.LastEndpoint());
+    return socket;
+  };
+  TCC_ASSIGN_OR_RETURN(ZmqSocket party, make_server(kPartyDomain, config_.listen, listen_endpoint_));
+  party_.emplace(std::move(party));
+  TCC_ASSIGN_OR_RETURN(ZmqSocket control, make_server(kControlDomain, config_.control, control_endpoint_));
+  control_.emplace(std::move(control));
+  return OkStatus();
+}
+
+Status Daemon::Impl::Start() {
+  if (!loop_.valid()) return Error(ErrorCode::kInternal, "eventfd: " + std::string(std::strerror(errno)));
+  TCC_RETURN_IF_ERROR(EnsurePrivateDirectory(config_.data_dir));
+  TCC_RETURN_IF_ERROR(LoadKeys());
+  TCC_RETURN_IF_ERROR(OpenChainAndStore());
+  TCC_RETURN_IF_ERROR(RecoverChannels());
+
+  AnchorServiceOptions anchoring = config_.anchoring;
+  if (anchoring.batch_id_prefix == AnchorServiceOptions{}.batch_id_prefix) anchoring.batch_id_prefix = did_;
+  anchor_ = std::make_unique<AnchorService>(
+      adapter_, *store_, anchoring, config_.policy,
+      [this](const std::vector<chain::EvidenceBundle>& bundles) {
+        loop_.Post([this, bundles] { OnAnchored(bundles); });
+      });
+  TCC_RETURN_IF_ERROR(anchor_->Start());
+  writer_ = std::make_unique<StoreWriter>(*store_);
+  workers_ = std::make_unique<WorkerPool>(config_.workers);
+  TCC_RETURN_IF_ERROR(BindSockets());
+
+  std::uint64_t settled = 0;
+  for (const auto& [id, channel] : channels_) settled += channel.durable_seq;
+  Log(LogLevel::kInfo, "ready",
+      {{"did", did_},
+       {"listen", listen_endpoint_},
+       {"control", control_endpoint_},
+       {"chain", config_.chain_uri},
+       {"data_dir", config_.data_dir},
+       {"channels", static_cast<std::uint64_t>(channels_.size())},
+       {"recovered_tscs", settled},
+       {"workers", static_cast<std::uint64_t>(workers_->size())}});
+
+  loop_thread_ = std::thread([this] { RunLoop(); });
+  if (config_.auto_open) watcher_thread_ = std::thread([this] { WatchChain(); });
+  return OkStatus();
+}
+
+void Daemon::Impl::Stop() {
+  stop_requested_ = true;
+  loop_.Post([] {});
+  if (loop_thread_.joinable()) loop_thread_.join();
+  watcher_stop_ = true;
+  if (watcher_thread_.joinable()) watcher_thread_.join();
+}
+
+Status Daemon::Impl::Wait() {
+  std::unique_lock lock(state_mutex_);
+  stopped_cv_.wait(lock, [&] { return stopped_; });
+  return final_status_;
+}
+
+void Daemon::Impl::WatchChain() {
+  std::string cursor;
+  if (auto saved = store_->GetValue(kCursorName); saved.ok()) cursor = *saved;
+  ChainWatcher watcher(adapter_, resolver_, cursor, did_, [this](const std::string& tic_id) {
+    loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
+  });
+  while (!watcher_stop_) {
+    auto handled = watcher.PollOnce(config_.chain_poll_wait);
+    if (!handled.ok()) {
+      Log(LogLevel::kWarning, "chain watcher", {{"error", handled.error().ToString()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    if (watcher.cursor() != cursor) {
+      cursor = watcher.cursor();
+      if (Status saved = store_->PutValue(kCursorName, cursor); !saved.ok()) {
+        Log(LogLevel::kWarning, "save chain cursor", {{"error", saved.error().ToString()}});
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+void Daemon::Impl::RunLoop() {
+  std::vector<PollItem> items = {{&*zap_, -1}, {nullptr, loop_.fd()}, {&*party_, -1}, {&*control_, -1}};
+  std::vector<bool> ready;
+  next_sweep_ = Clock::now() + std::chrono::seconds(1);
+  while (true) {
+    if (stop_requested_ && !draining_) BeginDrain();
+    if (draining_ && (Drained() || Clock::now() > drain_deadline_)) break;
+    if (Status polled = PollReadable(items, std::chrono::milliseconds(200), ready); !polled.ok()) {
+      Log(LogLevel::kError, "poll failed", {{"error", polled.error().ToString()}});
+      final_status_ = polled;
+      break;
+    }
+    if (ready[0]) HandleZap();
+    if (ready[1]) {
+      for (auto& task : loop_.Drain()) task();
+    }
+    for (int socket_index : {2, 3}) {
+      if (!ready[static_cast<std::size_t>(socket_index)]) continue;
+      ZmqSocket& socket = socket_index == 2 ? *party_ : *control_;
+      for (std::size_t i = 0; i < kMaxReceivesPerWake; ++i) {
+        auto frames = socket.Receive(true);
+        if (!frames.ok()) break;
+        if (socket_index == 2) {
+          HandleParty(std::move(frames).value());
+        } else {
+          HandleControl(std::move(frames).value());
+        }
+      }
+    }
+    if (Clock::now() >= next_sweep_) Sweep();
+  }
+  FinishDrain();
+}
+
+void Daemon::Impl::BeginDrain() {
+  draining_ = true;
+  drain_deadline_ = Clock::now() + std::chrono::seconds(15);
+  Log(LogLevel::kInfo, "draining", {{"in_flight", static_cast<std::uint64_t>(outstanding_)}});
+}
+
+bool Daemon::Impl::Drained() const { return outstanding_ == 0; }
+
+void Daemon::Impl::FinishDrain() {
+  watcher_stop_ = true;
+  if (workers_) workers_->Stop();
+  if (writer_) writer_->Stop();
+  // Final anchors: each open channel's latest TSC, so nothing settled stays unanchored while the
+  // daemon is down.
+  std::size_t final_items = 0;
+  if (!store_failed_ && outstanding_ == 0) {
+    for (auto& [id, channel] : channels_) {
+      ChannelRecord& record = channel.record;
+      if (record.last_seq <= record.evidence_seq) continue;
+      chain::EvidenceItem item{id, record.last_seq, {}};
+      auto hash = HexDecode(record.last_hash);
+      if (!hash.ok() || hash->size() != item.tsc_hash.size()) continue;
+      std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+      ChannelRecord updated = record;
+      updated.evidence_seq = record.last_seq;
+      if (Status added = store_->AddPendingEvidence(item, updated); !added.ok()) {
+        Log(LogLevel::kError, "final anchor", {{"channel", id}, {"error", added.error().ToString()}});
+        continue;
+      }
+      record = updated;
+      anchor_->Submit(item);
+      ++final_items;
+    }
+  }
+  if (anchor_) {
+    anchor_->Flush();
+    anchor_->Stop(true);
+    const AnchorStats stats = anchor_->stats();
+    Log(LogLevel::kInfo, "stopped",
+        {{"final_anchor_items", static_cast<std::uint64_t>(final_items)},
+         {"unanchored_items", static_cast<std::uint64_t>(stats.queued_items + stats.in_flight_items)},
+         {"issued", issued_}});
+  }
+  party_.reset();
+  control_.reset();
+  zap_.reset();
+  std::lock_guard lock(state_mutex_);
+  stopped_ = true;
+  stopped_cv_.notify_all();
+}
+
+void Daemon::Impl::Async(std::function<Task()> work) {
+  ++outstanding_;
+  workers_->Post([this, work = std::move(work)] {
+    Task done = work();
+    loop_.Post([this, done = std::move(done)] {
+      --outstanding_;
+      done();
+    });
+  });
+}
+
+void Daemon::Impl::HandleZap() {
+  auto request = zap_->Receive(true);
+  if (!request.ok()) return;
+  auto& frames = *request;
+  // ZAP 1.0: version, request id, domain, address, identity, mechanism, credentials...
+  std::string status = "400";
+  std::string status_text = "refused";
+  std::string user_id;
+  if (frames.size() >= 7 && frames[0].data == "1.0" && frames[5].data == "CURVE" && frames[6].data.size() == 32) {
+    const std::string key_hex = HexEncode(AsBytes(frames[6].data));
+    if (frames[2].data == kPartyDomain) {
+      // Any CURVE client may connect; channel admission is the DID challenge-response.
+      status = "200";
+      status_text = "OK";
+      user_id = key_hex;
+    } else if (frames[2].data == kControlDomain && admin_curve_keys_.contains(key_hex)) {
+      status = "200";
+      status_text = "OK";
+      user_id = key_hex;
+    } else {
+      CountAuthFailure("control_key_not_admin");
+      Log(LogLevel::kWarning, "control connection refused", {{"address", frames[3].data}});
+    }
+  }
+  const std::string version = "1.0";
+  const std::string request_id = frames.size() > 1 ? frames[1].data : std::string();
+  const std::string_view parts[] = {version, request_id, status, status_text, user_id, std::string_view()};
+  (void)zap_->Send(parts, false);
+}
+
+void Daemon::Impl::Reply(const Requester& to, std::string frame) {
+  if (to.control) {
+    const std::string_view parts[] = {to.routing_id, frame};
+    (void)control_->Send(parts, true);
+  } else {
+    SendParty(to.routing_id, frame);
+  }
+}
+
+void Daemon::Impl::ReplyError(const Requester& to, const Error& error) { Reply(to, EncodeError(to.request_id, error)); }
+
+void Daemon::Impl::SendParty(const std::string& routing_id, std::string_view frame) {
+  const std::string_view parts[] = {routing_id, frame};
+  Status sent = party_->Send(parts, true);
+  if (sent.ok()) return;
+  if (sent.error().code() == ErrorCode::kNotFound) {
+    DropConnection(routing_id);
+  } else {
+    ++dropped_events_;  // the peer's queue is full; it can catch up with channel.sync
+  }
+}
+
+void Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only) {
+  // Copy: SendParty may drop a vanished connection, which edits the member set.
+  const std::vector<std::string> members(channel.members.begin(), channel.members.end());
+  for (const auto& routing_id : members) {
+    if (only) {
+      auto connection = connections_.find(routing_id);
+      if (connection == connections_.end()) continue;
+      auto role = connection->second.admitted.find(channel.record.channel_id);
+      if (role == connection->second.admitted.end() || role->second != *only) continue;
+    }
+    SendParty(routing_id, frame);
+  }
+}
+
+void Daemon::Impl::DropConnection(const std::string& routing_id) {
+  auto found = connections_.find(routing_id);
+  if (found == connections_.end()) return;
+  for (const auto& [channel_id, role] : found->second.admitted) {
+    auto channel = channels_.find(channel_id);
+    if (channel != channels_.end()) channel->second.members.erase(routing_id);
+  }
+  connections_.erase(found);
+}
+
+void Daemon::Impl::Sweep() {
+  const auto now = Clock::now();
+  next_sweep_ = now + std::chrono::seconds(1);
+  std::vector<std::string> idle;
+  for (auto& [routing_id, connection] : connections_) {
+    std::erase_if(connection.challenges, [&](const auto& entry) { return entry.second.expires < now; });
+    if (now - connection.last_seen > config_.limits.idle_timeout) idle.push_back(routing_id);
+  }
+  for (const auto& routing_id : idle) DropConnection(routing_id);
+  // Buckets refill within seconds; forgetting them all now and then bounds their memory.
+  if (auth_buckets_.size() > 100000) auth_buckets_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Party requests
+
+void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
+  if (frames.size() != 2) {
+    CountRejection(Error(ErrorCode::kParse, ""));
+    if (!frames.empty()) {
+      Reply({false, frames[0].data, 0},
+            EncodeError(0, Error(ErrorCode::kParse, "a request is exactly one frame")));
+    }
+    return;
+  }
+  Requester from{false, frames[0].data, 0};
+  auto message = DecodeMessage(frames[1].data);
+  if (!message.ok()) {
+    CountRejection(message.error());
+    ReplyError(from, message.error());
+    return;
+  }
+  from.request_id = message->id;
+  if (!IsRequest(message->type) || message->type >= MessageType::kControlOpen) {
+    const Error error(ErrorCode::kInvalidArgument,
+                      std::string(MessageTypeName(message->type)) + " is not a party request");
+    CountRejection(error);
+    ReplyError(from, error);
+    return;
+  }
+
+  auto [entry, inserted] = connections_.try_emplace(from.routing_id);
+  Connection& connection = entry->second;
+  if (inserted || connection.curve_key != frames[1].user_id) {
+    if (inserted && connections_.size() > config_.limits.max_connections) {
+      connections_.erase(entry);
+      ReplyError(from, Error(ErrorCode::kResourceExhausted, "too many connections"));
+      return;
+    }
+    // A routing id reused by another CURVE key is another peer: it inherits nothing.
+    if (!inserted) {
+      DropConnection(from.routing_id);
+      entry = connections_.try_emplace(from.routing_id).first;
+    }
+    entry->second.curve_key = frames[1].user_id;
+    entry->second.peer_address = frames[1].peer_address;
+  }
+  Connection& current = entry->second;
+  current.last_seen = Clock::now();
+
+  switch (message->type) {
+    case MessageType::kPing:
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
+      return;
+    case MessageType::kAuthBegin:
+      AuthBegin(current, from, *message);
+      return;
+    case MessageType::kAuthProve:
+      AuthProve(current, from, *message);
+      return;
+    default:
+      break;
+  }
+
+  const std::string_view channel_id = StringMember(*message, "channel");
+  auto admitted = current.admitted.find(channel_id);
+  auto channel = channels_.find(channel_id);
+  if (admitted == current.admitted.end() || channel == channels_.end()) {
+    const Error error(ErrorCode::kPermissionDenied,
+                      "this connection is not admitted to channel " + std::string(channel_id) +
+                          " (authenticate with auth.begin/auth.prove first)");
+    CountRejection(error);
+    ReplyError(from, error);
+    return;
+  }
+  switch (message->type) {
+    case MessageType::kChannelState:
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("state", ChannelStateJson(channel->second)).Finish());
+      return;
+    case MessageType::kSettlePropose:
+      Propose(from, admitted->second, channel->second, *message);
+      return;
+    case MessageType::kSettleSubmit:
+      Submit(from, admitted->second, channel->second, *message);
+      return;
+    case MessageType::kChannelSync:
+      Sync(from, channel->second, *message);
+      return;
+    case MessageType::kEvidenceGet:
+      EvidenceGet(from, channel->second, *message);
+      return;
+    default:
+      return;
+  }
+}
+
+void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const Message& message) {
+  const std::string channel_id(StringMember(message, "channel"));
+  const std::string party_did(StringMember(message, "did"));
+  auto fail = [&](const Error& error, std::string_view reason) {
+    CountAuthFailure(reason);
+    ReplyError(from, error);
+  };
+  const auto now = Clock::now();
+  if (!auth_buckets_[connection.peer_address].Take(config_.limits.auth_rate_per_source, now)) {
+    return fail(Error(ErrorCode::kResourceExhausted, "too many authentication attempts from this address"),
+                "rate_limited");
+  }
+  auto channel = channels_.find(channel_id);
+  if (channel == channels_.end()) {
+    return fail(Error(ErrorCode::kNotFound, "no channel " + channel_id + " at this TCC"), "unknown_channel");
+  }
+  const ChannelRecord& record = channel->second.record;
+  std::optional<Role> role;
+  if (party_did == record.provider) role = Role::kProvider;
+  else if (party_did == record.consumer) role = Role::kConsumer;
+  else if (std::find(record.auditors.begin(), record.auditors.end(), party_did) != record.auditors.end()) role = Role::kAuditor;
+  if (!role) {
+    return fail(Error(ErrorCode::kPermissionDenied, party_did + " is not a member of channel " + channel_id),
+                "not_a_member");
+  }
+  did::Challenge challenge{{channel_id, did_, party_did,
+                            UnixMillis() + static_cast<std::uint64_t>(config_.limits.challenge_ttl.count())},
+                           did::NewChallengeNonce()};
+  const Role admitted_role = *role;
+  const std::string routing_id = from.routing_id;
+  const std::string curve_key = connection.curve_key;
+  Async([this, challenge, admitted_role, from, routing_id, curve_key]() -> Task {
+    auto document = resolver_->Resolve(challenge.binding.party_did);
+    Result<Bytes> sealed = Error(ErrorCode::kInternal, "");
+    if (!document.ok()) {
+      sealed = document.error();
+    } else if (auto key = document->KeyAgreementKey(); !key.ok()) {
+      sealed = key.error();
+    } else {
+      sealed = did::SealChallenge(challenge, *key);
+    }
+    return [this, challenge, admitted_role, from, routing_id, curve_key, sealed = std::move(sealed)] {
+      if (!sealed.ok()) {
+        CountAuthFailure(sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did");
+        ReplyError(from, sealed.error().WithContext("resolve " + challenge.binding.party_did));
+        return;
+      }
+      auto live = connections_.find(routing_id);
+      if (live == connections_.end() || live->second.curve_key != curve_key) return;
+      live->second.challenges[challenge.binding.channel_id] = {
+          challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl};
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                      .Add("sealed", HexEncode(*sealed))
+                      .Add("expires", challenge.binding.expires_ms)
+                      .Finish());
+    };
+  });
+}
+
+void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const Message& message) {
+  const std::string channel_id(StringMember(message, "channel"));
+  auto fail = [&](const Error& error, std::string_view reason) {
+    CountAuthFailure(reason);
+    ReplyError(from, error);
+  };
+  auto pending = connection.challenges.find(channel_id);
+  if (pending == connection.challenges.end()) {
+    return fail(Error(ErrorCode::kPermissionDenied,
+                      "no challenge pending for channel " + channel_id + " on this connection"),
+                "no_challenge");
+  }
+  // Single use: whatever the answer, this challenge is spent.
+  PendingChallenge challenge = std::move(pending->second);
+  connection.challenges.erase(pending);
+  if (Clock::now() > challenge.expires) {
+    return fail(Error(ErrorCode::kPermissionDenied, "the challenge expired; start again with auth.begin"), "expired");
+  }
+  auto nonce = HexDecode(StringMember(message, "nonce"));
+  if (!nonce.ok() || !ConstantTimeEqual(*nonce, challenge.challenge.nonce)) {
+    return fail(Error(ErrorCode::kVerificationFailed, "the nonce does not match the challenge"), "wrong_nonce");
+  }
+  auto signature = HexDecode(StringMember(message, "signature"));
+  if (!signature.ok()) return fail(signature.error(), "bad_signature");
+  const std::string routing_id = from.routing_id;
+  const std::string curve_key = connection.curve_key;
+  Async([this, challenge, signature = std::move(signature).value(), from, routing_id, curve_key]() -> Task {
+    Status verified = Error(ErrorCode::kVerificationFailed,
+                            "the signature does not verify with an authentication key of " +
+                                challenge.challenge.binding.party_did);
+    auto document = resolver_->Resolve(challenge.challenge.binding.party_did);
+    if (!document.ok()) {
+      verified = document.error();
+    } else {
+      for (const auto& method : document->authentication) {
+        auto key = document->Ed25519KeyFor(method, did::Relationship::kAuthentication);
+        if (key.ok() && did::VerifyChallengeResponse(challenge.challenge, *key, signature)) {
+          verified = OkStatus();
+          break;
+        }
+      }
+    }
+    return [this, challenge, verified, from, routing_id, curve_key] {
+      if (!verified.ok()) {
+        CountAuthFailure("bad_signature");
+        ReplyError(from, verified.error());
+        return;
+      }
+      auto live = connections_.find(routing_id);
+      auto channel = channels_.find(challenge.challenge.binding.channel_id);
+      if (live == connections_.end() || live->second.curve_key != curve_key) return;
+      if (channel == channels_.end()) {
+        ReplyError(from, Error(ErrorCode::kNotFound, "the channel is gone"));
+        return;
+      }
+      live->second.admitted[channel->first] = challenge.role;
+      channel->second.members.insert(routing_id);
+      ++auth_ok_;
+      Log(LogLevel::kInfo, "admitted",
+          {{"channel", channel->first}, {"did", challenge.challenge.binding.party_did}, {"role", RoleName(challenge.role)}});
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                      .Add("role", RoleName(challenge.role))
+                      .Add("state", ChannelStateJson(channel->second))
+                      .Finish());
+    };
+  });
+}
+
+void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+  if (role == Role::kAuditor) {
+    const Error error(ErrorCode::kPermissionDenied, "auditors are read-only");
+    CountRejection(error);
+    return ReplyError(from, error);
+  }
+  const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
+  const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
+  const std::string frame = FrameBuilder(MessageType::kEventProposal)
+                                .Add("channel", channel.record.channel_id)
+                                .Add("from", sender)
+                                .Add("proposal", ObjectMember(message, "proposal"))
+                                .Finish();
+  std::size_t delivered = 0;
+  const std::vector<std::string> members(channel.members.begin(), channel.members.end());
+  for (const auto& routing_id : members) {
+    auto connection = connections_.find(routing_id);
+    if (connection == connections_.end()) continue;
+    auto admitted = connection->second.admitted.find(channel.record.channel_id);
+    if (admitted == connection->second.admitted.end() || admitted->second != counterpart) continue;
+    SendParty(routing_id, frame);
+    ++delivered;
+  }
+  if (delivered == 0) {
+    return ReplyError(from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
+  }
+  Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("delivered", static_cast<std::uint64_t>(delivered)).Finish());
+}
+
+void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+  auto reject = [&](const Error& error) {
+    CountRejection(error);
+    ReplyError(from, error);
+  };
+  if (role == Role::kAuditor) return reject(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
+  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+    return reject(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  }
+  if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
+  if (store_failed_) {
+    return reject(Error(ErrorCode::kUnavailable, "the store cannot write; settlements are not accepted"));
+  }
+  Json claim = ObjectMember(message, "claim");
+  auto link = vc::ReadSettlementLink(claim);
+  if (!link.ok()) return reject(link.error().WithContext("claim"));
+  if (link->channel != channel.record.channel_id) {
+    return reject(Error(ErrorCode::kInvalidArgument, "the claim names channel " + link->channel +
+                                                         ", not the channel it was submitted to"));
+  }
+  Submission submission{from, std::move(claim), std::move(link).value()};
+  if (channel.in_flight) {
+    if (channel.waiting.size() >= config_.limits.max_waiting_per_channel) {
+      return reject(Error(ErrorCode::kResourceExhausted, "too many submissions waiting in this channel"));
+    }
+    channel.waiting.push_back(std::move(submission));
+    return;
+  }
+  Process(channel, std::move(submission));
+}
+
+void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
+  const vc::SettlementLink& link = submission.link;
+  const ChannelRecord& record = channel.record;
+  auto reject = [&](const Error& error) {
+    CountRejection(error);
+    ReplyError(submission.requester, error);
+  };
+  if (record.state == ChannelState::kClosed || channel.closing) {
+    return reject(Error(ErrorCode::kConflict, "channel " + record.channel_id + " is closed"));
+  }
+  if (link.seq <= record.last_seq) return Replay(channel, std::move(submission));
+  if (link.seq != record.last_seq + 1) {
+    return reject(Error(ErrorCode::kConflict, "seq " + std::to_string(link.seq) + " does not follow the channel's last seq " +
+                                                  std::to_string(record.last_seq)));
+  }
+  if (link.prev != record.last_hash) {
+    return reject(Error(ErrorCode::kVerificationFailed,
+                        "prev does not name the channel's last TSC (seq " + std::to_string(record.last_seq) +
+                            ", hash " + record.last_hash + ")"));
+  }
+  channel.in_flight = true;
+  const std::string channel_id = record.channel_id;
+  Async([this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
+    Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
+    TscRecord tsc;
+    if (status.ok()) {
+      tsc.channel_id = channel_id;
+      tsc.seq = submission.link.seq;
+      tsc.claim_hash = ClaimHash(submission.claim, status);
+    }
+    if (status.ok()) {
+      auto issued = vc::IssueTsc(std::move(submission.claim), *tst, *key_);
+      Result<std::string> text = issued.ok() ? vc::Canonicalize(*issued) : Result<std::string>(issued.error());
+      if (text.ok()) {
+        tsc.tsc_hash = HexEncode(Sha256(AsBytes(*text)));
+        tsc.tsc = std::move(text).value();
+      } else {
+        status = text.error();
+      }
+    }
+    return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc)]() mutable {
+      auto live = channels_.find(channel_id);
+      if (live == channels_.end()) return;
+      if (!status.ok()) {
+        live->second.in_flight = false;
+        CountRejection(status.error());
+        ReplyError(requester, status.error());
+        Pump(live->second);
+        return;
+      }
+      OnIssued(channel_id, std::move(requester), std::move(tsc));
+    };
+  });
+}
+
+void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
+  const std::string channel_id = channel.record.channel_id;
+  Async([this, channel_id, submission = std::move(submission)]() -> Task {
+    Status status = OkStatus();
+    const std::string claim_hash = ClaimHash(submission.claim, status);
+    Result<TscRecord> existing = Error(ErrorCode::kInternal, "");
+    if (!status.ok()) {
+      existing = status.error();
+    } else if (auto seq = store_->FindSeqByClaimHash(channel_id, claim_hash); !seq.ok()) {
+      existing = seq.error();
+    } else if (!seq->has_value() || **seq != submission.link.seq) {
+      existing = Error(ErrorCode::kConflict, "fork: seq " + std::to_string(submission.link.seq) +
+                                                 " of this channel is already settled by a different claim");
+    } else {
+      existing = store_->GetTsc(channel_id, submission.link.seq);
+    }
+    return [this, requester = submission.requester, existing = std::move(existing)] {
+      if (!existing.ok()) {
+        CountRejection(existing.error());
+        ReplyError(requester, existing.error());
+        return;
+      }
+      // The same claim again (a client retrying after a lost reply): the same TSC, not a new seq.
+      ++replayed_;
+      Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                           .Add("channel", existing->channel_id)
+                           .Add("seq", existing->seq)
+                           .Add("replayed", true)
+                           .AddRaw("tsc", existing->tsc)
+                           .Finish());
+    };
+  });
+}
+
+std::uint64_t Daemon::Impl::EffectiveN(const ChannelRecord& record) {
+  std::lock_guard lock(anchor_->policy_mutex());
+  return anchor_->policy().EffectiveN(record.strategy_n, record.n_override);
+}
+
+void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc) {
+  ChannelRuntime& channel = channels_.find(channel_id)->second;
+  SettlementCommit commit;
+  commit.channel = channel.record;
+  commit.channel.last_seq = tsc.seq;
+  commit.channel.last_hash = tsc.tsc_hash;
+  if (tsc.seq - commit.channel.evidence_seq >= EffectiveN(commit.channel)) {
+    chain::EvidenceItem item{channel_id, tsc.seq, {}};
+    auto hash = HexDecode(tsc.tsc_hash);
+    std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+    commit.evidence = item;
+    commit.channel.evidence_seq = tsc.seq;
+  }
+  channel.record = commit.channel;
+  channel.record_dirty = false;
+  commit.tsc = std::move(tsc);
+  const TscRecord record_copy = commit.tsc;
+  const auto evidence = commit.evidence;
+  ++outstanding_;
+  writer_->Commit(std::move(commit), [this, channel_id, requester, record_copy, evidence](const Status& status) {
+    loop_.Post([this, channel_id, requester, record_copy, evidence, status] {
+      --outstanding_;
+      OnDurable(channel_id, requester, record_copy, evidence, status);
+    });
+  });
+}
+
+void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
+                             const std::optional<chain::EvidenceItem>& evidence, const Status& status) {
+  ChannelRuntime& channel = channels_.find(channel_id)->second;
+  channel.in_flight = false;
+  if (!status.ok()) {
+    // Not durable, so not acknowledged: the channel's head goes back to the last durable TSC.
+    store_failed_ = true;
+    channel.record.last_seq = channel.durable_seq;
+    channel.record.last_hash = channel.durable_hash;
+    channel.record.evidence_seq = channel.durable_evidence_seq;
+    Log(LogLevel::kError, "store write failed; settlements stop", {{"channel", channel_id}, {"error", status.error().ToString()}});
+    const Error error(ErrorCode::kUnavailable, "the TSC could not be stored and is not issued: " + status.error().message());
+    CountRejection(error);
+    ReplyError(requester, error);
+    Pump(channel);
+    return;
+  }
+  channel.durable_seq = tsc.seq;
+  channel.durable_hash = tsc.tsc_hash;
+  ++issued_;
+  if (evidence) {
+    channel.durable_evidence_seq = evidence->seq;
+    anchor_->Submit(*evidence);
+  }
+  Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                       .Add("channel", channel_id)
+                       .Add("seq", tsc.seq)
+                       .AddRaw("tsc", tsc.tsc)
+                       .Finish());
+  Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
+  if (channel.record_dirty) PersistSettings(channel);
+  Pump(channel);
+}
+
+void Daemon::Impl::Pump(ChannelRuntime& channel) {
+  while (!channel.in_flight && !channel.waiting.empty()) {
+    Submission next = std::move(channel.waiting.front());
+    channel.waiting.pop_front();
+    Process(channel, std::move(next));
+  }
+  if (!channel.in_flight && channel.closing) CloseChannel(channel);
+}
+
+void Daemon::Impl::PersistSettings(ChannelRuntime& channel) {
+  if (channel.in_flight) {
+    channel.record_dirty = true;  // the in-flight commit's record predates the change
+    return;
+  }
+  channel.record_dirty = false;
+  ++outstanding_;
+  const std::string channel_id = channel.record.channel_id;
+  writer_->PutChannel(channel.record, [this, channel_id](const Status& status) {
+    loop_.Post([this, channel_id, status] {
+      --outstanding_;
+      if (!status.ok()) Log(LogLevel::kError, "store channel", {{"channel", channel_id}, {"error", status.error().ToString()}});
+    });
+  });
+}
+
+void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Message& message) {
+  const std::string channel_id = channel.record.channel_id;
+  const std::uint64_t after = UintMember(message, "after");
+  const std::size_t limit = static_cast<std::size_t>(OptionalUint(message, "limit").value_or(100));
+  const std::uint64_t last = channel.durable_seq;
+  Async([this, channel_id, after, limit, last, from]() -> Task {
+    auto tscs = store_->ListTscs(channel_id, after, limit);
+    return [this, channel_id, last, from, tscs = std::move(tscs)] {
+      if (!tscs.ok()) return ReplyError(from, tscs.error());
+      std::string array = "[";
+      std::uint64_t through = 0;
+      for (const auto& tsc : *tscs) {
+        if (tsc.seq > last) break;  // not acknowledged yet
+        if (array.size() + tsc.tsc.size() > kMaxSyncReplyBytes && through != 0) break;
+        if (array.size() > 1) array += ',';
+        array += tsc.tsc;
+        through = tsc.seq;
+      }
+      array += ']';
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                      .Add("channel", channel_id)
+                      .Add("last_seq", last)
+                      .AddRaw("tscs", array)
+                      .Finish());
+    };
+  });
+}
+
+void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message) {
+  const std::string channel_id = channel.record.channel_id;
+  const std::uint64_t seq = UintMember(message, "seq");
+  if (seq > channel.durable_seq) {
+    return ReplyError(from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) + " (last is " +
+                                                            std::to_string(channel.durable_seq) + ")"));
+  }
+  const std::uint64_t anchored = channel.anchored_seq;
+  Async([this, channel_id, seq, anchored, from]() -> Task {
+    Result<std::string> bundle = Error(ErrorCode::kUnavailable, "");
+    std::uint64_t covering_seq = 0;
+    auto covering = store_->AnchoredSeqCovering(channel_id, seq);
+    if (!covering.ok()) {
+      bundle = covering.error();
+    } else if (!covering->has_value()) {
+      bundle = Error(ErrorCode::kUnavailable, "TSC " + std::to_string(seq) + " is not anchored yet (anchored through seq " +
+                                                  std::to_string(anchored) + ")");
+    } else {
+      covering_seq = **covering;
+      auto found = store_->GetBundle(channel_id, covering_seq);
+      if (found.ok()) {
+        bundle = chain::SerializeEvidenceBundle(*found);
+      } else {
+        bundle = found.error();
+      }
+    }
+    return [this, channel_id, seq, covering_seq, from, bundle = std::move(bundle)] {
+      if (!bundle.ok()) return ReplyError(from, bundle.error());
+      // The bundle anchors TSC covering_seq; TSC seq is committed through the hash chain to it
+      // (channel.sync returns the TSCs in between).
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                      .Add("channel", channel_id)
+                      .Add("seq", seq)
+                      .Add("anchored_seq", covering_seq)
+                      .AddRaw("bundle", *bundle)
+                      .Finish());
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::string& tic_id) {
+  TCC_ASSIGN_OR_RETURN(auto recorded, adapter_->GetTic(tic_id));
+  if (recorded.value.tcc_did != did_) {
+    return Error(ErrorCode::kPermissionDenied,
+                 "TIC " + tic_id + " names TCC " + recorded.value.tcc_did + ", not this one (" + did_ + ")");
+  }
+  auto tic = Json::Parse(AsChars(recorded.value.content));
+  if (!tic.ok()) return std::move(tic).error().WithContext("recorded TIC " + tic_id);
+  TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(*tic));
+  if (hash != tic_id) return Error(ErrorCode::kVerificationFailed, "recorded TIC " + tic_id + " hashes to " + hash);
+  const Json* schema = tic->Find("credentialSchema");
+  if (schema == nullptr || !schema->is_object()) return Error(ErrorCode::kInvalidArgument, "the TIC names no TIT");
+  TCC_ASSIGN_OR_RETURN(std::string_view tit_id, schema->GetString("id"));
+  TCC_ASSIGN_OR_RETURN(double tit_version, schema->GetNumber("version"));
+  if (tit_version < 1 || tit_version > 4294967295.0 || std::floor(tit_version) != tit_version) {
+    return Error(ErrorCode::kInvalidArgument, "the TIC's credentialSchema.version is not a template version");
+  }
+  TCC_ASSIGN_OR_RETURN(auto tit, GetTemplate(std::string(tit_id), static_cast<std::uint32_t>(tit_version)));
+  auto verified = vc::VerifyTic(*tic, *tit, *resolver_);
+  if (!verified.ok()) return std::move(verified).error().WithContext("TIC " + tic_id);
+  if (verified->tst_id.empty()) return Error(ErrorCode::kInvalidArgument, "TIC " + tic_id + " names no TST");
+  TCC_ASSIGN_OR_RETURN(auto tst, GetTemplate(verified->tst_id, verified->tst_version));
+
+  PreparedChannel prepared;
+  ChannelRecord& record = prepared.record;
+  record.channel_id = tic_id;
+  record.provider = verified->provider;
+  record.consumer = verified->consumer;
+  record.tst_id = verified->tst_id;
+  record.tst_version = verified->tst_version;
+  record.last_hash = tic_id;
+  record.opened_ms = UnixMillis();
+  const Json* subject = tic->Find("credentialSubject");
+  if (const Json* settlement = subject->Find("settlement"); settlement != nullptr && settlement->is_object()) {
+    if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number() && n->as_number() >= 1 &&
+                                                n->as_number() <= 9007199254740991.0 &&
+                                                std::floor(n->as_number()) == n->as_number()) {
+      record.strategy_n = static_cast<std::uint64_t>(n->as_number());
+    }
+  }
+  if (const Json* auditors = subject->Find("auditors"); auditors != nullptr) {
+    if (!auditors->is_array()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
+    for (const auto& auditor : auditors->as_array()) {
+      if (!auditor.is_string()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
+      record.auditors.push_back(auditor.as_string());
+    }
+  }
+  prepared.tst = std::move(tst);
+  return prepared;
+}
+
+void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requester> requester) {
+  if (auto existing = channels_.find(tic_id); existing != channels_.end()) {
+    if (requester) {
+      Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+                            .Add("channel", ChannelStateJson(existing->second))
+                            .Finish());
+    }
+    return;
+  }
+  Async([this, tic_id, requester]() -> Task {
+    auto prepared = PrepareChannel(tic_id);
+    return [this, tic_id, requester, prepared = std::move(prepared)]() mutable {
+      OnPrepared(std::move(prepared), tic_id, requester);
+    };
+  });
+}
+
+void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::string& tic_id,
+                              std::optional<Requester> requester) {
+  if (!prepared.ok()) {
+    Log(LogLevel::kWarning, "channel not opened", {{"tic", tic_id}, {"error", prepared.error().ToString()}});
+    if (requester) ReplyError(*requester, prepared.error());
+    return;
+  }
+  if (channels_.contains(tic_id)) return OpenChannel(tic_id, requester);  // opened meanwhile
+  if (channels_.size() >= config_.limits.max_channels) {
+    if (requester) ReplyError(*requester, Error(ErrorCode::kResourceExhausted, "the channel limit is reached"));
+    return;
+  }
+  ChannelRuntime runtime;
+  runtime.tst = std::move(prepared->tst);
+  runtime.durable_hash = prepared->record.last_hash;
+  runtime.record = std::move(prepared->record);
+  ChannelRuntime& channel = channels_.emplace(tic_id, std::move(runtime)).first->second;
+  ++outstanding_;
+  writer_->PutChannel(channel.record, [this, tic_id, requester](const Status& status) {
+    loop_.Post([this, tic_id, requester, status] {
+      --outstanding_;
+      auto opened = channels_.find(tic_id);
+      if (!status.ok()) {
+        Log(LogLevel::kError, "store channel", {{"channel", tic_id}, {"error", status.error().ToString()}});
+        if (requester) ReplyError(*requester, status.error());
+        return;
+      }
+      Log(LogLevel::kInfo, "channel opened",
+          {{"channel", tic_id}, {"provider", opened->second.record.provider}, {"consumer", opened->second.record.consumer},
+           {"n", EffectiveN(opened->second.record)}});
+      if (requester) {
+        Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+                              .Add("channel", ChannelStateJson(opened->second))
+                              .Finish());
+      }
+    });
+  });
+}
+
+void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
+  channel.closing = false;
+  for (auto& waiting : channel.waiting) {
+    ReplyError(waiting.requester, Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  }
+  channel.waiting.clear();
+  ChannelRecord& record = channel.record;
+  record.state = ChannelState::kClosed;
+  record.closed_ms = UnixMillis();
+  const std::string channel_id = record.channel_id;
+  auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
+    loop_.Post([this, channel_id, status, item] {
+      --outstanding_;
+      auto closed = channels_.find(channel_id);
+      if (!status.ok()) {
+        Log(LogLevel::kError, "store channel close", {{"channel", channel_id}, {"error", status.error().ToString()}});
+      } else if (item) {
+        closed->second.durable_evidence_seq = item->seq;
+        // Closing anchors the last TSC at once rather than at the next interval.
+        anchor_->Submit(*item);
+        anchor_->Flush();
+      }
+      Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.durable_seq}});
+      Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
+                                   .Add("channel", channel_id)
+                                   .Add("state", ChannelStateJson(closed->second))
+                                   .Finish());
+      for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
+        if (status.ok()) {
+          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                               .Add("channel", ChannelStateJson(closed->second))
+                               .Finish());
+        } else {
+          ReplyError(requester, status.error());
+        }
+      }
+    });
+  };
+  ++outstanding_;
+  if (record.last_seq > record.evidence_seq) {
+    chain::EvidenceItem item{channel_id, record.last_seq, {}};
+    auto hash = HexDecode(record.last_hash);
+    std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+    record.evidence_seq = record.last_seq;
+    writer_->AddPendingEvidence(item, record, [finish, item](const Status& status) { finish(status, item); });
+  } else {
+    writer_->PutChannel(record, [finish](const Status& status) { finish(status, std::nullopt); });
+  }
+}
+
+void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles) {
+  for (const auto& bundle : bundles) {
+    auto channel = channels_.find(bundle.item.channel_id);
+    if (channel == channels_.end()) continue;
+    channel->second.anchored_seq = std::max(channel->second.anchored_seq, bundle.item.seq);
+    Publish(channel->second, FrameBuilder(MessageType::kEventAnchored)
+                                 .Add("channel", bundle.item.channel_id)
+                                 .Add("seq", bundle.item.seq)
+                                 .Add("batch", bundle.batch_id)
+                                 .Add("root", HexEncode(bundle.root))
+                                 .Finish());
+  }
+}
+
+Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
+  const ChannelRecord& record = channel.record;
+  Json state = Json::Object();
+  state.Set("channel", record.channel_id);
+  state.Set("state", channel.closing ? std::string("closing") : std::string(ChannelStateName(record.state)));
+  state.Set("provider", record.provider);
+  state.Set("consumer", record.consumer);
+  state.Set("auditors", StringArray(record.auditors));
+  Json tst = Json::Object();
+  tst.Set("id", record.tst_id);
+  tst.Set("version", static_cast<std::uint64_t>(record.tst_version));
+  state.Set("tst", std::move(tst));
+  state.Set("last_seq", channel.durable_seq);
+  state.Set("last_hash", channel.durable_hash);
+  state.Set("n", EffectiveN(record));
+  state.Set("evidence_seq", channel.durable_evidence_seq);
+  state.Set("anchored_seq", channel.anchored_seq);
+  state.Set("members", static_cast<std::uint64_t>(channel.members.size()));
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control requests
+
+void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
+  if (frames.size() != 2) return;
+  Requester from{true, frames[0].data, 0};
+  // The ZAP handler admits only admin keys to this socket; check again, cheaply, per request.
+  if (!admin_curve_keys_.contains(frames[1].user_id)) return;
+  auto message = DecodeMessage(frames[1].data);
+  if (!message.ok()) {
+    CountRejection(message.error());
+    return ReplyError(from, message.error());
+  }
+  from.request_id = message->id;
+  switch (message->type) {
+    case MessageType::kPing:
+      return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
+    case MessageType::kControlOpen:
+      if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
+      return OpenChannel(std::string(StringMember(*message, "tic")), from);
+    case MessageType::kControlClose: {
+      auto channel = channels_.find(StringMember(*message, "channel"));
+      if (channel == channels_.end()) {
+        return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(StringMember(*message, "channel"))));
+      }
+      if (channel->second.record.state == ChannelState::kClosed) {
+        return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channel", ChannelStateJson(channel->second)).Finish());
+      }
+      channel->second.close_requesters.push_back(from);
+      if (!channel->second.closing) {
+        channel->second.closing = true;
+        Pump(channel->second);
+      }
+      return;
+    }
+    case MessageType::kControlPolicy:
+      return ControlPolicy(from, *message);
+    case MessageType::kControlList: {
+      Json list = Json::Array();
+      for (const auto& [id, channel] : channels_) list.PushBack(ChannelStateJson(channel));
+      return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channels", list).Finish());
+    }
+    case MessageType::kControlHealth:
+      return ControlHealth(from);
+    default: {
+      const Error error(ErrorCode::kInvalidArgument, std::string(MessageTypeName(message->type)) + " is not a control request");
+      CountRejection(error);
+      return ReplyError(from, error);
+    }
+  }
+}
+
+Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
+  Json policy = Json::Object();
+  {
+    std::lock_guard lock(anchor_->policy_mutex());
+    const AnchorPolicyOptions& options = anchor_->policy().options();
+    policy.Set("default_n", options.default_n);
+    policy.Set("n_min", options.n_min);
+    policy.Set("n_max", options.n_max);
+    policy.Set("adaptive", options.adaptive);
+    policy.Set("factor", anchor_->policy().factor());
+  }
+  if (channel != nullptr) {
+    policy.Set("channel", channel->record.channel_id);
+    policy.Set("strategy_n", channel->record.strategy_n);
+    if (channel->record.n_override) policy.Set("n_override", *channel->record.n_override);
+    policy.Set("n", EffectiveN(channel->record));
+  }
+  return policy;
+}
+
+void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) {
+  const Json* channel_member = message.body.Find("channel");
+  const auto n = OptionalUint(message, "n");
+  if (channel_member != nullptr) {
+    auto channel = channels_.find(channel_member->as_string());
+    if (channel == channels_.end()) {
+      return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + channel_member->as_string()));
+    }
+    if (OptionalBool(message, "adaptive") || OptionalUint(message, "n_min") || OptionalUint(message, "n_max")) {
+      return ReplyError(from, Error(ErrorCode::kInvalidArgument,
+                                    "adaptive, n_min and n_max are global; only n can be set per channel"));
+    }
+    {
+      std::lock_guard lock(anchor_->policy_mutex());
+      const AnchorPolicyOptions& options = anchor_->policy().options();
+      if (n && (*n < options.n_min || *n > options.n_max)) {
+        return ReplyError(from, Error(ErrorCode::kInvalidArgument,
+                                      "n must be within [" + std::to_string(options.n_min) + ", " +
+                                          std::to_string(options.n_max) + "]"));
+      }
+    }
+    channel->second.record.n_override = n;
+    PersistSettings(channel->second);
+    Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record)}});
+    return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("policy", PolicyJson(&channel->second)).Finish());
+  }
+  {
+    std::lock_guard lock(anchor_->policy_mutex());
+    AnchorPolicyOptions options = anchor_->policy().options();
+    if (n) options.default_n = *n;
+    if (auto adaptive = OptionalBool(message, "adaptive")) options.adaptive = *adaptive;
+    if (auto n_min = OptionalUint(message, "n_min")) options.n_min = *n_min;
+    if (auto n_max = OptionalUint(message, "n_max")) options.n_max = *n_max;
+    if (Status set = anchor_->policy().SetOptions(options); !set.ok()) return ReplyError(from, set.error());
+  }
+  Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});
+  Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
+}
+
+void Daemon::Impl::ControlHealth(const Requester& from) {
+  Json health = Json::Object();
+  health.Set("did", did_);
+  health.Set("listen", listen_endpoint_);
+  health.Set("control", control_endpoint_);
+  std::uint64_t open = 0;
+  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
+  health.Set("channels_open", open);
+  health.Set("channels", static_cast<std::uint64_t>(channels_.size()));
+  health.Set("connections", static_cast<std::uint64_t>(connections_.size()));
+  health.Set("issued", issued_);
+  health.Set("replayed", replayed_);
+  health.Set("dropped_events", dropped_events_);
+  Json rejected = Json::Object();
+  for (const auto& [reason, count] : rejected_) rejected.Set(reason, count);
+  health.Set("rejected", std::move(rejected));
+  Json auth = Json::Object();
+  auth.Set("ok", auth_ok_);
+  Json failures = Json::Object();
+  for (const auto& [reason, count] : auth_failures_) failures.Set(reason, count);
+  auth.Set("failures", std::move(failures));
+  health.Set("auth", std::move(auth));
+  const AnchorStats anchoring = anchor_->stats();
+  Json anchor = Json::Object();
+  anchor.Set("batches", anchoring.batches_anchored);
+  anchor.Set("leaves", anchoring.leaves_anchored);
+  anchor.Set("queued", static_cast<std::uint64_t>(anchoring.queued_items));
+  anchor.Set("in_flight", static_cast<std::uint64_t>(anchoring.in_flight_items));
+  anchor.Set("adapter_errors", anchoring.adapter_errors);
+  anchor.Set("last_root", anchoring.last_root_hex);
+  anchor.Set("last_height", anchoring.last_height);
+  anchor.Set("last_latency_ms", static_cast<double>(anchoring.last_anchor_latency.count()) / 1000.0);
+  anchor.Set("last_error", anchoring.last_error);
+  health.Set("anchoring", std::move(anchor));
+  health.Set("policy", PolicyJson(nullptr));
+  const StoreWriter::Stats writer = writer_->stats();
+  Json store = Json::Object();
+  store.Set("ok", !store_failed_);
+  store.Set("group_commits", writer.group_commits);
+  store.Set("commits", writer.commits);
+  health.Set("store", std::move(store));
+  Async([this, from, health = std::move(health)]() mutable -> Task {
+    auto status = adapter_->Status();
+    return [this, from, status = std::move(status), health = std::move(health)]() mutable {
+      Json chain = Json::Object();
+      chain.Set("ok", status.ok());
+      if (status.ok()) {
+        chain.Set("adapter", status->adapter);
+        chain.Set("height", status->height);
+        chain.Set("pending", static_cast<std::uint64_t>(status->pending));
+      } else {
+        chain.Set("error", status.error().ToString());
+      }
+      health.Set("chain", std::move(chain));
+      health.Set("status", status.ok() && !store_failed_ ? "ok" : "degraded");
+      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("health", health).Finish());
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config) {
+  TCC_RETURN_IF_ERROR(FinishDaemonConfig(config));
+  auto impl = std::make_unique<Impl>(std::move(config));
+  TCC_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() { Stop(); }
+const std::string& Daemon::did() const { return impl_->did_; }
+const std::string& Daemon::listen_endpoint() const { return impl_->listen_endpoint_; }
+const std::string& Daemon::control_endpoint() const { return impl_->control_endpoint_; }
+const std::string& Daemon::admin_key_file() const { return impl_->admin_key_file_; }
+void Daemon::Stop() { impl_->Stop(); }
+Status Daemon::Wait() { return impl_->Wait(); }
+
+}  // namespace tcc::controller

@@ -1,0 +1,92 @@
+#include "store_writer.h"
+
+#include <chrono>
+#include <utility>
+
+namespace tcc::controller {
+
+StoreWriter::StoreWriter(ChannelStore& store) : store_(store), thread_([this] { Run(); }) {}
+
+StoreWriter::~StoreWriter() { Stop(); }
+
+void StoreWriter::Commit(SettlementCommit commit, Done done) { Enqueue({std::move(commit), std::move(done)}); }
+
+void StoreWriter::PutChannel(ChannelRecord record, Done done) {
+  Enqueue({PutOp{std::move(record)}, std::move(done)});
+}
+
+void StoreWriter::AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done) {
+  Enqueue({EvidenceOp{std::move(item), std::move(record)}, std::move(done)});
+}
+
+void StoreWriter::Enqueue(Op op) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+StoreWriter::Stats StoreWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  Stats stats = stats_;
+  stats.queued = queue_.size();
+  return stats;
+}
+
+void StoreWriter::Run() {
+  while (true) {
+    std::deque<Op> ops;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      ops.swap(queue_);
+    }
+    std::size_t index = 0;
+    while (index < ops.size()) {
+      Op& op = ops[index];
+      if (std::holds_alternative<SettlementCommit>(op.what)) {
+        // The run of consecutive commits becomes one synced batch; order with the other ops holds.
+        std::size_t end = index;
+        std::vector<SettlementCommit> commits;
+        while (end < ops.size() && std::holds_alternative<SettlementCommit>(ops[end].what)) {
+          commits.push_back(std::move(std::get<SettlementCommit>(ops[end].what)));
+          ++end;
+        }
+        const auto started = std::chrono::steady_clock::now();
+        const Status status = store_.CommitSettlements(commits);
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started).count();
+        {
+          std::lock_guard lock(mutex_);
+          ++stats_.group_commits;
+          stats_.commits += commits.size();
+          stats_.last_group_micros = static_cast<std::uint64_t>(micros);
+        }
+        for (std::size_t i = index; i < end; ++i) ops[i].done(status);
+        index = end;
+        continue;
+      }
+      Status status = OkStatus();
+      if (auto* put = std::get_if<PutOp>(&op.what)) {
+        status = store_.PutChannel(put->record);
+      } else if (auto* evidence = std::get_if<EvidenceOp>(&op.what)) {
+        status = store_.AddPendingEvidence(evidence->item, evidence->record);
+      }
+      op.done(status);
+      ++index;
+    }
+  }
+}
+
+}  // namespace tcc::controller

@@ -1,0 +1,73 @@
+// Internal: the single writer of the daemon's ChannelStore.
+//
+// Every channel-record write goes through one ordered queue, so a later write of a channel can
+// never land before an earlier one. Consecutive settlement commits in the queue are written as one
+// synced LevelDB batch (group commit): with many channels settling at once, one sync covers many
+// TSCs. Each op's callback receives the outcome; callbacks run on the writer thread and are
+// expected to hand the outcome to the daemon's loop (LoopQueue::Post).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "tcc/controller/channel_store.h"
+
+namespace tcc::controller {
+
+class StoreWriter {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  explicit StoreWriter(ChannelStore& store);
+  ~StoreWriter();
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  void Commit(SettlementCommit commit, Done done);
+  void PutChannel(ChannelRecord record, Done done);
+  void AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done);
+
+  // Writes what is queued, then joins the thread.
+  void Stop();
+
+  struct Stats {
+    std::uint64_t group_commits = 0;
+    std::uint64_t commits = 0;
+    std::size_t queued = 0;
+    std::uint64_t last_group_micros = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct PutOp {
+    ChannelRecord record;
+  };
+  struct EvidenceOp {
+    chain::EvidenceItem item;
+    ChannelRecord record;
+  };
+  struct Op {
+    std::variant<SettlementCommit, PutOp, EvidenceOp> what;
+    Done done;
+  };
+
+  void Enqueue(Op op);
+  void Run();
+
+  ChannelStore& store_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Op> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace tcc::controller

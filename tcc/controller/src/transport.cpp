@@ -1,0 +1,195 @@
+#include "tcc/controller/transport.h"
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace tcc::controller {
+namespace {
+
+Error ZmqError(std::string_view what) {
+  const int error = zmq_errno();
+  ErrorCode code = ErrorCode::kIo;
+  if (error == EAGAIN) code = ErrorCode::kUnavailable;
+  if (error == EHOSTUNREACH) code = ErrorCode::kNotFound;
+  if (error == EINVAL || error == EPROTONOSUPPORT || error == ENOCOMPATPROTO) code = ErrorCode::kInvalidArgument;
+  if (error == EADDRINUSE) code = ErrorCode::kUnavailable;
+  return Error(code, std::string(what) + ": " + zmq_strerror(error));
+}
+
+Status SetIntOption(void* socket, int option, int value, std::string_view what) {
+  if (zmq_setsockopt(socket, option, &value, sizeof value) != 0) return ZmqError(what);
+  return OkStatus();
+}
+
+}  // namespace
+
+CurveKeyPair CurveKeyPair::Generate() {
+  EnsureSodiumInitialized();
+  CurveKeyPair pair;
+  pair.secret_key = SecureBytes(crypto_box_SECRETKEYBYTES);
+  crypto_box_keypair(pair.public_key.data(), pair.secret_key.data());
+  return pair;
+}
+
+CurveKeyPair CurveKeyPair::FromDidKey(const did::KeyPair& key) {
+  CurveKeyPair pair;
+  pair.public_key = key.X25519Public();
+  pair.secret_key = key.X25519Secret();
+  return pair;
+}
+
+Result<std::shared_ptr<ZmqContext>> ZmqContext::Create(int io_threads) {
+  void* handle = zmq_ctx_new();
+  if (handle == nullptr) return ZmqError("create ZeroMQ context");
+  std::shared_ptr<ZmqContext> context(new ZmqContext(handle));
+  if (zmq_ctx_set(handle, ZMQ_IO_THREADS, io_threads) != 0) return ZmqError("set ZeroMQ I/O threads");
+  return context;
+}
+
+ZmqContext::~ZmqContext() {
+  // zmq_ctx_term blocks while sockets are open; every ZmqSocket holds the context, so none is.
+  while (zmq_ctx_term(handle_) != 0 && zmq_errno() == EINTR) {
+  }
+}
+
+Result<ZmqSocket> ZmqSocket::Create(std::shared_ptr<ZmqContext> context, SocketType type) {
+  int zmq_type = ZMQ_ROUTER;
+  if (type == SocketType::kDealer) zmq_type = ZMQ_DEALER;
+  if (type == SocketType::kRep) zmq_type = ZMQ_REP;
+  void* handle = zmq_socket(context->handle(), zmq_type);
+  if (handle == nullptr) return ZmqError("create ZeroMQ socket");
+  ZmqSocket socket(std::move(context), handle);
+  TCC_RETURN_IF_ERROR(SetIntOption(handle, ZMQ_LINGER, 0, "set linger"));
+  return socket;
+}
+
+ZmqSocket::~ZmqSocket() { Close(); }
+
+ZmqSocket::ZmqSocket(ZmqSocket&& other) noexcept
+    : context_(std::move(other.context_)), handle_(std::exchange(other.handle_, nullptr)) {}
+
+ZmqSocket& ZmqSocket::operator=(ZmqSocket&& other) noexcept {
+  if (this != &other) {
+    Close();
+    handle_ = std::exchange(other.handle_, nullptr);
+    context_ = std::move(other.context_);
+  }
+  return *this;
+}
+
+void ZmqSocket::Close() {
+  if (handle_ != nullptr) zmq_close(handle_);
+  handle_ = nullptr;
+}
+
+Status ZmqSocket::SetCurveServer(const CurveKeyPair& server, std::string_view zap_domain) {
+  TCC_RETURN_IF_ERROR(SetIntOption(handle_, ZMQ_CURVE_SERVER, 1, "enable CURVE server"));
+  if (zmq_setsockopt(handle_, ZMQ_CURVE_SECRETKEY, server.secret_key.data(), 32) != 0) {
+    return ZmqError("set CURVE server key");
+  }
+  if (zmq_setsockopt(handle_, ZMQ_ZAP_DOMAIN, zap_domain.data(), zap_domain.size()) != 0) {
+    return ZmqError("set ZAP domain");
+  }
+  return OkStatus();
+}
+
+Status ZmqSocket::SetCurveClient(const CurveKeyPair& client, const did::X25519PublicKey& server_public_key) {
+  if (zmq_setsockopt(handle_, ZMQ_CURVE_SERVERKEY, server_public_key.data(), 32) != 0 ||
+      zmq_setsockopt(handle_, ZMQ_CURVE_PUBLICKEY, client.public_key.data(), 32) != 0 ||
+      zmq_setsockopt(handle_, ZMQ_CURVE_SECRETKEY, client.secret_key.data(), 32) != 0) {
+    return ZmqError("set CURVE client keys");
+  }
+  return OkStatus();
+}
+
+Status ZmqSocket::SetRouterMandatory() { return SetIntOption(handle_, ZMQ_ROUTER_MANDATORY, 1, "set ROUTER mandatory"); }
+
+Status ZmqSocket::SetMaxMessageSize(std::int64_t bytes) {
+  if (zmq_setsockopt(handle_, ZMQ_MAXMSGSIZE, &bytes, sizeof bytes) != 0) return ZmqError("set max message size");
+  return OkStatus();
+}
+
+Status ZmqSocket::SetHighWaterMarks(int send, int receive) {
+  TCC_RETURN_IF_ERROR(SetIntOption(handle_, ZMQ_SNDHWM, send, "set send high-water mark"));
+  return SetIntOption(handle_, ZMQ_RCVHWM, receive, "set receive high-water mark");
+}
+
+Status ZmqSocket::SetHeartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
+  TCC_RETURN_IF_ERROR(SetIntOption(handle_, ZMQ_HEARTBEAT_IVL, static_cast<int>(interval.count()), "set heartbeat"));
+  return SetIntOption(handle_, ZMQ_HEARTBEAT_TIMEOUT, static_cast<int>(timeout.count()), "set heartbeat timeout");
+}
+
+Status ZmqSocket::SetHandshakeTimeout(std::chrono::milliseconds timeout) {
+  return SetIntOption(handle_, ZMQ_HANDSHAKE_IVL, static_cast<int>(timeout.count()), "set handshake timeout");
+}
+
+Status ZmqSocket::Bind(const std::string& endpoint) {
+  if (zmq_bind(handle_, endpoint.c_str()) != 0) return ZmqError("bind " + endpoint);
+  return OkStatus();
+}
+
+Status ZmqSocket::Connect(const std::string& endpoint) {
+  if (zmq_connect(handle_, endpoint.c_str()) != 0) return ZmqError("connect " + endpoint);
+  return OkStatus();
+}
+
+Result<std::string> ZmqSocket::LastEndpoint() const {
+  char buffer[512];
+  std::size_t size = sizeof buffer;
+  if (zmq_getsockopt(handle_, ZMQ_LAST_ENDPOINT, buffer, &size) != 0) return ZmqError("read bound endpoint");
+  return std::string(buffer, size > 0 ? size - 1 : 0);
+}
+
+Result<std::vector<ReceivedFrame>> ZmqSocket::Receive(bool dont_wait) {
+  std::vector<ReceivedFrame> frames;
+  while (true) {
+    zmq_msg_t message;
+    zmq_msg_init(&message);
+    // Later parts of a message have arrived with the first, so only the first may wait.
+    const int flags = frames.empty() && dont_wait ? ZMQ_DONTWAIT : 0;
+    if (zmq_msg_recv(&message, handle_, flags) < 0) {
+      Error error = ZmqError("receive");
+      zmq_msg_close(&message);
+      return error;
+    }
+    ReceivedFrame& frame = frames.emplace_back();
+    frame.data.assign(static_cast<const char*>(zmq_msg_data(&message)), zmq_msg_size(&message));
+    // Metadata rides on the parts the peer sent, not on the routing-id part a ROUTER prepends.
+    if (const char* user = zmq_msg_gets(&message, "User-Id")) frame.user_id = user;
+    if (const char* peer = zmq_msg_gets(&message, "Peer-Address")) frame.peer_address = peer;
+    const bool more = zmq_msg_more(&message) != 0;
+    zmq_msg_close(&message);
+    if (!more) return frames;
+  }
+}
+
+Status ZmqSocket::Send(std::span<const std::string_view> parts, bool dont_wait) {
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    int flags = dont_wait ? ZMQ_DONTWAIT : 0;
+    if (i + 1 < parts.size()) flags |= ZMQ_SNDMORE;
+    if (zmq_send(handle_, parts[i].data(), parts[i].size(), flags) < 0) return ZmqError("send");
+  }
+  return OkStatus();
+}
+
+Status PollReadable(std::span<const PollItem> items, std::chrono::milliseconds timeout, std::vector<bool>& ready) {
+  std::vector<zmq_pollitem_t> poll_items(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    poll_items[i].socket = items[i].socket != nullptr ? items[i].socket->handle() : nullptr;
+    poll_items[i].fd = items[i].fd;
+    poll_items[i].events = ZMQ_POLLIN;
+  }
+  ready.assign(items.size(), false);
+  if (zmq_poll(poll_items.data(), static_cast<int>(poll_items.size()), static_cast<long>(timeout.count())) < 0) {
+    if (zmq_errno() == EINTR) return OkStatus();
+    return ZmqError("poll");
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) ready[i] = (poll_items[i].revents & ZMQ_POLLIN) != 0;
+  return OkStatus();
+}
+
+}  // namespace tcc::controller
