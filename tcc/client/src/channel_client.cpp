@@ -1,0 +1,107 @@
+#include "tcc/client/channel_client.h"
+
+#include <chrono>
+
+#include "tcc/common/bytes.h"
+#include "tcc/did/challenge.h"
+#include "tcc/did/did_key.h"
+
+namespace tcc::client {
+
+using controller::ObjectMember;
+using controller::StringMember;
+using controller::UintMember;
+
+Result<std::unique_ptr<ChannelClient>> ChannelClient::Connect(ConnectOptions options,
+                                                              std::shared_ptr<const did::KeyPair> key,
+                                                              std::string party_did) {
+  if (party_did.empty()) party_did = did::DidKeyFromPublicKey(key->public_key());
+  TCC_ASSIGN_OR_RETURN(auto connection, Connection::Open(std::move(options)));
+  return std::unique_ptr<ChannelClient>(new ChannelClient(std::move(connection), std::move(key), std::move(party_did)));
+}
+
+Result<JoinResult> ChannelClient::Join(const std::string& channel_id) {
+  TCC_ASSIGN_OR_RETURN(Message begun, connection_->Request(MessageType::kAuthBegin, {{"channel", channel_id}, {"did", did_}}));
+  const Json* sealed_member = begun.body.Find("sealed");
+  if (sealed_member == nullptr || !sealed_member->is_string()) {
+    return Error(ErrorCode::kParse, "auth.begin answer carries no sealed challenge");
+  }
+  TCC_ASSIGN_OR_RETURN(Bytes sealed, HexDecode(sealed_member->as_string()));
+  auto challenge = did::OpenChallenge(sealed, *key_);
+  if (!challenge.ok()) return std::move(challenge).error().WithContext("open challenge");
+  // Sign only a challenge bound to what this party meant to join: otherwise a relay could have
+  // it answer a challenge for another channel or TCC.
+  const did::ChallengeBinding& binding = challenge->binding;
+  const auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
+  if (binding.channel_id != channel_id || binding.tcc_did != connection_->options().tcc_did ||
+      binding.party_did != did_) {
+    return Error(ErrorCode::kVerificationFailed, "the challenge is bound to another channel, TCC or party");
+  }
+  if (binding.expires_ms < now_ms) return Error(ErrorCode::kVerificationFailed, "the challenge has expired");
+  const did::Signature signature = did::SignChallengeResponse(*challenge, *key_);
+  TCC_ASSIGN_OR_RETURN(Message proved, connection_->Request(MessageType::kAuthProve,
+                                                            {{"channel", channel_id},
+                                                             {"nonce", HexEncode(challenge->nonce)},
+                                                             {"signature", HexEncode(signature)}}));
+  JoinResult result;
+  if (const Json* role = proved.body.Find("role"); role != nullptr && role->is_string()) result.role = role->as_string();
+  if (const Json* state = proved.body.Find("state"); state != nullptr) result.state = *state;
+  return result;
+}
+
+Status ChannelClient::Propose(const std::string& channel_id, const Json& proposal) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kSettlePropose, {{"channel", channel_id}, {"proposal", proposal}}));
+  (void)answer;
+  return OkStatus();
+}
+
+Result<IssuedTsc> ChannelClient::Submit(const std::string& channel_id, const Json& joint_claim) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kSettleSubmit, {{"channel", channel_id}, {"claim", joint_claim}}));
+  const Json* seq = answer.body.Find("seq");
+  const Json* tsc = answer.body.Find("tsc");
+  if (seq == nullptr || !seq->is_number() || tsc == nullptr || !tsc->is_object()) {
+    return Error(ErrorCode::kParse, "settle.submit answer lacks seq or tsc");
+  }
+  IssuedTsc issued;
+  issued.seq = static_cast<std::uint64_t>(seq->as_number());
+  issued.tsc = *tsc;
+  if (const Json* replayed = answer.body.Find("replayed"); replayed != nullptr && replayed->is_bool()) {
+    issued.replayed = replayed->as_bool();
+  }
+  return issued;
+}
+
+Result<Json> ChannelClient::State(const std::string& channel_id) {
+  TCC_ASSIGN_OR_RETURN(Message answer, connection_->Request(MessageType::kChannelState, {{"channel", channel_id}}));
+  const Json* state = answer.body.Find("state");
+  if (state == nullptr || !state->is_object()) return Error(ErrorCode::kParse, "channel.state answer lacks state");
+  return *state;
+}
+
+Result<std::vector<Json>> ChannelClient::Sync(const std::string& channel_id, std::uint64_t after, std::uint64_t limit) {
+  TCC_ASSIGN_OR_RETURN(Message answer, connection_->Request(MessageType::kChannelSync,
+                                                            {{"channel", channel_id}, {"after", after}, {"limit", limit}}));
+  const Json* tscs = answer.body.Find("tscs");
+  if (tscs == nullptr || !tscs->is_array()) return Error(ErrorCode::kParse, "channel.sync answer lacks tscs");
+  return tscs->as_array();
+}
+
+Result<EvidenceReply> ChannelClient::GetEvidence(const std::string& channel_id, std::uint64_t seq) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kEvidenceGet, {{"channel", channel_id}, {"seq", seq}}));
+  const Json* bundle = answer.body.Find("bundle");
+  const Json* anchored = answer.body.Find("anchored_seq");
+  if (bundle == nullptr || anchored == nullptr || !anchored->is_number()) {
+    return Error(ErrorCode::kParse, "evidence.get answer lacks bundle or anchored_seq");
+  }
+  EvidenceReply reply;
+  reply.anchored_seq = static_cast<std::uint64_t>(anchored->as_number());
+  TCC_ASSIGN_OR_RETURN(reply.bundle, chain::EvidenceBundleFromJson(*bundle));
+  return reply;
+}
+
+}  // namespace tcc::client

@@ -1,0 +1,144 @@
+// tccd: the Transaction Channel Controller daemon. A thin main() around tcc::controller::Daemon:
+// read the configuration (file, then flags), start, wait for SIGTERM/SIGINT, drain and stop.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "command_line.h"
+#include "tcc/controller/daemon.h"
+#include "tcc/controller/log.h"
+
+namespace {
+
+using tcc::controller::DaemonConfig;
+
+tcc::Status ParseCount(const std::string& text, std::string_view flag, std::uint64_t& out) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return tcc::Error(tcc::ErrorCode::kInvalidArgument, std::string(flag) + " needs a non-negative integer, not \"" + text + "\"");
+  }
+  return tcc::OkStatus();
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) parts.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  std::string config_file, data_dir, key_file, chain, listen, control, admins, workers, interval, n, n_min, n_max, log_level;
+  bool adaptive = false, no_auto_open = false;
+  tcc::cli::CommandLine command_line(
+      "tccd",
+      "The Transaction Channel Controller daemon. Opens a channel per recorded TIC that names this\n"
+      "TCC, admits parties by DID challenge-response over ZeroMQ CURVE, verifies and issues\n"
+      "settlement credentials (TSCs), stores them, and anchors evidence on the chain every N TSCs.\n"
+      "Flags override the config file. Logs are JSON lines on stderr; the \"ready\" line names the\n"
+      "bound endpoints and the TCC DID. SIGTERM/SIGINT drain and stop cleanly.");
+  command_line.Option("config", "FILE", "JSON config file (members: data_dir, key_file, chain, listen, control,\n"
+                                        "admin_dids, workers, auto_open, chain_poll_ms, anchoring{interval_ms, max_batch,\n"
+                                        "default_n, n_min, n_max, adaptive, target_latency_ms, backlog_high,\n"
+                                        "adapter_pending_high}, limits{max_channels, max_connections, idle_timeout_ms,\n"
+                                        "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel}).",
+                      &config_file)
+      .Option("data-dir", "DIR", "State directory: store/, tcc.key, admin.key, and ledger/ for the default chain.", &data_dir)
+      .Option("key", "FILE", "The TCC's DID key (default <data-dir>/tcc.key, created on first start).", &key_file)
+      .Option("chain", "URI", "Chain adapter (default local:<data-dir>/ledger, the embedded ledger).", &chain)
+      .Option("listen", "ENDPOINT", "Party endpoint (default tcp://127.0.0.1:7700; tcp://HOST:* picks a port).", &listen)
+      .Option("control", "ENDPOINT", "Control endpoint (default tcp://127.0.0.1:7701), CURVE, admin keys only.", &control)
+      .Option("admin", "DIDS", "Comma-separated did:key DIDs allowed on the control endpoint (default: the key\n"
+                               "in <data-dir>/admin.key, created on first start).", &admins)
+      .Option("workers", "N", "Worker threads for verification and signing (default: one per core).", &workers)
+      .Option("anchor-interval", "MS", "Anchor one evidence batch per interval (default 500).", &interval)
+      .Option("n", "N", "Default N (TSCs per evidence leaf) for channels whose TIC sets none (default 10).", &n)
+      .Option("n-min", "N", "Lower bound of any channel's N (default 1).", &n_min)
+      .Option("n-max", "N", "Upper bound of any channel's N (default 10000).", &n_max)
+      .Flag("adaptive", "Raise N when the chain is slow or backlogged, lower it when it has room.", &adaptive)
+      .Flag("no-auto-open", "Open channels only through the control API, not from chain events.", &no_auto_open)
+      .Option("log-level", "LEVEL", "debug, info (default), warning or error.", &log_level);
+  auto parsed = command_line.Parse(arguments);
+  if (!parsed.ok()) return tcc::cli::kExitUsage;
+  if (!*parsed) return tcc::cli::kExitOk;
+
+  DaemonConfig config;
+  if (!config_file.empty()) {
+    auto loaded = tcc::controller::LoadDaemonConfig(config_file);
+    if (!loaded.ok()) return tcc::cli::ReportError("tccd", loaded.error());
+    config = std::move(loaded).value();
+  }
+  auto apply = [&]() -> tcc::Status {
+    if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!key_file.empty()) config.key_file = key_file;
+    if (!chain.empty()) config.chain_uri = chain;
+    if (!listen.empty()) config.listen = listen;
+    if (!control.empty()) config.control = control;
+    if (!admins.empty()) config.admin_dids = SplitCommas(admins);
+    std::uint64_t value = 0;
+    if (!workers.empty()) {
+      TCC_RETURN_IF_ERROR(ParseCount(workers, "--workers", value));
+      config.workers = value;
+    }
+    if (!interval.empty()) {
+      TCC_RETURN_IF_ERROR(ParseCount(interval, "--anchor-interval", value));
+      if (value == 0) return tcc::Error(tcc::ErrorCode::kInvalidArgument, "--anchor-interval must be at least 1 ms");
+      config.anchoring.interval = std::chrono::milliseconds(value);
+    }
+    if (!n.empty()) TCC_RETURN_IF_ERROR(ParseCount(n, "--n", config.policy.default_n));
+    if (!n_min.empty()) TCC_RETURN_IF_ERROR(ParseCount(n_min, "--n-min", config.policy.n_min));
+    if (!n_max.empty()) TCC_RETURN_IF_ERROR(ParseCount(n_max, "--n-max", config.policy.n_max));
+    if (adaptive) config.policy.adaptive = true;
+    if (no_auto_open) config.auto_open = false;
+    if (log_level == "debug") tcc::controller::SetLogLevel(tcc::controller::LogLevel::kDebug);
+    else if (log_level == "warning") tcc::controller::SetLogLevel(tcc::controller::LogLevel::kWarning);
+    else if (log_level == "error") tcc::controller::SetLogLevel(tcc::controller::LogLevel::kError);
+    else if (!log_level.empty() && log_level != "info") {
+      return tcc::Error(tcc::ErrorCode::kInvalidArgument, "--log-level must be debug, info, warning or error");
+    }
+    return tcc::controller::FinishDaemonConfig(config);
+  };
+  if (tcc::Status applied = apply(); !applied.ok()) {
+    std::cerr << "tccd: " << applied.error().message() << "\n(see: tccd --help)\n";
+    return tcc::cli::kExitUsage;
+  }
+
+  // Every thread inherits the blocked signals, so only sigwait below ever sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = tcc::controller::Daemon::Start(config);
+  if (!daemon.ok()) return tcc::cli::ReportError("tccd", daemon.error());
+
+  // A daemon that stops on its own (fatal error) wakes the signal wait below.
+  std::thread watchdog([&] {
+    (void)(*daemon)->Wait();
+    kill(getpid(), SIGTERM);
+  });
+  int received = 0;
+  sigwait(&signals, &received);
+  tcc::controller::Log(tcc::controller::LogLevel::kInfo, "signal", {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*daemon)->Stop();
+  tcc::Status status = (*daemon)->Wait();
+  watchdog.join();
+  if (!status.ok()) return tcc::cli::ReportError("tccd", status.error());
+  return tcc::cli::kExitOk;
+}
