@@ -1,0 +1,266 @@
+// Helpers for the daemon tests: a trade set up on an embedded ledger (keys, templates, a recorded
+// TIC naming the TCC), a tccd child process, and the two parties' settlement round.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chain/chain_test_util.h"
+#include "tcc/chain/local_ledger.h"
+#include "tcc/client/channel_client.h"
+#include "tcc/controller/chain_resolver.h"
+#include "tcc/controller/chain_template_registry.h"
+#include "tcc/did/did_key.h"
+#include "tcc/did/key_pair.h"
+#include "tcc/vc/jcs.h"
+#include "tcc/vc/transaction.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace tcc::testing {
+
+using chain::testing::TempDir;
+
+inline std::shared_ptr<did::KeyPair> NewKey() { return std::make_shared<did::KeyPair>(did::KeyPair::Generate()); }
+inline std::string DidOf(const did::KeyPair& key) { return did::DidKeyFromPublicKey(key.public_key()); }
+
+// Keys, the example GPU-hour TIT/TST published by the provider, and a TIC recorded on the ledger
+// naming the TCC. The ledger is closed again afterwards (tccd opens it).
+struct Trade {
+  std::shared_ptr<did::KeyPair> tcc = NewKey();
+  std::shared_ptr<did::KeyPair> provider = NewKey();
+  std::shared_ptr<did::KeyPair> consumer = NewKey();
+  std::shared_ptr<did::KeyPair> auditor = NewKey();
+  std::shared_ptr<vc::Template> tit;
+  std::shared_ptr<vc::Template> tst;
+  std::string channel_id;
+  std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
+
+  std::string tcc_did() const { return DidOf(*tcc); }
+
+  static vc::Template Example(const std::string& file, const std::string& owner) {
+    Json document = ReadExampleJson(file);
+    document.Set("owner", owner);
+    auto parsed = vc::Template::FromJson(document);
+    REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().ToString()));
+    return std::move(parsed).value();
+  }
+
+  // Publishes the templates (once per ledger) and records a TIC with settlement N = n.
+  void Record(const std::string& ledger_path, std::uint64_t n, bool with_auditor = true) {
+    auto opened = chain::LocalLedger::Open({.path = ledger_path});
+    REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().ToString()));
+    std::shared_ptr<chain::ChainAdapter> ledger(std::move(opened).value());
+    controller::ChainTemplateRegistry registry(ledger);
+    if (!tit) {
+      tit = std::make_shared<vc::Template>(Example("gpu-hour.tit.json", DidOf(*provider)));
+      tst = std::make_shared<vc::Template>(Example("gpu-hour.tst.json", DidOf(*provider)));
+      REQUIRE(registry.Publish(*tit, DidOf(*provider)).ok());
+      REQUIRE(registry.Publish(*tst, DidOf(*provider)).ok());
+    }
+    Json claim = ReadExampleJson("claims/gpu-hour.tic-claim.json");
+    claim.Set("provider", DidOf(*provider));
+    claim.Set("consumer", DidOf(*consumer));
+    Json* settlement = claim.Find("settlement");
+    settlement->Set("n", n);
+    if (with_auditor) claim.Set("auditors", JsonArray{Json(DidOf(*auditor))});
+    // A distinct TIC per call (its hash is the channel id).
+    claim.Set("validFrom", FormatRfc3339(NowSeconds()));
+    auto application = vc::ApplyForTic(*tit, claim);
+    REQUIRE_MESSAGE(application.ok(), (application.ok() ? "" : application.error().ToString()));
+    auto tic = vc::IssueTic(std::move(application).value(), *tit, *provider);
+    REQUIRE_MESSAGE(tic.ok(), (tic.ok() ? "" : tic.error().ToString()));
+    channel_id = vc::CredentialHash(*tic).value();
+    const std::string content = vc::Canonicalize(*tic).value();
+    auto recorded = ledger->RecordTic({channel_id, tcc_did(), Bytes(content.begin(), content.end())});
+    REQUIRE_MESSAGE(recorded.ok(), (recorded.ok() ? "" : recorded.error().ToString()));
+  }
+
+  // The provider's proposal for `seq` after the TSC (or TIC) with hash `prev`.
+  Json Proposal(std::uint64_t seq, const std::string& prev, const std::string& fee = "0.38") const {
+    Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+    claim.Set("provider", DidOf(*provider));
+    claim.Set("consumer", DidOf(*consumer));
+    claim.Set("channel", channel_id);
+    claim.Set("seq", seq);
+    claim.Set("prev", prev);
+    Json* fee_member = claim.Find("fee");
+    fee_member->Set("amount", fee);
+    auto proposal = vc::ProposeSettlement(*tst, std::move(claim), *provider);
+    REQUIRE_MESSAGE(proposal.ok(), (proposal.ok() ? "" : proposal.error().ToString()));
+    return std::move(proposal).value();
+  }
+
+  Json Cosign(const Json& proposal) const {
+    auto joint = vc::CosignSettlement(*tst, proposal, *consumer, *resolver);
+    REQUIRE_MESSAGE(joint.ok(), (joint.ok() ? "" : joint.error().ToString()));
+    return std::move(joint).value();
+  }
+};
+
+// A tccd child process with its stderr (the JSON log) captured. Start waits for the "ready" line.
+class TccdProcess {
+ public:
+  ~TccdProcess() { Kill(); }
+
+  void Start(const std::vector<std::string>& arguments) {
+    {
+      std::lock_guard lock(mutex_);
+      lines_.clear();  // the log of this run only
+      exited_ = false;
+    }
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+    std::vector<std::string> argv_strings = {TCCD_PATH};
+    argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (auto& argument : argv_strings) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    REQUIRE(posix_spawn(&pid_, TCCD_PATH, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pipe_fds[1]);
+    read_fd_ = pipe_fds[0];
+    reader_ = std::thread([this] { ReadLog(); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& line : lines_) {
+          if (line.find("\"msg\":\"ready\"") == std::string::npos) continue;
+          Json ready = Json::Parse(line).value();
+          listen_ = std::string(ready.GetString("listen").value());
+          control_ = std::string(ready.GetString("control").value());
+          did_ = std::string(ready.GetString("did").value());
+          return;
+        }
+        if (exited_) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("tccd did not become ready:\n" << Log());
+  }
+
+  // SIGTERM, then wait for a clean exit; returns the exit status.
+  int Stop() { return Signal(SIGTERM); }
+  // SIGKILL: a crash.
+  void Kill() { (void)Signal(SIGKILL); }
+
+  const std::string& listen() const { return listen_; }
+  const std::string& control() const { return control_; }
+  const std::string& did() const { return did_; }
+
+  std::string Log() const {
+    std::lock_guard lock(mutex_);
+    std::string all;
+    for (const auto& line : lines_) all += line + "\n";
+    return all;
+  }
+  bool LogContains(const std::string& text) const { return Log().find(text) != std::string::npos; }
+
+ private:
+  int Signal(int signal) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (reader_.joinable()) reader_.join();
+    if (read_fd_ >= 0) ::close(read_fd_);
+    read_fd_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  void ReadLog() {
+    std::string pending;
+    char buffer[4096];
+    while (true) {
+      const ssize_t got = ::read(read_fd_, buffer, sizeof buffer);
+      if (got <= 0) break;
+      pending.append(buffer, static_cast<std::size_t>(got));
+      std::size_t end;
+      while ((end = pending.find('\n')) != std::string::npos) {
+        std::lock_guard lock(mutex_);
+        lines_.push_back(pending.substr(0, end));
+        pending.erase(0, end + 1);
+      }
+    }
+    std::lock_guard lock(mutex_);
+    exited_ = true;
+  }
+
+  pid_t pid_ = -1;
+  int read_fd_ = -1;
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+  bool exited_ = false;
+  std::string listen_, control_, did_;
+};
+
+template <typename T>
+T Unwrap(Result<T> result, const char* what) {
+  REQUIRE_MESSAGE(result.ok(), what << ": " << (result.ok() ? "" : result.error().ToString()));
+  return std::move(result).value();
+}
+
+inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& endpoint, const std::string& tcc_did,
+                                                           std::shared_ptr<did::KeyPair> key) {
+  client::ConnectOptions options;
+  options.endpoint = endpoint;
+  options.tcc_did = tcc_did;
+  options.timeout = std::chrono::seconds(10);
+  return Unwrap(client::ChannelClient::Connect(std::move(options), std::move(key)), "connect");
+}
+
+// Joins, retrying while the channel is not open yet (tccd opens it from a chain event).
+inline client::JoinResult JoinWhenOpen(client::ChannelClient& client, const std::string& channel_id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    auto joined = client.Join(channel_id);
+    if (joined.ok()) return std::move(joined).value();
+    if (joined.error().code() != ErrorCode::kNotFound || std::chrono::steady_clock::now() > deadline) {
+      FAIL("join: " << joined.error().ToString());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Waits for the next event of a type, skipping others.
+inline client::Message AwaitEvent(client::ChannelClient& client, client::MessageType type,
+                                  std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto event = Unwrap(client.NextEvent(std::chrono::milliseconds(100)), "event");
+    if (event && event->type == type) return std::move(*event);
+  }
+  FAIL("no " << controller::MessageTypeName(type) << " event");
+  return {};
+}
+
+// One settlement round over the channel: the provider proposes, the consumer receives the proposal
+// as an event, co-signs and submits. Returns the issued TSC.
+inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& provider, client::ChannelClient& consumer,
+                                    std::uint64_t seq, const std::string& prev) {
+  REQUIRE(provider.Propose(trade.channel_id, trade.Proposal(seq, prev)).ok());
+  client::Message event = AwaitEvent(consumer, client::MessageType::kEventProposal);
+  const Json joint = trade.Cosign(controller::ObjectMember(event, "proposal"));
+  return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
+}
+
+}  // namespace tcc::testing

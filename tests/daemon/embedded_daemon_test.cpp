@@ -1,0 +1,104 @@
+// The TCC embedded in-process, as a chain node written in C++ would run it: Daemon::Start, the
+// control API opening a channel for a recorded TIC, N changed live, and a close that anchors the
+// last TSC at once.
+#include <doctest/doctest.h>
+
+#include "daemon_test_util.h"
+#include "tcc/controller/daemon.h"
+
+namespace tcc::testing {
+namespace {
+
+using client::MessageType;
+
+TEST_CASE("embedded Daemon: control opens a channel, N changes live, close anchors the last TSC") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 60);
+
+  controller::DaemonConfig config;
+  config.data_dir = dir.Sub("data");
+  config.key_file = dir.Sub("tcc.key");
+  config.chain_uri = "local:" + dir.Sub("ledger");
+  config.listen = "tcp://127.0.0.1:*";
+  config.control = "tcp://127.0.0.1:*";
+  config.auto_open = false;  // the node opens channels itself
+  config.anchoring.interval = std::chrono::milliseconds(50);
+  auto daemon = Unwrap(controller::Daemon::Start(config), "start");
+  CHECK(daemon->did() == trade.tcc_did());
+
+  client::ConnectOptions options;
+  options.endpoint = daemon->control_endpoint();
+  options.tcc_did = daemon->did();
+  options.client_key = controller::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(daemon->admin_key_file()), "admin"));
+  auto control = Unwrap(client::Connection::Open(std::move(options)), "control");
+
+  // Not open until asked.
+  auto provider = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.provider);
+  auto early = provider->Join(trade.channel_id);
+  REQUIRE_FALSE(early.ok());
+  CHECK(early.error().code() == ErrorCode::kNotFound);
+  auto unknown = control->Request(MessageType::kControlOpen, {{"tic", std::string(64, 'b')}});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().code() == ErrorCode::kNotFound);
+
+  auto opened = Unwrap(control->Request(MessageType::kControlOpen, {{"tic", trade.channel_id}}), "open");
+  const Json& state = controller::ObjectMember(opened, "channel");
+  CHECK(state.GetString("state").value() == "open");
+  CHECK(state.GetNumber("n").value() == 60);  // the TIC's settlement strategy
+  // Opening again is idempotent.
+  CHECK(control->Request(MessageType::kControlOpen, {{"tic", trade.channel_id}}).ok());
+
+  // N per channel, live; out of bounds is refused.
+  auto policy = Unwrap(control->Request(MessageType::kControlPolicy, {{"channel", trade.channel_id}, {"n", 5}}), "policy");
+  CHECK(controller::ObjectMember(policy, "policy").GetNumber("n").value() == 5);
+  auto out_of_bounds = control->Request(MessageType::kControlPolicy, {{"channel", trade.channel_id}, {"n", 20000}});
+  REQUIRE_FALSE(out_of_bounds.ok());
+  CHECK(out_of_bounds.error().code() == ErrorCode::kInvalidArgument);
+
+  auto consumer = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.consumer);
+  JoinWhenOpen(*provider, trade.channel_id);
+  JoinWhenOpen(*consumer, trade.channel_id);
+  std::string prev = trade.channel_id;
+  for (std::uint64_t seq = 1; seq <= 12; ++seq) {
+    client::IssuedTsc issued = SettleOnce(trade, *provider, *consumer, seq, prev);
+    prev = vc::CredentialHash(issued.tsc).value();
+  }
+  // Leaves at 5 and 10 reach the chain on their own.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!provider->GetEvidence(trade.channel_id, 10).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(Unwrap(provider->GetEvidence(trade.channel_id, 5), "evidence 5").anchored_seq == 5);
+  CHECK(Unwrap(provider->GetEvidence(trade.channel_id, 7), "evidence 7").anchored_seq == 10);
+  auto not_yet = provider->GetEvidence(trade.channel_id, 12);
+  REQUIRE_FALSE(not_yet.ok());
+  CHECK(not_yet.error().code() == ErrorCode::kUnavailable);
+
+  // Closing anchors TSC 12 at once and ends settlement.
+  auto closed = Unwrap(control->Request(MessageType::kControlClose, {{"channel", trade.channel_id}}), "close");
+  CHECK(controller::ObjectMember(closed, "channel").GetString("state").value() == "closed");
+  client::Message event = AwaitEvent(*consumer, MessageType::kEventChannel);
+  CHECK(controller::ObjectMember(event, "state").GetString("state").value() == "closed");
+  const auto anchored_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!provider->GetEvidence(trade.channel_id, 12).ok() && std::chrono::steady_clock::now() < anchored_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  client::EvidenceReply last = Unwrap(provider->GetEvidence(trade.channel_id, 12), "evidence 12");
+  CHECK(last.bundle.item.seq == 12);
+  CHECK(HexEncode(last.bundle.item.tsc_hash) == prev);
+  auto after_close = consumer->Submit(trade.channel_id, trade.Cosign(trade.Proposal(13, prev)));
+  REQUIRE_FALSE(after_close.ok());
+  CHECK(after_close.error().code() == ErrorCode::kConflict);
+
+  auto health = Unwrap(control->Request(MessageType::kControlHealth, {}), "health");
+  const Json& body = controller::ObjectMember(health, "health");
+  CHECK(body.GetNumber("issued").value() == 12);
+  CHECK(body.Find("anchoring")->GetNumber("leaves").value() >= 3);
+  daemon->Stop();
+  CHECK(daemon->Wait().ok());
+}
+
+}  // namespace
+}  // namespace tcc::testing
