@@ -1,0 +1,192 @@
+#include "tcc/controller/channel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "tcc/chain/types.h"
+
+namespace tcc::controller {
+namespace {
+
+// JSON numbers are doubles: beyond 2^53 - 1 integers stop being exact.
+constexpr double kMaxJsonInteger = 9007199254740991.0;
+constexpr std::string_view kWhat = "channel record";
+
+Error Shape(std::string problem) {
+  return Error(ErrorCode::kInvalidArgument, std::string(kWhat) + ": " + std::move(problem));
+}
+
+bool IsLowerHexHash(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Reads one JSON object strictly: each member once, with the right type, and nothing unknown
+// (a member we do not know would be silently dropped on the next write).
+class StrictObject {
+ public:
+  explicit StrictObject(const Json& json) : json_(json) {}
+
+  Result<const Json*> Member(std::string_view key, Json::Type type, bool required = true) {
+    seen_.push_back(key);
+    const Json* member = json_.Find(key);
+    if (member == nullptr) {
+      if (!required) return static_cast<const Json*>(nullptr);
+      return Shape("missing member \"" + std::string(key) + "\"");
+    }
+    if (member->type() != type) {
+      return Shape("member \"" + std::string(key) + "\" must be " +
+                   std::string(JsonTypeName(type)) + ", not " +
+                   std::string(JsonTypeName(member->type())));
+    }
+    return member;
+  }
+
+  Result<std::string> String(std::string_view key) {
+    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kString));
+    return member->as_string();
+  }
+
+  // An id in the chain's sense (printable ASCII, bounded), so a record can always be echoed into
+  // chain calls and logs.
+  Result<std::string> Id(std::string_view key) {
+    TCC_ASSIGN_OR_RETURN(std::string value, String(key));
+    Status valid = chain::ValidateId(value, key);
+    if (!valid.ok()) return Shape(valid.error().message());
+    return value;
+  }
+
+  Result<std::string> Hash(std::string_view key) {
+    TCC_ASSIGN_OR_RETURN(std::string value, String(key));
+    if (!IsLowerHexHash(value)) {
+      return Shape("member \"" + std::string(key) + "\" must be 64 lowercase hex digits");
+    }
+    return value;
+  }
+
+  static Result<std::uint64_t> IntegerValue(const Json& value, std::string_view key,
+                                            std::uint64_t min, std::uint64_t max) {
+    double number = value.as_number();
+    if (!(number >= double(min) && number <= double(max)) || std::floor(number) != number) {
+      return Shape("member \"" + std::string(key) + "\" must be an integer in " +
+                   std::to_string(min) + ".." + std::to_string(max));
+    }
+    return static_cast<std::uint64_t>(number);
+  }
+
+  Result<std::uint64_t> Integer(std::string_view key, std::uint64_t min = 0,
+                                std::uint64_t max = std::uint64_t(kMaxJsonInteger)) {
+    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kNumber));
+    return IntegerValue(*member, key, min, max);
+  }
+
+  Status Finish() const {
+    for (const JsonMember& member : json_.as_object()) {
+      if (std::find(seen_.begin(), seen_.end(), member.first) == seen_.end()) {
+        return Shape("unknown member \"" + member.first.substr(0, 64) + "\"");
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  const Json& json_;
+  std::vector<std::string_view> seen_;
+};
+
+}  // namespace
+
+std::string_view ChannelStateName(ChannelState state) {
+  switch (state) {
+    case ChannelState::kOpen:
+      return "open";
+    case ChannelState::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+Json ChannelRecordToJson(const ChannelRecord& record) {
+  Json auditors = Json::Array();
+  for (const std::string& auditor : record.auditors) auditors.PushBack(auditor);
+  Json json = Json::Object();
+  json.Set("channelId", record.channel_id);
+  json.Set("provider", record.provider);
+  json.Set("consumer", record.consumer);
+  json.Set("auditors", std::move(auditors));
+  json.Set("tstId", record.tst_id);
+  json.Set("tstVersion", std::uint64_t(record.tst_version));
+  json.Set("strategyN", record.strategy_n);
+  if (record.n_override) json.Set("nOverride", *record.n_override);
+  json.Set("state", ChannelStateName(record.state));
+  json.Set("lastSeq", record.last_seq);
+  json.Set("lastHash", record.last_hash);
+  json.Set("evidenceSeq", record.evidence_seq);
+  json.Set("openedMs", record.opened_ms);
+  json.Set("closedMs", record.closed_ms);
+  return json;
+}
+
+Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
+  if (!json.is_object()) {
+    return Shape("must be an object, not " + std::string(JsonTypeName(json.type())));
+  }
+  StrictObject object(json);
+  ChannelRecord record;
+  TCC_ASSIGN_OR_RETURN(record.channel_id, object.Hash("channelId"));
+  TCC_ASSIGN_OR_RETURN(record.provider, object.Id("provider"));
+  TCC_ASSIGN_OR_RETURN(record.consumer, object.Id("consumer"));
+  TCC_ASSIGN_OR_RETURN(const Json* auditors, object.Member("auditors", Json::Type::kArray));
+  for (const Json& auditor : auditors->as_array()) {
+    if (!auditor.is_string()) return Shape("member \"auditors\" must hold strings only");
+    Status valid = chain::ValidateId(auditor.as_string(), "auditor");
+    if (!valid.ok()) return Shape(valid.error().message());
+    record.auditors.push_back(auditor.as_string());
+  }
+  TCC_ASSIGN_OR_RETURN(record.tst_id, object.Id("tstId"));
+  TCC_ASSIGN_OR_RETURN(std::uint64_t tst_version,
+                       object.Integer("tstVersion", 1, std::numeric_limits<std::uint32_t>::max()));
+  record.tst_version = static_cast<std::uint32_t>(tst_version);
+  TCC_ASSIGN_OR_RETURN(record.strategy_n, object.Integer("strategyN"));
+  TCC_ASSIGN_OR_RETURN(const Json* n_override,
+                       object.Member("nOverride", Json::Type::kNumber, /*required=*/false));
+  if (n_override != nullptr) {
+    // An override of 0 would mean "never anchor", which no policy allows.
+    TCC_ASSIGN_OR_RETURN(
+        record.n_override,
+        StrictObject::IntegerValue(*n_override, "nOverride", 1, std::uint64_t(kMaxJsonInteger)));
+  }
+  TCC_ASSIGN_OR_RETURN(std::string state, object.String("state"));
+  if (state == ChannelStateName(ChannelState::kOpen)) {
+    record.state = ChannelState::kOpen;
+  } else if (state == ChannelStateName(ChannelState::kClosed)) {
+    record.state = ChannelState::kClosed;
+  } else {
+    return Shape("member \"state\" must be \"open\" or \"closed\"");
+  }
+  TCC_ASSIGN_OR_RETURN(record.last_seq, object.Integer("lastSeq"));
+  TCC_ASSIGN_OR_RETURN(record.last_hash, object.Hash("lastHash"));
+  TCC_ASSIGN_OR_RETURN(record.evidence_seq, object.Integer("evidenceSeq"));
+  TCC_ASSIGN_OR_RETURN(record.opened_ms, object.Integer("openedMs"));
+  TCC_ASSIGN_OR_RETURN(record.closed_ms, object.Integer("closedMs"));
+  TCC_RETURN_IF_ERROR(object.Finish());
+
+  // The hash chain starts at the TIC: seq 1 names the channel id as its `prev`.
+  if (record.last_seq == 0 && record.last_hash != record.channel_id) {
+    return Shape("lastHash must be the channel id while lastSeq is 0");
+  }
+  if (record.evidence_seq > record.last_seq) {
+    return Shape("evidenceSeq " + std::to_string(record.evidence_seq) + " is beyond lastSeq " +
+                 std::to_string(record.last_seq));
+  }
+  if (record.state == ChannelState::kOpen && record.closed_ms != 0) {
+    return Shape("closedMs must be 0 while the channel is open");
+  }
+  return record;
+}
+
+}  // namespace tcc::controller

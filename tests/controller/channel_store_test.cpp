@@ -1,0 +1,774 @@
+#include "tcc/controller/channel_store.h"
+
+#include <doctest/doctest.h>
+#include <leveldb/db.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chain/chain_test_util.h"
+#include "tcc/chain/evidence.h"
+#include "tcc/common/bytes.h"
+#include "tcc/common/sha256.h"
+#include "tcc/controller/channel.h"
+
+namespace tcc::controller {
+namespace {
+
+using chain::testing::TempDir;
+
+// kChannelB sorts right after kChannelA, so a scan that overruns A's range would show B's records.
+const std::string kChannelA(64, 'a');
+const std::string kChannelB = std::string(63, 'a') + "b";
+const std::string kChannelC(64, 'c');
+
+template <typename T>
+T Ok(Result<T> result) {
+  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().ToString()));
+  return std::move(result).value();
+}
+
+void RequireOk(const Status& status) {
+  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
+}
+
+template <typename R>
+void CheckError(const R& result, ErrorCode code) {
+  REQUIRE_FALSE(result.ok());
+  CHECK_MESSAGE(result.error().code() == code, result.error().ToString());
+}
+
+template <typename R>
+void CheckError(const R& result, ErrorCode code, const std::string& fragment) {
+  CheckError(result, code);
+  CHECK_MESSAGE(result.error().message().find(fragment) != std::string::npos,
+                std::string(result.error().message() + " lacks \"" + fragment + "\""));
+}
+
+std::string HexHash(const std::string& text) { return HexEncode(Sha256(text)); }
+
+std::unique_ptr<ChannelStore> OpenStore(const std::string& path, ChannelStoreOptions options = {}) {
+  return Ok(ChannelStore::Open(path, options));
+}
+
+ChannelRecord NewChannel(const std::string& channel_id) {
+  ChannelRecord record;
+  record.channel_id = channel_id;
+  record.provider = "did:web:provider.example:alice";
+  record.consumer = "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT";
+  record.tst_id = "urn:tcc:tst:gpu-hour";
+  record.tst_version = 3;
+  record.strategy_n = 10;
+  record.last_hash = channel_id;
+  record.opened_ms = 1700000000123;
+  return record;
+}
+
+std::string TscText(std::uint64_t seq, std::size_t pad = 0) {
+  return "{\"seq\":" + std::to_string(seq) + ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
+}
+
+TscRecord NewTsc(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
+  return TscRecord{channel_id, seq, HexHash(channel_id + "/tsc/" + std::to_string(seq)),
+                   HexHash(channel_id + "/claim/" + std::to_string(seq)), TscText(seq, pad)};
+}
+
+chain::EvidenceItem ItemFor(const TscRecord& tsc) {
+  chain::EvidenceItem item{tsc.channel_id, tsc.seq, {}};
+  Bytes hash = HexDecode(tsc.tsc_hash).value();
+  std::copy(hash.begin(), hash.end(), item.tsc_hash.begin());
+  return item;
+}
+
+// The commit of TSC `seq`, moving the channel's head to it.
+SettlementCommit CommitOf(const std::string& channel_id, std::uint64_t seq, bool evidence = false,
+                          std::size_t pad = 0) {
+  SettlementCommit commit;
+  commit.tsc = NewTsc(channel_id, seq, pad);
+  commit.channel = NewChannel(channel_id);
+  commit.channel.last_seq = seq;
+  commit.channel.last_hash = commit.tsc.tsc_hash;
+  if (evidence) {
+    commit.evidence = ItemFor(commit.tsc);
+    commit.channel.evidence_seq = seq;
+  }
+  return commit;
+}
+
+chain::ChainReceipt Receipt(std::uint64_t height) {
+  return chain::ChainReceipt{"local", height, HexHash("tx" + std::to_string(height)),
+                             Sha256("block" + std::to_string(height)), 1700000001000 + height};
+}
+
+std::vector<chain::EvidenceBundle> BundlesFor(const std::string& batch_id,
+                                              const std::vector<chain::EvidenceItem>& items,
+                                              std::uint64_t height) {
+  chain::EvidenceBatchBuilder builder;
+  for (const auto& item : items) Ok(builder.Add(item));
+  chain::EvidenceBatch batch = Ok(builder.Build(batch_id));
+  std::vector<chain::EvidenceBundle> bundles;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    bundles.push_back(Ok(batch.Bundle(i, Receipt(height))));
+  }
+  return bundles;
+}
+
+std::string U64Be(std::uint64_t value) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char(value >> shift));
+  return out;
+}
+
+// Writes raw bytes under `key` behind the store's back (the store must be closed).
+void WriteRaw(const std::string& path, const std::string& key, const std::string& value) {
+  leveldb::Options options;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status status = leveldb::DB::Open(options, path, &raw);
+  REQUIRE_MESSAGE(status.ok(), status.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(db->Put(sync, key, value).ok());
+}
+
+// --- ChannelRecord JSON ---
+
+TEST_CASE("ChannelRecord JSON round trips and omits an unset N override") {
+  CHECK(ChannelStateName(ChannelState::kOpen) == "open");
+  CHECK(ChannelStateName(ChannelState::kClosed) == "closed");
+
+  ChannelRecord record = NewChannel(kChannelA);
+  Json json = ChannelRecordToJson(record);
+  CHECK_FALSE(json.Contains("nOverride"));
+  CHECK(json.Serialize() ==
+        "{\"channelId\":\"" + kChannelA +
+            "\",\"provider\":\"did:web:provider.example:alice\",\"consumer\":\"did:key:"
+            "z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT\",\"auditors\":[],\"tstId\":\"urn:"
+            "tcc:tst:gpu-hour\",\"tstVersion\":3,\"strategyN\":10,\"state\":\"open\",\"lastSeq\":0,"
+            "\"lastHash\":\"" +
+            kChannelA + "\",\"evidenceSeq\":0,\"openedMs\":1700000000123,\"closedMs\":0}");
+  CHECK(Ok(ChannelRecordFromJson(json)) == record);
+
+  record.auditors = {"did:web:auditor.example", "did:web:regulator.example"};
+  record.n_override = 25;
+  record.state = ChannelState::kClosed;
+  record.last_seq = 9007199254740991;  // 2^53 - 1, the largest exact JSON integer
+  record.last_hash = HexHash("last");
+  record.evidence_seq = 9007199254740990;
+  record.tst_version = 4294967295;
+  record.closed_ms = 1700000999999;
+  json = ChannelRecordToJson(record);
+  CHECK(json.Find("nOverride")->as_number() == 25);
+  CHECK(json.Find("state")->as_string() == "closed");
+  ChannelRecord back = Ok(ChannelRecordFromJson(Ok(Json::Parse(json.Serialize()))));
+  CHECK(back == record);
+  CHECK(back.n_override == std::optional<std::uint64_t>(25));
+}
+
+TEST_CASE("ChannelRecordFromJson rejects malformed records") {
+  const Json good = ChannelRecordToJson(NewChannel(kChannelA));
+  auto rejects = [&](const std::string& key, Json value, const std::string& fragment) {
+    CAPTURE(key);
+    Json bad = good;
+    if (value.is_null()) {
+      REQUIRE(bad.Erase(key));
+    } else {
+      bad.Set(key, std::move(value));
+    }
+    CheckError(ChannelRecordFromJson(bad), ErrorCode::kInvalidArgument, fragment);
+  };
+  rejects("channelId", Json(std::string(64, 'A')), "channelId");
+  rejects("channelId", Json(std::string(63, 'a')), "channelId");
+  rejects("lastHash", Json(std::string(62, 'a')), "lastHash");
+  rejects("lastHash", Json(HexHash("x")), "lastHash must be the channel id");
+  rejects("provider", Json(""), "empty");
+  rejects("provider", Json(1), "provider");
+  rejects("consumer", Json(nullptr), "missing member \"consumer\"");
+  rejects("auditors", Json(JsonArray{Json(7)}), "auditors");
+  rejects("auditors", Json("did:web:x"), "auditors");
+  rejects("tstVersion", Json(0), "tstVersion");
+  rejects("tstVersion", Json(4294967296.0), "tstVersion");
+  rejects("strategyN", Json(1.5), "strategyN");
+  rejects("strategyN", Json(-1), "strategyN");
+  rejects("lastSeq", Json(9007199254740992.0), "lastSeq");
+  rejects("lastSeq", Json("1"), "lastSeq");
+  rejects("nOverride", Json(0), "nOverride");
+  rejects("state", Json("paused"), "state");
+  rejects("evidenceSeq", Json(1), "evidenceSeq 1 is beyond lastSeq 0");
+  rejects("closedMs", Json(5), "closedMs must be 0 while the channel is open");
+  rejects("extra", Json(true), "unknown member \"extra\"");
+  CheckError(ChannelRecordFromJson(Json(JsonArray{})), ErrorCode::kInvalidArgument, "object");
+}
+
+// --- opening ---
+
+TEST_CASE("Open creates a store, refuses missing, foreign and busy ones") {
+  TempDir dir;
+  const std::string missing = dir.Sub("missing");
+  CheckError(ChannelStore::Open(missing, {.create_if_missing = false}), ErrorCode::kNotFound,
+             "no channel store at " + missing);
+  CHECK_FALSE(std::filesystem::exists(missing));
+  CheckError(ChannelStore::Open(""), ErrorCode::kInvalidArgument);
+
+  const std::string path = dir.Sub("store");
+  {
+    auto store = OpenStore(path);
+    CHECK(std::filesystem::exists(path + "/CURRENT"));
+    // LevelDB's lock keeps a second opener out, in this process as in another.
+    CheckError(ChannelStore::Open(path), ErrorCode::kUnavailable, "in use");
+    RequireOk(store->PutChannel(NewChannel(kChannelA)));
+  }
+  auto reopened = OpenStore(path, {.create_if_missing = false});
+  CHECK(Ok(reopened->GetChannel(kChannelA)) == NewChannel(kChannelA));
+
+  const std::string foreign = dir.Sub("foreign");
+  {
+    leveldb::Options options;
+    options.create_if_missing = true;
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(options, foreign, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    REQUIRE(db->Put(leveldb::WriteOptions(), "something", "else").ok());
+  }
+  CheckError(ChannelStore::Open(foreign), ErrorCode::kInvalidArgument, "not a TCC channel store");
+}
+
+// --- channels ---
+
+TEST_CASE("Channel records round trip, list in id order and survive a reopen") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  ChannelRecord c = NewChannel(kChannelC);
+  c.auditors = {"did:web:auditor.example"};
+  c.n_override = 4;
+  {
+    auto store = OpenStore(path);
+    CheckError(store->GetChannel(kChannelA), ErrorCode::kNotFound, kChannelA);
+    CHECK(Ok(store->ListChannels()).empty());
+    RequireOk(store->PutChannel(c));
+    RequireOk(store->PutChannel(NewChannel(kChannelA)));
+    ChannelRecord a = NewChannel(kChannelA);
+    a.strategy_n = 99;  // overwrite
+    RequireOk(store->PutChannel(a));
+  }
+  auto store = OpenStore(path);
+  ChannelRecord a = NewChannel(kChannelA);
+  a.strategy_n = 99;
+  CHECK(Ok(store->GetChannel(kChannelA)) == a);
+  CHECK(Ok(store->GetChannel(kChannelC)) == c);
+  std::vector<ChannelRecord> all = Ok(store->ListChannels());
+  REQUIRE(all.size() == 2);
+  CHECK(all[0] == a);
+  CHECK(all[1] == c);
+  CHECK(Ok(store->Count()).channels == 2);
+}
+
+// --- settlements ---
+
+TEST_CASE("CommitSettlements writes TSC, claim index, head and pending evidence atomically") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelB, 1),
+                                           CommitOf(kChannelA, 2, /*evidence=*/true)};
+  {
+    auto store = OpenStore(path);
+    RequireOk(store->PutChannel(NewChannel(kChannelA)));
+    RequireOk(store->PutChannel(NewChannel(kChannelB)));
+    RequireOk(store->CommitSettlements({}));
+    RequireOk(store->CommitSettlements(commits));
+  }
+  {
+    auto store = OpenStore(path, {.create_if_missing = false});
+    CHECK(Ok(store->GetTsc(kChannelA, 1)) == commits[0].tsc);
+    CHECK(Ok(store->GetTsc(kChannelB, 1)) == commits[1].tsc);
+    CHECK(Ok(store->GetTsc(kChannelA, 2)) == commits[2].tsc);
+    CheckError(store->GetTsc(kChannelA, 3), ErrorCode::kNotFound, "no TSC 3");
+    CHECK(Ok(store->GetChannel(kChannelA)) == commits[2].channel);
+    CHECK(Ok(store->GetChannel(kChannelA)).last_seq == 2);
+    CHECK(Ok(store->GetChannel(kChannelB)) == commits[1].channel);
+    CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[2].tsc.claim_hash)) ==
+          std::optional<std::uint64_t>(2));
+    std::vector<chain::EvidenceItem> pending = Ok(store->PendingEvidence());
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0] == *commits[2].evidence);
+    ChannelStore::Counts counts = Ok(store->Count());
+    CHECK(counts.channels == 2);
+    CHECK(counts.pending_evidence == 1);
+    CHECK(counts.unfinished_batches == 0);
+
+    // A call whose last commit is bad writes none of its commits.
+    std::vector<SettlementCommit> next = {CommitOf(kChannelA, 3), CommitOf(kChannelB, 2, true),
+                                          CommitOf(kChannelA, 4)};
+    next[2].channel.last_hash = HexHash("not the TSC");
+    CheckError(store->CommitSettlements(next), ErrorCode::kInvalidArgument, "commit 2");
+  }
+  auto store = OpenStore(path);
+  CheckError(store->GetTsc(kChannelA, 3), ErrorCode::kNotFound);
+  CheckError(store->GetTsc(kChannelB, 2), ErrorCode::kNotFound);
+  CHECK(Ok(store->GetChannel(kChannelA)).last_seq == 2);
+  CHECK(Ok(store->GetChannel(kChannelB)).last_seq == 1);
+  CHECK(Ok(store->PendingEvidence()).size() == 1);
+}
+
+TEST_CASE("ListTscs pages in seq order across byte boundaries and stays in its channel") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("store"));
+  const std::vector<std::uint64_t> seqs = {1,          2,          255,        256,
+                                           257,        65535,      65536,      65537,
+                                           4294967296, 4294967297, 1ull << 40, 9007199254740991};
+  std::vector<SettlementCommit> commits;
+  // Interleaved with the neighbour channel B, whose keys sort right after A's.
+  for (std::uint64_t seq : seqs) {
+    commits.push_back(CommitOf(kChannelA, seq));
+    commits.push_back(CommitOf(kChannelB, seq));
+  }
+  RequireOk(store->CommitSettlements(commits));
+  RequireOk(store->CommitSettlements(std::vector<SettlementCommit>{CommitOf(kChannelC, 7)}));
+
+  std::vector<TscRecord> all = Ok(store->ListTscs(kChannelA, 0, 1000));
+  REQUIRE(all.size() == seqs.size());
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    CHECK(all[i].seq == seqs[i]);
+    CHECK(all[i] == NewTsc(kChannelA, seqs[i]));
+  }
+
+  std::vector<std::uint64_t> paged;
+  std::uint64_t after = 0;
+  while (true) {
+    std::vector<TscRecord> page = Ok(store->ListTscs(kChannelA, after, 5));
+    CHECK(page.size() <= 5);
+    if (page.empty()) break;
+    for (const auto& tsc : page) paged.push_back(tsc.seq);
+    after = page.back().seq;
+  }
+  CHECK(paged == seqs);
+
+  std::vector<TscRecord> from255 = Ok(store->ListTscs(kChannelA, 255, 2));
+  REQUIRE(from255.size() == 2);
+  CHECK(from255[0].seq == 256);
+  CHECK(from255[1].seq == 257);
+  std::vector<TscRecord> between = Ok(store->ListTscs(kChannelA, 300, 1));
+  REQUIRE(between.size() == 1);
+  CHECK(between[0].seq == 65535);
+  CHECK(Ok(store->ListTscs(kChannelA, 9007199254740991, 10)).empty());
+  CHECK(Ok(store->ListTscs(kChannelA, std::numeric_limits<std::uint64_t>::max(), 10)).empty());
+  std::vector<TscRecord> c = Ok(store->ListTscs(kChannelC, 0, 10));
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].seq == 7);
+  CHECK(Ok(store->ListTscs(HexHash("nobody"), 0, 10)).empty());
+  CheckError(store->ListTscs(kChannelA, 0, 0), ErrorCode::kInvalidArgument, "limit");
+}
+
+TEST_CASE("FindSeqByClaimHash finds claims per channel and commits refuse replays") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("store"));
+  std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelA, 2),
+                                           CommitOf(kChannelB, 1)};
+  RequireOk(store->CommitSettlements(commits));
+  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[0].tsc.claim_hash)) ==
+        std::optional<std::uint64_t>(1));
+  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[1].tsc.claim_hash)) ==
+        std::optional<std::uint64_t>(2));
+  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, HexHash("unknown"))) == std::nullopt);
+  // Claims are indexed per channel: A's claim is unknown in B.
+  CHECK(Ok(store->FindSeqByClaimHash(kChannelB, commits[0].tsc.claim_hash)) == std::nullopt);
+  CheckError(store->FindSeqByClaimHash(kChannelA, "ABCD"), ErrorCode::kInvalidArgument);
+
+  // The same claim settled again under a new seq is a replay.
+  SettlementCommit replay = CommitOf(kChannelA, 3);
+  replay.tsc.claim_hash = commits[0].tsc.claim_hash;
+  CheckError(store->CommitSettlements(std::vector<SettlementCommit>{replay}),
+             ErrorCode::kAlreadyExists, "already settled as seq 1");
+  // A TSC is never overwritten.
+  SettlementCommit again = CommitOf(kChannelA, 2);
+  again.tsc.claim_hash = HexHash("fresh claim");
+  CheckError(store->CommitSettlements(std::vector<SettlementCommit>{again}),
+             ErrorCode::kAlreadyExists, "already stored");
+  // One claim twice within one call.
+  std::vector<SettlementCommit> twice = {CommitOf(kChannelA, 3), CommitOf(kChannelA, 4)};
+  twice[1].tsc.claim_hash = twice[0].tsc.claim_hash;
+  CheckError(store->CommitSettlements(twice), ErrorCode::kInvalidArgument, "twice");
+
+  CHECK(Ok(store->GetChannel(kChannelA)) == commits[1].channel);
+  CheckError(store->GetTsc(kChannelA, 3), ErrorCode::kNotFound);
+  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[0].tsc.claim_hash)) ==
+        std::optional<std::uint64_t>(1));
+}
+
+// --- evidence ---
+
+TEST_CASE("Evidence moves from pending to a batch to stored bundles and anchored seqs") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  auto store = OpenStore(path);
+  std::vector<SettlementCommit> commits;
+  for (std::uint64_t seq = 1; seq <= 8; ++seq) {
+    commits.push_back(CommitOf(kChannelA, seq, /*evidence=*/seq == 4 || seq == 8));
+  }
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    commits.push_back(CommitOf(kChannelB, seq, /*evidence=*/seq == 3));
+  }
+  RequireOk(store->CommitSettlements(commits));
+  const chain::EvidenceItem a2 = ItemFor(commits[1].tsc);
+  const chain::EvidenceItem a4 = *commits[3].evidence;
+  const chain::EvidenceItem a8 = *commits[7].evidence;
+  const chain::EvidenceItem b3 = *commits[10].evidence;
+  const chain::EvidenceItem b5 = ItemFor(commits[12].tsc);
+
+  // Pending items come back in key order: channel, then seq.
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{a4, a8, b3});
+  ChannelRecord b_head = commits[12].channel;
+  b_head.evidence_seq = 5;
+  RequireOk(store->AddPendingEvidence(b5, b_head));
+  CHECK(Ok(store->GetChannel(kChannelB)).evidence_seq == 5);
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{a4, a8, b3, b5});
+
+  // Nothing anchored yet.
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 0);
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 1)) == std::nullopt);
+  CheckError(store->GetBundle(kChannelA, 4), ErrorCode::kNotFound, "no evidence bundle");
+
+  RequireOk(store->SaveBatch({"batch-1", {a4, b3}}));
+  RequireOk(store->SaveBatch({"batch-1", {a4, b3}}));  // a retry is harmless
+  CheckError(store->SaveBatch({"batch-1", {a8}}), ErrorCode::kAlreadyExists, "batch-1");
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{a8, b5});
+  std::vector<PendingBatch> unfinished = Ok(store->UnfinishedBatches());
+  REQUIRE(unfinished.size() == 1);
+  CHECK(unfinished[0].batch_id == "batch-1");
+  CHECK(unfinished[0].items == std::vector<chain::EvidenceItem>{a4, b3});
+  ChannelStore::Counts counts = Ok(store->Count());
+  CHECK(counts.pending_evidence == 2);
+  CHECK(counts.unfinished_batches == 1);
+
+  // A restart between SaveBatch and CompleteBatch finds the batch again.
+  store.reset();
+  store = OpenStore(path);
+  CHECK(Ok(store->UnfinishedBatches()).size() == 1);
+
+  std::vector<chain::EvidenceBundle> first = BundlesFor("batch-1", {a4, b3}, 10);
+  RequireOk(store->CompleteBatch("batch-1", first));
+  CHECK(Ok(store->GetBundle(kChannelA, 4)) == first[0]);
+  CHECK(Ok(store->GetBundle(kChannelB, 3)) == first[1]);
+  RequireOk(chain::VerifyEvidenceBundle(Ok(store->GetBundle(kChannelA, 4))));
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 4);
+  CHECK(Ok(store->AnchoredSeq(kChannelB)) == 3);
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 1)) == std::optional<std::uint64_t>(4));
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 4)) == std::optional<std::uint64_t>(4));
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 5)) == std::nullopt);
+  // B's bundles do not leak into A's range.
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelB, 4)) == std::nullopt);
+  CHECK(Ok(store->UnfinishedBatches()).empty());
+  CheckError(store->CompleteBatch("batch-1", first), ErrorCode::kNotFound, "batch-1");
+
+  RequireOk(store->SaveBatch({"batch-2", {a8, b5}}));
+  RequireOk(store->CompleteBatch("batch-2", BundlesFor("batch-2", {a8, b5}, 11)));
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 8);
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 5)) == std::optional<std::uint64_t>(8));
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 3)) == std::optional<std::uint64_t>(4));
+
+  // A late batch with an older item adds its bundle but never lowers the anchored seq.
+  ChannelRecord a_head = commits[7].channel;
+  RequireOk(store->AddPendingEvidence(a2, a_head));
+  RequireOk(store->SaveBatch({"batch-3", {a2}}));
+  RequireOk(store->CompleteBatch("batch-3", BundlesFor("batch-3", {a2}, 12)));
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 8);
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 1)) == std::optional<std::uint64_t>(2));
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 2)) == std::optional<std::uint64_t>(2));
+  CHECK(Ok(store->AnchoredSeqCovering(kChannelA, 3)) == std::optional<std::uint64_t>(4));
+
+  store.reset();
+  store = OpenStore(path, {.create_if_missing = false});
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 8);
+  CHECK(Ok(store->AnchoredSeq(kChannelB)) == 5);
+  CHECK(Ok(store->AnchoredSeq(kChannelC)) == 0);
+  CHECK(Ok(store->GetBundle(kChannelA, 2)).batch_id == "batch-3");
+  CHECK(Ok(store->GetBundle(kChannelA, 8)).receipt == Receipt(11));
+  CHECK(Ok(store->PendingEvidence()).empty());
+  counts = Ok(store->Count());
+  CHECK(counts.channels == 2);
+  CHECK(counts.pending_evidence == 0);
+  CHECK(counts.unfinished_batches == 0);
+}
+
+TEST_CASE("CompleteBatch rejects bundles that do not match the batch and writes nothing") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("store"));
+  std::vector<SettlementCommit> commits = {
+      CommitOf(kChannelA, 1, true), CommitOf(kChannelA, 2, true), CommitOf(kChannelB, 1, true)};
+  RequireOk(store->CommitSettlements(commits));
+  const chain::EvidenceItem a1 = *commits[0].evidence;
+  const chain::EvidenceItem a2 = *commits[1].evidence;
+  const chain::EvidenceItem b1 = *commits[2].evidence;
+  RequireOk(store->SaveBatch({"batch-7", {a1, b1}}));
+  CheckError(store->CompleteBatch("batch-unknown", {}), ErrorCode::kNotFound);
+
+  auto nothing_written = [&] {
+    CheckError(store->GetBundle(kChannelA, 1), ErrorCode::kNotFound);
+    CheckError(store->GetBundle(kChannelA, 2), ErrorCode::kNotFound);
+    CheckError(store->GetBundle(kChannelB, 1), ErrorCode::kNotFound);
+    CHECK(Ok(store->AnchoredSeq(kChannelA)) == 0);
+    CHECK(Ok(store->AnchoredSeq(kChannelB)) == 0);
+    std::vector<PendingBatch> unfinished = Ok(store->UnfinishedBatches());
+    REQUIRE(unfinished.size() == 1);
+    CHECK(unfinished[0].items == std::vector<chain::EvidenceItem>{a1, b1});
+  };
+
+  // a2 is pending, not in batch-7.
+  std::vector<chain::EvidenceBundle> stray = BundlesFor("batch-7", {a1, a2, b1}, 3);
+  CheckError(store->CompleteBatch("batch-7", stray), ErrorCode::kInvalidArgument,
+             "seq 2 of channel " + kChannelA + " is not in batch batch-7");
+  nothing_written();
+
+  // Same channel and seq, different TSC hash: not the batch's item either.
+  std::vector<chain::EvidenceBundle> forged = BundlesFor("batch-7", {a1, b1}, 3);
+  forged[1].item.tsc_hash = Sha256("forged");
+  CheckError(store->CompleteBatch("batch-7", forged), ErrorCode::kInvalidArgument, "not in batch");
+  nothing_written();
+
+  std::vector<chain::EvidenceBundle> partial = BundlesFor("batch-7", {a1}, 3);
+  CheckError(store->CompleteBatch("batch-7", partial), ErrorCode::kInvalidArgument,
+             "no bundle for seq 1 of channel " + kChannelB);
+  nothing_written();
+
+  std::vector<chain::EvidenceBundle> other = BundlesFor("batch-8", {a1, b1}, 3);
+  CheckError(store->CompleteBatch("batch-7", other), ErrorCode::kInvalidArgument, "batch-8");
+  nothing_written();
+
+  std::vector<chain::EvidenceBundle> bad_receipt = BundlesFor("batch-7", {a1, b1}, 3);
+  bad_receipt[0].receipt.height = 0;
+  CheckError(store->CompleteBatch("batch-7", bad_receipt), ErrorCode::kInvalidArgument,
+             "malformed");
+  nothing_written();
+
+  RequireOk(store->CompleteBatch("batch-7", BundlesFor("batch-7", {a1, b1}, 3)));
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 1);
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{a2});
+}
+
+// --- named values and counters ---
+
+TEST_CASE("Named values round trip and NextCounter is atomic and persistent") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  {
+    auto store = OpenStore(path);
+    CheckError(store->GetValue("cursor"), ErrorCode::kNotFound, "cursor");
+    RequireOk(store->PutValue("cursor", "12:3"));
+    RequireOk(store->PutValue("cursor", "13:0"));
+    const std::string binary("a\0b\xff", 4);
+    RequireOk(store->PutValue("blob", binary));
+    CHECK(Ok(store->GetValue("blob")) == binary);
+    RequireOk(store->PutValue("empty", ""));
+    CHECK(Ok(store->GetValue("empty")).empty());
+    CheckError(store->PutValue("", "x"), ErrorCode::kInvalidArgument);
+    CheckError(store->PutValue("has space", "x"), ErrorCode::kInvalidArgument);
+    CheckError(store->PutValue("big", std::string((1u << 20) + 1, 'x')),
+               ErrorCode::kInvalidArgument);
+    CheckError(store->NextCounter(""), ErrorCode::kInvalidArgument);
+
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 1000;
+    std::vector<std::vector<std::uint64_t>> seen(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          Result<std::uint64_t> next = store->NextCounter("batch");
+          seen[t].push_back(next.ok() ? *next : 0);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    std::set<std::uint64_t> all;
+    for (const auto& values : seen) {
+      // Each thread's values rise: an increment never goes back.
+      CHECK(std::is_sorted(values.begin(), values.end()));
+      all.insert(values.begin(), values.end());
+    }
+    CHECK(all.size() == kThreads * kPerThread);
+    CHECK(*all.begin() == 1);
+    CHECK(*all.rbegin() == kThreads * kPerThread);
+    // Counters and values are separate: the counter does not show up as a value.
+    CheckError(store->GetValue("batch"), ErrorCode::kNotFound);
+  }
+  auto store = OpenStore(path);
+  CHECK(Ok(store->NextCounter("batch")) == 4001);
+  CHECK(Ok(store->NextCounter("other")) == 1);
+  CHECK(Ok(store->GetValue("cursor")) == "13:0");
+}
+
+// --- corruption ---
+
+TEST_CASE("Corrupt records are kInternal errors naming their key") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  {
+    auto store = OpenStore(path);
+    std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelA, 2)};
+    RequireOk(store->CommitSettlements(commits));
+    RequireOk(store->PutChannel(NewChannel(kChannelB)));
+  }
+  WriteRaw(path, "c/" + kChannelB, "{\"channelId\":");
+  WriteRaw(path, "t/" + kChannelA + "/" + U64Be(2), "garbage");
+  WriteRaw(path, "p/" + kChannelA + "/" + U64Be(5), "short");
+  WriteRaw(path, "e/" + kChannelA + "/" + U64Be(1), "{}");
+  WriteRaw(path, "b/batch-9", std::string("\x01\x00\x00\x00\x02", 5));
+  WriteRaw(path, "n/batch", "xyz");
+  WriteRaw(path, "a/" + kChannelA, "1");
+  WriteRaw(path, "h/" + kChannelA + "/" + HexHash("claim"), "");
+  // A record filed under one channel but holding another's.
+  ChannelRecord wrong = NewChannel(kChannelA);
+  WriteRaw(path, "c/" + kChannelC, ChannelRecordToJson(wrong).Serialize());
+
+  auto store = OpenStore(path);
+  CHECK(Ok(store->GetChannel(kChannelA)).last_seq == 2);
+  CheckError(store->GetChannel(kChannelB), ErrorCode::kInternal, "c/" + kChannelB);
+  CheckError(store->GetChannel(kChannelC), ErrorCode::kInternal, "another channel");
+  CheckError(store->ListChannels(), ErrorCode::kInternal, "c/" + kChannelB);
+  CHECK(Ok(store->GetTsc(kChannelA, 1)) == NewTsc(kChannelA, 1));
+  CheckError(store->GetTsc(kChannelA, 2), ErrorCode::kInternal, "t/" + kChannelA + "/2");
+  CheckError(store->ListTscs(kChannelA, 0, 10), ErrorCode::kInternal, "t/" + kChannelA + "/2");
+  CHECK(Ok(store->ListTscs(kChannelA, 0, 1)).size() == 1);  // stops before the bad record
+  CheckError(store->PendingEvidence(), ErrorCode::kInternal, "p/" + kChannelA + "/5");
+  CheckError(store->GetBundle(kChannelA, 1), ErrorCode::kInternal, "e/" + kChannelA + "/1");
+  CheckError(store->UnfinishedBatches(), ErrorCode::kInternal, "b/batch-9");
+  CheckError(store->CompleteBatch("batch-9", {}), ErrorCode::kInternal, "b/batch-9");
+  CheckError(store->NextCounter("batch"), ErrorCode::kInternal, "n/batch");
+  CheckError(store->AnchoredSeq(kChannelA), ErrorCode::kInternal, "a/" + kChannelA);
+  CheckError(store->FindSeqByClaimHash(kChannelA, HexHash("claim")), ErrorCode::kInternal,
+             "h/" + kChannelA);
+}
+
+// --- bad inputs ---
+
+TEST_CASE("Bad inputs are kInvalidArgument and change nothing") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("store"));
+  RequireOk(store->CommitSettlements(std::vector<SettlementCommit>{CommitOf(kChannelA, 1, true)}));
+  const ChannelRecord head = Ok(store->GetChannel(kChannelA));
+
+  auto commit_rejected = [&](SettlementCommit commit, const std::string& fragment) {
+    CAPTURE(fragment);
+    CheckError(
+        store->CommitSettlements(std::vector<SettlementCommit>{CommitOf(kChannelB, 1), commit}),
+        ErrorCode::kInvalidArgument, fragment);
+  };
+  SettlementCommit upper = CommitOf(kChannelA, 2);
+  std::transform(upper.tsc.channel_id.begin(), upper.tsc.channel_id.end(),
+                 upper.tsc.channel_id.begin(), [](char c) { return char(std::toupper(c)); });
+  commit_rejected(upper, "TSC channel id");
+  SettlementCommit zero = CommitOf(kChannelA, 2);
+  zero.tsc.seq = 0;
+  commit_rejected(zero, "TSC seq 0");
+  SettlementCommit huge = CommitOf(kChannelA, 2);
+  huge.tsc.seq = 9007199254740992;
+  huge.channel.last_seq = huge.tsc.seq;
+  commit_rejected(huge, "TSC seq");
+  SettlementCommit short_hash = CommitOf(kChannelA, 2);
+  short_hash.tsc.tsc_hash.pop_back();
+  commit_rejected(short_hash, "TSC hash");
+  SettlementCommit bad_claim = CommitOf(kChannelA, 2);
+  bad_claim.tsc.claim_hash = "not hex";
+  commit_rejected(bad_claim, "claim hash");
+  SettlementCommit not_json = CommitOf(kChannelA, 2);
+  not_json.tsc.tsc = "plain text";
+  commit_rejected(not_json, "JSON object");
+  SettlementCommit other_channel = CommitOf(kChannelA, 2);
+  other_channel.channel = CommitOf(kChannelC, 2).channel;
+  commit_rejected(other_channel, "must name the TSC");
+  SettlementCommit stale_head = CommitOf(kChannelA, 2);
+  stale_head.channel.last_seq = 1;
+  commit_rejected(stale_head, "must name the TSC");
+  SettlementCommit bad_record = CommitOf(kChannelA, 2);
+  bad_record.channel.tst_version = 0;
+  commit_rejected(bad_record, "tstVersion");
+  SettlementCommit foreign_evidence = CommitOf(kChannelA, 2, true);
+  foreign_evidence.evidence->seq = 1;
+  commit_rejected(foreign_evidence, "evidence item");
+  CheckError(store->CommitSettlements(
+                 std::vector<SettlementCommit>{CommitOf(kChannelA, 3), CommitOf(kChannelA, 2)}),
+             ErrorCode::kInvalidArgument, "does not follow seq 3");
+
+  ChannelRecord bad = NewChannel(kChannelC);
+  bad.last_hash = "zz";
+  CheckError(store->PutChannel(bad), ErrorCode::kInvalidArgument, "lastHash");
+  CheckError(store->GetChannel("short"), ErrorCode::kInvalidArgument, "channel id");
+  CheckError(store->GetTsc(kChannelA.substr(1), 1), ErrorCode::kInvalidArgument);
+  CheckError(store->AnchoredSeq("x"), ErrorCode::kInvalidArgument);
+  CheckError(store->AnchoredSeqCovering(kChannelA, 0), ErrorCode::kInvalidArgument);
+  CheckError(store->GetBundle("", 1), ErrorCode::kInvalidArgument);
+
+  chain::EvidenceItem item = ItemFor(NewTsc(kChannelA, 1));
+  CheckError(store->AddPendingEvidence(item, NewChannel(kChannelB)), ErrorCode::kInvalidArgument,
+             "different channels");
+  chain::EvidenceItem ahead = ItemFor(NewTsc(kChannelA, 2));
+  CheckError(store->AddPendingEvidence(ahead, head), ErrorCode::kInvalidArgument, "beyond");
+  chain::EvidenceItem seq0 = item;
+  seq0.seq = 0;
+  CheckError(store->AddPendingEvidence(seq0, head), ErrorCode::kInvalidArgument, "seq 0");
+  CheckError(store->SaveBatch({"batch-1", {}}), ErrorCode::kInvalidArgument, "no items");
+  CheckError(store->SaveBatch({"bad id", {item}}), ErrorCode::kInvalidArgument, "batch id");
+  chain::EvidenceItem bad_channel = item;
+  bad_channel.channel_id = "did:web:not-a-channel";
+  CheckError(store->SaveBatch({"batch-1", {bad_channel}}), ErrorCode::kInvalidArgument,
+             "evidence item channel id");
+  chain::EvidenceItem conflicting = item;
+  conflicting.tsc_hash = Sha256("another TSC");
+  CheckError(store->SaveBatch({"batch-1", {item, conflicting}}), ErrorCode::kInvalidArgument,
+             "two different items");
+  CheckError(store->CompleteBatch("", {}), ErrorCode::kInvalidArgument);
+
+  // Still exactly the state of the one good commit.
+  CHECK(Ok(store->GetChannel(kChannelA)) == head);
+  CheckError(store->GetChannel(kChannelB), ErrorCode::kNotFound);
+  CheckError(store->GetChannel(kChannelC), ErrorCode::kNotFound);
+  CheckError(store->GetTsc(kChannelB, 1), ErrorCode::kNotFound);
+  CheckError(store->GetTsc(kChannelA, 2), ErrorCode::kNotFound);
+  CHECK(Ok(store->ListTscs(kChannelA, 0, 10)).size() == 1);
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{item});
+  CHECK(Ok(store->UnfinishedBatches()).empty());
+  ChannelStore::Counts counts = Ok(store->Count());
+  CHECK(counts.channels == 1);
+  CHECK(counts.pending_evidence == 1);
+  CHECK(counts.unfinished_batches == 0);
+}
+
+// --- throughput (reported, not asserted: the disk is shared) ---
+
+TEST_CASE("Grouped commits amortize the sync") {
+  TempDir dir;
+  auto store = OpenStore(dir.Sub("store"));
+  constexpr std::uint64_t kCommits = 100;
+  std::vector<SettlementCommit> grouped;
+  for (std::uint64_t seq = 1; seq <= kCommits; ++seq) {
+    grouped.push_back(CommitOf(kChannelA, seq, seq % 10 == 0, /*pad=*/2000));
+  }
+  auto start = std::chrono::steady_clock::now();
+  RequireOk(store->CommitSettlements(grouped));
+  auto one_call = std::chrono::steady_clock::now() - start;
+
+  start = std::chrono::steady_clock::now();
+  for (std::uint64_t seq = 1; seq <= kCommits; ++seq) {
+    RequireOk(store->CommitSettlements(
+        std::vector<SettlementCommit>{CommitOf(kChannelB, seq, seq % 10 == 0, 2000)}));
+  }
+  auto separate = std::chrono::steady_clock::now() - start;
+  CHECK(Ok(store->ListTscs(kChannelA, 0, 1000)).size() == kCommits);
+  CHECK(Ok(store->ListTscs(kChannelB, 0, 1000)).size() == kCommits);
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  MESSAGE("100 commits of ~2 KB: one call "
+          << duration_cast<microseconds>(one_call).count() << " us, 100 calls "
+          << duration_cast<microseconds>(separate).count() << " us");
+}
+
+}  // namespace
+}  // namespace tcc::controller
