@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "daemon_test_util.h"
+#include "tcc/common/file.h"
 #include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
 
@@ -200,6 +201,63 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: the control socket answers admin keys on
   REQUIRE(body != nullptr);
   CHECK(body->GetString("status").value() == "ok");
   CHECK(body->GetString("did").value() == tccd.did());
+}
+
+}  // namespace
+}  // namespace tcc::testing
+
+namespace tcc::testing {
+namespace {
+
+TEST_CASE("tccd: a config file sets limits; challenge floods from one address are rate-limited") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 10);
+  Json config = Json::Object();
+  config.Set("data_dir", dir.Sub("data"));
+  config.Set("key_file", dir.Sub("tcc.key"));
+  config.Set("chain", "local:" + dir.Sub("ledger"));
+  config.Set("listen", "tcp://127.0.0.1:*");
+  config.Set("control", "tcp://127.0.0.1:*");
+  Json limits = Json::Object();
+  limits.Set("auth_rate_per_source", 2);
+  config.Set("limits", std::move(limits));
+  REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"), config.Serialize()).ok());
+  TccdProcess tccd;
+  tccd.Start({"--config", dir.Sub("tccd.json")});
+  auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*consumer, trade.channel_id);  // uses up one of the burst of 4
+
+  client::ConnectOptions options;
+  options.endpoint = tccd.listen();
+  options.tcc_did = tccd.did();
+  auto flooder = Unwrap(client::Connection::Open(std::move(options)), "connect");
+  std::size_t limited = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto begun = flooder->Request(client::MessageType::kAuthBegin,
+                                  {{"channel", trade.channel_id}, {"did", DidOf(*trade.consumer)}});
+    if (!begun.ok()) {
+      CHECK(begun.error().code() == ErrorCode::kResourceExhausted);
+      ++limited;
+    }
+  }
+  CHECK(limited >= 6);
+  // The members already admitted keep working.
+  CHECK(consumer->State(trade.channel_id).ok());
+}
+
+TEST_CASE("tccd: bad command lines and config files are refused with a clear message") {
+  TempDir dir;
+  REQUIRE(WriteFileAtomic(dir.Sub("bad.json"), R"({"data_dir":"/tmp/x","listne":"tcp://127.0.0.1:1"})").ok());
+  TccdProcess tccd;
+  CHECK(tccd.RunToExit({"--config", dir.Sub("bad.json")}) == 3);
+  CHECK(tccd.LogContains("unknown config member listne"));
+  CHECK(tccd.RunToExit({"--listen", "tcp://127.0.0.1:*"}) == 2);
+  CHECK(tccd.LogContains("a data directory is required"));
+  CHECK(tccd.RunToExit({"--data-dir", dir.Sub("d"), "--n-min", "20", "--n", "10"}) == 2);
+  CHECK(tccd.RunToExit({"--help"}) == 0);
+  CHECK(tccd.LogContains("--data-dir"));
 }
 
 }  // namespace

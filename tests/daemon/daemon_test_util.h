@@ -115,28 +115,15 @@ class TccdProcess {
  public:
   ~TccdProcess() { Kill(); }
 
+  // Runs tccd to completion (for usage errors and --help); returns its exit status. Both output
+  // streams go to Log().
+  int RunToExit(const std::vector<std::string>& arguments) {
+    Spawn(arguments, /*merge_stdout=*/true);
+    return Stop(/*signal=*/0);
+  }
+
   void Start(const std::vector<std::string>& arguments) {
-    {
-      std::lock_guard lock(mutex_);
-      lines_.clear();  // the log of this run only
-      exited_ = false;
-    }
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    std::vector<std::string> argv_strings = {TCCD_PATH};
-    argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (auto& argument : argv_strings) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid_, TCCD_PATH, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    read_fd_ = pipe_fds[0];
-    reader_ = std::thread([this] { ReadLog(); });
+    Spawn(arguments, /*merge_stdout=*/false);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
       {
@@ -156,11 +143,38 @@ class TccdProcess {
     FAIL("tccd did not become ready:\n" << Log());
   }
 
-  // SIGTERM, then wait for a clean exit; returns the exit status.
-  int Stop() { return Signal(SIGTERM); }
+  // SIGTERM (or, with signal 0, none: wait for it to exit), then wait; returns the exit status.
+  int Stop(int signal = SIGTERM) { return Signal(signal); }
   // SIGKILL: a crash.
   void Kill() { (void)Signal(SIGKILL); }
 
+ private:
+  void Spawn(const std::vector<std::string>& arguments, bool merge_stdout) {
+    {
+      std::lock_guard lock(mutex_);
+      lines_.clear();  // the log of this run only
+      exited_ = false;
+    }
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+    if (merge_stdout) posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+    std::vector<std::string> argv_strings = {TCCD_PATH};
+    argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (auto& argument : argv_strings) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    REQUIRE(posix_spawn(&pid_, TCCD_PATH, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pipe_fds[1]);
+    read_fd_ = pipe_fds[0];
+    reader_ = std::thread([this] { ReadLog(); });
+  }
+
+ public:
   const std::string& listen() const { return listen_; }
   const std::string& control() const { return control_; }
   const std::string& did() const { return did_; }
@@ -176,7 +190,7 @@ class TccdProcess {
  private:
   int Signal(int signal) {
     if (pid_ <= 0) return -1;
-    ::kill(pid_, signal);
+    if (signal != 0) ::kill(pid_, signal);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
