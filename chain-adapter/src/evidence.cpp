@@ -6,89 +6,32 @@
 #include <utility>
 
 #include "codec.h"
+#include "tcc/common/json_object_reader.h"
 
 namespace tcc::chain {
 namespace {
-
-constexpr double kMaxJsonInteger = 9007199254740991.0;  // 2^53 - 1
 
 Error Shape(std::string_view what, std::string problem) {
   return Error(ErrorCode::kInvalidArgument, std::string(what) + ": " + std::move(problem));
 }
 
 Result<Hash256> ParseHash(std::string_view hex, std::string_view what) {
-  bool lower_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-  if (hex.size() != 64 || !lower_hex) {
-    return Shape(what, "must be 64 lowercase hex digits (a SHA-256 hash)");
-  }
+  if (!IsLowerHex(hex, 64)) return Shape(what, "must be 64 lowercase hex digits (a SHA-256 hash)");
   Hash256 hash;
   Bytes bytes = HexDecode(hex).value();
   std::copy(bytes.begin(), bytes.end(), hash.begin());
   return hash;
 }
 
-// Reads one JSON object strictly: each member once, with the right type, and nothing unknown.
-class StrictObject {
+// A bundle's JSON objects: read strictly, with hashes decoded.
+class StrictObject : public JsonObjectReader {
  public:
-  StrictObject(const Json& json, std::string what) : json_(json), what_(std::move(what)) {}
-
-  Status CheckIsObject() const {
-    if (!json_.is_object()) {
-      return Shape(what_, "must be an object, not " + std::string(JsonTypeName(json_.type())));
-    }
-    return OkStatus();
-  }
-
-  Result<const Json*> Member(std::string_view key, Json::Type type, bool required = true) {
-    seen_.push_back(key);
-    const Json* member = json_.Find(key);
-    if (member == nullptr) {
-      if (!required) return static_cast<const Json*>(nullptr);
-      return Shape(what_, "missing member \"" + std::string(key) + "\"");
-    }
-    if (member->type() != type) {
-      return Shape(what_, "member \"" + std::string(key) + "\" must be " +
-                              std::string(JsonTypeName(type)) + ", not " +
-                              std::string(JsonTypeName(member->type())));
-    }
-    return member;
-  }
-
-  Result<std::string> String(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kString));
-    return member->as_string();
-  }
-
-  Result<std::uint64_t> Integer(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kNumber));
-    double value = member->as_number();
-    if (!(value >= 0 && value <= kMaxJsonInteger) || std::floor(value) != value) {
-      return Shape(what_, "member \"" + std::string(key) +
-                              "\" must be an integer in 0..2^53-1");
-    }
-    return static_cast<std::uint64_t>(value);
-  }
+  using JsonObjectReader::JsonObjectReader;
 
   Result<Hash256> Hash(std::string_view key) {
     TCC_ASSIGN_OR_RETURN(std::string hex, String(key));
-    return ParseHash(hex, what_ + " member \"" + std::string(key) + "\"");
+    return ParseHash(hex, what() + " member \"" + std::string(key) + "\"");
   }
-
-  Status Finish() const {
-    for (const JsonMember& member : json_.as_object()) {
-      if (std::find(seen_.begin(), seen_.end(), member.first) == seen_.end()) {
-        return Shape(what_, "unknown member \"" + member.first.substr(0, 64) + "\"");
-      }
-    }
-    return OkStatus();
-  }
-
- private:
-  const Json& json_;
-  std::string what_;
-  std::vector<std::string_view> seen_;
 };
 
 // Ids in a bundle get the same rules as on chain, reported as shape errors of the bundle.

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "tcc/common/json.h"
+#include "tcc/common/json_object_reader.h"
 
 namespace tcc {
 namespace {
@@ -86,6 +87,22 @@ TEST_CASE("Json equality ignores object member order but not array order") {
   CHECK_FALSE(parse(R"({"a":1})") == parse(R"({"a":1,"b":2})"));
   CHECK_FALSE(parse(R"([1,2])") == parse(R"([2,1])"));
   CHECK_FALSE(parse(R"({"a":"1"})") == parse(R"({"a":1})"));
+}
+
+TEST_CASE("JsonObjectReader reads members strictly and names what is wrong") {
+  const Json record = Json::Parse(R"({"name":"x","count":3,"hash":"ab","extra":true})").value();
+  JsonObjectReader reader(record, "test record");
+  REQUIRE(reader.CheckIsObject().ok());
+  CHECK(reader.String("name").value() == "x");
+  CHECK(reader.Integer("count", 1, 3).value() == 3);
+  CHECK(reader.OptionalInteger("absent").value() == std::nullopt);
+  CHECK(reader.LowerHex("hash", 2).value() == "ab");
+  CHECK(reader.Finish().error().message() == "test record: unknown member \"extra\"");
+  CHECK(reader.Integer("count", 4, 9).error().message() == "test record: member \"count\" must be an integer in 4..9");
+  CHECK(reader.String("count").error().code() == ErrorCode::kInvalidArgument);
+  CHECK(reader.LowerHex("hash", 4).error().message() == "test record: member \"hash\" must be 4 lowercase hex digits");
+  CHECK(reader.Integer("missing").error().message() == "test record: missing member \"missing\"");
+  CHECK_FALSE(JsonObjectReader(Json::Array(), "list").CheckIsObject().ok());
 }
 
 }  // namespace

@@ -7,49 +7,21 @@
 #include <utility>
 
 #include "tcc/chain/types.h"
+#include "tcc/common/json_object_reader.h"
 
 namespace tcc::controller {
 namespace {
 
-// JSON numbers are doubles: beyond 2^53 - 1 integers stop being exact.
-constexpr double kMaxJsonInteger = 9007199254740991.0;
 constexpr std::string_view kWhat = "channel record";
 
 Error Shape(std::string problem) {
   return Error(ErrorCode::kInvalidArgument, std::string(kWhat) + ": " + std::move(problem));
 }
 
-bool IsLowerHexHash(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// Reads one JSON object strictly: each member once, with the right type, and nothing unknown
-// (a member we do not know would be silently dropped on the next write).
-class StrictObject {
+// A channel record's members, read strictly (json_object_reader.h), with the ids and hashes it holds.
+class StrictObject : public JsonObjectReader {
  public:
-  explicit StrictObject(const Json& json) : json_(json) {}
-
-  Result<const Json*> Member(std::string_view key, Json::Type type, bool required = true) {
-    seen_.push_back(key);
-    const Json* member = json_.Find(key);
-    if (member == nullptr) {
-      if (!required) return static_cast<const Json*>(nullptr);
-      return Shape("missing member \"" + std::string(key) + "\"");
-    }
-    if (member->type() != type) {
-      return Shape("member \"" + std::string(key) + "\" must be " +
-                   std::string(JsonTypeName(type)) + ", not " +
-                   std::string(JsonTypeName(member->type())));
-    }
-    return member;
-  }
-
-  Result<std::string> String(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kString));
-    return member->as_string();
-  }
+  explicit StrictObject(const Json& json) : JsonObjectReader(json, std::string(kWhat)) {}
 
   // An id in the chain's sense (printable ASCII, bounded), so a record can always be echoed into
   // chain calls and logs.
@@ -60,42 +32,7 @@ class StrictObject {
     return value;
   }
 
-  Result<std::string> Hash(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(std::string value, String(key));
-    if (!IsLowerHexHash(value)) {
-      return Shape("member \"" + std::string(key) + "\" must be 64 lowercase hex digits");
-    }
-    return value;
-  }
-
-  static Result<std::uint64_t> IntegerValue(const Json& value, std::string_view key,
-                                            std::uint64_t min, std::uint64_t max) {
-    double number = value.as_number();
-    if (!(number >= double(min) && number <= double(max)) || std::floor(number) != number) {
-      return Shape("member \"" + std::string(key) + "\" must be an integer in " +
-                   std::to_string(min) + ".." + std::to_string(max));
-    }
-    return static_cast<std::uint64_t>(number);
-  }
-
-  Result<std::uint64_t> Integer(std::string_view key, std::uint64_t min = 0,
-                                std::uint64_t max = std::uint64_t(kMaxJsonInteger)) {
-    TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kNumber));
-    return IntegerValue(*member, key, min, max);
-  }
-
-  Status Finish() const {
-    for (const JsonMember& member : json_.as_object()) {
-      if (std::find(seen_.begin(), seen_.end(), member.first) == seen_.end()) {
-        return Shape("unknown member \"" + member.first.substr(0, 64) + "\"");
-      }
-    }
-    return OkStatus();
-  }
-
- private:
-  const Json& json_;
-  std::vector<std::string_view> seen_;
+  Result<std::string> Hash(std::string_view key) { return LowerHex(key, 64); }
 };
 
 }  // namespace
@@ -152,14 +89,8 @@ Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
                        object.Integer("tstVersion", 1, std::numeric_limits<std::uint32_t>::max()));
   record.tst_version = static_cast<std::uint32_t>(tst_version);
   TCC_ASSIGN_OR_RETURN(record.strategy_n, object.Integer("strategyN"));
-  TCC_ASSIGN_OR_RETURN(const Json* n_override,
-                       object.Member("nOverride", Json::Type::kNumber, /*required=*/false));
-  if (n_override != nullptr) {
-    // An override of 0 would mean "never anchor", which no policy allows.
-    TCC_ASSIGN_OR_RETURN(
-        record.n_override,
-        StrictObject::IntegerValue(*n_override, "nOverride", 1, std::uint64_t(kMaxJsonInteger)));
-  }
+  // An override of 0 would mean "never anchor", which no policy allows.
+  TCC_ASSIGN_OR_RETURN(record.n_override, object.OptionalInteger("nOverride", 1));
   TCC_ASSIGN_OR_RETURN(std::string state, object.String("state"));
   if (state == ChannelStateName(ChannelState::kOpen)) {
     record.state = ChannelState::kOpen;

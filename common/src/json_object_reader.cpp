@@ -1,0 +1,77 @@
+#include "tcc/common/json_object_reader.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tcc {
+
+bool IsLowerHex(std::string_view text, std::size_t digits) {
+  return text.size() == digits && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+Error JsonObjectReader::ShapeError(std::string_view problem) const {
+  return Error(ErrorCode::kInvalidArgument, what_ + ": " + std::string(problem));
+}
+
+Status JsonObjectReader::CheckIsObject() const {
+  if (!json_.is_object()) return ShapeError("must be an object, not " + std::string(JsonTypeName(json_.type())));
+  return OkStatus();
+}
+
+Result<const Json*> JsonObjectReader::Member(std::string_view key, Json::Type type, bool required) {
+  seen_.push_back(key);
+  const Json* member = json_.Find(key);
+  if (member == nullptr) {
+    if (!required) return static_cast<const Json*>(nullptr);
+    return ShapeError("missing member \"" + std::string(key) + "\"");
+  }
+  if (member->type() != type) {
+    return ShapeError("member \"" + std::string(key) + "\" must be " + std::string(JsonTypeName(type)) + ", not " +
+                      std::string(JsonTypeName(member->type())));
+  }
+  return member;
+}
+
+Result<std::string> JsonObjectReader::String(std::string_view key) {
+  TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kString));
+  return member->as_string();
+}
+
+Result<std::uint64_t> JsonObjectReader::Integer(std::string_view key, std::uint64_t min, std::uint64_t max) {
+  TCC_ASSIGN_OR_RETURN(std::optional<std::uint64_t> value, OptionalInteger(key, min, max));
+  if (!value) return ShapeError("missing member \"" + std::string(key) + "\"");
+  return *value;
+}
+
+Result<std::optional<std::uint64_t>> JsonObjectReader::OptionalInteger(std::string_view key, std::uint64_t min,
+                                                                       std::uint64_t max) {
+  TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kNumber, /*required=*/false));
+  if (member == nullptr) return std::optional<std::uint64_t>();
+  const double number = member->as_number();
+  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) || std::floor(number) != number) {
+    return ShapeError("member \"" + std::string(key) + "\" must be an integer in " + std::to_string(min) + ".." +
+                      std::to_string(max));
+  }
+  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(number));
+}
+
+Result<std::string> JsonObjectReader::LowerHex(std::string_view key, std::size_t digits) {
+  TCC_ASSIGN_OR_RETURN(std::string value, String(key));
+  if (!IsLowerHex(value, digits)) {
+    return ShapeError("member \"" + std::string(key) + "\" must be " + std::to_string(digits) + " lowercase hex digits");
+  }
+  return value;
+}
+
+Status JsonObjectReader::Finish() const {
+  for (const JsonMember& member : json_.as_object()) {
+    if (std::find(seen_.begin(), seen_.end(), member.first) == seen_.end()) {
+      return ShapeError("unknown member \"" + member.first.substr(0, 64) + "\"");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace tcc
