@@ -42,7 +42,7 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
-  std::string config_file, data_dir, key_file, chain, listen, control, admins, workers, interval, n, n_min, n_max, log_level;
+  std::string config_file, data_dir, key_file, chain, listen, control, metrics, admins, workers, interval, n, n_min, n_max, log_level;
   bool adaptive = false, no_auto_open = false;
   tcc::cli::CommandLine command_line(
       "tccd",
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
       "settlement credentials (TSCs), stores them, and anchors evidence on the chain every N TSCs.\n"
       "Flags override the config file. Logs are JSON lines on stderr; the \"ready\" line names the\n"
       "bound endpoints and the TCC DID. SIGTERM/SIGINT drain and stop cleanly.");
-  command_line.Option("config", "FILE", "JSON config file (members: data_dir, key_file, chain, listen, control,\n"
+  command_line.Option("config", "FILE", "JSON config file (members: data_dir, key_file, chain, listen, control, metrics,\n"
                                         "admin_dids, workers, auto_open, chain_poll_ms, anchoring{interval_ms, max_batch,\n"
                                         "default_n, n_min, n_max, adaptive, target_latency_ms, backlog_high,\n"
                                         "adapter_pending_high}, limits{max_channels, max_connections, idle_timeout_ms,\n"
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
       .Option("chain", "URI", "Chain adapter (default local:<data-dir>/ledger, the embedded ledger).", &chain)
       .Option("listen", "ENDPOINT", "Party endpoint (default tcp://127.0.0.1:7700; tcp://HOST:* picks a port).", &listen)
       .Option("control", "ENDPOINT", "Control endpoint (default tcp://127.0.0.1:7701), CURVE, admin keys only.", &control)
+      .Option("metrics", "ADDR:PORT", "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464;\n"
+                                      "port 0 picks a free one). Off by default.", &metrics)
       .Option("admin", "DIDS", "Comma-separated did:key DIDs allowed on the control endpoint (default: the key\n"
                                "in <data-dir>/admin.key, created on first start).", &admins)
       .Option("workers", "N", "Worker threads for verification and signing (default: one per core).", &workers)
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     if (!chain.empty()) config.chain_uri = chain;
     if (!listen.empty()) config.listen = listen;
     if (!control.empty()) config.control = control;
+    if (!metrics.empty()) config.metrics = metrics;
     if (!admins.empty()) config.admin_dids = SplitCommas(admins);
     std::uint64_t value = 0;
     if (!workers.empty()) {

@@ -316,7 +316,7 @@ using ItemKey = std::pair<std::string, std::uint64_t>;
 class Collector {
  public:
   AnchorService::AnchoredCallback Callback() {
-    return [this](const std::vector<chain::EvidenceBundle>& bundles) {
+    return [this](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds) {
       std::lock_guard lock(mutex_);
       batch_sizes_.push_back(bundles.size());
       for (const auto& bundle : bundles) {

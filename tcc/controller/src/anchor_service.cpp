@@ -62,6 +62,8 @@ struct InFlightBatch {
 
 class AnchorService::Impl {
  public:
+  AdapterErrorCallback on_adapter_error_;  // set before the thread starts
+
   Impl(AnchorService& owner, std::shared_ptr<chain::ChainAdapter> adapter, ChannelStore& store,
        AnchorServiceOptions options, AnchoredCallback on_anchored)
       : owner_(owner),
@@ -311,6 +313,11 @@ void AnchorService::Impl::Run() {
     }
     if (adapter_failed) ++stats_.adapter_errors;
     stats_.last_error = status.error().ToString();
+    if (adapter_failed && on_adapter_error_) {
+      lock.unlock();
+      on_adapter_error_(status.error());
+      lock.lock();
+    }
     if (adapter_failed) {
       // An outage is congestion too: the policy sees the time this batch has been trying and the
       // backlog growing behind it, so N rises while the chain is away.
@@ -426,7 +433,7 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   }
   // The latency of the call that landed, not of the outage before it: the chain has room now.
   ObserveLoad(batch.anchor_latency, backlog);
-  if (on_anchored_) on_anchored_(batch.bundles);
+  if (on_anchored_) on_anchored_(batch.bundles, batch.anchor_latency);
 
   // Stats move last, so whoever sees them has seen the callback too.
   std::lock_guard lock(mutex_);
@@ -457,6 +464,8 @@ AnchorService::AnchorService(std::shared_ptr<chain::ChainAdapter> adapter, Chann
       policy_(std::move(policy)) {}
 
 AnchorService::~AnchorService() { impl_->Stop(/*drain=*/true, std::chrono::seconds(30)); }
+
+void AnchorService::OnAdapterError(AdapterErrorCallback callback) { impl_->on_adapter_error_ = std::move(callback); }
 
 Status AnchorService::Start() { return impl_->Start(); }
 void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }

@@ -25,6 +25,7 @@
 #include "tcc/controller/chain_template_registry.h"
 #include "tcc/controller/channel_store.h"
 #include "tcc/controller/log.h"
+#include "tcc/controller/metrics.h"
 #include "tcc/controller/protocol.h"
 #include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
@@ -75,6 +76,7 @@ struct Requester {
   bool control = false;
   std::string routing_id;
   std::uint64_t request_id = 0;
+  Clock::time_point received{};  // for the settlement latency metrics
 };
 
 struct PendingChallenge {
@@ -179,6 +181,7 @@ class Daemon::Impl {
   std::string listen_endpoint_;
   std::string control_endpoint_;
   std::string admin_key_file_;
+  std::string metrics_address_;
 
  private:
   // --- set-up ---
@@ -203,8 +206,15 @@ class Daemon::Impl {
   void SendParty(const std::string& routing_id, std::string_view frame);
   void Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only = std::nullopt);
   void DropConnection(const std::string& routing_id);
-  void CountRejection(const Error& error) { ++rejected_[std::string(ErrorCodeName(error.code()))]; }
-  void CountAuthFailure(std::string_view reason) { ++auth_failures_[std::string(reason)]; }
+  void CountRejection(const Error& error) {
+    ++rejected_[std::string(ErrorCodeName(error.code()))];
+    metrics_->Rejected(ErrorCodeName(error.code()));
+  }
+  void CountAuthFailure(std::string_view reason) {
+    ++auth_failures_[std::string(reason)];
+    metrics_->AuthFailed(reason);
+  }
+  void UpdateGauges();
 
   // Runs `work` on a worker; the closure it returns runs back on the loop.
   void Async(std::function<Task()> work);
@@ -256,6 +266,7 @@ class Daemon::Impl {
   std::unique_ptr<ChainTemplateRegistry> templates_;
   std::mutex template_cache_mutex_;
   std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> template_cache_;
+  std::unique_ptr<DaemonMetrics> metrics_;
   std::unique_ptr<ChannelStore> store_;
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
@@ -410,13 +421,21 @@ Status Daemon::Impl::Start() {
 
   AnchorServiceOptions anchoring = config_.anchoring;
   if (anchoring.batch_id_prefix == AnchorServiceOptions{}.batch_id_prefix) anchoring.batch_id_prefix = did_;
+  auto metrics = DaemonMetrics::Create(config_.metrics, did_, adapter_->name());
+  if (!metrics.ok()) return std::move(metrics).error().WithContext("metrics");
+  metrics_ = std::move(metrics).value();
+  metrics_address_ = metrics_->bound_address();
   anchor_ = std::make_unique<AnchorService>(
       adapter_, *store_, anchoring, config_.policy,
-      [this](const std::vector<chain::EvidenceBundle>& bundles) {
+      [this](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds latency) {
+        metrics_->AnchorBatch(bundles.size(), static_cast<double>(latency.count()) / 1e6);
         loop_.Post([this, bundles] { OnAnchored(bundles); });
       });
+  anchor_->OnAdapterError([this](const Error& error) { metrics_->AdapterError(ErrorCodeName(error.code())); });
   TCC_RETURN_IF_ERROR(anchor_->Start());
-  writer_ = std::make_unique<StoreWriter>(*store_);
+  writer_ = std::make_unique<StoreWriter>(*store_, [this](double seconds, std::size_t tscs) {
+    metrics_->StoreWrite(seconds, tscs);
+  });
   workers_ = std::make_unique<WorkerPool>(config_.workers);
   TCC_RETURN_IF_ERROR(BindSockets());
 
@@ -426,6 +445,7 @@ Status Daemon::Impl::Start() {
       {{"did", did_},
        {"listen", listen_endpoint_},
        {"control", control_endpoint_},
+       {"metrics", metrics_address_},
        {"chain", config_.chain_uri},
        {"data_dir", config_.data_dir},
        {"channels", static_cast<std::uint64_t>(channels_.size())},
@@ -648,6 +668,23 @@ void Daemon::Impl::DropConnection(const std::string& routing_id) {
   connections_.erase(found);
 }
 
+void Daemon::Impl::UpdateGauges() {
+  std::int64_t open = 0;
+  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
+  metrics_->SetChannelsOpen(open);
+  metrics_->SetConnections(static_cast<std::int64_t>(connections_.size()));
+  metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_));
+  const did::CachingResolver::Stats cache = resolver_->stats();
+  metrics_->SetDidCache(cache.hits, cache.misses);
+  const AnchorStats anchoring = anchor_->stats();
+  metrics_->SetUnanchored(static_cast<std::int64_t>(anchoring.queued_items + anchoring.in_flight_items));
+  if (anchoring.last_height > 0) metrics_->SetChainHeight(anchoring.last_height);
+  std::lock_guard lock(anchor_->policy_mutex());
+  const AnchorPolicy& policy = anchor_->policy();
+  metrics_->SetEffectiveN(static_cast<std::int64_t>(policy.EffectiveN(0, std::nullopt)),
+                          static_cast<std::int64_t>(policy.factor()));
+}
+
 void Daemon::Impl::Sweep() {
   const auto now = Clock::now();
   next_sweep_ = now + std::chrono::seconds(1);
@@ -657,6 +694,7 @@ void Daemon::Impl::Sweep() {
     if (now - connection.last_seen > config_.limits.idle_timeout) idle.push_back(routing_id);
   }
   for (const auto& routing_id : idle) DropConnection(routing_id);
+  UpdateGauges();
   // Buckets refill within seconds; forgetting them all now and then bounds their memory.
   if (auth_buckets_.size() > 100000) auth_buckets_.clear();
 }
@@ -673,7 +711,7 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
     }
     return;
   }
-  Requester from{false, frames[0].data, 0};
+  Requester from{false, frames[0].data, 0, Clock::now()};
   auto message = DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
@@ -871,6 +909,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
       live->second.admitted[channel->first] = challenge.role;
       channel->second.members.insert(routing_id);
       ++auth_ok_;
+      metrics_->AuthSucceeded();
       Log(LogLevel::kInfo, "admitted",
           {{"channel", channel->first}, {"did", challenge.challenge.binding.party_did}, {"role", RoleName(challenge.role)}});
       Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
@@ -1020,6 +1059,7 @@ void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
       }
       // The same claim again (a client retrying after a lost reply): the same TSC, not a new seq.
       ++replayed_;
+      metrics_->Replayed();
       Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
                            .Add("channel", existing->channel_id)
                            .Add("seq", existing->seq)
@@ -1082,6 +1122,8 @@ void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& req
   channel.durable_seq = tsc.seq;
   channel.durable_hash = tsc.tsc_hash;
   ++issued_;
+  metrics_->TscIssued();
+  metrics_->SettlementDurable(std::chrono::duration<double>(Clock::now() - requester.received).count());
   if (evidence) {
     channel.durable_evidence_seq = evidence->seq;
     anchor_->Submit(*evidence);
@@ -1092,6 +1134,7 @@ void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& req
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
   Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
+  metrics_->SettlementPublished(std::chrono::duration<double>(Clock::now() - requester.received).count());
   if (channel.record_dirty) PersistSettings(channel);
   Pump(channel);
 }
@@ -1287,6 +1330,7 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
         if (requester) ReplyError(*requester, status.error());
         return;
       }
+      metrics_->ChannelOpened();
       Log(LogLevel::kInfo, "channel opened",
           {{"channel", tic_id}, {"provider", opened->second.record.provider}, {"consumer", opened->second.record.consumer},
            {"n", EffectiveN(opened->second.record)}});
@@ -1321,6 +1365,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
         anchor_->Submit(*item);
         anchor_->Flush();
       }
+      metrics_->ChannelClosed();
       Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.durable_seq}});
       Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
                                    .Add("channel", channel_id)
@@ -1569,6 +1614,7 @@ Daemon::~Daemon() { Stop(); }
 const std::string& Daemon::did() const { return impl_->did_; }
 const std::string& Daemon::listen_endpoint() const { return impl_->listen_endpoint_; }
 const std::string& Daemon::control_endpoint() const { return impl_->control_endpoint_; }
+const std::string& Daemon::metrics_address() const { return impl_->metrics_address_; }
 const std::string& Daemon::admin_key_file() const { return impl_->admin_key_file_; }
 void Daemon::Stop() { impl_->Stop(); }
 Status Daemon::Wait() { return impl_->Wait(); }

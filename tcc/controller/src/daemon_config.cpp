@@ -117,6 +117,7 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
       .String("chain", config.chain_uri)
       .String("listen", config.listen)
       .String("control", config.control)
+      .String("metrics", config.metrics)
       .Strings("admin_dids", config.admin_dids)
       .Uint("workers", config.workers)
       .Bool("auto_open", config.auto_open)

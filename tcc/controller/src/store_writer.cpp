@@ -5,7 +5,8 @@
 
 namespace tcc::controller {
 
-StoreWriter::StoreWriter(ChannelStore& store) : store_(store), thread_([this] { Run(); }) {}
+StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer)
+    : store_(store), observer_(std::move(observer)), thread_([this] { Run(); }) {}
 
 StoreWriter::~StoreWriter() { Stop(); }
 
@@ -73,6 +74,7 @@ void StoreWriter::Run() {
           stats_.commits += commits.size();
           stats_.last_group_micros = static_cast<std::uint64_t>(micros);
         }
+        if (status.ok() && observer_) observer_(static_cast<double>(micros) / 1e6, commits.size());
         for (std::size_t i = index; i < end; ++i) ops[i].done(status);
         index = end;
         continue;

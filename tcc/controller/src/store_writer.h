@@ -25,7 +25,10 @@ class StoreWriter {
  public:
   using Done = std::function<void(const Status&)>;
 
-  explicit StoreWriter(ChannelStore& store);
+  // Called on the writer thread after each group commit with its duration and size.
+  using GroupCommitObserver = std::function<void(double seconds, std::size_t tscs)>;
+
+  StoreWriter(ChannelStore& store, GroupCommitObserver observer);
   ~StoreWriter();
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -62,6 +65,7 @@ class StoreWriter {
   void Run();
 
   ChannelStore& store_;
+  GroupCommitObserver observer_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Op> queue_;

@@ -59,7 +59,11 @@ struct AnchorStats {
 
 class AnchorService {
  public:
-  using AnchoredCallback = std::function<void(const std::vector<chain::EvidenceBundle>& bundles)>;
+  // A landed batch: its bundles and how long the anchor call that landed took.
+  using AnchoredCallback =
+      std::function<void(const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds latency)>;
+  // A failed anchor attempt (the batch is retried).
+  using AdapterErrorCallback = std::function<void(const Error& error)>;
 
   AnchorService(std::shared_ptr<chain::ChainAdapter> adapter, ChannelStore& store,
                 AnchorServiceOptions options, AnchorPolicyOptions policy, AnchoredCallback on_anchored);
@@ -67,6 +71,8 @@ class AnchorService {
   AnchorService(const AnchorService&) = delete;
   AnchorService& operator=(const AnchorService&) = delete;
 
+  // Set before Start; runs on the anchoring thread.
+  void OnAdapterError(AdapterErrorCallback callback);
   // Recovers unfinished batches and pending items from the store, then starts the thread.
   Status Start();
   // Queues an item that is already durable in the store as pending.

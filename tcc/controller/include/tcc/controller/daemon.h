@@ -50,6 +50,8 @@ struct DaemonConfig {
   std::string chain_uri;             // default local:<data_dir>/ledger
   std::string listen = "tcp://127.0.0.1:7700";
   std::string control = "tcp://127.0.0.1:7701";
+  // Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464; port 0 picks one); empty: not served.
+  std::string metrics;
   // did:key DIDs whose keys may use the control socket. Empty: <data_dir>/admin.key is created
   // (0600) on first start and is the only admin.
   std::vector<std::string> admin_dids;
@@ -78,6 +80,7 @@ class Daemon {
   // The endpoints actually bound ("tcp://127.0.0.1:*" resolved to a port).
   const std::string& listen_endpoint() const;
   const std::string& control_endpoint() const;
+  const std::string& metrics_address() const;  // empty when metrics are not served
   const std::string& admin_key_file() const;  // empty when admins come from the config
 
   // Drains and stops; idempotent. Safe to call from any thread but not from a signal handler.
