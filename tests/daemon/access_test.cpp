@@ -166,7 +166,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: auditors follow read-only; malformed fra
   controller::CurveKeyPair key = controller::CurveKeyPair::Generate();
   REQUIRE(socket.SetCurveClient(key, trade.tcc->X25519Public()).ok());
   REQUIRE(socket.Connect(tccd.listen()).ok());
-  for (const std::string frame : {std::string("not json"), std::string("{\"v\":2,\"type\":\"ping\",\"id\":1}"),
+  for (const std::string& frame : {std::string("not json"), std::string("{\"v\":2,\"type\":\"ping\",\"id\":1}"),
                                   std::string(200, '[')}) {
     const std::string_view parts[] = {frame};
     REQUIRE(socket.Send(parts, false).ok());
