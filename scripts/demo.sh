@@ -1,24 +1,54 @@
 #!/usr/bin/env bash
-# The main demo of README.md: builds TCC, then runs a provider and a consumer through a trade on
-# the embedded ledger, with the `tcc` CLI doing what each party and the TCC do:
+# The main demo of README.md: builds TCC, starts the daemon tccd on the embedded ledger, and runs a
+# provider and a consumer settling live over ZeroMQ until Ctrl-C (or TCC_DEMO_SETTLEMENTS TSCs):
 #   keys and DIDs -> templates registered on chain -> TIC applied for, issued and recorded ->
-#   settlements proposed, co-signed and issued as TSCs -> evidence anchored in a Merkle batch ->
-#   everything verified, offline and against the ledger -> tampering caught.
-# (The daemon tccd, which will run the channel live over ZeroMQ, is the next milestone.)
+#   tccd opens the channel from the recorded TIC -> both parties join by DID challenge-response ->
+#   the provider proposes, the consumer checks and co-signs, tccd issues TSCs and anchors every N ->
+#   the channel is closed (its last TSC anchored) -> the evidence bundle and the ledger verify.
+#
+# Environment: TCC_BUILD_DIR (default build/), TCC_DEMO_DIR (default demo-data/, recreated),
+# TCC_DEMO_SETTLEMENTS (settle this many, then stop; default: until Ctrl-C on a terminal, else 20),
+# TCC_DEMO_INTERVAL_MS (time between proposals, default 200).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TCC_BUILD_DIR:-$root/build}
 bash "$root/scripts/build.sh" >/dev/null
 tcc="$build/tcc/tcc"
+tccd="$build/tcc/tccd"
 work=${TCC_DEMO_DIR:-$root/demo-data}
-settlements=${TCC_DEMO_SETTLEMENTS:-5}
+if [ -n "${TCC_DEMO_SETTLEMENTS:-}" ]; then
+  settlements=$TCC_DEMO_SETTLEMENTS
+elif [ -t 1 ]; then
+  settlements=0
+else
+  settlements=20
+fi
+interval=${TCC_DEMO_INTERVAL_MS:-200}
 rm -rf "$work"
-mkdir -p "$work/tsc"
+mkdir -p "$work/evidence"
 chain="local:$work/ledger"
 examples="$root/schemas/examples"
 
+tccd_pid=""
+consumer_pid=""
+cleanup() {
+  # Whatever happened, leave no daemon or party running.
+  for pid in $consumer_pid $tccd_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+}
+trap cleanup EXIT
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# Rewrites members of a JSON file: edit FILE OUT key=value... (top-level string members).
+fail() {
+  echo "demo: $*" >&2
+  exit 1
+}
+# Rewrites members of a JSON file: edit FILE OUT path=value... (a.b=... for nested members; the
+# value is JSON if it parses as JSON, else a string).
 edit() {
   python3 - "$@" <<'PY'
 import json, sys
@@ -26,10 +56,25 @@ source, target, *pairs = sys.argv[1:]
 document = json.load(open(source))
 for pair in pairs:
     key, value = pair.split("=", 1)
-    document[key] = value
+    try:
+        value = json.loads(value)
+    except ValueError:
+        pass
+    node = document
+    *parents, last = key.split(".")
+    for parent in parents:
+        node = node[parent]
+    node[last] = value
 json.dump(document, open(target, "w"), indent=2)
 PY
 }
+# A member of the JSON on stdin: json_get KEY.
+json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# Background processes run in their own session when setsid exists: a Ctrl-C on the terminal then
+# reaches only the foreground party, and the demo stops the rest in order. (setsid execs in place
+# here, so $! is the process itself.)
+detach=()
+command -v setsid >/dev/null && detach=(setsid)
 
 step "1. Keys and DIDs for the TCC, a provider and a consumer (key files are mode 0600)"
 tcc_did=$("$tcc" key new --out "$work/tcc.key")
@@ -44,48 +89,98 @@ edit "$examples/gpu-hour.tst.json" "$work/tst.json" owner="$provider_did"
 "$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/tst.json"
 "$tcc" template list --chain "$chain"
 
-step "3. The consumer applies for a TIC; the provider issues it; it is recorded on chain for the TCC"
+step "3. The consumer applies for a TIC (anchor every N=10 settlements); the provider issues it; it is recorded for the TCC"
 edit "$examples/claims/gpu-hour.tic-claim.json" "$work/tic-claim.json" \
-  provider="$provider_did" consumer="$consumer_did"
+  provider="$provider_did" consumer="$consumer_did" settlement.n=10
 "$tcc" tic apply --tit "$work/tit.json" "$work/tic-claim.json" > "$work/tic-application.json"
 "$tcc" tic issue --tit "$work/tit.json" --key "$work/provider.key" "$work/tic-application.json" \
   > "$work/tic.json" 2>/dev/null
+# The embedded ledger is single-process: every chain write happens before tccd opens it.
 "$tcc" tic record --chain "$chain" --tcc "$tcc_did" "$work/tic.json"
 channel=$("$tcc" vc hash "$work/tic.json")
 echo "channel id (the TIC's hash): $channel"
 
-step "4. $settlements settlements: provider proposes, consumer checks and co-signs, the TCC issues a TSC"
-edit "$examples/claims/gpu-hour.tsc-claim.json" "$work/tsc-claim.json" \
-  provider="$provider_did" consumer="$consumer_did"
-prev=$channel
-for seq in $(seq 1 "$settlements"); do
-  "$tcc" tsc propose --tst "$work/tst.json" --key "$work/provider.key" \
-    --channel "$channel" --seq "$seq" --prev "$prev" "$work/tsc-claim.json" > "$work/tsc/proposal-$seq.json"
-  "$tcc" tsc cosign --tst "$work/tst.json" --key "$work/consumer.key" \
-    "$work/tsc/proposal-$seq.json" > "$work/tsc/joint-$seq.json"
-  "$tcc" tsc issue --tst "$work/tst.json" --key "$work/tcc.key" "$work/tsc/joint-$seq.json" > "$work/tsc/tsc-$seq.json"
-  prev=$("$tcc" vc hash "$work/tsc/tsc-$seq.json")
-  echo "TSC seq=$seq hash=$prev"
+step "4. tccd starts on the embedded ledger and opens the channel for the recorded TIC"
+# Ports are chosen by the system; the "ready" log line names them.
+"${detach[@]}" "$tccd" --data-dir "$work/tccd" --key "$work/tcc.key" --chain "$chain" \
+  --listen 'tcp://127.0.0.1:*' --control 'tcp://127.0.0.1:*' --metrics 127.0.0.1:0 2> "$work/tccd.log" &
+tccd_pid=$!
+ready=""
+for _ in $(seq 1 200); do
+  ready=$(grep -m1 '"msg":"ready"' "$work/tccd.log" 2>/dev/null || true)
+  [ -n "$ready" ] && break
+  kill -0 "$tccd_pid" 2>/dev/null || break
+  sleep 0.1
 done
+if [ -z "$ready" ]; then
+  tail -n 20 "$work/tccd.log" >&2 || true
+  fail "tccd did not become ready (log: $work/tccd.log)"
+fi
+listen=$(json_get listen <<< "$ready")
+control=$(json_get control <<< "$ready")
+metrics=$(json_get metrics <<< "$ready")
+echo "tccd is ready: parties at $listen, control at $control (log: $work/tccd.log)"
+[ -n "$metrics" ] && echo "Prometheus metrics while it runs: curl http://$metrics/metrics"
+admin=(--control "$control" --tcc "$tcc_did" --data-dir "$work/tccd")
+for _ in $(seq 1 100); do
+  "$tcc" channel status "${admin[@]}" --timeout 2000 "$channel" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$tcc" channel list "${admin[@]}"
 
-step "5. Both proof levels, the TST and the hash chain verify"
-tscs=()
-for seq in $(seq 1 "$settlements"); do tscs+=("$work/tsc/tsc-$seq.json"); done
-"$tcc" tsc verify --tst "$work/tst.json" --issuer "$tcc_did" --prev "$channel" "${tscs[@]}"
+if [ "$settlements" -eq 0 ]; then
+  step "5. Settling live every ${interval} ms: the provider proposes, the consumer co-signs, tccd issues TSCs (Ctrl-C to stop)"
+else
+  step "5. Settling $settlements times, every ${interval} ms: the provider proposes, the consumer co-signs, tccd issues TSCs"
+fi
+party=(--listen "$listen" --tcc "$tcc_did" --channel "$channel" --tst "$work/tst.json" --count "$settlements" --chain "$chain")
+edit "$examples/claims/gpu-hour.tsc-claim.json" "$work/tsc-claim.json"
+"${detach[@]}" "$tcc" settle --role consumer --key "$work/consumer.key" "${party[@]}" > "$work/consumer.log" 2>&1 &
+consumer_pid=$!
+echo "consumer running in the background (log: $work/consumer.log); provider:"
+# Ctrl-C reaches the provider (and this script, which carries on once the provider has stopped).
+trap ':' INT
+provider_status=0
+"$tcc" settle --role provider --key "$work/provider.key" "${party[@]}" --claim "$work/tsc-claim.json" \
+  --interval "$interval" || provider_status=$?
+trap - INT
+kill -TERM "$consumer_pid" 2>/dev/null || true
+wait "$consumer_pid" 2>/dev/null || true
+consumer_pid=""
+echo "consumer: $(grep -c '^cosigned TSC' "$work/consumer.log" || true) proposals checked and co-signed; its summary:"
+sed -n '/^summary/,$p' "$work/consumer.log" | sed 's/^/  /'
+[ "$provider_status" -eq 0 ] || fail "the provider failed (exit $provider_status)"
 
-step "6. Evidence: one Merkle root over the TSCs is anchored on the ledger; each TSC gets a bundle"
-"$tcc" evidence anchor --chain "$chain" --out-dir "$work/evidence" "${tscs[@]}"
-last_bundle="$work/evidence/tsc-$settlements.evidence.json"
-"$tcc" evidence verify --chain "$chain" --tsc "${tscs[-1]}" "$last_bundle"
+step "6. The channel closes: tccd anchors its last TSC at once"
+"$tcc" channel close "${admin[@]}" "$channel" >/dev/null
+last_seq=0
+for _ in $(seq 1 100); do
+  status=$("$tcc" channel status "${admin[@]}" --json "$channel")
+  last_seq=$(json_get last_seq <<< "$status")
+  [ "$(json_get anchored_seq <<< "$status")" = "$last_seq" ] && break
+  sleep 0.1
+done
+"$tcc" channel status "${admin[@]}" "$channel"
+[ "$last_seq" -gt 0 ] || fail "no settlement was issued"
+echo
+"$tcc" anchor status "${admin[@]}"
 
-step "7. The ledger's hash links and entries check out"
+step "7. The consumer fetches the evidence bundle of the last TSC (seq $last_seq) over the channel"
+bundle="$work/evidence/tsc-$last_seq.evidence.json"
+last_tsc="$work/evidence/tsc-$last_seq.json"
+"$tcc" evidence show --listen "$listen" --tcc "$tcc_did" --key "$work/consumer.key" --channel "$channel" \
+  --seq "$last_seq" --out "$bundle" --tsc-out "$last_tsc"
+
+step "8. tccd stops (SIGTERM: drains, anchors what is queued); the bundle and the ledger verify against the chain"
+kill -TERM "$tccd_pid"
+wait "$tccd_pid" || fail "tccd did not stop cleanly (log: $work/tccd.log)"
+tccd_pid=""
+"$tcc" tsc verify --tst "$work/tst.json" --issuer "$tcc_did" "$last_tsc"
+"$tcc" evidence verify --chain "$chain" --tsc "$last_tsc" "$bundle"
 "$tcc" ledger verify "$chain"
 
-step "8. Tampering is caught: a TSC's usage is changed after issuance"
-sed 's/"gpuSeconds": 480/"gpuSeconds": 48/' "${tscs[0]}" > "$work/tsc/tampered.json"
-"$tcc" tsc verify --tst "$work/tst.json" "${tscs[0]}" "$work/tsc/tampered.json" || echo "(exit code $?: a TSC failed)"
-
 step "Done"
-echo "Files are in $work; the ledger is $chain."
+echo "$last_seq TSCs settled on channel $channel; the last one commits them all by hash and is anchored."
+echo "Files are in $work; the ledger is $chain; tccd's log is $work/tccd.log."
 echo "Verify the last settlement's evidence yourself:"
-echo "  $tcc evidence verify --chain $chain --tsc ${tscs[-1]} $last_bundle"
+echo "  $tcc evidence verify --chain $chain --tsc $last_tsc $bundle"

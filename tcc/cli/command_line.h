@@ -103,5 +103,7 @@ std::vector<Command> KeyCommands();
 std::vector<Command> CredentialCommands();
 std::vector<Command> TradeCommands();
 std::vector<Command> ChainCommands();
+// tcc channel ..., anchor status, settle, evidence show: talk to a running tccd (channel_commands.cpp).
+std::vector<Command> ChannelCommands();
 
 }  // namespace tcc::cli

@@ -11,7 +11,7 @@ namespace {
 std::vector<tcc::cli::Command> AllCommands() {
   std::vector<tcc::cli::Command> commands;
   for (auto group : {tcc::cli::KeyCommands, tcc::cli::CredentialCommands, tcc::cli::TradeCommands,
-                     tcc::cli::ChainCommands}) {
+                     tcc::cli::ChainCommands, tcc::cli::ChannelCommands}) {
     for (auto& command : group()) commands.push_back(std::move(command));
   }
   return commands;
@@ -19,7 +19,7 @@ std::vector<tcc::cli::Command> AllCommands() {
 
 void PrintOverview(std::ostream& out, const std::vector<tcc::cli::Command>& commands, std::string_view group = {}) {
   out << "Usage: tcc <command> [options]\n\n"
-               "Keys, DIDs and credentials for the Transaction Channel Controller.\n\nCommands:\n";
+               "Keys, DIDs, credentials, chains and live channels of the Transaction Channel Controller.\n\nCommands:\n";
   for (const auto& command : commands) {
     if (!group.empty() && command.name.rfind(std::string(group) + " ", 0) != 0) continue;
     std::string name = command.name;

@@ -191,10 +191,39 @@ check "ledger verify of no ledger" expect_exit 3 "$tcc" ledger verify "$work/no-
 check "template list on a missing ledger fails and creates nothing" bash -c "'$tcc' template list --chain 'local:$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
 check "ledger verify on a missing ledger fails and creates nothing" bash -c "'$tcc' ledger verify '$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
 
+# Commands that talk to tccd: usage errors before any network, and a clear error (exit 3) when no
+# tccd answers. Port 9 (discard) has no tccd; --timeout keeps the wait short.
+live_channel=$(printf '%064d' 7)
+nobody=tcp://127.0.0.1:9
+tst="$examples/gpu-hour.tst.json"
+live=(--tcc "$tcc_did" --key "$work/consumer.key" --channel "$live_channel")
+check "channel list needs --tcc (or --data-dir)" expect_exit 2 "$tcc" channel list --key "$work/tcc.key"
+check "channel list needs --key (or --data-dir)" expect_exit 2 "$tcc" channel list --tcc "$tcc_did"
+check "channel status rejects a malformed id" expect_exit 2 "$tcc" channel status --tcc "$tcc_did" --key "$work/tcc.key" xyz
+check "channel open needs a TIC id" expect_exit 2 "$tcc" channel open --tcc "$tcc_did" --key "$work/tcc.key"
+check "channel policy --n needs --channel" expect_exit 2 "$tcc" channel policy --tcc "$tcc_did" --key "$work/tcc.key" --n 5
+check "channel policy --adaptive on|off" expect_exit 2 "$tcc" channel policy --tcc "$tcc_did" --key "$work/tcc.key" --adaptive maybe
+check "channel policy --n must be a number" expect_exit 2 "$tcc" channel policy --tcc "$tcc_did" --key "$work/tcc.key" --channel "$live_channel" --n ten
+check "anchor status --data-dir without tcc.key" expect_exit 3 "$tcc" anchor status --data-dir "$work/no-tccd"
+check "settle needs --role" expect_exit 2 "$tcc" settle "${live[@]}" --tst "$tst"
+check "settle rejects a bad --role" bash -c "'$tcc' settle --role auditor --tcc $tcc_did --key '$work/consumer.key' --channel $live_channel --tst '$tst' 2>'$work/e'; [ \$? -eq 2 ] && grep -q 'provider or consumer' '$work/e'"
+check "settle needs --tcc" expect_exit 2 "$tcc" settle --role consumer --key "$work/consumer.key" --channel "$live_channel" --tst "$tst"
+check "settle needs --channel" expect_exit 2 "$tcc" settle --role consumer --tcc "$tcc_did" --key "$work/consumer.key" --tst "$tst"
+check "settle needs --tst" expect_exit 2 "$tcc" settle --role consumer "${live[@]}"
+check "settle provider needs --claim" expect_exit 2 "$tcc" settle --role provider "${live[@]}" --tst "$tst"
+check "settle rejects a bad --count" expect_exit 2 "$tcc" settle --role consumer "${live[@]}" --tst "$tst" --count -1
+check "evidence show needs --seq" expect_exit 2 "$tcc" evidence show "${live[@]}"
+check "evidence show rejects seq 0" expect_exit 2 "$tcc" evidence show "${live[@]}" --seq 0
+check "channel list: no tccd answers, exit 3" bash -c "'$tcc' channel list --control $nobody --tcc $tcc_did --key '$work/tcc.key' --timeout 300 2>'$work/e'; [ \$? -eq 3 ] && grep -q 'no answer from tccd' '$work/e'"
+check "anchor status: no tccd answers, exit 3" expect_exit 3 "$tcc" anchor status --control "$nobody" --tcc "$tcc_did" --key "$work/tcc.key" --timeout 300
+check "settle: no tccd answers, exit 3" bash -c "'$tcc' settle --role consumer --listen $nobody --tcc $tcc_did --key '$work/consumer.key' --channel $live_channel --tst '$tst' --timeout 300 2>'$work/e'; [ \$? -eq 3 ] && grep -q 'no answer from tccd' '$work/e'"
+check "evidence show: no tccd answers, exit 3" expect_exit 3 "$tcc" evidence show --listen "$nobody" "${live[@]}" --seq 1 --timeout 300
+
 # Every command has --help; unknown commands and options are usage errors.
 for command in "key new" "did show" "jcs" "vc issue" "vc verify" "vc hash" "template validate" "template show" \
   "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify" \
-  "ledger verify" "evidence anchor" "evidence verify" "template register" "template list" "tic record" "did register"; do
+  "ledger verify" "evidence anchor" "evidence verify" "template register" "template list" "tic record" "did register" \
+  "channel open" "channel close" "channel status" "channel list" "channel policy" "anchor status" "settle" "evidence show"; do
   check "$command --help" bash -c "'$tcc' $command --help | grep -q '^Usage: tcc $command'"
 done
 check "tcc --help" bash -c "'$tcc' --help | grep -q 'vc verify'"
