@@ -610,5 +610,13 @@ TEST_CASE("protocol: an error answering an undecodable request carries no id") {
   CHECK(ErrorFromMessage(*decoded).code() == ErrorCode::kParse);
 }
 
+TEST_CASE("protocol: the id of a refused request can still be read for the error") {
+  CHECK(PeekRequestId(R"({"v":1,"type":"control.policy","id":42})") == 42);
+  CHECK_FALSE(DecodeMessage(R"({"v":1,"type":"control.policy","id":42})").ok());
+  CHECK(PeekRequestId("not json") == 0);
+  CHECK(PeekRequestId(R"({"id":-1})") == 0);
+  CHECK(PeekRequestId(R"([1])") == 0);
+}
+
 }  // namespace
 }  // namespace tcc::controller

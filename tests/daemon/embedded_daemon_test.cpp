@@ -53,6 +53,10 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
   // N per channel, live; out of bounds is refused.
   auto policy = Unwrap(control->Request(MessageType::kControlPolicy, {{"channel", trade.channel_id}, {"n", 5}}), "policy");
   CHECK(controller::ObjectMember(policy, "policy").GetNumber("n").value() == 5);
+  // A request the decoder refuses still gets its error matched to it (not a timeout).
+  auto empty_policy = control->Request(MessageType::kControlPolicy, {});
+  REQUIRE_FALSE(empty_policy.ok());
+  CHECK(empty_policy.error().code() == ErrorCode::kInvalidArgument);
   auto out_of_bounds = control->Request(MessageType::kControlPolicy, {{"channel", trade.channel_id}, {"n", 20000}});
   REQUIRE_FALSE(out_of_bounds.ok());
   CHECK(out_of_bounds.error().code() == ErrorCode::kInvalidArgument);

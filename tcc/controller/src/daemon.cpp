@@ -715,6 +715,7 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   auto message = DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
+    from.request_id = PeekRequestId(frames[1].data);
     ReplyError(from, message.error());
     return;
   }
@@ -1440,6 +1441,7 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
   auto message = DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
+    from.request_id = PeekRequestId(frames[1].data);
     return ReplyError(from, message.error());
   }
   from.request_id = message->id;

@@ -370,6 +370,15 @@ Result<Message> DecodeMessage(std::string_view frame) {
   return message;
 }
 
+std::uint64_t PeekRequestId(std::string_view frame) {
+  if (frame.size() > kMaxFrameBytes) return 0;
+  auto json = Json::Parse(frame, JsonLimits{kMaxFrameBytes, kMaxJsonDepth});
+  if (!json.ok() || !json->is_object()) return 0;
+  const Json* id = json->Find("id");
+  if (id == nullptr) return 0;
+  return AsUint(*id, 1, kMaxSafeInteger).value_or(0);
+}
+
 std::string_view StringMember(const Message& message, std::string_view name) {
   const Json* value = message.body.Find(name);
   assert(value != nullptr && value->is_string());

@@ -72,6 +72,9 @@ struct Message {
 };
 
 Result<Message> DecodeMessage(std::string_view frame);
+// The id of a request DecodeMessage refused, when the frame is a JSON object with a valid id
+// (0 otherwise), so the error can still be matched to its request.
+std::uint64_t PeekRequestId(std::string_view frame);
 
 // Typed reads of members DecodeMessage has checked (asserting, since a decoded message has them),
 // and of optional members (nullopt when absent).
