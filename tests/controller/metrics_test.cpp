@@ -113,7 +113,7 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   metrics->AnchorBatch(20, 0.7);
   metrics->AnchorBatch(3, 2);
   metrics->AdapterError("unavailable");
-  metrics->SetEffectiveN(100, 4);
+  metrics->SetEffectiveN(400, 4);  // the caller passes the effective (clamped) N
   metrics->SetChainHeight(123456789);
 
   std::string text = Scrape(address);

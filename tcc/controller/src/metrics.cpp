@@ -452,8 +452,10 @@ void DaemonMetrics::AnchorBatch(std::uint64_t leaves, double latency_seconds) {
   impl_->anchor_latency_->Observe(latency_seconds);
 }
 void DaemonMetrics::AdapterError(std::string_view kind) { impl_->adapter_errors_->Increment(kind); }
+// `default_n` is already the effective default (base N x factor, clamped to [n_min, n_max] by the
+// policy): only the caller knows the bounds, so it is exported as given.
 void DaemonMetrics::SetEffectiveN(std::int64_t default_n, std::int64_t factor) {
-  impl_->n_effective_->Set(static_cast<double>(default_n) * static_cast<double>(factor));
+  impl_->n_effective_->Set(static_cast<double>(default_n));
   impl_->n_factor_->Set(static_cast<double>(factor));
 }
 void DaemonMetrics::SetChainHeight(std::uint64_t height) { impl_->chain_height_->Set(static_cast<double>(height)); }
