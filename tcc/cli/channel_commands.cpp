@@ -45,32 +45,11 @@ constexpr std::string_view kDefaultControl = "tcp://127.0.0.1:7701";
 constexpr std::string_view kDefaultListen = "tcp://127.0.0.1:7700";
 constexpr std::uint64_t kDefaultTimeoutMs = 10000;
 
-// Usage errors found after parsing (bad values) carry this prefix so Run maps them to exit 2.
-constexpr std::string_view kUsagePrefix = "usage: ";
-Error Usage(std::string message) { return Error(ErrorCode::kInvalidArgument, std::string(kUsagePrefix) + message); }
-
-int Run(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
-        const std::function<Status()>& body) {
-  auto parsed = command_line.Parse(arguments);
-  if (!parsed.ok()) return kExitUsage;
-  if (!*parsed) return kExitOk;
-  Status status = body();
-  if (status.ok()) return kExitOk;
-  const std::string& message = status.error().message();
-  if (status.error().code() == ErrorCode::kInvalidArgument &&
-      (message.starts_with(kUsagePrefix) || message.ends_with(" required"))) {
-    std::cerr << "tcc " << name << ": " << (message.starts_with(kUsagePrefix) ? message.substr(kUsagePrefix.size()) : message)
-              << "\n(see: tcc " << name << " --help)\n";
-    return kExitUsage;
-  }
-  return ReportError(name, status.error());
-}
-
 Result<std::uint64_t> ParseUint(const std::string& text, std::string_view flag) {
   std::uint64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-    return Usage(std::string(flag) + " needs a non-negative integer, not \"" + text + "\"");
+    return UsageError(std::string(flag) + " needs a non-negative integer, not \"" + text + "\"");
   }
   return value;
 }
@@ -78,7 +57,7 @@ Result<std::uint64_t> ParseUint(const std::string& text, std::string_view flag) 
 Status CheckChannelId(const std::string& id, std::string_view what) {
   bool ok = id.size() == 64;
   for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-  if (!ok) return Usage(std::string(what) + " must be 64 lowercase hex digits (tcc vc hash tic.json), not \"" + id + "\"");
+  if (!ok) return UsageError(std::string(what) + " must be 64 lowercase hex digits (tcc vc hash tic.json), not \"" + id + "\"");
   return OkStatus();
 }
 
@@ -87,7 +66,7 @@ std::string TimeoutHelp() { return "Per-request timeout in ms (default " + std::
 Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   if (text.empty()) return std::chrono::milliseconds(kDefaultTimeoutMs);
   TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(text, "--timeout"));
-  if (value == 0) return Usage("--timeout must be at least 1 ms");
+  if (value == 0) return UsageError("--timeout must be at least 1 ms");
   return std::chrono::milliseconds(value);
 }
 
@@ -209,7 +188,7 @@ int RunChannelList(std::span<const std::string> arguments) {
   ControlOptions options;
   CommandLine command_line("channel list", "List tccd's channels: id, state, last seq, N, anchored seq, members.");
   options.Declare(command_line);
-  return Run(command_line, "channel list", arguments, [&]() -> Status {
+  return RunCommand(command_line, "channel list", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
     TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
     if (options.json) {
@@ -229,7 +208,7 @@ int RunChannelStatus(std::span<const std::string> arguments) {
   CommandLine command_line("channel status", "Show one channel's state. Exit 3 if tccd has no such channel.");
   options.Declare(command_line);
   command_line.Positionals("CHANNEL", "The channel id (the TIC's hash).", &ids, 1, 1);
-  return Run(command_line, "channel status", arguments, [&]() -> Status {
+  return RunCommand(command_line, "channel status", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], "CHANNEL"));
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
     TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
@@ -253,7 +232,7 @@ int RunChannelOpenOrClose(std::span<const std::string> arguments, bool open) {
   options.Declare(command_line);
   command_line.Positionals(open ? "TIC_ID" : "CHANNEL",
                            open ? "The TIC's id = the channel id (tcc vc hash tic.json)." : "The channel id.", &ids, 1, 1);
-  return Run(command_line, name, arguments, [&]() -> Status {
+  return RunCommand(command_line, name, arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], open ? "TIC_ID" : "CHANNEL"));
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
     Result<Message> reply = open ? connection->Request(MessageType::kControlOpen, {{"tic", ids[0]}})
@@ -301,13 +280,13 @@ int RunChannelPolicy(std::span<const std::string> arguments) {
       .Option("adaptive", "on|off", "Global: adapt N to the chain's latency and backlog.", &adaptive)
       .Option("n-min", "N", "Global: lower bound of any channel's N.", &n_min)
       .Option("n-max", "N", "Global: upper bound of any channel's N.", &n_max);
-  return Run(command_line, "channel policy", arguments, [&]() -> Status {
+  return RunCommand(command_line, "channel policy", arguments, [&]() -> Status {
     std::vector<std::pair<std::string, Json>> members;
     if (!channel.empty()) {
       TCC_RETURN_IF_ERROR(CheckChannelId(channel, "--channel"));
       if (n.empty()) return MissingOption("with --channel, --n N|tic");
       if (!default_n.empty() || !adaptive.empty() || !n_min.empty() || !n_max.empty()) {
-        return Usage("--default-n, --adaptive, --n-min and --n-max are global; drop --channel");
+        return UsageError("--default-n, --adaptive, --n-min and --n-max are global; drop --channel");
       }
       members.emplace_back("channel", channel);
       if (n != "tic") {
@@ -315,13 +294,13 @@ int RunChannelPolicy(std::span<const std::string> arguments) {
         members.emplace_back("n", value);
       }
     } else {
-      if (!n.empty()) return Usage("--n sets one channel's N and needs --channel; the global default is --default-n");
+      if (!n.empty()) return UsageError("--n sets one channel's N and needs --channel; the global default is --default-n");
       if (!default_n.empty()) {
         TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(default_n, "--default-n"));
         members.emplace_back("n", value);
       }
       if (!adaptive.empty()) {
-        if (adaptive != "on" && adaptive != "off") return Usage("--adaptive must be on or off");
+        if (adaptive != "on" && adaptive != "off") return UsageError("--adaptive must be on or off");
         members.emplace_back("adaptive", adaptive == "on");
       }
       if (!n_min.empty()) {
@@ -355,7 +334,7 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
                            "Show tccd's anchoring: batches and leaves anchored, what is queued, the last root\n"
                            "and its chain height, the chain's state and the N policy (control.health).");
   options.Declare(command_line);
-  return Run(command_line, "anchor status", arguments, [&]() -> Status {
+  return RunCommand(command_line, "anchor status", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
     TCC_ASSIGN_OR_RETURN(Message reply, connection->Request(MessageType::kControlHealth, {}));
     TCC_ASSIGN_OR_RETURN(Json health, ReplyMember(reply, "health"));
@@ -564,7 +543,7 @@ class Party {
     auto joined = session_.Start();
     if (!joined.ok()) return std::move(joined).error().WithContext("join channel " + options_.channel);
     if (joined->role != role_) {
-      return Usage("the key is the channel's " + joined->role + ", not its " + role_ + " (--role " + joined->role + "?)");
+      return UsageError("the key is the channel's " + joined->role + ", not its " + role_ + " (--role " + joined->role + "?)");
     }
     TCC_RETURN_IF_ERROR(Adopt(joined->state));
     Emit("joined", "joined channel " + Short(options_.channel) + " as " + role_ + " at seq " + std::to_string(head_.seq) +
@@ -973,9 +952,9 @@ int RunSettle(std::span<const std::string> arguments) {
       .Option("count", "N", "Stop after N TSCs (default 0: until Ctrl-C).", &count_text)
       .Option("interval", "MS", "Provider: time between proposals (default 1000).", &interval_text)
       .Option("chain", "URI", "Only for the evidence verify command the summary prints.", &chain_uri);
-  return Run(command_line, "settle", arguments, [&]() -> Status {
+  return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
-    if (role != "provider" && role != "consumer") return Usage("--role must be provider or consumer, not \"" + role + "\"");
+    if (role != "provider" && role != "consumer") return UsageError("--role must be provider or consumer, not \"" + role + "\"");
     TCC_RETURN_IF_ERROR(options.Check());
     if (tst_file.empty()) return MissingOption("--tst FILE");
     if (role == "provider" && claim_file.empty()) return MissingOption("--claim FILE (for the provider)");
@@ -1018,11 +997,11 @@ int RunEvidenceShow(std::span<const std::string> arguments) {
   command_line.Option("seq", "N", "The TSC's seq (required).", &seq_text)
       .Option("out", "FILE", "Save the bundle here instead of printing it.", &out_file)
       .Option("tsc-out", "FILE", "Also save the anchored TSC the bundle commits to (for evidence verify --tsc).", &tsc_out);
-  return Run(command_line, "evidence show", arguments, [&]() -> Status {
+  return RunCommand(command_line, "evidence show", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(options.Check());
     if (seq_text.empty()) return MissingOption("--seq N");
     TCC_ASSIGN_OR_RETURN(std::uint64_t seq, ParseUint(seq_text, "--seq"));
-    if (seq == 0) return Usage("--seq must be at least 1");
+    if (seq == 0) return UsageError("--seq must be at least 1");
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
     Session session(options, std::make_shared<const did::KeyPair>(std::move(key)), timeout);

@@ -153,11 +153,19 @@ int RunCommand(CommandLine& command_line, std::string_view name, std::span<const
   if (!*parsed) return kExitOk;
   Status status = body();
   if (status.ok()) return kExitOk;
-  if (status.error().code() == ErrorCode::kInvalidArgument && status.error().message().ends_with(" required")) {
-    std::cerr << "tcc " << name << ": " << status.error().message() << "\n(see: tcc " << name << " --help)\n";
+  const std::string& message = status.error().message();
+  if (status.error().code() == ErrorCode::kInvalidArgument &&
+      (message.starts_with(kUsagePrefix) || message.ends_with(" required"))) {
+    std::cerr << "tcc " << name << ": "
+              << (message.starts_with(kUsagePrefix) ? message.substr(kUsagePrefix.size()) : message)
+              << "\n(see: tcc " << name << " --help)\n";
     return kExitUsage;
   }
   return ReportError(name, status.error());
+}
+
+Error UsageError(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, std::string(kUsagePrefix) + std::move(message));
 }
 
 int ReportError(std::string_view command, const Error& error) {

@@ -71,13 +71,16 @@ Result<std::string> ReadInput(const std::string& path);
 Result<Json> ReadJson(const std::string& path);
 
 // The one way a command runs: parse the command line (exit 2 on a usage error, 0 after --help),
-// then run body and map its error to an exit code. An kInvalidArgument error whose message ends
-// in " required" is a usage error (a missing required option).
+// then run body and map its error to an exit code. A kInvalidArgument error made by UsageError,
+// or whose message ends in " required" (a missing required option), is a usage error.
 int RunCommand(CommandLine& command_line, std::string_view name, std::span<const std::string> arguments,
                const std::function<Status()>& body);
 // Checks each file's JSON with `check`, printing "OK FILE[ detail]" or "FAIL FILE: reason" per
 // file (files that are unreadable or not JSON fail too). kExitOk only if every file passes.
 int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check);
+// A bad option value found after parsing (exit 2 through RunCommand).
+inline constexpr std::string_view kUsagePrefix = "usage: ";
+Error UsageError(std::string message);
 // Error for a required option that is absent, e.g. MissingOption("--key FILE").
 Error MissingOption(std::string_view option);
 // A template file (MissingOption(flag FILE) when path is empty); errors name the file.
