@@ -12,6 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -58,6 +62,35 @@ inline double MedianRate(int runs, int threads, double seconds, const std::funct
   std::vector<double> rates;
   for (int run = 0; run < runs; ++run) rates.push_back(MeasureRate(threads, seconds, work));
   return Median(rates);
+}
+
+// The options every benchmark takes: --vectors DIR, --runs N, --seconds S, --json-out FILE.
+struct BenchSettings {
+  std::string vectors;
+  int runs = 5;
+  double seconds = 1.0;
+  std::string json_out;
+};
+
+// Fills `settings` from argv; returns the exit code when the program should stop instead (--help,
+// a usage error).
+inline std::optional<int> ParseBenchSettings(int argc, char** argv, std::string_view name, BenchSettings& settings) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (argument != "--help" && i + 1 >= argc) {
+      std::cerr << argument << " needs a value\n";
+      return 2;
+    }
+    if (argument == "--vectors") settings.vectors = argv[++i];
+    else if (argument == "--runs") settings.runs = std::max(1, std::atoi(argv[++i]));
+    else if (argument == "--seconds") settings.seconds = std::atof(argv[++i]);
+    else if (argument == "--json-out") settings.json_out = argv[++i];
+    else {
+      std::cerr << "usage: " << name << " [--vectors DIR] [--runs N] [--seconds S] [--json-out FILE]\n";
+      return argument == "--help" ? 0 : 2;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace tcc::perf

@@ -27,35 +27,12 @@
 
 namespace {
 
-struct Settings {
-  std::string vectors = TCC_TEST_VECTORS;
-  int runs = 5;
-  double seconds = 1.0;
-  std::string json_out;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  Settings settings;
-  for (int i = 1; i < argc; ++i) {
-    std::string argument = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << argument << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (argument == "--vectors") settings.vectors = value();
-    else if (argument == "--runs") settings.runs = std::max(1, std::stoi(value()));
-    else if (argument == "--seconds") settings.seconds = std::stod(value());
-    else if (argument == "--json-out") settings.json_out = value();
-    else {
-      std::cerr << "usage: issue_bench [--vectors DIR] [--runs N] [--seconds S] [--json-out FILE]\n";
-      return argument == "--help" ? 0 : 2;
-    }
-  }
+  tcc::perf::BenchSettings settings;
+  settings.vectors = TCC_TEST_VECTORS;
+  if (auto stop = tcc::perf::ParseBenchSettings(argc, argv, "issue_bench", settings)) return *stop;
   if (sodium_init() < 0) return 1;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> thread_counts = {1};
