@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
@@ -143,6 +144,16 @@ std::string ClaimHash(const Json& claim, Status& status) {
     return {};
   }
   return HexEncode(Sha256(AsBytes(*canonical)));
+}
+
+// The evidence item for a channel's TSC. The hash is one tccd computed (HexEncode of a SHA-256)
+// or the channel id, which the store validated as 64 hex digits, so decoding cannot fail.
+chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t seq, const std::string& tsc_hash) {
+  chain::EvidenceItem item{channel_id, seq, {}};
+  auto hash = HexDecode(tsc_hash);
+  assert(hash.ok() && hash->size() == item.tsc_hash.size());
+  std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+  return item;
 }
 
 Status EnsurePrivateDirectory(const std::string& path) {
@@ -549,10 +560,7 @@ void Daemon::Impl::FinishDrain() {
     for (auto& [id, channel] : channels_) {
       ChannelRecord& record = channel.record;
       if (record.last_seq <= record.evidence_seq) continue;
-      chain::EvidenceItem item{id, record.last_seq, {}};
-      auto hash = HexDecode(record.last_hash);
-      if (!hash.ok() || hash->size() != item.tsc_hash.size()) continue;
-      std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+      const chain::EvidenceItem item = EvidenceItemFor(id, record.last_seq, record.last_hash);
       ChannelRecord updated = record;
       updated.evidence_seq = record.last_seq;
       if (Status added = store_->AddPendingEvidence(item, updated); !added.ok()) {
@@ -1083,10 +1091,7 @@ void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, 
   commit.channel.last_seq = tsc.seq;
   commit.channel.last_hash = tsc.tsc_hash;
   if (tsc.seq - commit.channel.evidence_seq >= EffectiveN(commit.channel)) {
-    chain::EvidenceItem item{channel_id, tsc.seq, {}};
-    auto hash = HexDecode(tsc.tsc_hash);
-    std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
-    commit.evidence = item;
+    commit.evidence = EvidenceItemFor(channel_id, tsc.seq, tsc.tsc_hash);
     commit.channel.evidence_seq = tsc.seq;
   }
   channel.record = commit.channel;
@@ -1385,9 +1390,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   };
   ++outstanding_;
   if (record.last_seq > record.evidence_seq) {
-    chain::EvidenceItem item{channel_id, record.last_seq, {}};
-    auto hash = HexDecode(record.last_hash);
-    std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
+    const chain::EvidenceItem item = EvidenceItemFor(channel_id, record.last_seq, record.last_hash);
     record.evidence_seq = record.last_seq;
     writer_->AddPendingEvidence(item, record, [finish, item](const Status& status) { finish(status, item); });
   } else {
