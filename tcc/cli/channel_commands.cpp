@@ -569,6 +569,18 @@ class Party {
     return CatchUp(seq);
   }
 
+  // Asks tccd where the channel is and catches up with it; reconnects and re-joins when tccd has
+  // forgotten this connection (it restarted).
+  Status Resync() {
+    auto state = session_.client().State(options_.channel);
+    if (!state.ok()) {
+      if (!ConnectionLost(state.error())) return state.error();
+      return Reconnect();
+    }
+    ApplyState(head_, *state);
+    return CatchUp(UintOf(*state, "last_seq"));
+  }
+
   // Syncs and verifies TSCs after head_.seq through `target`.
   Status CatchUp(std::uint64_t target) {
     while (head_.seq < target) {
@@ -808,14 +820,7 @@ Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds 
     TCC_RETURN_IF_ERROR(handled);
     if (!issued) {
       // No TSC: ask where the channel is (the TSC may be issued and its event lost), else re-propose.
-      auto state = session_.client().State(options_.channel);
-      if (!state.ok()) {
-        if (!ConnectionLost(state.error())) return state.error();
-        TCC_RETURN_IF_ERROR(Reconnect());
-      } else {
-        ApplyState(head_, *state);
-        TCC_RETURN_IF_ERROR(CatchUp(UintOf(*state, "last_seq")));
-      }
+      TCC_RETURN_IF_ERROR(Resync());
       if (head_.seq >= seq) ++tally_.tscs;
       if (Stopping()) break;
       continue;
@@ -857,14 +862,7 @@ Status Party::RunConsumer() {
       // Silence: make sure tccd still knows this connection (a restarted tccd forgot it).
       if (Clock::now() - last_heard > std::chrono::seconds(3)) {
         last_heard = Clock::now();
-        auto state = session_.client().State(options_.channel);
-        if (!state.ok()) {
-          if (!ConnectionLost(state.error())) return state.error();
-          TCC_RETURN_IF_ERROR(Reconnect());
-        } else {
-          ApplyState(head_, *state);
-          TCC_RETURN_IF_ERROR(CatchUp(UintOf(*state, "last_seq")));
-        }
+        TCC_RETURN_IF_ERROR(Resync());
       }
       continue;
     }
