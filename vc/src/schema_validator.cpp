@@ -841,8 +841,9 @@ class Run {
         Visit(entry->schema, member, &link);
       } else if (node.additional != kNoNode) {
         if (nodes_[node.additional].rejects_all) {
-          FailAt(node, "additionalProperties", &link, [&] {
-            return "member " + Quoted(key) + " is not allowed (additionalProperties is false)";
+          // Named through an init-capture: clang before 16 cannot capture a structured binding.
+          FailAt(node, "additionalProperties", &link, [&, &name = key] {
+            return "member " + Quoted(name) + " is not allowed (additionalProperties is false)";
           });
         } else {
           Visit(node.additional, member, &link);
