@@ -3,6 +3,7 @@
 #include <charconv>
 #include <string>
 
+#include "tcc/chain/evm_adapter.h"
 #include "tcc/chain/ledger_format.h"
 
 namespace tcc::chain {
@@ -17,15 +18,23 @@ Result<std::unique_ptr<ChainAdapter>> OpenLocal(std::string_view uri, const Chai
   return std::unique_ptr<ChainAdapter>(std::move(ledger));
 }
 
+Result<std::unique_ptr<ChainAdapter>> OpenEvm(std::string_view uri, const ChainOpenOptions&) {
+  TCC_ASSIGN_OR_RETURN(EvmOptions options, ParseEvmUri(uri));
+  TCC_ASSIGN_OR_RETURN(std::unique_ptr<EvmAdapter> adapter, EvmAdapter::Open(options));
+  return std::unique_ptr<ChainAdapter>(std::move(adapter));
+}
+
 struct Scheme {
   std::string_view scheme;
   std::string_view form;
   Opener open;
 };
 
-// One row per adapter. The EVM adapter adds {"evm+http", "evm+http://HOST:PORT?...", OpenEvm}.
+// One row per adapter.
 constexpr Scheme kSchemes[] = {
     {"local", "local:PATH[?entries_per_block=M&block_interval_ms=T&max_pending=P]", OpenLocal},
+    {"evm+http", "evm+http://HOST:PORT?contract=0xADDRESS&key=KEYFILE[&chain_id=N&confirmations=K...]", OpenEvm},
+    {"evm+https", "evm+https://HOST:PORT?contract=0xADDRESS&key=KEYFILE[...]", OpenEvm},
 };
 
 std::string SupportedList() {

@@ -1,10 +1,11 @@
 // OpenChainAdapter: picks and opens the ChainAdapter a configuration URI names.
 //
 //   local:PATH[?entries_per_block=M&block_interval_ms=T&max_pending=P]   embedded LevelDB ledger
+//   evm+http(s)://HOST:PORT?contract=0x...&key=KEYFILE[&...]             EVM chain (evm_adapter.h)
 //
 // The scheme is everything before the first ':'. An unknown scheme is kInvalidArgument with a
-// message listing the supported forms. New adapters (evm+http://HOST:PORT?...) register one row in
-// the scheme table in factory.cpp; nothing above this function changes. The returned adapter is
+// message listing the supported forms. Each adapter registers one row in the scheme table in
+// factory.cpp; nothing above this function changes. The returned adapter is
 // owned by the caller. Thread-safe.
 #pragma once
 

@@ -1,0 +1,256 @@
+// The EVM adapter against a real anvil node: the ChainAdapter contract (the same checks the
+// embedded ledger passes), Merkle proofs verified by the registry on chain, nonces across
+// concurrent writers and restarts, a node that goes away mid-run, and clear errors.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "adapter_behaviour.h"
+#include "evm_test_util.h"
+#include "tcc/chain/evidence.h"
+#include "tcc/chain/factory.h"
+#include "tcc/chain/local_ledger.h"
+
+namespace tcc::chain::testing {
+namespace {
+
+using CheckFunction = void (*)(ChainAdapter&);
+
+constexpr std::pair<const char*, CheckFunction> kChecks[] = {
+    {"anchoring", CheckAnchoring},
+    {"identity", CheckIdentity},
+    {"templates", CheckTemplates},
+    {"TICs and events", CheckTicsAndEvents},
+};
+
+TEST_CASE("the adapter contract: embedded ledger") {
+  for (const auto& [name, check] : kChecks) {
+    CAPTURE(name);
+    TempDir dir;
+    auto ledger = LocalLedger::Open({.path = dir.Sub("ledger")});
+    REQUIRE(ledger.ok());
+    check(**ledger);
+  }
+}
+
+TEST_CASE("the adapter contract: EVM registry on anvil") {
+  EvmChain chain;
+  for (const auto& [name, check] : kChecks) {
+    CAPTURE(name);
+    chain.Deploy();  // a clean registry per check
+    auto adapter = chain.Open();
+    CHECK(adapter->name() == "evm");
+    check(*adapter);
+  }
+}
+
+TEST_CASE("anchored evidence verifies on chain through the registry's view") {
+  EvmChain chain;
+  auto adapter = chain.Open();
+  for (std::size_t size : {1, 2, 3, 5, 8, 13, 17}) {
+    CAPTURE(size);
+    EvidenceBatchBuilder builder;
+    for (std::size_t i = 0; i < size; ++i) {
+      REQUIRE(builder.Add({"channel-" + std::to_string(i % 3), i + 1, Sha256("tsc " + std::to_string(i))}).ok());
+    }
+    auto batch = builder.Build("batch-" + std::to_string(size)).value();
+    auto anchored = Landed(adapter->Anchor(batch.anchor()));
+    for (std::size_t i = 0; i < size; ++i) {
+      auto bundle = batch.Bundle(i, anchored.receipt).value();
+      CHECK(VerifyEvidenceBundle(bundle).ok());
+      // The chain recomputes the root from the leaf and path with its SHA-256 precompile.
+      tcc::Status on_chain = adapter->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, bundle.leaf_index,
+                                                             bundle.tree_size, bundle.path);
+      CHECK_MESSAGE(on_chain.ok(), on_chain.error().ToString());
+      CHECK(Landed(VerifyEvidenceBundleOnChain(bundle, *adapter)) == anchored);
+
+      Hash256 wrong_leaf = bundle.leaf;
+      wrong_leaf[0] ^= 1;
+      CHECK(adapter->VerifyInclusionOnChain(bundle.batch_id, wrong_leaf, i, size, bundle.path).error().code() ==
+            ErrorCode::kVerificationFailed);
+      CHECK(!adapter->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, i, size + 1, bundle.path).ok());
+      if (size > 1) {
+        CHECK(!adapter->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, (i + 1) % size, size, bundle.path).ok());
+        auto short_path = bundle.path;
+        short_path.pop_back();
+        CHECK(!adapter->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, i, size, short_path).ok());
+        auto tampered = bundle.path;
+        tampered[0][5] ^= 0x40;
+        CHECK(!adapter->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, i, size, tampered).ok());
+      }
+      CHECK(!adapter->VerifyInclusionOnChain("batch-none", bundle.leaf, i, size, bundle.path).ok());
+    }
+  }
+}
+
+TEST_CASE("evm URIs open through the factory; a wrong node, contract or key is refused clearly") {
+  EvmChain chain;
+  auto opened = OpenChainAdapter(chain.uri());
+  REQUIRE_MESSAGE(opened.ok(), opened.error().ToString());
+  CHECK((*opened)->name() == "evm");
+  CHECK(Landed((*opened)->Anchor(AnchorFor("via-factory"))).receipt.adapter == "evm");
+  bool listed = false;
+  for (const std::string& form : SupportedChainUris()) listed = listed || form.starts_with("evm+http://");
+  CHECK(listed);
+
+  EvmOptions wrong_chain = chain.options();
+  wrong_chain.chain_id = 1;
+  auto refused = EvmAdapter::Open(wrong_chain);
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(refused.error().message().find("31337") != std::string::npos);
+
+  EvmOptions no_registry = chain.options();
+  no_registry.contract = evm::AccountKey::Generate().address();
+  CHECK(EvmAdapter::Open(no_registry).error().code() == ErrorCode::kInvalidArgument);
+
+  EvmOptions no_node = chain.options();
+  no_node.rpc_url = "http://127.0.0.1:1";
+  CHECK(EvmAdapter::Open(no_node).error().code() == ErrorCode::kUnavailable);
+
+  EvmOptions open_key = chain.options();
+  open_key.key_file = chain.NewFundedKey("readable.key");
+  REQUIRE(::chmod(open_key.key_file.c_str(), 0644) == 0);
+  CHECK(EvmAdapter::Open(open_key).error().code() == ErrorCode::kPermissionDenied);
+}
+
+TEST_CASE("clear errors: no funds, an underpriced fixed gas price, a DID updated by another account") {
+  EvmChain chain;
+  auto owner = chain.Open();
+  Landed(owner->RegisterDid("did:web:owned", B("doc")));
+
+  EvmOptions poor = chain.options();
+  poor.key_file = chain.dir().Sub("poor.key");
+  REQUIRE(evm::AccountKey::Generate().WriteFile(poor.key_file).ok());
+  auto unfunded = chain.Open(poor)->Anchor(AnchorFor("poor"));
+  REQUIRE(!unfunded.ok());
+  CHECK(unfunded.error().code() == ErrorCode::kResourceExhausted);
+  CHECK(unfunded.error().message().find("cannot pay for gas") != std::string::npos);
+
+  EvmOptions cheap = chain.options();
+  cheap.gas_price = 1;  // wei: below anvil's base fee
+  auto underpriced = chain.Open(cheap)->Anchor(AnchorFor("cheap"));
+  REQUIRE(!underpriced.ok());
+  CHECK(underpriced.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(underpriced.error().message().find("gas_price=1") != std::string::npos);
+
+  EvmOptions other = chain.options();
+  other.key_file = chain.NewFundedKey("other.key");
+  auto intruder = chain.Open(other);
+  auto hijack = intruder->UpdateDid("did:web:owned", B("evil"));
+  REQUIRE(!hijack.ok());
+  CHECK(hijack.error().code() == ErrorCode::kPermissionDenied);
+  CHECK(hijack.error().message().find("registering account") != std::string::npos);
+  CHECK(Landed(intruder->ResolveDid("did:web:owned", std::nullopt)).value.document == B("doc"));
+  // The owner still can.
+  CHECK(Landed(owner->UpdateDid("did:web:owned", B("doc v2"))).value.version == 2);
+}
+
+TEST_CASE("nonces: concurrent writers, a second instance on the same key, a restarted adapter") {
+  EvmChain chain;
+  evm::Address account = evm::AccountKey::FromFile(chain.options().key_file).value().address();
+  std::uint64_t before = chain.TransactionCount(account);
+  {
+    auto adapter = chain.Open();
+    constexpr int kThreads = 6;
+    constexpr int kPerThread = 8;
+    std::vector<std::thread> threads;
+    std::atomic<int> landed{0};
+    std::vector<std::string> failures(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          auto anchored = adapter->Anchor(AnchorFor("t" + std::to_string(t) + "-" + std::to_string(i)));
+          if (anchored.ok()) {
+            ++landed;
+          } else {
+            failures[t] = anchored.error().ToString();
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& failure : failures) CHECK_MESSAGE(failure.empty(), failure);
+    CHECK(landed == kThreads * kPerThread);
+    CHECK(chain.TransactionCount(account) == before + kThreads * kPerThread);
+    CHECK(Landed(adapter->Status()).anchors == kThreads * kPerThread);
+
+    // Another instance with the same key: each finds its nonce again after the other used it.
+    auto twin = chain.Open();
+    for (int i = 0; i < 4; ++i) {
+      Landed(adapter->Anchor(AnchorFor("a-" + std::to_string(i))));
+      Landed(twin->Anchor(AnchorFor("twin-" + std::to_string(i))));
+    }
+  }
+  std::uint64_t after_first = chain.TransactionCount(account);
+  CHECK(after_first == before + 6 * 8 + 8);
+  // A new adapter (a restarted tccd) continues from the chain's nonce.
+  auto restarted = chain.Open();
+  for (int i = 0; i < 3; ++i) Landed(restarted->Anchor(AnchorFor("after-restart-" + std::to_string(i))));
+  CHECK(chain.TransactionCount(account) == after_first + 3);
+  CHECK(Landed(restarted->FindAnchor("t5-7")).value == AnchorFor("t5-7"));
+}
+
+TEST_CASE("a node stopped and restarted mid-run: anchors queue, then land; none lost or doubled") {
+  EvmChain chain;
+  auto adapter = chain.Open();
+  evm::Address account = adapter->account();
+  std::uint64_t before = chain.TransactionCount(account);
+  constexpr int kThreads = 3;
+  constexpr int kPerThread = 12;
+  std::atomic<int> landed{0};
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto anchored = adapter->Anchor(AnchorFor("r" + std::to_string(t) + "-" + std::to_string(i)));
+        if (anchored.ok()) {
+          ++landed;
+        } else {
+          failures[t] = anchored.error().ToString();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  while (landed < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  chain.node().Stop();
+  int at_stop = landed;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Nothing lands while the node is down; the writers wait (Status reports them pending).
+  CHECK(landed - at_stop <= kThreads);
+  std::string restarted = chain.node().Start();
+  REQUIRE_MESSAGE(restarted.empty(), restarted);
+  for (auto& thread : threads) thread.join();
+  for (const auto& failure : failures) CHECK_MESSAGE(failure.empty(), failure);
+  CHECK(landed == kThreads * kPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      std::string id = "r" + std::to_string(t) + "-" + std::to_string(i);
+      CHECK(Landed(adapter->FindAnchor(id)).value == AnchorFor(id));
+    }
+  }
+  // One transaction per anchor: no resend landed twice.
+  CHECK(chain.TransactionCount(account) == before + kThreads * kPerThread);
+  CHECK(Landed(adapter->Status()).pending == 0);
+}
+
+TEST_CASE("confirmations: a write returns once its block is K deep") {
+  EvmChain chain(/*block_time_s=*/1);
+  chain.options().confirmations = 2;
+  auto adapter = chain.Open();
+  auto anchored = Landed(adapter->Anchor(AnchorFor("deep")));
+  CHECK(Height(*adapter) >= anchored.receipt.height + 1);
+  // Events are reported only from blocks that deep.
+  Landed(adapter->RecordTic({"tic-deep", "did:key:tcc", B("tic")}));
+  auto page = Landed(adapter->PollEvents({}));
+  REQUIRE(page.events.size() == 1);
+  CHECK(page.events[0].subject == "tic-deep");
+}
+
+}  // namespace
+}  // namespace tcc::chain::testing

@@ -1,0 +1,79 @@
+// EvmChain: an anvil node with a funded account key file and a freshly deployed TccRegistry, the
+// starting point of every EVM test. Stop()/Start() restart the node on the same port and state.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+#include "anvil_node.h"
+#include "chain/chain_test_util.h"
+#include "tcc/chain/evm_adapter.h"
+
+namespace tcc::chain::testing {
+
+class EvmChain {
+ public:
+  explicit EvmChain(unsigned block_time_s = 0)
+      : node_({.state_file = dir_.Sub("anvil-state.json"), .block_time_s = block_time_s}) {
+    std::string started = node_.Start();
+    REQUIRE_MESSAGE(started.empty(), started);
+    options_.rpc_url = node_.rpc_url();
+    options_.key_file = NewFundedKey("account.key");
+    options_.poll_interval = std::chrono::milliseconds(50);
+    options_.write_timeout = std::chrono::seconds(60);
+    Deploy();
+  }
+
+  // A new registry on the same node (a clean slate for the next check).
+  void Deploy() {
+    auto deployed = DeployEvmRegistry(options_);
+    REQUIRE_MESSAGE(deployed.ok(), deployed.error().ToString());
+    options_.contract = deployed->contract;
+    options_.chain_id = deployed->chain_id;
+    deployment_ = *deployed;
+  }
+
+  // Writes a new account key file (0600) and funds the account on the node.
+  std::string NewFundedKey(const std::string& name) {
+    std::string path = dir_.Sub(name);
+    evm::AccountKey key = evm::AccountKey::Generate();
+    REQUIRE(key.WriteFile(path).ok());
+    Status funded = node_.Fund(key.address());
+    REQUIRE_MESSAGE(funded.ok(), funded.error().ToString());
+    return path;
+  }
+
+  std::unique_ptr<EvmAdapter> Open(const EvmOptions& options) {
+    auto adapter = EvmAdapter::Open(options);
+    REQUIRE_MESSAGE(adapter.ok(), adapter.error().ToString());
+    return std::move(adapter).value();
+  }
+  std::unique_ptr<EvmAdapter> Open() { return Open(options_); }
+
+  // The account's transactions so far (its next nonce) at the latest block.
+  std::uint64_t TransactionCount(const evm::Address& account) {
+    Json params = Json::Array();
+    params.PushBack(evm::AddressHex(account));
+    params.PushBack("latest");
+    auto count = node_.Call("eth_getTransactionCount", params);
+    REQUIRE(count.ok());
+    return evm::ParseQuantity(count->as_string()).value();
+  }
+
+  AnvilNode& node() { return node_; }
+  const EvmOptions& options() const { return options_; }
+  EvmOptions& options() { return options_; }
+  const EvmDeployment& deployment() const { return deployment_; }
+  const TempDir& dir() const { return dir_; }
+  std::string uri() const { return EvmUri(options_); }
+
+ private:
+  TempDir dir_;
+  AnvilNode node_;
+  EvmOptions options_;
+  EvmDeployment deployment_;
+};
+
+}  // namespace tcc::chain::testing
