@@ -23,6 +23,7 @@
 #include "tcc/did/did_key.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/vcapi/tsc_evidence.h"
 
 namespace tcc::cli {
 namespace {
@@ -57,24 +58,6 @@ Result<std::uint32_t> ParseVersion(const std::string& text) {
     return Error(ErrorCode::kInvalidArgument, "--version must be a positive integer, not \"" + text + "\"");
   }
   return version;
-}
-
-// A TSC's evidence item: channel and seq from its claim, and its credential hash.
-Result<chain::EvidenceItem> TscEvidenceItem(const Json& tsc) {
-  const Json* type = tsc.Find("type");
-  bool is_tsc = type != nullptr && type->is_array() &&
-                std::any_of(type->as_array().begin(), type->as_array().end(), [](const Json& entry) {
-                  return entry.is_string() && entry.as_string() == vc::kTscType;
-                });
-  if (!is_tsc) return Error(ErrorCode::kInvalidArgument, "not a TSC (type lacks " + std::string(vc::kTscType) + ")");
-  const Json* subject = tsc.Find("credentialSubject");
-  if (subject == nullptr) return Error(ErrorCode::kInvalidArgument, "TSC has no credentialSubject");
-  TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(*subject));
-  TCC_ASSIGN_OR_RETURN(std::string hash_hex, vc::CredentialHash(tsc));
-  TCC_ASSIGN_OR_RETURN(Bytes hash, HexDecode(hash_hex));
-  chain::EvidenceItem item{link.channel, link.seq, {}};
-  std::copy(hash.begin(), hash.end(), item.tsc_hash.begin());
-  return item;
 }
 
 int RunLedgerVerify(std::span<const std::string> arguments) {
@@ -117,7 +100,7 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
     if (!tsc_file.empty()) {
       if (files.size() != 1) return Error(ErrorCode::kInvalidArgument, "with --tsc, exactly one BUNDLE is required");
       TCC_ASSIGN_OR_RETURN(Json tsc, ReadJson(tsc_file));
-      auto item = TscEvidenceItem(tsc);
+      auto item = vcapi::TscEvidenceItem(tsc);
       if (!item.ok()) return std::move(item).error().WithContext(tsc_file);
       expected = *item;
     }
@@ -164,7 +147,7 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
     Sha256Hasher leaves_hash;
     for (const auto& file : files) {
       TCC_ASSIGN_OR_RETURN(Json tsc, ReadJson(file));
-      auto item = TscEvidenceItem(tsc);
+      auto item = vcapi::TscEvidenceItem(tsc);
       if (!item.ok()) return std::move(item).error().WithContext(file);
       auto leaf = chain::EvidenceLeaf(*item);
       if (!leaf.ok()) return std::move(leaf).error().WithContext(file);

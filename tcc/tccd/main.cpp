@@ -43,6 +43,7 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
   std::string config_file, data_dir, key_file, chain, listen, control, metrics, admins, workers, interval, n, n_min, n_max, log_level;
+  std::string vc_api, vc_api_token_file, vc_api_issuer_key;
   bool adaptive = false, no_auto_open = false;
   tcc::cli::CommandLine command_line(
       "tccd",
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
                                         "admin_dids, workers, auto_open, chain_poll_ms, anchoring{interval_ms, max_batch,\n"
                                         "default_n, n_min, n_max, adaptive, target_latency_ms, backlog_high,\n"
                                         "adapter_pending_high}, limits{max_channels, max_connections, idle_timeout_ms,\n"
-                                        "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel}).",
+                                        "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel}, vc_api{listen,\n"
+                                        "token_file, issuer_key_file, threads, max_body_bytes, request_timeout_ms}).",
                       &config_file)
       .Option("data-dir", "DIR", "State directory: store/, tcc.key, admin.key, and ledger/ for the default chain.", &data_dir)
       .Option("key", "FILE", "The TCC's DID key (default <data-dir>/tcc.key, created on first start).", &key_file)
@@ -64,6 +66,13 @@ int main(int argc, char** argv) {
       .Option("control", "ENDPOINT", "Control endpoint (default tcp://127.0.0.1:7701), CURVE, admin keys only.", &control)
       .Option("metrics", "ADDR:PORT", "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464;\n"
                                       "port 0 picks a free one). Off by default.", &metrics)
+      .Option("vc-api", "ADDR:PORT", "Serve the VC API over HTTP (POST /credentials/verify, /credentials/issue,\n"
+                                     "GET /evidence/{tsc-hash}, /identity); PORT alone binds 127.0.0.1, port 0 picks\n"
+                                     "one. Off by default. See docs/vc-api.md.", &vc_api)
+      .Option("vc-api-token-file", "FILE", "Bearer token (file mode 0600, at least 16 characters) that POST\n"
+                                           "/credentials/issue requires; without it issuing is disabled.", &vc_api_token_file)
+      .Option("vc-api-issuer-key", "FILE", "Key that signs credentials issued over the VC API (default: the TCC key).",
+              &vc_api_issuer_key)
       .Option("admin", "DIDS", "Comma-separated did:key DIDs allowed on the control endpoint (default: the key\n"
                                "in <data-dir>/admin.key, created on first start).", &admins)
       .Option("workers", "N", "Worker threads for verification and signing (default: one per core).", &workers)
@@ -91,6 +100,9 @@ int main(int argc, char** argv) {
     if (!listen.empty()) config.listen = listen;
     if (!control.empty()) config.control = control;
     if (!metrics.empty()) config.metrics = metrics;
+    if (!vc_api.empty()) config.vc_api.listen = vc_api;
+    if (!vc_api_token_file.empty()) config.vc_api.token_file = vc_api_token_file;
+    if (!vc_api_issuer_key.empty()) config.vc_api_issuer_key_file = vc_api_issuer_key;
     if (!admins.empty()) config.admin_dids = SplitCommas(admins);
     std::uint64_t value = 0;
     if (!workers.empty()) {

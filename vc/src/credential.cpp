@@ -45,6 +45,11 @@ Status CheckSchemaEntry(const Json& entry) {
 
 }  // namespace
 
+bool HasCredentialType(const Json& credential, std::string_view type) {
+  const Json* member = credential.Find("type");
+  return member != nullptr && HasType(*member, type);
+}
+
 Result<std::string> IssuerId(const Json& credential) {
   const Json* issuer = credential.Find("issuer");
   if (issuer == nullptr) return ShapeError("missing issuer");

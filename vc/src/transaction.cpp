@@ -90,6 +90,17 @@ bool HasType(const Json& credential, std::string_view wanted) {
 
 }  // namespace
 
+Result<NamedTemplate> ReadNamedTemplate(const Json& credential) {
+  const Json* schema = credential.Find("credentialSchema");
+  if (schema == nullptr || !schema->is_object()) return Invalid("the credential names no template (credentialSchema)");
+  TCC_ASSIGN_OR_RETURN(std::string_view id, schema->GetString("id"));
+  TCC_ASSIGN_OR_RETURN(double version, schema->GetNumber("version"));
+  if (version < 1 || version > 4294967295.0 || std::floor(version) != version) {
+    return Invalid("credentialSchema.version is not a template version");
+  }
+  return NamedTemplate{std::string(id), static_cast<std::uint32_t>(version)};
+}
+
 Result<std::string> CredentialHash(const Json& credential) {
   TCC_ASSIGN_OR_RETURN(std::string canonical, Canonicalize(credential));
   return HexEncode(Sha256(std::string_view(canonical)));

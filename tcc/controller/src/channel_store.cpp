@@ -27,6 +27,9 @@ namespace {
 //   c/<channel>                  -> ChannelRecordToJson, compact text
 //   t/<channel>/<u64be seq>      -> TSC: kTscFormat | tsc hash (32) | claim hash (32) | TSC text
 //   h/<channel>/<claim hash hex> -> u64be seq (replay index)
+//   x/<tsc hash hex>             -> channel (32) | u64be seq (lookup by TSC hash; stores written
+//                                   before the index existed are indexed once on open, then
+//                                   !tsc-hash-index is set)
 //   p/<channel>/<u64be seq>      -> tsc hash (32): evidence waiting for a batch
 //   b/<batch id>                 -> kBatchFormat | u32be n | n items of
 //                                   channel (32) | u64be seq | tsc hash (32)
@@ -45,6 +48,8 @@ constexpr char kBundleKind = 'e';
 constexpr char kAnchoredKind = 'a';
 constexpr char kValueKind = 'v';
 constexpr char kCounterKind = 'n';
+constexpr char kTscHashKind = 'x';
+constexpr std::string_view kTscHashIndexKey = "!tsc-hash-index";
 
 constexpr std::size_t kChannelIdSize = 64;  // hex digits
 constexpr std::size_t kHashSize = 32;       // bytes
@@ -131,6 +136,15 @@ std::string ChannelKey(std::string_view channel_id) { return NameKey(kChannelKin
 std::string AnchoredKey(std::string_view channel_id) { return NameKey(kAnchoredKind, channel_id); }
 std::string ClaimKey(std::string_view channel_id, std::string_view claim_hash) {
   return ChannelPrefix(kClaimKind, channel_id) + std::string(claim_hash);
+}
+
+std::string TscHashKey(std::string_view tsc_hash) { return NameKey(kTscHashKind, tsc_hash); }
+
+std::string TscHashValue(std::string_view channel_id, std::uint64_t seq) {
+  std::string value;
+  AppendHashBytes(value, channel_id);
+  AppendU64(value, seq);
+  return value;
 }
 
 bool IsSeqKey(std::string_view key) {
@@ -395,6 +409,28 @@ class ChannelStore::Impl {
     return count;
   }
 
+  // Stores written before the TSC-hash index existed get it once, in bounded batches; the marker
+  // goes last, so an interrupted backfill simply runs again.
+  Status EnsureTscHashIndex() {
+    TCC_ASSIGN_OR_RETURN(std::optional<std::string> marker, Get(std::string(kTscHashIndexKey)));
+    if (marker) return OkStatus();
+    leveldb::WriteBatch batch;
+    std::size_t pending = 0;
+    const std::string prefix = KindPrefix(kTscKind);
+    TCC_RETURN_IF_ERROR(Scan(prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
+      TCC_ASSIGN_OR_RETURN(TscRecord tsc, DecodeTsc(key, value));
+      batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
+      if (++pending == 10000) {
+        TCC_RETURN_IF_ERROR(Write(batch, "indexing TSC hashes"));
+        batch.Clear();
+        pending = 0;
+      }
+      return true;
+    }));
+    batch.Put(AsSlice(kTscHashIndexKey), "1");
+    return Write(batch, "indexing TSC hashes");
+  }
+
   // An empty database gets the format marker; anything else must already carry it.
   Status CheckFormat(bool create_if_missing) {
     TCC_ASSIGN_OR_RETURN(std::optional<std::string> format, Get(std::string(kFormatKey)));
@@ -458,6 +494,7 @@ Result<std::unique_ptr<ChannelStore>> ChannelStore::Open(const std::string& path
     return StoreError(status, "opening channel store " + path);
   }
   TCC_RETURN_IF_ERROR(impl->CheckFormat(options.create_if_missing));
+  TCC_RETURN_IF_ERROR(impl->EnsureTscHashIndex());
   return std::unique_ptr<ChannelStore>(new ChannelStore(std::move(impl)));
 }
 
@@ -552,6 +589,7 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
 
     batch.Put(tsc_key, EncodeTsc(tsc));
     batch.Put(claim_key, U64Value(tsc.seq));
+    batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
     batch.Put(ChannelKey(tsc.channel_id), *channel);
     if (commit.evidence) {
       batch.Put(SeqKey(kPendingKind, tsc.channel_id, tsc.seq),
@@ -588,6 +626,18 @@ Result<std::vector<TscRecord>> ChannelStore::ListTscs(std::string_view channel_i
                     return tscs.size() < limit;
                   }));
   return tscs;
+}
+
+Result<std::optional<TscLocation>> ChannelStore::FindTscByHash(std::string_view tsc_hash) {
+  TCC_RETURN_IF_ERROR(CheckHash(tsc_hash, "TSC hash"));
+  const std::string key = TscHashKey(tsc_hash);
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
+  if (!value) return std::optional<TscLocation>();
+  if (value->size() != kHashSize + 8) return Corrupt(key, "not a channel and a seq");
+  TscLocation location{HashHex(std::string_view(*value).substr(0, kHashSize)),
+                       ReadU64(std::string_view(*value).substr(kHashSize))};
+  if (!CheckSeq(location.seq).ok()) return Corrupt(key, "seq " + std::to_string(location.seq) + " is out of range");
+  return std::optional<TscLocation>(std::move(location));
 }
 
 Result<std::optional<std::uint64_t>> ChannelStore::FindSeqByClaimHash(std::string_view channel_id,

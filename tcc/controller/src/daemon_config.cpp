@@ -135,6 +135,16 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
                     .Uint("adapter_pending_high", config.policy.adapter_pending_high)
                     .Read();
               })
+      .Object("vc_api",
+              [&](MemberReader& vc_api) {
+                return vc_api.String("listen", config.vc_api.listen)
+                    .String("token_file", config.vc_api.token_file)
+                    .String("issuer_key_file", config.vc_api_issuer_key_file)
+                    .Uint("threads", config.vc_api.threads)
+                    .Uint("max_body_bytes", config.vc_api.max_body_bytes)
+                    .Millis("request_timeout_ms", config.vc_api.request_timeout)
+                    .Read();
+              })
       .Object("limits", [&](MemberReader& limits) {
         return limits.Uint("max_channels", config.limits.max_channels)
             .Uint("max_connections", config.limits.max_connections)
@@ -165,6 +175,7 @@ Status FinishDaemonConfig(DaemonConfig& config) {
       config.limits.max_waiting_per_channel == 0) {
     return Error(ErrorCode::kInvalidArgument, "limits must be at least 1");
   }
+  if (!config.vc_api.listen.empty()) TCC_RETURN_IF_ERROR(vcapi::ValidateServerOptions(config.vc_api));
   return OkStatus();
 }
 

@@ -25,6 +25,8 @@ inline constexpr std::string_view kCredentialsV2Context = "https://www.w3.org/ns
 // (URL or object with id), credentialSubject, optional id, validFrom/validUntil (date-time, in
 // order), credentialSchema (objects with id and type). Proofs are not checked here.
 Status CheckCredentialShape(const Json& credential);
+// Whether the credential's `type` (a string or an array of strings) includes `type`.
+bool HasCredentialType(const Json& credential, std::string_view type);
 // The issuer's id, from a string or an object issuer.
 Result<std::string> IssuerId(const Json& credential);
 

@@ -32,6 +32,15 @@ inline constexpr std::string_view kTscType = "TransactionSettlementCredential";
 inline constexpr std::string_view kTemplateSchemaType = "TccClaimTemplate";
 inline constexpr std::string_view kUndefinedTermsContext = "https://www.w3.org/ns/credentials/undefined-terms/v2";
 
+// The template a TIC or TSC names in credentialSchema: {id, version}. kInvalidArgument when the
+// credential names none, or the version is not a positive 32-bit integer. Callers look the template
+// up in their registry and then verify against it (VerifyTic / VerifyTsc check the content hash).
+struct NamedTemplate {
+  std::string id;
+  std::uint32_t version = 0;
+};
+Result<NamedTemplate> ReadNamedTemplate(const Json& credential);
+
 // Lowercase hex SHA-256 of the credential's JCS form: a TIC's hash is its channel id, a TSC's
 // hash is what the next TSC's `prev` names and what evidence commits to.
 Result<std::string> CredentialHash(const Json& credential);

@@ -1,7 +1,7 @@
 // ChannelStore: the daemon's durable state in one LevelDB database (a real directory on disk).
 //
 // It holds channel records, issued TSCs (by channel and seq, with a claim-hash index for replay
-// detection), evidence items waiting for a batch, batches handed to the chain but not yet known to
+// detection and a TSC-hash index for lookups by hash), evidence items waiting for a batch, batches handed to the chain but not yet known to
 // be anchored, the evidence bundles of anchored items, and small named values (the chain event
 // cursor, the batch counter). Every method that writes does so in one synced LevelDB WriteBatch,
 // so a write either survives a crash completely or not at all, and returns only once durable.
@@ -48,6 +48,12 @@ struct PendingBatch {
   std::vector<chain::EvidenceItem> items;
 };
 
+// Where a TSC is stored: found by its hash through the index CommitSettlements writes with it.
+struct TscLocation {
+  std::string channel_id;
+  std::uint64_t seq = 0;
+};
+
 class ChannelStore {
  public:
   static Result<std::unique_ptr<ChannelStore>> Open(const std::string& path,
@@ -68,6 +74,8 @@ class ChannelStore {
   // Up to `limit` TSCs with seq > after_seq, ascending.
   Result<std::vector<TscRecord>> ListTscs(std::string_view channel_id, std::uint64_t after_seq,
                                           std::size_t limit);
+  // The TSC with this hash (vc::CredentialHash, 64 lowercase hex digits), if this store holds it.
+  Result<std::optional<TscLocation>> FindTscByHash(std::string_view tsc_hash);
   // The seq a claim hash was issued under in this channel, if any.
   Result<std::optional<std::uint64_t>> FindSeqByClaimHash(std::string_view channel_id,
                                                           std::string_view claim_hash);

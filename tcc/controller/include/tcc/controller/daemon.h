@@ -29,6 +29,7 @@
 #include "tcc/common/result.h"
 #include "tcc/controller/anchor_policy.h"
 #include "tcc/controller/anchor_service.h"
+#include "tcc/vcapi/server.h"
 
 namespace tcc::controller {
 
@@ -61,6 +62,11 @@ struct DaemonConfig {
   AnchorPolicyOptions policy;
   AnchorServiceOptions anchoring;  // batch_id_prefix is derived from the TCC DID when left "tcc"
   DaemonLimits limits;
+  // The VC-API HTTP endpoint (verify, issue, evidence, identity; tcc/vcapi/server.h), off while
+  // vc_api.listen is empty. Issued credentials are signed with vc_api_issuer_key_file, or with the
+  // TCC key when that is empty.
+  vcapi::ServerOptions vc_api;
+  std::string vc_api_issuer_key_file;
 };
 
 // Reads a JSON config file (see tccd --help for the members); unknown members are errors.
@@ -81,6 +87,7 @@ class Daemon {
   const std::string& listen_endpoint() const;
   const std::string& control_endpoint() const;
   const std::string& metrics_address() const;  // empty when metrics are not served
+  const std::string& vc_api_address() const;   // empty when the VC-API is not served
   const std::string& admin_key_file() const;  // empty when admins come from the config
 
   // Drains and stops; idempotent. Safe to call from any thread but not from a signal handler.

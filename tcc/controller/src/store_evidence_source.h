@@ -1,0 +1,31 @@
+// StoreEvidenceSource: the VC-API's view of the daemon's channel store (vcapi::EvidenceSource).
+//
+// A TSC is found through the store's TSC-hash index; its evidence is the bundle of the first
+// anchored TSC at or after it (AnchoredSeqCovering), with the TSCs in between so a client can check
+// the hash chain. Borrows the store, which must outlive it. Thread-safe: only store reads, which
+// LevelDB serves concurrently with the daemon's writer (every record it reads was written in one
+// atomic batch).
+#pragma once
+
+#include <cstddef>
+
+#include "tcc/controller/channel_store.h"
+#include "tcc/vcapi/credential_service.h"
+
+namespace tcc::controller {
+
+class StoreEvidenceSource final : public vcapi::EvidenceSource {
+ public:
+  // A TSC committed only through more than `max_links` later TSCs is refused (kResourceExhausted)
+  // rather than answered with an unbounded response.
+  explicit StoreEvidenceSource(ChannelStore& store, std::size_t max_links = 1000)
+      : store_(store), max_links_(max_links) {}
+
+  Result<std::optional<vcapi::StoredEvidence>> FindEvidence(std::string_view tsc_hash) override;
+
+ private:
+  ChannelStore& store_;
+  std::size_t max_links_;
+};
+
+}  // namespace tcc::controller

@@ -1,0 +1,342 @@
+#include "tcc/vcapi/server.h"
+
+#include <civetweb.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <vector>
+
+#include "tcc/common/bytes.h"
+#include "tcc/common/file.h"
+#include "tcc/common/secure_memory.h"
+#include "tcc/common/sha256.h"
+
+namespace tcc::vcapi {
+namespace {
+
+constexpr std::size_t kMaxTokenFileBytes = 4096;
+constexpr std::size_t kMinTokenBytes = 16;
+constexpr std::string_view kEvidencePrefix = "/evidence/";
+
+Error Invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
+
+int StatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kParse: return 400;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kConflict:
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kResourceExhausted: return 413;
+    case ErrorCode::kVerificationFailed: return 422;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kIo:
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Internal Server Error";
+  }
+}
+
+// One HTTP answer; `error` is set for every refusal (it feeds the rejection hook).
+struct Answer {
+  int status = 200;
+  std::string body;
+  std::optional<ErrorCode> error;
+  std::string extra_headers;  // complete "Name: value\r\n" lines
+  bool close = false;         // the request body was not read: the connection cannot be reused
+};
+
+Json ErrorJson(const Error& error) {
+  Json detail = Json::Object();
+  detail.Set("code", ErrorCodeName(error.code()));
+  detail.Set("message", error.message());
+  Json body = Json::Object();
+  body.Set("error", std::move(detail));
+  return body;
+}
+
+Answer Refuse(int status, const Error& error, Json body = Json()) {
+  if (body.is_null()) body = ErrorJson(error);
+  return Answer{status, body.Serialize(), error.code(), {}, false};
+}
+
+Answer FromResult(const Result<Json>& result, int ok_status, std::string_view endpoint) {
+  if (result.ok()) return Answer{ok_status, result->Serialize(), std::nullopt, {}, false};
+  const Error& error = result.error();
+  Json body = ErrorJson(error);
+  // A VC API client reads `verified`; errors it cannot act on still say why in `error`.
+  if (endpoint == kVerifyEndpoint && error.code() == ErrorCode::kVerificationFailed) {
+    body.Set("verified", false);
+    Json errors = Json::Array();
+    errors.PushBack(*body.Find("error"));
+    body.Set("errors", std::move(errors));
+  }
+  return Refuse(StatusFor(error.code()), error, std::move(body));
+}
+
+std::string_view EndpointOf(std::string_view uri) {
+  if (uri == "/credentials/verify") return kVerifyEndpoint;
+  if (uri == "/credentials/issue") return kIssueEndpoint;
+  if (uri.starts_with(kEvidencePrefix)) return kEvidenceEndpoint;
+  if (uri == "/identity") return kIdentityEndpoint;
+  return kOtherEndpoint;
+}
+
+}  // namespace
+
+Result<std::string> NormalizeListenAddress(std::string_view listen) {
+  std::string address(listen);
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    address = "127.0.0.1:" + address;
+    colon = address.rfind(':');
+  }
+  const std::string_view port = std::string_view(address).substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || error != std::errc() || end != port.data() + port.size() || value > 65535 || colon == 0) {
+    return Invalid("the VC-API address must be ADDR:PORT or PORT (port 0 picks one), not \"" + std::string(listen) + "\"");
+  }
+  return address;
+}
+
+Status ValidateServerOptions(const ServerOptions& options) {
+  TCC_RETURN_IF_ERROR(NormalizeListenAddress(options.listen));
+  if (options.threads == 0 || options.threads > 1024) return Invalid("vc_api.threads must be between 1 and 1024");
+  if (options.max_body_bytes < 1024 || options.max_body_bytes > (64u << 20)) {
+    return Invalid("vc_api.max_body_bytes must be between 1024 and 67108864");
+  }
+  if (options.request_timeout.count() < 1) return Invalid("vc_api.request_timeout_ms must be at least 1");
+  return OkStatus();
+}
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, std::shared_ptr<const CredentialService> service, ServerHooks hooks)
+      : options_(std::move(options)), service_(std::move(service)), hooks_(std::move(hooks)) {}
+
+  ~Impl() {
+    if (context_ != nullptr) mg_stop(context_);
+    if (library_initialized_) mg_exit_library();
+  }
+
+  Status LoadToken() {
+    if (options_.token_file.empty()) return OkStatus();
+    auto text = ReadFile(options_.token_file, {.max_bytes = kMaxTokenFileBytes, .require_private = true});
+    if (!text.ok()) return Invalid("vc-api token file: " + text.error().message());
+    std::string token = std::move(text).value();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    const bool printable = std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    const std::size_t size = token.size();
+    token_digest_ = Sha256(std::string_view(token));
+    SecureWipe(token.data(), token.size());
+    if (size < kMinTokenBytes || !printable) {
+      token_digest_.reset();
+      return Invalid("vc-api token file " + options_.token_file + ": the token must be at least " +
+                     std::to_string(kMinTokenBytes) + " printable characters without spaces");
+    }
+    return OkStatus();
+  }
+
+  Status Bind() {
+    TCC_ASSIGN_OR_RETURN(std::string address, NormalizeListenAddress(options_.listen));
+    mg_init_library(0);
+    library_initialized_ = true;
+    const std::string threads = std::to_string(options_.threads);
+    const std::string timeout = std::to_string(options_.request_timeout.count());
+    const char* config[] = {"listening_ports", address.c_str(),
+                            "num_threads", threads.c_str(),
+                            "request_timeout_ms", timeout.c_str(),
+                            "keep_alive_timeout_ms", timeout.c_str(),
+                            "enable_keep_alive", "yes",
+                            "enable_directory_listing", "no",
+                            nullptr};
+    mg_callbacks callbacks{};
+    callbacks.log_message = [](const mg_connection* connection, const char* message) -> int {
+      auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(connection)));
+      if (self != nullptr && self->hooks_.on_log) self->hooks_.on_log(message);
+      return 1;
+    };
+    callbacks.http_error = [](mg_connection* connection, int status, const char* message) -> int {
+      // Errors civetweb finds itself (malformed request line, headers too large) answer in JSON too.
+      auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(connection)));
+      if (self == nullptr) return 1;
+      const ErrorCode code = status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument;
+      Answer answer = Refuse(status, Error(code, message != nullptr ? message : "bad request"));
+      answer.close = true;
+      self->Send(connection, answer, kOtherEndpoint);
+      return 0;
+    };
+    char error_text[256] = {0};
+    mg_error_data error{nullptr, error_text, sizeof error_text};
+    mg_init_data init{&callbacks, this, config};
+    context_ = mg_start2(&init, &error);
+    if (context_ == nullptr) {
+      return Error(ErrorCode::kUnavailable, "vc-api: cannot serve on " + address + ": " + error_text);
+    }
+    mg_set_request_handler(context_, "/", &Impl::HandleThunk, this);
+    mg_server_port ports[4];
+    const int count = mg_get_server_ports(context_, 4, ports);
+    if (count < 1) return Error(ErrorCode::kUnavailable, "vc-api: nothing listening on " + address);
+    bound_address_ = address.substr(0, address.rfind(':')) + ":" + std::to_string(ports[0].port);
+    return OkStatus();
+  }
+
+  const std::string& bound_address() const { return bound_address_; }
+
+ private:
+  static int HandleThunk(mg_connection* connection, void* self) {
+    return static_cast<Impl*>(self)->Handle(connection);
+  }
+
+  int Handle(mg_connection* connection) {
+    const mg_request_info* request = mg_get_request_info(connection);
+    const std::string_view method = request->request_method != nullptr ? request->request_method : "";
+    const std::string_view uri = request->local_uri != nullptr ? request->local_uri : "";
+    const std::string_view endpoint = EndpointOf(uri);
+    if (hooks_.on_request) hooks_.on_request(endpoint);
+    Answer answer = Route(connection, request, method, uri, endpoint);
+    return Send(connection, answer, endpoint);
+  }
+
+  Answer Route(mg_connection* connection, const mg_request_info* request, std::string_view method,
+               std::string_view uri, std::string_view endpoint) {
+    const bool post = endpoint == kVerifyEndpoint || endpoint == kIssueEndpoint;
+    if (endpoint == kOtherEndpoint) {
+      return Refuse(404, Error(ErrorCode::kNotFound, "no such resource " + std::string(uri.substr(0, 200)) +
+                                                         " (POST /credentials/verify, POST /credentials/issue, "
+                                                         "GET /evidence/{tsc-hash}, GET /identity)"));
+    }
+    if (method != (post ? "POST" : "GET")) {
+      Answer answer = Refuse(405, Invalid(std::string(uri) + " accepts " + (post ? "POST" : "GET") + " only"));
+      answer.extra_headers = std::string("Allow: ") + (post ? "POST" : "GET") + "\r\n";
+      // A request to the wrong method may carry a body we will not read.
+      answer.close = request->content_length != 0;
+      return answer;
+    }
+    if (endpoint == kIdentityEndpoint) return Answer{200, service_->HandleIdentity().Serialize(), std::nullopt, {}, false};
+    if (endpoint == kEvidenceEndpoint) {
+      return FromResult(service_->HandleEvidence(uri.substr(kEvidencePrefix.size())), 200, endpoint);
+    }
+    if (endpoint == kIssueEndpoint) {
+      if (auto refused = Authorize(connection)) return std::move(*refused);
+    }
+    std::string body;
+    if (auto refused = ReadBody(connection, request, body)) return std::move(*refused);
+    auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
+    if (!json.ok()) {
+      return Refuse(400, Error(ErrorCode::kParse, "the request body is not JSON: " + json.error().message()));
+    }
+    if (endpoint == kVerifyEndpoint) return FromResult(service_->HandleVerify(*json), 200, endpoint);
+    return FromResult(service_->HandleIssue(*json), 201, endpoint);
+  }
+
+  // Refuses before anything is read when the client announces too much, and stops reading as soon
+  // as a body of unknown length (chunked) passes the limit.
+  std::optional<Answer> ReadBody(mg_connection* connection, const mg_request_info* request, std::string& body) {
+    const std::size_t limit = options_.max_body_bytes;
+    auto too_large = [&] {
+      Answer answer = Refuse(413, Error(ErrorCode::kResourceExhausted,
+                                        "the request body is larger than the limit of " + std::to_string(limit) + " bytes"));
+      answer.close = true;
+      return answer;
+    };
+    if (request->content_length > static_cast<long long>(limit)) return too_large();
+    if (request->content_length > 0) body.reserve(static_cast<std::size_t>(request->content_length));
+    char buffer[16384];
+    while (true) {
+      const int got = mg_read(connection, buffer, sizeof buffer);
+      if (got < 0) {
+        Answer answer = Refuse(400, Invalid("the request body could not be read"));
+        answer.close = true;
+        return answer;
+      }
+      if (got == 0) break;
+      body.append(buffer, static_cast<std::size_t>(got));
+      if (body.size() > limit) return too_large();
+    }
+    if (body.empty()) return Refuse(400, Invalid("the request has no body (a JSON object is expected)"));
+    return std::nullopt;
+  }
+
+  std::optional<Answer> Authorize(mg_connection* connection) {
+    if (!token_digest_) {
+      Answer answer = Refuse(403, Error(ErrorCode::kPermissionDenied,
+                                        "issuing is disabled on this endpoint (tccd --vc-api-token-file enables it)"));
+      answer.close = true;  // the body stays unread
+      return answer;
+    }
+    const char* header = mg_get_header(connection, "Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    const std::string_view value = header != nullptr ? header : "";
+    if (value.size() <= kBearer.size() || !value.starts_with(kBearer)) {
+      Answer answer = Refuse(401, Error(ErrorCode::kPermissionDenied, "issuing needs an Authorization: Bearer token"));
+      answer.extra_headers = "WWW-Authenticate: Bearer realm=\"tcc-vc-api\"\r\n";
+      answer.close = true;
+      return answer;
+    }
+    const Sha256Digest presented = Sha256(value.substr(kBearer.size()));
+    if (!ConstantTimeEqual(presented, *token_digest_)) {
+      Answer answer = Refuse(401, Error(ErrorCode::kPermissionDenied, "the bearer token is not valid"));
+      answer.extra_headers = "WWW-Authenticate: Bearer realm=\"tcc-vc-api\", error=\"invalid_token\"\r\n";
+      answer.close = true;
+      return answer;
+    }
+    return std::nullopt;
+  }
+
+  int Send(mg_connection* connection, const Answer& answer, std::string_view endpoint) {
+    if (answer.error && hooks_.on_rejected) hooks_.on_rejected(endpoint, *answer.error);
+    if (answer.close) mg_disable_keep_alive(connection);
+    std::string head = "HTTP/1.1 " + std::to_string(answer.status) + " " + std::string(ReasonPhrase(answer.status)) +
+                       "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
+                       std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
+                       (answer.close ? "Connection: close\r\n" : "") + "\r\n";
+    mg_write(connection, head.data(), head.size());
+    mg_write(connection, answer.body.data(), answer.body.size());
+    return answer.status;
+  }
+
+  ServerOptions options_;
+  std::shared_ptr<const CredentialService> service_;
+  ServerHooks hooks_;
+  std::optional<Sha256Digest> token_digest_;
+  bool library_initialized_ = false;
+  mg_context* context_ = nullptr;
+  std::string bound_address_;
+};
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<const CredentialService> service,
+                                              ServerHooks hooks) {
+  TCC_RETURN_IF_ERROR(ValidateServerOptions(options));
+  auto impl = std::make_unique<Impl>(options, std::move(service), std::move(hooks));
+  TCC_RETURN_IF_ERROR(impl->LoadToken());
+  TCC_RETURN_IF_ERROR(impl->Bind());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+const std::string& Server::bound_address() const { return impl_->bound_address(); }
+
+}  // namespace tcc::vcapi
