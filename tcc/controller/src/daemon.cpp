@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store_evidence_source.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
@@ -193,6 +194,7 @@ class Daemon::Impl {
   std::string control_endpoint_;
   std::string admin_key_file_;
   std::string metrics_address_;
+  std::string vc_api_address_;
 
  private:
   // --- set-up ---
@@ -200,6 +202,7 @@ class Daemon::Impl {
   Status OpenChainAndStore();
   Status RecoverChannels();
   Status BindSockets();
+  Status StartVcApi();
   Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version);
 
   // --- the loop (I/O thread) ---
@@ -313,6 +316,8 @@ class Daemon::Impl {
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
   Status final_status_ = OkStatus();
+  // Last: destroyed first, so no HTTP request still reads the store, resolver or metrics.
+  std::unique_ptr<vcapi::Server> vc_api_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -423,6 +428,24 @@ Status Daemon::Impl::BindSockets() {
   return OkStatus();
 }
 
+Status Daemon::Impl::StartVcApi() {
+  if (config_.vc_api.listen.empty()) return OkStatus();
+  const std::string& key_file = config_.vc_api_issuer_key_file.empty() ? config_.key_file : config_.vc_api_issuer_key_file;
+  auto issuer_key = did::KeyPair::ReadFile(key_file);
+  if (!issuer_key.ok()) return std::move(issuer_key).error().WithContext("vc-api issuer key " + key_file);
+  auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
+      did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key).value(), resolver_,
+      [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); }, adapter_,
+      std::make_shared<StoreEvidenceSource>(*store_)});
+  vcapi::ServerHooks hooks;
+  hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
+  hooks.on_rejected = [this](std::string_view, ErrorCode code) { metrics_->VcApiRejected(ErrorCodeName(code)); };
+  hooks.on_log = [](std::string_view message) { Log(LogLevel::kWarning, "vc-api", {{"message", message}}); };
+  TCC_ASSIGN_OR_RETURN(vc_api_, vcapi::Server::Start(config_.vc_api, std::move(service), std::move(hooks)));
+  vc_api_address_ = vc_api_->bound_address();
+  return OkStatus();
+}
+
 Status Daemon::Impl::Start() {
   if (!loop_.valid()) return Error(ErrorCode::kInternal, "eventfd: " + std::string(std::strerror(errno)));
   TCC_RETURN_IF_ERROR(EnsurePrivateDirectory(config_.data_dir));
@@ -449,6 +472,7 @@ Status Daemon::Impl::Start() {
   });
   workers_ = std::make_unique<WorkerPool>(config_.workers);
   TCC_RETURN_IF_ERROR(BindSockets());
+  TCC_RETURN_IF_ERROR(StartVcApi());
 
   std::uint64_t settled = 0;
   for (const auto& [id, channel] : channels_) settled += channel.durable_seq;
@@ -457,6 +481,7 @@ Status Daemon::Impl::Start() {
        {"listen", listen_endpoint_},
        {"control", control_endpoint_},
        {"metrics", metrics_address_},
+       {"vc_api", vc_api_address_},
        {"chain", config_.chain_uri},
        {"data_dir", config_.data_dir},
        {"channels", static_cast<std::uint64_t>(channels_.size())},
@@ -550,6 +575,7 @@ void Daemon::Impl::BeginDrain() {
 bool Daemon::Impl::Drained() const { return outstanding_ == 0; }
 
 void Daemon::Impl::FinishDrain() {
+  vc_api_.reset();
   watcher_stop_ = true;
   if (workers_) workers_->Stop();
   if (writer_) writer_->Stop();
@@ -1251,14 +1277,9 @@ Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::st
   if (!tic.ok()) return std::move(tic).error().WithContext("recorded TIC " + tic_id);
   TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(*tic));
   if (hash != tic_id) return Error(ErrorCode::kVerificationFailed, "recorded TIC " + tic_id + " hashes to " + hash);
-  const Json* schema = tic->Find("credentialSchema");
-  if (schema == nullptr || !schema->is_object()) return Error(ErrorCode::kInvalidArgument, "the TIC names no TIT");
-  TCC_ASSIGN_OR_RETURN(std::string_view tit_id, schema->GetString("id"));
-  TCC_ASSIGN_OR_RETURN(double tit_version, schema->GetNumber("version"));
-  if (tit_version < 1 || tit_version > 4294967295.0 || std::floor(tit_version) != tit_version) {
-    return Error(ErrorCode::kInvalidArgument, "the TIC's credentialSchema.version is not a template version");
-  }
-  TCC_ASSIGN_OR_RETURN(auto tit, GetTemplate(std::string(tit_id), static_cast<std::uint32_t>(tit_version)));
+  auto tit_named = vc::ReadNamedTemplate(*tic);
+  if (!tit_named.ok()) return std::move(tit_named).error().WithContext("TIC " + tic_id);
+  TCC_ASSIGN_OR_RETURN(auto tit, GetTemplate(tit_named->id, tit_named->version));
   auto verified = vc::VerifyTic(*tic, *tit, *resolver_);
   if (!verified.ok()) return std::move(verified).error().WithContext("TIC " + tic_id);
   if (verified->tst_id.empty()) return Error(ErrorCode::kInvalidArgument, "TIC " + tic_id + " names no TST");
@@ -1622,6 +1643,7 @@ const std::string& Daemon::control_endpoint() const { return impl_->control_endp
 const std::string& Daemon::metrics_address() const { return impl_->metrics_address_; }
 const std::string& Daemon::admin_key_file() const { return impl_->admin_key_file_; }
 void Daemon::Stop() { impl_->Stop(); }
+const std::string& Daemon::vc_api_address() const { return impl_->vc_api_address_; }
 Status Daemon::Wait() { return impl_->Wait(); }
 
 }  // namespace tcc::controller

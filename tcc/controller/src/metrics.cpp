@@ -320,6 +320,11 @@ class DaemonMetrics::Impl {
 
     prometheus::BuildGauge()
         .Name("tcc_build_info")
+    vc_api_requests_.emplace(counter("tcc_vc_api_requests_total", "VC-API HTTP requests, by endpoint."), "endpoint");
+    vc_api_rejected_.emplace(counter("tcc_vc_api_rejected_total", "VC-API HTTP requests refused, by error code."),
+                             "reason");
+    for (const char* endpoint : {"verify", "issue", "evidence", "identity"}) vc_api_requests_->Precreate(endpoint);
+
         .Help("Always 1; the labels say which tccd build is running.")
         .Register(*registry_)
         .Add({{"version", TCC_VERSION}, {"chain_adapter", std::string(chain_adapter)}})
@@ -330,6 +335,7 @@ class DaemonMetrics::Impl {
       adapter_errors_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
     }
   }
+      vc_api_rejected_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
 
   Status Serve(const std::string& listen_address) {
     try {
@@ -399,6 +405,8 @@ class DaemonMetrics::Impl {
 
 Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(const std::string& listen_address,
                                                              std::string_view /*tcc_did*/,
+  std::optional<LabeledCounter> vc_api_requests_;
+  std::optional<LabeledCounter> vc_api_rejected_;
                                                              std::string_view chain_adapter) {
   // The DID is deliberately not a label (see the header); the parameter stays for log context.
   std::unique_ptr<Impl> impl;
@@ -461,3 +469,6 @@ void DaemonMetrics::SetEffectiveN(std::int64_t default_n, std::int64_t factor) {
 void DaemonMetrics::SetChainHeight(std::uint64_t height) { impl_->chain_height_->Set(static_cast<double>(height)); }
 
 }  // namespace tcc::controller
+void DaemonMetrics::VcApiRequest(std::string_view endpoint) { impl_->vc_api_requests_->Increment(endpoint); }
+void DaemonMetrics::VcApiRejected(std::string_view reason) { impl_->vc_api_rejected_->Increment(reason); }
+

@@ -64,6 +64,11 @@ class DaemonMetrics {
  private:
   class Impl;
   explicit DaemonMetrics(std::unique_ptr<Impl> impl);
+  // VC-API over HTTP: each request by endpoint (verify, issue, evidence, identity, other) and each
+  // refusal by its ErrorCodeName.
+  void VcApiRequest(std::string_view endpoint);
+  void VcApiRejected(std::string_view reason);
+
   std::unique_ptr<Impl> impl_;
 };
 
