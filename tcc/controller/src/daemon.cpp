@@ -1641,9 +1641,9 @@ const std::string& Daemon::did() const { return impl_->did_; }
 const std::string& Daemon::listen_endpoint() const { return impl_->listen_endpoint_; }
 const std::string& Daemon::control_endpoint() const { return impl_->control_endpoint_; }
 const std::string& Daemon::metrics_address() const { return impl_->metrics_address_; }
+const std::string& Daemon::vc_api_address() const { return impl_->vc_api_address_; }
 const std::string& Daemon::admin_key_file() const { return impl_->admin_key_file_; }
 void Daemon::Stop() { impl_->Stop(); }
-const std::string& Daemon::vc_api_address() const { return impl_->vc_api_address_; }
 Status Daemon::Wait() { return impl_->Wait(); }
 
 }  // namespace tcc::controller

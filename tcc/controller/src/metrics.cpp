@@ -318,13 +318,13 @@ class DaemonMetrics::Impl {
     n_factor_ = gauge("tcc_anchor_n_factor", "Adaptive factor applied to the default anchoring interval N.");
     chain_height_ = gauge("tcc_chain_height", "Chain height as the adapter last saw it.");
 
-    prometheus::BuildGauge()
-        .Name("tcc_build_info")
     vc_api_requests_.emplace(counter("tcc_vc_api_requests_total", "VC-API HTTP requests, by endpoint."), "endpoint");
     vc_api_rejected_.emplace(counter("tcc_vc_api_rejected_total", "VC-API HTTP requests refused, by error code."),
                              "reason");
     for (const char* endpoint : {"verify", "issue", "evidence", "identity"}) vc_api_requests_->Precreate(endpoint);
 
+    prometheus::BuildGauge()
+        .Name("tcc_build_info")
         .Help("Always 1; the labels say which tccd build is running.")
         .Register(*registry_)
         .Add({{"version", TCC_VERSION}, {"chain_adapter", std::string(chain_adapter)}})
@@ -333,9 +333,9 @@ class DaemonMetrics::Impl {
     for (int code = 0; code <= static_cast<int>(ErrorCode::kInternal); ++code) {
       rejected_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
       adapter_errors_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
+      vc_api_rejected_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
     }
   }
-      vc_api_rejected_->Precreate(ErrorCodeName(static_cast<ErrorCode>(code)));
 
   Status Serve(const std::string& listen_address) {
     try {
@@ -401,12 +401,12 @@ class DaemonMetrics::Impl {
   prometheus::Gauge* n_effective_;
   prometheus::Gauge* n_factor_;
   prometheus::Gauge* chain_height_;
+  std::optional<LabeledCounter> vc_api_requests_;
+  std::optional<LabeledCounter> vc_api_rejected_;
 };
 
 Result<std::unique_ptr<DaemonMetrics>> DaemonMetrics::Create(const std::string& listen_address,
                                                              std::string_view /*tcc_did*/,
-  std::optional<LabeledCounter> vc_api_requests_;
-  std::optional<LabeledCounter> vc_api_rejected_;
                                                              std::string_view chain_adapter) {
   // The DID is deliberately not a label (see the header); the parameter stays for log context.
   std::unique_ptr<Impl> impl;
@@ -468,7 +468,7 @@ void DaemonMetrics::SetEffectiveN(std::int64_t default_n, std::int64_t factor) {
 }
 void DaemonMetrics::SetChainHeight(std::uint64_t height) { impl_->chain_height_->Set(static_cast<double>(height)); }
 
-}  // namespace tcc::controller
 void DaemonMetrics::VcApiRequest(std::string_view endpoint) { impl_->vc_api_requests_->Increment(endpoint); }
 void DaemonMetrics::VcApiRejected(std::string_view reason) { impl_->vc_api_rejected_->Increment(reason); }
 
+}  // namespace tcc::controller

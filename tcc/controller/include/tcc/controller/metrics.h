@@ -61,14 +61,14 @@ class DaemonMetrics {
   void SetEffectiveN(std::int64_t default_n, std::int64_t factor);
   void SetChainHeight(std::uint64_t height);
 
- private:
-  class Impl;
-  explicit DaemonMetrics(std::unique_ptr<Impl> impl);
   // VC-API over HTTP: each request by endpoint (verify, issue, evidence, identity, other) and each
   // refusal by its ErrorCodeName.
   void VcApiRequest(std::string_view endpoint);
   void VcApiRejected(std::string_view reason);
 
+ private:
+  class Impl;
+  explicit DaemonMetrics(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
