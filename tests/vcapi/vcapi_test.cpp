@@ -1,0 +1,375 @@
+// The VC-API endpoint against a real tccd process: real HTTP requests (libcurl, keep-alive) to
+// `tccd --vc-api`, real settlements over the channel to produce TSCs, a real embedded ledger for
+// anchors, and tccd's Prometheus endpoint for the rejection counters.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "daemon/daemon_test_util.h"
+#include "http_client.h"
+#include "tcc/chain/evidence.h"
+#include "tcc/vc/credential.h"
+#include "tcc/vcapi/tsc_evidence.h"
+
+namespace tcc::testing {
+namespace {
+
+constexpr char kToken[] = "vc-api-test-token-0123456789abcdef";
+
+Json VerifyRequest(const Json& credential, Json options = Json()) {
+  Json request = Json::Object();
+  request.Set("verifiableCredential", credential);
+  if (!options.is_null()) request.Set("options", std::move(options));
+  return request;
+}
+
+Json EvidenceOption() {
+  Json options = Json::Object();
+  options.Set("checks", JsonArray{Json("evidence")});
+  return options;
+}
+
+std::string ErrorMessage(const HttpResponse& response) {
+  const Json body = response.json();
+  const Json* error = body.Find("error");
+  if (error == nullptr) return {};
+  auto message = error->GetString("message");
+  return message.ok() ? std::string(*message) : std::string();
+}
+
+// A credential signed here, with whatever members the case needs.
+Json SignedCredential(const did::KeyPair& key, const std::vector<std::pair<std::string, Json>>& members = {}) {
+  Json credential = Json::Object();
+  credential.Set("@context", JsonArray{Json(vc::kCredentialsV2Context)});
+  credential.Set("type", JsonArray{Json("VerifiableCredential")});
+  Json subject = Json::Object();
+  subject.Set("id", "did:example:subject");
+  subject.Set("gpuHours", 3);
+  credential.Set("credentialSubject", std::move(subject));
+  for (const auto& [name, value] : members) credential.Set(name, value);
+  return Unwrap(vc::IssueCredential(std::move(credential), key), "sign");
+}
+
+class VcApiFixture {
+ public:
+  VcApiFixture() {
+    REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+    REQUIRE(WriteFileAtomic(dir.Sub("token"), std::string(kToken) + "\n", {.mode = 0600}).ok());
+    // N = 2: every second TSC gets an evidence leaf, so anchors come quickly and odd TSCs are
+    // committed through the next one.
+    trade.Record(dir.Sub("ledger"), 2);
+    tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
+                "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50",
+                "--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0", "--vc-api-token-file", dir.Sub("token")});
+    REQUIRE_FALSE(tccd.vc_api().empty());
+    http = std::make_unique<HttpClient>(tccd.vc_api());
+  }
+
+  HttpResponse Verify(const Json& credential, Json options = Json()) {
+    return http->Post("/credentials/verify", VerifyRequest(credential, std::move(options)).Serialize());
+  }
+
+  // Checks a refusal of a credential: 422, verified false, a message naming the problem.
+  void ExpectUnverified(const Json& credential, const std::string& fragment) {
+    const HttpResponse response = Verify(credential);
+    CHECK_MESSAGE(response.status == 422, response.body);
+    CHECK(response.content_type == "application/json");
+    const Json body = response.json();
+    REQUIRE(body.is_object());
+    CHECK(*body.Find("verified") == Json(false));
+    CHECK_MESSAGE(ErrorMessage(response).find(fragment) != std::string::npos, response.body);
+  }
+
+  double Metric(const std::string& series) {
+    HttpClient metrics(tccd.metrics());
+    const HttpResponse response = metrics.Get("/metrics");
+    REQUIRE(response.status == 200);
+    const std::size_t at = response.body.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(response.body.substr(at + series.size() + 2));
+  }
+
+  TempDir dir;
+  Trade trade;
+  TccdProcess tccd;
+  std::unique_ptr<HttpClient> http;
+};
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: GET /identity is the TCC's DID document") {
+  const HttpResponse response = http->Get("/identity");
+  REQUIRE(response.status == 200);
+  CHECK(response.content_type == "application/json");
+  const Json document = response.json();
+  CHECK(*document.Find("id") == Json(tccd.did()));
+  auto parsed = did::DidDocument::FromJson(document);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->Ed25519KeyFor(did::DidKeyVerificationMethod(trade.tcc->public_key()), did::Relationship::kAssertionMethod)
+            .ok());
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: the conformance vectors verify, over one kept-alive connection") {
+  // 07 and the W3C vector are signed correctly but name a URL issuer that does not control the key;
+  // the VC-API requires issuer = controller of the verification method, so they are refused below.
+  for (const char* name : {"01-minimal", "02-claim-1kb", "03-claim-2kb", "04-claim-4kb", "05-unicode-escapes",
+                           "06-numbers"}) {
+    CAPTURE(name);
+    const Json credential = ReadVectorJson(std::string("eddsa-jcs-2022/") + name + "/signed.json");
+    const HttpResponse response = Verify(credential);
+    REQUIRE_MESSAGE(response.status == 200, response.body);
+    const Json body = response.json();
+    CHECK(*body.Find("verified") == Json(true));
+    CHECK(*body.Find("issuer") == *credential.Find("issuer"));
+    if (std::string(name) != "01-minimal") CHECK(http->reused_connection());
+  }
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: credentials that must not verify get 422 and say why") {
+  const Json good = ReadVectorJson("eddsa-jcs-2022/02-claim-1kb/signed.json");
+  REQUIRE(Verify(good).status == 200);
+
+  {  // "tampered claim"
+    Json tampered = good;
+    tampered.Find("credentialSubject")->Set("tampered", true);
+    ExpectUnverified(tampered, "signature");
+  }
+  {  // "wrong proof type"
+    Json wrong = good;
+    wrong.Find("proof")->Set("type", "Ed25519Signature2020");
+    ExpectUnverified(wrong, "not DataIntegrityProof");
+  }
+  {  // "wrong cryptosuite"
+    Json wrong = good;
+    wrong.Find("proof")->Set("cryptosuite", "eddsa-rdfc-2022");
+    ExpectUnverified(wrong, "eddsa-rdfc-2022");
+  }
+  {  // "missing proof"
+    Json unsigned_credential = good;
+    unsigned_credential.Erase("proof");
+    ExpectUnverified(unsigned_credential, "proof");
+  }
+  {  // "proofValue without the multibase z"
+    Json wrong = good;
+    Json* proof = wrong.Find("proof");
+    proof->Set("proofValue", proof->GetString("proofValue")->substr(1));
+    ExpectUnverified(wrong, "start with 'z'");
+  }
+  {  // "issuer that does not control the signing key"
+    // Signed correctly, by a key of another DID than the issuer.
+    const did::KeyPair signer = did::KeyPair::Generate();
+    Json credential = SignedCredential(signer);
+    credential.Erase("proof");
+    const Json identities = ReadVectorJson("identities.json");
+    credential.Set("issuer", *identities.Find("holder")->Find("did"));
+    REQUIRE(vc::AddProof(credential, signer, {.verification_method = did::DidKeyVerificationMethod(signer.public_key())}).ok());
+    ExpectUnverified(credential, "does not belong to the issuer");
+    // The specification's examples name a URL issuer for a did:key method: refused for the same reason.
+    ExpectUnverified(ReadVectorJson("eddsa-jcs-2022/07-w3c-spec-alumni/signed.json"), "does not belong to the issuer");
+    ExpectUnverified(ReadVectorJson("w3c-vc-di-eddsa/eddsa-jcs-2022/signedJCS.json"), "does not belong to the issuer");
+  }
+  {  // "validity dates"
+    const did::KeyPair key = did::KeyPair::Generate();
+    ExpectUnverified(SignedCredential(key, {{"validUntil", Json("2020-01-01T00:00:00Z")}}), "expired");
+    ExpectUnverified(SignedCredential(key, {{"validFrom", Json("2099-01-01T00:00:00Z")}}), "not valid yet");
+    Json malformed = SignedCredential(key);
+    malformed.Set("validFrom", "2025-13-01T00:00:00Z");
+    ExpectUnverified(malformed, "validFrom");
+    // The same key's credential with sane dates verifies: the refusals above are about the dates.
+    CHECK(Verify(SignedCredential(key, {{"validFrom", Json("2020-01-01T00:00:00Z")}})).status == 200);
+  }
+  {  // "not a credential"
+    ExpectUnverified(Json("a string"), "JSON object"); }
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: malformed and oversized requests get 400/413 JSON errors and are counted") {
+  const double before = Metric("tcc_vc_api_rejected_total{reason=\"parse_error\"}");
+  const HttpResponse not_json = http->Post("/credentials/verify", "{\"verifiableCredential\": ");
+  CHECK(not_json.status == 400);
+  CHECK(not_json.content_type == "application/json");
+  CHECK(ErrorMessage(not_json).find("not JSON") != std::string::npos);
+  CHECK(http->Post("/credentials/verify", "\xff\xfe").status == 400);
+  CHECK(Metric("tcc_vc_api_rejected_total{reason=\"parse_error\"}") == before + 2);
+
+  CHECK(http->Post("/credentials/verify", "").status == 400);
+  CHECK(http->Post("/credentials/verify", "[1, 2]").status == 400);
+  const HttpResponse no_credential = http->Post("/credentials/verify", "{\"credential\": {}}");
+  CHECK(no_credential.status == 400);
+  CHECK(ErrorMessage(no_credential).find("unknown member \"credential\"") != std::string::npos);
+  Json unknown_check = VerifyRequest(Json::Object());
+  unknown_check.Set("options", Json(JsonObject{{"checks", JsonArray{Json("telepathy")}}}));
+  CHECK(http->Post("/credentials/verify", unknown_check.Serialize()).status == 400);
+
+  const std::string big(2u << 20, ' ');
+  const HttpResponse oversized = http->Post("/credentials/verify", big);
+  CHECK(oversized.status == 413);
+  CHECK(ErrorMessage(oversized).find("larger than the limit") != std::string::npos);
+  const HttpResponse chunked = http->Post("/credentials/verify", big, {}, /*chunked=*/true);
+  CHECK(chunked.status == 413);
+
+  CHECK(http->Get("/credentials/verify").status == 405);
+  const HttpResponse unknown = http->Get("/nowhere");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.json().is_object());
+  CHECK(Metric("tcc_vc_api_rejected_total{reason=\"resource_exhausted\"}") == 2);
+  CHECK(Metric("tcc_vc_api_rejected_total{reason=\"invalid_argument\"}") >= 5);
+
+  // Nothing of that disturbed the endpoint.
+  CHECK(Verify(ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json")).status == 200);
+  CHECK(Metric("tcc_vc_api_requests_total{endpoint=\"verify\"}") >= 10);
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuing needs the bearer token; issued credentials verify") {
+  Json request = Json::Object();
+  Json credential = Json::Object();
+  credential.Set("@context", JsonArray{Json(vc::kCredentialsV2Context)});
+  credential.Set("type", JsonArray{Json("VerifiableCredential")});
+  credential.Set("credentialSubject", Json(JsonObject{{"id", Json("did:example:auditor")}}));
+  request.Set("credential", credential);
+  const std::string body = request.Serialize();
+
+  const double unauthorized_before = Metric("tcc_vc_api_rejected_total{reason=\"permission_denied\"}");
+  const HttpResponse missing = http->Post("/credentials/issue", body);
+  CHECK(missing.status == 401);
+  CHECK(ErrorMessage(missing).find("Bearer") != std::string::npos);
+  const HttpResponse wrong = http->Post("/credentials/issue", body, {"Authorization: Bearer not-the-token-at-all"});
+  CHECK(wrong.status == 401);
+  const HttpResponse prefix = http->Post("/credentials/issue", body, {"Authorization: Bearer " + std::string(kToken).substr(0, 20)});
+  CHECK(prefix.status == 401);
+  CHECK(Metric("tcc_vc_api_rejected_total{reason=\"permission_denied\"}") == unauthorized_before + 3);
+
+  const std::string authorization = "Authorization: Bearer " + std::string(kToken);
+  const HttpResponse issued = http->Post("/credentials/issue", body, {authorization});
+  REQUIRE_MESSAGE(issued.status == 201, issued.body);
+  const Json signed_credential = *issued.json().Find("verifiableCredential");
+  CHECK(*signed_credential.Find("issuer") == Json(tccd.did()));
+  const HttpResponse verified = Verify(signed_credential);
+  CHECK_MESSAGE(verified.status == 200, verified.body);
+
+  Json no_subject = request;
+  no_subject.Find("credential")->Erase("credentialSubject");
+  const HttpResponse invalid = http->Post("/credentials/issue", no_subject.Serialize(), {authorization});
+  CHECK(invalid.status == 400);
+  CHECK(ErrorMessage(invalid).find("credentialSubject") != std::string::npos);
+  Json foreign_issuer = request;
+  foreign_issuer.Find("credential")->Set("issuer", "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT");
+  CHECK(http->Post("/credentials/issue", foreign_issuer.Serialize(), {authorization}).status == 400);
+  CHECK(http->Post("/credentials/issue", "not json", {authorization}).status == 400);
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: TSCs verify with the joint proof and TST; evidence is 404 until anchored") {
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*provider, trade.channel_id);
+  JoinWhenOpen(*consumer, trade.channel_id);
+  std::vector<Json> tscs;
+  std::string prev = trade.channel_id;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    tscs.push_back(SettleOnce(trade, *provider, *consumer, seq, prev).tsc);
+    prev = vc::CredentialHash(tscs.back()).value();
+  }
+  auto hash_of = [](const Json& tsc) { return vc::CredentialHash(tsc).value(); };
+
+  const HttpResponse verified = Verify(tscs[0]);
+  REQUIRE_MESSAGE(verified.status == 200, verified.body);
+  const Json body = verified.json();
+  CHECK(*body.Find("type") == Json(vc::kTscType));
+  CHECK(body.Find("checks")->Serialize().find("jointProof") != std::string::npos);
+
+  Json tampered = tscs[0];
+  tampered.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");
+  ExpectUnverified(tampered, "signature");
+  // The TCC's proof stays valid when only the parties' proof set is cut: the joint proof check catches it.
+  Json one_party = tscs[0];
+  Json* claim_proofs = one_party.Find("credentialSubject")->Find("proof");
+  claim_proofs->as_array().pop_back();
+  const HttpResponse cut = Verify(one_party);
+  CHECK(cut.status == 422);
+
+  // TSC 3 has no leaf yet (N = 2): 404 and an unverified evidence check, until TSC 4 anchors it.
+  const HttpResponse early = http->Get("/evidence/" + hash_of(tscs[2]));
+  CHECK(early.status == 404);
+  CHECK(ErrorMessage(early).find("not anchored yet") != std::string::npos);
+  const HttpResponse early_check = Verify(tscs[2], EvidenceOption());
+  CHECK(early_check.status == 422);
+  CHECK(http->Get("/evidence/" + std::string(64, 'a')).status == 404);
+  CHECK(http->Get("/evidence/not-a-hash").status == 400);
+
+  auto evidence_of = [&](const Json& tsc) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    HttpResponse response;
+    while (std::chrono::steady_clock::now() < deadline) {
+      response = http->Get("/evidence/" + hash_of(tsc));
+      if (response.status != 404) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE_MESSAGE(response.status == 200, response.body);
+    return response.json();
+  };
+  // TSC 1 is committed through TSC 2's leaf: the answer carries TSC 2 to link them.
+  const Json first = evidence_of(tscs[0]);
+  CHECK(*first.Find("seq") == Json(1));
+  CHECK(*first.Find("anchoredSeq") == Json(2));
+  const auto bundle = Unwrap(chain::EvidenceBundleFromJson(*first.Find("bundle")), "bundle");
+  CHECK(chain::VerifyEvidenceBundle(bundle).ok());
+  const JsonArray& links = first.Find("linkingCredentials")->as_array();
+  REQUIRE(links.size() == 1);
+  CHECK(links[0] == tscs[1]);
+  const auto item = Unwrap(vcapi::TscEvidenceItem(tscs[0]), "item");
+  CHECK(vcapi::CheckEvidenceCommits(item, links, bundle).ok());
+  CHECK_FALSE(vcapi::CheckEvidenceCommits(Unwrap(vcapi::TscEvidenceItem(tscs[2]), "item 3"), links, bundle).ok());
+
+  const HttpResponse checked = Verify(tscs[1], EvidenceOption());
+  REQUIRE_MESSAGE(checked.status == 200, checked.body);
+  CHECK(*checked.json().Find("evidence")->Find("anchoredSeq") == Json(2));
+
+  tscs.push_back(SettleOnce(trade, *provider, *consumer, 4, prev).tsc);
+  const Json third = evidence_of(tscs[2]);
+  CHECK(*third.Find("anchoredSeq") == Json(4));
+  const HttpResponse late_check = Verify(tscs[2], EvidenceOption());
+  CHECK_MESSAGE(late_check.status == 200, late_check.body);
+  // The evidence check is for TSCs only.
+  CHECK(Verify(ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json"), EvidenceOption()).status == 400);
+}
+
+TEST_CASE("vc-api: off by default, issuing off without a token, and a readable token file is refused") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  const std::vector<std::string> base = {"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"),
+                                         "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"};
+  {
+    TccdProcess tccd;
+    tccd.Start(base);
+    CHECK(tccd.vc_api().empty());
+  }
+  {
+    TccdProcess tccd;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--vc-api", "0"});
+    tccd.Start(arguments);
+    REQUIRE(tccd.vc_api().starts_with("127.0.0.1:"));
+    HttpClient http(tccd.vc_api());
+    const HttpResponse refused = http.Post("/credentials/issue", "{\"credential\": {}}");
+    CHECK(refused.status == 403);
+    CHECK(ErrorMessage(refused).find("disabled") != std::string::npos);
+  }
+  {
+    REQUIRE(WriteFileAtomic(dir.Sub("open-token"), std::string(kToken), {.mode = 0644}).ok());
+    TccdProcess tccd;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token")});
+    CHECK(tccd.RunToExit(arguments) != 0);
+    CHECK(tccd.LogContains("open-token"));
+  }
+  {
+    TccdProcess tccd;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--vc-api", "localhost:http"});
+    CHECK(tccd.RunToExit(arguments) == 2);
+    CHECK(tccd.LogContains("ADDR:PORT"));
+  }
+}
+
+}  // namespace
+}  // namespace tcc::testing
