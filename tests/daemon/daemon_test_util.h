@@ -134,6 +134,8 @@ class TccdProcess {
           listen_ = std::string(ready.GetString("listen").value());
           control_ = std::string(ready.GetString("control").value());
           did_ = std::string(ready.GetString("did").value());
+          if (auto vc_api = ready.GetString("vc_api"); vc_api.ok()) vc_api_ = std::string(*vc_api);
+          if (auto metrics = ready.GetString("metrics"); metrics.ok()) metrics_ = std::string(*metrics);
           return;
         }
         if (exited_) break;
@@ -178,6 +180,8 @@ class TccdProcess {
   const std::string& listen() const { return listen_; }
   const std::string& control() const { return control_; }
   const std::string& did() const { return did_; }
+  const std::string& vc_api() const { return vc_api_; }    // "ADDR:PORT"; empty when not served
+  const std::string& metrics() const { return metrics_; }  // likewise
 
   std::string Log() const {
     std::lock_guard lock(mutex_);
@@ -224,7 +228,7 @@ class TccdProcess {
   mutable std::mutex mutex_;
   std::vector<std::string> lines_;
   bool exited_ = false;
-  std::string listen_, control_, did_;
+  std::string listen_, control_, did_, vc_api_, metrics_;
 };
 
 template <typename T>
