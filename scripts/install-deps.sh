@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config python3
   libsodium-dev libssl-dev libsimdjson-dev libleveldb-dev doctest-dev
-  libre2-dev libsnappy-dev libzmq3-dev prometheus-cpp-dev prometheus curl
+  libre2-dev libsnappy-dev libzmq3-dev prometheus-cpp-dev libcivetweb-dev prometheus curl
 )
 
 missing=()
