@@ -25,6 +25,7 @@
 #include "command_line.h"
 #include "tcc/client/channel_client.h"
 #include "tcc/client/connection.h"
+#include "tcc/client/party_session.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
@@ -418,80 +419,6 @@ struct PartyOptions {
   std::string endpoint() const { return listen.empty() ? std::string(kDefaultListen) : listen; }
 };
 
-// One party's session with tccd: connects, joins, and after a lost connection (a timeout, or tccd
-// restarted and forgot the admission) connects and joins again.
-class Session {
- public:
-  Session(const PartyOptions& options, std::shared_ptr<const did::KeyPair> key, std::chrono::milliseconds timeout)
-      : options_(options), key_(std::move(key)), timeout_(timeout) {}
-
-  // The first join: an unreachable tccd is an error here (exit 3), not something to wait for. A
-  // channel tccd has not opened yet (it opens it when it sees the TIC recorded) is waited for.
-  Result<client::JoinResult> Start() {
-    const auto deadline = Clock::now() + std::max(timeout_, std::chrono::milliseconds(10000));
-    while (true) {
-      auto joined = Connect();
-      if (joined.ok() || joined.error().code() != ErrorCode::kNotFound || Clock::now() > deadline || Stopping()) {
-        return joined;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
-
-  // After a lost connection: keeps trying until it is back or the party is stopping.
-  Result<client::JoinResult> Reconnect(std::ostream& log, bool json) {
-    if (json) {
-      log << R"({"event":"reconnecting"})" << "\n";
-    } else {
-      log << "lost tccd; reconnecting to " << options_.endpoint() << " ...\n";
-    }
-    log.flush();
-    while (true) {
-      auto joined = Connect();
-      if (joined.ok()) {
-        if (json) {
-          log << R"({"event":"rejoined"})" << "\n";
-        } else {
-          log << "rejoined channel " << Short(options_.channel) << " as " << joined->role << "\n";
-        }
-        log.flush();
-        return joined;
-      }
-      // A join refused for a reason a retry cannot fix (not a member, ...) ends the party.
-      const ErrorCode code = joined.error().code();
-      if (code != ErrorCode::kUnavailable && code != ErrorCode::kNotFound && code != ErrorCode::kResourceExhausted) {
-        return joined;
-      }
-      if (Stopping()) return joined;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-  }
-
-  ChannelClient& client() { return *client_; }
-
- private:
-  Result<client::JoinResult> Connect() {
-    client::ConnectOptions connect;
-    connect.endpoint = options_.endpoint();
-    connect.tcc_did = options_.tcc;
-    connect.timeout = timeout_;
-    TCC_ASSIGN_OR_RETURN(client_, ChannelClient::Connect(std::move(connect), key_));
-    return client_->Join(options_.channel);
-  }
-
-  const PartyOptions& options_;
-  std::shared_ptr<const did::KeyPair> key_;
-  std::chrono::milliseconds timeout_;
-  std::unique_ptr<ChannelClient> client_;
-};
-
-// Errors that mean the connection (not the request) is gone: no answer, tccd draining, or a
-// restarted tccd that no longer knows this connection's admission.
-bool ConnectionLost(const Error& error) {
-  if (error.code() == ErrorCode::kUnavailable) return error.message().find("counterpart") == std::string::npos;
-  return error.code() == ErrorCode::kPermissionDenied && error.message().find("not admitted") != std::string::npos;
-}
-
 std::string FeeOf(const Json& claim) {
   const Json* fee = claim.Find("fee");
   if (fee == nullptr || !fee->is_object()) return "-";
@@ -504,168 +431,53 @@ const Json& ClaimOf(const Json& credential) {
   return subject != nullptr && subject->is_object() ? *subject : credential;
 }
 
-// Where the party's channel stands: the last TSC it has verified, what is anchored, N.
-struct Head {
-  std::uint64_t seq = 0;
-  std::string hash;
-  std::uint64_t n = 0;
-  std::uint64_t anchored_seq = 0;
-  std::string anchored_root;
-  std::string anchored_batch;
-};
-
-void ApplyState(Head& head, const Json& state) {
-  head.n = UintOf(state, "n");
-  head.anchored_seq = std::max(head.anchored_seq, UintOf(state, "anchored_seq"));
-}
-
 struct Tally {
   std::uint64_t tscs = 0;
   Clock::time_point started = Clock::now();
   double seconds() const { return std::chrono::duration<double>(Clock::now() - started).count(); }
 };
 
+// One party run by `tcc settle`: the SDK's PartySession does the protocol (join, verify, resume);
+// this class decides when to propose or co-sign and prints what happens.
 class Party {
  public:
-  Party(PartyOptions options, std::string role, vc::Template tst, std::shared_ptr<const did::KeyPair> key,
-        std::chrono::milliseconds timeout, std::uint64_t count, std::string chain_uri)
-      : options_(std::move(options)),
-        role_(std::move(role)),
-        tst_(std::move(tst)),
-        key_(key),
-        timeout_(timeout),
-        count_(count),
-        chain_uri_(std::move(chain_uri)),
-        session_(options_, std::move(key), timeout),
-        resolver_(CliResolver()) {}
+  Party(PartyOptions options, std::string role, std::uint64_t count, std::string chain_uri)
+      : options_(std::move(options)), role_(std::move(role)), count_(count), chain_uri_(std::move(chain_uri)) {}
 
-  Status Join() {
-    auto joined = session_.Start();
-    if (!joined.ok()) return std::move(joined).error().WithContext("join channel " + options_.channel);
-    if (joined->role != role_) {
-      return UsageError("the key is the channel's " + joined->role + ", not its " + role_ + " (--role " + joined->role + "?)");
+  Status Join(vc::Template tst, std::shared_ptr<const did::KeyPair> key, std::chrono::milliseconds timeout) {
+    client::PartySessionOptions session;
+    session.connect.endpoint = options_.endpoint();
+    session.connect.tcc_did = options_.tcc;
+    session.connect.timeout = timeout;
+    session.channel_id = options_.channel;
+    session.key = std::move(key);
+    session.tst = std::move(tst);
+    session.resolver = CliResolver();
+    session.open_wait = std::max(timeout, std::chrono::milliseconds(10000));
+    session.cancelled = Stopping;
+    timeout_ = timeout;
+    TCC_ASSIGN_OR_RETURN(session_, client::PartySession::Join(std::move(session)));
+    const client::ChannelHead& head = session_->head();
+    if (head.role != role_) {
+      return UsageError("the key is the channel's " + head.role + ", not its " + role_ + " (--role " + head.role + "?)");
     }
-    TCC_RETURN_IF_ERROR(Adopt(joined->state));
-    Emit("joined", "joined channel " + Short(options_.channel) + " as " + role_ + " at seq " + std::to_string(head_.seq) +
-                       ", N=" + std::to_string(head_.n),
-         {{"channel", options_.channel}, {"role", role_}, {"seq", head_.seq}, {"hash", head_.hash}, {"n", head_.n}});
+    session_->Subscribe([this](const client::SessionEvent& event) { Print(event); });
+    Emit("joined", "joined channel " + Short(options_.channel) + " as " + role_ + " at seq " + std::to_string(head.seq) +
+                       ", N=" + std::to_string(head.n),
+         {{"channel", options_.channel}, {"role", role_}, {"seq", head.seq}, {"hash", head.hash}, {"n", head.n}});
     return OkStatus();
   }
 
-  // A channel state (from a join or channel.state): adopts the head, syncing and verifying the TSCs
-  // the party has not seen yet. The first state is taken as is (the chain before it is the TCC's).
-  Status Adopt(const Json& state) {
-    ApplyState(head_, state);
-    if (StringOf(state, "state") == "closed") closed_ = true;
-    provider_ = StringOf(state, "provider");
-    consumer_ = StringOf(state, "consumer");
-    const std::uint64_t seq = UintOf(state, "last_seq");
-    if (!started_) {
-      started_ = true;
-      head_.seq = seq;
-      head_.hash = StringOf(state, "last_hash", "");
-      return OkStatus();
-    }
-    return CatchUp(seq);
-  }
-
-  // Asks tccd where the channel is and catches up with it; reconnects and re-joins when tccd has
-  // forgotten this connection (it restarted).
-  Status Resync() {
-    auto state = session_.client().State(options_.channel);
-    if (!state.ok()) {
-      if (!ConnectionLost(state.error())) return state.error();
-      return Reconnect();
-    }
-    ApplyState(head_, *state);
-    return CatchUp(UintOf(*state, "last_seq"));
-  }
-
-  // Syncs and verifies TSCs after head_.seq through `target`.
-  Status CatchUp(std::uint64_t target) {
-    while (head_.seq < target) {
-      TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, session_.client().Sync(options_.channel, head_.seq, 100));
-      if (tscs.empty()) break;
-      for (const auto& tsc : tscs) TCC_RETURN_IF_ERROR(Accept(tsc, false));
-    }
-    return OkStatus();
-  }
-
-  // A TSC the TCC issued: must be the next one, verify at both levels, and link to the head.
-  // Returns kVerificationFailed otherwise; a TSC at or below the head is ignored.
-  Status Accept(const Json& tsc, bool mine) {
-    TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(ClaimOf(tsc)));
-    if (link.seq <= head_.seq) return OkStatus();
-    if (link.seq != head_.seq + 1) {
-      return Error(ErrorCode::kVerificationFailed,
-                   "tccd sent TSC " + std::to_string(link.seq) + " after " + std::to_string(head_.seq));
-    }
-    vc::TscVerifyOptions verify{.expected_issuer = options_.tcc, .expected_prev = head_.hash};
-    if (head_.hash.empty()) verify.expected_prev.reset();
-    auto verified = vc::VerifyTsc(tsc, tst_, *resolver_, verify);
-    if (!verified.ok()) return std::move(verified).error().WithContext("TSC " + std::to_string(link.seq) + " from tccd");
-    TCC_ASSIGN_OR_RETURN(head_.hash, vc::CredentialHash(tsc));
-    head_.seq = link.seq;
-    if (mine) ++tally_.tscs;
-    Emit("tsc",
-         (role_ == "provider" ? "TSC seq=" : "cosigned TSC seq=") + std::to_string(head_.seq) + " hash=" + head_.hash +
-             " fee=" + FeeOf(ClaimOf(tsc)),
-         {{"seq", head_.seq}, {"hash", head_.hash}, {"fee", FeeOf(ClaimOf(tsc))}});
-    return OkStatus();
-  }
-
-  void OnAnchored(const Message& event) {
-    const std::uint64_t seq = controller::UintMember(event, "seq");
-    if (seq < head_.anchored_seq && !head_.anchored_root.empty()) return;
-    head_.anchored_seq = std::max(head_.anchored_seq, seq);
-    head_.anchored_root = std::string(controller::StringMember(event, "root"));
-    head_.anchored_batch = std::string(controller::StringMember(event, "batch"));
-    Emit("anchored", "anchored seq=" + std::to_string(seq) + " root=" + head_.anchored_root + " batch=" + head_.anchored_batch,
-         {{"seq", seq}, {"root", head_.anchored_root}, {"batch", head_.anchored_batch}});
-  }
-
-  // Handles one event; returns what it was. event.tsc is verified and adopted here.
-  Status OnEvent(const Message& event, bool mine_if_next) {
-    switch (event.type) {
-      case MessageType::kEventTsc:
-        return Accept(controller::ObjectMember(event, "tsc"), mine_if_next);
-      case MessageType::kEventAnchored:
-        OnAnchored(event);
-        return OkStatus();
-      case MessageType::kEventChannel: {
-        const Json& state = controller::ObjectMember(event, "state");
-        ApplyState(head_, state);
-        if (StringOf(state, "state") == "closed" || StringOf(state, "state") == "closing") closed_ = true;
-        return OkStatus();
-      }
-      default:
-        return OkStatus();
-    }
-  }
-
-  void MaybeProgress(bool force = false) {
-    if (!force && Clock::now() - last_progress_ < std::chrono::seconds(5)) return;
-    last_progress_ = Clock::now();
-    if (auto state = session_.client().State(options_.channel); state.ok()) ApplyState(head_, *state);
-    const std::string root = head_.anchored_root.empty() ? "-" : Short(head_.anchored_root);
-    Emit("progress",
-         "progress: " + std::to_string(tally_.tscs) + " TSCs in " + Seconds(tally_.seconds()) + " s (" +
-             Rate(tally_.tscs, tally_.seconds()) + "/s), seq " + std::to_string(head_.seq) + ", N=" +
-             std::to_string(head_.n) + ", anchored through seq " + std::to_string(head_.anchored_seq) + " (root " + root + ")",
-         {{"tscs", tally_.tscs},
-          {"seconds", tally_.seconds()},
-          {"seq", head_.seq},
-          {"n", head_.n},
-          {"anchored_seq", head_.anchored_seq},
-          {"anchored_root", head_.anchored_root}});
-  }
+  Status RunProvider(const Json& claim_template, std::chrono::milliseconds interval);
+  Status RunConsumer();
 
   void Summary() {
-    if (auto state = session_.client().State(options_.channel); state.ok()) ApplyState(head_, *state);
+    (void)session_->Resync();
+    const client::ChannelHead& head = session_->head();
     const std::string chain = chain_uri_.empty() ? "CHAIN" : chain_uri_;
     const std::string show = "tcc evidence show --listen " + options_.endpoint() + " --tcc " + options_.tcc + " --key " +
                              options_.key + " --channel " + options_.channel + " --seq " +
-                             std::to_string(head_.anchored_seq) + " --out evidence.json --tsc-out tsc.json";
+                             std::to_string(head.anchored_seq) + " --out evidence.json --tsc-out tsc.json";
     const std::string verify = "tcc evidence verify --chain " + chain + " --tsc tsc.json evidence.json";
     if (options_.json) {
       Json out = Json::Object();
@@ -673,11 +485,11 @@ class Party {
       out.Set("role", role_);
       out.Set("tscs", tally_.tscs);
       out.Set("seconds", tally_.seconds());
-      out.Set("last_seq", head_.seq);
-      out.Set("last_hash", head_.hash);
-      out.Set("n", head_.n);
-      out.Set("anchored_seq", head_.anchored_seq);
-      out.Set("anchored_root", head_.anchored_root);
+      out.Set("last_seq", head.seq);
+      out.Set("last_hash", head.hash);
+      out.Set("n", head.n);
+      out.Set("anchored_seq", head.anchored_seq);
+      out.Set("anchored_root", head.anchored_root);
       out.Set("fetch_evidence", show);
       out.Set("verify_evidence", verify);
       std::cout << out.Serialize() << std::endl;
@@ -685,10 +497,10 @@ class Party {
     }
     std::cout << "summary (" << role_ << "): " << tally_.tscs << " TSCs in " << Seconds(tally_.seconds()) << " s ("
               << Rate(tally_.tscs, tally_.seconds()) << "/s)\n"
-              << "  last TSC      seq " << head_.seq << " hash " << (head_.hash.empty() ? "-" : head_.hash) << "\n"
-              << "  anchored      through seq " << head_.anchored_seq
-              << (head_.anchored_root.empty() ? "" : " (root " + head_.anchored_root + ")") << "; N=" << head_.n << "\n";
-    if (head_.anchored_seq > 0) {
+              << "  last TSC      seq " << head.seq << " hash " << (head.hash.empty() ? "-" : head.hash) << "\n"
+              << "  anchored      through seq " << head.anchored_seq
+              << (head.anchored_root.empty() ? "" : " (root " + head.anchored_root + ")") << "; N=" << head.n << "\n";
+    if (head.anchored_seq > 0) {
       std::cout << "  evidence      " << show << "\n"
                 << "  verify it     " << verify << "\n";
     } else {
@@ -697,30 +509,36 @@ class Party {
     std::cout.flush();
   }
 
-  // Waits up to `wait` for events, handling each; returns early when `until` holds.
-  // After Ctrl-C, a wait with `grace` (for the round's TSC) gets two more seconds to finish; any
-  // other wait (the pause between rounds) ends at once.
-  Status Pump(std::chrono::milliseconds wait, const std::function<bool(const Message&)>& until, bool grace = false) {
-    auto deadline = Clock::now() + wait;
-    bool stop_seen = false;
-    while (Clock::now() < deadline) {
-      if (Stopping() && !stop_seen) {
-        stop_seen = true;
-        if (!grace) return OkStatus();
-        deadline = std::min(deadline, Clock::now() + std::chrono::seconds(2));
+ private:
+  // Every TSC after the join settles a claim both parties signed, so each counts for either party.
+  void Print(const client::SessionEvent& event) {
+    switch (event.kind) {
+      case client::SessionEventKind::kTsc: {
+        ++tally_.tscs;
+        const std::string& hash = event.hash;
+        const std::string fee = FeeOf(ClaimOf(event.body));
+        Emit("tsc", (role_ == "provider" ? "TSC seq=" : "cosigned TSC seq=") + std::to_string(event.seq) + " hash=" + hash +
+                        " fee=" + fee,
+             {{"seq", event.seq}, {"hash", hash}, {"fee", fee}});
+        return;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      TCC_ASSIGN_OR_RETURN(auto event, session_.client().NextEvent(std::min(left, std::chrono::milliseconds(100))));
-      if (!event) continue;
-      if (until && until(*event)) return OkStatus();
+      case client::SessionEventKind::kAnchored: {
+        const std::string root = StringOf(event.body, "root", "");
+        const std::string batch = StringOf(event.body, "batch", "");
+        Emit("anchored", "anchored seq=" + std::to_string(event.seq) + " root=" + root + " batch=" + batch,
+             {{"seq", event.seq}, {"root", root}, {"batch", batch}});
+        return;
+      }
+      case client::SessionEventKind::kReconnected:
+        Emit("rejoined", "lost tccd; rejoined channel " + Short(options_.channel) + " at seq " + std::to_string(event.seq),
+             {{"seq", event.seq}});
+        return;
+      case client::SessionEventKind::kChannel:
+      case client::SessionEventKind::kProposal:
+        return;
     }
-    return OkStatus();
   }
 
-  Status RunProvider(const Json& claim_template, std::chrono::milliseconds interval);
-  Status RunConsumer();
-
- private:
   void Emit(std::string_view kind, const std::string& text, std::initializer_list<std::pair<std::string_view, Json>> members) {
     if (options_.json) {
       Json out = Json::Object();
@@ -732,46 +550,53 @@ class Party {
     }
   }
 
-  Status Reconnect() {
-    auto joined = session_.Reconnect(std::cerr, options_.json);
-    if (!joined.ok()) return std::move(joined).error().WithContext("rejoin channel " + options_.channel);
-    return Adopt(joined->state);
+  // Hands out events (printing them) for `wait`, or until Ctrl-C.
+  Status Pump(std::chrono::milliseconds wait) {
+    const auto deadline = Clock::now() + wait;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::max(left, std::chrono::milliseconds(0))));
+      (void)event;
+    } while (Clock::now() < deadline && !Stopping());
+    return OkStatus();
   }
 
-  bool Done() const { return Stopping() || closed_ || (count_ != 0 && tally_.tscs >= count_); }
+  void MaybeProgress(bool force = false) {
+    if (!force && Clock::now() - last_progress_ < std::chrono::seconds(5)) return;
+    last_progress_ = Clock::now();
+    (void)session_->Resync();
+    const client::ChannelHead& head = session_->head();
+    const std::string root = head.anchored_root.empty() ? "-" : Short(head.anchored_root);
+    Emit("progress",
+         "progress: " + std::to_string(tally_.tscs) + " TSCs in " + Seconds(tally_.seconds()) + " s (" +
+             Rate(tally_.tscs, tally_.seconds()) + "/s), seq " + std::to_string(head.seq) + ", N=" + std::to_string(head.n) +
+             ", anchored through seq " + std::to_string(head.anchored_seq) + " (root " + root + ")",
+         {{"tscs", tally_.tscs},
+          {"seconds", tally_.seconds()},
+          {"seq", head.seq},
+          {"n", head.n},
+          {"anchored_seq", head.anchored_seq},
+          {"anchored_root", head.anchored_root}});
+  }
 
-  Result<Json> MakeProposal(const Json& claim_template, std::uint64_t seq);
+  bool Done() const { return Stopping() || session_->head().closed || (count_ != 0 && tally_.tscs >= count_); }
+
+  Json MakeClaim(const Json& claim_template, std::uint64_t seq) const;
 
   PartyOptions options_;
   std::string role_;
-  vc::Template tst_;
-  std::shared_ptr<const did::KeyPair> key_;
-  std::chrono::milliseconds timeout_;
   std::uint64_t count_;
   std::string chain_uri_;
-  Session session_;
-  std::shared_ptr<did::Resolver> resolver_;
-  Head head_;
+  std::chrono::milliseconds timeout_{kDefaultTimeoutMs};
+  std::unique_ptr<client::PartySession> session_;
   Tally tally_;
-  bool started_ = false;
-  bool closed_ = false;
-  std::string provider_, consumer_;
   Clock::time_point last_progress_ = Clock::now();
-  // The one proposal (provider) or joint claim (consumer) for a seq: a retry sends the very same
-  // content, so tccd answers it as a replay and never sees two claims for one seq from us.
-  std::uint64_t pending_seq_ = 0;
-  Json pending_;
 };
 
-// The claim for `seq`: the template's members, with the channel link and the parties set, and the
-// interval [start, end) moved to the seq-th interval after the template's start (same length).
-Result<Json> Party::MakeProposal(const Json& claim_template, std::uint64_t seq) {
+// The claim for `seq`: the template's members with the interval [start, end) moved to the seq-th
+// interval after the template's start (same length). The session sets the channel link and parties.
+Json Party::MakeClaim(const Json& claim_template, std::uint64_t seq) const {
   Json claim = claim_template;
-  claim.Set("channel", options_.channel);
-  claim.Set("seq", seq);
-  claim.Set("prev", head_.hash);
-  claim.Set("provider", provider_);
-  claim.Set("consumer", consumer_);
   auto start = ParseRfc3339(StringOf(claim_template, "start", ""));
   auto end = ParseRfc3339(StringOf(claim_template, "end", ""));
   if (start.ok() && end.ok() && *end > *start) {
@@ -780,148 +605,67 @@ Result<Json> Party::MakeProposal(const Json& claim_template, std::uint64_t seq) 
     claim.Set("start", FormatRfc3339(from));
     claim.Set("end", FormatRfc3339(from + length));
   }
-  return vc::ProposeSettlement(tst_, std::move(claim), *key_);
+  return claim;
 }
 
 Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds interval) {
   bool waiting_said = false;
   while (!Done()) {
     const auto round_started = Clock::now();
-    const std::uint64_t seq = head_.seq + 1;
-    if (pending_seq_ != seq) {
-      TCC_ASSIGN_OR_RETURN(pending_, MakeProposal(claim_template, seq));
-      pending_seq_ = seq;
-    }
-    Status proposed = session_.client().Propose(options_.channel, pending_);
+    const std::uint64_t seq = session_->head().seq + 1;
+    auto proposed = session_->ProposeNext(MakeClaim(claim_template, seq));
     if (!proposed.ok()) {
-      const Error& error = proposed.error();
-      if (ConnectionLost(error)) {
-        TCC_RETURN_IF_ERROR(Reconnect());
-        continue;
-      }
-      if (error.code() == ErrorCode::kUnavailable) {  // the consumer is not connected (yet)
-        if (!waiting_said) std::cerr << "waiting for the consumer to join the channel ...\n";
-        waiting_said = true;
-        TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(500), nullptr));
-        continue;
-      }
-      return error;
-    }
-    waiting_said = false;
-    // The consumer submits; the TSC comes back as an event. Ctrl-C meanwhile still lets this round
-    // finish, for a moment.
-    bool issued = false;
-    Status handled = OkStatus();
-    TCC_RETURN_IF_ERROR(Pump(timeout_, [&](const Message& event) {
-      handled = OnEvent(event, true);
-      issued = head_.seq >= seq;
-      return !handled.ok() || issued;
-    }, true));
-    TCC_RETURN_IF_ERROR(handled);
-    if (!issued) {
-      // No TSC: ask where the channel is (the TSC may be issued and its event lost), else re-propose.
-      TCC_RETURN_IF_ERROR(Resync());
-      if (head_.seq >= seq) ++tally_.tscs;
-      if (Stopping()) break;
+      if (proposed.error().code() != ErrorCode::kUnavailable) return proposed.error();
+      // The consumer is not connected (yet); the same proposal goes again in a moment.
+      if (!waiting_said) std::cerr << "waiting: " << proposed.error().message() << " ...\n";
+      waiting_said = true;
+      TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(500)));
       continue;
     }
+    waiting_said = false;
+    // The consumer submits; the TSC comes back as an event. Unanswered, the same proposal is sent
+    // again (the consumer co-signs it only once).
+    Status issued = session_->AwaitTsc(seq, timeout_);
+    if (!issued.ok() && issued.error().code() != ErrorCode::kUnavailable) return issued;
+    TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
+    if (!issued.ok()) continue;
     MaybeProgress();
-    // Until the next interval, keep reading events (anchors) and watch for Ctrl-C.
     const auto next = round_started + interval;
     if (!Done() && Clock::now() < next) {
-      TCC_RETURN_IF_ERROR(Pump(std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()),
-                               [&](const Message& event) {
-                                 handled = OnEvent(event, false);
-                                 return !handled.ok();
-                               }));
-      TCC_RETURN_IF_ERROR(handled);
+      TCC_RETURN_IF_ERROR(Pump(std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now())));
     }
   }
   // A last look for the anchor of the latest evidence leaf, which is on its way (one anchor
   // interval), so the summary names it.
-  if (auto state = session_.client().State(options_.channel); state.ok()) {
-    const std::uint64_t evidence_seq = UintOf(*state, "evidence_seq");
-    ApplyState(head_, *state);
-    if (head_.anchored_seq < evidence_seq) {
-      TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(2000), [&](const Message& event) {
-        (void)OnEvent(event, false);
-        return head_.anchored_seq >= evidence_seq;
-      }, true));
-    }
+  TCC_RETURN_IF_ERROR(session_->Resync());
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (session_->head().anchored_seq < session_->head().evidence_seq && Clock::now() < deadline) {
+    TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
+    (void)event;
   }
   MaybeProgress(true);
   return OkStatus();
 }
 
 Status Party::RunConsumer() {
-  auto last_heard = Clock::now();
   while (!Done()) {
-    auto event = session_.client().NextEvent(std::chrono::milliseconds(100));
-    if (!event.ok()) return event.error();
-    if (!*event) {
-      // Silence: make sure tccd still knows this connection (a restarted tccd forgot it).
-      if (Clock::now() - last_heard > std::chrono::seconds(3)) {
-        last_heard = Clock::now();
-        TCC_RETURN_IF_ERROR(Resync());
+    TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
+    if (!event || event->kind != client::SessionEventKind::kProposal) continue;
+    auto joint = session_->Cosign(event->body);
+    if (!joint.ok()) {
+      // A late re-proposal of a settled seq is normal after a reconnect; anything else is reported.
+      if (event->seq > session_->head().seq) {
+        std::cerr << "rejected proposal seq=" << event->seq << ": " << joint.error().message() << "\n";
       }
       continue;
     }
-    last_heard = Clock::now();
-    if ((*event)->type != MessageType::kEventProposal) {
-      TCC_RETURN_IF_ERROR(OnEvent(**event, false));
-      continue;
-    }
-    const Json& proposal = controller::ObjectMember(**event, "proposal");
-    auto link = vc::ReadSettlementLink(proposal);
-    if (!link.ok()) {
-      std::cerr << "rejected a proposal: " << link.error().message() << "\n";
-      continue;
-    }
-    if (link->seq > head_.seq + 1) TCC_RETURN_IF_ERROR(CatchUp(link->seq - 1));  // TSCs missed while away
-    if (link->seq <= head_.seq) continue;  // settled already (a late re-proposal)
-    Json joint;
-    if (pending_seq_ == link->seq) {
-      joint = pending_;  // co-signed before: the same joint claim again, never a second one
-    } else {
-      if (link->channel != options_.channel || link->prev != head_.hash) {
-        std::cerr << "rejected proposal seq=" << link->seq << ": it does not continue the channel (prev "
-                  << Short(link->prev) << ", last TSC " << Short(head_.hash) << ")\n";
-        continue;
-      }
-      auto cosigned = vc::CosignSettlement(tst_, proposal, *key_, *resolver_);
-      if (!cosigned.ok()) {
-        std::cerr << "rejected proposal seq=" << link->seq << ": " << cosigned.error().message() << "\n";
-        continue;
-      }
-      joint = std::move(cosigned).value();
-      pending_seq_ = link->seq;
-      pending_ = joint;
-    }
-    while (true) {
-      auto issued = session_.client().Submit(options_.channel, joint);
-      if (issued.ok()) {
-        // The TSC's event may have come first; it is this consumer's settlement either way.
-        const bool seen = head_.seq >= link->seq;
-        TCC_RETURN_IF_ERROR(Accept(issued->tsc, true));
-        if (seen) ++tally_.tscs;
-        if (issued->replayed && head_.seq == link->seq && !options_.json) std::cout << "  (tccd had issued it already)\n";
-        break;
-      }
-      if (!ConnectionLost(issued.error())) {
-        std::cerr << "submit seq=" << link->seq << " refused: " << issued.error().message() << "\n";
-        if (issued.error().code() == ErrorCode::kConflict && issued.error().message().find("closed") != std::string::npos) {
-          closed_ = true;
-        }
-        break;
-      }
-      TCC_RETURN_IF_ERROR(Reconnect());
-      if (head_.seq >= link->seq) {
-        ++tally_.tscs;  // issued before the connection broke; the head caught up through sync
-        break;
-      }
-      if (Stopping()) break;
+    auto issued = session_->Submit(*joint);
+    if (!issued.ok()) {
+      if (issued.error().code() == ErrorCode::kVerificationFailed) return issued.error();
+      std::cerr << "submit seq=" << event->seq << " refused: " << issued.error().message() << "\n";
     }
   }
+  TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
   return OkStatus();
 }
 
@@ -972,9 +716,8 @@ int RunSettle(std::span<const std::string> arguments) {
     }
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
     InstallStopHandler();
-    Party party(options, role, std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout, count,
-                chain_uri);
-    TCC_RETURN_IF_ERROR(party.Join());
+    Party party(options, role, count, chain_uri);
+    TCC_RETURN_IF_ERROR(party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout));
     Status ran = role == "provider" ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
                                     : party.RunConsumer();
     party.Summary();
@@ -1002,14 +745,15 @@ int RunEvidenceShow(std::span<const std::string> arguments) {
     if (seq == 0) return UsageError("--seq must be at least 1");
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
-    Session session(options, std::make_shared<const did::KeyPair>(std::move(key)), timeout);
-    auto joined = session.Start();
+    client::ConnectOptions connect{.endpoint = options.endpoint(), .tcc_did = options.tcc, .timeout = timeout};
+    TCC_ASSIGN_OR_RETURN(auto member, ChannelClient::Connect(std::move(connect), std::make_shared<const did::KeyPair>(std::move(key))));
+    auto joined = member->Join(options.channel);
     if (!joined.ok()) return std::move(joined).error().WithContext("join channel " + options.channel);
-    TCC_ASSIGN_OR_RETURN(client::EvidenceReply reply, session.client().GetEvidence(options.channel, seq));
+    TCC_ASSIGN_OR_RETURN(client::EvidenceReply reply, member->GetEvidence(options.channel, seq));
     const Json bundle = chain::EvidenceBundleToJson(reply.bundle);
     Json tsc;
     if (!tsc_out.empty()) {
-      TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, session.client().Sync(options.channel, reply.anchored_seq - 1, 1));
+      TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, member->Sync(options.channel, reply.anchored_seq - 1, 1));
       if (tscs.empty()) return Error(ErrorCode::kNotFound, "tccd returned no TSC " + std::to_string(reply.anchored_seq));
       tsc = tscs[0];
       TCC_RETURN_IF_ERROR(WriteFileAtomic(tsc_out, tsc.SerializePretty() + "\n"));

@@ -59,6 +59,7 @@ Result<Message> Connection::Await(std::uint64_t id) {
   while (true) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
+      lost_ = true;
       return Error(ErrorCode::kUnavailable, "no answer from tccd at " + options_.endpoint + " within " +
                                                 std::to_string(options_.timeout.count()) + " ms");
     }

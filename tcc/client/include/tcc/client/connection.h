@@ -51,6 +51,10 @@ class Connection {
   Result<std::optional<Message>> NextEvent(std::chrono::milliseconds wait);
 
   const ConnectOptions& options() const { return options_; }
+  // True once a request went unanswered for the whole timeout: tccd is gone or unreachable, and
+  // callers should open a new connection rather than trust this one. Errors tccd itself sent
+  // (error frames) never set it.
+  bool lost() const { return lost_; }
 
  private:
   Connection(ConnectOptions options, controller::ZmqSocket socket)
@@ -63,6 +67,7 @@ class Connection {
   controller::ZmqSocket socket_;
   std::uint64_t next_id_ = 1;
   std::deque<Message> events_;
+  bool lost_ = false;
 };
 
 }  // namespace tcc::client

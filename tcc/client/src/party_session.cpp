@@ -1,0 +1,356 @@
+#include "tcc/client/party_session.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "tcc/common/bytes.h"
+#include "tcc/did/did_key.h"
+#include "tcc/vc/transaction.h"
+
+namespace tcc::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t UintOf(const Json& object, std::string_view name) {
+  const Json* member = object.Find(name);
+  return member != nullptr && member->is_number() && member->as_number() >= 0 ? static_cast<std::uint64_t>(member->as_number()) : 0;
+}
+
+std::string StringOf(const Json& object, std::string_view name) {
+  const Json* member = object.Find(name);
+  return member != nullptr && member->is_string() ? member->as_string() : std::string();
+}
+
+const Json& ClaimOf(const Json& tsc) {
+  const Json* subject = tsc.Find("credentialSubject");
+  static const Json kEmpty = Json::Object();
+  return subject != nullptr && subject->is_object() ? *subject : kEmpty;
+}
+
+}  // namespace
+
+PartySession::PartySession(PartySessionOptions options) : options_(std::move(options)) {
+  if (!options_.resolver) options_.resolver = std::make_shared<did::DidKeyResolver>();
+  did_ = options_.party_did.empty() ? did::DidKeyFromPublicKey(options_.key->public_key()) : options_.party_did;
+}
+
+Result<std::unique_ptr<PartySession>> PartySession::Join(PartySessionOptions options) {
+  if (!options.key) return Error(ErrorCode::kInvalidArgument, "a party session needs the party's key");
+  if (options.channel_id.empty()) return Error(ErrorCode::kInvalidArgument, "a party session needs a channel id");
+  if (!options.tst) return Error(ErrorCode::kInvalidArgument, "a party session needs the channel's TST");
+  std::unique_ptr<PartySession> session(new PartySession(std::move(options)));
+  // tccd opens a channel when it sees its TIC on chain, which may be a moment after the parties
+  // start: a channel it does not know yet is waited for, an unreachable tccd is not.
+  const auto deadline = Clock::now() + session->options_.open_wait;
+  while (true) {
+    Status joined = session->Connect();
+    if (joined.ok()) return session;
+    if (joined.error().code() != ErrorCode::kNotFound || Clock::now() > deadline || session->Cancelled()) {
+      return std::move(joined).error().WithContext("join channel " + session->options_.channel_id);
+    }
+    std::this_thread::sleep_for(session->options_.retry_interval);
+  }
+}
+
+Status PartySession::Connect() {
+  // Parties connect with a fresh CURVE key each time; their identity is the DID, proven in Join.
+  ConnectOptions connect{.endpoint = options_.connect.endpoint,
+                         .tcc_did = options_.connect.tcc_did,
+                         .timeout = options_.connect.timeout};
+  TCC_ASSIGN_OR_RETURN(client_, ChannelClient::Connect(std::move(connect), options_.key, did_));
+  TCC_ASSIGN_OR_RETURN(JoinResult joined, client_->Join(options_.channel_id));
+  head_.role = joined.role;
+  last_heard_ = Clock::now();
+  if (joined_once_) Queue(SessionEventKind::kReconnected, UintOf(joined.state, "last_seq"), joined.state);
+  return AdoptState(joined.state);
+}
+
+Status PartySession::Reconnect() {
+  const auto deadline = Clock::now() + options_.reconnect_for;
+  while (true) {
+    Status joined = Connect();
+    if (joined.ok()) return OkStatus();
+    // A refusal a retry cannot fix (no longer a member, a forged challenge) ends the session.
+    const ErrorCode code = joined.error().code();
+    const bool transient =
+        code == ErrorCode::kUnavailable || code == ErrorCode::kNotFound || code == ErrorCode::kResourceExhausted;
+    if (!transient || Clock::now() > deadline || Cancelled()) {
+      return std::move(joined).error().WithContext("rejoin channel " + options_.channel_id);
+    }
+    std::this_thread::sleep_for(options_.retry_interval);
+  }
+}
+
+template <typename Call>
+auto PartySession::WithResume(Call request) -> decltype(request()) {
+  while (true) {
+    auto result = request();
+    if (result.ok()) return result;
+    bool lost = client_->connection().lost();
+    if (!lost && result.error().code() == ErrorCode::kPermissionDenied) {
+      // Refused: either this request is not allowed, or tccd restarted and forgot the admission.
+      // Only the latter also refuses reading the channel's state.
+      auto state = client_->State(options_.channel_id);
+      lost = !state.ok() && (state.error().code() == ErrorCode::kPermissionDenied || client_->connection().lost());
+    }
+    if (!lost || Cancelled()) return result;
+    TCC_RETURN_IF_ERROR(Reconnect());
+  }
+}
+
+Status PartySession::AdoptState(const Json& state) {
+  head_.n = UintOf(state, "n");
+  head_.evidence_seq = UintOf(state, "evidence_seq");
+  head_.anchored_seq = std::max(head_.anchored_seq, UintOf(state, "anchored_seq"));
+  head_.provider = StringOf(state, "provider");
+  head_.consumer = StringOf(state, "consumer");
+  const std::string status = StringOf(state, "state");
+  head_.closed = status == "closed" || status == "closing";
+  const std::uint64_t seq = UintOf(state, "last_seq");
+  if (!joined_once_) {
+    // The first state is taken as is: what came before this party's session is the TCC's word,
+    // and every TSC after it is verified against this head.
+    joined_once_ = true;
+    head_.seq = seq;
+    head_.hash = StringOf(state, "last_hash");
+    return OkStatus();
+  }
+  return CatchUp(seq);
+}
+
+Status PartySession::CatchUp(std::uint64_t target) {
+  while (head_.seq < target) {
+    TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, client_->Sync(options_.channel_id, head_.seq, 100));
+    if (tscs.empty()) {
+      return Error(ErrorCode::kVerificationFailed, "tccd reports seq " + std::to_string(target) +
+                                                       " but returned no TSC after " + std::to_string(head_.seq));
+    }
+    for (const Json& tsc : tscs) TCC_RETURN_IF_ERROR(Accept(tsc));
+  }
+  return OkStatus();
+}
+
+Status PartySession::Accept(const Json& tsc) {
+  TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(ClaimOf(tsc)));
+  if (link.seq <= head_.seq) return OkStatus();
+  if (link.seq > head_.seq + 1) {
+    TCC_RETURN_IF_ERROR(CatchUp(link.seq - 1));
+    if (link.seq <= head_.seq) return OkStatus();
+  }
+  vc::TscVerifyOptions verify{.expected_issuer = options_.connect.tcc_did, .expected_prev = head_.hash};
+  if (head_.hash.empty()) verify.expected_prev.reset();
+  auto verified = vc::VerifyTsc(tsc, *options_.tst, *options_.resolver, verify);
+  if (!verified.ok()) return std::move(verified).error().WithContext("TSC " + std::to_string(link.seq) + " from tccd");
+  if (verified->channel != options_.channel_id) {
+    return Error(ErrorCode::kVerificationFailed, "TSC " + std::to_string(link.seq) + " from tccd is for another channel");
+  }
+  TCC_ASSIGN_OR_RETURN(head_.hash, vc::CredentialHash(tsc));
+  head_.seq = link.seq;
+  last_tsc_ = tsc;
+  Queue(SessionEventKind::kTsc, link.seq, tsc, head_.hash);
+  return OkStatus();
+}
+
+void PartySession::Queue(SessionEventKind kind, std::uint64_t seq, Json body, std::string hash) {
+  ready_.push_back(SessionEvent{kind, seq, std::move(hash), std::move(body)});
+}
+
+Status PartySession::OnMessage(const Message& message) {
+  switch (message.type) {
+    case MessageType::kEventTsc:
+      return Accept(controller::ObjectMember(message, "tsc"));
+    case MessageType::kEventProposal: {
+      const Json& proposal = controller::ObjectMember(message, "proposal");
+      Queue(SessionEventKind::kProposal, UintOf(proposal, "seq"), proposal);
+      return OkStatus();
+    }
+    case MessageType::kEventAnchored: {
+      const std::uint64_t seq = controller::UintMember(message, "seq");
+      if (seq >= head_.anchored_seq || head_.anchored_root.empty()) {
+        head_.anchored_seq = std::max(head_.anchored_seq, seq);
+        head_.anchored_root = std::string(controller::StringMember(message, "root"));
+        head_.anchored_batch = std::string(controller::StringMember(message, "batch"));
+      }
+      Queue(SessionEventKind::kAnchored, seq, message.body);
+      return OkStatus();
+    }
+    case MessageType::kEventChannel: {
+      const Json& state = controller::ObjectMember(message, "state");
+      TCC_RETURN_IF_ERROR(AdoptState(state));
+      Queue(SessionEventKind::kChannel, head_.seq, state);
+      return OkStatus();
+    }
+    default:
+      return OkStatus();
+  }
+}
+
+// Reads tccd's traffic for up to `wait` into ready_. A connection quiet for longer than the
+// liveness interval is checked with a state request, which also finds a restarted tccd.
+Status PartySession::Receive(std::chrono::milliseconds wait) {
+  if (Clock::now() - last_heard_ > options_.liveness_interval) {
+    last_heard_ = Clock::now();
+    TCC_RETURN_IF_ERROR(Resync());
+    if (!ready_.empty()) return OkStatus();
+  }
+  auto message = client_->NextEvent(wait);
+  if (!message.ok()) return message.error();
+  if (!*message) return OkStatus();
+  last_heard_ = Clock::now();
+  return OnMessage(**message);
+}
+
+Result<std::optional<SessionEvent>> PartySession::Poll(std::chrono::milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  while (ready_.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0 || Cancelled()) return std::optional<SessionEvent>();
+    TCC_RETURN_IF_ERROR(Receive(std::min(left, std::chrono::milliseconds(100))));
+  }
+  SessionEvent event = std::move(ready_.front());
+  ready_.pop_front();
+  for (const Handler& handler : handlers_) handler(event);
+  return std::optional<SessionEvent>(std::move(event));
+}
+
+Status PartySession::Run(const std::function<bool()>& until) {
+  while (!head_.closed && !Cancelled() && !(until && until())) {
+    TCC_ASSIGN_OR_RETURN(auto event, Poll(std::chrono::milliseconds(200)));
+    (void)event;
+  }
+  // Hand out what arrived with the last message (the closing state, the final TSC).
+  while (!ready_.empty()) {
+    TCC_ASSIGN_OR_RETURN(auto event, Poll(std::chrono::milliseconds(0)));
+    (void)event;
+  }
+  return OkStatus();
+}
+
+Status PartySession::Resync() {
+  TCC_ASSIGN_OR_RETURN(Json state, WithResume([&] { return client_->State(options_.channel_id); }));
+  return AdoptState(state);
+}
+
+Result<Json> PartySession::ProposeNext(Json claim) {
+  const std::uint64_t seq = head_.seq + 1;
+  if (pending_seq_ != seq) {
+    claim.Set("channel", options_.channel_id);
+    claim.Set("seq", seq);
+    claim.Set("prev", head_.hash);
+    claim.Set("provider", head_.provider);
+    claim.Set("consumer", head_.consumer);
+    TCC_ASSIGN_OR_RETURN(pending_, vc::ProposeSettlement(*options_.tst, std::move(claim), *options_.key));
+    pending_seq_ = seq;
+  }
+  TCC_RETURN_IF_ERROR(WithResume([&]() -> Status {
+    if (head_.seq >= seq) return OkStatus();  // issued while the connection was down
+    return client_->Propose(options_.channel_id, pending_);
+  }));
+  return pending_;
+}
+
+Status PartySession::AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  while (head_.seq < seq) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0 || Cancelled()) {
+      // Events can be missed (a reconnect); tccd's state is the last word before giving up.
+      TCC_RETURN_IF_ERROR(Resync());
+      if (head_.seq >= seq) break;
+      return Error(ErrorCode::kUnavailable, "TSC " + std::to_string(seq) + " was not issued within " +
+                                                std::to_string(wait.count()) + " ms");
+    }
+    TCC_RETURN_IF_ERROR(Receive(std::min(left, std::chrono::milliseconds(100))));
+  }
+  return OkStatus();
+}
+
+Result<Json> PartySession::Cosign(const Json& proposal) {
+  TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(proposal));
+  if (link.channel != options_.channel_id) {
+    return Error(ErrorCode::kVerificationFailed, "the proposal is for channel " + link.channel);
+  }
+  if (link.seq > head_.seq + 1) TCC_RETURN_IF_ERROR(CatchUp(link.seq - 1));  // TSCs missed meanwhile
+  if (pending_seq_ == link.seq && link.seq == head_.seq + 1) return pending_;
+  if (link.seq != head_.seq + 1) {
+    return Error(ErrorCode::kConflict, "the proposal is for seq " + std::to_string(link.seq) + ", the channel is at seq " +
+                                           std::to_string(head_.seq));
+  }
+  if (link.prev != head_.hash) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "the proposal's prev " + link.prev + " is not the last TSC's hash " + head_.hash);
+  }
+  if (StringOf(proposal, "provider") != head_.provider || StringOf(proposal, "consumer") != head_.consumer) {
+    return Error(ErrorCode::kVerificationFailed, "the proposal names other parties than the channel's");
+  }
+  TCC_ASSIGN_OR_RETURN(pending_, vc::CosignSettlement(*options_.tst, proposal, *options_.key, *options_.resolver));
+  pending_seq_ = link.seq;
+  return pending_;
+}
+
+Result<Json> PartySession::Submit(const Json& joint_claim) {
+  TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(joint_claim));
+  const auto deadline = Clock::now() + options_.reconnect_for;
+  while (true) {
+    if (head_.seq >= link.seq) {
+      // Issued while the connection was down; the rejoin's catch-up applied it.
+      if (head_.seq == link.seq) return last_tsc_;
+      TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, client_->Sync(options_.channel_id, link.seq - 1, 1));
+      if (tscs.empty()) return Error(ErrorCode::kNotFound, "tccd has no TSC " + std::to_string(link.seq));
+      return tscs.front();
+    }
+    auto issued = WithResume([&] { return client_->Submit(options_.channel_id, joint_claim); });
+    if (issued.ok()) {
+      TCC_RETURN_IF_ERROR(Accept(issued->tsc));
+      return issued->tsc;
+    }
+    // tccd refusing for now (draining for a restart, its store unable to write) is waited out.
+    if (issued.error().code() != ErrorCode::kUnavailable || client_->connection().lost() || Clock::now() > deadline ||
+        Cancelled()) {
+      return std::move(issued).error();
+    }
+    std::this_thread::sleep_for(options_.retry_interval);
+    TCC_RETURN_IF_ERROR(Resync());
+  }
+}
+
+Result<VerifiedEvidence> PartySession::FetchEvidence(std::uint64_t seq, chain::ChainAdapter* chain) {
+  TCC_ASSIGN_OR_RETURN(EvidenceReply reply, WithResume([&] { return client_->GetEvidence(options_.channel_id, seq); }));
+  if (reply.anchored_seq < seq || reply.bundle.item.seq != reply.anchored_seq ||
+      reply.bundle.item.channel_id != options_.channel_id) {
+    return Error(ErrorCode::kVerificationFailed, "the evidence bundle is for another channel or seq");
+  }
+  TCC_RETURN_IF_ERROR(chain::VerifyEvidenceBundle(reply.bundle));
+  // The TSCs from `seq` through the anchored one: each verifies and links to the one before, so
+  // the anchored hash commits the asked TSC.
+  VerifiedEvidence evidence{.seq = seq, .anchored_seq = reply.anchored_seq, .bundle = std::move(reply.bundle)};
+  std::string prev;
+  for (std::uint64_t after = seq - 1; after < evidence.anchored_seq;) {
+    TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs,
+                         WithResume([&] { return client_->Sync(options_.channel_id, after, evidence.anchored_seq - after); }));
+    if (tscs.empty()) return Error(ErrorCode::kNotFound, "tccd returned no TSC after " + std::to_string(after));
+    for (Json& tsc : tscs) {
+      vc::TscVerifyOptions verify{.expected_issuer = options_.connect.tcc_did};
+      if (!prev.empty()) verify.expected_prev = prev;
+      TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::VerifyTsc(tsc, *options_.tst, *options_.resolver, verify));
+      if (link.seq != after + 1) return Error(ErrorCode::kVerificationFailed, "tccd synced TSCs out of order");
+      TCC_ASSIGN_OR_RETURN(prev, vc::CredentialHash(tsc));
+      after = link.seq;
+      if (after == evidence.anchored_seq) evidence.anchored_tsc = std::move(tsc);
+      if (after >= evidence.anchored_seq) break;
+    }
+  }
+  if (HexEncode(evidence.bundle.item.tsc_hash) != prev) {
+    return Error(ErrorCode::kVerificationFailed, "the evidence bundle commits another TSC than tccd's TSC " +
+                                                     std::to_string(evidence.anchored_seq));
+  }
+  if (chain != nullptr) {
+    auto anchored = chain::VerifyEvidenceBundleOnChain(evidence.bundle, *chain);
+    if (!anchored.ok()) return std::move(anchored).error().WithContext("evidence on chain");
+    evidence.checked_on_chain = true;
+  }
+  return evidence;
+}
+
+}  // namespace tcc::client
