@@ -1,0 +1,122 @@
+// Two real tccd processes, each with its own DID, data directory and EVM account, beside one anvil
+// node and one TccRegistry: each opens only the channel whose TIC names it (from the registry's
+// TicRecorded events), both anchor evidence to the same contract, and evidence from either
+// verifies against the chain, including the registry's own on-chain Merkle check.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "daemon/daemon_test_util.h"
+#include "evm_test_util.h"
+#include "tcc/chain/evidence.h"
+
+namespace tcc::testing {
+namespace {
+
+using chain::testing::EvmChain;
+
+// Trade::Record writes its templates and TIC to an embedded ledger; the same records go onto the
+// EVM chain from there, so the trade set-up is shared with the other daemon tests.
+void CopyRecords(const std::string& scratch_ledger, chain::ChainAdapter& chain, const std::string& tic_id) {
+  auto scratch = Unwrap(chain::LocalLedger::Open({.path = scratch_ledger, .create_if_missing = false}), "scratch");
+  for (const auto& version : Unwrap(scratch->ListTemplates(""), "templates")) {
+    Unwrap(chain.PublishTemplate(version.value), "publish template on chain");
+  }
+  Unwrap(chain.RecordTic(Unwrap(scratch->GetTic(tic_id), "TIC").value), "record TIC on chain");
+}
+
+struct Node {
+  Trade* trade;
+  TccdProcess tccd;
+  std::vector<chain::EvidenceBundle> bundles;
+};
+
+TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence from either verifies on chain") {
+  EvmChain chain;
+  const TempDir& dir = chain.dir();
+  Trade trade_a;
+  Trade trade_b;
+  trade_b.provider = trade_a.provider;  // one provider's templates, two TCCs, two consumers
+  constexpr std::uint64_t kN = 2;
+  trade_a.Record(dir.Sub("scratch-a"), kN);
+  trade_b.tit = trade_a.tit;
+  trade_b.tst = trade_a.tst;
+  trade_b.Record(dir.Sub("scratch-b"), kN);
+  REQUIRE(trade_a.tcc_did() != trade_b.tcc_did());
+
+  Node nodes[2] = {{&trade_a, {}, {}}, {&trade_b, {}, {}}};
+  for (int i = 0; i < 2; ++i) {
+    const std::string name(1, static_cast<char>('a' + i));
+    REQUIRE(nodes[i].trade->tcc->WriteFile(dir.Sub(name + "-tcc.key")).ok());
+    chain::EvmOptions options = chain.options();
+    options.key_file = chain.NewFundedKey(name + "-evm.key");  // each TCC signs with its own account
+    nodes[i].tccd.Start({"--data-dir", dir.Sub(name + "-data"), "--key", dir.Sub(name + "-tcc.key"), "--chain",
+                         chain::EvmUri(options), "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
+                         "--anchor-interval", "100"});
+    CHECK(nodes[i].tccd.did() == nodes[i].trade->tcc_did());
+  }
+
+  // The TICs land after both daemons watch the chain: they learn of them from the events.
+  auto writer = chain.Open();
+  CopyRecords(dir.Sub("scratch-a"), *writer, trade_a.channel_id);
+  CopyRecords(dir.Sub("scratch-b"), *writer, trade_b.channel_id);
+
+  constexpr std::uint64_t kSettlements = 6;
+  for (Node& node : nodes) {
+    const Trade& trade = *node.trade;
+    auto provider = ConnectParty(node.tccd.listen(), node.tccd.did(), trade.provider);
+    auto consumer = ConnectParty(node.tccd.listen(), node.tccd.did(), trade.consumer);
+    CHECK(JoinWhenOpen(*provider, trade.channel_id).role == "provider");
+    CHECK(JoinWhenOpen(*consumer, trade.channel_id).role == "consumer");
+    std::string prev = trade.channel_id;
+    std::vector<std::string> hashes = {""};
+    for (std::uint64_t seq = 1; seq <= kSettlements; ++seq) {
+      client::IssuedTsc issued = SettleOnce(trade, *provider, *consumer, seq, prev);
+      REQUIRE(issued.seq == seq);
+      prev = vc::CredentialHash(issued.tsc).value();
+      hashes.push_back(prev);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!consumer->GetEvidence(trade.channel_id, kSettlements).ok() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (std::uint64_t seq = kN; seq <= kSettlements; seq += kN) {
+      client::EvidenceReply reply = Unwrap(consumer->GetEvidence(trade.channel_id, seq), "evidence");
+      CHECK(reply.bundle.item.seq == seq);
+      CHECK(HexEncode(reply.bundle.item.tsc_hash) == hashes[seq]);
+      CHECK(reply.bundle.receipt.adapter == "evm");
+      node.bundles.push_back(reply.bundle);
+    }
+  }
+
+  // Each daemon opened only the channel whose TIC names it.
+  for (int i = 0; i < 2; ++i) {
+    const Trade& other = *nodes[1 - i].trade;
+    auto stray = ConnectParty(nodes[i].tccd.listen(), nodes[i].tccd.did(), other.consumer);
+    auto joined = stray->Join(other.channel_id);
+    REQUIRE_FALSE(joined.ok());
+    CHECK(joined.error().code() == ErrorCode::kNotFound);
+  }
+  for (Node& node : nodes) CHECK(node.tccd.Stop() == 0);
+
+  // Evidence from either daemon verifies against the one registry, by anyone holding the bundle.
+  std::set<std::string> batches;
+  for (const Node& node : nodes) {
+    for (const auto& bundle : node.bundles) {
+      CAPTURE(bundle.batch_id);
+      auto on_chain = chain::VerifyEvidenceBundleOnChain(bundle, *writer);
+      CHECK_MESSAGE(on_chain.ok(), (on_chain.ok() ? "" : on_chain.error().ToString()));
+      tcc::Status proof = writer->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, bundle.leaf_index,
+                                                         bundle.tree_size, bundle.path);
+      CHECK_MESSAGE(proof.ok(), (proof.ok() ? "" : proof.error().ToString()));
+      batches.insert(bundle.batch_id);
+    }
+  }
+  CHECK(batches.size() >= 2);  // batch ids carry each TCC's DID, so the two never collide
+  CHECK(nodes[0].bundles.front().batch_id.find(trade_a.tcc_did()) != std::string::npos);
+  CHECK(nodes[1].bundles.front().batch_id.find(trade_b.tcc_did()) != std::string::npos);
+}
+
+}  // namespace
+}  // namespace tcc::testing
