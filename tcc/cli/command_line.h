@@ -108,5 +108,7 @@ std::vector<Command> TradeCommands();
 std::vector<Command> ChainCommands();
 // tcc channel ..., anchor status, settle, evidence show: talk to a running tccd (channel_commands.cpp).
 std::vector<Command> ChannelCommands();
+// tcc evm key new, evm deploy: an EVM account key and the TccRegistry contract (evm_commands.cpp).
+std::vector<Command> EvmCommands();
 
 }  // namespace tcc::cli

@@ -4,11 +4,14 @@
 // verifies against the chain, including the registry's own on-chain Merkle check.
 #include <doctest/doctest.h>
 
+#include <stdio.h>
+
 #include <set>
 
 #include "daemon/daemon_test_util.h"
 #include "evm_test_util.h"
 #include "tcc/chain/evidence.h"
+#include "tcc/chain/factory.h"
 
 namespace tcc::testing {
 namespace {
@@ -116,6 +119,42 @@ TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence
   CHECK(batches.size() >= 2);  // batch ids carry each TCC's DID, so the two never collide
   CHECK(nodes[0].bundles.front().batch_id.find(trade_a.tcc_did()) != std::string::npos);
   CHECK(nodes[1].bundles.front().batch_id.find(trade_b.tcc_did()) != std::string::npos);
+}
+
+// Runs the tcc CLI; returns its exit status and standard output.
+std::pair<int, std::string> RunCli(const std::string& arguments) {
+  std::string command = std::string(TCC_CLI_PATH) + " " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  while (std::size_t got = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, got);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST_CASE("tcc evm key new and tcc evm deploy set up a registry that --chain URIs then use") {
+  EvmChain chain;
+  const std::string key = chain.dir().Sub("operator.key");
+  auto [made, address] = RunCli("evm key new --out " + key);
+  REQUIRE_MESSAGE(made == 0, address);
+  address.erase(address.find_last_not_of('\n') + 1);
+  REQUIRE(chain.node().Fund(chain::evm::ParseAddress(address).value()).ok());
+  CHECK(RunCli("evm key new --out " + key).first == 3);  // never overwrites a key silently
+
+  auto [deployed, report] = RunCli("evm deploy --rpc " + chain.node().rpc_url() + " --key " + key + " --chain-id 31337");
+  REQUIRE_MESSAGE(deployed == 0, report);
+  std::size_t at = report.find("uri ");
+  REQUIRE(at != std::string::npos);
+  std::string uri = report.substr(at + 4, report.find('\n', at) - at - 4);
+  auto adapter = Unwrap(chain::OpenChainAdapter(uri), "open the deployed registry");
+  CHECK(Unwrap(adapter->Anchor({"cli-batch", Sha256("cli root"), 3}), "anchor").receipt.adapter == "evm");
+
+  CHECK(RunCli("evm deploy --rpc " + chain.node().rpc_url() + " --key " + key + " --chain-id 5").first == 3);
+  CHECK(RunCli("evm deploy --key " + key).first == 2);
+  auto [help, text] = RunCli("evm deploy --help");
+  CHECK(help == 0);
+  CHECK(text.find("london") != std::string::npos);
 }
 
 }  // namespace
