@@ -27,7 +27,6 @@ interval=${TCC_DEMO_INTERVAL_MS:-200}
 rm -rf "$work"
 mkdir -p "$work/evidence"
 chain="local:$work/ledger"
-examples="$root/schemas/examples"
 
 tccd_pid=""
 consumer_pid=""
@@ -47,29 +46,8 @@ fail() {
   echo "demo: $*" >&2
   exit 1
 }
-# Rewrites members of a JSON file: edit FILE OUT path=value... (a.b=... for nested members; the
-# value is JSON if it parses as JSON, else a string).
-edit() {
-  python3 - "$@" <<'PY'
-import json, sys
-source, target, *pairs = sys.argv[1:]
-document = json.load(open(source))
-for pair in pairs:
-    key, value = pair.split("=", 1)
-    try:
-        value = json.loads(value)
-    except ValueError:
-        pass
-    node = document
-    *parents, last = key.split(".")
-    for parent in parents:
-        node = node[parent]
-    node[last] = value
-json.dump(document, open(target, "w"), indent=2)
-PY
-}
-# A member of the JSON on stdin: json_get KEY.
-json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# shellcheck source=lib/trade.sh
+source "$root/scripts/lib/trade.sh"
 # Background processes run in their own session when setsid exists: a Ctrl-C on the terminal then
 # reaches only the foreground party, and the demo stops the rest in order. (setsid execs in place
 # here, so $! is the process itself.)
@@ -77,55 +55,24 @@ detach=()
 command -v setsid >/dev/null && detach=(setsid)
 
 step "1. Keys and DIDs for the TCC, a provider and a consumer (key files are mode 0600)"
-tcc_did=$("$tcc" key new --out "$work/tcc.key")
-provider_did=$("$tcc" key new --out "$work/provider.key")
-consumer_did=$("$tcc" key new --out "$work/consumer.key")
+trade_keys
 printf 'TCC      %s\nprovider %s\nconsumer %s\n' "$tcc_did" "$provider_did" "$consumer_did"
 
 step "2. The provider registers its TIT and TST templates (GPU hours, settled per minute) on the ledger"
-edit "$examples/gpu-hour.tit.json" "$work/tit.json" owner="$provider_did"
-edit "$examples/gpu-hour.tst.json" "$work/tst.json" owner="$provider_did"
-"$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/tit.json"
-"$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/tst.json"
+trade_templates
 "$tcc" template list --chain "$chain"
 
 step "3. The consumer applies for a TIC (anchor every N=10 settlements); the provider issues it; it is recorded for the TCC"
-edit "$examples/claims/gpu-hour.tic-claim.json" "$work/tic-claim.json" \
-  provider="$provider_did" consumer="$consumer_did" settlement.n=10
-"$tcc" tic apply --tit "$work/tit.json" "$work/tic-claim.json" > "$work/tic-application.json"
-"$tcc" tic issue --tit "$work/tit.json" --key "$work/provider.key" "$work/tic-application.json" \
-  > "$work/tic.json" 2>/dev/null
-# The embedded ledger is single-process: every chain write happens before tccd opens it.
-"$tcc" tic record --chain "$chain" --tcc "$tcc_did" "$work/tic.json"
-channel=$("$tcc" vc hash "$work/tic.json")
+trade_tic 10
 echo "channel id (the TIC's hash): $channel"
 
 step "4. tccd starts on the embedded ledger and opens the channel for the recorded TIC"
 # Ports are chosen by the system; the "ready" log line names them.
-"${detach[@]}" "$tccd" --data-dir "$work/tccd" --key "$work/tcc.key" --chain "$chain" \
-  --listen 'tcp://127.0.0.1:*' --control 'tcp://127.0.0.1:*' --metrics 127.0.0.1:0 2> "$work/tccd.log" &
-tccd_pid=$!
-ready=""
-for _ in $(seq 1 200); do
-  ready=$(grep -m1 '"msg":"ready"' "$work/tccd.log" 2>/dev/null || true)
-  [ -n "$ready" ] && break
-  kill -0 "$tccd_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  tail -n 20 "$work/tccd.log" >&2 || true
-  fail "tccd did not become ready (log: $work/tccd.log)"
-fi
-listen=$(json_get listen <<< "$ready")
-control=$(json_get control <<< "$ready")
-metrics=$(json_get metrics <<< "$ready")
+trade_start_tccd "${detach[@]}" || fail "tccd did not become ready (log: $work/tccd.log)"
 echo "tccd is ready: parties at $listen, control at $control (log: $work/tccd.log)"
 [ -n "$metrics" ] && echo "Prometheus metrics while it runs: curl http://$metrics/metrics"
 admin=(--control "$control" --tcc "$tcc_did" --data-dir "$work/tccd")
-for _ in $(seq 1 100); do
-  "$tcc" channel status "${admin[@]}" --timeout 2000 "$channel" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+trade_await_channel || fail "tccd did not open channel $channel"
 "$tcc" channel list "${admin[@]}"
 
 if [ "$settlements" -eq 0 ]; then
@@ -134,7 +81,7 @@ else
   step "5. Settling $settlements times, every ${interval} ms: the provider proposes, the consumer co-signs, tccd issues TSCs"
 fi
 party=(--listen "$listen" --tcc "$tcc_did" --channel "$channel" --tst "$work/tst.json" --count "$settlements" --chain "$chain")
-edit "$examples/claims/gpu-hour.tsc-claim.json" "$work/tsc-claim.json"
+trade_edit "$trade_examples/claims/gpu-hour.tsc-claim.json" "$work/tsc-claim.json"
 "${detach[@]}" "$tcc" settle --role consumer --key "$work/consumer.key" "${party[@]}" > "$work/consumer.log" 2>&1 &
 consumer_pid=$!
 echo "consumer running in the background (log: $work/consumer.log); provider:"
@@ -156,8 +103,8 @@ step "6. The channel closes: tccd anchors its last TSC at once"
 last_seq=0
 for _ in $(seq 1 100); do
   status=$("$tcc" channel status "${admin[@]}" --json "$channel")
-  last_seq=$(json_get last_seq <<< "$status")
-  [ "$(json_get anchored_seq <<< "$status")" = "$last_seq" ] && break
+  last_seq=$(trade_json_get last_seq <<< "$status")
+  [ "$(trade_json_get anchored_seq <<< "$status")" = "$last_seq" ] && break
   sleep 0.1
 done
 "$tcc" channel status "${admin[@]}" "$channel"
