@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>

@@ -239,6 +239,40 @@ TEST_CASE("a node stopped and restarted mid-run: anchors queue, then land; none 
   CHECK(Landed(adapter->Status()).pending == 0);
 }
 
+TEST_CASE("a transaction the node drops is noticed, re-read and sent again: it lands exactly once") {
+  EvmChain chain;
+  auto adapter = chain.Open();
+  Landed(adapter->Anchor(AnchorFor("before")));  // nonce known and tracked locally from here
+  std::uint64_t before = chain.TransactionCount(adapter->account());
+  // From now on blocks come only from this test: the first pending transaction is thrown away
+  // (as a node restart without its pool would), then blocks are mined on demand.
+  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<bool> dropped{false};
+  std::thread miner([&] {
+    while (!stop) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!dropped) {
+        auto pending = chain.node().Call("eth_getTransactionCount",
+                                         JsonArray{Json(evm::AddressHex(adapter->account())), Json("pending")});
+        if (pending.ok() && evm::ParseQuantity(pending->as_string()).value() > before) {
+          dropped = chain.node().Call("anvil_dropAllTransactions", Json::Array()).ok();
+        }
+        continue;
+      }
+      (void)chain.node().Call("evm_mine", Json::Array());
+    }
+  });
+  auto anchored = adapter->Anchor(AnchorFor("dropped-once"));
+  stop = true;
+  miner.join();
+  REQUIRE_MESSAGE(anchored.ok(), anchored.error().ToString());
+  CHECK(dropped);
+  CHECK(Landed(adapter->FindAnchor("dropped-once")) == *anchored);
+  // The dropped transaction's nonce was reused: one transaction landed, not two.
+  CHECK(chain.TransactionCount(adapter->account()) == before + 1);
+}
+
 TEST_CASE("confirmations: a write returns once its block is K deep") {
   EvmChain chain(/*block_time_s=*/1);
   chain.options().confirmations = 2;
