@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "chain/chain_test_util.h"
+#include "evm_abi.h"
 #include "tcc/chain/evm_adapter.h"
 #include "tcc/chain/evm_primitives.h"
 #include "tcc/common/file.h"
@@ -128,6 +129,54 @@ TEST_CASE("evm URIs parse, refuse what they cannot use, and print back") {
   CHECK(!ParseEvmUri("evm+http://h:1?contract=0x5FbDB2315678afecb367f032d93F642f64180aa3&key=/k&confirmations=0").ok());
   CHECK(!ParseEvmUri("evm+ftp://h:1").ok());
   CHECK(!ParseEvmUri("evm+http://?key=/k").ok());
+}
+
+TEST_CASE("ABI: calls encode as solc does, and the reader refuses malformed node data") {
+  // anchor("b", 0x11.., 7): selector, head (offset 0x60, root, 7), tail (length 1, "b" padded).
+  Hash256 root;
+  root.fill(0x11);
+  Bytes call = AbiCall("anchor(string,bytes32,uint64)").Dynamic(std::string_view("b")).Word(root).Uint(7).Finish();
+  REQUIRE(call.size() == 4 + 5 * 32);
+  CHECK(HexOf(ByteView(call).first(4)) == "b5581648");
+  AbiReader arguments(ByteView(call).subspan(4));
+  CHECK(arguments.Uint(0).value() == 0x60);
+  CHECK(arguments.Text(0).value() == "b");
+  CHECK(arguments.Word(1).value() == root);
+  CHECK(arguments.Uint(2).value() == 7);
+  // A bytes32[] and a long dynamic value round-trip.
+  std::string long_text(100, 'x');
+  Hash256 words[2] = {root, Keccak256("y")};
+  Bytes encoded = AbiCall("f(string,bytes32[])").Dynamic(std::string_view(long_text)).WordArray(words).Arguments();
+  CHECK(AbiReader(encoded).Text(0).value() == long_text);
+  CHECK(AbiReader(encoded).Uint(1).value() == 64 + 32 + 128);
+
+  // Solidity's Error(string) revert data.
+  Bytes revert = AbiCall("Error(string)").Dynamic(std::string_view("conflict: no")).Finish();
+  CHECK(RevertReason(revert) == "conflict: no");
+  CHECK(RevertReason(Bytes{1, 2, 3}).empty());
+  CHECK(RevertReason(Bytes(revert.begin(), revert.begin() + 40)).empty());
+
+  // Offsets and lengths that point outside the data, values wider than 64 bits, short data.
+  Bytes bad = encoded;
+  bad[31] = 0xff;  // offset of argument 0 past the end
+  CHECK(AbiReader(bad).Dynamic(0).error().code() == ErrorCode::kParse);
+  bad = encoded;
+  bad[64 + 31] = 0xff;  // length of argument 0 runs past the end
+  bad[64 + 30] = 0xff;
+  CHECK(AbiReader(bad).Dynamic(0).error().code() == ErrorCode::kParse);
+  bad = encoded;
+  bad[0] = 1;  // an offset of 2^248
+  CHECK(!AbiReader(bad).Dynamic(0).ok());
+  CHECK(!AbiReader(bad).Uint(0).ok());
+  CHECK(!AbiReader(Bytes(31, 0)).Word(0).ok());
+  CHECK(!AbiReader(Bytes()).Uint(0).ok());
+  CHECK(!AbiReader(Bytes(64, 0)).Word(SIZE_MAX / 16).ok());
+  // Every truncation of valid data is refused cleanly, never read past.
+  for (std::size_t size = 0; size < encoded.size(); ++size) {
+    AbiReader truncated(ByteView(encoded).first(size));
+    (void)truncated.Text(0);
+    (void)truncated.Dynamic(1);
+  }
 }
 
 }  // namespace
