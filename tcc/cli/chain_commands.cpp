@@ -51,6 +51,16 @@ std::string DescribeReceipt(const chain::ChainReceipt& receipt) {
   return "height " + std::to_string(receipt.height) + " tx " + receipt.tx;
 }
 
+Json ReceiptJson(const chain::ChainReceipt& receipt) {
+  Json out = Json::Object();
+  out.Set("adapter", receipt.adapter);
+  out.Set("height", receipt.height);
+  out.Set("tx", receipt.tx);
+  out.Set("blockHash", HexEncode(receipt.block_hash));
+  out.Set("timestampMs", receipt.timestamp_ms);
+  return out;
+}
+
 Result<std::uint32_t> ParseVersion(const std::string& text) {
   std::uint32_t version = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
@@ -66,7 +76,9 @@ int RunLedgerVerify(std::span<const std::string> arguments) {
                            "Walk an embedded ledger and check every block's hash links, entries and index\n"
                            "keys; prints a report. The ledger must not be open in a running tccd.\n"
                            "Exit codes: 0 intact, 1 problems found, 3 cannot open (missing, locked, unreadable).");
-  command_line.Positionals("PATH", "The ledger directory (PATH or local:PATH).", &paths, 1, 1);
+  bool json = false;
+  command_line.Positionals("PATH", "The ledger directory (PATH or local:PATH).", &paths, 1, 1)
+      .Flag("json", "Print JSON instead of text.", &json);
   return RunCommand(command_line, "ledger verify", arguments, [&]() -> Status {
     std::string path = paths[0];
     if (path.starts_with("local:")) {
@@ -75,7 +87,22 @@ int RunLedgerVerify(std::span<const std::string> arguments) {
     }
     auto report = chain::VerifyLedger(path);
     if (!report.ok()) return std::move(report).error().WithContext(path);
-    std::cout << report->ToString();
+    Json out = Json::Object();
+    out.Set("ok", report->ok());
+    out.Set("blocks", report->blocks);
+    out.Set("entries", report->entries);
+    out.Set("indexKeys", report->index_keys);
+    out.Set("headHeight", report->head_height);
+    out.Set("headHash", HexEncode(report->head_hash));
+    out.Set("problemCount", report->problem_count);
+    Json problems = Json::Array();
+    for (const auto& problem : report->problems) problems.PushBack(problem);
+    out.Set("problems", std::move(problems));
+    if (json) {
+      std::cout << out.SerializePretty() << "\n";
+    } else {
+      std::cout << report->ToString();
+    }
     if (!report->ok()) {
       return Error(ErrorCode::kVerificationFailed, path + ": " + std::to_string(report->problem_count) + " problem(s)");
     }
@@ -86,6 +113,7 @@ int RunLedgerVerify(std::span<const std::string> arguments) {
 int RunEvidenceVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string chain_uri, tsc_file;
+  bool json = false;
   CommandLine command_line("evidence verify",
                            "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
                            "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
@@ -94,7 +122,8 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
                            "3 the chain or the TSC cannot be read.");
   command_line.Option("chain", "URI", ChainHelp(false), &chain_uri)
       .Option("tsc", "FILE", "The TSC the bundle is for (one BUNDLE only).", &tsc_file)
-      .Positionals("BUNDLE.json", "Evidence bundle files.", &files, 1, 0);
+      .Positionals("BUNDLE.json", "Evidence bundle files.", &files, 1, 0)
+      .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   return RunCommand(command_line, "evidence verify", arguments, [&]() -> Status {
     std::optional<chain::EvidenceItem> expected;
     if (!tsc_file.empty()) {
@@ -122,7 +151,7 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
       if (adapter == nullptr) return detail + " (offline)";
       TCC_ASSIGN_OR_RETURN(auto anchor, chain::VerifyEvidenceBundleOnChain(bundle, *adapter));
       return detail + " anchored at height " + std::to_string(anchor.receipt.height);
-    });
+    }, json);
     if (exit_code != kExitOk) return Error(ErrorCode::kVerificationFailed, "not every bundle verifies");
     return OkStatus();
   });
@@ -181,13 +210,15 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
 int RunTemplateRegister(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string chain_uri, key_file;
+  bool json = false;
   CommandLine command_line("template register",
                            "Register a TIT/TST version on a chain. The key's did:key must be the template's\n"
                            "owner; only the owner of an id may add versions, versions follow each other from\n"
                            "1, and a registered version never changes (registering it again is a no-op).");
   command_line.Option("chain", "URI", ChainHelp(), &chain_uri)
       .Option("key", "FILE", "The owner's key file (required).", &key_file)
-      .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1);
+      .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1)
+      .Flag("json", "Print JSON instead of text.", &json);
   return RunCommand(command_line, "template register", arguments, [&]() -> Status {
     if (chain_uri.empty()) return MissingOption("--chain URI");
     TCC_ASSIGN_OR_RETURN(vc::Template template_, ReadTemplate(files[0], "TEMPLATE.json"));
@@ -200,10 +231,20 @@ int RunTemplateRegister(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(controller::TemplatePublication publication, registry.PublishWithReceipt(template_, publisher));
-    std::cout << (publication.outcome == vc::PublishOutcome::kPublished ? "registered " : "already registered ")
-              << vc::TemplateKindName(template_.kind()) << " " << template_.id() << " v" << template_.version()
-              << " content hash " << template_.content_hash_hex() << " at " << DescribeReceipt(publication.receipt)
-              << "\n";
+    const bool published = publication.outcome == vc::PublishOutcome::kPublished;
+    Json out = Json::Object();
+    out.Set("registered", published);
+    out.Set("kind", vc::TemplateKindName(template_.kind()));
+    out.Set("id", template_.id());
+    out.Set("version", static_cast<std::uint64_t>(template_.version()));
+    out.Set("contentHash", template_.content_hash_hex());
+    out.Set("receipt", ReceiptJson(publication.receipt));
+    PrintOutcome(json,
+                 std::string(published ? "registered " : "already registered ") +
+                     std::string(vc::TemplateKindName(template_.kind())) + " " + template_.id() + " v" +
+                     std::to_string(template_.version()) + " content hash " + template_.content_hash_hex() + " at " +
+                     DescribeReceipt(publication.receipt),
+                 out);
     return OkStatus();
   });
 }
@@ -257,13 +298,15 @@ int RunTemplateList(std::span<const std::string> arguments) {
 int RunTicRecord(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string chain_uri, tcc_did;
+  bool json = false;
   CommandLine command_line("tic record",
                            "Record a TIC on a chain, naming the TCC that should open its channel. The TIC is\n"
                            "verified first against its TIT as registered on that chain (credentialSchema).\n"
                            "Stored in RFC 8785 form under its hash, which is the channel id.");
   command_line.Option("chain", "URI", ChainHelp(), &chain_uri)
       .Option("tcc", "DID", "The DID of the TCC that should open the channel (required).", &tcc_did)
-      .Positionals("TIC.json", "The issued TIC.", &files, 1, 1);
+      .Positionals("TIC.json", "The issued TIC.", &files, 1, 1)
+      .Flag("json", "Print JSON instead of text.", &json);
   return RunCommand(command_line, "tic record", arguments, [&]() -> Status {
     if (chain_uri.empty()) return MissingOption("--chain URI");
     if (tcc_did.empty()) return MissingOption("--tcc DID");
@@ -291,21 +334,27 @@ int RunTicRecord(std::span<const std::string> arguments) {
     if (!tcc.ok()) return std::move(tcc).error().WithContext("--tcc");
     auto recorded = adapter->RecordTic({tic_id, tcc_did, Bytes(content.begin(), content.end())});
     if (!recorded.ok()) return std::move(recorded).error().WithContext("record TIC " + tic_id);
-    std::cout << "recorded TIC " << tic_id << " for " << tcc_did << " at " << DescribeReceipt(recorded->receipt)
-              << "\n";
+    Json out = Json::Object();
+    out.Set("tic", tic_id);
+    out.Set("channel", tic_id);
+    out.Set("tcc", tcc_did);
+    out.Set("receipt", ReceiptJson(recorded->receipt));
+    PrintOutcome(json, "recorded TIC " + tic_id + " for " + tcc_did + " at " + DescribeReceipt(recorded->receipt), out);
     return OkStatus();
   });
 }
 
 int RunDidRegister(std::span<const std::string> arguments) {
   std::string chain_uri, key_file, document_file;
+  bool json = false;
   CommandLine command_line("did register",
                            "Register a DID document on a chain: the key's did:key document, or --document,\n"
                            "which must list the key under authentication (the key proves control). A DID\n"
                            "already registered with the same document is a no-op; with another, an error.");
   command_line.Option("chain", "URI", ChainHelp(), &chain_uri)
       .Option("key", "FILE", "The controlling key file (required).", &key_file)
-      .Option("document", "FILE", "The DID document (default: the key's did:key document).", &document_file);
+      .Option("document", "FILE", "The DID document (default: the key's did:key document).", &document_file)
+      .Flag("json", "Print JSON instead of text.", &json);
   return RunCommand(command_line, "did register", arguments, [&]() -> Status {
     if (chain_uri.empty()) return MissingOption("--chain URI");
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
@@ -330,8 +379,14 @@ int RunDidRegister(std::span<const std::string> arguments) {
     std::string bytes = document.ToJson().Serialize();
     auto registered = adapter->RegisterDid(document.id, AsBytes(bytes));
     if (!registered.ok()) return std::move(registered).error().WithContext("register " + document.id);
-    std::cout << "registered " << document.id << " version " << registered->value.version << " at "
-              << DescribeReceipt(registered->receipt) << "\n";
+    Json out = Json::Object();
+    out.Set("did", document.id);
+    out.Set("version", registered->value.version);
+    out.Set("receipt", ReceiptJson(registered->receipt));
+    PrintOutcome(json,
+                 "registered " + document.id + " version " + std::to_string(registered->value.version) + " at " +
+                     DescribeReceipt(registered->receipt),
+                 out);
     return OkStatus();
   });
 }

@@ -114,19 +114,36 @@ Result<Json> ReadJson(const std::string& path) {
   return parsed;
 }
 
-int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check) {
+int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check,
+               bool json) {
   int exit_code = kExitOk;
+  Json results = Json::Array();
   for (const auto& file : files) {
     auto document = ReadJson(file);
     auto detail = document.ok() ? check(*document) : Result<std::string>(document.error());
-    if (detail.ok()) {
+    if (!detail.ok()) exit_code = kExitVerificationFailed;
+    if (json) {
+      Json result = Json::Object();
+      result.Set("file", file);
+      result.Set("ok", detail.ok());
+      if (detail.ok()) {
+        result.Set("detail", *detail);
+      } else {
+        result.Set("error", detail.error().message());
+      }
+      results.PushBack(std::move(result));
+    } else if (detail.ok()) {
       std::cout << "OK " << file << (detail->empty() ? "" : " " + *detail) << "\n";
     } else {
       std::cout << "FAIL " << file << ": " << detail.error().message() << "\n";
-      exit_code = kExitVerificationFailed;
     }
   }
+  if (json) std::cout << results.SerializePretty() << "\n";
   return exit_code;
+}
+
+void PrintOutcome(bool json, const std::string& text, const Json& object) {
+  std::cout << (json ? object.SerializePretty() : text) << "\n";
 }
 
 Error MissingOption(std::string_view option) {

@@ -77,7 +77,11 @@ int RunCommand(CommandLine& command_line, std::string_view name, std::span<const
                const std::function<Status()>& body);
 // Checks each file's JSON with `check`, printing "OK FILE[ detail]" or "FAIL FILE: reason" per
 // file (files that are unreadable or not JSON fail too). kExitOk only if every file passes.
-int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check);
+// With `json`, prints one JSON array of {"file", "ok", "detail" | "error"} instead.
+int VerifyEach(const std::vector<std::string>& files, const std::function<Result<std::string>(const Json&)>& check,
+               bool json = false);
+// A command's outcome: `text` by default, or `object` as one JSON document with --json.
+void PrintOutcome(bool json, const std::string& text, const Json& object);
 // A bad option value found after parsing (exit 2 through RunCommand).
 inline constexpr std::string_view kUsagePrefix = "usage: ";
 Error UsageError(std::string message);

@@ -47,12 +47,14 @@ int RunVcIssue(std::span<const std::string> arguments) {
 int RunVcVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string at;
+  bool json = false;
   CommandLine command_line("vc verify",
                            "Verify credentials: eddsa-jcs-2022 proofs, issuer's key, proof purpose, created,\n"
                            "validity period. Prints 'OK FILE' or 'FAIL FILE: reason' per file; exits 0 only\n"
                            "if all verify.");
   command_line.Option("at", "RFC3339", "Check validity as of this time (default: now).", &at)
-      .Positionals("FILE", "Signed credential files ('-' reads standard input).", &files, 1, 0);
+      .Positionals("FILE", "Signed credential files ('-' reads standard input).", &files, 1, 0)
+      .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   auto parsed = command_line.Parse(arguments);
   if (!parsed.ok()) return kExitUsage;
   if (!*parsed) return kExitOk;
@@ -66,7 +68,7 @@ int RunVcVerify(std::span<const std::string> arguments) {
   return VerifyEach(files, [&](const Json& credential) -> Result<std::string> {
     TCC_RETURN_IF_ERROR(vc::VerifyCredential(credential, *resolver, options));
     return std::string();
-  });
+  }, json);
 }
 
 }  // namespace

@@ -113,15 +113,28 @@ int RunTicIssue(std::span<const std::string> arguments) {
 int RunTicVerify(std::span<const std::string> arguments) {
   std::string tit_file;
   std::vector<std::string> files;
+  bool json = false;
   CommandLine command_line("tic verify", "Verify a TIC against its TIT; prints its channel id.");
   command_line.Option("tit", "FILE", "The TIT template (required).", &tit_file)
-      .Positionals("TIC.json", "The TIC.", &files, 1, 1);
+      .Positionals("TIC.json", "The TIC.", &files, 1, 1)
+      .Flag("json", "Print JSON instead of text.", &json);
   return RunCommand(command_line, "tic verify", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tit, ReadTemplate(tit_file, "--tit"));
     TCC_ASSIGN_OR_RETURN(Json tic, ReadJson(files[0]));
     TCC_ASSIGN_OR_RETURN(vc::VerifiedTic verified, vc::VerifyTic(tic, tit, *CliResolver()));
-    std::cout << "OK " << files[0] << " channel=" << verified.channel_id << " provider=" << verified.provider
-              << " consumer=" << verified.consumer << "\n";
+    Json out = Json::Object();
+    out.Set("file", files[0]);
+    out.Set("channel", verified.channel_id);
+    out.Set("provider", verified.provider);
+    out.Set("consumer", verified.consumer);
+    if (!verified.tst_id.empty()) {
+      out.Set("tst", verified.tst_id);
+      out.Set("tstVersion", static_cast<std::uint64_t>(verified.tst_version));
+    }
+    PrintOutcome(json,
+                 "OK " + files[0] + " channel=" + verified.channel_id + " provider=" + verified.provider +
+                     " consumer=" + verified.consumer,
+                 out);
     return OkStatus();
   });
 }
@@ -209,6 +222,7 @@ int RunTscIssue(std::span<const std::string> arguments) {
 int RunTscVerify(std::span<const std::string> arguments) {
   std::string tst_file, issuer, prev;
   std::vector<std::string> files;
+  bool json = false;
   CommandLine command_line("tsc verify",
                            "Verify TSCs at both levels: the TCC's proof and the parties' joint proof, the\n"
                            "TST, and optionally the issuer and the hash link. With several files, each\n"
@@ -216,7 +230,8 @@ int RunTscVerify(std::span<const std::string> arguments) {
   command_line.Option("tst", "FILE", "The TST template (required).", &tst_file)
       .Option("issuer", "DID", "Require this TCC DID as issuer.", &issuer)
       .Option("prev", "HASH", "Require the first TSC's prev to be this hash.", &prev)
-      .Positionals("TSC.json", "TSC files, in sequence order.", &files, 1, 0);
+      .Positionals("TSC.json", "TSC files, in sequence order.", &files, 1, 0)
+      .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   auto parsed = command_line.Parse(arguments);
   if (!parsed.ok()) return kExitUsage;
   if (!*parsed) return kExitOk;
@@ -234,7 +249,7 @@ int RunTscVerify(std::span<const std::string> arguments) {
     if (!link.ok()) return link.error();
     expected_prev = vc::CredentialHash(tsc).value();
     return "seq=" + std::to_string(link->seq);
-  });
+  }, json);
 }
 
 int RunVcHash(std::span<const std::string> arguments) {

@@ -187,6 +187,16 @@ check "ledger verify after all of it" bash -c "'$tcc' ledger verify '$work/ledge
 check "ledger verify accepts local:PATH" "$tcc" ledger verify "$chain"
 check "ledger verify of no ledger" expect_exit 3 "$tcc" ledger verify "$work/no-ledger"
 
+# --json: one JSON document for scripts, with the same facts as the text.
+# json_holds EXPR: the JSON on stdin, as d, makes the Python expression true.
+json_holds() { python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"; }
+export -f json_holds
+check "template register --json" bash -c "'$tcc' template register --json --chain '$chain' --key '$work/provider.key' '$examples/gpu-hour.tit.json' | json_holds \"d['registered'] is False and d['id']=='example.gpu-hour.tit' and d['receipt']['height']>0\""
+check "tic record --json" bash -c "'$tcc' tic record --json --chain '$chain' --tcc '$tcc_did' '$work/tic.json' | json_holds \"d['channel']=='$channel' and d['tcc']=='$tcc_did'\""
+check "did register --json" bash -c "'$tcc' did register --json --chain '$chain' --key '$work/consumer.key' | json_holds \"d['did']=='$consumer_did' and d['version']==1\""
+check "evidence verify --json" bash -c "'$tcc' evidence verify --json '$work/bundles/tsc1.evidence.json' '$work/tampered.evidence.json' > '$work/ev.json'; [ \$? -eq 1 ] && json_holds \"[r['ok'] for r in d]==[True, False] and 'error' in d[1]\" < '$work/ev.json'"
+check "ledger verify --json" bash -c "'$tcc' ledger verify --json '$chain' | json_holds \"d['ok'] and d['blocks']>0 and d['problemCount']==0\""
+
 # Read-only commands never create a ledger at a mistyped path.
 check "template list on a missing ledger fails and creates nothing" bash -c "'$tcc' template list --chain 'local:$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
 check "ledger verify on a missing ledger fails and creates nothing" bash -c "'$tcc' ledger verify '$work/no-such-ledger'; [ \$? -eq 3 ] && [ ! -e '$work/no-such-ledger' ]"
