@@ -1,5 +1,6 @@
 // tcc: the command-line tool for providers, consumers and operators of a Transaction Channel
 // Controller. Dispatches "tcc <group> <verb> ..." to the command table.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,10 +21,12 @@ std::vector<tcc::cli::Command> AllCommands() {
 void PrintOverview(std::ostream& out, const std::vector<tcc::cli::Command>& commands, std::string_view group = {}) {
   out << "Usage: tcc <command> [options]\n\n"
                "Keys, DIDs, credentials, chains and live channels of the Transaction Channel Controller.\n\nCommands:\n";
+  size_t width = 0;
+  for (const auto& command : commands) width = std::max(width, command.name.size() + 2);
   for (const auto& command : commands) {
     if (!group.empty() && command.name.rfind(std::string(group) + " ", 0) != 0) continue;
     std::string name = command.name;
-    name.resize(std::max<size_t>(name.size() + 2, 16), ' ');
+    name.resize(width, ' ');
     out << "  " << name << command.summary << "\n";
   }
   out << "\nRun 'tcc <command> --help' for a command's options.\n"
