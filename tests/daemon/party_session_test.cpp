@@ -1,0 +1,114 @@
+// PartySession against a real tccd process: what a consumer refuses to co-sign, that a repeated
+// submit is answered with the same TSC and applied once, that poll and callback styles see each
+// event once, and that fetched evidence is checked end to end.
+#include <doctest/doctest.h>
+
+#include "daemon_test_util.h"
+#include "tcc/client/party_session.h"
+
+namespace tcc::testing {
+namespace {
+
+std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
+                                                  std::shared_ptr<did::KeyPair> key) {
+  client::PartySessionOptions options;
+  options.connect.endpoint = tccd.listen();
+  options.connect.tcc_did = tccd.did();
+  options.connect.timeout = std::chrono::milliseconds(3000);
+  options.channel_id = trade.channel_id;
+  options.key = std::move(key);
+  options.tst = *trade.tst;
+  return Unwrap(client::PartySession::Join(std::move(options)), "join");
+}
+
+// The proposal the provider's session makes for the next seq, as the consumer receives it.
+Json NextProposal(client::PartySession& provider, client::PartySession& consumer) {
+  Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+  const Json proposal = Unwrap(provider.ProposeNext(claim), "propose");
+  for (int i = 0; i < 50; ++i) {
+    auto event = Unwrap(consumer.Poll(std::chrono::milliseconds(100)), "poll");
+    if (event && event->kind == client::SessionEventKind::kProposal) {
+      CHECK(event->body == proposal);
+      return event->body;
+    }
+  }
+  FAIL("the consumer never saw the proposal");
+  return Json();
+}
+
+TEST_CASE("PartySession: checks before co-signing, one TSC per seq, events once, verified evidence") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 2);
+  TccdProcess tccd;
+  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
+              "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50"});
+  auto provider = JoinSession(trade, tccd, trade.provider);
+  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  CHECK(provider->head().role == "provider");
+  CHECK(consumer->head().role == "consumer");
+  CHECK(consumer->head().seq == 0);
+  CHECK(consumer->head().hash == trade.channel_id);  // seq 1 links to the TIC
+
+  std::vector<std::uint64_t> seen_by_callback;
+  consumer->Subscribe([&](const client::SessionEvent& event) {
+    if (event.kind == client::SessionEventKind::kTsc) seen_by_callback.push_back(event.seq);
+  });
+
+  // Seq 1, settled normally; a second submit of the same joint claim is a replay: the same TSC.
+  const Json proposal = NextProposal(*provider, *consumer);
+  const Json joint = Unwrap(consumer->Cosign(proposal), "cosign 1");
+  CHECK(Unwrap(consumer->Cosign(proposal), "cosign 1 again") == joint);
+  const Json tsc = Unwrap(consumer->Submit(joint), "submit 1");
+  CHECK(consumer->head().seq == 1);
+  CHECK(Unwrap(consumer->Submit(joint), "submit 1 again") == tsc);
+  CHECK(consumer->head().seq == 1);
+  REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(5)).ok());
+  CHECK(provider->head().hash == consumer->head().hash);
+
+  SUBCASE("a proposal that does not continue the channel is refused") {
+    Json stale = proposal;  // seq 1 again: settled already
+    auto refused = consumer->Cosign(stale);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == ErrorCode::kConflict);
+
+    Json wrong_prev = trade.Proposal(2, std::string(64, 'a'));
+    refused = consumer->Cosign(wrong_prev);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == ErrorCode::kVerificationFailed);
+    CHECK(refused.error().message().find("prev") != std::string::npos);
+
+    Json tampered = trade.Proposal(2, consumer->head().hash);
+    tampered.Find("fee")->Set("amount", "999.00");  // after the provider signed
+    refused = consumer->Cosign(tampered);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == ErrorCode::kVerificationFailed);
+  }
+
+  SUBCASE("each TSC reaches a callback once, and evidence verifies") {
+    for (std::uint64_t seq = 2; seq <= 4; ++seq) {
+      const Json next = NextProposal(*provider, *consumer);
+      (void)Unwrap(consumer->Submit(Unwrap(consumer->Cosign(next), "cosign")), "submit");
+      REQUIRE(provider->AwaitTsc(seq, std::chrono::seconds(5)).ok());
+    }
+    // Events from the TSC broadcasts arrive too; applied already, they are not handed out again.
+    while (Unwrap(consumer->Poll(std::chrono::milliseconds(300)), "poll")) {
+    }
+    CHECK(seen_by_callback == std::vector<std::uint64_t>{1, 2, 3, 4});
+
+    // N = 2: TSC 4 is anchored within an anchoring interval; evidence for seq 3 goes through it.
+    for (int i = 0; i < 50 && consumer->head().anchored_seq < 4; ++i) {
+      (void)Unwrap(consumer->Poll(std::chrono::milliseconds(100)), "poll");
+    }
+    REQUIRE(consumer->head().anchored_seq == 4);
+    client::VerifiedEvidence evidence = Unwrap(consumer->FetchEvidence(3), "evidence for 3");
+    CHECK(evidence.seq == 3);
+    CHECK(evidence.anchored_seq == 4);
+    CHECK(vc::CredentialHash(evidence.anchored_tsc).value() == consumer->head().hash);
+    CHECK_FALSE(evidence.checked_on_chain);  // tccd holds the embedded ledger; offline checks only
+  }
+}
+
+}  // namespace
+}  // namespace tcc::testing
