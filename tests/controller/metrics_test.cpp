@@ -114,6 +114,7 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   metrics->AnchorBatch(3, 2);
   metrics->AdapterError("unavailable");
   metrics->SetEffectiveN(400, 4);  // the caller passes the effective (clamped) N
+  metrics->SetNBounds(2, 500);
   metrics->SetChainHeight(123456789);
 
   std::string text = Scrape(address);
@@ -166,6 +167,8 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   CHECK(Value(text, "tcc_adapter_errors_total{kind=\"internal\"}") == 0);
   CHECK(Value(text, "tcc_anchor_n_default_effective") == 400);
   CHECK(Value(text, "tcc_anchor_n_factor") == 4);
+  CHECK(Value(text, "tcc_anchor_n_min") == 2);
+  CHECK(Value(text, "tcc_anchor_n_max") == 500);
   CHECK(Value(text, "tcc_chain_height") == 123456789);
 
   CHECK(Value(text, "tcc_build_info{chain_adapter=\"local\",version=\"0.1.0\"}") == 1);

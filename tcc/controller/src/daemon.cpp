@@ -717,6 +717,8 @@ void Daemon::Impl::UpdateGauges() {
   const AnchorPolicy& policy = anchor_->policy();
   metrics_->SetEffectiveN(static_cast<std::int64_t>(policy.EffectiveN(0, std::nullopt)),
                           static_cast<std::int64_t>(policy.factor()));
+  metrics_->SetNBounds(static_cast<std::int64_t>(policy.options().n_min),
+                       static_cast<std::int64_t>(policy.options().n_max));
 }
 
 void Daemon::Impl::Sweep() {

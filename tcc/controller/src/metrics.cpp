@@ -316,6 +316,8 @@ class DaemonMetrics::Impl {
     n_effective_ = gauge("tcc_anchor_n_default_effective",
                          "Default anchoring interval N in TSCs after the adaptive factor.");
     n_factor_ = gauge("tcc_anchor_n_factor", "Adaptive factor applied to the default anchoring interval N.");
+    n_min_ = gauge("tcc_anchor_n_min", "Lower bound of every channel's anchoring interval N in TSCs.");
+    n_max_ = gauge("tcc_anchor_n_max", "Upper bound of every channel's anchoring interval N in TSCs.");
     chain_height_ = gauge("tcc_chain_height", "Chain height as the adapter last saw it.");
 
     vc_api_requests_.emplace(counter("tcc_vc_api_requests_total", "VC-API HTTP requests, by endpoint."), "endpoint");
@@ -400,6 +402,8 @@ class DaemonMetrics::Impl {
   std::optional<LabeledCounter> adapter_errors_;
   prometheus::Gauge* n_effective_;
   prometheus::Gauge* n_factor_;
+  prometheus::Gauge* n_min_;
+  prometheus::Gauge* n_max_;
   prometheus::Gauge* chain_height_;
   std::optional<LabeledCounter> vc_api_requests_;
   std::optional<LabeledCounter> vc_api_rejected_;
@@ -465,6 +469,10 @@ void DaemonMetrics::AdapterError(std::string_view kind) { impl_->adapter_errors_
 void DaemonMetrics::SetEffectiveN(std::int64_t default_n, std::int64_t factor) {
   impl_->n_effective_->Set(static_cast<double>(default_n));
   impl_->n_factor_->Set(static_cast<double>(factor));
+}
+void DaemonMetrics::SetNBounds(std::int64_t n_min, std::int64_t n_max) {
+  impl_->n_min_->Set(static_cast<double>(n_min));
+  impl_->n_max_->Set(static_cast<double>(n_max));
 }
 void DaemonMetrics::SetChainHeight(std::uint64_t height) { impl_->chain_height_->Set(static_cast<double>(height)); }
 

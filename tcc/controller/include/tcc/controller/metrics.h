@@ -59,6 +59,9 @@ class DaemonMetrics {
   void AnchorBatch(std::uint64_t leaves, double latency_seconds);
   void AdapterError(std::string_view kind);  // an ErrorCodeName
   void SetEffectiveN(std::int64_t default_n, std::int64_t factor);
+  // The operator's bounds [n_min, n_max] of every channel's N (live-changeable by control.policy),
+  // exported so that alerts can compare the effective N with the configured maximum.
+  void SetNBounds(std::int64_t n_min, std::int64_t n_max);
   void SetChainHeight(std::uint64_t height);
 
   // VC-API over HTTP: each request by endpoint (verify, issue, evidence, identity, other) and each
