@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Checks deploy/: the Prometheus config and alert rules pass promtool (syntax and the rule unit
 # tests in alerts_test.yml), the Grafana files parse, every tcc_* metric the dashboard and the rules
-# query is one tccd exports (names taken from tcc/controller/src/metrics.cpp), and a real Prometheus
-# started by run_prometheus.sh loads the shipped config with all its alerts.
-# Usage: deploy_test.sh SOURCE_DIR
+# query is one tccd exports (names taken from tcc/controller/src/metrics.cpp), a real Prometheus
+# started by run_prometheus.sh loads the shipped config with all its alerts, the systemd unit passes
+# `systemd-analyze verify` and its offline security score, and the container and compose files are
+# consistent (check_compose.py, `docker compose config`): no Docker engine is needed or used.
+# Every tccd/tcc flag the unit, the container file and the compose files pass is one the binaries'
+# --help lists.
+# Usage: deploy_test.sh SOURCE_DIR TCCD TCC
 set -uo pipefail
 
-source_dir=${1:?usage: deploy_test.sh SOURCE_DIR}
+source_dir=${1:?usage: deploy_test.sh SOURCE_DIR TCCD TCC}
+tccd_binary=${2:?usage: deploy_test.sh SOURCE_DIR TCCD TCC}
+tcc_binary=${3:?usage: deploy_test.sh SOURCE_DIR TCCD TCC}
+tccd_binary=$(realpath "$tccd_binary")
+tcc_binary=$(realpath "$tcc_binary")
 deploy="$source_dir/deploy"
 here=$(cd "$(dirname "$0")" && pwd)
 failures=0
@@ -131,6 +139,116 @@ if command -v prometheus >/dev/null; then
 else
   echo "skip: prometheus server not installed; not starting one"
 fi
+
+# --- systemd unit ------------------------------------------------------------------------------
+unit="$deploy/systemd/tccd.service"
+scratch=$(mktemp -d)
+# ExecStart as one line (systemd joins lines ending in a backslash).
+exec_start=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$unit" | sed -n 's/^ExecStart=//p')
+exec_path=${exec_start%% *}
+[ "$exec_path" = /usr/local/bin/tccd ] || fail "tccd.service runs $exec_path, not the installed /usr/local/bin/tccd"
+for directive in 'DynamicUser=yes' 'StateDirectory=tccd' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
+    'NoNewPrivileges=yes' 'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+    'SystemCallFilter=@system-service' 'MemoryDenyWriteExecute=yes' 'Restart=on-failure' 'KillSignal=SIGTERM'; do
+  grep -qxF "$directive" "$unit" || fail "tccd.service lacks $directive"
+done
+grep -qE '^LimitNOFILE=[0-9]+$' "$unit" || fail "tccd.service sets no LimitNOFILE"
+# tccd drains for up to 15 s (settlements) plus 30 s (final anchors): systemd must wait longer.
+stop_timeout=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)$/\1/p' "$unit")
+[ -n "$stop_timeout" ] && [ "$stop_timeout" -ge 45 ] || fail "tccd.service's TimeoutStopSec ($stop_timeout) is below tccd's 45 s drain bound"
+[[ $exec_start == *'--data-dir /var/lib/tccd'* ]] || fail "tccd.service does not keep tccd's data in its StateDirectory"
+if command -v systemd-analyze >/dev/null; then
+  # verify checks that the executable exists: point the copy at this build's tccd.
+  sed "s|^ExecStart=$exec_path|ExecStart=$tccd_binary|" "$unit" >"$scratch/tccd.service"
+  if out=$(cd "$scratch" && systemd-analyze verify ./tccd.service 2>&1) && ! grep -q 'tccd.service' <<<"$out"; then
+    pass "systemd-analyze verify tccd.service"
+  else
+    fail "systemd-analyze verify tccd.service:"$'\n'"$out"
+  fi
+  # Exposure 0 (locked down) .. 10 (unprotected); the unit scores 1.2 today.
+  if out=$(cd "$scratch" && systemd-analyze security --offline=true --threshold=20 --no-pager ./tccd.service 2>&1); then
+    pass "systemd-analyze security: $(grep -o 'Overall exposure level.*' <<<"$out")"
+  else
+    fail "systemd-analyze security --offline: exposure above 2.0:"$'\n'"$(tail -n 5 <<<"$out")"
+  fi
+else
+  fail "systemd-analyze not found (apt-get install systemd)"
+fi
+
+# --- container and compose files ---------------------------------------------------------------
+if python3 -c 'import yaml' 2>/dev/null; then
+  if out=$(python3 "$here/check_compose.py" "$source_dir" "$scratch" 2>&1); then
+    echo "$out"
+    if out=$(promtool check config "$scratch/prometheus-compose/prometheus.yml" 2>&1); then
+      pass "promtool check config on the compose Prometheus' rewritten config"
+    else
+      fail "promtool check config (compose):"$'\n'"$out"
+    fi
+  else
+    fail "check_compose.py:"$'\n'"$out"
+  fi
+else
+  fail "python3 cannot import yaml (apt-get install python3-yaml)"
+fi
+# The compose schema: Docker's own validator, which runs without an engine.
+if docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+elif command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+else
+  compose=()
+  fail "neither 'docker compose' nor docker-compose found (apt-get install docker-compose)"
+fi
+if [ ${#compose[@]} -gt 0 ]; then
+  if out=$("${compose[@]}" -f "$deploy/compose.yaml" config -q 2>&1); then
+    pass "${compose[*]} config: compose.yaml is valid"
+  else
+    fail "${compose[*]} config compose.yaml:"$'\n'"$out"
+  fi
+  if out=$(TCC_EVM_CONTRACT=0x5FbDB2315678afecb367f032d93F642f64180aa3 TCC_EVM_KEY_FILE=/dev/null \
+             "${compose[@]}" -f "$deploy/compose.yaml" -f "$deploy/compose.evm.yaml" config -q 2>&1); then
+    pass "${compose[*]} config: compose.yaml + compose.evm.yaml is valid"
+  else
+    fail "${compose[*]} config with compose.evm.yaml:"$'\n'"$out"
+  fi
+fi
+# The runtime stage installs what runtime-packages.sh finds; run it on this build's binaries.
+if packages=$(bash "$deploy/container/runtime-packages.sh" "$tccd_binary" "$tcc_binary" 2>&1); then
+  missing_packages=""
+  for package in libzmq5 libsodium23 libleveldb1d libprometheus-cpp-pull1.0 libssl3; do
+    grep -qx "$package" <<<"$packages" || missing_packages+=" $package"
+  done
+  [ -z "$missing_packages" ] || fail "runtime-packages.sh missed:$missing_packages (found: $(echo $packages))"
+  [ -z "$missing_packages" ] && pass "runtime-packages.sh: $(wc -l <<<"$packages") packages for the runtime stage"
+else
+  fail "runtime-packages.sh on this build's binaries:"$'\n'"$packages"
+fi
+
+# --- every flag passed to tccd and tcc exists --------------------------------------------------
+tccd_help=$("$tccd_binary" --help 2>&1)
+dockerfile_cmd=$(sed -n 's/^CMD \[\(.*\)\]$/\1/p' "$deploy/container/Dockerfile")
+compose_commands=$(python3 -c '
+import sys, yaml
+for path in sys.argv[1:]:
+    print(" ".join(yaml.safe_load(open(path))["services"]["tccd"]["command"]))
+' "$deploy/compose.yaml" "$deploy/compose.evm.yaml" 2>/dev/null)
+checked_flags=0
+for flag in $(grep -oE -- '--[a-z][a-z-]*' <<<"$exec_start $dockerfile_cmd $compose_commands" | sort -u); do
+  checked_flags=$((checked_flags + 1))
+  grep -qE -- "(^|[[:space:]])$flag([[:space:]]|$)" <<<"$tccd_help" || fail "tccd has no flag $flag (used in deploy/)"
+done
+healthcheck=$(sed -n 's/^ *CMD \["tcc", \(.*\)\]$/\1/p' "$deploy/container/Dockerfile" | tr -d '",')
+[ -n "$healthcheck" ] || fail "the Dockerfile has no HEALTHCHECK running tcc"
+subcommand=$(awk '{print $1, $2}' <<<"$healthcheck")
+subcommand_help=$("$tcc_binary" $subcommand --help 2>&1)
+for flag in $(grep -oE -- '--[a-z][a-z-]*' <<<"$healthcheck"); do
+  checked_flags=$((checked_flags + 1))
+  grep -qE -- "(^|[[:space:]])$flag([[:space:]]|$)" <<<"$subcommand_help" || fail "tcc $subcommand has no flag $flag (HEALTHCHECK)"
+done
+[ $checked_flags -ge 6 ] || fail "found only $checked_flags flags in deploy/; the extraction is broken"
+pass "$checked_flags tccd/tcc flags in the unit, Dockerfile and compose files exist"
+
+rm -rf "$scratch"
 
 if [ $failures -eq 0 ]; then
   echo "deploy_test: PASS"
