@@ -1,9 +1,9 @@
 // Operators' view end to end: a real tccd with --metrics on loopback, a real Prometheus server
 // (Debian's package, started by run_prometheus.sh with the shipped deploy/prometheus config and
 // alert rules, scraping every second), real parties settling over CURVE and a few bad requests.
-// Every assertion reads Prometheus' HTTP API (/api/v1/query with curl), so it covers the whole
+// The metric assertions read Prometheus' HTTP API (/api/v1/query with curl), so it covers the whole
 // path an operator relies on: tccd counts, the exposer serves, Prometheus scrapes and the rules
-// evaluate.
+// evaluate. It also runs the container image's HEALTHCHECK command against the live tccd.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,16 +164,35 @@ class PrometheusServer {
 
 // "ADDR:PORT" of tccd's metrics exposer, from its "ready" log line.
 std::string MetricsAddress(const TccdProcess& tccd) {
-  const std::string log = tccd.Log();
-  const std::size_t ready = log.find("\"msg\":\"ready\"");
-  REQUIRE(ready != std::string::npos);
-  const std::size_t begin = log.rfind('\n', ready);
-  const std::size_t end = log.find('\n', ready);
-  Json line = Unwrap(Json::Parse(log.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1))),
-                     "ready line");
-  std::string address(line.GetString("metrics").value());
-  REQUIRE_MESSAGE(!address.empty(), "tccd serves no metrics");
-  return address;
+  std::istringstream log(tccd.Log());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("\"msg\":\"ready\"") == std::string::npos) continue;
+    Json ready = Unwrap(Json::Parse(line), "ready line");
+    std::string address(ready.GetString("metrics").value());
+    REQUIRE_MESSAGE(!address.empty(), "tccd serves no metrics");
+    return address;
+  }
+  FAIL("tccd logged no ready line");
+  return {};
+}
+
+// The container's HEALTHCHECK command (deploy/container/Dockerfile, its exec form is a JSON array).
+std::vector<std::string> ContainerHealthCheck() {
+  std::istringstream dockerfile(Unwrap(ReadFile(std::string(TCC_SOURCE_DIR) + "/deploy/container/Dockerfile"), "Dockerfile"));
+  bool in_healthcheck = false;
+  for (std::string line; std::getline(dockerfile, line);) {
+    if (line.rfind("HEALTHCHECK", 0) == 0) in_healthcheck = true;
+    const std::size_t command = line.find("CMD [");
+    if (!in_healthcheck || command == std::string::npos) continue;
+    Json arguments = Unwrap(Json::Parse(line.substr(command + 4)), "HEALTHCHECK CMD");
+    std::vector<std::string> out;
+    for (const Json& argument : arguments.as_array()) out.push_back(argument.as_string());
+    REQUIRE_MESSAGE((!out.empty() && out[0] == "tcc"), "the HEALTHCHECK no longer runs tcc");
+    out[0] = TCC_CLI_PATH;
+    return out;
+  }
+  FAIL("the Dockerfile has no HEALTHCHECK CMD");
+  return {};
 }
 
 std::unique_ptr<client::Connection> OpenConnection(const std::string& endpoint, const std::string& tcc_did,
@@ -189,7 +209,10 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
   const auto started = std::chrono::steady_clock::now();
   TempDir dir;
   Trade trade;
-  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  // The TCC's key where tccd looks by default (<data-dir>/tcc.key), as in the container image.
+  std::filesystem::create_directories(dir.Sub("data"));
+  std::filesystem::permissions(dir.Sub("data"), std::filesystem::perms::owner_all);
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("data/tcc.key")).ok());
   // Two channels: A anchors every 3 TSCs, B every 4.
   trade.Record(dir.Sub("ledger"), 3, /*with_auditor=*/false);
   const std::string channel_a = trade.channel_id;
@@ -199,7 +222,7 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
 
   // Default N at its maximum (40): the N-at-maximum alert must go pending on real data.
   TccdProcess tccd;
-  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
+  tccd.Start({"--data-dir", dir.Sub("data"), "--chain", "local:" + dir.Sub("ledger"),
               "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0",
               "--anchor-interval", "100", "--n", "40", "--n-max", "40"});
   const std::string metrics_address = MetricsAddress(tccd);
@@ -239,7 +262,7 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
   auto state = unauthenticated->Request(MessageType::kChannelState, {{"channel", channel_a}});
   REQUIRE_FALSE(state.ok());
   CHECK(state.error().code() == ErrorCode::kPermissionDenied);
-  // A DID that is no member of the channel tries to authenticate: auth failure not_a_member.
+  // A DID that is not a member of the channel tries to authenticate: auth failure not_a_member.
   auto outsider = NewKey();
   auto begun = unauthenticated->Request(MessageType::kAuthBegin, {{"channel", channel_a}, {"did", DidOf(*outsider)}});
   REQUIRE_FALSE(begun.ok());
@@ -315,8 +338,22 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
   }
   CHECK(evaluated >= 8);
 
+  // The container's health check, pointed at this tccd's control endpoint (in the container it is
+  // the default one), passes while tccd runs and fails once it has stopped.
+  std::vector<std::string> health_check = ContainerHealthCheck();
+  for (std::string& argument : health_check) {
+    if (argument == "/var/lib/tccd") argument = dir.Sub("data");
+  }
+  health_check.insert(health_check.end(), {"--control", tccd.control()});
+  std::string health;
+  CHECK(RunCapture(health_check, health) == 0);
+  CHECK(health.find("status        ok") != std::string::npos);
+  CHECK(health.find("TSCs issued   " + std::to_string(kSettledA + kSettledB) + "\n") != std::string::npos);
+
   // SIGTERM drains and exits 0; Prometheus then sees the target down.
   CHECK(tccd.Stop() == 0);
+  health_check.insert(health_check.end(), {"--timeout", "500"});
+  CHECK(RunCapture(health_check, health) == 3);
   CHECK(prometheus.AwaitValue("up{job=\"tccd\"}", [](double up) { return up == 0; }) == 0.0);
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   MESSAGE("prometheus_scrape_test took " << seconds << " s against " << prometheus.url());
