@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <limits>
 #include <map>
 #include <thread>
@@ -139,6 +140,26 @@ struct EvmAdapter::Impl {
   std::map<std::uint64_t, std::pair<Hash256, std::uint64_t>> blocks;  // number -> hash, time ms
   std::chrono::microseconds last_anchor_latency{0};
   std::uint64_t anchors = 0;
+  std::size_t writes_in_flight = 0;  // the destructor waits for them (chain_adapter.h)
+  std::condition_variable writes_done;
+
+  // Counts one write as in flight for its lifetime.
+  class WriteScope {
+   public:
+    explicit WriteScope(Impl& impl) : impl_(impl) {
+      std::lock_guard lock(impl_.mutex);
+      ++impl_.writes_in_flight;
+    }
+    ~WriteScope() {
+      std::lock_guard lock(impl_.mutex);
+      if (--impl_.writes_in_flight == 0) impl_.writes_done.notify_all();
+    }
+    WriteScope(const WriteScope&) = delete;
+    WriteScope& operator=(const WriteScope&) = delete;
+
+   private:
+    Impl& impl_;
+  };
 
   Clock::time_point Deadline() const { return Clock::now() + options.write_timeout; }
   Clock::time_point ReadDeadline() const { return Clock::now() + options.request_timeout; }
@@ -346,6 +367,7 @@ Result<std::optional<Recorded<TicDocument>>> EvmAdapter::Impl::ReadTic(std::stri
 template <typename T, typename Landed>
 Result<Recorded<T>> EvmAdapter::Impl::Write(std::string_view what, const Bytes& call, Landed landed,
                                             bool* transacted) {
+  WriteScope scope(*this);
   Clock::time_point deadline = Deadline();
   while (true) {
     // Reads retry a node that is down until the write's deadline, like the send does.
@@ -376,7 +398,11 @@ Result<Recorded<T>> EvmAdapter::Impl::Write(std::string_view what, const Bytes& 
 }
 
 EvmAdapter::EvmAdapter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-EvmAdapter::~EvmAdapter() = default;
+EvmAdapter::~EvmAdapter() {
+  // Writes are bounded by write_timeout, so this wait is too.
+  std::unique_lock lock(impl_->mutex);
+  impl_->writes_done.wait(lock, [&] { return impl_->writes_in_flight == 0; });
+}
 
 namespace {
 
@@ -589,6 +615,7 @@ Result<Recorded<TicDocument>> EvmAdapter::GetTic(std::string_view tic_id) {
 
 Result<Recorded<BatchAnchor>> EvmAdapter::Anchor(const BatchAnchor& anchor) {
   TCC_RETURN_IF_ERROR(ValidateBatchAnchor(anchor));
+  Impl::WriteScope scope(*impl_);  // covers the statistics update after the write too
   Hash256 key = Keccak256(anchor.batch_id);
   auto landed = [&]() -> Result<std::optional<Recorded<BatchAnchor>>> {
     TCC_ASSIGN_OR_RETURN(auto existing, impl_->ReadAnchor(key));

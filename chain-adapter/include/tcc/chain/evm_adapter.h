@@ -23,7 +23,7 @@
 //
 // The adapter owns its RPC connections and account key. All methods are thread-safe; writes from
 // many threads are pipelined (nonces assigned in order, receipts awaited in parallel). The
-// destructor waits for nothing: a write in progress belongs to its calling thread.
+// destructor waits for writes in progress (each bounded by write_timeout).
 #pragma once
 
 #include <chrono>
