@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -337,6 +339,21 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
     }
   }
   CHECK(evaluated >= 8);
+
+  // Every tcc_* series the dashboard and the alert rules query is one this tccd really exported.
+  std::set<std::string> scraped;
+  const Json names = prometheus.Api("/api/v1/label/__name__/values");
+  for (const Json& name : names.as_array()) scraped.insert(name.as_string());
+  std::size_t referenced = 0;
+  for (const std::string file : {"/deploy/grafana/dashboards/tccd.json", "/deploy/prometheus/alerts.yml"}) {
+    const std::string text = Unwrap(ReadFile(std::string(TCC_SOURCE_DIR) + file), file.c_str());
+    const std::regex metric_name("tcc_[a-z0-9_]+");
+    for (auto match = std::sregex_iterator(text.begin(), text.end(), metric_name); match != std::sregex_iterator(); ++match) {
+      ++referenced;
+      CHECK_MESSAGE(scraped.contains(match->str()), file << " queries " << match->str() << ", which Prometheus never scraped");
+    }
+  }
+  CHECK(referenced >= 30);
 
   // The container's health check, pointed at this tccd's control endpoint (in the container it is
   // the default one), passes while tccd runs and fails once it has stopped.
