@@ -47,6 +47,7 @@ struct Trade {
   std::shared_ptr<vc::Template> tst;
   std::string channel_id;
   std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
+  std::int64_t recorded_tics = 0;
 
   std::string tcc_did() const { return DidOf(*tcc); }
 
@@ -62,7 +63,11 @@ struct Trade {
   void Record(const std::string& ledger_path, std::uint64_t n, bool with_auditor = true) {
     auto opened = chain::LocalLedger::Open({.path = ledger_path});
     REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().ToString()));
-    std::shared_ptr<chain::ChainAdapter> ledger(std::move(opened).value());
+    Record(std::shared_ptr<chain::ChainAdapter>(std::move(opened).value()), n, with_auditor);
+  }
+
+  // The same on a ledger the caller keeps open (recording thousands of TICs, as the benchmarks do).
+  void Record(const std::shared_ptr<chain::ChainAdapter>& ledger, std::uint64_t n, bool with_auditor = true) {
     controller::ChainTemplateRegistry registry(ledger);
     if (!tit) {
       tit = std::make_shared<vc::Template>(Example("gpu-hour.tit.json", DidOf(*provider)));
@@ -76,8 +81,9 @@ struct Trade {
     Json* settlement = claim.Find("settlement");
     settlement->Set("n", n);
     if (with_auditor) claim.Set("auditors", JsonArray{Json(DidOf(*auditor))});
-    // A distinct TIC per call (its hash is the channel id).
-    claim.Set("validFrom", FormatRfc3339(NowSeconds()));
+    // A distinct TIC per call (its hash is the channel id), also for many calls within one second
+    // (the benchmarks record thousands): validFrom steps one second further back per call.
+    claim.Set("validFrom", FormatRfc3339(NowSeconds() - std::chrono::seconds(recorded_tics++)));
     auto application = vc::ApplyForTic(*tit, claim);
     REQUIRE_MESSAGE(application.ok(), (application.ok() ? "" : application.error().ToString()));
     auto tic = vc::IssueTic(std::move(application).value(), *tit, *provider);
@@ -182,6 +188,8 @@ class TccdProcess {
   const std::string& did() const { return did_; }
   const std::string& vc_api() const { return vc_api_; }    // "ADDR:PORT"; empty when not served
   const std::string& metrics() const { return metrics_; }  // likewise
+  // The running tccd's process id (-1 when none runs), for CPU and memory readings.
+  pid_t pid() const { return pid_; }
 
   std::string Log() const {
     std::lock_guard lock(mutex_);
