@@ -149,7 +149,7 @@ exec_start=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$unit" | sed -n 's/^ExecStar
 exec_path=${exec_start%% *}
 [ "$exec_path" = /usr/local/bin/tccd ] || fail "tccd.service runs $exec_path, not the installed /usr/local/bin/tccd"
 for directive in 'DynamicUser=yes' 'StateDirectory=tccd' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
-    'NoNewPrivileges=yes' 'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+    'NoNewPrivileges=yes' 'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK' \
     'SystemCallFilter=@system-service' 'MemoryDenyWriteExecute=yes' 'Restart=on-failure' 'KillSignal=SIGTERM'; do
   grep -qxF "$directive" "$unit" || fail "tccd.service lacks $directive"
 done
@@ -205,7 +205,7 @@ if command -v strace >/dev/null && command -v systemd-analyze >/dev/null; then
   wait "$strace_pid"
   traced_status=$?
   [ $traced_status -eq 0 ] || fail "tccd under strace exited $traced_status (log: $(tail -n 3 "$traced/tccd.log"))"
-  if out=$(python3 "$here/check_syscalls.py" "$unit" "$traced/strace.log" 2>&1); then
+  if out=$(python3 "$here/check_syscalls.py" "$unit" "$traced/strace.log" "$traced/data" 2>&1); then
     echo "$out"
   else
     fail "check_syscalls.py:"$'\n'"$out"
