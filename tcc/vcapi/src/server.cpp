@@ -169,6 +169,7 @@ class Server::Impl {
                             "request_timeout_ms", timeout.c_str(),
                             "keep_alive_timeout_ms", timeout.c_str(),
                             "enable_keep_alive", "yes",
+                            "tcp_nodelay", "1",
                             "enable_directory_listing", "no",
                             nullptr};
     mg_callbacks callbacks{};
@@ -312,8 +313,9 @@ class Server::Impl {
                        "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
                        std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
                        (answer.close ? "Connection: close\r\n" : "") + "\r\n";
+    // One write: a separate small body write would wait for the client's delayed ACK (Nagle).
+    head += answer.body;
     mg_write(connection, head.data(), head.size());
-    mg_write(connection, answer.body.data(), answer.body.size());
     return answer.status;
   }
 
