@@ -127,8 +127,9 @@ std::string U64Be(std::uint64_t value) {
   return out;
 }
 
-// Writes raw bytes under `key` behind the store's back (the store must be closed).
-void WriteRaw(const std::string& path, const std::string& key, const std::string& value) {
+// Writes raw bytes under `key` (or deletes it, for nullopt) behind the store's back (the store must
+// be closed).
+void WriteRaw(const std::string& path, const std::string& key, const std::optional<std::string>& value) {
   leveldb::Options options;
   leveldb::DB* raw = nullptr;
   leveldb::Status status = leveldb::DB::Open(options, path, &raw);
@@ -136,7 +137,7 @@ void WriteRaw(const std::string& path, const std::string& key, const std::string
   std::unique_ptr<leveldb::DB> db(raw);
   leveldb::WriteOptions sync;
   sync.sync = true;
-  REQUIRE(db->Put(sync, key, value).ok());
+  REQUIRE((value ? db->Put(sync, key, *value) : db->Delete(sync, key)).ok());
 }
 
 // --- ChannelRecord JSON ---
@@ -316,6 +317,41 @@ TEST_CASE("CommitSettlements writes TSC, claim index, head and pending evidence 
   CHECK(Ok(store->GetChannel(kChannelA)).last_seq == 2);
   CHECK(Ok(store->GetChannel(kChannelB)).last_seq == 1);
   CHECK(Ok(store->PendingEvidence()).size() == 1);
+}
+
+TEST_CASE("FindTscByHash finds TSCs by hash, also in a store written before the index existed") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  const std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelB, 1),
+                                                 CommitOf(kChannelA, 2, /*evidence=*/true)};
+  auto check_found = [&](ChannelStore& store) {
+    for (const SettlementCommit& commit : commits) {
+      std::optional<TscLocation> found = Ok(store.FindTscByHash(commit.tsc.tsc_hash));
+      REQUIRE(found.has_value());
+      CHECK(found->channel_id == commit.tsc.channel_id);
+      CHECK(found->seq == commit.tsc.seq);
+    }
+  };
+  {
+    auto store = OpenStore(path);
+    RequireOk(store->PutChannel(NewChannel(kChannelA)));
+    RequireOk(store->PutChannel(NewChannel(kChannelB)));
+    RequireOk(store->CommitSettlements(commits));
+    check_found(*store);
+    CHECK_FALSE(Ok(store->FindTscByHash(HexHash("never issued"))).has_value());
+    CheckError(store->FindTscByHash(std::string(64, 'A')), ErrorCode::kInvalidArgument, "TSC hash");
+    CheckError(store->FindTscByHash("abc"), ErrorCode::kInvalidArgument);
+  }
+  // A store from before the index: no index entries, no marker. Opening it builds the index.
+  WriteRaw(path, "!tsc-hash-index", std::nullopt);
+  for (const SettlementCommit& commit : commits) WriteRaw(path, "x/" + commit.tsc.tsc_hash, std::nullopt);
+  auto store = OpenStore(path);
+  check_found(*store);
+  // A corrupt index entry is reported, not trusted.
+  store.reset();
+  WriteRaw(path, "x/" + commits[0].tsc.tsc_hash, "short");
+  store = OpenStore(path);
+  CheckError(store->FindTscByHash(commits[0].tsc.tsc_hash), ErrorCode::kInternal, "corrupt");
 }
 
 TEST_CASE("ListTscs pages in seq order across byte boundaries and stays in its channel") {
