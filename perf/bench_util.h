@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -72,22 +73,46 @@ struct BenchSettings {
   std::string json_out;
 };
 
-// Fills `settings` from argv; returns the exit code when the program should stop instead (--help,
-// a usage error).
-inline std::optional<int> ParseBenchSettings(int argc, char** argv, std::string_view name, BenchSettings& settings) {
+// A benchmark's own option (`--name VALUE`), stored as text into `value` (which keeps its default
+// when the option is absent).
+struct ExtraOption {
+  std::string_view name;  // without the leading dashes
+  std::string_view meaning;
+  std::string* value;
+};
+
+// Fills `settings` (and `extra`) from argv; returns the exit code when the program should stop
+// instead (--help, a usage error).
+inline std::optional<int> ParseBenchSettings(int argc, char** argv, std::string_view name, BenchSettings& settings,
+                                             std::initializer_list<ExtraOption> extra = {}) {
+  auto usage = [&](std::ostream& out) {
+    out << "usage: " << name << " [--vectors DIR] [--runs N] [--seconds S] [--json-out FILE]";
+    for (const ExtraOption& option : extra) out << " [--" << option.name << " VALUE]";
+    out << "\n";
+    for (const ExtraOption& option : extra) out << "  --" << option.name << ": " << option.meaning << "\n";
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
-    if (argument != "--help" && i + 1 >= argc) {
+    if (argument == "--help") {
+      usage(std::cout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
       std::cerr << argument << " needs a value\n";
       return 2;
     }
-    if (argument == "--vectors") settings.vectors = argv[++i];
+    const ExtraOption* own = nullptr;
+    for (const ExtraOption& option : extra) {
+      if (argument.size() > 2 && argument.compare(0, 2, "--") == 0 && argument.substr(2) == option.name) own = &option;
+    }
+    if (own != nullptr) *own->value = argv[++i];
+    else if (argument == "--vectors") settings.vectors = argv[++i];
     else if (argument == "--runs") settings.runs = std::max(1, std::atoi(argv[++i]));
     else if (argument == "--seconds") settings.seconds = std::atof(argv[++i]);
     else if (argument == "--json-out") settings.json_out = argv[++i];
     else {
-      std::cerr << "usage: " << name << " [--vectors DIR] [--runs N] [--seconds S] [--json-out FILE]\n";
-      return argument == "--help" ? 0 : 2;
+      usage(std::cerr);
+      return 2;
     }
   }
   return std::nullopt;

@@ -2,7 +2,7 @@
 // M (entries per block). Each figure is the median of --runs runs of --seconds each, every run on
 // a fresh ledger in a temporary directory on the disk under $TMPDIR (default /tmp).
 //
-//   ledger_bench [--runs N] [--seconds S] [--window W]   (W = anchors in flight)
+//   ledger_bench [--runs N] [--seconds S] [--window W] [--json-out FILE]   (W = anchors in flight)
 //
 // Prints a table for people and one JSON object per line and configuration.
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <semaphore>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "bench_util.h"
 #include "tcc/chain/evidence.h"
+#include "tcc/chain/ledger_format.h"
 #include "tcc/chain/local_ledger.h"
 
 namespace {
@@ -156,11 +158,17 @@ Throughput MedianOf(const std::vector<Throughput>& results) {
 
 int main(int argc, char** argv) {
   Settings settings;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--runs") == 0) settings.runs = std::max(1, std::atoi(argv[i + 1]));
-    else if (std::strcmp(argv[i], "--seconds") == 0) settings.seconds = std::atof(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--window") == 0) settings.window = std::max(1, std::atoi(argv[i + 1]));
+  tcc::perf::BenchSettings common;
+  common.runs = settings.runs;
+  common.seconds = settings.seconds;
+  std::string window_text = std::to_string(settings.window);
+  if (auto stop = tcc::perf::ParseBenchSettings(argc, argv, "ledger_bench", common,
+                                                {{"window", "anchors in flight (default 4096)", &window_text}})) {
+    return *stop;
   }
+  settings.runs = common.runs;
+  settings.seconds = common.seconds;
+  settings.window = std::max(1, std::atoi(window_text.c_str()));
   std::vector<std::string> json;
   std::printf("ledger_bench: median of %d runs x %.1f s, fresh LevelDB ledger each run\n\n",
               settings.runs, settings.seconds);
@@ -210,6 +218,32 @@ int main(int argc, char** argv) {
                   m, settings.window, t.blocks_per_sec, t.entries_per_sec);
     json.push_back(line);
   }
+
+  // On-chain bytes per evidence item: one anchor entry (batch id, Merkle root, leaf count) carries
+  // a whole batch; with M entries per block each also carries 1/M of a block header. Exact
+  // encoded sizes of the ledger format, not disk usage (LevelDB adds its index keys and compresses).
+  const std::size_t header_bytes = tcc::chain::ledger::EncodeHeader({}).size();
+  const std::size_t entry_bytes =
+      tcc::chain::ledger::EncodeEntry(BatchAnchor{"tcc-z6MkexampleTccDidSuffix-123456", tcc::Sha256("root"), 1}).size();
+  std::printf("\non-chain bytes per evidence item (anchor entry %zu B, block header %zu B, M = 256)\n", entry_bytes,
+              header_bytes);
+  std::printf("%14s %18s\n", "leaves/batch", "bytes/evidence");
+  for (std::size_t leaves : {1u, 10u, 100u, 1000u, 10000u}) {
+    const double per_evidence = (static_cast<double>(entry_bytes) + static_cast<double>(header_bytes) / 256.0) /
+                                static_cast<double>(leaves);
+    std::printf("%14zu %18.3f\n", leaves, per_evidence);
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "{\"bench\":\"ledger\",\"case\":\"bytes_per_evidence\",\"batch\":%zu,\"entry_bytes\":%zu,"
+                  "\"header_bytes\":%zu,\"bytes_per_evidence\":%.4f}",
+                  leaves, entry_bytes, header_bytes, per_evidence);
+    json.push_back(line);
+  }
   std::printf("\n");
-  for (const std::string& line : json) std::printf("%s\n", line.c_str());
+  std::ofstream json_file;
+  if (!common.json_out.empty()) json_file.open(common.json_out, std::ios::app);
+  for (const std::string& line : json) {
+    std::printf("%s\n", line.c_str());
+    if (json_file) json_file << line << "\n";
+  }
 }

@@ -1,0 +1,545 @@
+// Full settlement in process: what tccd does for every submitted claim, without the network.
+//
+// Per claim, on `--threads` workers (default: all cores): parse the submitted JSON text, read
+// channel/seq/prev and check them against the channel's head (the hash-chain check), validate the
+// claim against the TST, verify both parties' proofs (vc::VerifyJointClaim, DID documents through
+// a caching did:key resolver as in tccd), hash the claim (the replay key), issue the TSC, hash it,
+// and hand it to the daemon's own StoreWriter, which group-commits it to a real LevelDB
+// ChannelStore (synced) with the channel's new head and, every N, its evidence item. A claim counts
+// once durable. Each channel has one settlement in flight, as in tccd; workers serve many channels.
+//
+// The claims of every channel are built before the timed part: the provider's and consumer's
+// proofs and the TCC's `created` time are fixed, so the TSC a run issues is byte-identical to the
+// one the setup predicted, and the next claim's `prev` can name it. Every issued TSC's hash is
+// compared with the prediction: a mismatch ends the benchmark (a fast wrong answer is no result).
+//
+// The ceiling, measured in the same run on the same threads: two libsodium Ed25519 verifications
+// and one signature (64-byte messages), the cryptographic work a settlement cannot avoid.
+// A single-thread breakdown shows what each step of the hot path costs.
+//
+// Usage: settle_bench [--runs N] [--seconds S] [--json-out FILE] [--claims C] [--channels K]
+//                     [--threads T] [--n N]
+#include <sodium.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "controller/faulty_adapter.h"  // tests/controller: a real ledger behind a settable delay
+#include "store_writer.h"                // the daemon's group-committing writer (tcc/controller/src)
+#include "tcc/chain/local_ledger.h"
+#include "tcc/controller/anchor_service.h"
+#include "tcc/common/file.h"
+#include "tcc/common/sha256.h"
+#include "tcc/controller/channel_store.h"
+#include "tcc/did/did_key.h"
+#include "tcc/did/key_pair.h"
+#include "tcc/did/resolver.h"
+#include "tcc/vc/data_integrity.h"
+#include "tcc/vc/jcs.h"
+#include "tcc/vc/transaction.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using tcc::Json;
+using tcc::controller::ChannelRecord;
+
+constexpr const char* kCreated = "2026-01-01T00:00:00Z";
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "settle_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T Must(tcc::Result<T> result, const char* what) {
+  if (!result.ok()) Die(std::string(what) + ": " + result.error().ToString());
+  return std::move(result).value();
+}
+
+std::string HexSha256(std::string_view text) { return tcc::HexEncode(tcc::Sha256(text)); }
+
+struct Parties {
+  tcc::did::KeyPair provider = tcc::did::KeyPair::FromSeed(tcc::Bytes(32, 1)).value();
+  tcc::did::KeyPair consumer = tcc::did::KeyPair::FromSeed(tcc::Bytes(32, 2)).value();
+  tcc::did::KeyPair tcc = tcc::did::KeyPair::FromSeed(tcc::Bytes(32, 3)).value();
+  std::string provider_did = tcc::did::DidKeyFromPublicKey(provider.public_key());
+  std::string consumer_did = tcc::did::DidKeyFromPublicKey(consumer.public_key());
+};
+
+tcc::vc::Template LoadTst(const std::string& owner) {
+  std::string text = Must(tcc::ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/gpu-hour.tst.json"), "TST");
+  Json document = Must(Json::Parse(text), "TST");
+  document.Set("owner", owner);
+  return Must(tcc::vc::Template::FromJson(document), "TST");
+}
+
+// One channel's pre-built submissions: the joint claims as the wire carries them, and the hash of
+// the TSC each must produce.
+struct ChannelPlan {
+  std::string channel_id;
+  std::vector<std::string> claim_texts;
+  std::vector<std::string> tsc_hashes;
+};
+
+struct Plan {
+  Parties parties;
+  tcc::vc::Template tst;
+  Json claim_template;
+  std::vector<ChannelPlan> channels;
+};
+
+// The joint claim for `seq` after `prev`, both parties' proofs with the fixed `created`.
+Json JointClaim(const Plan& plan, const std::string& channel_id, std::uint64_t seq, const std::string& prev) {
+  Json claim = plan.claim_template;
+  claim.Set("channel", channel_id);
+  claim.Set("seq", seq);
+  claim.Set("prev", prev);
+  Json proposal = Must(tcc::vc::ProposeSettlement(plan.tst, std::move(claim), plan.parties.provider, kCreated), "propose");
+  tcc::did::DidKeyResolver resolver;
+  return Must(tcc::vc::CosignSettlement(plan.tst, std::move(proposal), plan.parties.consumer, resolver, kCreated),
+              "cosign");
+}
+
+std::string TscHash(Json joint, const Plan& plan) {
+  Json tsc = Must(tcc::vc::IssueTsc(std::move(joint), plan.tst, plan.parties.tcc, kCreated), "issue");
+  return HexSha256(Must(tcc::vc::Canonicalize(tsc), "canonicalize"));
+}
+
+void BuildPlan(Plan& plan, int channels, int per_channel, int threads) {
+  plan.channels.resize(static_cast<std::size_t>(channels));
+  std::vector<std::thread> builders;
+  for (int t = 0; t < threads; ++t) {
+    builders.emplace_back([&, t] {
+      for (int c = t; c < channels; c += threads) {
+        ChannelPlan& channel = plan.channels[static_cast<std::size_t>(c)];
+        channel.channel_id = HexSha256("settle_bench channel " + std::to_string(c));
+        std::string prev = channel.channel_id;
+        for (int seq = 1; seq <= per_channel; ++seq) {
+          Json joint = JointClaim(plan, channel.channel_id, static_cast<std::uint64_t>(seq), prev);
+          channel.claim_texts.push_back(joint.Serialize());
+          prev = TscHash(std::move(joint), plan);
+          channel.tsc_hashes.push_back(prev);
+        }
+      }
+    });
+  }
+  for (auto& builder : builders) builder.join();
+}
+
+std::string FreshDirectory() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/tcc_settle_bench_XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) Die("mkdtemp failed");
+  return pattern;
+}
+
+// The adaptive-N run: claims released at a fixed rate, each channel's evidence every N TSCs as the
+// anchor service's policy says (N moves), durable evidence handed to the service as tccd does.
+struct Anchoring {
+  tcc::controller::AnchorService* service = nullptr;
+  double rate = 0;  // claims released per second
+  std::atomic<std::uint64_t> issued{0};
+};
+
+struct RunResult {
+  double per_sec = 0;
+  double group_commits = 0;
+  double tscs_per_group = 0;
+};
+
+// One timed run: every planned claim settled and durable in a fresh store.
+RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::controller::ChannelStore* given_store = nullptr,
+                    Anchoring* anchoring = nullptr) {
+  const std::string dir = FreshDirectory();
+  RunResult result;
+  {
+    std::unique_ptr<tcc::controller::ChannelStore> own_store;
+    if (given_store == nullptr) own_store = Must(tcc::controller::ChannelStore::Open(dir + "/store"), "store");
+    tcc::controller::ChannelStore* store = given_store != nullptr ? given_store : own_store.get();
+    const std::size_t channel_count = plan.channels.size();
+    std::vector<ChannelRecord> records(channel_count);
+    for (std::size_t c = 0; c < channel_count; ++c) {
+      ChannelRecord& record = records[c];
+      record.channel_id = plan.channels[c].channel_id;
+      record.provider = plan.parties.provider_did;
+      record.consumer = plan.parties.consumer_did;
+      record.tst_id = plan.tst.id();
+      record.tst_version = plan.tst.version();
+      record.strategy_n = n;
+      record.last_hash = record.channel_id;
+      if (auto put = store->PutChannel(record); !put.ok()) Die(put.error().ToString());
+    }
+    // As in tccd: did:key documents derived locally, behind the resolver cache.
+    auto resolver = std::make_shared<tcc::did::CachingResolver>(std::make_shared<tcc::did::DidKeyResolver>(),
+                                                                 std::chrono::minutes(5));
+    // A channel is ready for its next claim once its previous TSC is durable (one in flight).
+    std::vector<std::atomic<bool>> ready(channel_count);
+    for (auto& flag : ready) flag = true;
+    std::atomic<std::uint64_t> durable{0};
+    std::atomic<bool> failed{false};
+    std::uint64_t total = 0;
+    for (const auto& channel : plan.channels) total += channel.claim_texts.size();
+    std::mutex done_mutex;
+    std::condition_variable all_done;
+    std::atomic<std::uint64_t> released{0};
+    auto effective_n = [&](const ChannelRecord& record) {
+      if (anchoring == nullptr) return n;
+      std::lock_guard lock(anchoring->service->policy_mutex());
+      return anchoring->service->policy().EffectiveN(record.strategy_n, record.n_override);
+    };
+
+    tcc::controller::StoreWriter writer(*store, [](double, std::size_t) {});
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        std::vector<std::size_t> next(channel_count, 0);
+        std::size_t remaining = 0;
+        for (std::size_t c = static_cast<std::size_t>(t); c < channel_count; c += static_cast<std::size_t>(threads)) {
+          remaining += plan.channels[c].claim_texts.size();
+        }
+        while (remaining > 0 && !failed) {
+          bool worked = false;
+          for (std::size_t c = static_cast<std::size_t>(t); c < channel_count; c += static_cast<std::size_t>(threads)) {
+            const ChannelPlan& channel = plan.channels[c];
+            if (next[c] >= channel.claim_texts.size() || !ready[c].load(std::memory_order_acquire)) continue;
+            if (anchoring != nullptr && anchoring->rate > 0) {
+              const double due = std::chrono::duration<double>(Clock::now() - start).count() * anchoring->rate;
+              if (static_cast<double>(released.load()) >= due) break;  // paced: wait for the next release
+              released.fetch_add(1);
+            }
+            ready[c] = false;
+            worked = true;
+            ChannelRecord& record = records[c];  // only this worker touches channel c
+            Json claim = Must(Json::Parse(channel.claim_texts[next[c]]), "parse");
+            auto link = Must(tcc::vc::ReadSettlementLink(claim), "link");
+            if (link.channel != record.channel_id || link.seq != record.last_seq + 1 || link.prev != record.last_hash) {
+              Die("hash-chain check failed at channel " + std::to_string(c) + " seq " + std::to_string(link.seq));
+            }
+            if (auto verified = tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver); !verified.ok()) {
+              Die("verify: " + verified.error().ToString());
+            }
+            tcc::controller::TscRecord tsc;
+            tsc.channel_id = record.channel_id;
+            tsc.seq = link.seq;
+            tsc.claim_hash = HexSha256(Must(tcc::vc::Canonicalize(claim), "claim hash"));
+            Json issued = Must(tcc::vc::IssueTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated), "issue");
+            tsc.tsc = Must(tcc::vc::Canonicalize(issued), "canonicalize");
+            tsc.tsc_hash = HexSha256(tsc.tsc);
+            if (tsc.tsc_hash != channel.tsc_hashes[next[c]]) Die("an issued TSC differs from the predicted one");
+            tcc::controller::SettlementCommit commit;
+            record.last_seq = tsc.seq;
+            record.last_hash = tsc.tsc_hash;
+            if (record.last_seq - record.evidence_seq >= effective_n(record)) {
+              commit.evidence = tcc::chain::EvidenceItem{record.channel_id, tsc.seq, {}};
+              const tcc::Sha256Digest digest = tcc::Sha256(tsc.tsc);
+              std::copy(digest.begin(), digest.end(), commit.evidence->tsc_hash.begin());
+              record.evidence_seq = tsc.seq;
+            }
+            commit.channel = record;
+            commit.tsc = std::move(tsc);
+            ++next[c];
+            --remaining;
+            std::optional<tcc::chain::EvidenceItem> evidence = commit.evidence;
+            writer.Commit(std::move(commit), [&, c, evidence](const tcc::Status& status) {
+              if (!status.ok()) failed = true;
+              if (anchoring != nullptr) {
+                if (evidence) anchoring->service->Submit(*evidence);
+                anchoring->issued.fetch_add(1);
+              }
+              ready[c].store(true, std::memory_order_release);
+              if (durable.fetch_add(1) + 1 == total) {
+                std::lock_guard lock(done_mutex);
+                all_done.notify_all();
+              }
+            });
+          }
+          if (!worked) {  // every channel of this worker is waiting for its sync, or for the pacer
+            if (anchoring != nullptr) std::this_thread::sleep_for(std::chrono::microseconds(200));
+            else std::this_thread::yield();
+          }
+        }
+      });
+    }
+    for (auto& worker : workers) worker.join();
+    {
+      std::unique_lock lock(done_mutex);
+      all_done.wait(lock, [&] { return durable.load() == total || failed.load(); });
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (failed) Die("a store commit failed");
+    const auto stats = writer.stats();
+    writer.Stop();
+    result.per_sec = static_cast<double>(total) / elapsed;
+    result.group_commits = static_cast<double>(stats.group_commits);
+    result.tscs_per_group = stats.group_commits ? static_cast<double>(stats.commits) / static_cast<double>(stats.group_commits) : 0;
+  }
+  std::filesystem::remove_all(dir);
+  return result;
+}
+
+// Settles at a fixed rate over 20 channels while the chain slows down for the second quarter of
+// the run (each anchor call delayed 4x the policy's target latency), sampling every 250 ms: issued
+// rate, unanchored backlog, effective N (for a channel whose TIC says N = 10) and the last
+// anchor's latency. The policy is re-evaluated only after an anchor attempt, and a channel offers
+// a leaf only every N TSCs, so how fast N comes down depends on each channel's rate: 20 channels
+// keep leaves (and anchors) coming at the raised N.
+std::string AdaptiveRun(Plan& plan, int threads, double seconds, double rate, const std::string& csv_path) {
+  constexpr int kChannels = 20;
+  constexpr std::uint64_t kBaseN = 10;
+  const int per_channel = static_cast<int>(rate * seconds / kChannels) + 1;
+  std::printf("\nadaptive N: building %d channels x %d claims...\n", kChannels, per_channel);
+  std::fflush(stdout);
+  plan.channels.clear();
+  BuildPlan(plan, kChannels, per_channel, std::max(1u, std::thread::hardware_concurrency()));
+
+  const std::string dir = FreshDirectory();
+  std::string summary;
+  {
+    auto ledger = std::shared_ptr<tcc::chain::LocalLedger>(
+        Must(tcc::chain::LocalLedger::Open({.path = dir + "/ledger"}), "ledger"));
+    auto adapter = std::make_shared<tcc::controller::testing::FaultyAdapter>(ledger);
+    auto store = Must(tcc::controller::ChannelStore::Open(dir + "/store"), "store");
+    tcc::controller::AnchorServiceOptions anchor_options;
+    anchor_options.interval = std::chrono::milliseconds(100);
+    anchor_options.batch_id_prefix = "settle-bench";
+    tcc::controller::AnchorPolicyOptions policy;
+    policy.adaptive = true;
+    policy.default_n = kBaseN;
+    policy.target_latency = std::chrono::milliseconds(200);
+    const int slow_delay_ms = 4 * static_cast<int>(policy.target_latency.count());
+    tcc::controller::AnchorService service(adapter, *store, anchor_options, policy, [](const auto&, auto) {});
+    if (auto started = service.Start(); !started.ok()) Die(started.error().ToString());
+    Anchoring anchoring;
+    anchoring.service = &service;
+    anchoring.rate = rate;
+
+    std::atomic<bool> sampling{true};
+    std::ofstream csv(csv_path);
+    csv << "seconds,issued_per_sec,backlog,effective_n,anchor_latency_ms,chain_delay_ms\n";
+    struct Phase {
+      double issued = 0, samples = 0, max_backlog = 0, max_n = 0, last_n = 0;
+    };
+    Phase phases[3];
+    std::thread sampler([&] {
+      const auto start = Clock::now();
+      std::uint64_t last_issued = 0;
+      auto last_time = start;
+      while (sampling) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        const auto now = Clock::now();
+        const double t = std::chrono::duration<double>(now - start).count();
+        const int phase = t < seconds / 4 ? 0 : t < seconds / 2 ? 1 : 2;
+        adapter->anchor_delay_ms = phase == 1 ? slow_delay_ms : 0;
+        const std::uint64_t issued = anchoring.issued.load();
+        const double issued_rate = static_cast<double>(issued - last_issued) / std::chrono::duration<double>(now - last_time).count();
+        last_issued = issued;
+        last_time = now;
+        const tcc::controller::AnchorStats stats = service.stats();
+        const double backlog = static_cast<double>(stats.queued_items + stats.in_flight_items);
+        double n = 0;
+        {
+          std::lock_guard lock(service.policy_mutex());
+          n = static_cast<double>(service.policy().EffectiveN(kBaseN, std::nullopt));
+        }
+        char row[160];
+        std::snprintf(row, sizeof row, "%.2f,%.0f,%.0f,%.0f,%.1f,%d\n", t, issued_rate, backlog, n,
+                      static_cast<double>(stats.last_anchor_latency.count()) / 1000.0, adapter->anchor_delay_ms.load());
+        csv << row;
+        Phase& p = phases[phase];
+        p.issued += issued_rate;
+        p.samples += 1;
+        p.max_backlog = std::max(p.max_backlog, backlog);
+        p.max_n = std::max(p.max_n, n);
+        p.last_n = n;
+      }
+    });
+    SettleAll(plan, threads, kBaseN, store.get(), &anchoring);
+    sampling = false;
+    sampler.join();
+    service.Stop();
+    csv.close();
+    std::printf("adaptive N: %.0f settlements/s offered for %.0f s, chain slowed (+%d ms per anchor, target %lld ms) "
+                "in the second quarter; samples in %s\n",
+                rate, seconds, slow_delay_ms, static_cast<long long>(policy.target_latency.count()), csv_path.c_str());
+    std::printf("  %-8s %12s %12s %8s %8s\n", "phase", "issued/s", "max backlog", "max N", "end N");
+    const char* names[3] = {"fast", "slow", "fast"};
+    for (int i = 0; i < 3; ++i) {
+      const Phase& p = phases[i];
+      std::printf("  %-8s %12.0f %12.0f %8.0f %8.0f\n", names[i], p.samples ? p.issued / p.samples : 0, p.max_backlog, p.max_n,
+                  p.last_n);
+    }
+    char line[400];
+    std::snprintf(line, sizeof line,
+                  "{\"bench\":\"adaptive_n\",\"offered_per_sec\":%.0f,\"seconds\":%.0f,\"slow_delay_ms\":%d,\"csv\":\"%s\","
+                  "\"issued_per_sec\":[%.0f,%.0f,%.0f],\"max_backlog\":[%.0f,%.0f,%.0f],\"max_n\":[%.0f,%.0f,%.0f],"
+                  "\"end_n\":[%.0f,%.0f,%.0f]}",
+                  rate, seconds, slow_delay_ms, csv_path.c_str(),
+                  phases[0].samples ? phases[0].issued / phases[0].samples : 0,
+                  phases[1].samples ? phases[1].issued / phases[1].samples : 0,
+                  phases[2].samples ? phases[2].issued / phases[2].samples : 0, phases[0].max_backlog,
+                  phases[1].max_backlog, phases[2].max_backlog, phases[0].max_n, phases[1].max_n, phases[2].max_n,
+                  phases[0].last_n, phases[1].last_n, phases[2].last_n);
+    summary = line;
+  }
+  std::filesystem::remove_all(dir);
+  return summary;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tcc::perf::BenchSettings settings;
+  settings.runs = 3;
+  settings.seconds = 0.5;
+  std::string claims_text = "12000", channels_text = "256", threads_text = "0", n_text = "10";
+  std::string adaptive_seconds_text = "0", adaptive_rate_text = "1000", adaptive_csv = "adaptive_n.csv";
+  if (auto stop = tcc::perf::ParseBenchSettings(
+          argc, argv, "settle_bench", settings,
+          {{"claims", "claims settled per run (default 12000)", &claims_text},
+           {"channels", "channels settling at once, one claim in flight each (default 256)", &channels_text},
+           {"threads", "worker threads, 0 = one per core (default 0)", &threads_text},
+           {"n", "an evidence item every N TSCs per channel (default 10)", &n_text},
+           {"adaptive-seconds", "length of the adaptive-N run, 0 = none (default 0)", &adaptive_seconds_text},
+           {"adaptive-rate", "settlements per second released during the adaptive-N run (default 1000)", &adaptive_rate_text},
+           {"adaptive-csv", "where the adaptive-N samples go (default adaptive_n.csv)", &adaptive_csv}})) {
+    return *stop;
+  }
+  if (sodium_init() < 0) return 1;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::atoi(threads_text.c_str()) > 0 ? std::atoi(threads_text.c_str()) : cores;
+  const int channels = std::max(1, std::atoi(channels_text.c_str()));
+  const int per_channel = std::max(1, std::atoi(claims_text.c_str()) / channels);
+  const std::uint64_t n = static_cast<std::uint64_t>(std::max(1, std::atoi(n_text.c_str())));
+
+  Plan plan{.parties = {}, .tst = LoadTst(Parties{}.provider_did), .claim_template = {}, .channels = {}};
+  {
+    std::string text = Must(tcc::ReadFile(std::string(TCC_SCHEMAS_DIR) + "/examples/claims/gpu-hour.tsc-claim.json"), "claim");
+    plan.claim_template = Must(Json::Parse(text), "claim");
+    plan.claim_template.Set("provider", plan.parties.provider_did);
+    plan.claim_template.Set("consumer", plan.parties.consumer_did);
+  }
+  std::printf("settle_bench: building %d channels x %d co-signed claims...\n", channels, per_channel);
+  std::fflush(stdout);
+  const auto build_start = Clock::now();
+  BuildPlan(plan, channels, per_channel, cores);
+  std::printf("  built in %.1f s; claim on the wire: %zu bytes\n",
+              std::chrono::duration<double>(Clock::now() - build_start).count(), plan.channels[0].claim_texts[0].size());
+
+  // Raw ceiling: the unavoidable cryptography of one settlement.
+  unsigned char public_key[crypto_sign_PUBLICKEYBYTES], secret_key[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(public_key, secret_key);
+  const unsigned char message[64] = {9};
+  unsigned char message_signature[crypto_sign_BYTES];
+  crypto_sign_detached(message_signature, nullptr, message, sizeof message, secret_key);
+  auto ceiling_work = [&] {
+    unsigned char signature[crypto_sign_BYTES];
+    bool ok = crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
+    ok &= crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
+    ok &= crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key) == 0;
+    return ok;
+  };
+
+  // Alternated run by run, so load from elsewhere on the machine hits both alike.
+  std::vector<double> settled, ceilings, groups;
+  for (int run = 0; run < settings.runs; ++run) {
+    RunResult result = SettleAll(plan, threads, n);
+    settled.push_back(result.per_sec);
+    groups.push_back(result.tscs_per_group);
+    ceilings.push_back(tcc::perf::MeasureRate(threads, settings.seconds, ceiling_work));
+  }
+  const double settled_rate = tcc::perf::Median(settled);
+  const double ceiling_rate = tcc::perf::Median(ceilings);
+  std::printf("\nfull settlement in process: median of %d runs, %d threads, %d channels, %d claims per run, N = %llu\n",
+              settings.runs, threads, channels, channels * per_channel, static_cast<unsigned long long>(n));
+  std::printf("  settled (durable)            %12.0f /s   (%.0f TSCs per group commit)\n", settled_rate,
+              tcc::perf::Median(groups));
+  std::printf("  ceiling: 2 verify + 1 sign   %12.0f /s\n", ceiling_rate);
+  std::printf("  ratio                        %11.1f%%\n", 100 * settled_rate / ceiling_rate);
+
+  // Single-thread breakdown of one claim's steps (microseconds each).
+  const ChannelPlan& first = plan.channels[0];
+  const std::string& text = first.claim_texts[0];
+  const Json claim = Json::Parse(text).value();
+  Json without_proof = claim;
+  without_proof.Erase("proof");
+  auto resolver = std::make_shared<tcc::did::CachingResolver>(std::make_shared<tcc::did::DidKeyResolver>(),
+                                                              std::chrono::minutes(5));
+  const Json issued_tsc = tcc::vc::IssueTsc(claim, plan.tst, plan.parties.tcc, kCreated).value();
+  const double step_seconds = std::max(0.1, settings.seconds / 2);
+  struct Step {
+    const char* name;
+    std::function<bool()> work;
+  };
+  const std::vector<Step> steps = {
+      {"parse claim JSON", [&] { return Json::Parse(text).ok(); }},
+      {"copy claim without proof", [&] {
+         Json copy = Json::Object();
+         for (const auto& [name, value] : claim.as_object()) {
+           if (name != "proof") copy.Set(name, value);
+         }
+         return copy.is_object();
+       }},
+      {"TST validation (claim without proof)", [&] { return plan.tst.claim_validator().Check(without_proof).ok(); }},
+      {"JCS + SHA-256 of claim without proof", [&] {
+         thread_local std::string buffer;
+         buffer.clear();
+         return tcc::vc::AppendCanonicalWithout(buffer, claim, "proof").ok() && tcc::Sha256(buffer).size() == 32;
+       }},
+      {"VerifyJointClaim (validation + 2 proofs)", [&] { return tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver).ok(); }},
+      {"claim hash (JCS + SHA-256, replay key)", [&] { return tcc::vc::Canonicalize(claim).ok(); }},
+      {"IssueTsc (skeleton + JCS + sign)", [&] { return tcc::vc::IssueTsc(claim, plan.tst, plan.parties.tcc, kCreated).ok(); }},
+      {"TSC JCS + SHA-256 (stored form, hash)", [&] {
+         auto canonical = tcc::vc::Canonicalize(issued_tsc);
+         return canonical.ok() && tcc::Sha256(*canonical).size() == 32;
+       }},
+      {"raw Ed25519 verify", [&] {
+         return crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
+       }},
+      {"raw Ed25519 sign", [&] {
+         unsigned char signature[crypto_sign_BYTES];
+         return crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key) == 0;
+       }},
+  };
+  std::printf("\nhot-path breakdown, one thread, median of %d x %.2f s (microseconds per call):\n", settings.runs, step_seconds);
+  std::vector<std::string> json;
+  for (const Step& step : steps) {
+    const double rate = tcc::perf::MedianRate(settings.runs, 1, step_seconds, step.work);
+    std::printf("  %-44s %8.2f us\n", step.name, 1e6 / rate);
+    char line[256];
+    std::snprintf(line, sizeof line, "{\"bench\":\"settle_step\",\"step\":\"%s\",\"micros\":%.3f}", step.name, 1e6 / rate);
+    json.push_back(line);
+  }
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "{\"bench\":\"settle\",\"threads\":%d,\"channels\":%d,\"claims\":%d,\"n\":%llu,\"runs\":%d,"
+                "\"per_sec\":%.0f,\"ceiling_per_sec\":%.0f,\"ratio\":%.4f,\"tscs_per_group_commit\":%.1f}",
+                threads, channels, channels * per_channel, static_cast<unsigned long long>(n), settings.runs,
+                settled_rate, ceiling_rate, settled_rate / ceiling_rate, tcc::perf::Median(groups));
+  json.insert(json.begin(), line);
+  const double adaptive_seconds = std::atof(adaptive_seconds_text.c_str());
+  if (adaptive_seconds > 0) json.push_back(AdaptiveRun(plan, threads, adaptive_seconds, std::atof(adaptive_rate_text.c_str()), adaptive_csv));
+
+  std::ofstream json_file;
+  if (!settings.json_out.empty()) json_file.open(settings.json_out, std::ios::app);
+  for (const auto& one : json) {
+    std::cout << one << "\n";
+    if (json_file) json_file << one << "\n";
+  }
+  return 0;
+}
