@@ -17,6 +17,7 @@ namespace tcc::testing {
 namespace {
 
 constexpr char kToken[] = "vc-api-test-token-0123456789abcdef";
+constexpr char kRegisteredDid[] = "did:example:registered-issuer";
 
 Json VerifyRequest(const Json& credential, Json options = Json()) {
   Json request = Json::Object();
@@ -60,11 +61,26 @@ class VcApiFixture {
     // N = 2: every second TSC gets an evidence leaf, so anchors come quickly and odd TSCs are
     // committed through the next one.
     trade.Record(dir.Sub("ledger"), 2);
+    RegisterIssuerDid(dir.Sub("ledger"));
     tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
                 "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50",
                 "--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0", "--vc-api-token-file", dir.Sub("token")});
     REQUIRE_FALSE(tccd.vc_api().empty());
     http = std::make_unique<HttpClient>(tccd.vc_api());
+  }
+
+  // A DID that is not a did:key: tccd resolves it through the chain adapter.
+  void RegisterIssuerDid(const std::string& ledger_path) {
+    did::DidDocument document;
+    document.id = kRegisteredDid;
+    const std::string method = document.id + "#key-1";
+    document.verification_methods.push_back(
+        {method, "Multikey", document.id, did::Ed25519Multibase(registered_key.public_key())});
+    document.assertion_method.push_back(method);
+    document.authentication.push_back(method);
+    auto ledger = Unwrap(chain::LocalLedger::Open({.path = ledger_path}), "open ledger");
+    const std::string text = document.ToJson().Serialize();
+    REQUIRE(ledger->RegisterDid(kRegisteredDid, AsBytes(text)).ok());
   }
 
   HttpResponse Verify(const Json& credential, Json options = Json()) {
@@ -93,6 +109,7 @@ class VcApiFixture {
 
   TempDir dir;
   Trade trade;
+  did::KeyPair registered_key = did::KeyPair::Generate();
   TccdProcess tccd;
   std::unique_ptr<HttpClient> http;
 };
@@ -182,6 +199,41 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: credentials that must not verify get 42
     ExpectUnverified(Json("a string"), "JSON object"); }
 }
 
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuers registered on the chain, and TICs checked against their TIT") {
+  // Signed with the key the chain's DID document lists for the issuer.
+  Json credential = SignedCredential(registered_key);
+  credential.Erase("proof");
+  credential.Set("issuer", kRegisteredDid);
+  REQUIRE(vc::AddProof(credential, registered_key, {.verification_method = std::string(kRegisteredDid) + "#key-1"}).ok());
+  const HttpResponse registered = Verify(credential);
+  CHECK_MESSAGE(registered.status == 200, registered.body);
+  // The same with an issuer the chain does not know.
+  Json unknown = credential;
+  unknown.Erase("proof");
+  unknown.Set("issuer", "did:example:unregistered");
+  REQUIRE(vc::AddProof(unknown, registered_key, {.verification_method = "did:example:unregistered#key-1"}).ok());
+  CHECK(Verify(unknown).status == 422);
+
+  Json claim = ReadExampleJson("claims/gpu-hour.tic-claim.json");
+  claim.Set("provider", DidOf(*trade.provider));
+  claim.Set("consumer", DidOf(*trade.consumer));
+  const Json tic = Unwrap(vc::IssueTic(Unwrap(vc::ApplyForTic(*trade.tit, claim), "apply"), *trade.tit, *trade.provider),
+                          "issue TIC");
+  const HttpResponse verified = Verify(tic);
+  REQUIRE_MESSAGE(verified.status == 200, verified.body);
+  CHECK(*verified.json().Find("type") == Json(vc::kTicType));
+  CHECK(verified.json().Find("checks")->Serialize().find("template") != std::string::npos);
+  Json unpublished = tic;
+  unpublished.Find("credentialSchema")->Set("version", 99);
+  ExpectUnverified(unpublished, "version 99");
+  // A TIC signed by someone other than the claim's provider.
+  Json wrong_signer = tic;
+  wrong_signer.Erase("proof");
+  wrong_signer.Set("issuer", DidOf(*trade.consumer));
+  REQUIRE(vc::AddProof(wrong_signer, *trade.consumer, {.verification_method = did::DidKeyVerificationMethod(trade.consumer->public_key())}).ok());
+  ExpectUnverified(wrong_signer, "provider");
+}
+
 TEST_CASE_FIXTURE(VcApiFixture, "vc-api: malformed and oversized requests get 400/413 JSON errors and are counted") {
   const double before = Metric("tcc_vc_api_rejected_total{reason=\"parse_error\"}");
   const HttpResponse not_json = http->Post("/credentials/verify", "{\"verifiableCredential\": ");
@@ -206,6 +258,11 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: malformed and oversized requests get 40
   CHECK(ErrorMessage(oversized).find("larger than the limit") != std::string::npos);
   const HttpResponse chunked = http->Post("/credentials/verify", big, {}, /*chunked=*/true);
   CHECK(chunked.status == 413);
+
+  // Headers beyond civetweb's request size limit: civetweb refuses them, still in JSON.
+  const HttpResponse huge_header = http->Send("GET", "/identity", nullptr, {"X-Padding: " + std::string(40000, 'a')});
+  CHECK(huge_header.status == 400);
+  CHECK(huge_header.json().is_object());
 
   CHECK(http->Get("/credentials/verify").status == 405);
   const HttpResponse unknown = http->Get("/nowhere");

@@ -19,6 +19,8 @@ namespace {
 constexpr std::size_t kMaxTokenFileBytes = 4096;
 constexpr std::size_t kMinTokenBytes = 16;
 constexpr std::string_view kEvidencePrefix = "/evidence/";
+// A refused request's unread body is drained up to this many times the body limit.
+constexpr std::size_t kDrainFactor = 4;
 
 Error Invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
 
@@ -185,7 +187,7 @@ class Server::Impl {
       const ErrorCode code = status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument;
       Answer answer = Refuse(status, Error(code, message != nullptr ? message : "bad request"));
       answer.close = true;
-      self->Send(connection, answer, kOtherEndpoint);
+      self->Send(connection, answer, kOtherEndpoint, /*drain=*/false);
       return 0;
     };
     char error_text[256] = {0};
@@ -217,7 +219,7 @@ class Server::Impl {
     const std::string_view endpoint = EndpointOf(uri);
     if (hooks_.on_request) hooks_.on_request(endpoint);
     Answer answer = Route(connection, request, method, uri, endpoint);
-    return Send(connection, answer, endpoint);
+    return Send(connection, answer, endpoint, /*drain=*/true);
   }
 
   Answer Route(mg_connection* connection, const mg_request_info* request, std::string_view method,
@@ -306,7 +308,10 @@ class Server::Impl {
     return std::nullopt;
   }
 
-  int Send(mg_connection* connection, const Answer& answer, std::string_view endpoint) {
+  // `drain`: after a refusal that leaves the body unread, read and drop what the client is still
+  // sending, up to a bound, before the connection closes: closing a socket with unread data makes
+  // the kernel answer with a reset, which can destroy the response before the client reads it.
+  int Send(mg_connection* connection, const Answer& answer, std::string_view endpoint, bool drain) {
     if (answer.error && hooks_.on_rejected) hooks_.on_rejected(endpoint, *answer.error);
     if (answer.close) mg_disable_keep_alive(connection);
     std::string head = "HTTP/1.1 " + std::to_string(answer.status) + " " + std::string(ReasonPhrase(answer.status)) +
@@ -316,7 +321,20 @@ class Server::Impl {
     // One write: a separate small body write would wait for the client's delayed ACK (Nagle).
     head += answer.body;
     mg_write(connection, head.data(), head.size());
+    if (answer.close && drain) DrainBody(connection);
     return answer.status;
+  }
+
+  void DrainBody(mg_connection* connection) {
+    const std::size_t bound = kDrainFactor * options_.max_body_bytes;
+    const mg_request_info* request = mg_get_request_info(connection);
+    if (request->content_length > static_cast<long long>(bound)) return;  // not worth waiting for
+    char buffer[16384];
+    for (std::size_t drained = 0; drained < bound;) {
+      const int got = mg_read(connection, buffer, sizeof buffer);
+      if (got <= 0) break;
+      drained += static_cast<std::size_t>(got);
+    }
   }
 
   ServerOptions options_;
