@@ -7,6 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config python3
   libsodium-dev libssl-dev libsimdjson-dev libleveldb-dev doctest-dev
   libre2-dev libsnappy-dev libzmq3-dev prometheus-cpp-dev libcivetweb-dev prometheus curl
+  clang libclang-rt-14-dev llvm
+  python3-yaml systemd strace docker-compose
+  libcurl4-openssl-dev libsecp256k1-dev libcrypto++-dev
 )
 
 missing=()
@@ -15,6 +18,11 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+# Node.js runs the pinned npm tools (solc, anvil) of the EVM adapter tests. A Node.js from
+# elsewhere (e.g. NodeSource, which bundles npm) is fine, so look for the commands, not packages.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
