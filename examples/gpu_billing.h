@@ -14,6 +14,7 @@
 #include "tcc/client/party_session.h"
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
+#include "tcc/common/time.h"
 
 namespace gpu_billing {
 
@@ -57,11 +58,6 @@ inline Options ParseOptions(int argc, char** argv, const std::string& usage) {
   return options;
 }
 
-inline tcc::Result<tcc::Json> ReadJson(const std::string& path) {
-  TCC_ASSIGN_OR_RETURN(std::string text, tcc::ReadFile(path));
-  return tcc::Json::Parse(text);
-}
-
 inline tcc::Result<std::unique_ptr<tcc::client::PartySession>> JoinChannel(const Options& options) {
   TCC_ASSIGN_OR_RETURN(tcc::did::KeyPair key, tcc::did::KeyPair::ReadFile(options["key"]));
   TCC_ASSIGN_OR_RETURN(std::string tst_text, tcc::ReadFile(options["tst"]));
@@ -75,23 +71,42 @@ inline tcc::Result<std::unique_ptr<tcc::client::PartySession>> JoinChannel(const
   return tcc::client::PartySession::Join(std::move(session));
 }
 
-// The TIC's unit price per GPU-hour in cents, e.g. "2.85" USD -> 285.
-struct Price {
+// The terms of the trade both parties read from the TIC: the unit price per GPU-hour in cents
+// ("2.85" USD -> 285), the GPUs rented, when billing starts, and the claims' encryption.
+struct Terms {
   std::int64_t cents_per_gpu_hour = 0;
   std::string currency;
+  std::int64_t gpu_count = 0;
+  tcc::Timestamp start{};
+  std::string encryption;
 };
 
-inline tcc::Result<Price> PriceOf(const tcc::Json& tic) {
-  const tcc::Json* price = tic.Find("credentialSubject") ? tic.Find("credentialSubject")->Find("unitPrice") : nullptr;
-  if (price == nullptr) return tcc::Error(tcc::ErrorCode::kInvalidArgument, "the TIC names no unitPrice");
+inline tcc::Result<Terms> ReadTerms(const std::string& tic_file) {
+  TCC_ASSIGN_OR_RETURN(std::string text, tcc::ReadFile(tic_file));
+  TCC_ASSIGN_OR_RETURN(tcc::Json tic, tcc::Json::Parse(text));
+  const tcc::Json* claim = tic.Find("credentialSubject");
+  const tcc::Json* price = claim != nullptr ? claim->Find("unitPrice") : nullptr;
+  const tcc::Json* spec = claim != nullptr ? claim->Find("computeSpec") : nullptr;
+  if (price == nullptr || spec == nullptr) {
+    return tcc::Error(tcc::ErrorCode::kInvalidArgument, tic_file + ": not a GPU-hour TIC (no unitPrice or computeSpec)");
+  }
+  Terms terms;
   TCC_ASSIGN_OR_RETURN(std::string_view amount, price->GetString("amount"));
+  terms.cents_per_gpu_hour = std::llround(std::strtod(std::string(amount).c_str(), nullptr) * 100);
   TCC_ASSIGN_OR_RETURN(std::string_view currency, price->GetString("currency"));
-  return Price{std::llround(std::strtod(std::string(amount).c_str(), nullptr) * 100), std::string(currency)};
+  terms.currency = currency;
+  TCC_ASSIGN_OR_RETURN(double gpu_count, spec->GetNumber("gpuCount"));
+  terms.gpu_count = static_cast<std::int64_t>(gpu_count);
+  TCC_ASSIGN_OR_RETURN(std::string_view valid_from, tic.GetString("validFrom"));
+  TCC_ASSIGN_OR_RETURN(terms.start, tcc::ParseRfc3339(std::string(valid_from)));
+  TCC_ASSIGN_OR_RETURN(std::string_view encryption, claim->GetString("encryption"));
+  terms.encryption = encryption;
+  return terms;
 }
 
 // "0.38": the fee for `gpu_seconds`, rounded half up to the cent.
-inline std::string FeeFor(const Price& price, std::int64_t gpu_seconds) {
-  const std::int64_t cents = (gpu_seconds * price.cents_per_gpu_hour + 1800) / 3600;
+inline std::string FeeFor(const Terms& terms, std::int64_t gpu_seconds) {
+  const std::int64_t cents = (gpu_seconds * terms.cents_per_gpu_hour + 1800) / 3600;
   char text[32];
   std::snprintf(text, sizeof text, "%lld.%02lld", static_cast<long long>(cents / 100), static_cast<long long>(cents % 100));
   return text;

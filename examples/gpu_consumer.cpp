@@ -21,18 +21,18 @@ int Fail(const tcc::Error& error) {
 
 // The consumer's own checks, beyond the TST the session enforces: the bill must be what the TIC's
 // terms give for the usage it reports.
-tcc::Status CheckBill(const tcc::Json& proposal, const gpu_billing::Price& price, std::int64_t gpu_count) {
+tcc::Status CheckBill(const tcc::Json& proposal, const gpu_billing::Terms& terms) {
   const tcc::Json* usage = proposal.Find("usage");
   const tcc::Json* fee = proposal.Find("fee");
   if (usage == nullptr || fee == nullptr) return tcc::Error(tcc::ErrorCode::kInvalidArgument, "no usage or fee");
   const auto seconds = static_cast<std::int64_t>(usage->Find("gpuSeconds")->as_number());
-  if (usage->Find("gpuCount")->as_number() > static_cast<double>(gpu_count)) {
+  if (usage->Find("gpuCount")->as_number() > static_cast<double>(terms.gpu_count)) {
     return tcc::Error(tcc::ErrorCode::kVerificationFailed, "bills more GPUs than the TIC rents");
   }
-  const std::string expected = gpu_billing::FeeFor(price, seconds);
+  const std::string expected = gpu_billing::FeeFor(terms, seconds);
   TCC_ASSIGN_OR_RETURN(std::string_view amount, fee->GetString("amount"));
   TCC_ASSIGN_OR_RETURN(std::string_view currency, fee->GetString("currency"));
-  if (amount != expected || currency != price.currency) {
+  if (amount != expected || currency != terms.currency) {
     return tcc::Error(tcc::ErrorCode::kVerificationFailed, "fee " + std::string(amount) + " for " + std::to_string(seconds) +
                                                                " GPU-seconds; the TIC's price gives " + expected);
   }
@@ -43,12 +43,8 @@ tcc::Status CheckBill(const tcc::Json& proposal, const gpu_billing::Price& price
 
 int main(int argc, char** argv) {
   const gpu_billing::Options options = gpu_billing::ParseOptions(argc, argv, kUsage);
-  auto tic = gpu_billing::ReadJson(options["tic"]);
-  if (!tic.ok()) return Fail(tic.error());
-  auto price = gpu_billing::PriceOf(*tic);
-  if (!price.ok()) return Fail(price.error());
-  const auto gpu_count =
-      static_cast<std::int64_t>(tic->Find("credentialSubject")->Find("computeSpec")->Find("gpuCount")->as_number());
+  auto terms = gpu_billing::ReadTerms(options["tic"]);
+  if (!terms.ok()) return Fail(terms.error());
 
   auto session = gpu_billing::JoinChannel(options);
   if (!session.ok()) return Fail(session.error());
@@ -61,7 +57,7 @@ int main(int argc, char** argv) {
     switch (event.kind) {
       case tcc::client::SessionEventKind::kProposal: {
         if (event.seq <= channel.head().seq) return;  // settled already: a re-sent proposal
-        if (tcc::Status bill = CheckBill(event.body, *price, gpu_count); !bill.ok()) {
+        if (tcc::Status bill = CheckBill(event.body, *terms); !bill.ok()) {
           std::cout << "refused seq=" << event.seq << ": " << bill.error().message() << std::endl;
           return;
         }

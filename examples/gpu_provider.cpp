@@ -72,14 +72,8 @@ int Fail(const tcc::Error& error) {
 
 int main(int argc, char** argv) {
   const gpu_billing::Options options = gpu_billing::ParseOptions(argc, argv, kUsage);
-  auto tic = gpu_billing::ReadJson(options["tic"]);
-  if (!tic.ok()) return Fail(tic.error());
-  auto price = gpu_billing::PriceOf(*tic);
-  if (!price.ok()) return Fail(price.error());
-  const tcc::Json& terms = *tic->Find("credentialSubject");
-  const auto gpu_count = static_cast<std::int64_t>(terms.Find("computeSpec")->Find("gpuCount")->as_number());
-  auto billing_start = tcc::ParseRfc3339(std::string(tic->GetString("validFrom").value()));
-  if (!billing_start.ok()) return Fail(billing_start.error());
+  auto terms = gpu_billing::ReadTerms(options["tic"]);
+  if (!terms.ok()) return Fail(terms.error());
 
   auto session = gpu_billing::JoinChannel(options);
   if (!session.ok()) return Fail(session.error());
@@ -91,16 +85,16 @@ int main(int argc, char** argv) {
   while (channel.head().seq < last && !channel.head().closed) {
     const auto round_start = std::chrono::steady_clock::now();
     const std::uint64_t seq = channel.head().seq + 1;
-    const tcc::Timestamp start = *billing_start + std::chrono::minutes(seq - 1);
+    const tcc::Timestamp start = terms->start + std::chrono::minutes(seq - 1);
     tcc::Json claim = tcc::Json::Object();
     claim.Set("start", tcc::FormatRfc3339(start));
     claim.Set("end", tcc::FormatRfc3339(start + std::chrono::minutes(1)));
-    claim.Set("usage", MeterMinute(seq, gpu_count));
+    claim.Set("usage", MeterMinute(seq, terms->gpu_count));
     tcc::Json fee = tcc::Json::Object();
-    fee.Set("amount", gpu_billing::FeeFor(*price, static_cast<std::int64_t>(claim.Find("usage")->Find("gpuSeconds")->as_number())));
-    fee.Set("currency", price->currency);
+    fee.Set("amount", gpu_billing::FeeFor(*terms, static_cast<std::int64_t>(claim.Find("usage")->Find("gpuSeconds")->as_number())));
+    fee.Set("currency", terms->currency);
     claim.Set("fee", std::move(fee));
-    claim.Set("encryption", std::string(terms.GetString("encryption").value()));
+    claim.Set("encryption", terms->encryption);
 
     auto proposed = channel.ProposeNext(std::move(claim));
     if (!proposed.ok() && proposed.error().code() != tcc::ErrorCode::kUnavailable) return Fail(proposed.error());
@@ -113,6 +107,7 @@ int main(int argc, char** argv) {
   }
 
   // The latest anchor comes one anchoring interval after the N-th TSC: wait for it, then prove it.
+  if (auto synced = channel.Resync(); !synced.ok()) return Fail(synced.error());
   for (int i = 0; i < 50 && channel.head().anchored_seq < channel.head().evidence_seq; ++i) {
     auto printed = PrintEventsUntil(channel, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     if (!printed.ok()) return Fail(printed.error());

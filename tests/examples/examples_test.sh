@@ -10,7 +10,7 @@ work=$(mktemp -d)
 chain="local:$work/ledger"
 tccd_pid="" consumer_pid="" provider_pid=""
 cleanup() {
-  for pid in $provider_pid $consumer_pid $tccd_pid; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $provider_pid $consumer_pid $tccd_pid; do { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,8 +41,7 @@ for _ in $(seq 1 300); do
   sleep 0.05
 done
 grep -q '^TSC seq=4 ' "$work/provider.log" || fail "no TSC 4 before the crash"
-kill -KILL "$tccd_pid"
-wait "$tccd_pid" 2>/dev/null || true
+{ kill -KILL "$tccd_pid" && wait "$tccd_pid"; } 2>/dev/null || true
 sleep 0.5
 trade_start_tccd || fail "tccd did not restart"
 
