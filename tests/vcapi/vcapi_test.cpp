@@ -3,6 +3,9 @@
 // anchors, and tccd's Prometheus endpoint for the rejection counters.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <thread>
@@ -418,6 +421,40 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token")});
     CHECK(tccd.RunToExit(arguments) != 0);
     CHECK(tccd.LogContains("open-token"));
+  }
+  {
+    // Limits from the config file: a small body limit, and a request timeout that ends a client
+    // which stops sending in the middle of its body.
+    REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"), "{\"vc_api\": {\"listen\": \"0\", \"threads\": 2, "
+                                                  "\"max_body_bytes\": 4096, \"request_timeout_ms\": 300}}")
+                .ok());
+    TccdProcess tccd;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--config", dir.Sub("tccd.json")});
+    tccd.Start(arguments);
+    HttpClient http(tccd.vc_api());
+    CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": \"" + std::string(5000, 'a') + "\"}").status == 413);
+    CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": {}}").status == 422);
+
+    const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(sock >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(tccd.vc_api().substr(tccd.vc_api().rfind(':') + 1))));
+    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    REQUIRE(::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    const std::string partial = "POST /credentials/verify HTTP/1.1\r\nHost: tcc\r\nContent-Length: 100\r\n\r\n{";
+    REQUIRE(::send(sock, partial.data(), partial.size(), 0) == static_cast<ssize_t>(partial.size()));
+    const auto sent = std::chrono::steady_clock::now();
+    timeval wait{5, 0};
+    ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char answer[512] = {0};
+    const ssize_t got = ::recv(sock, answer, sizeof answer - 1, 0);
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    ::close(sock);
+    CHECK_MESSAGE(waited < 4.0, "waited " << waited << " s");
+    CHECK(waited >= 0.2);  // the server waited for the body until the timeout, not less
+    CHECK(std::string(answer, got > 0 ? static_cast<std::size_t>(got) : 0).starts_with("HTTP/1.1 400"));
   }
   {
     TccdProcess tccd;
