@@ -354,6 +354,11 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: TSCs verify with the joint proof and TS
   CHECK(early_check.status == 422);
   CHECK(http->Get("/evidence/" + std::string(64, 'a')).status == 404);
   CHECK(http->Get("/evidence/not-a-hash").status == 400);
+  // Paths with bytes that are not UTF-8 still get valid JSON answers.
+  const HttpResponse odd = http->Get("/evidence/%ff%fe");
+  CHECK(odd.status == 400);
+  CHECK(odd.json().is_object());
+  CHECK(http->Get("/%c3%28").json().is_object());
 
   auto evidence_of = [&](const Json& tsc) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -182,8 +182,9 @@ Result<Json> CredentialService::HandleIssue(const Json& request) const {
 
 Result<Json> CredentialService::HandleEvidence(std::string_view tsc_hash) const {
   if (!IsLowerHex(tsc_hash, 64)) {
-    return Invalid("a TSC hash is 64 lowercase hex digits (tcc vc hash TSC.json), not \"" +
-                   std::string(tsc_hash.substr(0, 80)) + "\"");
+    // Not echoed: the path may hold any bytes, and answers must stay valid JSON (UTF-8).
+    return Invalid("a TSC hash is 64 lowercase hex digits (tcc vc hash TSC.json); got " +
+                   std::to_string(tsc_hash.size()) + " characters that are not");
   }
   if (parts_.evidence == nullptr) return Error(ErrorCode::kUnavailable, "this endpoint has no evidence store");
   auto stored = parts_.evidence->FindEvidence(tsc_hash);

@@ -226,7 +226,10 @@ class Server::Impl {
                std::string_view uri, std::string_view endpoint) {
     const bool post = endpoint == kVerifyEndpoint || endpoint == kIssueEndpoint;
     if (endpoint == kOtherEndpoint) {
-      return Refuse(404, Error(ErrorCode::kNotFound, "no such resource " + std::string(uri.substr(0, 200)) +
+      // The path is echoed only when it is printable ASCII: answers must stay valid JSON (UTF-8).
+      const std::string_view shown = uri.substr(0, 200);
+      const bool printable = std::all_of(shown.begin(), shown.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+      return Refuse(404, Error(ErrorCode::kNotFound, "no such resource" + (printable ? " " + std::string(shown) : "") +
                                                          " (POST /credentials/verify, POST /credentials/issue, "
                                                          "GET /evidence/{tsc-hash}, GET /identity)"));
     }
