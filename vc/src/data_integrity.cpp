@@ -1,6 +1,7 @@
 #include "tcc/vc/data_integrity.h"
 
 #include <cstring>
+#include <optional>
 
 #include "tcc/common/base58.h"
 #include "tcc/common/sha256.h"
@@ -15,16 +16,22 @@ Error ProofError(size_t index, std::string_view why) {
   return Error(ErrorCode::kVerificationFailed, "proof " + std::to_string(index) + ": " + std::string(why));
 }
 
+// SHA-256(JCS(document without "proof")): the second half of the signed bytes, the same for every
+// proof of a proof set over the same document.
+Result<Sha256Digest> DocumentHash(const Json& document) {
+  thread_local std::string buffer;
+  buffer.clear();
+  TCC_RETURN_IF_ERROR(AppendCanonicalWithout(buffer, document, "proof"));
+  return Sha256(std::string_view(buffer));
+}
+
 // SHA-256(JCS(proof config)) || SHA-256(JCS(document without "proof")): the signed bytes.
-Result<std::array<std::uint8_t, 64>> HashData(const Json& proof_config, const Json& document) {
+Result<std::array<std::uint8_t, 64>> HashData(const Json& proof_config, const Sha256Digest& document_hash) {
   thread_local std::string buffer;
   std::array<std::uint8_t, 64> hash_data;
   buffer.clear();
   TCC_RETURN_IF_ERROR(AppendCanonicalWithout(buffer, proof_config, "proofValue"));
   Sha256Digest config_hash = Sha256(std::string_view(buffer));
-  buffer.clear();
-  TCC_RETURN_IF_ERROR(AppendCanonicalWithout(buffer, document, "proof"));
-  Sha256Digest document_hash = Sha256(std::string_view(buffer));
   std::memcpy(hash_data.data(), config_hash.data(), 32);
   std::memcpy(hash_data.data() + 32, document_hash.data(), 32);
   return hash_data;
@@ -51,8 +58,11 @@ Result<bool> ContextMatches(const Json& document, const Json& proof_context) {
   return true;
 }
 
+// `document_hash` caches DocumentHash(document) across the proofs of a set (a two-party claim
+// would otherwise canonicalize and hash the same claim twice).
 Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, size_t index,
-                                     did::Resolver& resolver, const ProofVerifyOptions& options) {
+                                     did::Resolver& resolver, const ProofVerifyOptions& options,
+                                     std::optional<Sha256Digest>& document_hash) {
   if (!proof.is_object()) return ProofError(index, "must be an object");
   auto field = [&](std::string_view name) -> Result<std::string_view> {
     auto value = proof.GetString(name);
@@ -128,7 +138,12 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
       signed_document = &substituted;
     }
   }
-  auto hash_data = HashData(proof, *signed_document);
+  const bool cacheable = signed_document == &document;
+  Result<Sha256Digest> signed_hash =
+      cacheable && document_hash ? Result<Sha256Digest>(*document_hash) : DocumentHash(*signed_document);
+  if (cacheable && signed_hash.ok()) document_hash = *signed_hash;
+  if (!signed_hash.ok()) return ProofError(index, signed_hash.error().message());
+  auto hash_data = HashData(proof, *signed_hash);
   if (!hash_data.ok()) return ProofError(index, hash_data.error().message());
   if (!did::VerifySignature(*public_key, *hash_data, *signature)) {
     return ProofError(index, "signature does not verify (the document or proof was altered, or the key is wrong)");
@@ -160,7 +175,8 @@ Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const Pr
   if (options.challenge) proof.Set("challenge", *options.challenge);
   if (options.domain) proof.Set("domain", *options.domain);
   if (const Json* context = document.Find("@context")) proof.Set("@context", *context);
-  TCC_ASSIGN_OR_RETURN(auto hash_data, HashData(proof, document));
+  TCC_ASSIGN_OR_RETURN(Sha256Digest document_hash, DocumentHash(document));
+  TCC_ASSIGN_OR_RETURN(auto hash_data, HashData(proof, document_hash));
   did::Signature signature = key.Sign(hash_data);
   proof.Set("proofValue", MultibaseEncode(signature));
   return proof;
@@ -188,14 +204,16 @@ Result<std::vector<VerifiedProof>> VerifyProofs(const Json& document, did::Resol
   const Json* proof = document.Find("proof");
   if (proof == nullptr) return Error(ErrorCode::kVerificationFailed, "document has no proof");
   std::vector<VerifiedProof> verified;
+  std::optional<Sha256Digest> document_hash;
   if (proof->is_array()) {
     if (proof->as_array().empty()) return Error(ErrorCode::kVerificationFailed, "document has an empty proof set");
     for (size_t i = 0; i < proof->as_array().size(); ++i) {
-      TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, proof->as_array()[i], i, resolver, options));
+      TCC_ASSIGN_OR_RETURN(VerifiedProof one,
+                           VerifyOneProof(document, proof->as_array()[i], i, resolver, options, document_hash));
       verified.push_back(std::move(one));
     }
   } else {
-    TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, *proof, 0, resolver, options));
+    TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, *proof, 0, resolver, options, document_hash));
     verified.push_back(std::move(one));
   }
   return verified;
