@@ -11,7 +11,7 @@
 // issues, so claims cannot all be signed ahead: each channel has one settlement in flight, and the
 // generator signs a channel's next claim (provider's and consumer's proofs) right after that
 // channel's TSC arrives. Everything else (the claim body, keys, DID URLs) is built up front.
-//  - fixed rate: a pacer releases submissions at --rate per second, each to the next idle channel
+//  - fixed rates: a pacer releases submissions at each --rate per second, each to the next idle channel
 //    (a release with no idle channel waits: the achieved rate then falls short of the offered one);
 //  - saturation: every channel always has its next claim in flight.
 // Latency is from the submission leaving the generator to its reply (the durable, issued TSC).
@@ -22,7 +22,7 @@
 // (/proc/PID/status) before opening, after opening and after admitting gives bytes per channel.
 //
 // Usage: tccd_bench [--runs N] [--seconds S] [--json-out FILE] [--channels 1,10,100,1000]
-//                   [--rate R] [--idle-channels M] [--window W] [--phases settle,admission]
+//                   [--rate R1,R2] [--idle-channels M] [--window W] [--phases settle,admission]
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <sodium.h>
@@ -382,7 +382,7 @@ class Generator {
 struct Options {
   BenchSettings settings;
   std::vector<int> channel_counts = {1, 10, 100, 1000};
-  double rate = 10000;
+  std::vector<double> rates = {1000, 10000};  // fixed offered rates; saturation is run as well
   int idle_channels = 10000;
   std::size_t window = 256;
   bool settle = true;
@@ -474,7 +474,9 @@ int Main(const Options& options) {
                 "p99.9 ms", "gen CPU", "tccd CPU");
     for (int k : options.channel_counts) {
       std::vector<GeneratorChannel> channels(all.begin(), all.begin() + k);
-      for (double offered : {options.rate, 0.0}) {
+      std::vector<double> offered_rates = options.rates;
+      offered_rates.push_back(0);  // saturation
+      for (double offered : offered_rates) {
         std::vector<LoadResult> runs;
         for (int run = 0; run < options.settings.runs; ++run) {
           runs.push_back(generator.Run(channels, offered, warmup, options.settings.seconds, pid));
@@ -600,18 +602,19 @@ int main(int argc, char** argv) {
   tcc::perf::Options options;
   options.settings.runs = 3;
   options.settings.seconds = 2;
-  std::string channels = "1,10,100,1000", rate = "10000", idle = "10000", window = "256", phases = "settle,admission";
+  std::string channels = "1,10,100,1000", rate = "1000,10000", idle = "10000", window = "256", phases = "settle,admission";
   if (auto stop = tcc::perf::ParseBenchSettings(
           argc, argv, "tccd_bench", options.settings,
           {{"channels", "comma-separated channel counts K for the settlement runs (default 1,10,100,1000)", &channels},
-           {"rate", "offered settlements per second of the fixed-rate runs (default 10000)", &rate},
+           {"rate", "comma-separated offered settlements per second of the fixed-rate runs (default 1000,10000)", &rate},
            {"idle-channels", "channels opened and joined for the admission and memory run (default 10000)", &idle},
            {"window", "handshakes in flight per connection during admission (default 256)", &window},
            {"phases", "which parts to run: settle, admission, or both (default settle,admission)", &phases}})) {
     return *stop;
   }
   options.channel_counts = tcc::perf::ParseList(channels);
-  options.rate = std::atof(rate.c_str());
+  options.rates.clear();
+  for (int one : tcc::perf::ParseList(rate)) options.rates.push_back(one);
   options.idle_channels = std::max(1, std::atoi(idle.c_str()));
   options.window = static_cast<std::size_t>(std::max(1, std::atoi(window.c_str())));
   options.settle = phases.find("settle") != std::string::npos && !options.channel_counts.empty();
