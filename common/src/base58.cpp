@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tcc/common/secure_memory.h"
+
 namespace tcc {
 namespace {
 
@@ -30,7 +32,11 @@ constexpr size_t kMaxEncodedLength = 4096;
 constexpr std::uint64_t kBase58Limb = 58ull * 58 * 58 * 58 * 58;  // 656,356,768
 constexpr int kDigitsPerLimb = 5;
 
-std::string Base58BtcEncode(ByteView bytes) {
+namespace {
+
+// Appends the base58btc form of bytes to out. Secret keys pass through here (key files), so the
+// scratch digits are wiped and out is grown once, never leaving a stale copy behind.
+void AppendBase58Btc(std::string& out, ByteView bytes) {
   size_t zeros = 0;
   while (zeros < bytes.size() && bytes[zeros] == 0) ++zeros;
   // Big-endian input, little-endian limbs of 58^5.
@@ -63,8 +69,18 @@ std::string Base58BtcEncode(ByteView bytes) {
     }
   }
   while (!digits.empty() && digits.back() == '1') digits.pop_back();  // leading zero digits
-  std::string out(zeros, '1');
+  out.reserve(out.size() + zeros + digits.size());
+  out.append(zeros, '1');
   out.append(digits.rbegin(), digits.rend());
+  SecureWipe(limbs.data(), limbs.size() * sizeof limbs[0]);
+  SecureWipe(digits.data(), digits.size());
+}
+
+}  // namespace
+
+std::string Base58BtcEncode(ByteView bytes) {
+  std::string out;
+  AppendBase58Btc(out, bytes);
   return out;
 }
 
@@ -87,6 +103,7 @@ Result<Bytes> Base58BtcDecode(std::string_view text) {
       auto c = static_cast<unsigned char>(text[i + k]);
       int value = c < 128 ? kReverse[c] : -1;
       if (value < 0) {
+        SecureWipe(limbs.data(), limbs.size() * sizeof limbs[0]);
         return Error(ErrorCode::kParse, "invalid base58btc character at offset " + std::to_string(i + k));
       }
       carry = carry * 58 + static_cast<std::uint64_t>(value);
@@ -112,12 +129,21 @@ Result<Bytes> Base58BtcDecode(std::string_view text) {
     }
   }
   while (!digits.empty() && digits.back() == 0) digits.pop_back();
-  Bytes out(zeros, 0);
+  Bytes out;
+  out.reserve(zeros + digits.size());
+  out.assign(zeros, 0);
   out.insert(out.end(), digits.rbegin(), digits.rend());
+  // Secrets are decoded here too (key files); the caller wipes what it gets, this wipes the rest.
+  SecureWipe(limbs.data(), limbs.size() * sizeof limbs[0]);
+  SecureWipe(digits);
   return out;
 }
 
-std::string MultibaseEncode(ByteView bytes) { return "z" + Base58BtcEncode(bytes); }
+std::string MultibaseEncode(ByteView bytes) {
+  std::string out = "z";
+  AppendBase58Btc(out, bytes);
+  return out;
+}
 
 Result<Bytes> MultibaseDecode(std::string_view text) {
   if (text.empty()) return Error(ErrorCode::kParse, "empty multibase string");

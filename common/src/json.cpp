@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "tcc/common/secure_memory.h"
+
 namespace tcc {
 namespace {
 
@@ -248,16 +250,33 @@ Error MemberError(std::string_view key, std::string_view expected, const Json* f
 
 }  // namespace
 
+namespace {
+
+// The calling thread's parse scratch, reused from one Parse to the next: the padded copy of the
+// text simdjson needs, and the DOM parser with its tape and string buffers.
+struct ParseScratch {
+  std::string buffer;
+  simdjson::dom::parser dom_parser;
+};
+
+ParseScratch& ThreadParseScratch() {
+  thread_local ParseScratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
 Result<Json> Json::Parse(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return Error(ErrorCode::kResourceExhausted, "JSON text of " + std::to_string(text.size()) +
                                                     " bytes exceeds the limit of " +
                                                     std::to_string(limits.max_bytes));
   }
-  thread_local std::string buffer;
+  ParseScratch& scratch = ThreadParseScratch();
+  std::string& buffer = scratch.buffer;
   buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
   if (!text.empty()) std::memcpy(buffer.data(), text.data(), text.size());
-  thread_local simdjson::dom::parser dom_parser;
+  simdjson::dom::parser& dom_parser = scratch.dom_parser;
   simdjson::dom::element root;
   auto dom_error = dom_parser.parse(buffer.data(), text.size(), false).get(root);
   if (!dom_error) return DomConverter(limits.max_depth).Convert(root, 0);
@@ -457,6 +476,20 @@ bool operator==(const Json& a, const Json& b) {
     default:
       return a.value_ == b.value_;
   }
+}
+
+void WipeJsonParseScratch(std::size_t secret_bytes) {
+  ParseScratch& scratch = ThreadParseScratch();
+  // The DOM parser writes the strings of a document into its string buffer from the start, each
+  // as a 4-byte length, its bytes and a NUL: at most 2.5 x the text's size for any text. Parsing
+  // one string three times as long as the secret text overwrites all of them.
+  std::string filler(3 * secret_bytes + 2, 'x');
+  filler.front() = '"';
+  filler.back() = '"';
+  (void)Json::Parse(filler);
+  // The padded copy of the text, over all the memory it ever used.
+  scratch.buffer.resize(scratch.buffer.capacity());
+  SecureWipe(scratch.buffer.data(), scratch.buffer.size());
 }
 
 }  // namespace tcc

@@ -61,6 +61,7 @@ Result<KeyPair> KeyPair::FromSecretKeyMultibase(std::string_view text) {
 Result<KeyPair> KeyPair::ReadFile(const std::string& path) {
   TCC_ASSIGN_OR_RETURN(std::string text, tcc::ReadFile(path, {.max_bytes = 64 * 1024, .require_private = true}));
   auto parsed = Json::Parse(text);
+  WipeJsonParseScratch(text.size());
   SecureWipe(text.data(), text.size());
   if (!parsed.ok()) return std::move(parsed).error().WithContext("key file " + path);
   Json json = std::move(parsed).value();

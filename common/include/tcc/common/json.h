@@ -109,6 +109,11 @@ std::string_view JsonTypeName(Json::Type type);
 // RFC 8785 string serialization: quotes, \" \\ \b \f \n \r \t, other controls as \u00xx,
 // everything else as raw UTF-8. The input must be valid UTF-8.
 void AppendJsonString(std::string& out, std::string_view utf8);
+// Overwrites the calling thread's parse scratch (the padded copy of the text and the parser's
+// string buffer) after Parse() read secret text of `secret_bytes` bytes, such as a key file, so no
+// copy of it outlives the parse there. The parsed tree is the caller's to wipe.
+void WipeJsonParseScratch(std::size_t secret_bytes);
+
 // ECMAScript Number::toString (RFC 8785 section 3.2.2.3). NaN and infinities, which only a tree
 // built in code can hold, are written as null, as JSON.stringify does; JCS rejects them instead.
 void AppendJsonNumber(std::string& out, double value);
