@@ -12,8 +12,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "chain/chain_test_util.h"
@@ -47,7 +49,8 @@ struct Trade {
   std::shared_ptr<vc::Template> tst;
   std::string channel_id;
   std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
-  std::int64_t recorded_tics = 0;
+  // The validFrom stamps used so far (earliest, latest): each TIC needs its own, see Record.
+  std::optional<std::pair<Timestamp, Timestamp>> valid_from_range;
 
   std::string tcc_did() const { return DidOf(*tcc); }
 
@@ -81,9 +84,19 @@ struct Trade {
     Json* settlement = claim.Find("settlement");
     settlement->Set("n", n);
     if (with_auditor) claim.Set("auditors", JsonArray{Json(DidOf(*auditor))});
-    // A distinct TIC per call (its hash is the channel id), also for many calls within one second
-    // (the benchmarks record thousands): validFrom steps one second further back per call.
-    claim.Set("validFrom", FormatRfc3339(NowSeconds() - std::chrono::seconds(recorded_tics++)));
+    // A distinct TIC per call (its hash is the channel id): validFrom is now in whole seconds, or,
+    // for calls within the same second (the benchmarks record thousands), one second before the
+    // earliest stamp used so far, so it never lies in the future.
+    Timestamp valid_from = NowSeconds();
+    if (!valid_from_range) {
+      valid_from_range.emplace(valid_from, valid_from);
+    } else if (valid_from > valid_from_range->second) {
+      valid_from_range->second = valid_from;
+    } else {
+      valid_from = valid_from_range->first - std::chrono::seconds(1);
+      valid_from_range->first = valid_from;
+    }
+    claim.Set("validFrom", FormatRfc3339(valid_from));
     auto application = vc::ApplyForTic(*tit, claim);
     REQUIRE_MESSAGE(application.ok(), (application.ok() ? "" : application.error().ToString()));
     auto tic = vc::IssueTic(std::move(application).value(), *tit, *provider);
