@@ -420,6 +420,25 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     CHECK(ErrorMessage(refused).find("disabled") != std::string::npos);
   }
   {
+    // A configured issuer key signs instead of the TCC key; /identity still names the TCC.
+    const did::KeyPair issuer = did::KeyPair::Generate();
+    REQUIRE(issuer.WriteFile(dir.Sub("issuer.key")).ok());
+    REQUIRE(WriteFileAtomic(dir.Sub("token"), std::string(kToken), {.mode = 0600}).ok());
+    TccdProcess tccd;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("token"), "--vc-api-issuer-key",
+                                       dir.Sub("issuer.key")});
+    tccd.Start(arguments);
+    HttpClient http(tccd.vc_api());
+    const std::string request =
+        "{\"credential\": {\"@context\": [\"https://www.w3.org/ns/credentials/v2\"], \"type\": [\"VerifiableCredential\"], "
+        "\"credentialSubject\": {\"id\": \"did:example:s\"}}}";
+    const HttpResponse issued = http.Post("/credentials/issue", request, {"Authorization: Bearer " + std::string(kToken)});
+    REQUIRE_MESSAGE(issued.status == 201, issued.body);
+    CHECK(*issued.json().Find("verifiableCredential")->Find("issuer") == Json(DidOf(issuer)));
+    CHECK(*http.Get("/identity").json().Find("id") == Json(tccd.did()));
+  }
+  {
     REQUIRE(WriteFileAtomic(dir.Sub("open-token"), std::string(kToken), {.mode = 0644}).ok());
     TccdProcess tccd;
     std::vector<std::string> arguments = base;
