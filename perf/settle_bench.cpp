@@ -17,8 +17,10 @@
 // and one signature (64-byte messages), the cryptographic work a settlement cannot avoid.
 // A single-thread breakdown shows what each step of the hot path costs.
 //
+// With --adaptive-seconds S it also runs the adaptive-N experiment (AdaptiveRun below).
+//
 // Usage: settle_bench [--runs N] [--seconds S] [--json-out FILE] [--claims C] [--channels K]
-//                     [--threads T] [--n N]
+//                     [--threads T] [--n N] [--adaptive-seconds S --adaptive-rate R --adaptive-csv FILE]
 #include <sodium.h>
 #include <stdlib.h>
 
