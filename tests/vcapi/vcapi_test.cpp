@@ -447,18 +447,22 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     CHECK(tccd.LogContains("open-token"));
   }
   {
-    // Limits from the config file: a small body limit, and a request timeout that ends a client
-    // which stops sending in the middle of its body.
-    REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"), "{\"vc_api\": {\"listen\": \"0\", \"threads\": 2, "
+    // Limits from the config file: a small body limit, one request at a time, and a request
+    // timeout that ends a client which stops sending in the middle of its body.
+    REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"), "{\"vc_api\": {\"listen\": \"0\", \"threads\": 1, "
                                                   "\"max_body_bytes\": 4096, \"request_timeout_ms\": 300}}")
                 .ok());
     TccdProcess tccd;
     std::vector<std::string> arguments = base;
     arguments.insert(arguments.end(), {"--config", dir.Sub("tccd.json")});
     tccd.Start(arguments);
-    HttpClient http(tccd.vc_api());
-    CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": \"" + std::string(5000, 'a') + "\"}").status == 413);
-    CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": {}}").status == 422);
+    {
+      HttpClient http(tccd.vc_api());
+      CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": \"" + std::string(5000, 'a') + "\"}").status == 413);
+      CHECK(http.Post("/credentials/verify", "{\"verifiableCredential\": {}}").status == 422);
+    }
+    // The one worker is free again once the kept-alive connection above is closed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
     const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(sock >= 0);
@@ -470,6 +474,12 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     const std::string partial = "POST /credentials/verify HTTP/1.1\r\nHost: tcc\r\nContent-Length: 100\r\n\r\n{";
     REQUIRE(::send(sock, partial.data(), partial.size(), 0) == static_cast<ssize_t>(partial.size()));
     const auto sent = std::chrono::steady_clock::now();
+    // The concurrency cap: while the stalled request holds the only worker, another waits.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    HttpClient queued(tccd.vc_api());
+    CHECK(queued.Get("/identity").status == 200);
+    const double queued_for = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    CHECK_MESSAGE(queued_for >= 0.2, "served after " << queued_for << " s");
     timeval wait{5, 0};
     ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     char answer[512] = {0};
