@@ -50,8 +50,13 @@ AnchorPolicyOptions AdaptiveOptions() {
   return options;
 }
 
+// Each observation one second after the one before: longer than AdaptiveOptions' target latency,
+// so every congested observation may double the factor.
 ChainLoad Load(milliseconds latency, std::size_t backlog = 0, std::size_t pending = 0) {
+  static std::chrono::steady_clock::time_point clock{};
+  clock += std::chrono::seconds(1);
   ChainLoad load;
+  load.observed_at = clock;
   load.last_anchor_latency = latency;
   load.unanchored_backlog = backlog;
   load.adapter_pending = pending;
@@ -102,6 +107,19 @@ TEST_CASE("AnchorPolicy: each congestion signal doubles the factor, room lowers 
   for (int i = 0; i < 10; ++i) policy.Observe(roomy);
   CHECK(policy.factor() == 1);
   CHECK(policy.EffectiveN(10, std::nullopt) == 10);
+}
+
+TEST_CASE("AnchorPolicy: congestion doubles the factor at most once per target latency") {
+  AnchorPolicy policy(AdaptiveOptions());  // target latency 100 ms
+  ChainLoad slow = Load(milliseconds(500));
+  CHECK(policy.Observe(slow) == 2);
+  // The retries of the same slow anchor within the period report congestion again: no new doubling.
+  for (int i = 1; i < 10; ++i) {
+    slow.observed_at += milliseconds(10);
+    CHECK(policy.Observe(slow) == 2);
+  }
+  slow.observed_at += milliseconds(10);  // 100 ms after the doubling
+  CHECK(policy.Observe(slow) == 4);
 }
 
 TEST_CASE("AnchorPolicy: the factor stops where every channel is at n_max") {

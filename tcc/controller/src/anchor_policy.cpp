@@ -59,6 +59,8 @@ std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   const bool roomy = load.last_anchor_latency * 2 < options_.target_latency &&
                      load.unanchored_backlog < roomy_backlog;
   if (congested) {
+    if (last_increase_ && load.observed_at - *last_increase_ < options_.target_latency) return factor_;
+    last_increase_ = load.observed_at;
     factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));
   } else if (roomy && factor_ > 1) {
     --factor_;

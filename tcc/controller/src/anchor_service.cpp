@@ -448,6 +448,7 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
 
 void AnchorService::Impl::ObserveLoad(std::chrono::microseconds latency, std::size_t backlog) {
   ChainLoad load;
+  load.observed_at = std::chrono::steady_clock::now();
   load.last_anchor_latency = latency;
   load.unanchored_backlog = backlog;
   // A chain that cannot say how busy it is already shows in the latency.

@@ -8,7 +8,9 @@
 //  - congested when the last anchor took longer than `target_latency`, or the unanchored backlog
 //    (evidence items not yet anchored) exceeds `backlog_high`, or the adapter's own pending queue
 //    exceeds `adapter_pending_high`: the factor doubles (multiplicative increase of N backs off
-//    the chain quickly), up to the factor that puts every channel at n_max;
+//    the chain quickly), up to the factor that puts every channel at n_max — at most once per
+//    `target_latency`, because every attempt of one slow anchor reports congestion, and a
+//    doubling needs that long to show in the next anchor;
 //  - roomy when the latency is under half the target and the backlog under a quarter of its
 //    limit: the factor drops by one (additive decrease of N returns to the base gently);
 //  - otherwise it stays.
@@ -39,6 +41,7 @@ struct AnchorPolicyOptions {
 Status ValidateAnchorPolicyOptions(const AnchorPolicyOptions& options);
 
 struct ChainLoad {
+  std::chrono::steady_clock::time_point observed_at{};  // when the load was read
   std::chrono::microseconds last_anchor_latency{0};
   std::size_t unanchored_backlog = 0;
   std::size_t adapter_pending = 0;
@@ -62,6 +65,7 @@ class AnchorPolicy {
  private:
   AnchorPolicyOptions options_;
   std::uint64_t factor_ = 1;
+  std::optional<std::chrono::steady_clock::time_point> last_increase_;
 };
 
 }  // namespace tcc::controller
