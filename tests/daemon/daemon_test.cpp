@@ -12,10 +12,7 @@
 namespace tcc::testing {
 namespace {
 
-std::vector<std::string> TccdArguments(const TempDir& dir) {
-  return {"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
-          "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "100"};
-}
+std::vector<std::string> TccdArguments(const TempDir& dir) { return LocalTccdArguments(dir, {"--anchor-interval", "100"}); }
 
 struct Parties {
   std::unique_ptr<client::ChannelClient> provider;

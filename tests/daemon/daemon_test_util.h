@@ -130,6 +130,16 @@ struct Trade {
 };
 
 // A tccd child process with its stderr (the JSON log) captured. Start waits for the "ready" line.
+// tccd's arguments for a test in `dir`: its key dir/tcc.key, its data in dir/data, the embedded
+// ledger in dir/ledger, loopback ports the system picks, then `extra`.
+inline std::vector<std::string> LocalTccdArguments(const TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> arguments{"--data-dir", dir.Sub("data"),    "--key",     dir.Sub("tcc.key"),
+                                     "--chain",    "local:" + dir.Sub("ledger"), "--listen", "tcp://127.0.0.1:*",
+                                     "--control",  "tcp://127.0.0.1:*"};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return arguments;
+}
+
 class TccdProcess {
  public:
   ~TccdProcess() { Kill(); }

@@ -42,8 +42,7 @@ TEST_CASE("PartySession: checks before co-signing, one TSC per seq, events once,
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   trade.Record(dir.Sub("ledger"), 2);
   TccdProcess tccd;
-  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
-              "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50"});
+  tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "50"}));
   auto provider = JoinSession(trade, tccd, trade.provider);
   auto consumer = JoinSession(trade, tccd, trade.consumer);
   CHECK(provider->head().role == "provider");
