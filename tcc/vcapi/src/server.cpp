@@ -5,7 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "tcc/common/bytes.h"
@@ -132,12 +138,67 @@ Status ValidateServerOptions(const ServerOptions& options) {
   return OkStatus();
 }
 
+// Runs the credential work on threads with the platform's default stack. civetweb's workers have
+// a small fixed stack (Debian builds it with 100 KiB), and verifying a TIC or TSC compiles its
+// template's schema recursively: under AddressSanitizer that overflowed a worker's stack and took
+// tccd down. civetweb's threads only read the request and write the answer.
+class FullStackExecutor {
+ public:
+  explicit FullStackExecutor(std::size_t threads) {
+    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~FullStackExecutor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& thread : threads_) thread.join();
+  }
+  FullStackExecutor(const FullStackExecutor&) = delete;
+  FullStackExecutor& operator=(const FullStackExecutor&) = delete;
+
+  // Runs `work` on one of the executor's threads and waits for its result.
+  template <typename Work>
+  auto Run(Work work) -> decltype(work()) {
+    std::packaged_task<decltype(work())()> task(std::move(work));
+    auto result = task.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      queue_.emplace_back([&task] { task(); });
+    }
+    wake_.notify_one();
+    return result.get();
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to run
+      std::function<void()> job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 class Server::Impl {
  public:
   Impl(ServerOptions options, std::shared_ptr<const CredentialService> service, ServerHooks hooks)
-      : options_(std::move(options)), service_(std::move(service)), hooks_(std::move(hooks)) {}
+      : options_(std::move(options)), service_(std::move(service)), hooks_(std::move(hooks)), executor_(options_.threads) {}
 
   ~Impl() {
+    // civetweb's workers may be waiting on the executor: stop them first, then the executor.
     if (context_ != nullptr) mg_stop(context_);
     if (library_initialized_) mg_exit_library();
   }
@@ -242,7 +303,8 @@ class Server::Impl {
     }
     if (endpoint == kIdentityEndpoint) return Answer{200, service_->HandleIdentity().Serialize(), std::nullopt, {}, false};
     if (endpoint == kEvidenceEndpoint) {
-      return FromResult(service_->HandleEvidence(uri.substr(kEvidencePrefix.size())), 200, endpoint);
+      const std::string_view hash = uri.substr(kEvidencePrefix.size());
+      return FromResult(executor_.Run([&] { return service_->HandleEvidence(hash); }), 200, endpoint);
     }
     if (endpoint == kIssueEndpoint) {
       if (auto refused = Authorize(connection)) return std::move(*refused);
@@ -253,8 +315,8 @@ class Server::Impl {
     if (!json.ok()) {
       return Refuse(400, Error(ErrorCode::kParse, "the request body is not JSON: " + json.error().message()));
     }
-    if (endpoint == kVerifyEndpoint) return FromResult(service_->HandleVerify(*json), 200, endpoint);
-    return FromResult(service_->HandleIssue(*json), 201, endpoint);
+    if (endpoint == kVerifyEndpoint) return FromResult(executor_.Run([&] { return service_->HandleVerify(*json); }), 200, endpoint);
+    return FromResult(executor_.Run([&] { return service_->HandleIssue(*json); }), 201, endpoint);
   }
 
   // Refuses before anything is read when the client announces too much, and stops reading as soon
@@ -347,6 +409,7 @@ class Server::Impl {
   bool library_initialized_ = false;
   mg_context* context_ = nullptr;
   std::string bound_address_;
+  FullStackExecutor executor_;
 };
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<const CredentialService> service,
