@@ -316,6 +316,7 @@ Result<Json> PartySession::Submit(const Json& joint_claim) {
 }
 
 Result<VerifiedEvidence> PartySession::FetchEvidence(std::uint64_t seq, chain::ChainAdapter* chain) {
+  if (seq == 0) return Error(ErrorCode::kInvalidArgument, "evidence is for TSCs, whose seq starts at 1");
   TCC_ASSIGN_OR_RETURN(EvidenceReply reply, WithResume([&] { return client_->GetEvidence(options_.channel_id, seq); }));
   if (reply.anchored_seq < seq || reply.bundle.item.seq != reply.anchored_seq ||
       reply.bundle.item.channel_id != options_.channel_id) {
