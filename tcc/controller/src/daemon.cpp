@@ -138,6 +138,16 @@ class TokenBucket {
   Clock::time_point last_;
 };
 
+Status CheckClaimParty(const Json& claim, std::string_view role, const std::string& expected,
+                       const std::string& channel_id) {
+  auto named = claim.GetString(role);
+  if (!named.ok()) return named.error().WithContext("claim");
+  if (*named == expected) return OkStatus();
+  return Error(ErrorCode::kPermissionDenied, "the claim names " + std::string(*named) + " as " + std::string(role) +
+                                                 "; the " + std::string(role) + " of channel " + channel_id + " is " +
+                                                 expected);
+}
+
 std::string ClaimHash(const Json& claim, Status& status) {
   auto canonical = vc::Canonicalize(claim);
   if (!canonical.ok()) {
@@ -1005,6 +1015,13 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
   if (link->channel != channel.record.channel_id) {
     return reject(Error(ErrorCode::kInvalidArgument, "the claim names channel " + link->channel +
                                                          ", not the channel it was submitted to"));
+  }
+  // The proofs are checked against the parties the claim names, so the claim must name this
+  // channel's parties: otherwise one party and a key of its choosing could settle in the channel.
+  for (const auto& [party, expected] : {std::pair{"provider", &channel.record.provider},
+                                        std::pair{"consumer", &channel.record.consumer}}) {
+    Status named = CheckClaimParty(claim, party, *expected, channel.record.channel_id);
+    if (!named.ok()) return reject(named.error());
   }
   Submission submission{from, std::move(claim), std::move(link).value()};
   if (channel.in_flight) {
