@@ -192,8 +192,11 @@ Result<AccountKey> AccountKey::FromFile(const std::string& path) {
   while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.remove_suffix(1);
   if (hex.starts_with("0x")) hex.remove_prefix(2);
   auto secret = HexDecode(hex);
+  const bool well_formed = hex.size() == 64 && secret.ok();
   SecureWipe(text.data(), text.size());
-  if (hex.size() != 64 || !secret.ok()) {
+  if (!well_formed) {
+    // A file of the wrong length still decodes to secret bytes; they are wiped like the rest.
+    if (secret.ok()) SecureWipe(*secret);
     return Error(ErrorCode::kInvalidArgument,
                  "EVM key file " + path + " does not hold 64 hex digits (a secp256k1 secret)");
   }

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <random>
 
+#include "tcc/common/secure_memory.h"
+
 namespace tcc {
 namespace {
 
@@ -64,6 +66,10 @@ Result<std::string> ReadFile(const std::string& path, const ReadOptions& options
     ssize_t n = ::read(fd.get(), content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
+      const int error = errno;
+      // What was read of a key file is secret; it is not left in freed heap memory.
+      if (options.require_private) SecureWipe(content.data(), content.size());
+      errno = error;
       return IoError("cannot read", path);
     }
     if (n == 0) break;
