@@ -10,7 +10,11 @@
 #include <vector>
 
 #include "fuzz_support.h"
+#include "evm_abi.h"
 #include "tcc/chain/evidence.h"
+#include "tcc/chain/evm_primitives.h"
+#include "tcc/chain/ledger_format.h"
+#include "tcc/did/document.h"
 #include "tcc/controller/protocol.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
@@ -110,6 +114,47 @@ int Generate(const std::string& out) {
   std::string hostile(1, static_cast<char>(6));
   hostile += std::string(64, 'x') + std::string(8, '\0') + std::string(7, '\0') + '\x07' + std::string(96, 'h');
   WriteSeed(out + "/merkle", "hostile-proof.bin", hostile);
+
+  // DID documents, identifiers and stamps as they appear on chain and in proofs.
+  const did::PublicKey& provider_key = FixedKey(Party::kProvider).public_key();
+  WriteSeed(out + "/did", "document.json", did::DidDocument::ForDidKey(provider_key).ToJson().Serialize());
+  WriteSeed(out + "/did", "did-key.txt", FixedDid(Party::kConsumer));
+  WriteSeed(out + "/did", "did-url.txt", did::DidKeyVerificationMethod(provider_key));
+  WriteSeed(out + "/did", "x25519.txt", did::X25519Multibase(FixedKey(Party::kTcc).X25519Public()));
+  WriteSeed(out + "/did", "stamp.txt", created);
+  WriteSeed(out + "/did", "stamp-fraction.txt", "2026-01-01T00:00:00.125+02:00");
+
+  // Ledger records: one entry of each kind, a block holding them, a location, keys.
+  const chain::ledger::Entry entries[] = {
+      chain::DidDocumentVersion{FixedDid(Party::kProvider), 1, Bytes(40, 'd')},
+      chain::TemplateVersion{"gpu-hour.tst", 2, FixedDid(Party::kProvider), Bytes(64, 't'), Sha256(AsBytes("t"))},
+      chain::TicDocument{channel, FixedDid(Party::kTcc), Bytes(80, 'c')},
+      chain::BatchAnchor{"tcc-7", Sha256(AsBytes("root")), 5},
+  };
+  chain::ledger::Block block;
+  block.header = {3, Sha256(AsBytes("prev")), 1767225600000, 0, {}};
+  for (std::size_t i = 0; i < std::size(entries); ++i) {
+    Bytes encoded = chain::ledger::EncodeEntry(entries[i]);
+    WriteSeed(out + "/ledger", "entry-" + std::to_string(i) + ".bin", AsText(encoded.data(), encoded.size()));
+    block.entries.push_back(std::move(encoded));
+  }
+  block.header.entry_count = static_cast<std::uint32_t>(block.entries.size());
+  const Bytes block_bytes = chain::ledger::EncodeBlock(block);
+  WriteSeed(out + "/ledger", "block.bin", AsText(block_bytes.data(), block_bytes.size()));
+  const Bytes location = chain::ledger::EncodeLocation({3, 1});
+  WriteSeed(out + "/ledger", "location.bin", AsText(location.data(), location.size()));
+  WriteSeed(out + "/ledger", "block-key.txt", chain::ledger::BlockKey(3));
+
+  // Node replies: ABI-encoded results and event data, a revert, JSON-RPC quantities and data.
+  const chain::Hash256 word = Sha256(AsBytes("word"));
+  const Bytes arguments = chain::evm::AbiCall("Anchored(bytes32,bytes32,uint64,string)")
+                              .Word(word).Word(word).Uint(5).Dynamic(std::string_view("tcc-7")).Arguments();
+  WriteSeed(out + "/evm", "event-data.bin", AsText(arguments.data(), arguments.size()));
+  const Bytes revert = chain::evm::AbiCall("Error(string)").Dynamic(std::string_view("batch id taken")).Finish();
+  WriteSeed(out + "/evm", "revert.bin", AsText(revert.data(), revert.size()));
+  WriteSeed(out + "/evm", "quantity.txt", chain::evm::QuantityHex(0x1f2e3d));
+  WriteSeed(out + "/evm", "address.txt", "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+  WriteSeed(out + "/evm", "data.txt", chain::evm::PrefixedHex(arguments));
   return 0;
 }
 
