@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -275,6 +276,28 @@ inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& en
   options.tcc_did = tcc_did;
   options.timeout = std::chrono::seconds(10);
   return Unwrap(client::ChannelClient::Connect(std::move(options), std::move(key)), "connect");
+}
+
+// The Prometheus text of tccd's metrics endpoint, fetched with curl (a dependency of the suite).
+inline std::string ScrapeMetrics(const std::string& address) {
+  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  REQUIRE(::pclose(pipe) == 0);
+  return text;
+}
+
+// One series' value in a Prometheus text, the series written as exposed (`tcc_store_writable`,
+// `tcc_submissions_rejected_total{reason="parse"}`); 0 when absent.
+inline double MetricValue(const std::string& text, const std::string& series) {
+  const std::string line_start = "\n" + series + " ";
+  const std::size_t at = ("\n" + text).find(line_start);
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + line_start.size() - 1));
 }
 
 // Joins, retrying while the channel is not open yet (tccd opens it from a chain event).
