@@ -22,6 +22,7 @@
 #include "chain/chain_test_util.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/client/channel_client.h"
+#include "tcc/client/party_session.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
 #include "tcc/did/did_key.h"
@@ -333,6 +334,34 @@ inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& p
   client::Message event = AwaitEvent(consumer, client::MessageType::kEventProposal);
   const Json joint = trade.Cosign(controller::ObjectMember(event, "proposal"));
   return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
+}
+
+// A PartySession (the SDK) joined to the trade's channel with `key`.
+inline std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
+                                                         std::shared_ptr<did::KeyPair> key) {
+  client::PartySessionOptions options;
+  options.connect.endpoint = tccd.listen();
+  options.connect.tcc_did = tccd.did();
+  options.connect.timeout = std::chrono::milliseconds(3000);
+  options.channel_id = trade.channel_id;
+  options.key = std::move(key);
+  options.tst = *trade.tst;
+  return Unwrap(client::PartySession::Join(std::move(options)), "join");
+}
+
+// The proposal the provider's session makes for the next seq, as the consumer receives it.
+inline Json NextProposal(client::PartySession& provider, client::PartySession& consumer) {
+  Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+  const Json proposal = Unwrap(provider.ProposeNext(claim), "propose");
+  for (int i = 0; i < 50; ++i) {
+    auto event = Unwrap(consumer.Poll(std::chrono::milliseconds(100)), "poll");
+    if (event && event->kind == client::SessionEventKind::kProposal) {
+      CHECK(event->body == proposal);
+      return event->body;
+    }
+  }
+  FAIL("the consumer never saw the proposal");
+  return Json();
 }
 
 }  // namespace tcc::testing

@@ -1,14 +1,18 @@
 // Disk full, for real: the store lives on a size-limited tmpfs (ScratchVolume) that the test fills
 // until the kernel answers ENOSPC and later empties again. First ChannelStore alone: a write that
 // fails heals by reopening once space returns, while reads go on. Then a real tccd under load
-// (three channels settling continuously): while the disk is full it acknowledges nothing, refuses
-// submissions with kUnavailable, says so in its metrics and health, and keeps serving reads; once
-// space returns it recovers by itself, without a restart, and settles again. The audit afterwards,
-// and again after a restart, finds every acknowledged TSC with the hash acknowledged, each channel
-// 1..last without a gap or a duplicate, and the anchors due complete.
+// (three channels settling continuously, a fourth through the SDK's PartySession): while the disk
+// is full it acknowledges nothing, refuses submissions with kUnavailable, says so in its metrics
+// and health, and keeps serving reads; once space returns it recovers by itself, without a
+// restart, and settles again, and the PartySession submit that waited through the outage returns
+// its TSC. The audit afterwards, and again after a restart, finds every acknowledged TSC with the
+// hash acknowledged, each channel 1..last without a gap or a duplicate, and the anchors due
+// complete.
 //
 // Mounting needs a private mount namespace: ctest runs this through run_in_mount_namespace.sh.
 #include <doctest/doctest.h>
+
+#include <future>
 
 #include "scratch_volume.h"
 #include "settlement_load.h"
@@ -95,10 +99,29 @@ Json Health(const TccdProcess& tccd, const std::string& admin_key_file) {
 
 bool StoreOk(const Json& health) { return health.Find("store")->Find("ok")->as_bool(); }
 
+// Records a TSC a PartySession was given as acknowledged in its lane, for CheckLane.
+void RecordAcknowledged(Lane& lane, const Json& tsc) {
+  const auto seq = static_cast<std::uint64_t>(tsc.Find("credentialSubject")->GetNumber("seq").value());
+  std::lock_guard lock(lane.mutex);
+  lane.acknowledged[seq] = vc::CredentialHash(tsc).value();
+}
+
+// One settlement between two PartySessions, seen by both; returns the TSC the consumer was
+// acknowledged.
+Json SettleWithSessions(client::PartySession& provider, client::PartySession& consumer) {
+  const Json joint = Unwrap(consumer.Cosign(NextProposal(provider, consumer)), "cosign");
+  Json tsc = Unwrap(consumer.Submit(joint), "submit");
+  REQUIRE(provider.AwaitTsc(consumer.head().seq, std::chrono::seconds(10)).ok());
+  return tsc;
+}
+
 TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and recovers by itself") {
   TempDir dir;  // the TCC key and the ledger, on the ordinary disk
   ScratchVolume volume = Unwrap(ScratchVolume::Mount(dir.Sub("volume"), 48u << 20), "mount");
-  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 3, kAnchorEvery);
+  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 4, kAnchorEvery);
+  std::unique_ptr<Lane> sdk_lane_owner = std::move(lanes.back());  // settled through PartySession
+  lanes.pop_back();
+  Lane& sdk_lane = *sdk_lane_owner;
   const std::vector<std::string> arguments = {
       "--data-dir", volume.Sub("data"), "--key",     dir.Sub("tcc.key"), "--chain",   "local:" + dir.Sub("ledger"),
       "--listen",   "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0",
@@ -112,6 +135,9 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   load.tcc_did = tccd.did();
   Workers workers{load, {}};
   for (auto& lane : lanes) workers.threads.emplace_back([&lane, &load] { RunLane(*lane, load); });
+  auto provider = JoinSession(sdk_lane.trade, tccd, sdk_lane.trade.provider);
+  auto consumer = JoinSession(sdk_lane.trade, tccd, sdk_lane.trade.consumer);
+  for (std::uint64_t i = 0; i < kAnchorEvery; ++i) RecordAcknowledged(sdk_lane, SettleWithSessions(*provider, *consumer));
   REQUIRE_MESSAGE(AwaitAcks(load, 0, 30, std::chrono::seconds(30)), "no settlements before the disk filled");
   CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_writable") == 1);
 
@@ -135,6 +161,10 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK_FALSE(StoreOk(health_full));
   CHECK(tccd.LogContains("store cannot write; settlements stop until it recovers"));
 
+  // The SDK waits refusals out: this submit returns only once tccd has recovered.
+  const Json joint = Unwrap(consumer->Cosign(NextProposal(*provider, *consumer)), "cosign while full");
+  std::future<Result<Json>> sdk_submit = std::async(std::launch::async, [&] { return consumer->Submit(joint); });
+
   // A few seconds full: reads are served (from memory and through the store's open handle), the
   // refusals go on, and nothing is acknowledged or changes.
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -147,6 +177,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK(acks_while_full == 0);
   const std::uint64_t refused_while_full = load.store_refusals.load();
   CHECK(refused_while_full > 3);
+  CHECK(sdk_submit.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
 
   // Space returns: tccd recovers by itself and acknowledges again.
   REQUIRE(volume.Free().ok());
@@ -155,6 +186,12 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   const double recovery_seconds = Seconds(Clock::now() - freed);
   CHECK(recovery_seconds < 10);
   CHECK(tccd.LogContains("\"msg\":\"store recovered\""));
+  REQUIRE(sdk_submit.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  const Json sdk_tsc = Unwrap(sdk_submit.get(), "PartySession submit across the outage");
+  CHECK(sdk_tsc.Find("credentialSubject")->GetNumber("seq").value() == static_cast<double>(kAnchorEvery + 1));
+  RecordAcknowledged(sdk_lane, sdk_tsc);
+  CHECK(provider->AwaitTsc(kAnchorEvery + 1, std::chrono::seconds(10)).ok());
+  CHECK(provider->head().hash == consumer->head().hash);
   REQUIRE(AwaitAcks(load, load.acks.load(), 30, std::chrono::seconds(30)));
   CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_writable") == 1);
   CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_reopens_total") >= 1);
@@ -165,6 +202,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   PauseLanes(load, lanes);
   Counts total;
   for (auto& lane : lanes) total += CheckLane(*lane, tccd, kAnchorEvery);
+  total += CheckLane(sdk_lane, tccd, kAnchorEvery);
   MESSAGE("disk full: " << ballast << " bytes of ballast; full for " << Seconds(freed - filled)
                         << " s; acknowledged " << total.acknowledged << ", refused while full "
                         << refused_while_full << ", acknowledged while full " << acks_while_full
@@ -183,6 +221,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   tccd.Start(arguments);
   Counts restarted;
   for (auto& lane : lanes) restarted += CheckLane(*lane, tccd, kAnchorEvery);
+  restarted += CheckLane(sdk_lane, tccd, kAnchorEvery);
   MESSAGE("after a restart: acknowledged " << restarted.acknowledged << ", recovered " << restarted.recovered
                                            << ", lost " << restarted.lost << ", duplicated " << restarted.duplicated);
   CHECK(restarted.acknowledged == total.acknowledged);
@@ -193,6 +232,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK(tccd.Stop() == 0);
 
   auto ledger = Unwrap(chain::LocalLedger::Open({.path = dir.Sub("ledger"), .create_if_missing = false}), "ledger");
+  lanes.push_back(std::move(sdk_lane_owner));
   for (const auto& lane : lanes) {
     REQUIRE(lane->last_bundle.has_value());
     auto on_chain = chain::VerifyEvidenceBundleOnChain(*lane->last_bundle, *ledger);
