@@ -193,8 +193,9 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK(provider->AwaitTsc(kAnchorEvery + 1, std::chrono::seconds(10)).ok());
   CHECK(provider->head().hash == consumer->head().hash);
   REQUIRE(AwaitAcks(load, load.acks.load(), 30, std::chrono::seconds(30)));
-  CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_writable") == 1);
-  CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_reopens_total") >= 1);
+  const std::string metrics_after = ScrapeMetrics(tccd.metrics());
+  CHECK(MetricValue(metrics_after, "tcc_store_writable") == 1);
+  CHECK(MetricValue(metrics_after, "tcc_store_reopens_total") >= 1);
   const Json health_after = Health(tccd, admin_key);
   CHECK(health_after.GetString("status").value() == "ok");
   CHECK(StoreOk(health_after));
@@ -203,6 +204,12 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   Counts total;
   for (auto& lane : lanes) total += CheckLane(*lane, tccd, kAnchorEvery);
   total += CheckLane(sdk_lane, tccd, kAnchorEvery);
+  const std::string log = tccd.Log();
+  const std::size_t recovered_at = log.rfind('\n', log.find("\"msg\":\"store recovered\"")) + 1;
+  const Json recovered = Unwrap(Json::Parse(log.substr(recovered_at, log.find('\n', recovered_at) - recovered_at)), "log line");
+  MESSAGE("tccd: store down " << recovered.GetNumber("down_ms").value() << " ms, "
+                              << MetricValue(metrics_after, "tcc_store_write_failures_total") << " failed or refused writes, "
+                              << MetricValue(metrics_after, "tcc_store_reopens_total") << " reopens");
   MESSAGE("disk full: " << ballast << " bytes of ballast; full for " << Seconds(freed - filled)
                         << " s; acknowledged " << total.acknowledged << ", refused while full "
                         << refused_while_full << ", acknowledged while full " << acks_while_full
