@@ -185,7 +185,8 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   REQUIRE_MESSAGE(AwaitAcks(load, acks_when_full, 1, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
   const double recovery_seconds = Seconds(Clock::now() - freed);
   CHECK(recovery_seconds < 10);
-  CHECK(tccd.LogContains("\"msg\":\"store recovered\""));
+  // The log line precedes the first acknowledgement, but travels through another pipe.
+  REQUIRE(WaitFor([&] { return tccd.LogContains("\"msg\":\"store recovered\""); }, std::chrono::seconds(5)));
   REQUIRE(sdk_submit.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
   const Json sdk_tsc = Unwrap(sdk_submit.get(), "PartySession submit across the outage");
   CHECK(sdk_tsc.Find("credentialSubject")->GetNumber("seq").value() == static_cast<double>(kAnchorEvery + 1));

@@ -18,10 +18,11 @@
 
 namespace tcc::testing {
 
+// Short, so a lane notices a dead tccd quickly.
 constexpr std::chrono::milliseconds kRequestTimeout{1500};
 
 inline Result<std::unique_ptr<client::ChannelClient>> Connect(const std::string& endpoint, const std::string& tcc_did,
-                                                       std::shared_ptr<did::KeyPair> key) {
+                                                              std::shared_ptr<did::KeyPair> key) {
   client::ConnectOptions options;
   options.endpoint = endpoint;
   options.tcc_did = tcc_did;
