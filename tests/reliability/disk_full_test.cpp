@@ -7,11 +7,15 @@
 // restart, and settles again, and the PartySession submit that waited through the outage returns
 // its TSC. The audit afterwards, and again after a restart, finds every acknowledged TSC with the
 // hash acknowledged, each channel 1..last without a gap or a duplicate, and the anchors due
-// complete.
+// complete. Last, a disk whose syncs fail after the write (fail_sync_shim.cpp, preloaded into
+// tccd): the commits that failed are on disk after the reopen, so recovery finds TSCs that were
+// stored but never acknowledged, makes them the channels' heads and anchors their evidence.
 //
 // Mounting needs a private mount namespace: ctest runs this through run_in_mount_namespace.sh.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <future>
 
 #include "scratch_volume.h"
@@ -95,6 +99,15 @@ Json Health(const TccdProcess& tccd, const std::string& admin_key_file) {
   const Json* health = reply.body.Find("health");
   REQUIRE(health != nullptr);
   return *health;
+}
+
+// tccd's first log line with this message, parsed.
+Json LogLine(const TccdProcess& tccd, const std::string& message) {
+  const std::string log = tccd.Log();
+  const std::size_t at = log.find("\"msg\":\"" + message + "\"");
+  REQUIRE_MESSAGE(at != std::string::npos, "no \"" << message << "\" in the log:\n" << log);
+  const std::size_t start = log.rfind('\n', at) + 1;  // 0 on the first line
+  return Unwrap(Json::Parse(log.substr(start, log.find('\n', at) - start)), "log line");
 }
 
 bool StoreOk(const Json& health) { return health.Find("store")->Find("ok")->as_bool(); }
@@ -205,9 +218,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   Counts total;
   for (auto& lane : lanes) total += CheckLane(*lane, tccd, kAnchorEvery);
   total += CheckLane(sdk_lane, tccd, kAnchorEvery);
-  const std::string log = tccd.Log();
-  const std::size_t recovered_at = log.rfind('\n', log.find("\"msg\":\"store recovered\"")) + 1;
-  const Json recovered = Unwrap(Json::Parse(log.substr(recovered_at, log.find('\n', recovered_at) - recovered_at)), "log line");
+  const Json recovered = LogLine(tccd, "store recovered");
   MESSAGE("tccd: store down " << recovered.GetNumber("down_ms").value() << " ms, "
                               << MetricValue(metrics_after, "tcc_store_write_failures_total") << " failed or refused writes, "
                               << MetricValue(metrics_after, "tcc_store_reopens_total") << " reopens");
@@ -246,6 +257,86 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
     auto on_chain = chain::VerifyEvidenceBundleOnChain(*lane->last_bundle, *ledger);
     CHECK_MESSAGE(on_chain.ok(), (on_chain.ok() ? "" : on_chain.error().ToString()));
   }
+}
+
+// Sets environment variables for the children started while it lives (tccd), then restores them.
+class ChildEnvironment {
+ public:
+  void Set(const char* name, const std::string& value) {
+    const char* old = std::getenv(name);
+    saved_.emplace_back(name, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ChildEnvironment() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second) {
+        ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      } else {
+        ::unsetenv(it->first.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST_CASE("failed sync: commits on disk but never acknowledged become the heads after recovery; evidence anchored") {
+  TempDir dir;
+  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 3, 1);  // N = 1: every TSC carries evidence
+  const std::string failing = dir.Sub("fail-sync");
+  TccdProcess tccd;
+  {
+    ChildEnvironment environment;
+    environment.Set("LD_PRELOAD", FAIL_SYNC_SHIM_PATH);
+    environment.Set("TCC_FAIL_SYNC_UNDER", dir.Sub("data") + "/store/");
+    environment.Set("TCC_FAIL_SYNC_WHILE", failing);
+    // The preloaded library comes before the sanitizer runtime in a sanitized tccd.
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    environment.Set("ASAN_OPTIONS", std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0");
+    tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "50"}));
+  }
+  Load load;
+  load.endpoint = tccd.listen();
+  load.tcc_did = tccd.did();
+  Workers workers{load, {}};
+  for (auto& lane : lanes) workers.threads.emplace_back([&lane, &load] { RunLane(*lane, load); });
+  REQUIRE(AwaitAcks(load, 0, 30, std::chrono::seconds(30)));
+
+  std::ofstream(failing).put('1');
+  REQUIRE_MESSAGE(WaitFor([&] { return load.store_refusals.load() > 0; }, std::chrono::seconds(15)),
+                  "tccd did not refuse settlements when its syncs failed");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // acknowledgements already on their way
+  const std::uint64_t acks_when_failing = load.acks.load();
+  // Long enough for a probe to try a reopen, which fails too (the recovery syncs what it writes).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(load.acks.load() == acks_when_failing);
+  REQUIRE(std::remove(failing.c_str()) == 0);
+  REQUIRE_MESSAGE(AwaitAcks(load, acks_when_failing, 30, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
+  REQUIRE(WaitFor([&] { return tccd.LogContains("\"msg\":\"store recovered\""); }, std::chrono::seconds(5)));
+  const Json recovered = LogLine(tccd, "store recovered");
+  const auto stored_unacknowledged = static_cast<std::uint64_t>(recovered.GetNumber("stored_unacknowledged_tscs").value());
+  const auto evidence_resubmitted = static_cast<std::uint64_t>(recovered.GetNumber("evidence_resubmitted").value());
+  CHECK(stored_unacknowledged >= 1);
+  CHECK(evidence_resubmitted == stored_unacknowledged);
+
+  PauseLanes(load, lanes);
+  Counts total;
+  for (auto& lane : lanes) total += CheckLane(*lane, tccd, 1);
+  MESSAGE("failed sync: acknowledged " << total.acknowledged << ", refused " << load.store_refusals.load()
+                                       << ", recovered " << total.recovered << ", lost " << total.lost
+                                       << ", duplicated " << total.duplicated << ", gaps " << total.gaps
+                                       << ", stored without acknowledgement " << total.unacknowledged_persisted
+                                       << " (tccd found " << stored_unacknowledged << ", resubmitted "
+                                       << evidence_resubmitted << " evidence items), store down "
+                                       << recovered.GetNumber("down_ms").value() << " ms");
+  CHECK(total.lost == 0);
+  CHECK(total.duplicated == 0);
+  CHECK(total.gaps == 0);
+  CHECK(total.recovered == total.acknowledged);
+  CHECK(total.unacknowledged_persisted == stored_unacknowledged);
+  workers.Join();
+  CHECK(tccd.Stop() == 0);
 }
 
 }  // namespace
