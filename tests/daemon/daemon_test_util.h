@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "chain/chain_test_util.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/client/channel_client.h"
+#include "tcc/client/party_session.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
 #include "tcc/did/did_key.h"
@@ -277,6 +279,28 @@ inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& en
   return Unwrap(client::ChannelClient::Connect(std::move(options), std::move(key)), "connect");
 }
 
+// The Prometheus text of tccd's metrics endpoint, fetched with curl (a dependency of the suite).
+inline std::string ScrapeMetrics(const std::string& address) {
+  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  REQUIRE(::pclose(pipe) == 0);
+  return text;
+}
+
+// One series' value in a Prometheus text, the series written as exposed (`tcc_store_writable`,
+// `tcc_submissions_rejected_total{reason="parse"}`); 0 when absent.
+inline double MetricValue(const std::string& text, const std::string& series) {
+  const std::string line_start = "\n" + series + " ";
+  const std::size_t at = ("\n" + text).find(line_start);
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + line_start.size() - 1));
+}
+
 // Joins, retrying while the channel is not open yet (tccd opens it from a chain event).
 inline client::JoinResult JoinWhenOpen(client::ChannelClient& client, const std::string& channel_id) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -310,6 +334,34 @@ inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& p
   client::Message event = AwaitEvent(consumer, client::MessageType::kEventProposal);
   const Json joint = trade.Cosign(controller::ObjectMember(event, "proposal"));
   return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
+}
+
+// A PartySession (the SDK) joined to the trade's channel with `key`.
+inline std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
+                                                         std::shared_ptr<did::KeyPair> key) {
+  client::PartySessionOptions options;
+  options.connect.endpoint = tccd.listen();
+  options.connect.tcc_did = tccd.did();
+  options.connect.timeout = std::chrono::milliseconds(3000);
+  options.channel_id = trade.channel_id;
+  options.key = std::move(key);
+  options.tst = *trade.tst;
+  return Unwrap(client::PartySession::Join(std::move(options)), "join");
+}
+
+// The proposal the provider's session makes for the next seq, as the consumer receives it.
+inline Json NextProposal(client::PartySession& provider, client::PartySession& consumer) {
+  Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+  const Json proposal = Unwrap(provider.ProposeNext(claim), "propose");
+  for (int i = 0; i < 50; ++i) {
+    auto event = Unwrap(consumer.Poll(std::chrono::milliseconds(100)), "poll");
+    if (event && event->kind == client::SessionEventKind::kProposal) {
+      CHECK(event->body == proposal);
+      return event->body;
+    }
+  }
+  FAIL("the consumer never saw the proposal");
+  return Json();
 }
 
 }  // namespace tcc::testing

@@ -4,37 +4,9 @@
 #include <doctest/doctest.h>
 
 #include "daemon_test_util.h"
-#include "tcc/client/party_session.h"
 
 namespace tcc::testing {
 namespace {
-
-std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
-                                                  std::shared_ptr<did::KeyPair> key) {
-  client::PartySessionOptions options;
-  options.connect.endpoint = tccd.listen();
-  options.connect.tcc_did = tccd.did();
-  options.connect.timeout = std::chrono::milliseconds(3000);
-  options.channel_id = trade.channel_id;
-  options.key = std::move(key);
-  options.tst = *trade.tst;
-  return Unwrap(client::PartySession::Join(std::move(options)), "join");
-}
-
-// The proposal the provider's session makes for the next seq, as the consumer receives it.
-Json NextProposal(client::PartySession& provider, client::PartySession& consumer) {
-  Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
-  const Json proposal = Unwrap(provider.ProposeNext(claim), "propose");
-  for (int i = 0; i < 50; ++i) {
-    auto event = Unwrap(consumer.Poll(std::chrono::milliseconds(100)), "poll");
-    if (event && event->kind == client::SessionEventKind::kProposal) {
-      CHECK(event->body == proposal);
-      return event->body;
-    }
-  }
-  FAIL("the consumer never saw the proposal");
-  return Json();
-}
 
 TEST_CASE("PartySession: checks before co-signing, one TSC per seq, events once, verified evidence") {
   TempDir dir;

@@ -15,9 +15,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <cstdio>
 #include <functional>
-#include <regex>
 
 #include "daemon_test_util.h"
 #include "tcc/common/file.h"
@@ -30,25 +28,9 @@ namespace {
 
 using client::MessageType;
 
-// The Prometheus text of tccd's metrics endpoint, fetched with curl (a dependency of the suite).
-std::string ScrapeMetrics(const std::string& address) {
-  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
-  REQUIRE(::pclose(pipe) == 0);
-  return text;
-}
-
 // One labelled counter of a family, e.g. tcc_submissions_rejected_total{reason="conflict"}.
 double Counted(const std::string& address, const std::string& family, const std::string& reason) {
-  const std::string text = ScrapeMetrics(address);
-  std::smatch match;
-  const std::regex line(family + "\\{reason=\"" + reason + "\"\\} ([0-9.e+]+)");
-  return std::regex_search(text, match, line) ? std::stod(match[1]) : 0.0;
+  return MetricValue(ScrapeMetrics(address), family + "{reason=\"" + reason + "\"}");
 }
 
 double Rejected(const std::string& address, const std::string& reason) {

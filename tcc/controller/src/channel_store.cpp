@@ -5,12 +5,17 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -37,7 +42,9 @@ namespace {
 //   a/<channel>                  -> u64be highest anchored seq
 //   v/<name>                     -> the value's bytes
 //   n/<name>                     -> u64be counter (apart from v/ so PutValue cannot break one)
+//   !probe                       -> "1", rewritten by Probe
 constexpr std::string_view kFormatKey = "!format";
+constexpr std::string_view kProbeKey = "!probe";
 constexpr std::string_view kFormatValue = "tcc-channel-store/1";
 constexpr char kChannelKind = 'c';
 constexpr char kTscKind = 't';
@@ -65,6 +72,13 @@ constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
 constexpr std::uint64_t kMaxSeq = 9007199254740991;
 constexpr std::size_t kMaxTscBytes = 1u << 20;
 constexpr std::size_t kMaxValueBytes = 1u << 20;
+
+using Clock = std::chrono::steady_clock;
+
+// After a failed write, at most one reopen per interval; writes in between fail at once.
+constexpr std::chrono::milliseconds kReopenInterval{300};
+// Free space a reopen needs beyond the logs' size (a new MANIFEST, a new log, table overhead).
+constexpr std::uint64_t kReopenHeadroomBytes = 1u << 20;
 
 Error Invalid(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message));
@@ -348,13 +362,102 @@ Result<chain::EvidenceBundle> DecodeBundle(std::string_view key, std::string_vie
 class ChannelStore::Impl {
  public:
   std::string path;
+  leveldb::Options db_options;  // kept for reopening
   std::unique_ptr<leveldb::Cache> cache;
   std::unique_ptr<const leveldb::FilterPolicy> filter;
-  std::unique_ptr<leveldb::DB> db;
-  // Serializes the read-modify-write methods (NextCounter, SaveBatch, CompleteBatch) against each
-  // other. Plain writes do not take it, so concurrent CommitSettlements calls still share syncs
-  // through LevelDB's own writer queue.
-  std::mutex rmw_mutex;
+  // Held shared by every call that uses `db`, exclusively by a reopen, which replaces it.
+  std::shared_mutex handle_mutex;
+  std::unique_ptr<leveldb::DB> db;  // null only while a reopen has failed
+  std::string open_error;           // why db is null; under handle_mutex
+  // One write method at a time, from its first read to its write. The read-modify-write methods
+  // (NextCounter, SaveBatch, CompleteBatch) need that, and after a failed write no other write may
+  // reach the same handle: LevelDB latches an error only when a sync fails, so after a failed
+  // append the next write would land behind a torn record, which recovery refuses as corruption.
+  std::mutex write_mutex;
+  // Under write_mutex: why the handle may not write (empty while it may), and when a reopen may
+  // next be tried.
+  std::string broken_cause;
+  Clock::time_point next_reopen;
+  std::atomic<bool> writable{true};
+  std::atomic<std::uint64_t> write_failures{0};
+  std::atomic<std::uint64_t> reopens{0};
+
+  // What a write method holds from its first read to its write.
+  struct WriteAccess {
+    std::unique_lock<std::mutex> writing;
+    std::shared_lock<std::shared_mutex> handle;
+  };
+
+  // Reopens first when a write failed, so a write that reported failure but reached the log is
+  // visible to the reads that follow.
+  Result<WriteAccess> BeginWrite() {
+    std::unique_lock writing(write_mutex);
+    if (!broken_cause.empty()) {
+      if (Status reopened = Reopen(); !reopened.ok()) {
+        ++write_failures;
+        return reopened.error();
+      }
+    }
+    return WriteAccess{std::move(writing), std::shared_lock(handle_mutex)};
+  }
+
+  Result<std::shared_lock<std::shared_mutex>> BeginRead() {
+    std::shared_lock handle(handle_mutex);
+    if (!db) return Error(ErrorCode::kUnavailable, "store cannot read: " + open_error);
+    return handle;
+  }
+
+  Error Unwritable() const { return Error(ErrorCode::kUnavailable, "store cannot write: " + broken_cause); }
+
+  // Under write_mutex. Closing and reopening recovers the log (a torn tail is dropped), writes
+  // the memtable out and starts a fresh log, clearing the error LevelDB latched.
+  Status Reopen() {
+    const auto now = Clock::now();
+    if (now < next_reopen) return Unwritable();
+    next_reopen = now + kReopenInterval;
+    std::unique_lock exclusive(handle_mutex);
+    if (db) {
+      if (const std::uint64_t missing = SpaceMissingForReopen(); missing > 0) {
+        return Error(ErrorCode::kUnavailable, "store cannot write: " + broken_cause + " (" +
+                                                  std::to_string(missing) +
+                                                  " more bytes must be free to reopen it)");
+      }
+      db.reset();
+    }
+    ++reopens;
+    leveldb::DB* raw = nullptr;
+    leveldb::Status status = leveldb::DB::Open(db_options, path, &raw);
+    db.reset(raw);
+    if (!status.ok()) {
+      db.reset();
+      broken_cause = open_error = "reopening " + path + " failed: " + status.ToString();
+      return Unwritable();
+    }
+    broken_cause.clear();
+    open_error.clear();
+    writable = true;
+    return OkStatus();
+  }
+
+  // A reopen writes the logs' contents out as a table and a new MANIFEST. Without room for them
+  // it would fail after closing the handle, and reads would go with it; so while a handle is open
+  // the reopen waits for the logs' size plus some headroom to be free. 0 when there is room (or
+  // the free space cannot be read: then the reopen is tried).
+  std::uint64_t SpaceMissingForReopen() const {
+    std::uint64_t logs = 0;
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(path, error), end; !error && it != end; it.increment(error)) {
+      if (it->path().extension() != ".log") continue;
+      std::error_code size_error;
+      const std::uintmax_t size = it->file_size(size_error);
+      if (!size_error) logs += size;
+    }
+    struct statvfs info {};
+    if (::statvfs(path.c_str(), &info) != 0) return 0;
+    const std::uint64_t available = static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+    const std::uint64_t needed = logs + kReopenHeadroomBytes;
+    return available >= needed ? 0 : needed - available;
+  }
 
   static leveldb::ReadOptions Read(const leveldb::Snapshot* snapshot = nullptr) {
     leveldb::ReadOptions options;
@@ -372,12 +475,18 @@ class ChannelStore::Impl {
     return std::optional<std::string>(std::move(value));
   }
 
+  // Callers hold a WriteAccess (or are Open, before anyone else can reach the store).
   Status Write(leveldb::WriteBatch& batch, std::string_view doing) {
     leveldb::WriteOptions options;
     options.sync = true;
     leveldb::Status status = db->Write(options, &batch);
-    if (!status.ok()) return StoreError(status, doing);
-    return OkStatus();
+    if (status.ok()) return OkStatus();
+    // The next write reopens first (rate-limited); until then this handle takes no more writes.
+    broken_cause = status.ToString();
+    next_reopen = Clock::now() + kReopenInterval;
+    writable = false;
+    ++write_failures;
+    return StoreError(status, doing);
   }
 
   // Calls visit(key, value) -> Result<bool> (false: stop) for each key under `prefix`, in key
@@ -468,7 +577,7 @@ Result<std::unique_ptr<ChannelStore>> ChannelStore::Open(const std::string& path
   }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  leveldb::Options db_options;
+  leveldb::Options& db_options = impl->db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.paranoid_checks = true;
   db_options.write_buffer_size = options.write_buffer_bytes;
@@ -502,6 +611,7 @@ Result<std::unique_ptr<ChannelStore>> ChannelStore::Open(const std::string& path
 
 Status ChannelStore::PutChannel(const ChannelRecord& record) {
   TCC_ASSIGN_OR_RETURN(std::string encoded, EncodeChannel(record));
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(ChannelKey(record.channel_id), encoded);
   return impl_->Write(batch, "writing channel " + record.channel_id);
@@ -510,6 +620,7 @@ Status ChannelStore::PutChannel(const ChannelRecord& record) {
 Result<ChannelRecord> ChannelStore::GetChannel(std::string_view channel_id) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   const std::string key = ChannelKey(channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) return Error(ErrorCode::kNotFound, "no channel " + std::string(channel_id));
   return DecodeChannel(key, *value);
@@ -518,6 +629,7 @@ Result<ChannelRecord> ChannelStore::GetChannel(std::string_view channel_id) {
 Result<std::vector<ChannelRecord>> ChannelStore::ListChannels() {
   std::vector<ChannelRecord> channels;
   const std::string prefix = KindPrefix(kChannelKind);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_RETURN_IF_ERROR(impl_->Scan(
       prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
         TCC_ASSIGN_OR_RETURN(ChannelRecord record, DecodeChannel(key, value));
@@ -530,6 +642,8 @@ Result<std::vector<ChannelRecord>> ChannelStore::ListChannels() {
 // --- settlements ---
 
 Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits) {
+  if (commits.empty()) return OkStatus();
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
   // Within one call, per channel: the last seq seen (seqs must rise, or the head written last
   // would not be the newest) and the claims settled (one claim, one seq).
@@ -596,13 +710,13 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
                 AsSlice(AsChars(commit.evidence->tsc_hash)));
     }
   }
-  if (commits.empty()) return OkStatus();
   return impl_->Write(batch, "committing " + std::to_string(commits.size()) + " settlements");
 }
 
 Result<TscRecord> ChannelStore::GetTsc(std::string_view channel_id, std::uint64_t seq) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   const std::string key = SeqKey(kTscKind, channel_id, seq);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) {
     return Error(ErrorCode::kNotFound,
@@ -618,6 +732,7 @@ Result<std::vector<TscRecord>> ChannelStore::ListTscs(std::string_view channel_i
   std::vector<TscRecord> tscs;
   if (after_seq == std::numeric_limits<std::uint64_t>::max()) return tscs;
   const std::string prefix = ChannelPrefix(kTscKind, channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_RETURN_IF_ERROR(
       impl_->Scan(prefix, SeqKey(kTscKind, channel_id, after_seq + 1),
                   [&](std::string_view key, std::string_view value) -> Result<bool> {
@@ -631,6 +746,7 @@ Result<std::vector<TscRecord>> ChannelStore::ListTscs(std::string_view channel_i
 Result<std::optional<TscLocation>> ChannelStore::FindTscByHash(std::string_view tsc_hash) {
   TCC_RETURN_IF_ERROR(CheckHash(tsc_hash, "TSC hash"));
   const std::string key = TscHashKey(tsc_hash);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) return std::optional<TscLocation>();
   if (value->size() != kHashSize + 8) return Corrupt(key, "not a channel and a seq");
@@ -645,6 +761,7 @@ Result<std::optional<std::uint64_t>> ChannelStore::FindSeqByClaimHash(std::strin
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   TCC_RETURN_IF_ERROR(CheckHash(claim_hash, "claim hash"));
   const std::string key = ClaimKey(channel_id, claim_hash);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) return std::optional<std::uint64_t>();
   TCC_ASSIGN_OR_RETURN(std::uint64_t seq, DecodeU64(key, *value));
@@ -665,6 +782,7 @@ Status ChannelStore::AddPendingEvidence(const chain::EvidenceItem& item,
     return Invalid("evidence item " + ItemName(item) + " is beyond the channel's lastSeq " +
                    std::to_string(channel.last_seq));
   }
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(SeqKey(kPendingKind, item.channel_id, item.seq), AsSlice(AsChars(item.tsc_hash)));
   batch.Put(ChannelKey(channel.channel_id), encoded);
@@ -674,6 +792,7 @@ Status ChannelStore::AddPendingEvidence(const chain::EvidenceItem& item,
 Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {
   std::vector<chain::EvidenceItem> items;
   const std::string prefix = KindPrefix(kPendingKind);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_RETURN_IF_ERROR(impl_->Scan(
       prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
         TCC_ASSIGN_OR_RETURN(chain::EvidenceItem item, DecodePending(key, value));
@@ -702,7 +821,7 @@ Status ChannelStore::SaveBatch(const PendingBatch& batch) {
     }
   }
   const std::string key = NameKey(kBatchKind, batch.batch_id);
-  std::lock_guard lock(impl_->rmw_mutex);
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   // Saving the same batch again is harmless (a retry); reusing its id for other items is a bug
   // that would lose the first batch's items.
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> existing, impl_->Get(key));
@@ -724,6 +843,7 @@ Status ChannelStore::SaveBatch(const PendingBatch& batch) {
 Result<std::vector<PendingBatch>> ChannelStore::UnfinishedBatches() {
   std::vector<PendingBatch> batches;
   const std::string prefix = KindPrefix(kBatchKind);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_RETURN_IF_ERROR(impl_->Scan(
       prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
         TCC_ASSIGN_OR_RETURN(PendingBatch batch, DecodeBatch(key, value));
@@ -738,7 +858,7 @@ Status ChannelStore::CompleteBatch(std::string_view batch_id,
   Status id = chain::ValidateId(batch_id, "batch id");
   if (!id.ok()) return Invalid(id.error().message());
   const std::string batch_key = NameKey(kBatchKind, batch_id);
-  std::lock_guard lock(impl_->rmw_mutex);
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> saved, impl_->Get(batch_key));
   if (!saved) return Error(ErrorCode::kNotFound, "no unfinished batch " + std::string(batch_id));
   TCC_ASSIGN_OR_RETURN(PendingBatch batch, DecodeBatch(batch_key, *saved));
@@ -800,6 +920,7 @@ Result<chain::EvidenceBundle> ChannelStore::GetBundle(std::string_view channel_i
                                                       std::uint64_t seq) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   const std::string key = SeqKey(kBundleKind, channel_id, seq);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) {
     return Error(ErrorCode::kNotFound, "no evidence bundle for seq " + std::to_string(seq) +
@@ -814,6 +935,7 @@ Result<std::optional<std::uint64_t>> ChannelStore::AnchoredSeqCovering(std::stri
   TCC_RETURN_IF_ERROR(CheckSeq(seq));
   std::optional<std::uint64_t> covering;
   const std::string prefix = ChannelPrefix(kBundleKind, channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_RETURN_IF_ERROR(impl_->Scan(prefix, SeqKey(kBundleKind, channel_id, seq),
                                   [&](std::string_view key, std::string_view) -> Result<bool> {
                                     if (!IsSeqKey(key)) return Corrupt(key, "malformed bundle key");
@@ -826,6 +948,7 @@ Result<std::optional<std::uint64_t>> ChannelStore::AnchoredSeqCovering(std::stri
 Result<std::uint64_t> ChannelStore::AnchoredSeq(std::string_view channel_id) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   const std::string key = AnchoredKey(channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) return std::uint64_t{0};
   return DecodeU64(key, *value);
@@ -839,6 +962,7 @@ Status ChannelStore::PutValue(std::string_view name, std::string_view value) {
     return Invalid("value " + std::string(name) + " is " + std::to_string(value.size()) +
                    " bytes, over the limit of " + std::to_string(kMaxValueBytes));
   }
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(NameKey(kValueKind, name), AsSlice(value));
   return impl_->Write(batch, "writing value " + std::string(name));
@@ -846,6 +970,7 @@ Status ChannelStore::PutValue(std::string_view name, std::string_view value) {
 
 Result<std::string> ChannelStore::GetValue(std::string_view name) {
   TCC_RETURN_IF_ERROR(CheckName(name));
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(NameKey(kValueKind, name)));
   if (!value) return Error(ErrorCode::kNotFound, "no value " + std::string(name));
   return std::move(*value);
@@ -854,7 +979,7 @@ Result<std::string> ChannelStore::GetValue(std::string_view name) {
 Result<std::uint64_t> ChannelStore::NextCounter(std::string_view name) {
   TCC_RETURN_IF_ERROR(CheckName(name));
   const std::string key = NameKey(kCounterKind, name);
-  std::lock_guard lock(impl_->rmw_mutex);
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> current, impl_->Get(key));
   std::uint64_t value = 0;
   if (current) {
@@ -871,6 +996,7 @@ Result<std::uint64_t> ChannelStore::NextCounter(std::string_view name) {
 }
 
 Result<ChannelStore::Counts> ChannelStore::Count() {
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
   // One snapshot, so the three counts describe the same moment.
   const leveldb::Snapshot* snapshot = impl_->db->GetSnapshot();
   leveldb::ReadOptions options = Impl::Read(snapshot);
@@ -886,6 +1012,17 @@ Result<ChannelStore::Counts> ChannelStore::Count() {
   counts.pending_evidence = *pending;
   counts.unfinished_batches = *batches;
   return counts;
+}
+
+Status ChannelStore::Probe() {
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
+  leveldb::WriteBatch batch;
+  batch.Put(AsSlice(kProbeKey), "1");
+  return impl_->Write(batch, "probing the store");
+}
+
+ChannelStore::WriteHealth ChannelStore::write_health() const {
+  return {impl_->writable.load(), impl_->write_failures.load(), impl_->reopens.load()};
 }
 
 }  // namespace tcc::controller

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cerrno>
@@ -109,7 +110,10 @@ struct ChannelRuntime {
   std::uint64_t durable_evidence_seq = 0;
   std::uint64_t anchored_seq = 0;
   bool in_flight = false;
-  bool record_dirty = false;  // a settings change waits for the in-flight commit
+  // The record in memory holds a change the store does not: it waits for the in-flight commit,
+  // or for the store to recover.
+  bool record_dirty = false;
+  std::vector<Requester> settings_requesters;  // answered once the change is stored
   bool closing = false;
   std::vector<Requester> close_requesters;
   std::deque<Submission> waiting;
@@ -261,6 +265,14 @@ class Daemon::Impl {
   std::uint64_t EffectiveN(const ChannelRecord& record);
   void PersistSettings(ChannelRuntime& channel);
 
+  // store failure and recovery (loop thread)
+  Error StoreUnavailable() const;
+  void OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error);
+  bool StoreQuiet() const;
+  void ProbeStore();
+  void OnStoreRecovered(const std::vector<ChannelRecord>& records, const std::vector<chain::EvidenceItem>& pending);
+  void ReportStoreHealth();
+
   // channels
   struct PreparedChannel {
     ChannelRecord record;
@@ -310,7 +322,13 @@ class Daemon::Impl {
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
+  // Set by the first failed store write: nothing more is written or acknowledged until a probe
+  // writes again and the channels' heads are reloaded from the store.
   bool store_failed_ = false;
+  Clock::time_point store_failed_since_;
+  std::string store_error_;  // the failure that set store_failed_
+  bool store_probe_in_flight_ = false;
+  std::size_t store_writes_pending_ = 0;  // handed to the store writer, outcome not yet seen
   std::uint64_t issued_ = 0;
   std::uint64_t replayed_ = 0;
   std::map<std::string, std::uint64_t> rejected_;
@@ -518,9 +536,9 @@ Status Daemon::Impl::Wait() {
 }
 
 void Daemon::Impl::WatchChain() {
-  std::string cursor;
-  if (auto saved = store_->GetValue(kCursorName); saved.ok()) cursor = *saved;
-  ChainWatcher watcher(adapter_, resolver_, cursor, did_, [this](const std::string& tic_id) {
+  std::string saved_cursor;
+  if (auto saved = store_->GetValue(kCursorName); saved.ok()) saved_cursor = *saved;
+  ChainWatcher watcher(adapter_, resolver_, saved_cursor, did_, [this](const std::string& tic_id) {
     loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
   });
   while (!watcher_stop_) {
@@ -530,9 +548,12 @@ void Daemon::Impl::WatchChain() {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
-    if (watcher.cursor() != cursor) {
-      cursor = watcher.cursor();
-      if (Status saved = store_->PutValue(kCursorName, cursor); !saved.ok()) {
+    // A cursor the store could not take is saved again after the next poll; until then a restart
+    // only replays events, and opening a channel twice is harmless.
+    if (watcher.cursor() != saved_cursor) {
+      if (Status saved = store_->PutValue(kCursorName, watcher.cursor()); saved.ok()) {
+        saved_cursor = watcher.cursor();
+      } else {
         Log(LogLevel::kWarning, "save chain cursor", {{"error", saved.error().ToString()}});
       }
     }
@@ -729,6 +750,7 @@ void Daemon::Impl::UpdateGauges() {
                           static_cast<std::int64_t>(policy.factor()));
   metrics_->SetNBounds(static_cast<std::int64_t>(policy.options().n_min),
                        static_cast<std::int64_t>(policy.options().n_max));
+  ReportStoreHealth();
 }
 
 void Daemon::Impl::Sweep() {
@@ -740,6 +762,7 @@ void Daemon::Impl::Sweep() {
     if (now - connection.last_seen > config_.limits.idle_timeout) idle.push_back(routing_id);
   }
   for (const auto& routing_id : idle) DropConnection(routing_id);
+  if (store_failed_ && !store_probe_in_flight_ && StoreQuiet()) ProbeStore();
   UpdateGauges();
   // Buckets refill within seconds; forgetting them all now and then bounds their memory.
   if (auth_buckets_.size() > 100000) auth_buckets_.clear();
@@ -1006,9 +1029,6 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
     return reject(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
   }
   if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
-  if (store_failed_) {
-    return reject(Error(ErrorCode::kUnavailable, "the store cannot write; settlements are not accepted"));
-  }
   Json claim = ObjectMember(message, "claim");
   auto link = vc::ReadSettlementLink(claim);
   if (!link.ok()) return reject(link.error().WithContext("claim"));
@@ -1044,7 +1064,8 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
   if (record.state == ChannelState::kClosed || channel.closing) {
     return reject(Error(ErrorCode::kConflict, "channel " + record.channel_id + " is closed"));
   }
-  if (link.seq <= record.last_seq) return Replay(channel, std::move(submission));
+  if (link.seq <= record.last_seq) return Replay(channel, std::move(submission));  // a read: served even now
+  if (store_failed_) return reject(StoreUnavailable());
   if (link.seq != record.last_seq + 1) {
     return reject(Error(ErrorCode::kConflict, "seq " + std::to_string(link.seq) + " does not follow the channel's last seq " +
                                                   std::to_string(record.last_seq)));
@@ -1131,6 +1152,15 @@ std::uint64_t Daemon::Impl::EffectiveN(const ChannelRecord& record) {
 
 void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc) {
   ChannelRuntime& channel = channels_.find(channel_id)->second;
+  if (store_failed_) {
+    // Issued while another write failed: nothing is written until the store has recovered.
+    channel.in_flight = false;
+    const Error error = StoreUnavailable();
+    CountRejection(error);
+    ReplyError(requester, error);
+    Pump(channel);
+    return;
+  }
   SettlementCommit commit;
   commit.channel = channel.record;
   commit.channel.last_seq = tsc.seq;
@@ -1145,9 +1175,11 @@ void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, 
   const TscRecord record_copy = commit.tsc;
   const auto evidence = commit.evidence;
   ++outstanding_;
+  ++store_writes_pending_;
   writer_->Commit(std::move(commit), [this, channel_id, requester, record_copy, evidence](const Status& status) {
     loop_.Post([this, channel_id, requester, record_copy, evidence, status] {
       --outstanding_;
+      --store_writes_pending_;
       OnDurable(channel_id, requester, record_copy, evidence, status);
     });
   });
@@ -1158,12 +1190,12 @@ void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& req
   ChannelRuntime& channel = channels_.find(channel_id)->second;
   channel.in_flight = false;
   if (!status.ok()) {
-    // Not durable, so not acknowledged: the channel's head goes back to the last durable TSC.
-    store_failed_ = true;
+    // Not known to be durable, so not acknowledged: the channel's head goes back to the last
+    // acknowledged TSC until recovery reads the store (the commit may have reached the disk).
     channel.record.last_seq = channel.durable_seq;
     channel.record.last_hash = channel.durable_hash;
     channel.record.evidence_seq = channel.durable_evidence_seq;
-    Log(LogLevel::kError, "store write failed; settlements stop", {{"channel", channel_id}, {"error", status.error().ToString()}});
+    OnStoreWriteFailed("commit settlement", channel_id, status.error());
     const Error error(ErrorCode::kUnavailable, "the TSC could not be stored and is not issued: " + status.error().message());
     CountRejection(error);
     ReplyError(requester, error);
@@ -1200,19 +1232,119 @@ void Daemon::Impl::Pump(ChannelRuntime& channel) {
 }
 
 void Daemon::Impl::PersistSettings(ChannelRuntime& channel) {
-  if (channel.in_flight) {
-    channel.record_dirty = true;  // the in-flight commit's record predates the change
+  // In flight: the commit's record predates the change. Store failed: the head in memory may lag
+  // the store's, so the record is written only after recovery has reloaded it.
+  if (channel.in_flight || store_failed_) {
+    channel.record_dirty = true;
     return;
   }
   channel.record_dirty = false;
   ++outstanding_;
+  ++store_writes_pending_;
   const std::string channel_id = channel.record.channel_id;
   writer_->PutChannel(channel.record, [this, channel_id](const Status& status) {
     loop_.Post([this, channel_id, status] {
       --outstanding_;
-      if (!status.ok()) Log(LogLevel::kError, "store channel", {{"channel", channel_id}, {"error", status.error().ToString()}});
+      --store_writes_pending_;
+      ChannelRuntime& stored = channels_.find(channel_id)->second;
+      if (!status.ok()) {
+        OnStoreWriteFailed("store channel", channel_id, status.error());
+        stored.record_dirty = true;  // written again once the store recovers
+        return;
+      }
+      for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
+        Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
+      }
     });
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store failure and recovery
+
+Error Daemon::Impl::StoreUnavailable() const {
+  return Error(ErrorCode::kUnavailable, "the store cannot write (" + store_error_ +
+                                            "); settlements are not accepted until it recovers");
+}
+
+void Daemon::Impl::OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error) {
+  Log(LogLevel::kError, "store write failed", {{"write", what}, {"channel", channel_id}, {"error", error.ToString()}});
+  if (store_failed_) return;
+  store_failed_ = true;
+  store_failed_since_ = Clock::now();
+  store_error_ = error.message();
+  Log(LogLevel::kError, "store cannot write; settlements stop until it recovers", {{"error", error.ToString()}});
+  ReportStoreHealth();
+}
+
+// Recovery reloads the channels' heads, which must not move under it: no commit or record write
+// may be on its way.
+bool Daemon::Impl::StoreQuiet() const {
+  if (store_writes_pending_ > 0) return false;
+  return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.in_flight; });
+}
+
+void Daemon::Impl::ProbeStore() {
+  store_probe_in_flight_ = true;
+  Async([this]() -> Task {
+    // While the store failed nothing writes channel records, so what is read here stays current
+    // until the loop applies it.
+    Result<std::vector<ChannelRecord>> records = Error(ErrorCode::kUnavailable, "");
+    Result<std::vector<chain::EvidenceItem>> pending = Error(ErrorCode::kUnavailable, "");
+    Status probed = store_->Probe();
+    if (probed.ok()) records = store_->ListChannels();
+    if (records.ok()) pending = store_->PendingEvidence();
+    return [this, records = std::move(records), pending = std::move(pending)] {
+      store_probe_in_flight_ = false;
+      if (records.ok() && pending.ok()) OnStoreRecovered(*records, *pending);
+    };
+  });
+}
+
+void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
+                                    const std::vector<chain::EvidenceItem>& pending) {
+  // Evidence beyond a channel's last acknowledged evidence seq became durable in a commit reported
+  // as failed; the anchor service has never seen it.
+  std::uint64_t evidence_resubmitted = 0;
+  for (const auto& item : pending) {
+    auto channel = channels_.find(item.channel_id);
+    if (channel == channels_.end() || item.seq <= channel->second.durable_evidence_seq) continue;
+    anchor_->Submit(item);
+    ++evidence_resubmitted;
+  }
+  // The store is the source of truth for each head; settings and state stay as in memory.
+  std::map<std::string_view, const ChannelRecord*> stored;
+  for (const auto& record : records) stored.emplace(record.channel_id, &record);
+  std::uint64_t unacknowledged = 0;
+  for (auto& [id, channel] : channels_) {
+    auto found = stored.find(id);
+    if (found == stored.end()) {
+      channel.record_dirty = true;  // opened while the store could not write
+      continue;
+    }
+    const ChannelRecord& record = *found->second;
+    unacknowledged += record.last_seq - std::min(record.last_seq, channel.durable_seq);
+    channel.durable_seq = channel.record.last_seq = record.last_seq;
+    channel.durable_hash = channel.record.last_hash = record.last_hash;
+    channel.durable_evidence_seq = channel.record.evidence_seq = record.evidence_seq;
+  }
+  const auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - store_failed_since_);
+  store_failed_ = false;
+  store_error_.clear();
+  Log(LogLevel::kInfo, "store recovered",
+      {{"down_ms", static_cast<std::uint64_t>(down.count())},
+       {"stored_unacknowledged_tscs", unacknowledged},
+       {"evidence_resubmitted", evidence_resubmitted}});
+  ReportStoreHealth();
+  for (auto& [id, channel] : channels_) {
+    if (channel.record_dirty) PersistSettings(channel);
+    Pump(channel);  // closes the channels whose close waited for the store
+  }
+}
+
+void Daemon::Impl::ReportStoreHealth() {
+  const ChannelStore::WriteHealth health = store_->write_health();
+  metrics_->SetStoreHealth(!store_failed_, health.write_failures, health.reopens);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Message& message) {
@@ -1366,14 +1498,26 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
   runtime.durable_hash = prepared->record.last_hash;
   runtime.record = std::move(prepared->record);
   ChannelRuntime& channel = channels_.emplace(tic_id, std::move(runtime)).first->second;
+  // A channel the store could not take stays open in memory (members may join and read it) and is
+  // written once the store recovers; settlements wait for that anyway.
+  const auto not_stored = [this, tic_id, requester](ChannelRuntime& unstored) {
+    unstored.record_dirty = true;
+    if (requester) {
+      ReplyError(*requester, Error(ErrorCode::kUnavailable, "channel " + tic_id +
+                                                                " is not stored yet: the store cannot write; it is stored once the store recovers"));
+    }
+  };
+  if (store_failed_) return not_stored(channel);
   ++outstanding_;
-  writer_->PutChannel(channel.record, [this, tic_id, requester](const Status& status) {
-    loop_.Post([this, tic_id, requester, status] {
+  ++store_writes_pending_;
+  writer_->PutChannel(channel.record, [this, tic_id, requester, not_stored](const Status& status) {
+    loop_.Post([this, tic_id, requester, not_stored, status] {
       --outstanding_;
+      --store_writes_pending_;
       auto opened = channels_.find(tic_id);
       if (!status.ok()) {
-        Log(LogLevel::kError, "store channel", {{"channel", tic_id}, {"error", status.error().ToString()}});
-        if (requester) ReplyError(*requester, status.error());
+        OnStoreWriteFailed("store channel", tic_id, status.error());
+        not_stored(opened->second);
         return;
       }
       metrics_->ChannelOpened();
@@ -1390,6 +1534,7 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
 }
 
 void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
+  if (store_failed_) return;  // still closing: closed once the store recovers
   channel.closing = false;
   for (auto& waiting : channel.waiting) {
     ReplyError(waiting.requester, Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
@@ -1402,10 +1547,20 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
     loop_.Post([this, channel_id, status, item] {
       --outstanding_;
+      --store_writes_pending_;
       auto closed = channels_.find(channel_id);
       if (!status.ok()) {
-        Log(LogLevel::kError, "store channel close", {{"channel", channel_id}, {"error", status.error().ToString()}});
-      } else if (item) {
+        // Not known to be stored: the channel goes on closing, and the close is written again
+        // (and only then answered) once the store recovers.
+        OnStoreWriteFailed("store channel close", channel_id, status.error());
+        ChannelRecord& reopened = closed->second.record;
+        reopened.state = ChannelState::kOpen;
+        reopened.closed_ms = 0;
+        reopened.evidence_seq = closed->second.durable_evidence_seq;
+        closed->second.closing = true;
+        return;
+      }
+      if (item) {
         closed->second.durable_evidence_seq = item->seq;
         // Closing anchors the last TSC at once rather than at the next interval.
         anchor_->Submit(*item);
@@ -1418,17 +1573,14 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
                                    .Add("state", ChannelStateJson(closed->second))
                                    .Finish());
       for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
-        if (status.ok()) {
-          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
-                               .Add("channel", ChannelStateJson(closed->second))
-                               .Finish());
-        } else {
-          ReplyError(requester, status.error());
-        }
+        Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                             .Add("channel", ChannelStateJson(closed->second))
+                             .Finish());
       }
     });
   };
   ++outstanding_;
+  ++store_writes_pending_;
   if (record.last_seq > record.evidence_seq) {
     const chain::EvidenceItem item = EvidenceItemFor(channel_id, record.last_seq, record.last_hash);
     record.evidence_seq = record.last_seq;
@@ -1493,6 +1645,7 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
       return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
     case MessageType::kControlOpen:
       if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
+      if (store_failed_) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
       return OpenChannel(std::string(StringMember(*message, "tic")), from);
     case MessageType::kControlClose: {
       auto channel = channels_.find(StringMember(*message, "channel"));
@@ -1567,10 +1720,15 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
                                           std::to_string(options.n_max) + "]"));
       }
     }
+    if (store_failed_) {
+      return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
+    }
     channel->second.record.n_override = n;
+    // Answered once stored (after the channel's in-flight commit, if any).
+    channel->second.settings_requesters.push_back(from);
     PersistSettings(channel->second);
     Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record)}});
-    return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("policy", PolicyJson(&channel->second)).Finish());
+    return;
   }
   {
     std::lock_guard lock(anchor_->policy_mutex());
@@ -1621,8 +1779,16 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   health.Set("anchoring", std::move(anchor));
   health.Set("policy", PolicyJson(nullptr));
   const StoreWriter::Stats writer = writer_->stats();
+  const ChannelStore::WriteHealth store_health = store_->write_health();
   Json store = Json::Object();
   store.Set("ok", !store_failed_);
+  if (store_failed_) {
+    store.Set("error", store_error_);
+    store.Set("failed_for_ms", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                               Clock::now() - store_failed_since_).count()));
+  }
+  store.Set("write_failures", store_health.write_failures);
+  store.Set("reopens", store_health.reopens);
   store.Set("group_commits", writer.group_commits);
   store.Set("commits", writer.commits);
   health.Set("store", std::move(store));

@@ -303,6 +303,12 @@ class DaemonMetrics::Impl {
     store_write_ = histograms_->Add("tcc_store_write_seconds", "Seconds per group commit of TSCs to the store.",
                                     kStoreWriteBuckets);
     store_written_ = &counter("tcc_store_written_tscs_total", "TSCs written to the store.").Add({});
+    store_writable_ = gauge("tcc_store_writable",
+                            "1 while the store writes and settlements are accepted, 0 after a failed write until it recovers.");
+    store_writable_->Set(1);
+    store_write_failures_ = &counter("tcc_store_write_failures_total",
+                                     "Store writes that failed, or were refused while the store waited to reopen.").Add({});
+    store_reopens_ = &counter("tcc_store_reopens_total", "Store reopens after a failed write.").Add({});
 
     unanchored_ = gauge("tcc_unanchored_evidence", "Evidence items waiting to be anchored on chain.");
     anchor_batches_ = &counter("tcc_anchor_batches_total", "Merkle roots anchored on chain.").Add({});
@@ -358,15 +364,24 @@ class DaemonMetrics::Impl {
   }
 
   void SetDidCache(std::uint64_t hits, std::uint64_t misses) {
-    std::lock_guard<std::mutex> lock(did_cache_mutex_);
-    // A smaller total means a new resolver started from zero: all of its counts are new.
-    auto delta = [](std::uint64_t now, std::uint64_t& last) {
-      std::uint64_t d = now >= last ? now - last : now;
-      last = now;
-      return static_cast<double>(d);
-    };
-    did_cache_hits_->Increment(delta(hits, last_hits_));
-    did_cache_misses_->Increment(delta(misses, last_misses_));
+    std::lock_guard<std::mutex> lock(totals_mutex_);
+    did_cache_hits_->Increment(Delta(hits, last_hits_));
+    did_cache_misses_->Increment(Delta(misses, last_misses_));
+  }
+
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
+    std::lock_guard<std::mutex> lock(totals_mutex_);
+    store_writable_->Set(writable ? 1 : 0);
+    store_write_failures_->Increment(Delta(write_failures, last_store_write_failures_));
+    store_reopens_->Increment(Delta(reopens, last_store_reopens_));
+  }
+
+  // The growth of a cumulative total since the last call (under totals_mutex_). A smaller total
+  // means a new source started from zero: all of its counts are new.
+  static double Delta(std::uint64_t now, std::uint64_t& last) {
+    const std::uint64_t delta = now >= last ? now - last : now;
+    last = now;
+    return static_cast<double>(delta);
   }
 
   std::shared_ptr<prometheus::Registry> registry_;
@@ -390,11 +405,16 @@ class DaemonMetrics::Impl {
   std::optional<LabeledCounter> auth_failures_;
   prometheus::Counter* did_cache_hits_;
   prometheus::Counter* did_cache_misses_;
-  std::mutex did_cache_mutex_;
+  std::mutex totals_mutex_;  // guards the last_* totals below
   std::uint64_t last_hits_ = 0;
   std::uint64_t last_misses_ = 0;
   AtomicHistogram* store_write_;
   prometheus::Counter* store_written_;
+  prometheus::Gauge* store_writable_;
+  prometheus::Counter* store_write_failures_;
+  prometheus::Counter* store_reopens_;
+  std::uint64_t last_store_write_failures_ = 0;
+  std::uint64_t last_store_reopens_ = 0;
   prometheus::Gauge* unanchored_;
   prometheus::Counter* anchor_batches_;
   AtomicHistogram* anchor_leaves_;
@@ -453,6 +473,10 @@ void DaemonMetrics::SetDidCache(std::uint64_t hits, std::uint64_t misses) { impl
 void DaemonMetrics::StoreWrite(double seconds, std::uint64_t tscs) {
   impl_->store_write_->Observe(seconds);
   impl_->store_written_->Increment(static_cast<double>(tscs));
+}
+
+void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
+  impl_->SetStoreHealth(writable, write_failures, reopens);
 }
 
 void DaemonMetrics::SetUnanchored(std::int64_t evidence_items) {

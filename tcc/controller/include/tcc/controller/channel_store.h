@@ -8,8 +8,21 @@
 // Callers group commits (CommitSettlements takes many) to amortize the sync.
 //
 // Reads re-validate what they decode; a corrupt record is kInternal naming its key, never a crash.
-// Thread-safe: LevelDB serializes writers; any method may be called from any thread. The store
-// owns its database handle; destroying it closes the database.
+//
+// A failed write (disk full, I/O error) heals: the store stops using that database handle for
+// writes and the next write first closes and reopens the database, which recovers the log (a torn
+// tail is dropped) and clears the error LevelDB latches after a failed sync or compaction. Reopens
+// are tried at most every 300 ms, and, while the old handle still serves reads, only once the
+// logs' size plus 1 MiB is free (the reopen writes them out); in between, writes fail at once with
+// kUnavailable "store cannot write: <cause>". Reads go on through the old handle; only a failed
+// reopen leaves none, and reads are then kUnavailable until a write or Probe reopens it. A write
+// that reported failure may still be on disk after the reopen (its sync failed after the append),
+// like a write a crash interrupted: callers must treat a failed write as "maybe durable" and read
+// the store back before relying on what they wrote.
+//
+// Thread-safe: any method may be called from any thread. Write methods run one at a time (each
+// from its first read to its synced write), reads run alongside them; a reopen waits for both.
+// The store owns its database handle; destroying it closes the database.
 #pragma once
 
 #include <cstdint>
@@ -101,6 +114,20 @@ class ChannelStore {
   Result<std::string> GetValue(std::string_view name);
   // Atomically increments and returns a persisted counter (1 on first use).
   Result<std::uint64_t> NextCounter(std::string_view name);
+
+  // A synced write of a small marker, reopening the database first if a write failed: OK once the
+  // store can write again. For a caller that stopped writing after a failure and wants to know
+  // when to resume.
+  Status Probe();
+
+  // Whether the last write (or reopen) succeeded, and cumulative counts of failed or refused
+  // writes and of reopens, for health reports and metrics.
+  struct WriteHealth {
+    bool writable = true;
+    std::uint64_t write_failures = 0;
+    std::uint64_t reopens = 0;
+  };
+  WriteHealth write_health() const;
 
   // Approximate counts, for status and metrics.
   struct Counts {

@@ -53,6 +53,9 @@ class DaemonMetrics {
 
   // Store.
   void StoreWrite(double seconds, std::uint64_t tscs);  // one group commit
+  // Whether settlements are accepted (0 while a failed store write is not yet recovered from), and
+  // the store's cumulative failed or refused writes and reopens (ChannelStore::write_health).
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens);
 
   // Anchoring and chain.
   void SetUnanchored(std::int64_t evidence_items);
