@@ -13,7 +13,7 @@ Error Invalid(const std::string& message) {
 }
 
 // Base N is at least 1, so this factor already takes every channel to n_max; anything larger
-// would only make the way back down (one step per anchor) longer. Without the adaptive policy
+// would only make the way back down longer. Without the adaptive policy
 // there is no factor to speak of.
 std::uint64_t MaxFactor(const AnchorPolicyOptions& options) {
   return options.adaptive ? std::max<std::uint64_t>(options.n_max, 1) : 1;
@@ -51,19 +51,22 @@ Status AnchorPolicy::SetOptions(const AnchorPolicyOptions& options) {
 
 std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   if (!options_.adaptive) return factor_;
-  const bool congested = load.last_anchor_latency > options_.target_latency ||
-                         load.unanchored_backlog > options_.backlog_high ||
+  const bool growing = load.unanchored_backlog > previous_backlog_;
+  previous_backlog_ = load.unanchored_backlog;
+  const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency;
+  const bool congested = (load.unanchored_backlog > options_.backlog_high && growing) || slow_landing ||
                          load.adapter_pending > options_.adapter_pending_high;
   // "Under a quarter of the limit" in integers: backlog < ceil(backlog_high / 4).
-  const std::size_t roomy_backlog = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
-  const bool roomy = load.last_anchor_latency * 2 < options_.target_latency &&
-                     load.unanchored_backlog < roomy_backlog;
+  const std::size_t drained_backlog = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
+  // An interval without landings says nothing about speed: the latest landings still stand.
+  if (load.slowest_landed) latest_landed_ = load.slowest_landed;
+  const bool drained = load.unanchored_backlog < drained_backlog &&
+                       (!latest_landed_ || *latest_landed_ * 2 < options_.target_latency) &&
+                       load.oldest_attempt * 2 < options_.target_latency;
   if (congested) {
-    if (last_increase_ && load.observed_at - *last_increase_ < options_.target_latency) return factor_;
-    last_increase_ = load.observed_at;
     factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));
-  } else if (roomy && factor_ > 1) {
-    --factor_;
+  } else if (drained) {
+    factor_ = std::max<std::uint64_t>(factor_ / 2, 1);
   }
   return factor_;
 }

@@ -53,7 +53,6 @@ struct InFlightBatch {
   bool saved = false;      // the store holds the batch record under batch_id
   std::optional<chain::Recorded<chain::BatchAnchor>> anchored;
   std::chrono::microseconds anchor_latency{0};
-  std::optional<Clock::time_point> first_attempt;
   std::vector<chain::EvidenceBundle> bundles;
   bool complete_tried = false;
 };
@@ -98,9 +97,11 @@ class AnchorService::Impl {
 
   // Runs the batch's remaining steps. On failure `adapter_failed` says whether the chain refused.
   Status Advance(InFlightBatch& batch, bool& adapter_failed);
-  // Reports a completed batch: policy, callback, stats.
+  // Reports a completed batch: callback, stats, and its latency for the policy.
   void Finish(const InFlightBatch& batch);
-  void ObserveLoad(std::chrono::microseconds latency, std::size_t backlog);
+  // The policy's timer: evaluates the adaptive rule once per interval until Stop.
+  void RunPolicy();
+  void EvaluatePolicy(Clock::time_point now);
 
   AnchorService& owner_;
   const std::shared_ptr<chain::ChainAdapter> adapter_;
@@ -111,6 +112,7 @@ class AnchorService::Impl {
   // Serializes Start and Stop; never taken by the anchoring thread.
   mutable std::mutex lifecycle_mutex_;
   std::thread thread_;
+  std::thread policy_thread_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -127,6 +129,10 @@ class AnchorService::Impl {
   std::uint64_t flush_upto_ = 0;  // items numbered up to this are cut without waiting
   bool stop_ = false;
   bool drain_ = false;
+  // For the policy, since its last evaluation: the slowest anchor call that landed; and when the
+  // batch now being anchored started (empty while the thread waits for one).
+  std::optional<std::chrono::microseconds> slowest_landed_;
+  std::optional<Clock::time_point> attempt_started_;
   // Only the anchoring thread reads or writes it after Start.
   bool ids_checked_ = false;
   Clock::time_point drain_deadline_;
@@ -179,8 +185,11 @@ Status AnchorService::Impl::Start() {
     ids_checked_ = false;
     stop_ = false;
     drain_ = false;
+    slowest_landed_.reset();
+    attempt_started_.reset();
   }
   thread_ = std::thread([this] { Run(); });
+  policy_thread_ = std::thread([this] { RunPolicy(); });
   return OkStatus();
 }
 
@@ -221,6 +230,7 @@ void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeo
   }
   cv_.notify_all();
   thread_.join();
+  policy_thread_.join();
   // Whatever did not land is still pending or in a batch record in the store; the next Start
   // rebuilds the queue from there.
   std::lock_guard lock(mutex_);
@@ -297,6 +307,7 @@ void AnchorService::Impl::Run() {
         current = TakeBatchLocked();
       }
     }
+    if (!attempt_started_) attempt_started_ = Clock::now();
     lock.unlock();
 
     bool adapter_failed = false;
@@ -308,6 +319,7 @@ void AnchorService::Impl::Run() {
       in_flight_items_ -= current->counted;
       for (const auto& item : current->items) known_.erase(KeyOf(item));
       current.reset();
+      attempt_started_.reset();
       backoff = options_.retry_min;
       continue;
     }
@@ -316,16 +328,6 @@ void AnchorService::Impl::Run() {
     if (adapter_failed && on_adapter_error_) {
       lock.unlock();
       on_adapter_error_(status.error());
-      lock.lock();
-    }
-    if (adapter_failed) {
-      // An outage is congestion too: the policy sees the time this batch has been trying and the
-      // backlog growing behind it, so N rises while the chain is away.
-      const std::size_t backlog = queue_.size() + in_flight_items_;
-      const auto waited = current->first_attempt ? Since(*current->first_attempt)
-                                                 : std::chrono::microseconds{0};
-      lock.unlock();
-      ObserveLoad(waited, backlog);
       lock.lock();
     }
     if (!WaitBackoffLocked(lock, backoff)) break;
@@ -353,8 +355,6 @@ Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) 
     }
   }
   if (batch.items.empty()) return OkStatus();
-  // The outage clock starts at the first step that may need the chain.
-  if (!batch.first_attempt) batch.first_attempt = Clock::now();
 
   while (batch.batch_id.empty()) {
     auto counter = store_.NextCounter(kBatchCounter);
@@ -426,13 +426,6 @@ Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) 
 
 void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   if (batch.items.empty()) return;  // every item was invalid; nothing was saved
-  std::size_t backlog = 0;
-  {
-    std::lock_guard lock(mutex_);
-    backlog = queue_.size() + in_flight_items_ - batch.counted;
-  }
-  // The latency of the call that landed, not of the outage before it: the chain has room now.
-  ObserveLoad(batch.anchor_latency, backlog);
   if (on_anchored_) on_anchored_(batch.bundles, batch.anchor_latency);
 
   // Stats move last, so whoever sees them has seen the callback too.
@@ -444,16 +437,41 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   stats_.last_root_hex = HexEncode(batch.batch->root());
   stats_.last_height = batch.anchored->receipt.height;
   stats_.last_error.clear();
+  // The latency of the call that landed, not of the outage before it: the chain has room now.
+  slowest_landed_ = std::max(slowest_landed_.value_or(std::chrono::microseconds{0}), batch.anchor_latency);
 }
 
-void AnchorService::Impl::ObserveLoad(std::chrono::microseconds latency, std::size_t backlog) {
+void AnchorService::Impl::RunPolicy() {
+  std::unique_lock lock(mutex_);
+  auto next = Clock::now() + options_.interval;
+  for (;;) {
+    // Stop ends the evaluations at once: a drain anchors what is queued whatever N is.
+    if (cv_.wait_until(lock, next, [&] { return stop_; })) return;
+    const auto now = Clock::now();
+    next = std::max(next + options_.interval, now);
+    lock.unlock();
+    EvaluatePolicy(now);
+    lock.lock();
+  }
+}
+
+void AnchorService::Impl::EvaluatePolicy(Clock::time_point now) {
+  {
+    std::lock_guard policy_lock(owner_.policy_mutex_);
+    if (!owner_.policy_.options().adaptive) return;
+  }
   ChainLoad load;
-  load.observed_at = std::chrono::steady_clock::now();
-  load.last_anchor_latency = latency;
-  load.unanchored_backlog = backlog;
-  // A chain that cannot say how busy it is already shows in the latency.
+  {
+    std::lock_guard lock(mutex_);
+    load.unanchored_backlog = queue_.size() + in_flight_items_;
+    load.slowest_landed = std::exchange(slowest_landed_, std::nullopt);
+    if (attempt_started_) {
+      load.oldest_attempt = std::chrono::duration_cast<std::chrono::microseconds>(now - *attempt_started_);
+    }
+  }
+  // A chain that cannot say how busy it is shows in the backlog and the latency instead.
   if (auto status = adapter_->Status(); status.ok()) load.adapter_pending = status->pending;
-  std::lock_guard lock(owner_.policy_mutex_);
+  std::lock_guard policy_lock(owner_.policy_mutex_);
   owner_.policy_.Observe(load);
 }
 

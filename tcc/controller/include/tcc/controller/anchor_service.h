@@ -10,10 +10,11 @@
 // nothing and anchors nothing twice. Batch ids are "<prefix>-<counter>" with a counter persisted
 // in the store.
 //
-// After each anchor the service feeds the chain load into the AnchorPolicy it shares with the
-// caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
+// Once per interval, on its own timer (so also while the chain is away and the anchoring thread
+// is retrying), the service feeds the interval's chain load into the AnchorPolicy it shares with
+// the caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
 //
-// Threads: one anchoring thread owned by the service. Submit, Flush, stats and the policy accessors
+// Threads: an anchoring thread and a policy timer thread, both owned by the service. Submit, Flush, stats and the policy accessors
 // are thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
 // borrows the store and shares the adapter; both must outlive it. Stop (also run by the destructor)
 // anchors what is queued first when asked to drain.
