@@ -89,36 +89,43 @@ TEST_CASE("AnchorPolicy: each congestion signal doubles the factor, a drained ch
 
   CHECK(policy.Observe(Load(0)) == 1);                     // never below 1
   CHECK(policy.Observe(Load(0, milliseconds(150))) == 2);  // an anchor landed slower than the target
-  CHECK(policy.Observe(Load(1001)) == 4);                  // backlog over backlog_high and growing
+  CHECK(policy.Observe(Load(1001)) == 4);                  // backlog over backlog_high
   CHECK(policy.Observe(Load(1001)) == 4);                  // over it, but no longer growing
-  CHECK(policy.Observe(Load(0, std::nullopt, 11)) == 8);   // adapter queue over its limit
-  CHECK(policy.EffectiveN(10, std::nullopt) == 80);
-  CHECK(policy.EffectiveN(10, 3) == 24);  // the override is a base, scaled like any other
+  CHECK(policy.Observe(Load(1250)) == 4);                  // grown by less than a quarter of the limit
+  CHECK(policy.Observe(Load(1251)) == 8);                  // by a quarter since the last doubling
+  CHECK(policy.Observe(Load(900)) == 8);                   // back under the limit
+  CHECK(policy.Observe(Load(1001)) == 16);                 // over it again: the count starts afresh
+  CHECK(policy.Observe(Load(0, std::nullopt, 11)) == 32);  // adapter queue over its limit
+  CHECK(policy.EffectiveN(10, std::nullopt) == 320);
+  CHECK(policy.EffectiveN(10, 3) == 96);  // the override is a base, scaled like any other
 
   // In between: neither congested nor drained.
-  CHECK(policy.Observe(Load(0, milliseconds(100))) == 8);  // at the target, not over it
-  CHECK(policy.Observe(Load(0, milliseconds(50))) == 8);   // not under half the target
-  CHECK(policy.Observe(Load(0)) == 8);                     // no landing: the latest (50 ms) still stands
-  CHECK(policy.Observe(Load(250, milliseconds(10))) == 8); // not under a quarter of the backlog limit
-  CHECK(policy.Observe(Load(1000)) == 8);                  // growing, but at the limit, not over it
-  CHECK(policy.Observe(Load(0, std::nullopt, 0, milliseconds(50))) == 8);  // a batch trying for half the target
+  CHECK(policy.Observe(Load(0, milliseconds(100))) == 32);  // at the target, not over it
+  CHECK(policy.Observe(Load(0, milliseconds(50))) == 32);   // not under half the target
+  CHECK(policy.Observe(Load(0)) == 32);                     // no landing: the latest (50 ms) still stands
+  CHECK(policy.Observe(Load(250, milliseconds(10))) == 32); // not under a quarter of the backlog limit
+  CHECK(policy.Observe(Load(1000)) == 32);                  // at the limit, not over it
+  CHECK(policy.Observe(Load(0, std::nullopt, 0, milliseconds(50))) == 32);  // a batch trying for half the target
 
-  CHECK(policy.Observe(Load(0, std::nullopt, 10)) == 4);  // pending at its limit is not congestion
-  CHECK(policy.Observe(Load(249, milliseconds(49), 0, milliseconds(49))) == 2);
-  CHECK(policy.Observe(Load(0)) == 1);
+  CHECK(policy.Observe(Load(0, std::nullopt, 10)) == 16);  // pending at its limit is not congestion
+  CHECK(policy.Observe(Load(249, milliseconds(49), 0, milliseconds(49))) == 8);
+  for (int i = 0; i < 3; ++i) policy.Observe(Load(0));
+  CHECK(policy.factor() == 1);
   CHECK(policy.Observe(Load(0)) == 1);
   CHECK(policy.EffectiveN(10, std::nullopt) == 10);
 }
 
-TEST_CASE("AnchorPolicy: an outage raises the factor while the backlog grows past its limit, not per retry") {
-  AnchorPolicy policy(AdaptiveOptions());
-  const milliseconds away(5000);  // the batch on its way has been failing for this long
+TEST_CASE("AnchorPolicy: an outage raises the factor as the backlog grows past its limit, not per retry") {
+  AnchorPolicy policy(AdaptiveOptions());  // backlog_high 1000: a quarter is 250
+  const milliseconds away(5000);           // the batch on its way has been failing for this long
   CHECK(policy.Observe(Load(500, std::nullopt, 0, away)) == 1);  // growing, under the limit
   CHECK(policy.Observe(Load(1200, std::nullopt, 0, away)) == 2);
-  CHECK(policy.Observe(Load(1500, std::nullopt, 0, away)) == 4);
+  CHECK(policy.Observe(Load(1449, std::nullopt, 0, away)) == 2);
+  CHECK(policy.Observe(Load(1450, std::nullopt, 0, away)) == 4);
   // However long the outage and however many retries fail: a backlog that stopped growing holds N.
-  for (int i = 0; i < 20; ++i) CHECK(policy.Observe(Load(1500, std::nullopt, 0, away)) == 4);
-  CHECK(policy.Observe(Load(1600, std::nullopt, 0, away)) == 8);
+  for (int i = 0; i < 20; ++i) CHECK(policy.Observe(Load(1450, std::nullopt, 0, away)) == 4);
+  CHECK(policy.Observe(Load(1600, std::nullopt, 0, away)) == 4);
+  CHECK(policy.Observe(Load(1700, std::nullopt, 0, away)) == 8);
   // The chain is back: one fast anchor drains the backlog, then each drained interval halves.
   CHECK(policy.Observe(Load(0, milliseconds(10))) == 4);
   CHECK(policy.Observe(Load(0)) == 2);

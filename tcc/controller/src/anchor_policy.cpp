@@ -51,20 +51,22 @@ Status AnchorPolicy::SetOptions(const AnchorPolicyOptions& options) {
 
 std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   if (!options_.adaptive) return factor_;
-  const bool growing = load.unanchored_backlog > previous_backlog_;
-  previous_backlog_ = load.unanchored_backlog;
+  // A quarter of the limit, in integers: ceil(backlog_high / 4).
+  const std::size_t quarter = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
+  if (load.unanchored_backlog <= options_.backlog_high) backlog_at_increase_ = 0;
+  const bool backlog_growing = load.unanchored_backlog > options_.backlog_high &&
+                               load.unanchored_backlog >= backlog_at_increase_ + quarter;
   const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency;
-  const bool congested = (load.unanchored_backlog > options_.backlog_high && growing) || slow_landing ||
-                         load.adapter_pending > options_.adapter_pending_high;
-  // "Under a quarter of the limit" in integers: backlog < ceil(backlog_high / 4).
-  const std::size_t drained_backlog = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
+  const bool congested =
+      backlog_growing || slow_landing || load.adapter_pending > options_.adapter_pending_high;
   // An interval without landings says nothing about speed: the latest landings still stand.
   if (load.slowest_landed) latest_landed_ = load.slowest_landed;
-  const bool drained = load.unanchored_backlog < drained_backlog &&
+  const bool drained = load.unanchored_backlog < quarter &&
                        (!latest_landed_ || *latest_landed_ * 2 < options_.target_latency) &&
                        load.oldest_attempt * 2 < options_.target_latency;
   if (congested) {
     factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));
+    if (load.unanchored_backlog > options_.backlog_high) backlog_at_increase_ = load.unanchored_backlog;
   } else if (drained) {
     factor_ = std::max<std::uint64_t>(factor_ / 2, 1);
   }

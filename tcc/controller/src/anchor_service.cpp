@@ -99,9 +99,10 @@ class AnchorService::Impl {
   Status Advance(InFlightBatch& batch, bool& adapter_failed);
   // Reports a completed batch: callback, stats, and its latency for the policy.
   void Finish(const InFlightBatch& batch);
-  // The policy's timer: evaluates the adaptive rule once per interval until Stop.
-  void RunPolicy();
-  void EvaluatePolicy(Clock::time_point now);
+  // The interval timer until Stop: evaluates the adaptive rule, and while the anchoring thread
+  // backs off after a failure, asks the adapter whether the chain is back.
+  void RunTimer();
+  void OnTick(Clock::time_point now);
 
   AnchorService& owner_;
   const std::shared_ptr<chain::ChainAdapter> adapter_;
@@ -112,7 +113,7 @@ class AnchorService::Impl {
   // Serializes Start and Stop; never taken by the anchoring thread.
   mutable std::mutex lifecycle_mutex_;
   std::thread thread_;
-  std::thread policy_thread_;
+  std::thread timer_thread_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -133,6 +134,11 @@ class AnchorService::Impl {
   // batch now being anchored started (empty while the thread waits for one).
   std::optional<std::chrono::microseconds> slowest_landed_;
   std::optional<Clock::time_point> attempt_started_;
+  // The anchoring thread is waiting out a retry delay; the timer ends the wait early (retry_now_)
+  // once the adapter answers its status again, so a backlog is not held back by a long backoff
+  // after the chain has returned.
+  bool backing_off_ = false;
+  bool retry_now_ = false;
   // Only the anchoring thread reads or writes it after Start.
   bool ids_checked_ = false;
   Clock::time_point drain_deadline_;
@@ -189,7 +195,7 @@ Status AnchorService::Impl::Start() {
     attempt_started_.reset();
   }
   thread_ = std::thread([this] { Run(); });
-  policy_thread_ = std::thread([this] { RunPolicy(); });
+  timer_thread_ = std::thread([this] { RunTimer(); });
   return OkStatus();
 }
 
@@ -230,7 +236,7 @@ void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeo
   }
   cv_.notify_all();
   thread_.join();
-  policy_thread_.join();
+  timer_thread_.join();
   // Whatever did not land is still pending or in a batch record in the store; the next Start
   // rebuilds the queue from there.
   std::lock_guard lock(mutex_);
@@ -269,12 +275,20 @@ bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock)
 bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
                                             std::chrono::milliseconds delay) {
   const auto until = Clock::now() + delay;
+  backing_off_ = true;
+  retry_now_ = false;
   for (;;) {
     const auto now = Clock::now();
     // Stop without drain, or a drain past its deadline, ends the wait at once; a drain keeps
     // retrying until then.
-    if (stop_ && (!drain_ || now >= drain_deadline_)) return false;
-    if (now >= until) return true;
+    if (stop_ && (!drain_ || now >= drain_deadline_)) {
+      backing_off_ = false;
+      return false;
+    }
+    if (now >= until || retry_now_) {
+      backing_off_ = false;
+      return true;
+    }
     cv_.wait_until(lock, stop_ ? std::min(until, drain_deadline_) : until);
   }
 }
@@ -441,36 +455,49 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   slowest_landed_ = std::max(slowest_landed_.value_or(std::chrono::microseconds{0}), batch.anchor_latency);
 }
 
-void AnchorService::Impl::RunPolicy() {
+void AnchorService::Impl::RunTimer() {
   std::unique_lock lock(mutex_);
   auto next = Clock::now() + options_.interval;
   for (;;) {
-    // Stop ends the evaluations at once: a drain anchors what is queued whatever N is.
+    // Stop ends the timer at once: a drain anchors what is queued whatever N is.
     if (cv_.wait_until(lock, next, [&] { return stop_; })) return;
     const auto now = Clock::now();
     next = std::max(next + options_.interval, now);
     lock.unlock();
-    EvaluatePolicy(now);
+    OnTick(now);
     lock.lock();
   }
 }
 
-void AnchorService::Impl::EvaluatePolicy(Clock::time_point now) {
+void AnchorService::Impl::OnTick(Clock::time_point now) {
+  bool adaptive = false;
   {
     std::lock_guard policy_lock(owner_.policy_mutex_);
-    if (!owner_.policy_.options().adaptive) return;
+    adaptive = owner_.policy_.options().adaptive;
   }
   ChainLoad load;
+  bool backing_off = false;
   {
     std::lock_guard lock(mutex_);
+    backing_off = backing_off_;
     load.unanchored_backlog = queue_.size() + in_flight_items_;
     load.slowest_landed = std::exchange(slowest_landed_, std::nullopt);
     if (attempt_started_) {
       load.oldest_attempt = std::chrono::duration_cast<std::chrono::microseconds>(now - *attempt_started_);
     }
   }
+  if (!adaptive && !backing_off) return;
   // A chain that cannot say how busy it is shows in the backlog and the latency instead.
-  if (auto status = adapter_->Status(); status.ok()) load.adapter_pending = status->pending;
+  auto status = adapter_->Status();
+  if (status.ok()) load.adapter_pending = status->pending;
+  if (backing_off && status.ok()) {
+    {
+      std::lock_guard lock(mutex_);
+      retry_now_ = true;
+    }
+    cv_.notify_all();
+  }
+  if (!adaptive) return;
   std::lock_guard policy_lock(owner_.policy_mutex_);
   owner_.policy_.Observe(load);
 }

@@ -9,19 +9,20 @@
 // batch is retried. Each evaluation sees the unanchored backlog (evidence items queued or in
 // flight), the slowest anchor call that landed during the interval, how long the batch now on its
 // way has been trying, and the adapter's own pending queue:
-//  - congested when the backlog is over `backlog_high` and still growing, or an anchor that
-//    landed took longer than `target_latency`, or the adapter's pending queue is over
-//    `adapter_pending_high`: the factor doubles, up to the factor that puts every channel at
-//    n_max. Doubling N halves the rate at which evidence items arrive, so a backlog that keeps
-//    growing past its limit (the chain is away) is backed off within a few intervals; a backlog
-//    over the limit that has stopped growing is left alone, and a slow chain raises N once per
-//    slow anchor that lands, not once per retry;
+//  - congested when the backlog is over `backlog_high` and has grown by another quarter of
+//    `backlog_high` since the factor last doubled, or an anchor that landed took longer than
+//    `target_latency`, or the adapter's pending queue is over `adapter_pending_high`: the factor
+//    doubles, up to the factor that puts every channel at n_max. Doubling N halves the rate at
+//    which evidence items arrive, so while the chain is away each further doubling takes about
+//    twice as long to earn: N rises roughly in proportion to the outage's length rather than
+//    racing to n_max, and a backlog that has stopped growing holds it. A slow chain raises N once
+//    per slow anchor that lands, not once per retry;
 //  - drained when the backlog is under a quarter of `backlog_high`, the anchors that landed most
 //    recently (in the latest interval that had any) took less than half the target, and the batch
-//    on its way (if any) has been trying for less than half the target: the factor halves. A raise of k doublings is undone in k intervals, which
-//    is quick enough that N does not stay high long after the chain has room again and slow
-//    enough that a chain that just came back sees its backlog drained before N is lowered;
-//  - otherwise it stays (an outage with a small backlog holds N where it is).
+//    on its way (if any) has been trying for less than half the target: the factor halves. A
+//    raise of k doublings is undone in k intervals, which is quick enough that N does not stay
+//    high long after the chain has room again, and waits until the backlog has been anchored;
+//  - otherwise it stays.
 // The factor starts at 1, so with a healthy chain every channel runs at its base N.
 //
 // A plain value type, not thread-safe: the owner serializes updates (the anchor service does).
@@ -77,7 +78,8 @@ class AnchorPolicy {
  private:
   AnchorPolicyOptions options_;
   std::uint64_t factor_ = 1;
-  std::size_t previous_backlog_ = 0;  // at the previous evaluation, to see growth
+  // The backlog when the factor last doubled while over backlog_high; 0 once it is back under.
+  std::size_t backlog_at_increase_ = 0;
   // The slowest landing of the latest interval that had any.
   std::optional<std::chrono::microseconds> latest_landed_;
 };

@@ -5,7 +5,9 @@
 //
 // Failure handling: an adapter error (chain unavailable, ...) keeps the batch and retries it with
 // exponential backoff under the same batch id, so a retry after a lost reply is idempotent on
-// chain; items keep queueing meanwhile (they are durable). On Start the service re-sends every
+// chain; items keep queueing meanwhile (they are durable). While it backs off, the interval timer
+// asks the adapter for its status and brings the retry forward as soon as the chain answers, so
+// the backlog drains within an interval of the chain's return rather than after `retry_max`. On Start the service re-sends every
 // unfinished batch from the store and re-queues every pending item, so a crash or restart loses
 // nothing and anchors nothing twice. Batch ids are "<prefix>-<counter>" with a counter persisted
 // in the store.
