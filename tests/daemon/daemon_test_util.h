@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -266,6 +268,27 @@ template <typename T>
 T Unwrap(Result<T> result, const char* what) {
   REQUIRE_MESSAGE(result.ok(), what << ": " << (result.ok() ? "" : result.error().ToString()));
   return std::move(result).value();
+}
+
+// The Prometheus text of tccd's metrics endpoint ("ADDR:PORT"), fetched with curl (a dependency
+// of the suite).
+inline std::string ScrapeMetrics(const std::string& address) {
+  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  REQUIRE(::pclose(pipe) == 0);
+  return text;
+}
+
+// The value of an unlabelled metric in a scrape; nullopt when it is not there.
+inline std::optional<double> MetricValue(const std::string& scrape, const std::string& name) {
+  std::smatch match;
+  if (!std::regex_search(scrape, match, std::regex("(^|\\n)" + name + " ([-0-9.e+]+)"))) return std::nullopt;
+  return std::stod(match[2]);
 }
 
 inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& endpoint, const std::string& tcc_did,

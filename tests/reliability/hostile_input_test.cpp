@@ -17,19 +17,6 @@
 namespace tcc::testing {
 namespace {
 
-// The Prometheus text of tccd's metrics endpoint, fetched with curl (a dependency of the suite).
-std::string ScrapeMetrics(const std::string& address) {
-  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
-  REQUIRE(::pclose(pipe) == 0);
-  return text;
-}
-
 double Rejected(const std::string& address, const std::string& reason) {
   const std::string text = ScrapeMetrics(address);
   std::smatch match;
