@@ -79,6 +79,14 @@ inline Json Health(const TccdProcess& tccd, const std::string& data_dir) {
   return controller::ObjectMember(reply, "health");
 }
 
+// Evidence items waiting in the batcher (queued or in flight), as control.health reports them:
+// unlike the gauge, current the moment tccd is ready.
+inline double Waiting(const Json& health) {
+  const Json* anchoring = health.Find("anchoring");
+  REQUIRE(anchoring != nullptr);
+  return anchoring->GetNumber("queued").value() + anchoring->GetNumber("in_flight").value();
+}
+
 }  // namespace outage_detail
 
 inline void RunChainOutage(const ChainOutageSetup& setup) {
@@ -93,15 +101,16 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
   Workers workers{load, {}};
   for (auto& lane : lanes) workers.threads.emplace_back([&lane, &load] { RunLane(*lane, load); });
 
-  // Warm up: settlements flow and anchors land at the base N. The backlog under load with the
-  // chain healthy (what one interval collects) is what "drained" means afterwards.
+  // Warm up: settlements flow and anchors land at the base N. Twice the highest backlog seen under
+  // load with the chain healthy (what an interval collects, and its noise) is what "drained" means
+  // afterwards.
   REQUIRE_MESSAGE(AwaitAcks(load, 20, std::chrono::seconds(30)), "the parties do not settle");
   double normal_backlog = 0;
   Sample before;
   for (int i = 0; i < 8; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     before = Read(tccd);
-    normal_backlog = std::max(normal_backlog, before.unanchored);
+    normal_backlog = std::max(normal_backlog, 2 * before.unanchored);
   }
   CHECK(before.factor == 1);
   const double base_n = before.effective_n;
@@ -132,23 +141,20 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
       const Json* chain_ok = chain->Find("ok");
       CHECK((chain_ok != nullptr && chain_ok->is_bool() && !chain_ok->as_bool()));
       CHECK(Text(health, "status") == "degraded");
-      const Json* anchoring = health.Find("anchoring");
-      REQUIRE(anchoring != nullptr);
-      const double waiting = anchoring->GetNumber("queued").value() + anchoring->GetNumber("in_flight").value();
+      const double waiting = Waiting(health);
       CHECK(waiting > 0);
       MESSAGE("health during the outage: chain error \"" << Text(*chain, "error") << "\"; anchoring: " << waiting
                                                            << " items waiting, last error \""
-                                                           << Text(*anchoring, "last_error") << "\"");
+                                                           << Text(*health.Find("anchoring"), "last_error") << "\"");
       health_checked = true;
     }
     if (!killed && SecondsSince(down_at) > kill_at) {
-      backlog_at_kill = Read(tccd).unanchored;
+      backlog_at_kill = Waiting(Health(tccd, setup.data_dir));
       tccd.Kill();
       if (setup.starts_without_chain) {
         tccd.Start(setup.tccd_arguments);
-        // The backlog comes back from the store (the gauge is refreshed once a second).
-        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-        const double backlog_after = Read(tccd).unanchored;
+        // The backlog comes back from the store.
+        const double backlog_after = Waiting(Health(tccd, setup.data_dir));
         MESSAGE("SIGKILL during the outage with " << backlog_at_kill << " items unanchored; restarted with "
                                                   << backlog_after);
         CHECK(backlog_after >= backlog_at_kill);
@@ -166,9 +172,10 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
   const auto back_at = Clock::now();
   if (!setup.starts_without_chain) {
     tccd.Start(setup.tccd_arguments);
-    const double backlog_after = Read(tccd).unanchored;
+    const double backlog_after = Waiting(Health(tccd, setup.data_dir));
     MESSAGE("SIGKILL near the end of the outage with " << backlog_at_kill << " items unanchored; restarted once "
-            "the chain was back, with " << backlog_after << " unanchored (the gauge may already show the drain)");
+            "the chain was back, with " << backlog_after << " (anchoring may have begun; the final check "
+            "below finds every item anchored)");
   }
   double drained_after = -1, base_after = -1;
   Sample last;
@@ -177,18 +184,16 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
     last = Read(tccd);
     track(last);
     if (drained_after < 0 && last.unanchored <= normal_backlog) drained_after = SecondsSince(back_at);
-    if (drained_after >= 0 && last.factor == 1) {
-      base_after = SecondsSince(back_at);
-      break;
-    }
+    if (base_after < 0 && last.factor == 1) base_after = SecondsSince(back_at);
+    if (drained_after >= 0 && base_after >= 0) break;
   }
   const std::uint64_t acks_total = load.acks.load();
   MESSAGE("chain outage: " << outage_seconds << " s; acknowledged during it " << acks_during << " ("
                            << static_cast<double>(acks_during) / outage_seconds << "/s, " << acks_at_down
                            << " before it); unanchored peak " << peak.unanchored << "; adaptive factor peak "
                            << peak.factor << " (default N " << base_n << " -> " << peak.effective_n
-                           << "); after the chain came back: drained (to the " << normal_backlog
-                           << " items of normal load) in " << drained_after << " s, N back at base in " << base_after
+                           << "); after the chain came back: drained (to " << normal_backlog
+                           << " items, twice the normal-load peak) in " << drained_after << " s, N back at base in " << base_after
                            << " s (factor " << last.factor << ")");
   CHECK(acks_during > 0);
   CHECK(peak.unanchored > 0);
