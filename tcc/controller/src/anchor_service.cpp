@@ -90,8 +90,9 @@ class AnchorService::Impl {
   }
   // Waits until a batch should be cut from the queue; false when the thread should end.
   bool WaitForBatchLocked(std::unique_lock<std::mutex>& lock);
-  // Waits out a retry delay; false when the thread should end.
-  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay);
+  // Waits out a retry delay; false when the thread should end. After a chain failure the timer may
+  // end the wait early.
+  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay, bool chain_failed);
   InFlightBatch TakeBatchLocked();
   void EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival);
 
@@ -134,10 +135,10 @@ class AnchorService::Impl {
   // batch now being anchored started (empty while the thread waits for one).
   std::optional<std::chrono::microseconds> slowest_landed_;
   std::optional<Clock::time_point> attempt_started_;
-  // The anchoring thread is waiting out a retry delay; the timer ends the wait early (retry_now_)
-  // once the adapter answers its status again, so a backlog is not held back by a long backoff
-  // after the chain has returned.
-  bool backing_off_ = false;
+  // The anchoring thread is waiting out a retry delay after the chain failed; the timer ends the
+  // wait early (retry_now_) once the adapter answers its status again, so a backlog is not held
+  // back by a long backoff after the chain has returned.
+  bool waiting_for_chain_ = false;
   bool retry_now_ = false;
   // Only the anchoring thread reads or writes it after Start.
   bool ids_checked_ = false;
@@ -273,20 +274,20 @@ bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock)
 }
 
 bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
-                                            std::chrono::milliseconds delay) {
+                                            std::chrono::milliseconds delay, bool chain_failed) {
   const auto until = Clock::now() + delay;
-  backing_off_ = true;
+  waiting_for_chain_ = chain_failed;
   retry_now_ = false;
   for (;;) {
     const auto now = Clock::now();
     // Stop without drain, or a drain past its deadline, ends the wait at once; a drain keeps
     // retrying until then.
     if (stop_ && (!drain_ || now >= drain_deadline_)) {
-      backing_off_ = false;
+      waiting_for_chain_ = false;
       return false;
     }
     if (now >= until || retry_now_) {
-      backing_off_ = false;
+      waiting_for_chain_ = false;
       return true;
     }
     cv_.wait_until(lock, stop_ ? std::min(until, drain_deadline_) : until);
@@ -344,7 +345,7 @@ void AnchorService::Impl::Run() {
       on_adapter_error_(status.error());
       lock.lock();
     }
-    if (!WaitBackoffLocked(lock, backoff)) break;
+    if (!WaitBackoffLocked(lock, backoff, adapter_failed)) break;
     backoff = std::min(backoff * 2, options_.retry_max);
   }
   // A batch left here is either saved in the store (re-sent by the next Start) or still pending.
@@ -476,21 +477,21 @@ void AnchorService::Impl::OnTick(Clock::time_point now) {
     adaptive = owner_.policy_.options().adaptive;
   }
   ChainLoad load;
-  bool backing_off = false;
+  bool waiting_for_chain = false;
   {
     std::lock_guard lock(mutex_);
-    backing_off = backing_off_;
+    waiting_for_chain = waiting_for_chain_;
     load.unanchored_backlog = queue_.size() + in_flight_items_;
     load.slowest_landed = std::exchange(slowest_landed_, std::nullopt);
     if (attempt_started_) {
       load.oldest_attempt = std::chrono::duration_cast<std::chrono::microseconds>(now - *attempt_started_);
     }
   }
-  if (!adaptive && !backing_off) return;
+  if (!adaptive && !waiting_for_chain) return;
   // A chain that cannot say how busy it is shows in the backlog and the latency instead.
   auto status = adapter_->Status();
   if (status.ok()) load.adapter_pending = status->pending;
-  if (backing_off && status.ok()) {
+  if (waiting_for_chain && status.ok()) {
     {
       std::lock_guard lock(mutex_);
       retry_now_ = true;

@@ -16,8 +16,9 @@
 // is retrying), the service feeds the interval's chain load into the AnchorPolicy it shares with
 // the caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
 //
-// Threads: an anchoring thread and a policy timer thread, both owned by the service. Submit, Flush, stats and the policy accessors
-// are thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
+// Threads: an anchoring thread and an interval timer thread, both owned by the service (the
+// adapter must take calls from both). Submit, Flush, stats and the policy accessors are
+// thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
 // borrows the store and shares the adapter; both must outlive it. Stop (also run by the destructor)
 // anchors what is queued first when asked to drain.
 #pragma once
