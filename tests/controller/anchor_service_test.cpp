@@ -102,7 +102,7 @@ TEST_CASE("AnchorPolicy: each congestion signal doubles the factor, a drained ch
   // In between: neither congested nor drained.
   CHECK(policy.Observe(Load(0, milliseconds(100))) == 32);  // at the target, not over it
   CHECK(policy.Observe(Load(0, milliseconds(50))) == 32);   // not under half the target
-  CHECK(policy.Observe(Load(0)) == 32);                     // no landing: the latest (50 ms) still stands
+  CHECK(policy.Observe(Load(1)) == 32);                     // no landing: the latest (50 ms) still stands
   CHECK(policy.Observe(Load(250, milliseconds(10))) == 32); // not under a quarter of the backlog limit
   CHECK(policy.Observe(Load(1000)) == 32);                  // at the limit, not over it
   CHECK(policy.Observe(Load(0, std::nullopt, 0, milliseconds(50))) == 32);  // a batch trying for half the target
@@ -140,6 +140,9 @@ TEST_CASE("AnchorPolicy: a slow chain doubles the factor once per slow anchor th
   CHECK(policy.Observe(Load(10, milliseconds(500))) == 4);
   // A batch that has just started after a slow landing: the chain is not known to be fast again.
   CHECK(policy.Observe(Load(10, std::nullopt, 0, milliseconds(10))) == 4);
+  // Nothing waits at all: the chain's speed does not matter (at a raised N leaves are far apart).
+  CHECK(policy.Observe(Load(0)) == 2);
+  CHECK(policy.Observe(Load(10, milliseconds(500))) == 4);
   CHECK(policy.Observe(Load(10, milliseconds(10))) == 2);
 }
 

@@ -59,10 +59,13 @@ std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency;
   const bool congested =
       backlog_growing || slow_landing || load.adapter_pending > options_.adapter_pending_high;
-  // An interval without landings says nothing about speed: the latest landings still stand.
+  // An interval without landings says nothing about speed: the latest landings still stand,
+  // unless nothing waits at all, when the chain's speed does not matter (at a raised N leaves may
+  // be far apart, and N must come down without them).
   if (load.slowest_landed) latest_landed_ = load.slowest_landed;
-  const bool drained = load.unanchored_backlog < quarter &&
-                       (!latest_landed_ || *latest_landed_ * 2 < options_.target_latency) &&
+  const bool idle = load.unanchored_backlog == 0 && !load.slowest_landed;
+  const bool fast = idle || !latest_landed_ || *latest_landed_ * 2 < options_.target_latency;
+  const bool drained = load.unanchored_backlog < quarter && fast &&
                        load.oldest_attempt * 2 < options_.target_latency;
   if (congested) {
     factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));

@@ -18,8 +18,9 @@
 //    racing to n_max, and a backlog that has stopped growing holds it. A slow chain raises N once
 //    per slow anchor that lands, not once per retry;
 //  - drained when the backlog is under a quarter of `backlog_high`, the anchors that landed most
-//    recently (in the latest interval that had any) took less than half the target, and the batch
-//    on its way (if any) has been trying for less than half the target: the factor halves. A
+//    recently (in the latest interval that had any) took less than half the target — or nothing
+//    landed and nothing waits, when speed does not matter — and the batch on its way (if any) has
+//    been trying for less than half the target: the factor halves. A
 //    raise of k doublings is undone in k intervals, which is quick enough that N does not stay
 //    high long after the chain has room again, and waits until the backlog has been anchored;
 //  - otherwise it stays.
