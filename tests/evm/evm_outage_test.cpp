@@ -21,9 +21,9 @@ TEST_CASE("chain outage: the EVM node stops under load, then comes back on the s
   std::shared_ptr<chain::ChainAdapter> writer = chain.Open();
   auto lanes = MakeLanes(3, [&](Trade& trade) { trade.Record(writer, kBaseN); });
   REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  // Adaptive N reacts to a backlog over 200 items that keeps growing, or anchors over 2 s.
+  // Adaptive N reacts to a backlog over 100 items that keeps growing, or anchors over 2 s.
   const std::string config = dir.Sub("tccd.json");
-  REQUIRE(WriteFileAtomic(config, R"({"anchoring": {"backlog_high": 200, "target_latency_ms": 2000}})").ok());
+  REQUIRE(WriteFileAtomic(config, R"({"anchoring": {"backlog_high": 100, "target_latency_ms": 2000}})").ok());
   chain::EvmOptions options = chain.options();
   options.key_file = chain.NewFundedKey("tccd-evm.key");  // tccd's own account: its nonces are its own
 

@@ -19,9 +19,9 @@ TEST_CASE("chain outage: the embedded ledger's disk fills up under load, then fr
   const std::string ledger = volume->Sub("ledger");
   auto lanes = MakeLanes(3, [&](Trade& trade) { trade.Record(ledger, kBaseN); });
   REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  // Adaptive N reacts to a backlog over 200 items that keeps growing, or anchors over 1 s.
+  // Adaptive N reacts to a backlog over 100 items that keeps growing, or anchors over 1 s.
   const std::string config = dir.Sub("tccd.json");
-  REQUIRE(WriteFileAtomic(config, R"({"anchoring": {"backlog_high": 200, "target_latency_ms": 1000}})").ok());
+  REQUIRE(WriteFileAtomic(config, R"({"anchoring": {"backlog_high": 100, "target_latency_ms": 1000}})").ok());
 
   ChainOutageSetup setup;
   setup.lanes = &lanes;
