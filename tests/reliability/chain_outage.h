@@ -183,7 +183,10 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     last = Read(tccd);
     track(last);
-    if (drained_after < 0 && last.unanchored <= normal_backlog) drained_after = SecondsSince(back_at);
+    // The backlog from control.health: the gauges of a restarted tccd read 0 until its first
+    // refresh (once a second), and a 0 backlog must not pass for a drained one.
+    const double waiting = Waiting(Health(tccd, setup.data_dir));
+    if (drained_after < 0 && waiting <= normal_backlog) drained_after = SecondsSince(back_at);
     if (base_after < 0 && last.factor == 1) base_after = SecondsSince(back_at);
     if (drained_after >= 0 && base_after >= 0) break;
   }
