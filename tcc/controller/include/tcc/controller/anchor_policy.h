@@ -20,9 +20,9 @@
 //  - drained when the backlog is under a quarter of `backlog_high`, the anchors that landed most
 //    recently (in the latest interval that had any) took less than half the target — or nothing
 //    landed and nothing waits, when speed does not matter — and the batch on its way (if any) has
-//    been trying for less than half the target: the factor halves. A
-//    raise of k doublings is undone in k intervals, which is quick enough that N does not stay
-//    high long after the chain has room again, and waits until the backlog has been anchored;
+//    been trying for less than half the target: the factor halves. A raise of k doublings is
+//    undone in k intervals, which is quick enough that N does not stay high long after the chain
+//    has room again, and waits until the backlog has been anchored;
 //  - otherwise it stays.
 // The factor starts at 1, so with a healthy chain every channel runs at its base N.
 //
