@@ -298,9 +298,9 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
 // Settles at a fixed rate over 20 channels while the chain slows down for the second quarter of
 // the run (each anchor call delayed 4x the policy's target latency), sampling every 250 ms: issued
 // rate, unanchored backlog, effective N (for a channel whose TIC says N = 10) and the last
-// anchor's latency. The policy is re-evaluated only after an anchor attempt, and a channel offers
-// a leaf only every N TSCs, so how fast N comes down depends on each channel's rate: 20 channels
-// keep leaves (and anchors) coming at the raised N.
+// anchor's latency. The policy is evaluated once per batcher interval (100 ms): each slow anchor
+// that lands doubles N, and once anchors are fast and the backlog drained each interval halves it,
+// whether or not leaves arrive at the raised N.
 std::string AdaptiveRun(Plan& plan, int threads, double seconds, double rate, const std::string& csv_path) {
   constexpr int kChannels = 20;
   constexpr std::uint64_t kBaseN = 10;

@@ -7,11 +7,13 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <thread>
 #include <utility>
 
@@ -32,6 +34,11 @@ using Clock = std::chrono::steady_clock;
 // Event polls read at most this many event keys per call, so a filter that matches little cannot
 // turn one poll into a scan of the whole chain; the cursor still advances.
 constexpr std::size_t kMaxEventsScanned = 4096;
+
+// After a failure, how often a call may try to reopen the database: often enough that the ledger
+// is back within a fraction of a second of its disk, rarely enough that a ledger whose disk stays
+// full does not spend its time opening LevelDB.
+constexpr std::chrono::milliseconds kReopenInterval{300};
 
 struct Head {
   std::uint64_t height = 0;
@@ -175,7 +182,9 @@ std::optional<ChainEvent> EventFor(const Entry& entry, std::uint64_t height,
 
 struct LocalLedger::Impl {
   LocalLedgerOptions options;
-  std::unique_ptr<leveldb::DB> db;
+  // Readers and the packer hold it shared while they use `db`; a reopen holds it exclusively.
+  std::shared_mutex db_mutex;
+  std::unique_ptr<leveldb::DB> db;  // null while the database cannot be opened
 
   std::mutex mutex;
   std::condition_variable queue_changed;  // the packer waits for requests
@@ -183,13 +192,24 @@ struct LocalLedger::Impl {
   std::deque<Request> queue;
   std::size_t in_flight = 0;
   bool stopping = false;
-  // After a failed commit LevelDB refuses further writes; so does the ledger, with the reason.
-  std::optional<Error> failure;
+  // Why the ledger cannot write, after a failed commit (or an open that failed for an I/O reason).
+  // LevelDB latches a failed sync or compaction, and a failed log append may leave a torn record
+  // that a later append on the same handle would bury mid-log, so the handle is not written again:
+  // writes are refused until a reopen (which replays the log, dropping a torn tail, and re-reads
+  // the head) succeeds. Reopens are tried by calls, at most once per kReopenInterval.
+  std::optional<std::string> failure;
+  Clock::time_point next_reopen{};
   Head head;
   std::chrono::microseconds last_anchor_latency{0};
   std::uint64_t anchors = 0;
   std::thread packer;
 
+  Error WriteRefused() const { return Error(ErrorCode::kUnavailable, "ledger cannot write: " + *failure); }
+  // Closes the database and opens it again if the ledger has failed and a reopen is due.
+  void MaybeReopen();
+  // The database for reading, held open until the lock is released; kUnavailable while it is
+  // closed.
+  Result<std::shared_lock<std::shared_mutex>> ReadLock();
   // kResourceExhausted/kUnavailable are returned at once and `done` is not called.
   tcc::Status Enqueue(WriteKind kind, Entry entry, Done done);
   Result<Recorded<Entry>> Submit(WriteKind kind, Entry entry);
@@ -205,10 +225,44 @@ struct LocalLedger::Impl {
                                std::uint64_t head_height, bool& exhausted);
 };
 
-tcc::Status LocalLedger::Impl::Enqueue(WriteKind kind, Entry entry, Done done) {
+void LocalLedger::Impl::MaybeReopen() {
   {
     std::lock_guard lock(mutex);
-    if (failure) return *failure;
+    const auto now = Clock::now();
+    if (!failure || stopping || now < next_reopen) return;
+    next_reopen = now + kReopenInterval;
+  }
+  std::unique_lock exclusive(db_mutex);
+  // LevelDB's lock admits one handle per directory, within a process too: close before opening.
+  db.reset();
+  auto opened = ledger::OpenDatabase(options.path, /*create_if_missing=*/false);
+  Result<Head> read_head = opened.ok() ? ReadHead(**opened) : Result<Head>(opened.error());
+  std::lock_guard lock(mutex);
+  if (!read_head.ok()) {
+    failure = read_head.error().message();
+    return;
+  }
+  // A commit reported as failed may have reached the disk after all; the head read back says.
+  db = std::move(opened).value();
+  head = *read_head;
+  failure.reset();
+}
+
+Result<std::shared_lock<std::shared_mutex>> LocalLedger::Impl::ReadLock() {
+  MaybeReopen();
+  std::shared_lock shared(db_mutex);
+  if (db == nullptr) {
+    std::lock_guard lock(mutex);
+    return Error(ErrorCode::kUnavailable, "ledger cannot read: " + failure.value_or("closed"));
+  }
+  return shared;
+}
+
+tcc::Status LocalLedger::Impl::Enqueue(WriteKind kind, Entry entry, Done done) {
+  MaybeReopen();
+  {
+    std::lock_guard lock(mutex);
+    if (failure) return WriteRefused();
     if (stopping) return Error(ErrorCode::kUnavailable, "ledger is closing");
     if (queue.size() >= options.max_pending) {
       return Error(ErrorCode::kResourceExhausted,
@@ -256,15 +310,21 @@ void LocalLedger::Impl::PackerLoop() {
 }
 
 void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
+  std::shared_lock shared(db_mutex);
   Head base;
+  std::optional<Error> refused;
   {
     std::lock_guard lock(mutex);
     base = head;
     if (failure) {
       in_flight = 0;
-      for (Request& request : batch) request.done(*failure);
-      return;
+      refused = WriteRefused();
     }
+  }
+  if (refused) {
+    shared.unlock();
+    for (Request& request : batch) request.done(*refused);
+    return;
   }
   const std::size_t per_block = options.max_entries_per_block;
   ledger::LedgerView view(*db, leveldb::ReadOptions(), /*index_from_db=*/true);
@@ -324,13 +384,15 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
     sync.sync = true;
     leveldb::Status status = db->Write(sync, &write);
     if (!status.ok()) {
-      Error error(ErrorCode::kIo, "ledger write failed: " + status.ToString());
       {
         std::lock_guard lock(mutex);
-        failure = error;
+        failure = status.ToString();
+        next_reopen = Clock::now() + kReopenInterval;
         in_flight = 0;
+        refused = WriteRefused();
       }
-      for (Request& request : batch) request.done(error);
+      shared.unlock();
+      for (Request& request : batch) request.done(*refused);
       return;
     }
   }
@@ -367,6 +429,8 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
       anchors += std::holds_alternative<BatchAnchor>(entry) ? 1 : 0;
     }
   }
+  // A callback may read the ledger, which may want to reopen it.
+  shared.unlock();
   if (!blocks.empty()) head_changed.notify_all();
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
@@ -427,8 +491,18 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const LocalLedgerOptions&
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  TCC_ASSIGN_OR_RETURN(impl->db, ledger::OpenDatabase(options.path, options.create_if_missing));
-  TCC_ASSIGN_OR_RETURN(impl->head, ReadHead(*impl->db));
+  auto database = ledger::OpenDatabase(options.path, options.create_if_missing);
+  std::error_code ignored;
+  if (!database.ok() && database.error().code() == ErrorCode::kIo &&
+      std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ignored)) {
+    // An existing ledger that cannot be opened now (its disk is full) starts unavailable and heals
+    // like one whose write failed, so a daemon restarted during the outage can run without it.
+    impl->failure = database.error().message();
+  } else {
+    if (!database.ok()) return std::move(database).error();
+    impl->db = std::move(database).value();
+    TCC_ASSIGN_OR_RETURN(impl->head, ReadHead(*impl->db));
+  }
   Impl* raw = impl.get();
   impl->packer = std::thread([raw] { raw->PackerLoop(); });
   return std::unique_ptr<LocalLedger>(new LocalLedger(std::move(impl)));
@@ -457,6 +531,7 @@ Result<Recorded<DidDocumentVersion>> LocalLedger::UpdateDid(std::string_view did
 Result<Recorded<DidDocumentVersion>> LocalLedger::ResolveDid(
     std::string_view did, std::optional<std::uint64_t> version) {
   TCC_RETURN_IF_ERROR(ValidateId(did, "DID"));
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   Snapshot snapshot(*impl_->db);
   std::string name(did);
   if (!version) {
@@ -479,6 +554,7 @@ Result<Recorded<TemplateVersion>> LocalLedger::PublishTemplate(const TemplateVer
 Result<Recorded<TemplateVersion>> LocalLedger::GetTemplate(std::string_view id,
                                                            std::optional<std::uint64_t> version) {
   TCC_RETURN_IF_ERROR(ValidateId(id, "template id"));
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   Snapshot snapshot(*impl_->db);
   std::string name(id);
   if (!version) {
@@ -498,6 +574,7 @@ Result<Recorded<TemplateVersion>> LocalLedger::GetTemplate(std::string_view id,
 
 Result<std::vector<Recorded<TemplateVersion>>> LocalLedger::ListTemplates(std::string_view id) {
   if (!id.empty()) TCC_RETURN_IF_ERROR(ValidateId(id, "template id"));
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   Snapshot snapshot(*impl_->db);
   std::string prefix = ledger::TemplateVersionPrefix(id);
   std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(snapshot.options()));
@@ -522,6 +599,7 @@ Result<Recorded<TicDocument>> LocalLedger::RecordTic(const TicDocument& tic) {
 
 Result<Recorded<TicDocument>> LocalLedger::GetTic(std::string_view tic_id) {
   TCC_RETURN_IF_ERROR(ValidateId(tic_id, "TIC id"));
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   return impl_->Find<TicDocument>(leveldb::ReadOptions(), ledger::TicKey(tic_id),
                                   "TIC " + std::string(tic_id) + " is not recorded");
 }
@@ -541,17 +619,20 @@ tcc::Status LocalLedger::AnchorAsync(const BatchAnchor& anchor, AnchorCallback d
 
 Result<Recorded<BatchAnchor>> LocalLedger::FindAnchor(std::string_view batch_id) {
   TCC_RETURN_IF_ERROR(ValidateId(batch_id, "batch id"));
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   return impl_->Find<BatchAnchor>(leveldb::ReadOptions(), ledger::AnchorKey(batch_id),
                                   "batch " + std::string(batch_id) + " is not anchored");
 }
 
 Result<Recorded<BatchAnchor>> LocalLedger::FindAnchorByRoot(const Hash256& root) {
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   return impl_->Find<BatchAnchor>(leveldb::ReadOptions(), ledger::AnchorRootKey(root),
                                   "no batch is anchored with root " + HexEncode(root));
 }
 
 Result<EventPage> LocalLedger::Impl::ScanEvents(const EventQuery& query, Location after,
                                                 std::uint64_t head_height, bool& exhausted) {
+  TCC_ASSIGN_OR_RETURN(auto reading, ReadLock());
   Snapshot snapshot(*db);
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(snapshot.options()));
   std::string start = ledger::EventKey(after);
@@ -623,8 +704,9 @@ Result<EventPage> LocalLedger::PollEvents(const EventQuery& query) {
 }
 
 Result<AdapterStatus> LocalLedger::Status() {
+  impl_->MaybeReopen();
   std::lock_guard lock(impl_->mutex);
-  if (impl_->failure) return *impl_->failure;
+  if (impl_->failure) return impl_->WriteRefused();
   AdapterStatus status;
   status.adapter = "local";
   status.height = impl_->head.height;
@@ -635,6 +717,7 @@ Result<AdapterStatus> LocalLedger::Status() {
 }
 
 Result<LedgerReport> LocalLedger::Verify() {
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
   Snapshot snapshot(*impl_->db);
   return ledger::VerifyDatabase(*impl_->db, snapshot.options());
 }

@@ -50,16 +50,15 @@ AnchorPolicyOptions AdaptiveOptions() {
   return options;
 }
 
-// Each observation one second after the one before: longer than AdaptiveOptions' target latency,
-// so every congested observation may double the factor.
-ChainLoad Load(milliseconds latency, std::size_t backlog = 0, std::size_t pending = 0) {
-  static std::chrono::steady_clock::time_point clock{};
-  clock += std::chrono::seconds(1);
+// One interval's load: the backlog at its end, the slowest anchor that landed in it (if any), the
+// adapter's pending queue and how long the batch on its way has been trying.
+ChainLoad Load(std::size_t backlog, std::optional<milliseconds> landed = std::nullopt, std::size_t pending = 0,
+               milliseconds attempt = milliseconds(0)) {
   ChainLoad load;
-  load.observed_at = clock;
-  load.last_anchor_latency = latency;
   load.unanchored_backlog = backlog;
+  if (landed) load.slowest_landed = *landed;
   load.adapter_pending = pending;
+  load.oldest_attempt = attempt;
   return load;
 }
 
@@ -85,53 +84,78 @@ TEST_CASE("AnchorPolicy: base N precedence and clamping of the effective N") {
   CHECK(policy.EffectiveN(7, 30) == 30);
 }
 
-TEST_CASE("AnchorPolicy: each congestion signal doubles the factor, room lowers it by one") {
-  AnchorPolicy policy(AdaptiveOptions());
-  const ChainLoad roomy = Load(milliseconds(10));
+TEST_CASE("AnchorPolicy: each congestion signal doubles the factor, a drained chain halves it") {
+  AnchorPolicy policy(AdaptiveOptions());  // target 100 ms, backlog_high 1000, pending_high 10
 
-  CHECK(policy.Observe(roomy) == 1);  // never below 1
-  CHECK(policy.Observe(Load(milliseconds(150))) == 2);         // latency over target
-  CHECK(policy.Observe(Load(milliseconds(10), 1001)) == 4);    // backlog over backlog_high
-  CHECK(policy.Observe(Load(milliseconds(10), 0, 11)) == 8);   // adapter queue over its limit
-  CHECK(policy.EffectiveN(10, std::nullopt) == 80);
-  CHECK(policy.EffectiveN(10, 3) == 24);  // the override is a base, scaled like any other
+  CHECK(policy.Observe(Load(0)) == 1);                     // never below 1
+  CHECK(policy.Observe(Load(0, milliseconds(150))) == 2);  // an anchor landed slower than the target
+  CHECK(policy.Observe(Load(1001)) == 4);                  // backlog over backlog_high
+  CHECK(policy.Observe(Load(1001)) == 4);                  // over it, but no longer growing
+  CHECK(policy.Observe(Load(1250)) == 4);                  // grown by less than a quarter of the limit
+  CHECK(policy.Observe(Load(1251)) == 8);                  // by a quarter since the last doubling
+  CHECK(policy.Observe(Load(900)) == 8);                   // back under the limit
+  CHECK(policy.Observe(Load(1001)) == 16);                 // over it again: the count starts afresh
+  CHECK(policy.Observe(Load(0, std::nullopt, 11)) == 32);  // adapter queue over its limit
+  CHECK(policy.EffectiveN(10, std::nullopt) == 320);
+  CHECK(policy.EffectiveN(10, 3) == 96);  // the override is a base, scaled like any other
 
-  // In between: neither congested nor roomy.
-  CHECK(policy.Observe(Load(milliseconds(100))) == 8);        // at the target, not over it
-  CHECK(policy.Observe(Load(milliseconds(50))) == 8);         // not under half the target
-  CHECK(policy.Observe(Load(milliseconds(10), 250)) == 8);    // not under a quarter of the backlog
-  CHECK(policy.Observe(Load(milliseconds(10), 1000)) == 8);   // at the limit, not over it
-  CHECK(policy.Observe(Load(milliseconds(10), 0, 10)) == 7);  // pending at its limit is not congestion
+  // In between: neither congested nor drained.
+  CHECK(policy.Observe(Load(0, milliseconds(100))) == 32);  // at the target, not over it
+  CHECK(policy.Observe(Load(0, milliseconds(50))) == 32);   // not under half the target
+  CHECK(policy.Observe(Load(1)) == 32);                     // no landing: the latest (50 ms) still stands
+  CHECK(policy.Observe(Load(250, milliseconds(10))) == 32); // not under a quarter of the backlog limit
+  CHECK(policy.Observe(Load(1000)) == 32);                  // at the limit, not over it
+  CHECK(policy.Observe(Load(0, std::nullopt, 0, milliseconds(50))) == 32);  // a batch trying for half the target
 
-  CHECK(policy.Observe(Load(milliseconds(49), 249)) == 6);
-  for (int i = 0; i < 10; ++i) policy.Observe(roomy);
+  CHECK(policy.Observe(Load(0, std::nullopt, 10)) == 16);  // pending at its limit is not congestion
+  CHECK(policy.Observe(Load(249, milliseconds(49), 0, milliseconds(49))) == 8);
+  for (int i = 0; i < 3; ++i) policy.Observe(Load(0));
   CHECK(policy.factor() == 1);
+  CHECK(policy.Observe(Load(0)) == 1);
   CHECK(policy.EffectiveN(10, std::nullopt) == 10);
 }
 
-TEST_CASE("AnchorPolicy: congestion doubles the factor at most once per target latency") {
+TEST_CASE("AnchorPolicy: an outage raises the factor as the backlog grows past its limit, not per retry") {
+  AnchorPolicy policy(AdaptiveOptions());  // backlog_high 1000: a quarter is 250
+  const milliseconds away(5000);           // the batch on its way has been failing for this long
+  CHECK(policy.Observe(Load(500, std::nullopt, 0, away)) == 1);  // growing, under the limit
+  CHECK(policy.Observe(Load(1200, std::nullopt, 0, away)) == 2);
+  CHECK(policy.Observe(Load(1449, std::nullopt, 0, away)) == 2);
+  CHECK(policy.Observe(Load(1450, std::nullopt, 0, away)) == 4);
+  // However long the outage and however many retries fail: a backlog that stopped growing holds N.
+  for (int i = 0; i < 20; ++i) CHECK(policy.Observe(Load(1450, std::nullopt, 0, away)) == 4);
+  CHECK(policy.Observe(Load(1600, std::nullopt, 0, away)) == 4);
+  CHECK(policy.Observe(Load(1700, std::nullopt, 0, away)) == 8);
+  // The chain is back: one fast anchor drains the backlog, then each drained interval halves.
+  CHECK(policy.Observe(Load(0, milliseconds(10))) == 4);
+  CHECK(policy.Observe(Load(0)) == 2);
+  CHECK(policy.Observe(Load(0)) == 1);
+}
+
+TEST_CASE("AnchorPolicy: a slow chain doubles the factor once per slow anchor that lands") {
   AnchorPolicy policy(AdaptiveOptions());  // target latency 100 ms
-  ChainLoad slow = Load(milliseconds(500));
-  CHECK(policy.Observe(slow) == 2);
-  // The retries of the same slow anchor within the period report congestion again: no new doubling.
-  for (int i = 1; i < 10; ++i) {
-    slow.observed_at += milliseconds(10);
-    CHECK(policy.Observe(slow) == 2);
-  }
-  slow.observed_at += milliseconds(10);  // 100 ms after the doubling
-  CHECK(policy.Observe(slow) == 4);
+  CHECK(policy.Observe(Load(10, milliseconds(500))) == 2);
+  // Intervals while the next slow anchor is still on its way: no new doubling, and no halving.
+  for (int i = 0; i < 5; ++i) CHECK(policy.Observe(Load(10, std::nullopt, 0, milliseconds(300))) == 2);
+  CHECK(policy.Observe(Load(10, milliseconds(500))) == 4);
+  // A batch that has just started after a slow landing: the chain is not known to be fast again.
+  CHECK(policy.Observe(Load(10, std::nullopt, 0, milliseconds(10))) == 4);
+  // Nothing waits at all: the chain's speed does not matter (at a raised N leaves are far apart).
+  CHECK(policy.Observe(Load(0)) == 2);
+  CHECK(policy.Observe(Load(10, milliseconds(500))) == 4);
+  CHECK(policy.Observe(Load(10, milliseconds(10))) == 2);
 }
 
 TEST_CASE("AnchorPolicy: the factor stops where every channel is at n_max") {
   AnchorPolicyOptions options = AdaptiveOptions();
   options.n_max = 100;
   AnchorPolicy policy(options);
-  for (int i = 0; i < 20; ++i) policy.Observe(Load(milliseconds(500)));
+  for (int i = 0; i < 20; ++i) policy.Observe(Load(0, milliseconds(500)));
   CHECK(policy.factor() == 100);
   CHECK(policy.EffectiveN(1, std::nullopt) == 100);
   CHECK(policy.EffectiveN(10, std::nullopt) == 100);
-  // One roomy anchor moves it down by one, not back to the base.
-  CHECK(policy.Observe(Load(milliseconds(1))) == 99);
+  // Each drained interval halves it.
+  CHECK(policy.Observe(Load(0, milliseconds(1))) == 50);
 
   // Lowering n_max re-clamps the factor; switching adaptive off takes the factor back to 1.
   options.n_max = 20;
@@ -146,7 +170,7 @@ TEST_CASE("AnchorPolicy: base times factor saturates instead of overflowing") {
   AnchorPolicyOptions options = AdaptiveOptions();
   options.n_max = std::numeric_limits<std::uint64_t>::max();
   AnchorPolicy policy(options);
-  for (int i = 0; i < 70; ++i) policy.Observe(Load(milliseconds(500)));
+  for (int i = 0; i < 70; ++i) policy.Observe(Load(0, milliseconds(500)));
   CHECK(policy.factor() == std::numeric_limits<std::uint64_t>::max());
   CHECK(policy.EffectiveN(3, std::nullopt) == std::numeric_limits<std::uint64_t>::max());
 }
@@ -155,7 +179,7 @@ TEST_CASE("AnchorPolicy: without the adaptive switch, load changes nothing") {
   AnchorPolicyOptions options = AdaptiveOptions();
   options.adaptive = false;
   AnchorPolicy policy(options);
-  CHECK(policy.Observe(Load(milliseconds(5000), 1u << 20, 1000)) == 1);
+  CHECK(policy.Observe(Load(1u << 20, milliseconds(5000), 1000)) == 1);
   CHECK(policy.factor() == 1);
   CHECK(policy.EffectiveN(10, std::nullopt) == 10);
 }
@@ -571,7 +595,9 @@ TEST_CASE("AnchorService: an unavailable chain is retried under the same batch i
   Collector collector;
   AnchorServiceOptions options = FastOptions(milliseconds(20));
   options.max_batch = 150;
-  AnchorService service(adapter, *store, options, AdaptiveOptions(), collector.Callback());
+  AnchorPolicyOptions policy = AdaptiveOptions();
+  policy.backlog_high = 100;
+  AnchorService service(adapter, *store, options, policy, collector.Callback());
   REQUIRE(service.Start().ok());
   auto factor = [&] {
     std::lock_guard lock(service.policy_mutex());
@@ -583,8 +609,14 @@ TEST_CASE("AnchorService: an unavailable chain is retried under the same batch i
   CommitPending(*store, items);
   for (const auto& item : items) service.Submit(item);
   REQUIRE(WaitFor([&] { return service.stats().adapter_errors >= 5; }));
-  // Retrying for longer than the target latency is congestion.
+  // The backlog grew past its limit: N doubled; the retries that follow do not raise it further
+  // while the backlog stays where it is.
   CHECK(WaitFor([&] { return factor() > 1; }, milliseconds(3000)));
+  const auto raised = factor();
+  const auto errors_at_raise = service.stats().adapter_errors;
+  REQUIRE(WaitFor([&] { return service.stats().adapter_errors >= errors_at_raise + 3; }));
+  CHECK(factor() == raised);
+  CHECK(raised <= 4);  // once, or twice if an evaluation fell inside the submissions
   auto stats = service.stats();
   CHECK(collector.leaves() == 0);
   CHECK(stats.last_error.find("unavailable") != std::string::npos);

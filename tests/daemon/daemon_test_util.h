@@ -270,16 +270,8 @@ T Unwrap(Result<T> result, const char* what) {
   return std::move(result).value();
 }
 
-inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& endpoint, const std::string& tcc_did,
-                                                           std::shared_ptr<did::KeyPair> key) {
-  client::ConnectOptions options;
-  options.endpoint = endpoint;
-  options.tcc_did = tcc_did;
-  options.timeout = std::chrono::seconds(10);
-  return Unwrap(client::ChannelClient::Connect(std::move(options), std::move(key)), "connect");
-}
-
-// The Prometheus text of tccd's metrics endpoint, fetched with curl (a dependency of the suite).
+// The Prometheus text of tccd's metrics endpoint ("ADDR:PORT"), fetched with curl (a dependency
+// of the suite).
 inline std::string ScrapeMetrics(const std::string& address) {
   std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
   std::FILE* pipe = ::popen(command.c_str(), "r");
@@ -292,13 +284,23 @@ inline std::string ScrapeMetrics(const std::string& address) {
   return text;
 }
 
-// One series' value in a Prometheus text, the series written as exposed (`tcc_store_writable`,
-// `tcc_submissions_rejected_total{reason="parse"}`); 0 when absent.
-inline double MetricValue(const std::string& text, const std::string& series) {
+// One series' value in a scrape, the series written as exposed (`tcc_store_writable`,
+// `tcc_submissions_rejected_total{reason="parse"}`); nullopt when the scrape does not have it (a
+// labelled counter appears only once it has counted).
+inline std::optional<double> MetricValue(const std::string& scrape, const std::string& series) {
   const std::string line_start = "\n" + series + " ";
-  const std::size_t at = ("\n" + text).find(line_start);
-  if (at == std::string::npos) return 0;
-  return std::stod(text.substr(at + line_start.size() - 1));
+  const std::size_t at = ("\n" + scrape).find(line_start);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(scrape.substr(at + line_start.size() - 1));
+}
+
+inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& endpoint, const std::string& tcc_did,
+                                                           std::shared_ptr<did::KeyPair> key) {
+  client::ConnectOptions options;
+  options.endpoint = endpoint;
+  options.tcc_did = tcc_did;
+  options.timeout = std::chrono::seconds(10);
+  return Unwrap(client::ChannelClient::Connect(std::move(options), std::move(key)), "connect");
 }
 
 // Joins, retrying while the channel is not open yet (tccd opens it from a chain event).

@@ -9,33 +9,17 @@
 //
 // TCC_CRASH_SEED=N replays the kill timings of a run (each run prints its seed).
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cstdlib>
 #include <random>
 
-#include "settlement_load.h"
+#include "reliability/settlement_load.h"
 
 namespace tcc::testing {
 namespace {
 
 constexpr int kCrashes = 20;
 constexpr std::uint64_t kAnchorEvery = 5;  // N of every channel
-
-// A port nobody listens on right now; tccd binds it on every restart so clients can reconnect.
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 TEST_CASE("crash loop: SIGKILL tccd 20 times under load; nothing acknowledged is lost or duplicated") {
   const char* seed_text = std::getenv("TCC_CRASH_SEED");
@@ -45,7 +29,8 @@ TEST_CASE("crash loop: SIGKILL tccd 20 times under load; nothing acknowledged is
   std::mt19937 random(seed);
 
   TempDir dir;
-  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 3, kAnchorEvery);
+  auto lanes = MakeLanes(3, [&](Trade& trade) { trade.Record(dir.Sub("ledger"), kAnchorEvery); });
+  REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
 
   const std::string listen = "tcp://127.0.0.1:" + std::to_string(FreeLoopbackPort());
   const std::vector<std::string> arguments = {
@@ -54,26 +39,25 @@ TEST_CASE("crash loop: SIGKILL tccd 20 times under load; nothing acknowledged is
   TccdProcess tccd;
   tccd.Start(arguments);
 
-  Load load;
+  SettlementLoad load;
   load.endpoint = listen;
   load.tcc_did = tccd.did();
   Workers workers{load, {}};
   for (auto& lane : lanes) workers.threads.emplace_back([&lane, &load] { RunLane(*lane, load); });
 
-  Counts total;
+  AuditCounts total;
   std::uniform_int_distribution<int> kill_delay_ms(0, 300);
   const auto started = std::chrono::steady_clock::now();
   for (int crash = 1; crash <= kCrashes; ++crash) {
     // Under load: wait for fresh acknowledgements on this tccd, then kill it at a random moment.
-    REQUIRE_MESSAGE(AwaitAcks(load, load.acks.load(), 3, std::chrono::seconds(30)),
-                    "the parties did not resume after restart " << crash - 1);
+    REQUIRE_MESSAGE(AwaitAcks(load, 3, std::chrono::seconds(30)), "the parties did not resume after restart " << crash - 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_delay_ms(random)));
     tccd.Kill();
 
     // Pause the parties (their in-flight requests time out against the dead tccd), restart, check.
     PauseLanes(load, lanes);
     tccd.Start(arguments);
-    Counts round;
+    AuditCounts round;
     for (auto& lane : lanes) round += CheckLane(*lane, tccd, kAnchorEvery);
     MESSAGE("crash " << crash << ": acknowledged " << round.acknowledged << ", recovered " << round.recovered
                      << ", lost " << round.lost << ", duplicated " << round.duplicated << ", gaps " << round.gaps
@@ -87,7 +71,7 @@ TEST_CASE("crash loop: SIGKILL tccd 20 times under load; nothing acknowledged is
   }
 
   // The parties resume once more on the last tccd.
-  CHECK(AwaitAcks(load, load.acks.load(), 3, std::chrono::seconds(30)));
+  CHECK(AwaitAcks(load, 3, std::chrono::seconds(30)));
   workers.Join();
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   MESSAGE("crash loop: " << kCrashes << " SIGKILLs in " << seconds << " s; acknowledged " << total.acknowledged

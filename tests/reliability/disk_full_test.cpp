@@ -131,7 +131,8 @@ Json SettleWithSessions(client::PartySession& provider, client::PartySession& co
 TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and recovers by itself") {
   TempDir dir;  // the TCC key and the ledger, on the ordinary disk
   ScratchVolume volume = Unwrap(ScratchVolume::Mount(dir.Sub("volume"), 48u << 20), "mount");
-  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 4, kAnchorEvery);
+  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(4, [&](Trade& trade) { trade.Record(dir.Sub("ledger"), kAnchorEvery); });
+  REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   std::unique_ptr<Lane> sdk_lane_owner = std::move(lanes.back());  // settled through PartySession
   lanes.pop_back();
   Lane& sdk_lane = *sdk_lane_owner;
@@ -143,7 +144,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   TccdProcess tccd;
   tccd.Start(arguments);
 
-  Load load;
+  SettlementLoad load;
   load.endpoint = tccd.listen();
   load.tcc_did = tccd.did();
   Workers workers{load, {}};
@@ -151,7 +152,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   auto provider = JoinSession(sdk_lane.trade, tccd, sdk_lane.trade.provider);
   auto consumer = JoinSession(sdk_lane.trade, tccd, sdk_lane.trade.consumer);
   for (std::uint64_t i = 0; i < kAnchorEvery; ++i) RecordAcknowledged(sdk_lane, SettleWithSessions(*provider, *consumer));
-  REQUIRE_MESSAGE(AwaitAcks(load, 0, 30, std::chrono::seconds(30)), "no settlements before the disk filled");
+  REQUIRE_MESSAGE(AwaitAcks(load, 30, std::chrono::seconds(30)), "no settlements before the disk filled");
   CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_store_writable") == 1);
 
   // Full: the first commit that needs a new page fails; from then on nothing is acknowledged.
@@ -195,7 +196,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   // Space returns: tccd recovers by itself and acknowledges again.
   REQUIRE(volume.Free().ok());
   const auto freed = Clock::now();
-  REQUIRE_MESSAGE(AwaitAcks(load, acks_when_full, 1, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
+  REQUIRE_MESSAGE(WaitFor([&] { return load.acks.load() > acks_when_full; }, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
   const double recovery_seconds = Seconds(Clock::now() - freed);
   CHECK(recovery_seconds < 10);
   // The log line precedes the first acknowledgement, but travels through another pipe.
@@ -206,7 +207,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   RecordAcknowledged(sdk_lane, sdk_tsc);
   CHECK(provider->AwaitTsc(kAnchorEvery + 1, std::chrono::seconds(10)).ok());
   CHECK(provider->head().hash == consumer->head().hash);
-  REQUIRE(AwaitAcks(load, load.acks.load(), 30, std::chrono::seconds(30)));
+  REQUIRE(AwaitAcks(load, 30, std::chrono::seconds(30)));
   const std::string metrics_after = ScrapeMetrics(tccd.metrics());
   CHECK(MetricValue(metrics_after, "tcc_store_writable") == 1);
   CHECK(MetricValue(metrics_after, "tcc_store_reopens_total") >= 1);
@@ -215,13 +216,13 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK(StoreOk(health_after));
 
   PauseLanes(load, lanes);
-  Counts total;
+  AuditCounts total;
   for (auto& lane : lanes) total += CheckLane(*lane, tccd, kAnchorEvery);
   total += CheckLane(sdk_lane, tccd, kAnchorEvery);
   const Json recovered = LogLine(tccd, "store recovered");
   MESSAGE("tccd: store down " << recovered.GetNumber("down_ms").value() << " ms, "
-                              << MetricValue(metrics_after, "tcc_store_write_failures_total") << " failed or refused writes, "
-                              << MetricValue(metrics_after, "tcc_store_reopens_total") << " reopens");
+                              << MetricValue(metrics_after, "tcc_store_write_failures_total").value_or(-1) << " failed or refused writes, "
+                              << MetricValue(metrics_after, "tcc_store_reopens_total").value_or(-1) << " reopens");
   MESSAGE("disk full: " << ballast << " bytes of ballast; full for " << Seconds(freed - filled)
                         << " s; acknowledged " << total.acknowledged << ", refused while full "
                         << refused_while_full << ", acknowledged while full " << acks_while_full
@@ -238,7 +239,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   workers.Join();
   CHECK(tccd.Stop() == 0);
   tccd.Start(arguments);
-  Counts restarted;
+  AuditCounts restarted;
   for (auto& lane : lanes) restarted += CheckLane(*lane, tccd, kAnchorEvery);
   restarted += CheckLane(sdk_lane, tccd, kAnchorEvery);
   MESSAGE("after a restart: acknowledged " << restarted.acknowledged << ", recovered " << restarted.recovered
@@ -283,7 +284,8 @@ class ChildEnvironment {
 
 TEST_CASE("failed sync: commits on disk but never acknowledged become the heads after recovery; evidence anchored") {
   TempDir dir;
-  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(dir, 3, 1);  // N = 1: every TSC carries evidence
+  std::vector<std::unique_ptr<Lane>> lanes = MakeLanes(3, [&](Trade& trade) { trade.Record(dir.Sub("ledger"), 1); });  // N = 1: every TSC carries evidence
+  REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   const std::string failing = dir.Sub("fail-sync");
   TccdProcess tccd;
   {
@@ -296,12 +298,12 @@ TEST_CASE("failed sync: commits on disk but never acknowledged become the heads 
     environment.Set("ASAN_OPTIONS", std::string(asan != nullptr ? asan : "") + ":verify_asan_link_order=0");
     tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "50"}));
   }
-  Load load;
+  SettlementLoad load;
   load.endpoint = tccd.listen();
   load.tcc_did = tccd.did();
   Workers workers{load, {}};
   for (auto& lane : lanes) workers.threads.emplace_back([&lane, &load] { RunLane(*lane, load); });
-  REQUIRE(AwaitAcks(load, 0, 30, std::chrono::seconds(30)));
+  REQUIRE(AwaitAcks(load, 30, std::chrono::seconds(30)));
 
   std::ofstream(failing).put('1');
   REQUIRE_MESSAGE(WaitFor([&] { return load.store_refusals.load() > 0; }, std::chrono::seconds(15)),
@@ -312,7 +314,7 @@ TEST_CASE("failed sync: commits on disk but never acknowledged become the heads 
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(load.acks.load() == acks_when_failing);
   REQUIRE(std::remove(failing.c_str()) == 0);
-  REQUIRE_MESSAGE(AwaitAcks(load, acks_when_failing, 30, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
+  REQUIRE_MESSAGE(WaitFor([&] { return load.acks.load() >= acks_when_failing + 30; }, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
   REQUIRE(WaitFor([&] { return tccd.LogContains("\"msg\":\"store recovered\""); }, std::chrono::seconds(5)));
   const Json recovered = LogLine(tccd, "store recovered");
   const auto stored_unacknowledged = static_cast<std::uint64_t>(recovered.GetNumber("stored_unacknowledged_tscs").value());
@@ -321,7 +323,7 @@ TEST_CASE("failed sync: commits on disk but never acknowledged become the heads 
   CHECK(evidence_resubmitted == stored_unacknowledged);
 
   PauseLanes(load, lanes);
-  Counts total;
+  AuditCounts total;
   for (auto& lane : lanes) total += CheckLane(*lane, tccd, 1);
   MESSAGE("failed sync: acknowledged " << total.acknowledged << ", refused " << load.store_refusals.load()
                                        << ", recovered " << total.recovered << ", lost " << total.lost

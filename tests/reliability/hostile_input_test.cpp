@@ -30,7 +30,7 @@ using client::MessageType;
 
 // One labelled counter of a family, e.g. tcc_submissions_rejected_total{reason="conflict"}.
 double Counted(const std::string& address, const std::string& family, const std::string& reason) {
-  return MetricValue(ScrapeMetrics(address), family + "{reason=\"" + reason + "\"}");
+  return MetricValue(ScrapeMetrics(address), family + "{reason=\"" + reason + "\"}").value_or(0);
 }
 
 double Rejected(const std::string& address, const std::string& reason) {

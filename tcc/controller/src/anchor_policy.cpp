@@ -13,7 +13,7 @@ Error Invalid(const std::string& message) {
 }
 
 // Base N is at least 1, so this factor already takes every channel to n_max; anything larger
-// would only make the way back down (one step per anchor) longer. Without the adaptive policy
+// would only make the way back down longer. Without the adaptive policy
 // there is no factor to speak of.
 std::uint64_t MaxFactor(const AnchorPolicyOptions& options) {
   return options.adaptive ? std::max<std::uint64_t>(options.n_max, 1) : 1;
@@ -51,19 +51,27 @@ Status AnchorPolicy::SetOptions(const AnchorPolicyOptions& options) {
 
 std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   if (!options_.adaptive) return factor_;
-  const bool congested = load.last_anchor_latency > options_.target_latency ||
-                         load.unanchored_backlog > options_.backlog_high ||
-                         load.adapter_pending > options_.adapter_pending_high;
-  // "Under a quarter of the limit" in integers: backlog < ceil(backlog_high / 4).
-  const std::size_t roomy_backlog = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
-  const bool roomy = load.last_anchor_latency * 2 < options_.target_latency &&
-                     load.unanchored_backlog < roomy_backlog;
+  // A quarter of the limit, in integers: ceil(backlog_high / 4).
+  const std::size_t quarter = options_.backlog_high / 4 + (options_.backlog_high % 4 != 0 ? 1 : 0);
+  if (load.unanchored_backlog <= options_.backlog_high) backlog_at_increase_ = 0;
+  const bool backlog_growing = load.unanchored_backlog > options_.backlog_high &&
+                               load.unanchored_backlog >= backlog_at_increase_ + quarter;
+  const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency;
+  const bool congested =
+      backlog_growing || slow_landing || load.adapter_pending > options_.adapter_pending_high;
+  // An interval without landings says nothing about speed: the latest landings still stand,
+  // unless nothing waits at all, when the chain's speed does not matter (at a raised N leaves may
+  // be far apart, and N must come down without them).
+  if (load.slowest_landed) latest_landed_ = load.slowest_landed;
+  const bool idle = load.unanchored_backlog == 0 && !load.slowest_landed;
+  const bool fast = idle || !latest_landed_ || *latest_landed_ * 2 < options_.target_latency;
+  const bool drained = load.unanchored_backlog < quarter && fast &&
+                       load.oldest_attempt * 2 < options_.target_latency;
   if (congested) {
-    if (last_increase_ && load.observed_at - *last_increase_ < options_.target_latency) return factor_;
-    last_increase_ = load.observed_at;
     factor_ = std::min(SaturatingMultiply(factor_, 2), MaxFactor(options_));
-  } else if (roomy && factor_ > 1) {
-    --factor_;
+    if (load.unanchored_backlog > options_.backlog_high) backlog_at_increase_ = load.unanchored_backlog;
+  } else if (drained) {
+    factor_ = std::max<std::uint64_t>(factor_ / 2, 1);
   }
   return factor_;
 }

@@ -53,7 +53,6 @@ struct InFlightBatch {
   bool saved = false;      // the store holds the batch record under batch_id
   std::optional<chain::Recorded<chain::BatchAnchor>> anchored;
   std::chrono::microseconds anchor_latency{0};
-  std::optional<Clock::time_point> first_attempt;
   std::vector<chain::EvidenceBundle> bundles;
   bool complete_tried = false;
 };
@@ -91,16 +90,20 @@ class AnchorService::Impl {
   }
   // Waits until a batch should be cut from the queue; false when the thread should end.
   bool WaitForBatchLocked(std::unique_lock<std::mutex>& lock);
-  // Waits out a retry delay; false when the thread should end.
-  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay);
+  // Waits out a retry delay; false when the thread should end. After a chain failure the timer may
+  // end the wait early.
+  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay, bool chain_failed);
   InFlightBatch TakeBatchLocked();
   void EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival);
 
   // Runs the batch's remaining steps. On failure `adapter_failed` says whether the chain refused.
   Status Advance(InFlightBatch& batch, bool& adapter_failed);
-  // Reports a completed batch: policy, callback, stats.
+  // Reports a completed batch: callback, stats, and its latency for the policy.
   void Finish(const InFlightBatch& batch);
-  void ObserveLoad(std::chrono::microseconds latency, std::size_t backlog);
+  // The interval timer until Stop: evaluates the adaptive rule, and while the anchoring thread
+  // backs off after a failure, asks the adapter whether the chain is back.
+  void RunTimer();
+  void OnTick(Clock::time_point now);
 
   AnchorService& owner_;
   const std::shared_ptr<chain::ChainAdapter> adapter_;
@@ -111,6 +114,7 @@ class AnchorService::Impl {
   // Serializes Start and Stop; never taken by the anchoring thread.
   mutable std::mutex lifecycle_mutex_;
   std::thread thread_;
+  std::thread timer_thread_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -127,6 +131,15 @@ class AnchorService::Impl {
   std::uint64_t flush_upto_ = 0;  // items numbered up to this are cut without waiting
   bool stop_ = false;
   bool drain_ = false;
+  // For the policy, since its last evaluation: the slowest anchor call that landed; and when the
+  // batch now being anchored started (empty while the thread waits for one).
+  std::optional<std::chrono::microseconds> slowest_landed_;
+  std::optional<Clock::time_point> attempt_started_;
+  // The anchoring thread is waiting out a retry delay after the chain failed; the timer ends the
+  // wait early (retry_now_) once the adapter answers its status again, so a backlog is not held
+  // back by a long backoff after the chain has returned.
+  bool waiting_for_chain_ = false;
+  bool retry_now_ = false;
   // Only the anchoring thread reads or writes it after Start.
   bool ids_checked_ = false;
   Clock::time_point drain_deadline_;
@@ -179,8 +192,11 @@ Status AnchorService::Impl::Start() {
     ids_checked_ = false;
     stop_ = false;
     drain_ = false;
+    slowest_landed_.reset();
+    attempt_started_.reset();
   }
   thread_ = std::thread([this] { Run(); });
+  timer_thread_ = std::thread([this] { RunTimer(); });
   return OkStatus();
 }
 
@@ -221,6 +237,7 @@ void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeo
   }
   cv_.notify_all();
   thread_.join();
+  timer_thread_.join();
   // Whatever did not land is still pending or in a batch record in the store; the next Start
   // rebuilds the queue from there.
   std::lock_guard lock(mutex_);
@@ -257,14 +274,22 @@ bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock)
 }
 
 bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
-                                            std::chrono::milliseconds delay) {
+                                            std::chrono::milliseconds delay, bool chain_failed) {
   const auto until = Clock::now() + delay;
+  waiting_for_chain_ = chain_failed;
+  retry_now_ = false;
   for (;;) {
     const auto now = Clock::now();
     // Stop without drain, or a drain past its deadline, ends the wait at once; a drain keeps
     // retrying until then.
-    if (stop_ && (!drain_ || now >= drain_deadline_)) return false;
-    if (now >= until) return true;
+    if (stop_ && (!drain_ || now >= drain_deadline_)) {
+      waiting_for_chain_ = false;
+      return false;
+    }
+    if (now >= until || retry_now_) {
+      waiting_for_chain_ = false;
+      return true;
+    }
     cv_.wait_until(lock, stop_ ? std::min(until, drain_deadline_) : until);
   }
 }
@@ -297,6 +322,7 @@ void AnchorService::Impl::Run() {
         current = TakeBatchLocked();
       }
     }
+    if (!attempt_started_) attempt_started_ = Clock::now();
     lock.unlock();
 
     bool adapter_failed = false;
@@ -308,6 +334,7 @@ void AnchorService::Impl::Run() {
       in_flight_items_ -= current->counted;
       for (const auto& item : current->items) known_.erase(KeyOf(item));
       current.reset();
+      attempt_started_.reset();
       backoff = options_.retry_min;
       continue;
     }
@@ -318,17 +345,7 @@ void AnchorService::Impl::Run() {
       on_adapter_error_(status.error());
       lock.lock();
     }
-    if (adapter_failed) {
-      // An outage is congestion too: the policy sees the time this batch has been trying and the
-      // backlog growing behind it, so N rises while the chain is away.
-      const std::size_t backlog = queue_.size() + in_flight_items_;
-      const auto waited = current->first_attempt ? Since(*current->first_attempt)
-                                                 : std::chrono::microseconds{0};
-      lock.unlock();
-      ObserveLoad(waited, backlog);
-      lock.lock();
-    }
-    if (!WaitBackoffLocked(lock, backoff)) break;
+    if (!WaitBackoffLocked(lock, backoff, adapter_failed)) break;
     backoff = std::min(backoff * 2, options_.retry_max);
   }
   // A batch left here is either saved in the store (re-sent by the next Start) or still pending.
@@ -353,8 +370,6 @@ Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) 
     }
   }
   if (batch.items.empty()) return OkStatus();
-  // The outage clock starts at the first step that may need the chain.
-  if (!batch.first_attempt) batch.first_attempt = Clock::now();
 
   while (batch.batch_id.empty()) {
     auto counter = store_.NextCounter(kBatchCounter);
@@ -426,13 +441,6 @@ Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) 
 
 void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   if (batch.items.empty()) return;  // every item was invalid; nothing was saved
-  std::size_t backlog = 0;
-  {
-    std::lock_guard lock(mutex_);
-    backlog = queue_.size() + in_flight_items_ - batch.counted;
-  }
-  // The latency of the call that landed, not of the outage before it: the chain has room now.
-  ObserveLoad(batch.anchor_latency, backlog);
   if (on_anchored_) on_anchored_(batch.bundles, batch.anchor_latency);
 
   // Stats move last, so whoever sees them has seen the callback too.
@@ -444,16 +452,54 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   stats_.last_root_hex = HexEncode(batch.batch->root());
   stats_.last_height = batch.anchored->receipt.height;
   stats_.last_error.clear();
+  // The latency of the call that landed, not of the outage before it: the chain has room now.
+  slowest_landed_ = std::max(slowest_landed_.value_or(std::chrono::microseconds{0}), batch.anchor_latency);
 }
 
-void AnchorService::Impl::ObserveLoad(std::chrono::microseconds latency, std::size_t backlog) {
+void AnchorService::Impl::RunTimer() {
+  std::unique_lock lock(mutex_);
+  auto next = Clock::now() + options_.interval;
+  for (;;) {
+    // Stop ends the timer at once: a drain anchors what is queued whatever N is.
+    if (cv_.wait_until(lock, next, [&] { return stop_; })) return;
+    const auto now = Clock::now();
+    next = std::max(next + options_.interval, now);
+    lock.unlock();
+    OnTick(now);
+    lock.lock();
+  }
+}
+
+void AnchorService::Impl::OnTick(Clock::time_point now) {
+  bool adaptive = false;
+  {
+    std::lock_guard policy_lock(owner_.policy_mutex_);
+    adaptive = owner_.policy_.options().adaptive;
+  }
   ChainLoad load;
-  load.observed_at = std::chrono::steady_clock::now();
-  load.last_anchor_latency = latency;
-  load.unanchored_backlog = backlog;
-  // A chain that cannot say how busy it is already shows in the latency.
-  if (auto status = adapter_->Status(); status.ok()) load.adapter_pending = status->pending;
-  std::lock_guard lock(owner_.policy_mutex_);
+  bool waiting_for_chain = false;
+  {
+    std::lock_guard lock(mutex_);
+    waiting_for_chain = waiting_for_chain_;
+    load.unanchored_backlog = queue_.size() + in_flight_items_;
+    load.slowest_landed = std::exchange(slowest_landed_, std::nullopt);
+    if (attempt_started_) {
+      load.oldest_attempt = std::chrono::duration_cast<std::chrono::microseconds>(now - *attempt_started_);
+    }
+  }
+  if (!adaptive && !waiting_for_chain) return;
+  // A chain that cannot say how busy it is shows in the backlog and the latency instead.
+  auto status = adapter_->Status();
+  if (status.ok()) load.adapter_pending = status->pending;
+  if (waiting_for_chain && status.ok()) {
+    {
+      std::lock_guard lock(mutex_);
+      retry_now_ = true;
+    }
+    cv_.notify_all();
+  }
+  if (!adaptive) return;
+  std::lock_guard policy_lock(owner_.policy_mutex_);
   owner_.policy_.Observe(load);
 }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -394,9 +395,24 @@ Result<std::shared_ptr<const vc::Template>> Daemon::Impl::GetTemplate(const std:
     auto found = template_cache_.find({id, version});
     if (found != template_cache_.end()) return found->second;
   }
-  // Published versions are immutable, so a compiled template is cached for good.
-  TCC_ASSIGN_OR_RETURN(vc::Template loaded, templates_->Get(id, version));
-  auto shared = std::make_shared<const vc::Template>(std::move(loaded));
+  // Published versions are immutable, so a compiled template is cached for good, and a copy is
+  // kept in the store: a tccd restarted while the chain is unreachable still recovers its channels
+  // and settles on them.
+  const std::string copy_name = "template:" + id + "@" + std::to_string(version);
+  std::optional<vc::Template> loaded;
+  if (auto copy = store_->GetValue(copy_name); copy.ok()) {
+    auto parsed = vc::Template::Parse(*copy);
+    if (parsed.ok() && parsed->id() == id && parsed->version() == version) loaded = std::move(parsed).value();
+  }
+  if (!loaded) {
+    TCC_ASSIGN_OR_RETURN(vc::Template fetched, templates_->Get(id, version));
+    // Only a shortcut for restarts: if the store cannot take it now, the next fetch tries again.
+    if (auto canonical = vc::Canonicalize(fetched.document()); canonical.ok()) {
+      (void)store_->PutValue(copy_name, *canonical);
+    }
+    loaded = std::move(fetched);
+  }
+  auto shared = std::make_shared<const vc::Template>(std::move(*loaded));
   std::lock_guard lock(template_cache_mutex_);
   return template_cache_.try_emplace({id, version}, shared).first->second;
 }

@@ -8,6 +8,15 @@
 // block is durable, so every receipt refers to a block that survives a crash. On open the head is
 // read back from LevelDB and checked against its block.
 //
+// Outages (a full disk): after a commit fails the ledger stops writing through that LevelDB handle
+// (LevelDB latches the error, and a failed log append may have left a torn record), and every
+// write is refused at once with kUnavailable ("ledger cannot write: <cause>") while reads go on
+// from the old handle. At most every 300 ms a call tries to close and reopen the database, which
+// replays its log and re-reads and checks the head as Open does; once that succeeds the ledger
+// writes again. A write reported as failed may turn out to be on disk after the reopen: writes are
+// idempotent (the same anchor again returns its receipt), so a caller retries it. While a reopen
+// fails the database stays closed and reads are refused too ("ledger cannot read: <cause>").
+//
 // The LocalLedger owns its LevelDB handle and packer thread; LevelDB's lock keeps a second
 // process (or a second LocalLedger) from opening the same directory. All methods are thread-safe;
 // the destructor finishes queued writes, then stops the packer.
@@ -41,6 +50,8 @@ class LocalLedger final : public ChainAdapter {
  public:
   // kUnavailable if another process holds the ledger, kVerificationFailed if the head does not
   // match its block, kInvalidArgument for bad options or a directory that is not a TCC ledger.
+  // An existing ledger that cannot be opened for an I/O reason (its disk is full) is returned in
+  // the outage state above and heals once it can be opened.
   static Result<std::unique_ptr<LocalLedger>> Open(const LocalLedgerOptions& options);
   ~LocalLedger() override;
   LocalLedger(const LocalLedger&) = delete;

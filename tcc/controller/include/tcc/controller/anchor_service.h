@@ -5,16 +5,20 @@
 //
 // Failure handling: an adapter error (chain unavailable, ...) keeps the batch and retries it with
 // exponential backoff under the same batch id, so a retry after a lost reply is idempotent on
-// chain; items keep queueing meanwhile (they are durable). On Start the service re-sends every
+// chain; items keep queueing meanwhile (they are durable). While it backs off, the interval timer
+// asks the adapter for its status and brings the retry forward as soon as the chain answers, so
+// the backlog drains within an interval of the chain's return rather than after `retry_max`. On Start the service re-sends every
 // unfinished batch from the store and re-queues every pending item, so a crash or restart loses
 // nothing and anchors nothing twice. Batch ids are "<prefix>-<counter>" with a counter persisted
 // in the store.
 //
-// After each anchor the service feeds the chain load into the AnchorPolicy it shares with the
-// caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
+// Once per interval, on its own timer (so also while the chain is away and the anchoring thread
+// is retrying), the service feeds the interval's chain load into the AnchorPolicy it shares with
+// the caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
 //
-// Threads: one anchoring thread owned by the service. Submit, Flush, stats and the policy accessors
-// are thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
+// Threads: an anchoring thread and an interval timer thread, both owned by the service (the
+// adapter must take calls from both). Submit, Flush, stats and the policy accessors are
+// thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
 // borrows the store and shares the adapter; both must outlive it. Stop (also run by the destructor)
 // anchors what is queued first when asked to drain.
 #pragma once
