@@ -299,8 +299,9 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
 // the run (each anchor call delayed 4x the policy's target latency), sampling every 250 ms: issued
 // rate, unanchored backlog, effective N (for a channel whose TIC says N = 10) and the last
 // anchor's latency. The policy is evaluated once per batcher interval (100 ms): each slow anchor
-// that lands doubles N, and once anchors are fast and the backlog drained each interval halves it,
-// whether or not leaves arrive at the raised N.
+// that lands doubles N up to the anchor's multiple of the target latency (here about 4x, so N
+// reaches 80), and once anchors are fast and the backlog drained each interval halves it, whether
+// or not leaves arrive at the raised N.
 std::string AdaptiveRun(Plan& plan, int threads, double seconds, double rate, const std::string& csv_path) {
   constexpr int kChannels = 20;
   constexpr std::uint64_t kBaseN = 10;

@@ -132,7 +132,7 @@ TEST_CASE("AnchorPolicy: an outage raises the factor as the backlog grows past i
   CHECK(policy.Observe(Load(0)) == 1);
 }
 
-TEST_CASE("AnchorPolicy: a slow chain doubles the factor once per slow anchor that lands") {
+TEST_CASE("AnchorPolicy: a slow chain doubles the factor once per slow anchor that lands, up to how slow it is") {
   AnchorPolicy policy(AdaptiveOptions());  // target latency 100 ms
   CHECK(policy.Observe(Load(10, milliseconds(500))) == 2);
   // Intervals while the next slow anchor is still on its way: no new doubling, and no halving.
@@ -144,13 +144,20 @@ TEST_CASE("AnchorPolicy: a slow chain doubles the factor once per slow anchor th
   CHECK(policy.Observe(Load(0)) == 2);
   CHECK(policy.Observe(Load(10, milliseconds(500))) == 4);
   CHECK(policy.Observe(Load(10, milliseconds(10))) == 2);
+
+  // Anchors at 5x the target allow a factor of 8 (5 rounded up to a power of two), no more, while
+  // the backlog stays small; a backlog the chain cannot keep up with raises it further.
+  for (int i = 0; i < 10; ++i) policy.Observe(Load(10, milliseconds(500)));
+  CHECK(policy.factor() == 8);
+  CHECK(policy.Observe(Load(10, milliseconds(150))) == 8);  // slower than the target, not slower than the factor
+  CHECK(policy.Observe(Load(1001, milliseconds(500))) == 16);
 }
 
 TEST_CASE("AnchorPolicy: the factor stops where every channel is at n_max") {
   AnchorPolicyOptions options = AdaptiveOptions();
   options.n_max = 100;
   AnchorPolicy policy(options);
-  for (int i = 0; i < 20; ++i) policy.Observe(Load(0, milliseconds(500)));
+  for (int i = 0; i < 20; ++i) policy.Observe(Load(0, std::nullopt, 11));  // the adapter's queue over its limit
   CHECK(policy.factor() == 100);
   CHECK(policy.EffectiveN(1, std::nullopt) == 100);
   CHECK(policy.EffectiveN(10, std::nullopt) == 100);
@@ -170,7 +177,7 @@ TEST_CASE("AnchorPolicy: base times factor saturates instead of overflowing") {
   AnchorPolicyOptions options = AdaptiveOptions();
   options.n_max = std::numeric_limits<std::uint64_t>::max();
   AnchorPolicy policy(options);
-  for (int i = 0; i < 70; ++i) policy.Observe(Load(0, milliseconds(500)));
+  for (int i = 0; i < 70; ++i) policy.Observe(Load(0, std::nullopt, 11));
   CHECK(policy.factor() == std::numeric_limits<std::uint64_t>::max());
   CHECK(policy.EffectiveN(3, std::nullopt) == std::numeric_limits<std::uint64_t>::max());
 }

@@ -1,6 +1,7 @@
 #include "tcc/controller/anchor_policy.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <string>
 #include <utility>
@@ -24,6 +25,15 @@ std::uint64_t SaturatingMultiply(std::uint64_t a, std::uint64_t b) {
     return std::numeric_limits<std::uint64_t>::max();
   }
   return a * b;
+}
+
+// The smallest power of two at least latency / target (rounded up); 1 at or under the target.
+std::uint64_t LatencyFactor(std::chrono::microseconds latency, std::chrono::milliseconds target) {
+  const auto target_micros = std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(target).count(), 1);
+  const auto ratio = static_cast<std::uint64_t>((latency.count() + target_micros - 1) / target_micros);
+  std::uint64_t factor = 1;
+  while (factor < ratio && factor < (std::uint64_t{1} << 62)) factor *= 2;
+  return factor;
 }
 
 }  // namespace
@@ -56,7 +66,10 @@ std::uint64_t AnchorPolicy::Observe(const ChainLoad& load) {
   if (load.unanchored_backlog <= options_.backlog_high) backlog_at_increase_ = 0;
   const bool backlog_growing = load.unanchored_backlog > options_.backlog_high &&
                                load.unanchored_backlog >= backlog_at_increase_ + quarter;
-  const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency;
+  // A slow chain that keeps up needs N raised only as far as it is slow: up to the latency's
+  // multiple of the target, rounded up to a power of two (an anchor at 4x the target allows 4x N).
+  const bool slow_landing = load.slowest_landed && *load.slowest_landed > options_.target_latency &&
+                            factor_ < LatencyFactor(*load.slowest_landed, options_.target_latency);
   const bool congested =
       backlog_growing || slow_landing || load.adapter_pending > options_.adapter_pending_high;
   // An interval without landings says nothing about speed: the latest landings still stand,

@@ -11,12 +11,15 @@
 // way has been trying, and the adapter's own pending queue:
 //  - congested when the backlog is over `backlog_high` and has grown by another quarter of
 //    `backlog_high` since the factor last doubled, or an anchor that landed took longer than
-//    `target_latency`, or the adapter's pending queue is over `adapter_pending_high`: the factor
-//    doubles, up to the factor that puts every channel at n_max. Doubling N halves the rate at
-//    which evidence items arrive, so while the chain is away each further doubling takes about
-//    twice as long to earn: N rises roughly in proportion to the outage's length rather than
-//    racing to n_max, and a backlog that has stopped growing holds it. A slow chain raises N once
-//    per slow anchor that lands, not once per retry;
+//    `target_latency` and the factor is still under that anchor's multiple of the target
+//    (rounded up to a power of two), or the adapter's pending queue is over
+//    `adapter_pending_high`: the factor doubles, up to the factor that puts every channel at
+//    n_max. Doubling N halves the rate at which evidence items arrive, so while the chain is away
+//    each further doubling takes about twice as long to earn: N rises roughly in proportion to the
+//    outage's length rather than racing to n_max, and a backlog that has stopped growing holds it.
+//    A slow chain that keeps up raises N once per slow anchor that lands (not once per retry) and
+//    only as far as it is slow: anchors at 4x the target allow 4x N; a backlog it cannot keep up
+//    with raises N further;
 //  - drained when the backlog is under a quarter of `backlog_high`, the anchors that landed most
 //    recently (in the latest interval that had any) took less than half the target — or nothing
 //    landed and nothing waits, when speed does not matter — and the batch on its way (if any) has
