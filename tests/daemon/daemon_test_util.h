@@ -294,6 +294,24 @@ inline std::optional<double> MetricValue(const std::string& scrape, const std::s
   return std::stod(scrape.substr(at + line_start.size() - 1));
 }
 
+// A control connection with the admin key tccd keeps in `admin_key_file` (<data-dir>/admin.key by
+// default).
+inline std::unique_ptr<client::Connection> ConnectControl(const TccdProcess& tccd, const std::string& admin_key_file) {
+  client::ConnectOptions options;
+  options.endpoint = tccd.control();
+  options.tcc_did = tccd.did();
+  options.client_key = controller::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(admin_key_file), "admin key"));
+  return Unwrap(client::Connection::Open(std::move(options)), "control connect");
+}
+
+// The control endpoint's health report.
+inline Json ControlHealth(const TccdProcess& tccd, const std::string& admin_key_file) {
+  auto reply = Unwrap(ConnectControl(tccd, admin_key_file)->Request(client::MessageType::kControlHealth, {}), "health");
+  const Json* health = reply.body.Find("health");
+  REQUIRE(health != nullptr);
+  return *health;
+}
+
 inline std::unique_ptr<client::ChannelClient> ConnectParty(const std::string& endpoint, const std::string& tcc_did,
                                                            std::shared_ptr<did::KeyPair> key) {
   client::ConnectOptions options;

@@ -68,17 +68,6 @@ inline std::string Text(const Json& object, std::string_view key) {
   return text.ok() ? std::string(*text) : std::string();
 }
 
-inline Json Health(const TccdProcess& tccd, const std::string& data_dir) {
-  auto admin_key = Unwrap(did::KeyPair::ReadFile(data_dir + "/admin.key"), "admin key");
-  client::ConnectOptions options;
-  options.endpoint = tccd.control();
-  options.tcc_did = tccd.did();
-  options.client_key = controller::CurveKeyPair::FromDidKey(admin_key);
-  auto admin = Unwrap(client::Connection::Open(std::move(options)), "control connect");
-  auto reply = Unwrap(admin->Request(client::MessageType::kControlHealth, {}), "health");
-  return controller::ObjectMember(reply, "health");
-}
-
 // Evidence items waiting in the batcher (queued or in flight), as control.health reports them:
 // unlike the gauge, current the moment tccd is ready.
 inline double Waiting(const Json& health) {
@@ -135,7 +124,7 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
     track(Read(tccd));
     if (!health_checked && SecondsSince(down_at) > 2) {
       // What an operator sees: the chain unreachable, the daemon degraded, the backlog waiting.
-      const Json health = Health(tccd, setup.data_dir);
+      const Json health = ControlHealth(tccd, setup.data_dir + "/admin.key");
       const Json* chain = health.Find("chain");
       REQUIRE(chain != nullptr);
       const Json* chain_ok = chain->Find("ok");
@@ -149,12 +138,12 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
       health_checked = true;
     }
     if (!killed && SecondsSince(down_at) > kill_at) {
-      backlog_at_kill = Waiting(Health(tccd, setup.data_dir));
+      backlog_at_kill = Waiting(ControlHealth(tccd, setup.data_dir + "/admin.key"));
       tccd.Kill();
       if (setup.starts_without_chain) {
         tccd.Start(setup.tccd_arguments);
         // The backlog comes back from the store.
-        const double backlog_after = Waiting(Health(tccd, setup.data_dir));
+        const double backlog_after = Waiting(ControlHealth(tccd, setup.data_dir + "/admin.key"));
         MESSAGE("SIGKILL during the outage with " << backlog_at_kill << " items unanchored; restarted with "
                                                   << backlog_after);
         CHECK(backlog_after >= backlog_at_kill);
@@ -172,7 +161,7 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
   const auto back_at = Clock::now();
   if (!setup.starts_without_chain) {
     tccd.Start(setup.tccd_arguments);
-    const double backlog_after = Waiting(Health(tccd, setup.data_dir));
+    const double backlog_after = Waiting(ControlHealth(tccd, setup.data_dir + "/admin.key"));
     MESSAGE("SIGKILL near the end of the outage with " << backlog_at_kill << " items unanchored; restarted once "
             "the chain was back, with " << backlog_after << " (anchoring may have begun; the final check "
             "below finds every item anchored)");
@@ -185,7 +174,7 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
     track(last);
     // The backlog from control.health: the gauges of a restarted tccd read 0 until its first
     // refresh (once a second), and a 0 backlog must not pass for a drained one.
-    const double waiting = Waiting(Health(tccd, setup.data_dir));
+    const double waiting = Waiting(ControlHealth(tccd, setup.data_dir + "/admin.key"));
     if (drained_after < 0 && waiting <= normal_backlog) drained_after = SecondsSince(back_at);
     if (base_after < 0 && last.factor == 1) base_after = SecondsSince(back_at);
     if (drained_after >= 0 && base_after >= 0) break;

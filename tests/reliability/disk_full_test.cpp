@@ -87,20 +87,6 @@ TEST_CASE("ChannelStore: a write that fails for want of space heals by reopening
   CHECK(Unwrap(store->GetValue("after"), "after") == "3");
 }
 
-// The control endpoint's health report.
-Json Health(const TccdProcess& tccd, const std::string& admin_key_file) {
-  auto admin_key = Unwrap(did::KeyPair::ReadFile(admin_key_file), "admin key");
-  client::ConnectOptions options;
-  options.endpoint = tccd.control();
-  options.tcc_did = tccd.did();
-  options.client_key = controller::CurveKeyPair::FromDidKey(admin_key);
-  auto admin = Unwrap(client::Connection::Open(std::move(options)), "control connect");
-  auto reply = Unwrap(admin->Request(controller::MessageType::kControlHealth, {}), "health");
-  const Json* health = reply.body.Find("health");
-  REQUIRE(health != nullptr);
-  return *health;
-}
-
 // tccd's first log line with this message, parsed.
 Json LogLine(const TccdProcess& tccd, const std::string& message) {
   const std::string log = tccd.Log();
@@ -170,7 +156,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   CHECK(MetricValue(metrics_full, "tcc_store_writable") == 0);
   CHECK(MetricValue(metrics_full, "tcc_store_write_failures_total") > 0);
   CHECK(MetricValue(metrics_full, "tcc_submissions_rejected_total{reason=\"unavailable\"}") > 0);
-  const Json health_full = Health(tccd, admin_key);
+  const Json health_full = ControlHealth(tccd, admin_key);
   CHECK(health_full.GetString("status").value() == "degraded");
   CHECK_FALSE(StoreOk(health_full));
   CHECK(tccd.LogContains("store cannot write; settlements stop until it recovers"));
@@ -211,7 +197,7 @@ TEST_CASE("disk full: tccd acknowledges nothing while its store cannot write and
   const std::string metrics_after = ScrapeMetrics(tccd.metrics());
   CHECK(MetricValue(metrics_after, "tcc_store_writable") == 1);
   CHECK(MetricValue(metrics_after, "tcc_store_reopens_total") >= 1);
-  const Json health_after = Health(tccd, admin_key);
+  const Json health_after = ControlHealth(tccd, admin_key);
   CHECK(health_after.GetString("status").value() == "ok");
   CHECK(StoreOk(health_after));
 

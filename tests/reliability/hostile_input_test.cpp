@@ -274,11 +274,7 @@ TEST_CASE_FIXTURE(HostileFixture, "tccd: hostile settlements and challenge answe
 
     // A closed channel takes nothing more. The second channel is opened, joined and closed here.
     JoinWhenOpen(*consumer, other_channel);
-    client::ConnectOptions options;
-    options.endpoint = tccd.control();
-    options.tcc_did = tccd.did();
-    options.client_key = controller::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(dir.Sub("data/admin.key")), "admin key"));
-    auto control = Unwrap(client::Connection::Open(std::move(options)), "control");
+    auto control = ConnectControl(tccd, dir.Sub("data/admin.key"));
     Unwrap(control->Request(client::MessageType::kControlClose, {{"channel", other_channel}}), "close");
     Trade other = trade;
     other.channel_id = other_channel;
