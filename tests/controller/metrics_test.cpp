@@ -97,7 +97,7 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   metrics->ChannelOpened();
   metrics->ChannelClosed();
   metrics->SetChannelsOpen(1);
-  metrics->SetConnections(4);
+  metrics->SetConnections(4, 2);
   metrics->AuthSucceeded();
   metrics->AuthSucceeded();
   metrics->AuthFailed("bad_signature");

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "connection_table.h"
 #include "store_evidence_source.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
@@ -48,20 +49,10 @@ constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
 constexpr std::string_view kPartyDomain = "tcc-party";
 constexpr std::string_view kControlDomain = "tcc-control";
 constexpr std::string_view kCursorName = "chain.cursor";
+constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
 constexpr std::size_t kMaxSyncReplyBytes = kMaxFrameBytes / 2;
 constexpr std::size_t kMaxReceivesPerWake = 512;
-
-enum class Role { kProvider, kConsumer, kAuditor };
-
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kProvider: return "provider";
-    case Role::kConsumer: return "consumer";
-    case Role::kAuditor: return "auditor";
-  }
-  return "auditor";
-}
 
 std::uint64_t UnixMillis() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -75,26 +66,14 @@ Json StringArray(const std::vector<std::string>& values) {
   return array;
 }
 
-// Who asked, so the answer can be routed back after asynchronous work.
+// Who asked, so the answer can be routed back after asynchronous work: for a party, the very
+// connection the request came over (an answer for a peer that has gone is dropped).
 struct Requester {
   bool control = false;
   std::string routing_id;
   std::uint64_t request_id = 0;
   Clock::time_point received{};  // for the settlement latency metrics
-};
-
-struct PendingChallenge {
-  did::Challenge challenge;
-  Role role = Role::kAuditor;
-  Clock::time_point expires;
-};
-
-struct Connection {
-  std::string curve_key;  // hex, from the ZAP handler: admissions are bound to it
-  std::string peer_address;
-  std::map<std::string, Role, std::less<>> admitted;
-  std::map<std::string, PendingChallenge, std::less<>> challenges;
-  Clock::time_point last_seen;
+  std::uint64_t generation = 0;  // of the party's transport connection
 };
 
 struct Submission {
@@ -232,9 +211,13 @@ class Daemon::Impl {
 
   void Reply(const Requester& to, std::string frame);
   void ReplyError(const Requester& to, const Error& error);
-  void SendParty(const std::string& routing_id, std::string_view frame);
-  void Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only = std::nullopt);
-  void DropConnection(const std::string& routing_id);
+  // false when nothing was sent (the peer was disconnected or its queue is full).
+  bool SendParty(Connection& connection, std::string_view frame);
+  // Sends to the channel's admitted members (only those in `only`'s role); returns how many got it.
+  std::size_t Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only = std::nullopt);
+  // Applies the socket monitor's events to the connection table.
+  void DrainMonitor();
+  void OnForgetting(const Connection& connection);
   void CountRejection(const Error& error) {
     ++rejected_[std::string(ErrorCodeName(error.code()))];
     metrics_->Rejected(ErrorCodeName(error.code()));
@@ -313,11 +296,12 @@ class Daemon::Impl {
   std::shared_ptr<ZmqContext> zmq_;
   std::optional<ZmqSocket> zap_;
   std::optional<ZmqSocket> party_;
+  std::optional<ZmqSocket> party_monitor_;  // accepts and disconnects on party_
   std::optional<ZmqSocket> control_;
 
   // Loop-thread state.
   std::map<std::string, ChannelRuntime, std::less<>> channels_;
-  std::unordered_map<std::string, Connection> connections_;
+  std::unique_ptr<ConnectionTable> peers_;
   std::unordered_map<std::string, TokenBucket> auth_buckets_;
   std::size_t outstanding_ = 0;  // worker tasks and store ops whose completion has not run
   bool draining_ = false;
@@ -451,8 +435,7 @@ Status Daemon::Impl::BindSockets() {
   TCC_RETURN_IF_ERROR(zap.Bind(kZapEndpoint));
   zap_.emplace(std::move(zap));
 
-  auto make_server = [&](std::string_view domain, const std::string& endpoint,
-                         std::string& bound) -> Result<ZmqSocket> {
+  auto make_server = [&](std::string_view domain) -> Result<ZmqSocket> {
     TCC_ASSIGN_OR_RETURN(ZmqSocket socket, ZmqSocket::Create(zmq_, SocketType::kRouter));
     TCC_RETURN_IF_ERROR(socket.SetCurveServer(curve_, domain));
     TCC_RETURN_IF_ERROR(socket.SetRouterMandatory());
@@ -461,14 +444,33 @@ Status Daemon::Impl::BindSockets() {
     TCC_RETURN_IF_ERROR(socket.SetHighWaterMarks(100000, 100000));
     TCC_RETURN_IF_ERROR(socket.SetHeartbeat(std::chrono::seconds(5), std::chrono::seconds(30)));
     TCC_RETURN_IF_ERROR(socket.SetHandshakeTimeout(std::chrono::seconds(10)));
-    TCC_RETURN_IF_ERROR(socket.Bind(endpoint));
-    TCC_ASSIGN_OR_RETURN(bound, socket.LastEndpoint());
     return socket;
   };
-  TCC_ASSIGN_OR_RETURN(ZmqSocket party, make_server(kPartyDomain, config_.listen, listen_endpoint_));
+  auto bind = [](ZmqSocket& socket, const std::string& endpoint, std::string& bound) -> Status {
+    TCC_RETURN_IF_ERROR(socket.Bind(endpoint));
+    TCC_ASSIGN_OR_RETURN(bound, socket.LastEndpoint());
+    return OkStatus();
+  };
+  TCC_ASSIGN_OR_RETURN(ZmqSocket party, make_server(kPartyDomain));
+  // Monitored before it is bound, so every accept is seen.
+  TCC_ASSIGN_OR_RETURN(ZmqSocket monitor, party.Monitor(kPartyMonitorEndpoint));
+  TCC_RETURN_IF_ERROR(bind(party, config_.listen, listen_endpoint_));
+  party_monitor_.emplace(std::move(monitor));
   party_.emplace(std::move(party));
-  TCC_ASSIGN_OR_RETURN(ZmqSocket control, make_server(kControlDomain, config_.control, control_endpoint_));
+  TCC_ASSIGN_OR_RETURN(ZmqSocket control, make_server(kControlDomain));
+  TCC_RETURN_IF_ERROR(bind(control, config_.control, control_endpoint_));
   control_.emplace(std::move(control));
+  peers_ = std::make_unique<ConnectionTable>(
+      ConnectionLimits{.max_admitted = config_.limits.max_connections,
+                       .max_unauthenticated = config_.limits.max_unauthenticated_connections,
+                       .max_per_source = config_.limits.max_connections_per_source,
+                       .max_challenges_per_connection = config_.limits.max_challenges_per_connection,
+                       .unauthenticated_timeout = config_.limits.unauthenticated_timeout,
+                       .idle_timeout = config_.limits.idle_timeout,
+                       .max_queued_bytes_per_peer = config_.limits.max_queued_bytes_per_connection,
+                       .max_queued_bytes_total = config_.limits.max_queued_bytes_total},
+      ConnectionTable::Hooks{.forgetting = [this](const Connection& connection) { OnForgetting(connection); },
+                             .disconnected = [this](std::string_view reason) { metrics_->PeerDisconnected(reason); }});
   return OkStatus();
 }
 
@@ -580,7 +582,7 @@ void Daemon::Impl::WatchChain() {
 // The loop
 
 void Daemon::Impl::RunLoop() {
-  std::vector<PollItem> items = {{&*zap_, -1}, {nullptr, loop_.fd()}, {&*party_, -1}, {&*control_, -1}};
+  std::vector<PollItem> items = {{&*zap_, -1}, {nullptr, loop_.fd()}, {&*party_, -1}, {&*control_, -1}, {&*party_monitor_, -1}};
   std::vector<bool> ready;
   next_sweep_ = Clock::now() + std::chrono::seconds(1);
   while (true) {
@@ -592,6 +594,7 @@ void Daemon::Impl::RunLoop() {
       break;
     }
     if (ready[0]) HandleZap();
+    if (ready[4]) DrainMonitor();
     if (ready[1]) {
       for (auto& task : loop_.Drain()) task();
     }
@@ -655,6 +658,7 @@ void Daemon::Impl::FinishDrain() {
          {"issued", issued_}});
   }
   party_.reset();
+  party_monitor_.reset();
   control_.reset();
   zap_.reset();
   std::lock_guard lock(state_mutex_);
@@ -707,53 +711,70 @@ void Daemon::Impl::Reply(const Requester& to, std::string frame) {
   if (to.control) {
     const std::string_view parts[] = {to.routing_id, frame};
     (void)control_->Send(parts, true);
-  } else {
-    SendParty(to.routing_id, frame);
+    return;
   }
+  DrainMonitor();
+  // The asker's connection may have gone, and its routing id may now be another peer's.
+  if (Connection* connection = peers_->Find({to.routing_id, to.generation})) SendParty(*connection, frame);
 }
 
 void Daemon::Impl::ReplyError(const Requester& to, const Error& error) { Reply(to, EncodeError(to.request_id, error)); }
 
-void Daemon::Impl::SendParty(const std::string& routing_id, std::string_view frame) {
+bool Daemon::Impl::SendParty(Connection& connection, std::string_view frame) {
+  // Over its share of unsent bytes the peer is disconnected instead (ConnectionTable).
+  if (!peers_->ReserveSend(connection, frame.size())) return false;
+  const std::string routing_id = connection.routing_id;
   const std::string_view parts[] = {routing_id, frame};
   Status sent = party_->Send(parts, true);
-  if (sent.ok()) return;
+  if (sent.ok()) return true;
   if (sent.error().code() == ErrorCode::kNotFound) {
-    DropConnection(routing_id);
+    peers_->Forget(ConnectionTable::RefOf(connection));
   } else {
     ++dropped_events_;  // the peer's queue is full; it can catch up with channel.sync
   }
+  return false;
 }
 
-void Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only) {
-  // Copy: SendParty may drop a vanished connection, which edits the member set.
+std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> only) {
+  DrainMonitor();
+  // Copy: a send may disconnect a peer, which edits the member set.
   const std::vector<std::string> members(channel.members.begin(), channel.members.end());
+  std::size_t delivered = 0;
   for (const auto& routing_id : members) {
-    if (only) {
-      auto connection = connections_.find(routing_id);
-      if (connection == connections_.end()) continue;
-      auto role = connection->second.admitted.find(channel.record.channel_id);
-      if (role == connection->second.admitted.end() || role->second != *only) continue;
+    Connection* connection = peers_->FindByRoutingId(routing_id);
+    if (connection == nullptr) continue;
+    auto role = connection->admitted.find(channel.record.channel_id);
+    // Members are admitted connections; the check guards against a stale member entry.
+    if (role == connection->admitted.end() || (only && role->second != *only)) continue;
+    if (SendParty(*connection, frame)) ++delivered;
+  }
+  return delivered;
+}
+
+void Daemon::Impl::DrainMonitor() {
+  while (auto event = party_monitor_->ReceiveEvent()) {
+    if (event->kind == TransportEvent::Kind::kAccepted) {
+      peers_->OnAccepted(event->fd, Clock::now());
+    } else {
+      peers_->OnDisconnected(event->fd);
     }
-    SendParty(routing_id, frame);
   }
 }
 
-void Daemon::Impl::DropConnection(const std::string& routing_id) {
-  auto found = connections_.find(routing_id);
-  if (found == connections_.end()) return;
-  for (const auto& [channel_id, role] : found->second.admitted) {
+void Daemon::Impl::OnForgetting(const Connection& connection) {
+  for (const auto& [channel_id, role] : connection.admitted) {
     auto channel = channels_.find(channel_id);
-    if (channel != channels_.end()) channel->second.members.erase(routing_id);
+    if (channel != channels_.end()) channel->second.members.erase(connection.routing_id);
   }
-  connections_.erase(found);
 }
 
 void Daemon::Impl::UpdateGauges() {
   std::int64_t open = 0;
   for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
-  metrics_->SetConnections(static_cast<std::int64_t>(connections_.size()));
+  metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
+                           static_cast<std::int64_t>(peers_->unauthenticated_count()));
+  metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(peers_->queued_bytes()));
   metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_));
   const did::CachingResolver::Stats cache = resolver_->stats();
   metrics_->SetDidCache(cache.hits, cache.misses);
@@ -772,12 +793,8 @@ void Daemon::Impl::UpdateGauges() {
 void Daemon::Impl::Sweep() {
   const auto now = Clock::now();
   next_sweep_ = now + std::chrono::seconds(1);
-  std::vector<std::string> idle;
-  for (auto& [routing_id, connection] : connections_) {
-    std::erase_if(connection.challenges, [&](const auto& entry) { return entry.second.expires < now; });
-    if (now - connection.last_seen > config_.limits.idle_timeout) idle.push_back(routing_id);
-  }
-  for (const auto& routing_id : idle) DropConnection(routing_id);
+  DrainMonitor();
+  peers_->Sweep(now);
   if (store_failed_ && !store_probe_in_flight_ && StoreQuiet()) ProbeStore();
   UpdateGauges();
   // Buckets refill within seconds; forgetting them all now and then bounds their memory.
@@ -788,19 +805,23 @@ void Daemon::Impl::Sweep() {
 // Party requests
 
 void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
+  // The parts a peer sent carry the metadata; a bare routing id cannot come from a DEALER.
+  if (frames.size() < 2) return;
+  // Its accept (and any disconnect before it) is reported before its messages: see them first.
+  DrainMonitor();
+  const ReceivedFrame& body = frames[1];
+  Connection* connection = peers_->OnRequest(frames[0].data, body.source_fd, body.user_id, Clock::now());
+  if (connection == nullptr) return;  // its connection is being closed
+  Requester from{false, frames[0].data, 0, Clock::now(), connection->generation};
   if (frames.size() != 2) {
     CountRejection(Error(ErrorCode::kParse, ""));
-    if (!frames.empty()) {
-      Reply({false, frames[0].data, 0},
-            EncodeError(0, Error(ErrorCode::kParse, "a request is exactly one frame")));
-    }
+    ReplyError(from, Error(ErrorCode::kParse, "a request is exactly one frame"));
     return;
   }
-  Requester from{false, frames[0].data, 0, Clock::now()};
-  auto message = DecodeMessage(frames[1].data);
+  auto message = DecodeMessage(body.data);
   if (!message.ok()) {
     CountRejection(message.error());
-    from.request_id = PeekRequestId(frames[1].data);
+    from.request_id = PeekRequestId(body.data);
     ReplyError(from, message.error());
     return;
   }
@@ -812,25 +833,7 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
     ReplyError(from, error);
     return;
   }
-
-  auto [entry, inserted] = connections_.try_emplace(from.routing_id);
-  Connection& connection = entry->second;
-  if (inserted || connection.curve_key != frames[1].user_id) {
-    if (inserted && connections_.size() > config_.limits.max_connections) {
-      connections_.erase(entry);
-      ReplyError(from, Error(ErrorCode::kResourceExhausted, "too many connections"));
-      return;
-    }
-    // A routing id reused by another CURVE key is another peer: it inherits nothing.
-    if (!inserted) {
-      DropConnection(from.routing_id);
-      entry = connections_.try_emplace(from.routing_id).first;
-    }
-    entry->second.curve_key = frames[1].user_id;
-    entry->second.peer_address = frames[1].peer_address;
-  }
-  Connection& current = entry->second;
-  current.last_seen = Clock::now();
+  Connection& current = *connection;
 
   switch (message->type) {
     case MessageType::kPing:
@@ -907,9 +910,7 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
                             UnixMillis() + static_cast<std::uint64_t>(config_.limits.challenge_ttl.count())},
                            did::NewChallengeNonce()};
   const Role admitted_role = *role;
-  const std::string routing_id = from.routing_id;
-  const std::string curve_key = connection.curve_key;
-  Async([this, challenge, admitted_role, from, routing_id, curve_key]() -> Task {
+  Async([this, challenge, admitted_role, from]() -> Task {
     auto document = resolver_->Resolve(challenge.binding.party_did);
     Result<Bytes> sealed = Error(ErrorCode::kInternal, "");
     if (!document.ok()) {
@@ -919,16 +920,17 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
     } else {
       sealed = did::SealChallenge(challenge, *key);
     }
-    return [this, challenge, admitted_role, from, routing_id, curve_key, sealed = std::move(sealed)] {
+    return [this, challenge, admitted_role, from, sealed = std::move(sealed)] {
       if (!sealed.ok()) {
         CountAuthFailure(sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did");
         ReplyError(from, sealed.error().WithContext("resolve " + challenge.binding.party_did));
         return;
       }
-      auto live = connections_.find(routing_id);
-      if (live == connections_.end() || live->second.curve_key != curve_key) return;
-      live->second.challenges[challenge.binding.channel_id] = {
-          challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl};
+      DrainMonitor();
+      Connection* live = peers_->Find({from.routing_id, from.generation});
+      if (live == nullptr) return;
+      peers_->AddChallenge(*live, challenge.binding.channel_id,
+                           {challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl});
       Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
                       .Add("sealed", HexEncode(*sealed))
                       .Add("expires", challenge.binding.expires_ms)
@@ -961,9 +963,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
   }
   auto signature = HexDecode(StringMember(message, "signature"));
   if (!signature.ok()) return fail(signature.error(), "bad_signature");
-  const std::string routing_id = from.routing_id;
-  const std::string curve_key = connection.curve_key;
-  Async([this, challenge, signature = std::move(signature).value(), from, routing_id, curve_key]() -> Task {
+  Async([this, challenge, signature = std::move(signature).value(), from]() -> Task {
     Status verified = Error(ErrorCode::kVerificationFailed,
                             "the signature does not verify with an authentication key of " +
                                 challenge.challenge.binding.party_did);
@@ -979,21 +979,27 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
         }
       }
     }
-    return [this, challenge, verified, from, routing_id, curve_key] {
+    return [this, challenge, verified, from] {
       if (!verified.ok()) {
         CountAuthFailure("bad_signature");
         ReplyError(from, verified.error());
         return;
       }
-      auto live = connections_.find(routing_id);
+      DrainMonitor();
+      Connection* live = peers_->Find({from.routing_id, from.generation});
       auto channel = channels_.find(challenge.challenge.binding.channel_id);
-      if (live == connections_.end() || live->second.curve_key != curve_key) return;
+      if (live == nullptr) return;  // the connection that proved it is gone
       if (channel == channels_.end()) {
         ReplyError(from, Error(ErrorCode::kNotFound, "the channel is gone"));
         return;
       }
-      live->second.admitted[channel->first] = challenge.role;
-      channel->second.members.insert(routing_id);
+      if (!peers_->Admit(*live, channel->first, challenge.role)) {
+        CountAuthFailure("connection_limit");
+        ReplyError(from, Error(ErrorCode::kResourceExhausted,
+                               "too many admitted connections at this TCC (limits.max_connections)"));
+        return;
+      }
+      channel->second.members.insert(from.routing_id);
       ++auth_ok_;
       metrics_->AuthSucceeded();
       Log(LogLevel::kInfo, "admitted",
@@ -1019,16 +1025,7 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
                                 .Add("from", sender)
                                 .Add("proposal", ObjectMember(message, "proposal"))
                                 .Finish();
-  std::size_t delivered = 0;
-  const std::vector<std::string> members(channel.members.begin(), channel.members.end());
-  for (const auto& routing_id : members) {
-    auto connection = connections_.find(routing_id);
-    if (connection == connections_.end()) continue;
-    auto admitted = connection->second.admitted.find(channel.record.channel_id);
-    if (admitted == connection->second.admitted.end() || admitted->second != counterpart) continue;
-    SendParty(routing_id, frame);
-    ++delivered;
-  }
+  const std::size_t delivered = Publish(channel, frame, counterpart);
   if (delivered == 0) {
     return ReplyError(from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
   }
@@ -1768,7 +1765,9 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
   health.Set("channels_open", open);
   health.Set("channels", static_cast<std::uint64_t>(channels_.size()));
-  health.Set("connections", static_cast<std::uint64_t>(connections_.size()));
+  health.Set("connections", static_cast<std::uint64_t>(peers_->admitted_count()));
+  health.Set("unauthenticated_connections", static_cast<std::uint64_t>(peers_->unauthenticated_count()));
+  health.Set("peer_queued_bytes", peers_->queued_bytes());
   health.Set("issued", issued_);
   health.Set("replayed", replayed_);
   health.Set("dropped_events", dropped_events_);

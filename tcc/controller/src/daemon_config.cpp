@@ -7,6 +7,7 @@
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
 #include "tcc/controller/daemon.h"
+#include "tcc/controller/protocol.h"
 
 namespace tcc::controller {
 namespace {
@@ -148,6 +149,12 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
       .Object("limits", [&](MemberReader& limits) {
         return limits.Uint("max_channels", config.limits.max_channels)
             .Uint("max_connections", config.limits.max_connections)
+            .Uint("max_unauthenticated_connections", config.limits.max_unauthenticated_connections)
+            .Millis("unauthenticated_timeout_ms", config.limits.unauthenticated_timeout)
+            .Uint("max_connections_per_source", config.limits.max_connections_per_source)
+            .Uint("max_challenges_per_connection", config.limits.max_challenges_per_connection)
+            .Uint("max_queued_bytes_per_connection", config.limits.max_queued_bytes_per_connection)
+            .Uint("max_queued_bytes_total", config.limits.max_queued_bytes_total)
             .Millis("idle_timeout_ms", config.limits.idle_timeout)
             .Millis("challenge_ttl_ms", config.limits.challenge_ttl)
             .Number("auth_rate_per_source", config.limits.auth_rate_per_source)
@@ -171,9 +178,22 @@ Status FinishDaemonConfig(DaemonConfig& config) {
   }
   TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(config.policy));
   if (config.anchoring.max_batch == 0) return Error(ErrorCode::kInvalidArgument, "anchoring.max_batch must be at least 1");
-  if (config.limits.max_channels == 0 || config.limits.max_connections == 0 ||
-      config.limits.max_waiting_per_channel == 0) {
+  const DaemonLimits& limits = config.limits;
+  if (limits.max_channels == 0 || limits.max_connections == 0 || limits.max_waiting_per_channel == 0 ||
+      limits.max_unauthenticated_connections == 0 || limits.max_connections_per_source == 0 ||
+      limits.max_challenges_per_connection == 0) {
     return Error(ErrorCode::kInvalidArgument, "limits must be at least 1");
+  }
+  // A peer must be able to hold the largest reply (a channel.sync page or relayed proposal).
+  if (limits.max_queued_bytes_per_connection < 2 * kMaxFrameBytes ||
+      limits.max_queued_bytes_total < limits.max_queued_bytes_per_connection) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "limits.max_queued_bytes_per_connection must be at least " + std::to_string(2 * kMaxFrameBytes) +
+                     " and at most limits.max_queued_bytes_total");
+  }
+  // An unadmitted connection must live long enough to answer its challenge.
+  if (limits.unauthenticated_timeout <= limits.challenge_ttl) {
+    return Error(ErrorCode::kInvalidArgument, "limits.unauthenticated_timeout_ms must exceed limits.challenge_ttl_ms");
   }
   if (!config.vc_api.listen.empty()) TCC_RETURN_IF_ERROR(vcapi::ValidateServerOptions(config.vc_api));
   return OkStatus();

@@ -292,7 +292,13 @@ class DaemonMetrics::Impl {
     channels_opened_ = &counter("tcc_channels_opened_total", "Channels opened.").Add({});
     channels_closed_ = &counter("tcc_channels_closed_total", "Channels closed.").Add({});
     channels_open_ = gauge("tcc_channels_open", "Channels currently open.");
-    connections_ = gauge("tcc_connections", "Party connections currently admitted.");
+    connections_ = gauge("tcc_connections", "Party connections currently admitted to at least one channel.");
+    unauthenticated_connections_ =
+        gauge("tcc_connections_unauthenticated", "Party connections not admitted to any channel (yet).");
+    peer_disconnects_.emplace(counter("tcc_peer_disconnects_total", "Party connections tccd ended, by reason."),
+                              "reason");
+    peer_queued_bytes_ =
+        gauge("tcc_peer_queued_bytes", "Bytes handed to the transport for parties that the kernel has not taken yet.");
     auto& auth_attempts = counter("tcc_auth_attempts_total", "DID challenge-response and control authentications.");
     auth_ok_ = &auth_attempts.Add({{"result", "ok"}});
     auth_failed_ = &auth_attempts.Add({{"result", "failed"}});
@@ -400,6 +406,9 @@ class DaemonMetrics::Impl {
   prometheus::Counter* channels_closed_;
   prometheus::Gauge* channels_open_;
   prometheus::Gauge* connections_;
+  prometheus::Gauge* unauthenticated_connections_;
+  std::optional<LabeledCounter> peer_disconnects_;
+  prometheus::Gauge* peer_queued_bytes_;
   prometheus::Counter* auth_ok_;
   prometheus::Counter* auth_failed_;
   std::optional<LabeledCounter> auth_failures_;
@@ -460,8 +469,13 @@ void DaemonMetrics::SetPipelineDepth(std::int64_t submissions) {
 void DaemonMetrics::ChannelOpened() { impl_->channels_opened_->Increment(); }
 void DaemonMetrics::ChannelClosed() { impl_->channels_closed_->Increment(); }
 void DaemonMetrics::SetChannelsOpen(std::int64_t channels) { impl_->channels_open_->Set(static_cast<double>(channels)); }
-void DaemonMetrics::SetConnections(std::int64_t connections) {
-  impl_->connections_->Set(static_cast<double>(connections));
+void DaemonMetrics::SetConnections(std::int64_t admitted, std::int64_t unauthenticated) {
+  impl_->connections_->Set(static_cast<double>(admitted));
+  impl_->unauthenticated_connections_->Set(static_cast<double>(unauthenticated));
+}
+void DaemonMetrics::PeerDisconnected(std::string_view reason) { impl_->peer_disconnects_->Increment(reason); }
+void DaemonMetrics::SetPeerQueuedBytes(std::int64_t bytes) {
+  impl_->peer_queued_bytes_->Set(static_cast<double>(bytes));
 }
 void DaemonMetrics::AuthSucceeded() { impl_->auth_ok_->Increment(); }
 void DaemonMetrics::AuthFailed(std::string_view reason) {

@@ -33,10 +33,25 @@
 
 namespace tcc::controller {
 
+// What one peer, and all of them, can make tccd hold (docs/reliability.md lists what a client
+// sees at each limit).
 struct DaemonLimits {
   std::size_t max_channels = 100000;
+  // Admitted party connections (at least one channel joined by DID challenge-response).
   std::size_t max_connections = 100000;
-  // A connection silent for this long is forgotten (its admissions end).
+  // Connections not admitted to any channel: at most this many (a new one closes the oldest),
+  // each for at most unauthenticated_timeout.
+  std::size_t max_unauthenticated_connections = 1024;
+  std::chrono::milliseconds unauthenticated_timeout{30000};
+  // TCP connections from one source address, admitted or not.
+  std::size_t max_connections_per_source = 256;
+  // Challenges (auth.begin) one connection may hold; the one expiring first makes room.
+  std::size_t max_challenges_per_connection = 16;
+  // Replies and events handed to the transport but not yet taken by the kernel (a peer that does
+  // not read): per connection, and in total. A connection over its share is disconnected.
+  std::uint64_t max_queued_bytes_per_connection = 8u << 20;
+  std::uint64_t max_queued_bytes_total = 256u << 20;
+  // A connection silent for this long is closed (its admissions end).
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds challenge_ttl{10000};
   // Challenges (auth.begin) per second from one source address, with a burst of twice that.

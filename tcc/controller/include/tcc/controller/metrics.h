@@ -46,7 +46,13 @@ class DaemonMetrics {
   void ChannelOpened();
   void ChannelClosed();
   void SetChannelsOpen(std::int64_t channels);
-  void SetConnections(std::int64_t connections);
+  // Party connections admitted to a channel, and those not (yet) admitted.
+  void SetConnections(std::int64_t admitted, std::int64_t unauthenticated);
+  // A party connection tccd ended, by reason (slow_reader, per_source_limit,
+  // unauthenticated_timeout, unauthenticated_evicted, idle).
+  void PeerDisconnected(std::string_view reason);
+  // Bytes handed to the transport for parties that the kernel has not taken yet.
+  void SetPeerQueuedBytes(std::int64_t bytes);
   void AuthSucceeded();
   void AuthFailed(std::string_view reason);  // bounded set: see daemon.cpp CountAuthFailure
   void SetDidCache(std::uint64_t hits, std::uint64_t misses);  // cumulative, from CachingResolver

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,13 +51,25 @@ class ZmqContext {
   void* handle_;
 };
 
-enum class SocketType { kRouter, kDealer, kRep };
+enum class SocketType { kRouter, kDealer, kRep, kPair };
 
 // One received message part with the metadata ZeroMQ attaches to it.
 struct ReceivedFrame {
   std::string data;
   std::string user_id;       // what the ZAP handler returned (empty without ZAP)
   std::string peer_address;  // the peer's IP address (TCP), empty for other transports
+  // The transport connection (file descriptor) it came over, -1 for inproc. A descriptor is
+  // reused after its connection closes: pair it with the socket monitor's events (below).
+  int source_fd = -1;
+};
+
+// A transport connection of a monitored socket was accepted or went away (ZMQ_EVENT_ACCEPTED,
+// ZMQ_EVENT_DISCONNECTED). For one descriptor the monitor reports them in order, and a
+// connection's accept is reported before any of its messages can be received.
+struct TransportEvent {
+  enum class Kind { kAccepted, kDisconnected };
+  Kind kind = Kind::kAccepted;
+  int fd = -1;
 };
 
 class ZmqSocket {
@@ -77,6 +90,12 @@ class ZmqSocket {
   Status SetHeartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   // Outgoing connections: how long the CURVE handshake may take.
   Status SetHandshakeTimeout(std::chrono::milliseconds timeout);
+
+  // Starts a socket monitor reporting accepted and closed connections on `endpoint` (inproc://)
+  // and returns the PAIR socket that receives its events (ReceiveEvent).
+  Result<ZmqSocket> Monitor(const std::string& endpoint);
+  // On a monitor's PAIR socket: the next event, or nullopt when none is queued.
+  std::optional<TransportEvent> ReceiveEvent();
 
   Status Bind(const std::string& endpoint);
   Status Connect(const std::string& endpoint);
@@ -108,5 +127,21 @@ struct PollItem {
 };
 Status PollReadable(std::span<const PollItem> items, std::chrono::milliseconds timeout,
                     std::vector<bool>& ready);
+
+// The operating system's side of a transport connection ZeroMQ owns, by its descriptor. ZeroMQ
+// keeps the descriptor; these only look at it or ask the kernel to end the connection.
+namespace peer_socket {
+// "ADDR" of the remote end (IPv4 or IPv6, no port); "local" for Unix sockets; empty when unknown.
+std::string RemoteAddress(int fd);
+// Ends the connection (shutdown(2), not close): ZeroMQ sees it fail, drops its queued messages and
+// reports it disconnected.
+void Shutdown(int fd);
+// Bytes ZeroMQ has written into the kernel on this TCP connection since it opened (acknowledged
+// by the peer, or still in the kernel's send queue); nullopt for other transports.
+std::optional<std::uint64_t> BytesWritten(int fd);
+// Bytes a message of `payload` bytes takes on a CURVE connection (ZMTP frame header, MESSAGE
+// command, nonce and MAC), so that BytesWritten can be compared with what was handed to ZeroMQ.
+std::uint64_t CurveWireSize(std::size_t payload);
+}  // namespace peer_socket
 
 }  // namespace tcc::controller
