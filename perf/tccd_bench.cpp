@@ -384,7 +384,7 @@ struct Options {
   std::vector<int> channel_counts = {1, 10, 100, 1000};
   std::vector<double> rates = {1000, 10000};  // fixed offered rates; saturation is run as well
   int idle_channels = 10000;
-  std::size_t window = 256;
+  std::size_t window = 64;  // tccd answers at most 64 requests in flight per connection
   bool settle = true;
   bool admission = true;
 };
@@ -602,13 +602,13 @@ int main(int argc, char** argv) {
   tcc::perf::Options options;
   options.settings.runs = 3;
   options.settings.seconds = 2;
-  std::string channels = "1,10,100,1000", rate = "1000,10000", idle = "10000", window = "256", phases = "settle,admission";
+  std::string channels = "1,10,100,1000", rate = "1000,10000", idle = "10000", window = "64", phases = "settle,admission";
   if (auto stop = tcc::perf::ParseBenchSettings(
           argc, argv, "tccd_bench", options.settings,
           {{"channels", "comma-separated channel counts K for the settlement runs (default 1,10,100,1000)", &channels},
            {"rate", "comma-separated offered settlements per second of the fixed-rate runs (default 1000,10000)", &rate},
            {"idle-channels", "channels opened and joined for the admission and memory run (default 10000)", &idle},
-           {"window", "handshakes in flight per connection during admission (default 256)", &window},
+           {"window", "handshakes in flight per connection during admission (default 64, tccd's per-connection limit)", &window},
            {"phases", "which parts to run: settle, admission, or both (default settle,admission)", &phases}})) {
     return *stop;
   }

@@ -56,7 +56,10 @@ int main(int argc, char** argv) {
                                         "admin_dids, workers, auto_open, chain_poll_ms, anchoring{interval_ms, max_batch,\n"
                                         "default_n, n_min, n_max, adaptive, target_latency_ms, backlog_high,\n"
                                         "adapter_pending_high}, limits{max_channels, max_connections, idle_timeout_ms,\n"
-                                        "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel}, vc_api{listen,\n"
+                                        "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel, max_connections_per_source,\n"
+                                        "max_unauthenticated_connections, unauthenticated_timeout_ms,\n"
+                                        "max_challenges_per_connection, max_requests_in_flight_per_connection,\n"
+                                        "max_queued_bytes_per_connection, max_queued_bytes_total}, vc_api{listen,\n"
                                         "token_file, issuer_key_file, threads, max_body_bytes, request_timeout_ms}).",
                       &config_file)
       .Option("data-dir", "DIR", "State directory: store/, tcc.key, admin.key, and ledger/ for the default chain.", &data_dir)

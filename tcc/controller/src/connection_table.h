@@ -56,6 +56,10 @@ struct Connection {
   std::map<std::string, PendingChallenge, std::less<>> challenges;
   SteadyClock::time_point created;
   SteadyClock::time_point last_seen;
+  // Requests being worked on for it (challenges, proofs, sync pages, evidence), and of those the
+  // ones whose answers may be large.
+  std::size_t requests_in_flight = 0;
+  std::size_t large_requests_in_flight = 0;
 
   // Send accounting: wire bytes handed to ZeroMQ, and the kernel's written-bytes count they are
   // compared with (see ConnectionTable::ReserveSend).
@@ -75,7 +79,7 @@ struct ConnectionLimits {
   std::size_t max_admitted = 100000;
   std::size_t max_unauthenticated = 1024;
   std::size_t max_per_source = 256;
-  std::size_t max_challenges_per_connection = 16;
+  std::size_t max_challenges_per_connection = 64;
   std::chrono::milliseconds unauthenticated_timeout{30000};
   std::chrono::milliseconds idle_timeout{600000};
   std::uint64_t max_queued_bytes_per_peer = 8u << 20;

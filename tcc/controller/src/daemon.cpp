@@ -53,6 +53,8 @@ constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
 constexpr std::size_t kMaxSyncReplyBytes = kMaxFrameBytes / 2;
 constexpr std::size_t kMaxReceivesPerWake = 512;
+// channel.sync and evidence.get answers in preparation per connection (each up to a frame).
+constexpr std::size_t kMaxLargeRequestsInFlight = 4;
 
 std::uint64_t UnixMillis() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -230,6 +232,9 @@ class Daemon::Impl {
 
   // Runs `work` on a worker; the closure it returns runs back on the loop.
   void Async(std::function<Task()> work);
+  // The same for a party's request, counted against its connection's requests in flight
+  // (`large`: its answer may be up to a frame, e.g. channel.sync).
+  void PeerAsync(const Requester& from, bool large, std::function<Task()> work);
 
   // party requests
   void AuthBegin(Connection& connection, const Requester& from, const Message& message);
@@ -677,6 +682,23 @@ void Daemon::Impl::Async(std::function<Task()> work) {
   });
 }
 
+void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Task()> work) {
+  if (Connection* connection = peers_->Find({from.routing_id, from.generation})) {
+    ++connection->requests_in_flight;
+    if (large) ++connection->large_requests_in_flight;
+  }
+  Async([this, from, large, work = std::move(work)]() -> Task {
+    Task done = work();
+    return [this, from, large, done = std::move(done)] {
+      if (Connection* connection = peers_->Find({from.routing_id, from.generation})) {
+        --connection->requests_in_flight;
+        if (large) --connection->large_requests_in_flight;
+      }
+      done();
+    };
+  });
+}
+
 void Daemon::Impl::HandleZap() {
   auto request = zap_->Receive(true);
   if (!request.ok()) return;
@@ -834,6 +856,19 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
     return;
   }
   Connection& current = *connection;
+  // Requests answered after work on a worker: a peer that does not wait for its answers gets a
+  // bounded share of the workers and of the memory their answers take.
+  const bool large = message->type == MessageType::kChannelSync || message->type == MessageType::kEvidenceGet;
+  if (large || message->type == MessageType::kAuthBegin || message->type == MessageType::kAuthProve) {
+    if (current.requests_in_flight >= config_.limits.max_requests_in_flight_per_connection ||
+        (large && current.large_requests_in_flight >= kMaxLargeRequestsInFlight)) {
+      const Error error(ErrorCode::kResourceExhausted,
+                        "too many requests in flight on this connection; wait for their answers");
+      CountRejection(error);
+      ReplyError(from, error);
+      return;
+    }
+  }
 
   switch (message->type) {
     case MessageType::kPing:
@@ -910,7 +945,7 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
                             UnixMillis() + static_cast<std::uint64_t>(config_.limits.challenge_ttl.count())},
                            did::NewChallengeNonce()};
   const Role admitted_role = *role;
-  Async([this, challenge, admitted_role, from]() -> Task {
+  PeerAsync(from, false, [this, challenge, admitted_role, from]() -> Task {
     auto document = resolver_->Resolve(challenge.binding.party_did);
     Result<Bytes> sealed = Error(ErrorCode::kInternal, "");
     if (!document.ok()) {
@@ -963,7 +998,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
   }
   auto signature = HexDecode(StringMember(message, "signature"));
   if (!signature.ok()) return fail(signature.error(), "bad_signature");
-  Async([this, challenge, signature = std::move(signature).value(), from]() -> Task {
+  PeerAsync(from, false, [this, challenge, signature = std::move(signature).value(), from]() -> Task {
     Status verified = Error(ErrorCode::kVerificationFailed,
                             "the signature does not verify with an authentication key of " +
                                 challenge.challenge.binding.party_did);
@@ -1365,7 +1400,7 @@ void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Me
   const std::uint64_t after = UintMember(message, "after");
   const std::size_t limit = static_cast<std::size_t>(OptionalUint(message, "limit").value_or(100));
   const std::uint64_t last = channel.durable_seq;
-  Async([this, channel_id, after, limit, last, from]() -> Task {
+  PeerAsync(from, true, [this, channel_id, after, limit, last, from]() -> Task {
     auto tscs = store_->ListTscs(channel_id, after, limit);
     return [this, channel_id, last, from, tscs = std::move(tscs)] {
       if (!tscs.ok()) return ReplyError(from, tscs.error());
@@ -1396,7 +1431,7 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
                                                             std::to_string(channel.durable_seq) + ")"));
   }
   const std::uint64_t anchored = channel.anchored_seq;
-  Async([this, channel_id, seq, anchored, from]() -> Task {
+  PeerAsync(from, true, [this, channel_id, seq, anchored, from]() -> Task {
     Result<std::string> bundle = Error(ErrorCode::kUnavailable, "");
     std::uint64_t covering_seq = 0;
     auto covering = store_->AnchoredSeqCovering(channel_id, seq);

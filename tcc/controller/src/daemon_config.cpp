@@ -153,6 +153,7 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
             .Millis("unauthenticated_timeout_ms", config.limits.unauthenticated_timeout)
             .Uint("max_connections_per_source", config.limits.max_connections_per_source)
             .Uint("max_challenges_per_connection", config.limits.max_challenges_per_connection)
+            .Uint("max_requests_in_flight_per_connection", config.limits.max_requests_in_flight_per_connection)
             .Uint("max_queued_bytes_per_connection", config.limits.max_queued_bytes_per_connection)
             .Uint("max_queued_bytes_total", config.limits.max_queued_bytes_total)
             .Millis("idle_timeout_ms", config.limits.idle_timeout)
@@ -181,7 +182,7 @@ Status FinishDaemonConfig(DaemonConfig& config) {
   const DaemonLimits& limits = config.limits;
   if (limits.max_channels == 0 || limits.max_connections == 0 || limits.max_waiting_per_channel == 0 ||
       limits.max_unauthenticated_connections == 0 || limits.max_connections_per_source == 0 ||
-      limits.max_challenges_per_connection == 0) {
+      limits.max_challenges_per_connection == 0 || limits.max_requests_in_flight_per_connection == 0) {
     return Error(ErrorCode::kInvalidArgument, "limits must be at least 1");
   }
   // A peer must be able to hold the largest reply (a channel.sync page or relayed proposal).

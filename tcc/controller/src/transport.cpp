@@ -127,6 +127,17 @@ Status ZmqSocket::SetHighWaterMarks(int send, int receive) {
   return SetIntOption(handle_, ZMQ_RCVHWM, receive, "set receive high-water mark");
 }
 
+Status ZmqSocket::SetRoutingId(std::string_view routing_id) {
+  if (zmq_setsockopt(handle_, ZMQ_ROUTING_ID, routing_id.data(), routing_id.size()) != 0) {
+    return ZmqError("set routing id");
+  }
+  return OkStatus();
+}
+
+Status ZmqSocket::SetReconnect(bool enabled) {
+  return SetIntOption(handle_, ZMQ_RECONNECT_IVL, enabled ? 100 : -1, "set reconnect interval");
+}
+
 Status ZmqSocket::SetHeartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
   TCC_RETURN_IF_ERROR(SetIntOption(handle_, ZMQ_HEARTBEAT_IVL, static_cast<int>(interval.count()), "set heartbeat"));
   return SetIntOption(handle_, ZMQ_HEARTBEAT_TIMEOUT, static_cast<int>(timeout.count()), "set heartbeat timeout");

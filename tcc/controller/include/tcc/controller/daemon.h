@@ -46,7 +46,10 @@ struct DaemonLimits {
   // TCP connections from one source address, admitted or not.
   std::size_t max_connections_per_source = 256;
   // Challenges (auth.begin) one connection may hold; the one expiring first makes room.
-  std::size_t max_challenges_per_connection = 16;
+  std::size_t max_challenges_per_connection = 64;
+  // Requests a connection may have tccd work on at once (auth.begin, auth.prove, channel.sync,
+  // evidence.get; at most 4 of the last two): more are refused until answers are read.
+  std::size_t max_requests_in_flight_per_connection = 64;
   // Replies and events handed to the transport but not yet taken by the kernel (a peer that does
   // not read): per connection, and in total. A connection over its share is disconnected.
   std::uint64_t max_queued_bytes_per_connection = 8u << 20;

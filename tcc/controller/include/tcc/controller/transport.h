@@ -86,6 +86,11 @@ class ZmqSocket {
   // Drops a peer whose incoming message would exceed this size (ZMQ_MAXMSGSIZE).
   Status SetMaxMessageSize(std::int64_t bytes);
   Status SetHighWaterMarks(int send, int receive);
+  // A client's routing id (ZMQ_ROUTING_ID), before Connect; by default the server assigns one.
+  Status SetRoutingId(std::string_view routing_id);
+  // Whether a client reconnects by itself after losing its connection (ZMQ_RECONNECT_IVL); on by
+  // default.
+  Status SetReconnect(bool enabled);
   // ZMTP heartbeats: a silent or vanished peer is disconnected after `timeout`.
   Status SetHeartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
   // Outgoing connections: how long the CURVE handshake may take.
