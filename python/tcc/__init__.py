@@ -203,15 +203,16 @@ class Session:
 
     def events(self, wait: Optional[float] = None) -> Iterator[Event]:
         """Iterates over events as they come, for up to ``wait`` seconds in all (None: until the
-        channel is closed). Handlers run too. Breaking out of the loop is fine."""
+        channel is closed); events already received are handed out even when ``wait`` is over.
+        Handlers run too. Breaking out of the loop is fine."""
         deadline = None if wait is None else time.monotonic() + wait
         while not self._native.head["closed"]:
-            left = 1.0 if deadline is None else deadline - time.monotonic()
-            if left <= 0:
-                return
+            left = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             event = self._native.poll(min(left, 1.0))
             if event is not None:
                 yield event
+            elif deadline is not None and left <= 0:
+                return
 
     def propose_next(self, claim: dict) -> dict:
         """Provider: signs ``claim`` as the next settlement (channel, seq, prev, provider and
