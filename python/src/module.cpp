@@ -76,7 +76,8 @@ tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
   if (PyLong_Check(value.ptr())) {
     int overflow = 0;
     const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
-    if (overflow != 0 || std::fabs(static_cast<double>(number)) > kMaxExactInteger) {
+    constexpr long long kMaxExact = 1LL << 53;
+    if (overflow != 0 || number > kMaxExact || number < -kMaxExact) {
       throw py::value_error("integer " + py::str(value).cast<std::string>() +
                             " is beyond 2**53: a JSON number cannot hold it exactly (use a string)");
     }

@@ -178,7 +178,8 @@ class Session:
     @property
     def head(self) -> dict:
         """The channel as this party has verified it: role, provider, consumer, seq (the last TSC
-        applied), hash (its hash, bytes; None before the first), n, evidence_seq, anchored_seq,
+        applied), hash (bytes: its hash, or the TIC's before the first TSC — the ``prev`` of the next
+        claim), n, evidence_seq, anchored_seq,
         anchored_root (bytes or None), anchored_batch, closed."""
         return self._native.head
 
