@@ -146,7 +146,10 @@ py::bytes ToBytes(const std::array<std::uint8_t, N>& bytes) {
 }
 
 std::chrono::milliseconds Seconds(double seconds) {
-  if (!(seconds >= 0)) throw py::value_error("a duration must be a non-negative number of seconds");
+  // Bounded so the conversion cannot overflow; no wait in the SDK needs anywhere near a year.
+  if (!(seconds >= 0 && seconds <= 365.0 * 24 * 3600)) {
+    throw py::value_error("a duration must be between 0 and a year, in seconds");
+  }
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
 }
 
@@ -181,6 +184,21 @@ struct Hooks {
       return true;
     }
     return false;
+  }
+  // Keeps the exception a callback is leaving with, whatever its C++ type, so that none unwinds
+  // through the SDK. Call from a catch block.
+  void Keep() {
+    try {
+      throw;
+    } catch (py::error_already_set& error) {
+      pending = std::move(error);
+    } catch (const std::exception& error) {
+      PyErr_SetString(PyExc_RuntimeError, error.what());
+      pending.emplace();
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception in a callback");
+      pending.emplace();
+    }
   }
   void RaisePending() {
     if (!pending) return;
@@ -272,8 +290,8 @@ class Session {
         py::object wrapped = MakeEvent(event);
         // A copy: a handler may subscribe another one while this loop runs.
         for (py::handle handler : py::tuple(raw->handlers)) handler(wrapped);
-      } catch (py::error_already_set& error) {
-        raw->pending = std::move(error);
+      } catch (...) {
+        raw->Keep();
       }
     });
     return session;
@@ -328,9 +346,11 @@ class Session {
         py::gil_scoped_acquire gil;
         if (hooks->pending) return true;
         try {
-          return (*until)().cast<bool>();
-        } catch (py::error_already_set& error) {
-          hooks->pending = std::move(error);
+          const int truth = PyObject_IsTrue((*until)().ptr());
+          if (truth < 0) throw py::error_already_set();
+          return truth == 1;
+        } catch (...) {
+          hooks->Keep();
           return true;
         }
       };

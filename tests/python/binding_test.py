@@ -163,6 +163,10 @@ error = raises("a handler's exception comes out of run()", RuntimeError, lambda:
 check("it is the handler's own exception", error is not None and str(error) == "refused by the handler")
 failing[0] = False
 raises("an exception in run()'s predicate comes out of run()", ZeroDivisionError, lambda: consumer.run(until=lambda: 1 / 0))
+started = time.monotonic()
+consumer.run(until=lambda: [1])  # a non-bool that is true: run() returns at once, it does not raise
+check("run()'s predicate may return any value, read for its truth", time.monotonic() - started < 5)
+raises("a duration must be a number of seconds within a year", ValueError, lambda: consumer.poll(float("inf")))
 tsc2 = consumer.submit(consumer.cosign(proposal))
 provider.await_tsc(2, 60.0)
 check("after the exceptions the session settles seq 2", consumer.head["seq"] == 2 and provider.head["seq"] == 2)
