@@ -50,6 +50,15 @@ grep -q '^TSC seq=4 ' "$work/provider.log" || fail "no TSC 4 before the crash"
 sleep 0.5
 trade_start_tccd || fail "tccd did not restart"
 
+# Both parties end by themselves within seconds; one that stalls (e.g. a bill the consumer refuses
+# holds the channel) fails the test here, with the logs, instead of at ctest's timeout.
+for _ in $(seq 1 1200); do
+  kill -0 "$provider_pid" 2>/dev/null || kill -0 "$consumer_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$provider_pid" 2>/dev/null || kill -0 "$consumer_pid" 2>/dev/null; then
+  fail "a party did not finish within 120 s"
+fi
 provider_status=0 consumer_status=0
 wait "$provider_pid" || provider_status=$?
 provider_pid=""
