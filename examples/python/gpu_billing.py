@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 import decimal
 import json
+import sys
 
 import tcc
 
@@ -43,6 +44,18 @@ def parse_options(prog, usage, extra=()):
         if getattr(options, name) is None:
             parser.error("missing --" + name)
     return options
+
+
+def main(prog, usage, run, extra=()):
+    """A party program's main: parses the options, runs `run(options)`, and turns an SDK error
+    into "prog: code: message" on stderr and exit status 1, as the C++ examples do."""
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines are read while it runs
+    options = parse_options(prog, usage, extra)
+    try:
+        return run(options)
+    except tcc.TccError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
 
 
 def join_channel(options):

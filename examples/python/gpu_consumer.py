@@ -9,7 +9,9 @@ This example handles the session's events with a callback (gpu_provider.py itera
 import sys
 
 import tcc
-from gpu_billing import fee_for, join_channel, parse_options, read_terms
+
+import gpu_billing
+from gpu_billing import fee_for, join_channel, read_terms
 
 USAGE = """\
 gpu_consumer: checks and co-signs GPU-minute bills on a TCC channel (the consumer side).
@@ -64,15 +66,5 @@ def run(options):
     return 0
 
 
-def main():
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines are read while it runs
-    options = parse_options("gpu_consumer", USAGE)
-    try:
-        return run(options)
-    except tcc.TccError as error:
-        print(f"gpu_consumer: {error}", file=sys.stderr)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(gpu_billing.main("gpu_consumer", USAGE, run))

@@ -12,7 +12,9 @@ import sys
 import time
 
 import tcc
-from gpu_billing import fee_for, format_rfc3339, join_channel, parse_options, read_terms
+
+import gpu_billing
+from gpu_billing import fee_for, format_rfc3339, join_channel, read_terms
 
 USAGE = """\
 gpu_provider: bills GPU minutes on a TCC channel (the provider side).
@@ -93,15 +95,5 @@ def run(options):
     return 0
 
 
-def main():
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines are read while it runs
-    options = parse_options("gpu_provider", USAGE, extra=[("interval", 200)])
-    try:
-        return run(options)
-    except tcc.TccError as error:
-        print(f"gpu_provider: {error}", file=sys.stderr)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(gpu_billing.main("gpu_provider", USAGE, run, extra=[("interval", 200)]))

@@ -53,23 +53,19 @@ def raises(name, error_type, call, code=None):
     return None
 
 
-def wait_for(condition, timeout=60.0):
+def wait_for(condition, timeout=60.0, step=lambda: time.sleep(0.01)):
+    """Runs step() until condition() holds; False if it does not within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.01)
+        step()
     return True
 
 
-def poll_until(session, condition, timeout=60.0):
+def poll_until(session, condition):
     """Polls `session` (delivering its events) until condition() holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        session.poll(0.2)
-    return True
+    return wait_for(condition, step=lambda: session.poll(0.2))
 
 
 tst = tcc.Template.load(f"{work}/tst.json")
