@@ -270,8 +270,9 @@ class Session {
     options.reconnect_for = Seconds(reconnect_for);
     options.retry_interval = Seconds(retry_interval);
     options.liveness_interval = Seconds(liveness_interval);
-    // A raw pointer, not a shared_ptr copy: the session's options must not own Python objects,
-    // which the SDK would destroy without the GIL. `hooks` outlives the session (see ~Session).
+    // A raw pointer, not a shared_ptr copy, so that the SDK never holds the last reference to
+    // Python objects (it destroys its callbacks without the GIL). `hooks` outlives the session:
+    // ~Session ends the session first.
     Hooks* raw = hooks.get();
     options.cancelled = [raw] {
       py::gil_scoped_acquire gil;
