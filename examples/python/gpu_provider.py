@@ -33,12 +33,14 @@ def meter_minute(minute, gpu_count):
         # Rounded half away from zero, as C++'s lround and round.
         samples.append({"gpu": f"GPU-{0xa1b2c300 + gpu:08x}", "seconds": math.floor(60 * utilization + 0.5),
                         "utilization": math.floor(utilization * 100 + 0.5) / 100})
-    return {"gpuSeconds": sum(sample["seconds"] for sample in samples), "gpuCount": gpu_count, "samples": samples}
+    gpu_seconds = sum(sample["seconds"] for sample in samples)
+    return {"gpuSeconds": gpu_seconds, "gpuCount": gpu_count, "samples": samples}
 
 
 def print_event(event):
     if event.kind == "tsc":
-        print(f"TSC seq={event.seq} hash={event.hash.hex()} fee={event.body['credentialSubject']['fee']['amount']}")
+        fee = event.body["credentialSubject"]["fee"]["amount"]
+        print(f"TSC seq={event.seq} hash={event.hash.hex()} fee={fee}")
     elif event.kind == "anchored":
         print(f"anchored seq={event.seq} root={event.body['root']}")
     elif event.kind == "reconnected":

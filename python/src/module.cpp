@@ -47,7 +47,8 @@ PyObject* g_error_factory = nullptr;
 PyObject* g_event_type = nullptr;
 
 [[noreturn]] void Raise(const tcc::Error& error) {
-  if (g_error_factory == nullptr) throw std::runtime_error(error.ToString());  // import tcc, not tcc._native
+  if (g_error_factory == nullptr)
+    throw std::runtime_error(error.ToString());  // import tcc, not tcc._native
   py::object made = py::reinterpret_borrow<py::object>(g_error_factory)(
       std::string(tcc::ErrorCodeName(error.code())), error.message());
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(made.ptr())), made.ptr());
@@ -70,7 +71,8 @@ T Unwrap(tcc::Result<T> result) {
 constexpr double kMaxExactInteger = 9007199254740992.0;
 
 tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
-  if (depth > tcc::JsonLimits{}.max_depth) throw py::value_error("JSON nested deeper than 64 levels");
+  if (depth > tcc::JsonLimits{}.max_depth)
+    throw py::value_error("JSON nested deeper than 64 levels");
   if (value.is_none()) return tcc::Json(nullptr);
   if (PyBool_Check(value.ptr())) return tcc::Json(value.ptr() == Py_True);
   if (PyLong_Check(value.ptr())) {
@@ -78,8 +80,9 @@ tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
     const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
     constexpr long long kMaxExact = 1LL << 53;
     if (overflow != 0 || number > kMaxExact || number < -kMaxExact) {
-      throw py::value_error("integer " + py::str(value).cast<std::string>() +
-                            " is beyond 2**53: a JSON number cannot hold it exactly (use a string)");
+      throw py::value_error(
+          "integer " + py::str(value).cast<std::string>() +
+          " is beyond 2**53: a JSON number cannot hold it exactly (use a string)");
     }
     return tcc::Json(static_cast<std::int64_t>(number));
   }
@@ -107,8 +110,10 @@ tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
 
 py::object FromJson(const tcc::Json& json) {
   switch (json.type()) {
-    case tcc::Json::Type::kNull: return py::none();
-    case tcc::Json::Type::kBool: return py::bool_(json.as_bool());
+    case tcc::Json::Type::kNull:
+      return py::none();
+    case tcc::Json::Type::kBool:
+      return py::bool_(json.as_bool());
     case tcc::Json::Type::kNumber: {
       // As Python's json module reads the same text: integral numbers (which RFC 8785 writes
       // without a fraction) become int.
@@ -118,7 +123,8 @@ py::object FromJson(const tcc::Json& json) {
       }
       return py::float_(number);
     }
-    case tcc::Json::Type::kString: return py::str(json.as_string());
+    case tcc::Json::Type::kString:
+      return py::str(json.as_string());
     case tcc::Json::Type::kArray: {
       py::list list;
       for (const tcc::Json& item : json.as_array()) list.append(FromJson(item));
@@ -210,8 +216,9 @@ struct Hooks {
 
 py::object MakeEvent(const tcc::client::SessionEvent& event) {
   static constexpr const char* kKinds[] = {"tsc", "proposal", "anchored", "channel", "reconnected"};
-  return py::reinterpret_borrow<py::object>(g_event_type)(kKinds[static_cast<int>(event.kind)], event.seq,
-                                                          HexToBytes(event.hash), FromJson(event.body));
+  return py::reinterpret_borrow<py::object>(g_event_type)(kKinds[static_cast<int>(event.kind)],
+                                                          event.seq, HexToBytes(event.hash),
+                                                          FromJson(event.body));
 }
 
 class Session {
@@ -226,7 +233,8 @@ class Session {
     explicit Driving(Session& session) : session_(session) {
       const std::thread::id self = std::this_thread::get_id();
       if (session_.depth_ > 0 && session_.driver_ != self) {
-        throw std::runtime_error("this session is being driven by another thread (one thread per session)");
+        throw std::runtime_error(
+            "this session is being driven by another thread (one thread per session)");
       }
       session_.driver_ = self;
       ++session_.depth_;
@@ -253,9 +261,11 @@ class Session {
   }
 
  public:
-  static std::unique_ptr<Session> Join(const std::string& endpoint, const std::string& tcc_did, py::handle channel,
-                                       const Key& key, const tcc::vc::Template& tst, double timeout, double open_wait,
-                                       double reconnect_for, double retry_interval, double liveness_interval,
+  static std::unique_ptr<Session> Join(const std::string& endpoint, const std::string& tcc_did,
+                                       py::handle channel, const Key& key,
+                                       const tcc::vc::Template& tst, double timeout,
+                                       double open_wait, double reconnect_for,
+                                       double retry_interval, double liveness_interval,
                                        const std::string& party_did) {
     auto hooks = std::make_shared<Hooks>();
     tcc::client::PartySessionOptions options;
@@ -283,7 +293,8 @@ class Session {
       return tcc::client::PartySession::Join(std::move(options));
     }();
     hooks->RaisePending();
-    auto session = std::unique_ptr<Session>(new Session(Unwrap(std::move(joined)), std::move(hooks)));
+    auto session =
+        std::unique_ptr<Session>(new Session(Unwrap(std::move(joined)), std::move(hooks)));
     session->session_->Subscribe([raw](const tcc::client::SessionEvent& event) {
       py::gil_scoped_acquire gil;
       if (raw->pending || raw->handlers.empty()) return;
@@ -317,7 +328,8 @@ class Session {
     dict["evidence_seq"] = head.evidence_seq;
     dict["anchored_seq"] = head.anchored_seq;
     dict["anchored_root"] = HexToBytes(head.anchored_root);
-    dict["anchored_batch"] = head.anchored_batch.empty() ? py::object(py::none()) : py::str(head.anchored_batch);
+    dict["anchored_batch"] =
+        head.anchored_batch.empty() ? py::object(py::none()) : py::str(head.anchored_batch);
     dict["closed"] = head.closed;
     return dict;
   }
@@ -392,7 +404,8 @@ class Session {
     auto evidence = Blocking([&]() -> tcc::Result<tcc::client::VerifiedEvidence> {
       if (!chain_uri) return session_->FetchEvidence(seq);
       // Opened for reading only: a mistyped local: path must not become a new, empty ledger.
-      TCC_ASSIGN_OR_RETURN(auto chain, tcc::chain::OpenChainAdapter(*chain_uri, {.create_if_missing = false}));
+      TCC_ASSIGN_OR_RETURN(auto chain,
+                           tcc::chain::OpenChainAdapter(*chain_uri, {.create_if_missing = false}));
       return session_->FetchEvidence(seq, chain.get());
     });
     py::dict dict;
@@ -417,7 +430,8 @@ class Session {
 }  // namespace
 
 PYBIND11_MODULE(_native, module) {
-  module.doc() = "The TCC channel SDK (tcc::client), bound for Python. Use it through the `tcc` package.";
+  module.doc() =
+      "The TCC channel SDK (tcc::client), bound for Python. Use it through the `tcc` package.";
 
   module.def(
       "_register",
@@ -425,7 +439,8 @@ PYBIND11_MODULE(_native, module) {
         g_error_factory = error_factory.release().ptr();
         g_event_type = event_type.release().ptr();
       },
-      "Called once by tcc/__init__.py: the error factory (code, message) -> TccError and the Event type.");
+      "Called once by tcc/__init__.py: the error factory (code, message) -> TccError and the Event "
+      "type.");
 
   module.def(
       "credential_hash",
@@ -436,28 +451,37 @@ PYBIND11_MODULE(_native, module) {
       "SHA-256 of a credential's JCS form, as bytes. A TIC's hash is its channel id (`.hex()`), a\n"
       "TSC's hash is what the next TSC's `prev` names.");
 
-  py::class_<Key>(module, "Key",
-                  "An Ed25519 party key (the secret stays in guarded C++ memory). Shared by sessions.")
+  py::class_<Key>(
+      module, "Key",
+      "An Ed25519 party key (the secret stays in guarded C++ memory). Shared by sessions.")
       .def_static(
           "load",
           [](const std::string& path) {
-            return Key{std::make_shared<const tcc::did::KeyPair>(Unwrap(tcc::did::KeyPair::ReadFile(path)))};
+            return Key{std::make_shared<const tcc::did::KeyPair>(
+                Unwrap(tcc::did::KeyPair::ReadFile(path)))};
           },
           py::arg("path"), "Reads a key file (Multikey JSON, mode 0600; `tcc key new` writes one).")
       .def_static(
-          "generate", [] { return Key{std::make_shared<const tcc::did::KeyPair>(tcc::did::KeyPair::Generate())}; },
+          "generate",
+          [] {
+            return Key{std::make_shared<const tcc::did::KeyPair>(tcc::did::KeyPair::Generate())};
+          },
           "A fresh random key.")
       .def(
-          "save", [](const Key& key, const std::string& path, bool overwrite) { Check(key.pair->WriteFile(path, overwrite)); },
+          "save",
+          [](const Key& key, const std::string& path, bool overwrite) {
+            Check(key.pair->WriteFile(path, overwrite));
+          },
           py::arg("path"), py::arg("overwrite") = false,
           "Writes the key file with mode 0600; refuses to overwrite unless told to.")
       .def_property_readonly("did", &Key::did, "The key's did:key.")
       .def_property_readonly(
-          "public_key", [](const Key& key) { return ToBytes(key.pair->public_key()); }, "The 32-byte Ed25519 public key.")
+          "public_key", [](const Key& key) { return ToBytes(key.pair->public_key()); },
+          "The 32-byte Ed25519 public key.")
       .def("__repr__", [](const Key& key) { return "<tcc.Key " + key.did() + ">"; });
 
-  py::class_<tcc::vc::Template>(module, "Template",
-                                "A template (TIT or TST), checked against its meta-schema when loaded.")
+  py::class_<tcc::vc::Template>(
+      module, "Template", "A template (TIT or TST), checked against its meta-schema when loaded.")
       .def_static(
           "load",
           [](const std::string& path) {
@@ -465,28 +489,36 @@ PYBIND11_MODULE(_native, module) {
           },
           py::arg("path"), "Reads and checks a template file.")
       .def_static(
-          "from_dict", [](py::dict document) { return Unwrap(tcc::vc::Template::FromJson(ToJson(document))); },
+          "from_dict",
+          [](py::dict document) { return Unwrap(tcc::vc::Template::FromJson(ToJson(document))); },
           py::arg("document"), "Checks a template document given as a dict.")
       .def_property_readonly("id", &tcc::vc::Template::id)
       .def_property_readonly("version", &tcc::vc::Template::version)
       .def_property_readonly(
-          "kind", [](const tcc::vc::Template& t) { return std::string(tcc::vc::TemplateKindName(t.kind())); },
+          "kind",
+          [](const tcc::vc::Template& t) {
+            return std::string(tcc::vc::TemplateKindName(t.kind()));
+          },
           "\"TIT\" or \"TST\".")
       .def_property_readonly("owner", &tcc::vc::Template::owner, "The provider's DID.")
       .def_property_readonly("title", &tcc::vc::Template::title)
       .def_property_readonly(
-          "document", [](const tcc::vc::Template& t) { return FromJson(t.document()); }, "The document, as a dict.")
+          "document", [](const tcc::vc::Template& t) { return FromJson(t.document()); },
+          "The document, as a dict.")
       .def_property_readonly(
-          "content_hash", [](const tcc::vc::Template& t) { return ToBytes(t.content_hash()); }, "SHA-256, as bytes.")
+          "content_hash", [](const tcc::vc::Template& t) { return ToBytes(t.content_hash()); },
+          "SHA-256, as bytes.")
       .def("__repr__", [](const tcc::vc::Template& t) {
         return "<tcc.Template " + t.id() + " v" + std::to_string(t.version()) + ">";
       });
 
-  py::class_<Session>(module, "Session",
-                      "A party's seat in one channel (tcc::client::PartySession). Use tcc.join() to make one.")
-      .def_static("join", &Session::Join, py::arg("endpoint"), py::arg("tcc_did"), py::arg("channel"), py::arg("key"),
-                  py::arg("tst"), py::arg("timeout"), py::arg("open_wait"), py::arg("reconnect_for"),
-                  py::arg("retry_interval"), py::arg("liveness_interval"), py::arg("party_did"))
+  py::class_<Session>(
+      module, "Session",
+      "A party's seat in one channel (tcc::client::PartySession). Use tcc.join() to make one.")
+      .def_static("join", &Session::Join, py::arg("endpoint"), py::arg("tcc_did"),
+                  py::arg("channel"), py::arg("key"), py::arg("tst"), py::arg("timeout"),
+                  py::arg("open_wait"), py::arg("reconnect_for"), py::arg("retry_interval"),
+                  py::arg("liveness_interval"), py::arg("party_did"))
       .def_property_readonly("head", &Session::Head)
       .def_property_readonly("did", &Session::Did)
       .def_property_readonly("last_tsc", &Session::LastTsc)
@@ -498,5 +530,6 @@ PYBIND11_MODULE(_native, module) {
       .def("cosign", &Session::Cosign, py::arg("proposal"))
       .def("submit", &Session::Submit, py::arg("joint_claim"))
       .def("resync", &Session::Resync)
-      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"), py::arg("chain") = py::none());
+      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"),
+           py::arg("chain") = py::none());
 }

@@ -98,7 +98,8 @@ error = raises("an invalid template is InvalidArgumentError", tcc.InvalidArgumen
                lambda: tcc.Template.from_dict({"id": "x"}), tcc.ErrorCode.INVALID_ARGUMENT)
 check("every TccError is catchable as TccError", isinstance(error, tcc.TccError))
 check("the provider's key is the TST's owner", provider_key.did == tst.owner and tst.kind == "TST")
-check("a key's public key is 32 bytes", isinstance(provider_key.public_key, bytes) and len(provider_key.public_key) == 32)
+check("a key's public key is 32 bytes",
+      isinstance(provider_key.public_key, bytes) and len(provider_key.public_key) == 32)
 check("credential_hash of the TIC is the channel id", tcc.credential_hash(tic).hex() == args.channel)
 check("Template.from_dict of a template's document is the same template",
       tcc.Template.from_dict(tst.document).content_hash == tst.content_hash)
