@@ -492,8 +492,10 @@ PYBIND11_MODULE(_native, module) {
           "from_dict",
           [](py::dict document) { return Unwrap(tcc::vc::Template::FromJson(ToJson(document))); },
           py::arg("document"), "Checks a template document given as a dict.")
-      .def_property_readonly("id", &tcc::vc::Template::id)
-      .def_property_readonly("version", &tcc::vc::Template::version)
+      .def_property_readonly("id", &tcc::vc::Template::id,
+                             "The template's id, e.g. \"example.gpu-hour.tst\".")
+      .def_property_readonly("version", &tcc::vc::Template::version,
+                             "The template's version (int).")
       .def_property_readonly(
           "kind",
           [](const tcc::vc::Template& t) {
@@ -501,7 +503,8 @@ PYBIND11_MODULE(_native, module) {
           },
           "\"TIT\" or \"TST\".")
       .def_property_readonly("owner", &tcc::vc::Template::owner, "The provider's DID.")
-      .def_property_readonly("title", &tcc::vc::Template::title)
+      .def_property_readonly("title", &tcc::vc::Template::title,
+                             "The template's title, for people.")
       .def_property_readonly(
           "document", [](const tcc::vc::Template& t) { return FromJson(t.document()); },
           "The document, as a dict.")
