@@ -169,7 +169,10 @@ provider.await_tsc(2, 60.0)
 check("after the exceptions the session settles seq 2", consumer.head["seq"] == 2 and provider.head["seq"] == 2)
 
 
-# Seq 3: a thread blocks in poll (GIL released) while another tries to use the same session.
+# Seq 3: a thread blocks in the provider's await_tsc while the main thread settles that TSC. The
+# provider has no Python handlers, so no Python code runs in that thread during the call: unless
+# the call released the GIL, the main thread cannot settle seq 3 and the call times out after 60 s.
+# Meanwhile the main thread must find the busy session refused to it.
 def busy(session):
     try:
         session.head
@@ -178,27 +181,28 @@ def busy(session):
     return False
 
 
-received = []
+proposal = provider.propose_next(claim(3))
+awaited = []
 
 
-def consume_proposal():
-    while True:
-        got = consumer.poll(60.0)
-        if got is None or got.kind == "proposal":
-            received.append(got)
-            return
+def await_tsc3():
+    try:
+        provider.await_tsc(3, 60.0)
+        awaited.append("issued")
+    except tcc.TccError as error:
+        awaited.append(error)
 
 
-thread = threading.Thread(target=consume_proposal)
+thread = threading.Thread(target=await_tsc3)
 thread.start()
-check("while one thread blocks in poll, another runs and is refused the same session",
-      wait_for(lambda: busy(consumer)))
-provider.propose_next(claim(3))
+check("while one thread blocks in the SDK, another runs and is refused the same session",
+      wait_for(lambda: busy(provider)))
+check("the consumer settles seq 3 meanwhile",
+      poll_until(consumer, lambda: any(e.kind == "proposal" and e.seq == 3 for e in seen))
+      and consumer.submit(consumer.cosign(proposal)) is not None and consumer.head["seq"] == 3)
 thread.join(120)
-check("the polling thread received the proposal", not thread.is_alive() and received and received[0] is not None
-      and received[0].seq == 3)
-consumer.submit(consumer.cosign(received[0].body))
-check("the first thread's session is usable from the main thread after it", consumer.head["seq"] == 3)
+check(f"the blocked thread saw TSC 3 issued ({awaited})", not thread.is_alive() and awaited == ["issued"])
+check("the session is usable from the main thread after it", provider.head["seq"] == 3)
 
 # Ctrl-C while blocked in the SDK: await_tsc for a TSC nobody proposes runs no Python code and
 # returns on no event, so only the SDK's cancellation check can end it before its 60 s.
