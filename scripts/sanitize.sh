@@ -15,6 +15,8 @@ usage: scripts/sanitize.sh [CTEST ARGS...]
   package_test is left out: it links an outside project against the installed libraries, which
   would need the sanitizer runtime too; the normal pass of scripts/test.sh runs it. deploy_test
   runs last with leak checking off (it runs tccd under strace, where LeakSanitizer cannot work).
+  The Python package is not built here and the python_* tests report skipped: an ASan-instrumented
+  extension cannot be loaded into the uninstrumented python3; the normal pass runs them.
 USAGE
     exit 0 ;;
 esac
@@ -34,6 +36,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
 # deploy_test runs tccd under strace, and LeakSanitizer cannot work under ptrace: that one test
 # runs afterwards with leak checking off (ASan's other checks stay on).
+# The python_* tests report skipped: CMake leaves the Python package out of a sanitizer build (an
+# ASan-instrumented extension cannot be loaded into the uninstrumented python3).
 ctest --output-on-failure -j "$jobs" -E '^(package_test|deploy_test)$' "$@"
 if [ $# -eq 0 ]; then
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" ctest --output-on-failure -R '^deploy_test$'
