@@ -92,13 +92,14 @@ class Setup {
 
 // Sends `frame` over and over, in bursts, until the connection is gone (tccd disconnected the
 // peer: a DEALER without a peer refuses to queue); false if that did not happen within `wait`.
-bool Flood(RawPeer& peer, const std::string& frame, std::chrono::seconds wait) {
+// Between bursts the legitimate parties settle: they must keep doing so under the attack.
+bool Flood(Setup& setup, RawPeer& peer, const std::string& frame, std::chrono::seconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     for (int i = 0; i < 200; ++i) {
       if (!peer.TrySend(frame)) return true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    setup.Settle();
   }
   return false;
 }
@@ -113,6 +114,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
   limits.Set("max_queued_bytes_per_connection", kPeerShare);
   Setup setup(std::move(limits), 40);  // channel.sync then answers ~70 KiB
   const auto [rss_before, peak_before] = Memory(setup.tccd.pid());
+  const std::uint64_t seq_before = setup.seq;
   const double slow_before = setup.Disconnects("slow_reader");
 
   SUBCASE("an admitted member asking channel.sync") {
@@ -124,7 +126,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
                                  .Finish();
     // Without the bound, tccd would queue ~70 KiB per answer, for as long as this goes on.
     const double refused_before = Rejected(setup.metrics, "resource_exhausted");
-    CHECK(Flood(member, sync, std::chrono::seconds(60)));
+    CHECK(Flood(setup, member, sync, std::chrono::seconds(60)));
     CHECK(setup.WaitFor([&] { return setup.Disconnects("slow_reader") > slow_before; }));
     // Beyond 4 pages in preparation, its requests were refused rather than worked on.
     CHECK(Rejected(setup.metrics, "resource_exhausted") > refused_before);
@@ -132,7 +134,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
   SUBCASE("an outsider sending refused requests") {
     RawPeer outsider(setup.tccd.listen(), *setup.trade.tcc, {.receive_high_water = 1});
     const std::string refused = FrameBuilder(MessageType::kChannelState, 4).Add("channel", std::string(64, 'f')).Finish();
-    CHECK(Flood(outsider, refused, std::chrono::seconds(60)));
+    CHECK(Flood(setup, outsider, refused, std::chrono::seconds(60)));
     CHECK(setup.WaitFor([&] { return setup.Disconnects("slow_reader") > slow_before; }));
   }
   SUBCASE("a member to whom large proposals are relayed") {
@@ -153,7 +155,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
   }
 
   const auto [rss_after, peak_after] = Memory(setup.tccd.pid());
-  MESSAGE("tccd resident memory " << rss_before / 1024 << " KiB before, " << rss_after / 1024 << " KiB after, peak "
+  MESSAGE("settled during the attack: " << setup.seq - seq_before << "; tccd resident memory " << rss_before / 1024 << " KiB before, " << rss_after / 1024 << " KiB after, peak "
                                   << peak_after / 1024 << " KiB");
   CHECK(peak_after < std::max(peak_before, rss_before) + kMemoryAllowance);
   CHECK(setup.Health().GetNumber("peer_queued_bytes").value() <= static_cast<double>(kPeerShare) * 2);
