@@ -176,6 +176,35 @@ class TccdProcess {
     FAIL("tccd did not become ready:\n" << Log());
   }
 
+  // Runs tccd expecting it to give up on its own (a refused start); returns its exit status, or
+  // nullopt if it became ready or still ran after `wait` (it is then killed). Output goes to Log().
+  std::optional<int> RunExpectingExit(const std::vector<std::string>& arguments,
+                                      std::chrono::seconds wait = std::chrono::seconds(20)) {
+    Spawn(arguments, /*merge_stdout=*/true);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        if (exited_) break;
+        bool ready = false;
+        for (const auto& line : lines_)
+          ready = ready || line.find("\"msg\":\"ready\"") != std::string::npos;
+        if (ready) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    bool exited;
+    {
+      std::lock_guard lock(mutex_);
+      exited = exited_;
+    }
+    if (!exited) {
+      Kill();
+      return std::nullopt;
+    }
+    return Stop(/*signal=*/0);
+  }
+
   // SIGTERM (or, with signal 0, none: wait for it to exit), then wait; returns the exit status.
   int Stop(int signal = SIGTERM) { return Signal(signal); }
   // SIGKILL: a crash.

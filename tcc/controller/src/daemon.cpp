@@ -1,7 +1,6 @@
 #include "tcc/controller/daemon.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +10,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +22,7 @@
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
+#include "tcc/common/file.h"
 #include "tcc/common/sha256.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
@@ -172,25 +171,20 @@ chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t
   return item;
 }
 
-Status EnsurePrivateDirectory(const std::string& path) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) return Error(ErrorCode::kIo, "create " + path + ": " + error.message());
-  ::chmod(path.c_str(), 0700);
-  return OkStatus();
-}
-
+// Reads the key, or creates it if there is no file: never replaces one (a key that cannot be read
+// is an error to report, not a file to overwrite).
 Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view what, bool& created) {
   created = false;
-  if (std::filesystem::exists(path)) {
-    auto key = did::KeyPair::ReadFile(path);
-    if (!key.ok()) return std::move(key).error().WithContext(std::string(what) + " " + path);
-    return key;
+  auto key = did::KeyPair::ReadFile(path);
+  if (key.ok()) return key;
+  if (key.error().code() != ErrorCode::kNotFound)
+    return std::move(key).error().WithContext(std::string(what));
+  did::KeyPair generated = did::KeyPair::Generate();
+  if (Status written = generated.WriteFile(path, /*overwrite=*/false); !written.ok()) {
+    return std::move(written).error().WithContext("create " + std::string(what));
   }
-  did::KeyPair key = did::KeyPair::Generate();
-  TCC_RETURN_IF_ERROR(key.WriteFile(path));
   created = true;
-  return key;
+  return generated;
 }
 
 }  // namespace
@@ -492,7 +486,7 @@ Status Daemon::Impl::StartVcApi() {
 
 Status Daemon::Impl::Start() {
   if (!loop_.valid()) return Error(ErrorCode::kInternal, "eventfd: " + std::string(std::strerror(errno)));
-  TCC_RETURN_IF_ERROR(EnsurePrivateDirectory(config_.data_dir));
+  TCC_RETURN_IF_ERROR(tcc::EnsurePrivateDirectory(config_.data_dir, "data directory"));
   TCC_RETURN_IF_ERROR(LoadKeys());
   TCC_RETURN_IF_ERROR(OpenChainAndStore());
   TCC_RETURN_IF_ERROR(RecoverChannels());

@@ -1,0 +1,163 @@
+// tccd's start-up checks against the real binary and real files: a data directory or key file that
+// another user owns or may write is refused with a message naming the path and the fix; a data
+// directory tccd cannot enter ends the start with exit code 3 and a message, never an abort.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon_test_util.h"
+
+namespace tcc::testing {
+namespace {
+
+// tcc::cli::kExitInputError: what tccd exits with on a refused start.
+constexpr int kExitInputError = 3;
+constexpr uid_t kOtherUser = 65534;  // nobody
+
+bool RunningAsRoot() { return ::geteuid() == 0; }
+
+// tccd with the data directory `data` (its keys there by default), the embedded ledger in `ledger`.
+std::vector<std::string> Arguments(const std::string& data, const std::string& ledger,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> arguments{
+      "--data-dir",        data,        "--chain",          "local:" + ledger, "--listen",
+      "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return arguments;
+}
+
+// Runs tccd and requires a clean refusal: exit code 3 (not a signal, not ready) and every fragment
+// in its output.
+void ExpectRefused(const std::vector<std::string>& arguments,
+                   const std::vector<std::string>& fragments) {
+  TccdProcess tccd;
+  const std::optional<int> status = tccd.RunExpectingExit(arguments);
+  const std::string log = tccd.Log();
+  REQUIRE_MESSAGE(status.has_value(), "tccd started instead of refusing:\n" << log);
+  CHECK_MESSAGE(*status == kExitInputError, "exit status " << *status << ":\n" << log);
+  CHECK_MESSAGE(log.find("terminate called") == std::string::npos, log);
+  for (const auto& fragment : fragments)
+    CHECK_MESSAGE(log.find(fragment) != std::string::npos, fragment << " not in:\n" << log);
+}
+
+void MakeDirectory(const std::string& path, mode_t mode) {
+  REQUIRE(::mkdir(path.c_str(), mode) == 0);
+  REQUIRE(::chmod(path.c_str(), mode) == 0);  // past the umask
+}
+
+TEST_CASE(
+    "tccd refuses a data directory another user owns" * doctest::skip(!RunningAsRoot()) *
+    doctest::description("skipped unless root: only root can give a directory to another user")) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  MakeDirectory(data, 0700);
+  REQUIRE(::chown(data.c_str(), kOtherUser, kOtherUser) == 0);
+  ExpectRefused(
+      Arguments(data, dir.Sub("ledger")),
+      {"data directory " + data + " is owned by uid 65534, not by uid 0 that this process runs as",
+       "chown 0 " + data + ", or use another data directory"});
+  // Nothing was written into it: no key that user could read or swap.
+  CHECK_FALSE(std::filesystem::exists(data + "/tcc.key"));
+  CHECK_FALSE(std::filesystem::exists(data + "/admin.key"));
+}
+
+TEST_CASE("tccd refuses key files another user owns" * doctest::skip(!RunningAsRoot()) *
+          doctest::description("skipped unless root: only root can give a file to another user")) {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  MakeDirectory(data, 0700);
+  const did::KeyPair planted = did::KeyPair::Generate();
+
+  SUBCASE("an admin.key planted in the data directory") {
+    // Before the check tccd read it and admitted its holder on the control endpoint.
+    const std::string file = data + "/admin.key";
+    REQUIRE(planted.WriteFile(file).ok());
+    REQUIRE(::chown(file.c_str(), kOtherUser, kOtherUser) == 0);
+    ExpectRefused(
+        Arguments(data, dir.Sub("ledger")),
+        {"admin key: file " + file + " is owned by uid 65534, not by uid 0", "chown 0 " + file});
+  }
+  SUBCASE("the TCC key named by --key") {
+    const std::string file = dir.Sub("tcc.key");
+    REQUIRE(planted.WriteFile(file).ok());
+    REQUIRE(::chown(file.c_str(), kOtherUser, kOtherUser) == 0);
+    ExpectRefused(
+        Arguments(data, dir.Sub("ledger"), {"--key", file}),
+        {"TCC key: file " + file + " is owned by uid 65534, not by uid 0", "chown 0 " + file});
+  }
+  SUBCASE("the VC API token file") {
+    const std::string file = dir.Sub("token");
+    REQUIRE(WriteFileAtomic(file, "0123456789abcdef0123456789abcdef\n", {.mode = 0600}).ok());
+    REQUIRE(::chown(file.c_str(), kOtherUser, kOtherUser) == 0);
+    ExpectRefused(Arguments(data, dir.Sub("ledger"),
+                            {"--vc-api", "127.0.0.1:0", "--vc-api-token-file", file}),
+                  {"file " + file + " is owned by uid 65534, not by uid 0"});
+  }
+}
+
+TEST_CASE("tccd refuses a data directory that group or others can write, or a parent they can") {
+  TempDir dir;
+  SUBCASE("the data directory itself") {
+    const std::string data = dir.Sub("data");
+    MakeDirectory(data, 0770);
+    ExpectRefused(Arguments(data, dir.Sub("ledger")),
+                  {"data directory " + data + " is writable by group or others (mode 0770)",
+                   "chmod 700 " + data});
+    // Refused as it was: tccd neither narrowed it nor wrote into it.
+    struct stat info {};
+    REQUIRE(::stat(data.c_str(), &info) == 0);
+    CHECK((info.st_mode & 07777) == 0770);
+    CHECK_FALSE(std::filesystem::exists(data + "/admin.key"));
+  }
+  SUBCASE("a directory above it, without the sticky bit") {
+    const std::string shared = dir.Sub("shared");
+    MakeDirectory(shared, 0777);
+    const std::string data = shared + "/data";
+    ExpectRefused(Arguments(data, dir.Sub("ledger")),
+                  {"directory " + shared + " above data directory " + data +
+                       " is writable by group or others (mode 0777)",
+                   "chmod go-w " + shared});
+  }
+}
+
+TEST_CASE(
+    "tccd exits with a message, not an abort, when it cannot enter its data directory or read its "
+    "keys") {
+  TempDir dir;
+  const std::string ledger = dir.Sub("ledger");
+  SUBCASE("a path component is a regular file") {
+    REQUIRE(WriteFileAtomic(dir.Sub("file"), "x").ok());
+    const std::string data = dir.Sub("file") + "/data";
+    ExpectRefused(Arguments(data, ledger),
+                  {"cannot stat data directory " + data, "Not a directory"});
+  }
+  SUBCASE("the data directory is a symlink loop") {
+    const std::string data = dir.Sub("loop");
+    REQUIRE(::symlink(data.c_str(), data.c_str()) == 0);
+    ExpectRefused(Arguments(data, ledger),
+                  {"data directory", data, "Too many levels of symbolic links"});
+  }
+  SUBCASE("tcc.key in the data directory is a symlink loop") {
+    // std::filesystem::exists threw on it: tccd died of an uncaught filesystem_error (SIGABRT).
+    const std::string data = dir.Sub("data");
+    MakeDirectory(data, 0700);
+    REQUIRE(::symlink((data + "/tcc.key").c_str(), (data + "/tcc.key").c_str()) == 0);
+    ExpectRefused(Arguments(data, ledger),
+                  {"TCC key", data + "/tcc.key", "Too many levels of symbolic links"});
+  }
+  SUBCASE("admin.key in the data directory is a symlink loop") {
+    const std::string data = dir.Sub("data");
+    MakeDirectory(data, 0700);
+    REQUIRE(::symlink((data + "/admin.key").c_str(), (data + "/admin.key").c_str()) == 0);
+    ExpectRefused(Arguments(data, ledger),
+                  {"admin key", data + "/admin.key", "Too many levels of symbolic links"});
+  }
+  SUBCASE("the key's path is longer than the system allows") {
+    const std::string data = dir.Sub("data");
+    const std::string key = dir.path() + "/" + std::string(300, 'k');
+    ExpectRefused(Arguments(data, ledger, {"--key", key}), {"TCC key", "File name too long"});
+  }
+}
+
+}  // namespace
+}  // namespace tcc::testing
