@@ -1,11 +1,18 @@
 // tccd's start-up checks against the real binary and real files: a data directory or key file that
 // another user owns or may write is refused with a message naming the path and the fix; a data
-// directory tccd cannot enter ends the start with exit code 3 and a message, never an abort.
+// directory tccd cannot enter ends the start with exit code 3 and a message, never an abort. And
+// the embedded Daemon's lifecycle: Stop from two threads at once, a start that fails after the
+// anchor service started.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <latch>
+
 #include "daemon_test_util.h"
+#include "tcc/controller/daemon.h"
 
 namespace tcc::testing {
 namespace {
@@ -157,6 +164,107 @@ TEST_CASE(
     const std::string key = dir.path() + "/" + std::string(300, 'k');
     ExpectRefused(Arguments(data, ledger, {"--key", key}), {"TCC key", "File name too long"});
   }
+}
+
+controller::DaemonConfig EmbeddedConfig(const TempDir& dir) {
+  controller::DaemonConfig config;
+  config.data_dir = dir.Sub("data");
+  config.key_file = dir.Sub("tcc.key");
+  config.chain_uri = "local:" + dir.Sub("ledger");
+  config.listen = "tcp://127.0.0.1:*";
+  config.control = "tcp://127.0.0.1:*";
+  return config;
+}
+
+TEST_CASE("embedded Daemon: Stop from two threads at once stops it once") {
+  TempDir dir;
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    auto daemon = Unwrap(controller::Daemon::Start(EmbeddedConfig(dir)), "start");
+    std::latch both(2);
+    auto stop = [&] {
+      both.arrive_and_wait();
+      daemon->Stop();
+    };
+    std::thread first(stop);
+    std::thread second(stop);
+    first.join();
+    second.join();
+    CHECK(daemon->Wait().ok());
+    daemon->Stop();  // and once more, after the fact
+  }
+}
+
+// A listening TCP socket on a loopback port the system picks; closed on destruction.
+class BoundPort {
+ public:
+  BoundPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(fd_, 1) == 0);
+    socklen_t size = sizeof address;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~BoundPort() { ::close(fd_); }
+  BoundPort(const BoundPort&) = delete;
+  BoundPort& operator=(const BoundPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST_CASE(
+    "embedded Daemon: a start that fails after the anchor service started tears down cleanly") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 1);  // N = 1: every TSC leaves an evidence item
+
+  // A TSC whose evidence item is stored but not anchored: batches once an hour, then a crash.
+  {
+    TccdProcess tccd;
+    tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "3600000"}));
+    auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+    auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+    JoinWhenOpen(*provider, trade.channel_id);
+    JoinWhenOpen(*consumer, trade.channel_id);
+    SettleOnce(trade, *provider, *consumer, 1, trade.channel_id);
+    tccd.Kill();
+  }
+
+  // The anchor service starts with that item queued; then the party endpoint cannot be bound.
+  // Tearing that down used to let the anchor service drain into the destroyed loop queue (ASan:
+  // heap-use-after-free).
+  {
+    BoundPort taken;
+    controller::DaemonConfig config = EmbeddedConfig(dir);
+    config.listen = "tcp://127.0.0.1:" + std::to_string(taken.port());
+    config.anchoring.interval = std::chrono::hours(1);
+    auto started = controller::Daemon::Start(config);
+    REQUIRE_FALSE(started.ok());
+    CHECK_MESSAGE(started.error().message().find("Address already in use") != std::string::npos,
+                  started.error().ToString());
+  }
+
+  // Nothing was lost: the next start anchors the item.
+  TccdProcess tccd;
+  tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "50"}));
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  JoinWhenOpen(*provider, trade.channel_id);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!provider->GetEvidence(trade.channel_id, 1).ok() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(Unwrap(provider->GetEvidence(trade.channel_id, 1), "evidence 1").anchored_seq == 1);
+  CHECK(tccd.Stop() == 0);
 }
 
 }  // namespace

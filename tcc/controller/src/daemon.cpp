@@ -192,7 +192,18 @@ Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view w
 class Daemon::Impl {
  public:
   explicit Impl(DaemonConfig config) : config_(std::move(config)) {}
-  ~Impl() { Stop(); }
+  ~Impl() {
+    Stop();
+    // After a start that failed half-way there was no loop to drain, so the threads that post to
+    // loop_ or use the store, metrics and chain may still run: they end here, in this order,
+    // before anything they use is destroyed. Pending evidence stays in the store for the next
+    // start instead of a drain holding up the failed one.
+    vc_api_.reset();
+    if (anchor_) anchor_->Stop(/*drain=*/false);
+    workers_.reset();
+    writer_.reset();
+    anchor_.reset();
+  }
 
   Status Start();
   void Stop();
@@ -288,6 +299,9 @@ class Daemon::Impl {
   void WatchChain();
 
   DaemonConfig config_;
+  // Before everything that posts to it (anchor service, store writer, workers, watcher), so it is
+  // destroyed after them.
+  LoopQueue loop_;
   std::optional<did::KeyPair> key_;
   CurveKeyPair curve_;
   std::set<std::string> admin_curve_keys_;  // hex
@@ -302,7 +316,6 @@ class Daemon::Impl {
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
-  LoopQueue loop_;
 
   std::shared_ptr<ZmqContext> zmq_;
   std::optional<ZmqSocket> zap_;
@@ -331,6 +344,7 @@ class Daemon::Impl {
   std::map<std::string, std::uint64_t> auth_failures_;
   std::uint64_t dropped_events_ = 0;
 
+  std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
   std::thread watcher_thread_;
   std::atomic<bool> stop_requested_{false};
@@ -532,6 +546,7 @@ Status Daemon::Impl::Start() {
 }
 
 void Daemon::Impl::Stop() {
+  std::lock_guard lock(stop_mutex_);
   stop_requested_ = true;
   loop_.Post([] {});
   if (loop_thread_.joinable()) loop_thread_.join();
@@ -1826,7 +1841,13 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
 Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config) {
   TCC_RETURN_IF_ERROR(FinishDaemonConfig(config));
   auto impl = std::make_unique<Impl>(std::move(config));
-  TCC_RETURN_IF_ERROR(impl->Start());
+  // Starting threads can throw (std::system_error when the system has none left); no exception
+  // leaves this library, and the half-started daemon is torn down by ~Impl.
+  try {
+    TCC_RETURN_IF_ERROR(impl->Start());
+  } catch (const std::exception& exception) {
+    return Error(ErrorCode::kResourceExhausted, std::string("start: ") + exception.what());
+  }
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
