@@ -25,6 +25,7 @@
 #include "tcc/client/party_session.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
+#include "tcc/controller/daemon.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/jcs.h"
@@ -140,6 +141,18 @@ inline std::vector<std::string> LocalTccdArguments(const TempDir& dir, std::vect
                                      "--control",  "tcp://127.0.0.1:*"};
   arguments.insert(arguments.end(), extra.begin(), extra.end());
   return arguments;
+}
+
+// The same for an embedded Daemon: its key dir/tcc.key, its data in dir/data, the embedded ledger
+// in dir/ledger, loopback ports the system picks.
+inline controller::DaemonConfig LocalDaemonConfig(const TempDir& dir) {
+  controller::DaemonConfig config;
+  config.data_dir = dir.Sub("data");
+  config.key_file = dir.Sub("tcc.key");
+  config.chain_uri = "local:" + dir.Sub("ledger");
+  config.listen = "tcp://127.0.0.1:*";
+  config.control = "tcp://127.0.0.1:*";
+  return config;
 }
 
 class TccdProcess {

@@ -12,7 +12,6 @@
 #include <latch>
 
 #include "daemon_test_util.h"
-#include "tcc/controller/daemon.h"
 
 namespace tcc::testing {
 namespace {
@@ -166,21 +165,11 @@ TEST_CASE(
   }
 }
 
-controller::DaemonConfig EmbeddedConfig(const TempDir& dir) {
-  controller::DaemonConfig config;
-  config.data_dir = dir.Sub("data");
-  config.key_file = dir.Sub("tcc.key");
-  config.chain_uri = "local:" + dir.Sub("ledger");
-  config.listen = "tcp://127.0.0.1:*";
-  config.control = "tcp://127.0.0.1:*";
-  return config;
-}
-
 TEST_CASE("embedded Daemon: Stop from two threads at once stops it once") {
   TempDir dir;
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    auto daemon = Unwrap(controller::Daemon::Start(EmbeddedConfig(dir)), "start");
+    auto daemon = Unwrap(controller::Daemon::Start(LocalDaemonConfig(dir)), "start");
     std::latch both(2);
     auto stop = [&] {
       both.arrive_and_wait();
@@ -244,7 +233,7 @@ TEST_CASE(
   // heap-use-after-free).
   {
     BoundPort taken;
-    controller::DaemonConfig config = EmbeddedConfig(dir);
+    controller::DaemonConfig config = LocalDaemonConfig(dir);
     config.listen = "tcp://127.0.0.1:" + std::to_string(taken.port());
     config.anchoring.interval = std::chrono::hours(1);
     auto started = controller::Daemon::Start(config);
