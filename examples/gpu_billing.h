@@ -95,7 +95,7 @@ inline tcc::Result<Terms> ReadTerms(const std::string& tic_file) {
   terms.cents_per_gpu_hour = std::llround(std::strtod(std::string(amount).c_str(), nullptr) * 100);
   TCC_ASSIGN_OR_RETURN(std::string_view currency, price->GetString("currency"));
   terms.currency = currency;
-  TCC_ASSIGN_OR_RETURN(double gpu_count, spec->GetNumber("gpuCount"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t gpu_count, spec->GetInteger("gpuCount", 1, 64));
   terms.gpu_count = static_cast<std::int64_t>(gpu_count);
   TCC_ASSIGN_OR_RETURN(std::string_view valid_from, tic.GetString("validFrom"));
   TCC_ASSIGN_OR_RETURN(terms.start, tcc::ParseRfc3339(std::string(valid_from)));

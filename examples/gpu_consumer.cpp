@@ -24,12 +24,16 @@ int Fail(const tcc::Error& error) {
 tcc::Status CheckBill(const tcc::Json& proposal, const gpu_billing::Terms& terms) {
   const tcc::Json* usage = proposal.Find("usage");
   const tcc::Json* fee = proposal.Find("fee");
-  if (usage == nullptr || fee == nullptr) return tcc::Error(tcc::ErrorCode::kInvalidArgument, "no usage or fee");
-  const auto seconds = static_cast<std::int64_t>(usage->Find("gpuSeconds")->as_number());
-  if (usage->Find("gpuCount")->as_number() > static_cast<double>(terms.gpu_count)) {
+  if (usage == nullptr || !usage->is_object() || fee == nullptr) {
+    return tcc::Error(tcc::ErrorCode::kInvalidArgument, "no usage or fee");
+  }
+  // The provider wrote these and the TST has not been checked yet (Cosign does): read them checked.
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t seconds, usage->GetInteger("gpuSeconds", 0, 3840));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t gpus, usage->GetInteger("gpuCount", 1, 64));
+  if (gpus > static_cast<std::uint64_t>(terms.gpu_count)) {
     return tcc::Error(tcc::ErrorCode::kVerificationFailed, "bills more GPUs than the TIC rents");
   }
-  const std::string expected = gpu_billing::FeeFor(terms, seconds);
+  const std::string expected = gpu_billing::FeeFor(terms, static_cast<std::int64_t>(seconds));
   TCC_ASSIGN_OR_RETURN(std::string_view amount, fee->GetString("amount"));
   TCC_ASSIGN_OR_RETURN(std::string_view currency, fee->GetString("currency"));
   if (amount != expected || currency != terms.currency) {

@@ -91,7 +91,9 @@ int main(int argc, char** argv) {
     claim.Set("end", tcc::FormatRfc3339(start + std::chrono::minutes(1)));
     claim.Set("usage", MeterMinute(seq, terms->gpu_count));
     tcc::Json fee = tcc::Json::Object();
-    fee.Set("amount", gpu_billing::FeeFor(*terms, static_cast<std::int64_t>(claim.Find("usage")->Find("gpuSeconds")->as_number())));
+    const std::uint64_t gpu_seconds =
+        tcc::JsonInteger(claim.Find("usage")->Find("gpuSeconds")->as_number()).value_or(0);
+    fee.Set("amount", gpu_billing::FeeFor(*terms, static_cast<std::int64_t>(gpu_seconds)));
     fee.Set("currency", terms->currency);
     claim.Set("fee", std::move(fee));
     claim.Set("encryption", terms->encryption);

@@ -3,7 +3,9 @@
 #include <curl/curl.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace tcc::chain::evm {
@@ -125,7 +127,13 @@ Result<RpcReply> JsonRpcClient::Call(std::string_view method, Json params) {
     RpcError rpc_error;
     if (error->is_object()) {
       if (const Json* c = error->Find("code"); c && c->is_number()) {
-        rpc_error.code = static_cast<std::int64_t>(c->as_number());
+        // The node wrote it: converted checked (codes are negative, -32000 and below); a code that
+        // is no integer within 2^53 stays 0, unknown.
+        const double number = c->as_number();
+        if (const std::optional<std::uint64_t> magnitude = JsonInteger(std::fabs(number))) {
+          const auto value = static_cast<std::int64_t>(*magnitude);
+          rpc_error.code = number < 0 ? -value : value;
+        }
       }
       if (const Json* m = error->Find("message"); m && m->is_string()) rpc_error.message = m->as_string();
       if (const Json* d = error->Find("data"); d) {

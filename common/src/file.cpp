@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "tcc/common/secure_memory.h"
@@ -37,6 +40,45 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string ModeText(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Whose a private file or directory is: the user this process runs as, or nobody it may trust.
+Status CheckOwner(const struct stat& info, const std::string& path, std::string_view what,
+                  std::string_view fix) {
+  const uid_t self = ::geteuid();
+  if (info.st_uid == self) return OkStatus();
+  return Error(ErrorCode::kPermissionDenied,
+               std::string(what) + " " + path + " is owned by uid " + std::to_string(info.st_uid) +
+                   ", not by uid " + std::to_string(self) + " that this process runs as: chown " +
+                   std::to_string(self) + " " + path + std::string(fix));
+}
+
+// A directory above a private one: whoever may rename entries in it can swap the private one.
+Status CheckAncestor(const std::string& ancestor, const std::string& below, std::string_view what) {
+  struct stat info {};
+  if (::stat(ancestor.c_str(), &info) != 0) return IoError("cannot stat", ancestor);
+  const std::string context = "directory " + ancestor + " above " + std::string(what) + " " + below;
+  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
+    const std::string owner = std::to_string(info.st_uid);
+    const std::string self = std::to_string(::geteuid());
+    return Error(ErrorCode::kPermissionDenied,
+                 context + " is owned by uid " + owner + ", neither root nor uid " + self +
+                     " that this process runs as, so that user could replace it: use a " +
+                     std::string(what) + " elsewhere");
+  }
+  if ((info.st_mode & 022) != 0 && (info.st_mode & S_ISVTX) == 0) {
+    return Error(ErrorCode::kPermissionDenied,
+                 context + " is writable by group or others (mode " + ModeText(info.st_mode) +
+                     ") without the sticky bit, so they could replace it: chmod go-w " + ancestor +
+                     ", or use a " + std::string(what) + " elsewhere");
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path, const ReadOptions& options) {
@@ -54,6 +96,10 @@ Result<std::string> ReadFile(const std::string& path, const ReadOptions& options
     return Error(ErrorCode::kPermissionDenied,
                  path + " has mode " + mode + "; a key file must not be accessible to group or "
                  "others (chmod 600 " + path + ")");
+  }
+  if (options.require_private) {
+    TCC_RETURN_IF_ERROR(
+        CheckOwner(info, path, "file", "; a key file must belong to the user that reads it"));
   }
   if (static_cast<std::size_t>(info.st_size) > options.max_bytes) {
     return Error(ErrorCode::kResourceExhausted, path + " is larger than the limit of " +
@@ -126,6 +172,50 @@ Status WriteFileAtomic(const std::string& path, std::string_view content,
   }
   FileDescriptor directory(::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (directory.get() >= 0) ::fsync(directory.get());
+  return OkStatus();
+}
+
+Status EnsurePrivateDirectory(const std::string& path, std::string_view what) {
+  if (path.empty())
+    return Error(ErrorCode::kInvalidArgument, std::string(what) + ": the path is empty");
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno != ENOENT) return IoError("cannot stat " + std::string(what), path);
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code error;
+    if (!parent.empty()) std::filesystem::create_directories(parent, error);
+    if (error)
+      return Error(ErrorCode::kIo,
+                   "cannot create " + std::string(what) + " " + path + ": " + error.message());
+    // Created private, never narrowed later: nobody else gets a moment to open it.
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+      return IoError("cannot create " + std::string(what), path);
+    if (::stat(path.c_str(), &info) != 0) return IoError("cannot stat " + std::string(what), path);
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string(what) + " " + path + " is not a directory");
+  }
+  TCC_RETURN_IF_ERROR(CheckOwner(info, path, what, ", or use another " + std::string(what)));
+  // Writable by others: they may have planted files in it already, so narrowing it now is too late.
+  if ((info.st_mode & 022) != 0) {
+    return Error(ErrorCode::kPermissionDenied,
+                 std::string(what) + " " + path + " is writable by group or others (mode " +
+                     ModeText(info.st_mode) + "): check what is in it, then chmod 700 " + path +
+                     ", or use another " + std::string(what));
+  }
+  if ((info.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) != 0)
+    return IoError("cannot chmod", path);
+
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr)
+    return IoError("cannot resolve " + std::string(what), path);
+  std::string ancestor = resolved;
+  while (ancestor != "/") {
+    const std::size_t slash = ancestor.rfind('/');
+    ancestor = slash == 0 ? "/" : ancestor.substr(0, slash);
+    TCC_RETURN_IF_ERROR(CheckAncestor(ancestor, path, what));
+  }
   return OkStatus();
 }
 

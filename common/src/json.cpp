@@ -10,6 +10,18 @@
 #include "tcc/common/secure_memory.h"
 
 namespace tcc {
+
+std::optional<std::uint64_t> JsonInteger(double number, std::uint64_t min, std::uint64_t max) {
+  max = std::min(max, kMaxJsonInteger);
+  // Both bounds convert to double exactly (at most 2^53 - 1), and NaN fails every comparison, so
+  // only an integral value inside them reaches the cast.
+  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) ||
+      std::floor(number) != number) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(number);
+}
+
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -340,6 +352,17 @@ Result<double> Json::GetNumber(std::string_view key) const {
   const Json* found = Find(key);
   if (found == nullptr || !found->is_number()) return MemberError(key, "a number", found);
   return found->as_number();
+}
+
+Result<std::uint64_t> Json::GetInteger(std::string_view key, std::uint64_t min,
+                                       std::uint64_t max) const {
+  TCC_ASSIGN_OR_RETURN(double number, GetNumber(key));
+  if (std::optional<std::uint64_t> value = JsonInteger(number, min, max)) return *value;
+  std::string shown = "not a finite number";
+  if (std::isfinite(number)) shown = "not " + Json(number).Serialize();
+  return Error(ErrorCode::kInvalidArgument,
+               "member \"" + std::string(key) + "\" must be an integer from " +
+                   std::to_string(min) + " to " + std::to_string(max) + ", " + shown);
 }
 
 Result<const JsonObject*> Json::GetObject(std::string_view key) const {

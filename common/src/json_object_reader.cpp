@@ -1,7 +1,6 @@
 #include "tcc/common/json_object_reader.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace tcc {
 
@@ -49,12 +48,12 @@ Result<std::optional<std::uint64_t>> JsonObjectReader::OptionalInteger(std::stri
                                                                        std::uint64_t max) {
   TCC_ASSIGN_OR_RETURN(const Json* member, Member(key, Json::Type::kNumber, /*required=*/false));
   if (member == nullptr) return std::optional<std::uint64_t>();
-  const double number = member->as_number();
-  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) || std::floor(number) != number) {
+  const std::optional<std::uint64_t> value = JsonInteger(member->as_number(), min, max);
+  if (!value) {
     return ShapeError("member \"" + std::string(key) + "\" must be an integer in " + std::to_string(min) + ".." +
                       std::to_string(max));
   }
-  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(number));
+  return value;
 }
 
 Result<std::string> JsonObjectReader::LowerHex(std::string_view key, std::size_t digits) {

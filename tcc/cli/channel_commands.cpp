@@ -71,12 +71,23 @@ Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   return std::chrono::milliseconds(value);
 }
 
-std::uint64_t UintOf(const Json& object, std::string_view name) {
-  const Json* member = object.is_object() ? object.Find(name) : nullptr;
-  return member != nullptr && member->is_number() && member->as_number() >= 0
-             ? static_cast<std::uint64_t>(member->as_number())
-             : 0;
-}
+// Counts in tccd's answers, read through the checked JSON conversion. An absent one shows as 0; the
+// first that is not a JSON integer from 0 to 2^53 - 1 is kept in status() and fails the command
+// before anything is printed.
+class Counts {
+ public:
+  std::uint64_t operator()(const Json& object, std::string_view name) {
+    if (!object.is_object() || !object.Contains(name)) return 0;
+    auto value = object.GetInteger(name);
+    if (value.ok()) return *value;
+    if (status_.ok()) status_ = std::move(value).error().WithContext("tccd's answer");
+    return 0;
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_ = OkStatus();
+};
 
 std::string StringOf(const Json& object, std::string_view name, std::string fallback = "-") {
   const Json* member = object.is_object() ? object.Find(name) : nullptr;
@@ -150,7 +161,8 @@ Result<Json> ReplyMember(const Message& reply, std::string_view name) {
   return *member;
 }
 
-std::string ChannelText(const Json& state) {
+Result<std::string> ChannelText(const Json& state) {
+  Counts count;
   std::ostringstream out;
   const Json* tst = state.Find("tst");
   out << "channel       " << StringOf(state, "channel") << "\n"
@@ -162,20 +174,27 @@ std::string ChannelText(const Json& state) {
       if (auditor.is_string()) out << "auditor       " << auditor.as_string() << "\n";
     }
   }
-  if (tst != nullptr) out << "tst           " << StringOf(*tst, "id") << " v" << UintOf(*tst, "version") << "\n";
-  out << "last seq      " << UintOf(state, "last_seq") << "\n"
+  if (tst != nullptr)
+    out << "tst           " << StringOf(*tst, "id") << " v" << count(*tst, "version") << "\n";
+  out << "last seq      " << count(state, "last_seq") << "\n"
       << "last hash     " << StringOf(state, "last_hash") << "\n"
-      << "N             " << UintOf(state, "n") << " (TSCs per evidence leaf)\n"
-      << "evidence seq  " << UintOf(state, "evidence_seq") << "\n"
-      << "anchored seq  " << UintOf(state, "anchored_seq") << "\n"
-      << "members       " << UintOf(state, "members") << " connected\n";
+      << "N             " << count(state, "n") << " (TSCs per evidence leaf)\n"
+      << "evidence seq  " << count(state, "evidence_seq") << "\n"
+      << "anchored seq  " << count(state, "anchored_seq") << "\n"
+      << "members       " << count(state, "members") << " connected\n";
+  TCC_RETURN_IF_ERROR(count.status());
   return out.str();
 }
 
-std::string ChannelLine(const Json& state) {
-  return StringOf(state, "channel") + "  " + StringOf(state, "state") + "  seq=" + std::to_string(UintOf(state, "last_seq")) +
-         " n=" + std::to_string(UintOf(state, "n")) + " anchored=" + std::to_string(UintOf(state, "anchored_seq")) +
-         " members=" + std::to_string(UintOf(state, "members"));
+Result<std::string> ChannelLine(const Json& state) {
+  Counts count;
+  std::string line = StringOf(state, "channel") + "  " + StringOf(state, "state") +
+                     "  seq=" + std::to_string(count(state, "last_seq")) +
+                     " n=" + std::to_string(count(state, "n")) +
+                     " anchored=" + std::to_string(count(state, "anchored_seq")) +
+                     " members=" + std::to_string(count(state, "members"));
+  TCC_RETURN_IF_ERROR(count.status());
+  return line;
 }
 
 Result<JsonArray> ListChannels(client::Connection& connection) {
@@ -197,7 +216,12 @@ int RunChannelList(std::span<const std::string> arguments) {
     } else if (channels.empty()) {
       std::cout << "no channels\n";
     } else {
-      for (const auto& state : channels) std::cout << ChannelLine(state) << "\n";
+      std::string lines;
+      for (const auto& state : channels) {
+        TCC_ASSIGN_OR_RETURN(std::string line, ChannelLine(state));
+        lines += line + "\n";
+      }
+      std::cout << lines;
     }
     return OkStatus();
   });
@@ -215,7 +239,9 @@ int RunChannelStatus(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
     for (const auto& state : channels) {
       if (StringOf(state, "channel") != ids[0]) continue;
-      std::cout << (options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+      TCC_ASSIGN_OR_RETURN(std::string text,
+                           options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+      std::cout << text;
       return OkStatus();
     }
     return Error(ErrorCode::kNotFound, "no channel " + ids[0] + " at this TCC");
@@ -240,7 +266,9 @@ int RunChannelOpenOrClose(std::span<const std::string> arguments, bool open) {
                                  : connection->Request(MessageType::kControlClose, {{"channel", ids[0]}});
     if (!reply.ok()) return reply.error();
     TCC_ASSIGN_OR_RETURN(Json state, ReplyMember(*reply, "channel"));
-    std::cout << (options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+    TCC_ASSIGN_OR_RETURN(std::string text,
+                         options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+    std::cout << text;
     return OkStatus();
   });
 }
@@ -248,21 +276,26 @@ int RunChannelOpenOrClose(std::span<const std::string> arguments, bool open) {
 int RunChannelOpen(std::span<const std::string> arguments) { return RunChannelOpenOrClose(arguments, true); }
 int RunChannelClose(std::span<const std::string> arguments) { return RunChannelOpenOrClose(arguments, false); }
 
-std::string PolicyText(const Json& policy) {
+Result<std::string> PolicyText(const Json& policy) {
+  Counts count;
   std::ostringstream out;
   if (policy.Contains("channel")) {
     out << "channel     " << StringOf(policy, "channel") << "\n"
-        << "N           " << UintOf(policy, "n") << " (TIC: " << UintOf(policy, "strategy_n")
-        << (policy.Contains("n_override") ? ", override: " + std::to_string(UintOf(policy, "n_override")) : std::string())
+        << "N           " << count(policy, "n") << " (TIC: " << count(policy, "strategy_n")
+        << (policy.Contains("n_override")
+                ? ", override: " + std::to_string(count(policy, "n_override"))
+                : std::string())
         << ")\n";
   }
   const Json* adaptive = policy.Find("adaptive");
-  out << "default N   " << UintOf(policy, "default_n") << "\n"
-      << "N range     [" << UintOf(policy, "n_min") << ", " << UintOf(policy, "n_max") << "]\n"
-      << "adaptive    " << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off") << "\n";
+  out << "default N   " << count(policy, "default_n") << "\n"
+      << "N range     [" << count(policy, "n_min") << ", " << count(policy, "n_max") << "]\n"
+      << "adaptive    "
+      << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off") << "\n";
   if (const Json* factor = policy.Find("factor"); factor != nullptr && factor->is_number()) {
     out << "factor      " << factor->as_number() << "\n";
   }
+  TCC_RETURN_IF_ERROR(count.status());
   return out.str();
 }
 
@@ -324,7 +357,9 @@ int RunChannelPolicy(std::span<const std::string> arguments) {
       TCC_ASSIGN_OR_RETURN(Message reply, connection->Request(MessageType::kControlPolicy, members));
       TCC_ASSIGN_OR_RETURN(policy, ReplyMember(reply, "policy"));
     }
-    std::cout << (options.json ? policy.SerializePretty() + "\n" : PolicyText(policy));
+    TCC_ASSIGN_OR_RETURN(std::string text,
+                         options.json ? policy.SerializePretty() + "\n" : PolicyText(policy));
+    std::cout << text;
     return OkStatus();
   });
 }
@@ -342,10 +377,12 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
     const Json anchoring = health.Contains("anchoring") ? *health.Find("anchoring") : Json::Object();
     const Json policy = health.Contains("policy") ? *health.Find("policy") : Json::Object();
     const Json chain = health.Contains("chain") ? *health.Find("chain") : Json::Object();
+    Counts count;
     if (options.json) {
       Json out = Json::Object();
       out.Set("status", StringOf(health, "status"));
-      out.Set("issued", UintOf(health, "issued"));
+      out.Set("issued", count(health, "issued"));
+      TCC_RETURN_IF_ERROR(count.status());
       out.Set("anchoring", anchoring);
       out.Set("policy", policy);
       out.Set("chain", chain);
@@ -353,23 +390,31 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
       return OkStatus();
     }
     const Json* latency = anchoring.Find("last_latency_ms");
-    std::cout << "status        " << StringOf(health, "status") << "\n"
-              << "TSCs issued   " << UintOf(health, "issued") << "\n"
-              << "batches       " << UintOf(anchoring, "batches") << " anchored\n"
-              << "leaves        " << UintOf(anchoring, "leaves") << " anchored\n"
-              << "queued        " << UintOf(anchoring, "queued") << " (in flight " << UintOf(anchoring, "in_flight") << ")\n"
-              << "last root     " << StringOf(anchoring, "last_root") << "\n"
-              << "last height   " << UintOf(anchoring, "last_height") << "\n";
-    if (latency != nullptr && latency->is_number()) std::cout << "last latency  " << latency->as_number() << " ms\n";
-    std::cout << "errors        " << UintOf(anchoring, "adapter_errors")
-              << (StringOf(anchoring, "last_error", "").empty() ? "" : " (last: " + StringOf(anchoring, "last_error") + ")")
-              << "\n";
-    std::cout << "chain         " << StringOf(chain, "adapter", "unreachable") << " height " << UintOf(chain, "height")
-              << " pending " << UintOf(chain, "pending") << "\n";
+    std::ostringstream text;
+    text << "status        " << StringOf(health, "status") << "\n"
+         << "TSCs issued   " << count(health, "issued") << "\n"
+         << "batches       " << count(anchoring, "batches") << " anchored\n"
+         << "leaves        " << count(anchoring, "leaves") << " anchored\n"
+         << "queued        " << count(anchoring, "queued") << " (in flight "
+         << count(anchoring, "in_flight") << ")\n"
+         << "last root     " << StringOf(anchoring, "last_root") << "\n"
+         << "last height   " << count(anchoring, "last_height") << "\n";
+    if (latency != nullptr && latency->is_number())
+      text << "last latency  " << latency->as_number() << " ms\n";
+    text << "errors        " << count(anchoring, "adapter_errors")
+         << (StringOf(anchoring, "last_error", "").empty()
+                 ? ""
+                 : " (last: " + StringOf(anchoring, "last_error") + ")")
+         << "\n";
+    text << "chain         " << StringOf(chain, "adapter", "unreachable") << " height "
+         << count(chain, "height") << " pending " << count(chain, "pending") << "\n";
     const Json* adaptive = policy.Find("adaptive");
-    std::cout << "policy        default N " << UintOf(policy, "default_n") << ", range [" << UintOf(policy, "n_min")
-              << ", " << UintOf(policy, "n_max") << "], adaptive "
-              << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off") << "\n";
+    text << "policy        default N " << count(policy, "default_n") << ", range ["
+         << count(policy, "n_min") << ", " << count(policy, "n_max") << "], adaptive "
+         << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off")
+         << "\n";
+    TCC_RETURN_IF_ERROR(count.status());
+    std::cout << text.str();
     return OkStatus();
   });
 }

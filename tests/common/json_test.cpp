@@ -1,6 +1,9 @@
+#include "tcc/common/json.h"
+
 #include <doctest/doctest.h>
 
-#include "tcc/common/json.h"
+#include <limits>
+
 #include "tcc/common/json_object_reader.h"
 
 namespace tcc {
@@ -70,6 +73,38 @@ TEST_CASE("Json member helpers explain what is wrong") {
   CHECK(object.Serialize() == R"({"name":"y","count":3,"list":[],"nested":{},"added":true})");
   CHECK(object.Erase("list"));
   CHECK_FALSE(object.Erase("list"));
+}
+
+TEST_CASE("JsonInteger converts only integers in range, never by casting what does not fit") {
+  CHECK(JsonInteger(0.0) == 0u);
+  CHECK(JsonInteger(-0.0) == 0u);
+  CHECK(JsonInteger(42.0) == 42u);
+  CHECK(JsonInteger(9007199254740991.0) == kMaxJsonInteger);
+  // Undefined behaviour for a static_cast to uint64_t, or a silently wrong value.
+  for (double bad :
+       {-1.0, -0.5, 0.5, 1.5, 9007199254740992.0, 1.8446744073709552e19, 1e300, -1e300,
+        std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+        std::numeric_limits<double>::quiet_NaN()}) {
+    CAPTURE(bad);
+    CHECK_FALSE(JsonInteger(bad).has_value());
+  }
+  CHECK(JsonInteger(5.0, 1, 5) == 5u);
+  CHECK_FALSE(JsonInteger(0.0, 1).has_value());
+  CHECK_FALSE(JsonInteger(6.0, 1, 5).has_value());
+  // A max above 2^53 - 1 is clamped: beyond it doubles skip integers.
+  CHECK_FALSE(JsonInteger(9007199254740992.0, 0, ~std::uint64_t{0}).has_value());
+
+  Json object = Json::Parse(R"({"seq":7,"big":1e300,"neg":-1,"half":2.5,"text":"7"})").value();
+  CHECK(object.GetInteger("seq").value() == 7);
+  CHECK(object.GetInteger("big").error().message() ==
+        "member \"big\" must be an integer from 0 to 9007199254740991, not 1e+300");
+  CHECK(object.GetInteger("neg").error().message() ==
+        "member \"neg\" must be an integer from 0 to 9007199254740991, not -1");
+  CHECK(object.GetInteger("half", 1, 10).error().message() ==
+        "member \"half\" must be an integer from 1 to 10, not 2.5");
+  CHECK(object.GetInteger("text").error().message() ==
+        "member \"text\" must be a number, not a string");
+  CHECK(object.GetInteger("absent").error().code() == ErrorCode::kInvalidArgument);
 }
 
 TEST_CASE("Json pretty output indents and round-trips") {

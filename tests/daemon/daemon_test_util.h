@@ -25,6 +25,7 @@
 #include "tcc/client/party_session.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
+#include "tcc/controller/daemon.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/jcs.h"
@@ -142,6 +143,18 @@ inline std::vector<std::string> LocalTccdArguments(const TempDir& dir, std::vect
   return arguments;
 }
 
+// The same for an embedded Daemon: its key dir/tcc.key, its data in dir/data, the embedded ledger
+// in dir/ledger, loopback ports the system picks.
+inline controller::DaemonConfig LocalDaemonConfig(const TempDir& dir) {
+  controller::DaemonConfig config;
+  config.data_dir = dir.Sub("data");
+  config.key_file = dir.Sub("tcc.key");
+  config.chain_uri = "local:" + dir.Sub("ledger");
+  config.listen = "tcp://127.0.0.1:*";
+  config.control = "tcp://127.0.0.1:*";
+  return config;
+}
+
 class TccdProcess {
  public:
   ~TccdProcess() { Kill(); }
@@ -174,6 +187,35 @@ class TccdProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     FAIL("tccd did not become ready:\n" << Log());
+  }
+
+  // Runs tccd expecting it to give up on its own (a refused start); returns its exit status, or
+  // nullopt if it became ready or still ran after `wait` (it is then killed). Output goes to Log().
+  std::optional<int> RunExpectingExit(const std::vector<std::string>& arguments,
+                                      std::chrono::seconds wait = std::chrono::seconds(20)) {
+    Spawn(arguments, /*merge_stdout=*/true);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        if (exited_) break;
+        bool ready = false;
+        for (const auto& line : lines_)
+          ready = ready || line.find("\"msg\":\"ready\"") != std::string::npos;
+        if (ready) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    bool exited;
+    {
+      std::lock_guard lock(mutex_);
+      exited = exited_;
+    }
+    if (!exited) {
+      Kill();
+      return std::nullopt;
+    }
+    return Stop(/*signal=*/0);
   }
 
   // SIGTERM (or, with signal 0, none: wait for it to exit), then wait; returns the exit status.

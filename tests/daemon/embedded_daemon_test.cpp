@@ -17,12 +17,7 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   trade.Record(dir.Sub("ledger"), 60);
 
-  controller::DaemonConfig config;
-  config.data_dir = dir.Sub("data");
-  config.key_file = dir.Sub("tcc.key");
-  config.chain_uri = "local:" + dir.Sub("ledger");
-  config.listen = "tcp://127.0.0.1:*";
-  config.control = "tcp://127.0.0.1:*";
+  controller::DaemonConfig config = LocalDaemonConfig(dir);
   config.auto_open = false;  // the node opens channels itself
   config.anchoring.interval = std::chrono::milliseconds(50);
   auto daemon = Unwrap(controller::Daemon::Start(config), "start");

@@ -82,5 +82,54 @@ TEST_CASE("PartySession: checks before co-signing, one TSC per seq, events once,
   }
 }
 
+// The next proposal the session hands out, or the error Poll gives instead; other events (channel
+// state as parties come and go) are passed over.
+Result<client::SessionEvent> NextProposalOrError(client::PartySession& session) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto polled = session.Poll(std::chrono::milliseconds(200));
+    if (!polled.ok()) return std::move(polled).error();
+    if (*polled && (*polled)->kind == client::SessionEventKind::kProposal)
+      return std::move(**polled);
+  }
+  return Error(ErrorCode::kUnavailable, "no proposal within 10 s");
+}
+
+TEST_CASE(
+    "PartySession: a relayed proposal whose seq is not a JSON integer is refused, never cast") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 2);
+  TccdProcess tccd;
+  tccd.Start(LocalTccdArguments(dir));
+  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  // The provider's side as a hostile counterparty writes it: raw frames, no SDK checks. tccd relays
+  // proposals unread.
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  JoinWhenOpen(*provider, trade.channel_id);
+  const Json good = trade.Proposal(1, trade.channel_id);
+
+  // Before: the SDK cast each to uint64_t (2, 0, undefined behaviour, ...) and handed it out.
+  for (double seq : {2.5, -1.0, 0.0, 1e300, 9007199254740992.0}) {
+    CAPTURE(seq);
+    Json bad = good;
+    bad.Set("seq", seq);
+    REQUIRE(provider->Propose(trade.channel_id, bad).ok());
+    auto refused = NextProposalOrError(*consumer);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == ErrorCode::kInvalidArgument);
+    CHECK(refused.error().message() ==
+          "proposal relayed by tccd: seq must be a positive integer below 2^53");
+  }
+
+  // The session goes on: a valid proposal arrives with its seq and can be co-signed.
+  REQUIRE(provider->Propose(trade.channel_id, good).ok());
+  client::SessionEvent event = Unwrap(NextProposalOrError(*consumer), "the valid proposal");
+  CHECK(event.seq == 1);
+  CHECK(Unwrap(consumer->Cosign(event.body), "cosign").is_object());
+  CHECK(tccd.Stop() == 0);
+}
+
 }  // namespace
 }  // namespace tcc::testing

@@ -217,8 +217,8 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
     auto auditor = Unwrap(ConnectUnderLoad(tccd.listen(), tccd.did(), trade.auditor), "auditor connect");
     CHECK(JoinWhenOpen(*auditor, trade.channel_id).role == "auditor");
     const Json state = Unwrap(auditor->State(trade.channel_id), "state");
-    const auto last_seq = static_cast<std::uint64_t>(state.GetNumber("last_seq").value());
-    CHECK(static_cast<std::uint64_t>(state.GetNumber("anchored_seq").value()) == last_seq);
+    const auto last_seq = state.GetInteger("last_seq").value();
+    CHECK(state.GetInteger("anchored_seq").value() == last_seq);
     for (std::uint64_t seq = 1; seq <= last_seq;) {
       auto evidence = auditor->GetEvidence(trade.channel_id, seq);
       REQUIRE_MESSAGE(evidence.ok(), "seq " << seq << ": " << (evidence.ok() ? "" : evidence.error().ToString()));

@@ -100,7 +100,7 @@ bool StoreOk(const Json& health) { return health.Find("store")->Find("ok")->as_b
 
 // Records a TSC a PartySession was given as acknowledged in its lane, for CheckLane.
 void RecordAcknowledged(Lane& lane, const Json& tsc) {
-  const auto seq = static_cast<std::uint64_t>(tsc.Find("credentialSubject")->GetNumber("seq").value());
+  const auto seq = tsc.Find("credentialSubject")->GetInteger("seq").value();
   std::lock_guard lock(lane.mutex);
   lane.acknowledged[seq] = vc::CredentialHash(tsc).value();
 }
@@ -306,8 +306,8 @@ TEST_CASE("failed sync: commits on disk but never acknowledged become the heads 
   REQUIRE_MESSAGE(WaitFor([&] { return load.acks.load() >= acks_when_failing + 30; }, std::chrono::seconds(20)), "tccd did not recover:\n" << tccd.Log());
   REQUIRE(WaitFor([&] { return tccd.LogContains("\"msg\":\"store recovered\""); }, std::chrono::seconds(5)));
   const Json recovered = LogLine(tccd, "store recovered");
-  const auto stored_unacknowledged = static_cast<std::uint64_t>(recovered.GetNumber("stored_unacknowledged_tscs").value());
-  const auto evidence_resubmitted = static_cast<std::uint64_t>(recovered.GetNumber("evidence_resubmitted").value());
+  const auto stored_unacknowledged = recovered.GetInteger("stored_unacknowledged_tscs").value();
+  const auto evidence_resubmitted = recovered.GetInteger("evidence_resubmitted").value();
   CHECK(stored_unacknowledged >= 1);
   CHECK(evidence_resubmitted == stored_unacknowledged);
 

@@ -234,7 +234,7 @@ inline LaneAudit AuditLane(Lane& lane, client::ChannelClient& auditor) {
   AuditCounts& counts = audit.counts;
   const Trade& trade = lane.trade;
   Json state = Unwrap(auditor.State(trade.channel_id), "state");
-  audit.last_seq = static_cast<std::uint64_t>(state.GetNumber("last_seq").value());
+  audit.last_seq = state.GetInteger("last_seq").value();
 
   std::map<std::uint64_t, std::string>& stored = audit.stored;
   std::uint64_t after = 0;
@@ -246,7 +246,7 @@ inline LaneAudit AuditLane(Lane& lane, client::ChannelClient& auditor) {
     for (const Json& tsc : page) {
       const Json* subject = tsc.Find("credentialSubject");
       REQUIRE(subject != nullptr);
-      const auto seq = static_cast<std::uint64_t>(subject->GetNumber("seq").value());
+      const auto seq = subject->GetInteger("seq").value();
       if (stored.count(seq) != 0) {
         ++counts.duplicated;
         continue;
@@ -302,7 +302,7 @@ inline AuditCounts CheckLane(Lane& lane, const TccdProcess& tccd, std::uint64_t 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::uint64_t anchored = 0;
   while (true) {
-    anchored = static_cast<std::uint64_t>(Unwrap(auditor->State(trade.channel_id), "state").GetNumber("anchored_seq").value());
+    anchored = Unwrap(auditor->State(trade.channel_id), "state").GetInteger("anchored_seq").value();
     if (anchored >= due || std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

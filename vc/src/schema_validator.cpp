@@ -21,8 +21,6 @@ namespace {
 
 constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
 constexpr std::string_view kDialect2020 = "https://json-schema.org/draft/2020-12/schema";
-// Largest double below which every integer is exact; counts above it are meaningless.
-constexpr double kMaxExactInteger = 9007199254740992.0;
 // RE2 programs beyond this are refused; real claim patterns (DIDs, amounts) need a few KB.
 constexpr std::int64_t kRegexMaxMemory = 1 << 20;
 // Long values are cut in messages so a hostile claim cannot inflate error output.
@@ -524,11 +522,10 @@ class Compiler {
 
   static Status ParseCount(std::optional<std::size_t>& target, const Json& value,
                            const std::string& at) {
-    if (!value.is_number() || !IsIntegral(value.as_number()) || value.as_number() < 0 ||
-        value.as_number() > kMaxExactInteger) {
-      return SchemaError(at, "must be a non-negative integer");
-    }
-    target = static_cast<std::size_t>(value.as_number());
+    const std::optional<std::uint64_t> count =
+        value.is_number() ? JsonInteger(value.as_number()) : std::nullopt;
+    if (!count) return SchemaError(at, "must be a non-negative integer");
+    target = static_cast<std::size_t>(*count);
     return OkStatus();
   }
 

@@ -156,11 +156,13 @@ Result<Template> Template::FromJson(const Json& document) {
     return Error(validator.error().code(),
                  "template: claimSchema: " + validator.error().message());
   }
+  // The meta-schema bounds it (1 to 2^31 - 1); read through the checked conversion all the same.
+  TCC_ASSIGN_OR_RETURN(std::uint64_t version, document.GetInteger("version", 1, 2147483647));
   auto canonical = Canonicalize(document);
   if (!canonical.ok()) return canonical.error().WithContext("template");
   auto state = std::make_shared<State>(State{
       .id = document.Find("id")->as_string(),
-      .version = static_cast<std::uint32_t>(document.Find("version")->as_number()),
+      .version = static_cast<std::uint32_t>(version),
       .kind = kind,
       .owner = document.Find("owner")->as_string(),
       .title = document.Find("title")->as_string(),

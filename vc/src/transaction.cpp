@@ -1,7 +1,5 @@
 #include "tcc/vc/transaction.h"
 
-#include <cmath>
-
 #include "tcc/common/sha256.h"
 #include "tcc/did/did_key.h"
 #include "tcc/vc/jcs.h"
@@ -94,11 +92,10 @@ Result<NamedTemplate> ReadNamedTemplate(const Json& credential) {
   const Json* schema = credential.Find("credentialSchema");
   if (schema == nullptr || !schema->is_object()) return Invalid("the credential names no template (credentialSchema)");
   TCC_ASSIGN_OR_RETURN(std::string_view id, schema->GetString("id"));
-  TCC_ASSIGN_OR_RETURN(double version, schema->GetNumber("version"));
-  if (version < 1 || version > 4294967295.0 || std::floor(version) != version) {
-    return Invalid("credentialSchema.version is not a template version");
-  }
-  return NamedTemplate{std::string(id), static_cast<std::uint32_t>(version)};
+  TCC_ASSIGN_OR_RETURN(double version_number, schema->GetNumber("version"));
+  const std::optional<std::uint64_t> version = JsonInteger(version_number, 1, 4294967295);
+  if (!version) return Invalid("credentialSchema.version is not a template version");
+  return NamedTemplate{std::string(id), static_cast<std::uint32_t>(*version)};
 }
 
 Result<std::string> CredentialHash(const Json& credential) {
@@ -154,14 +151,13 @@ Result<SettlementLink> ReadSettlementLink(const Json& claim) {
   if (!claim.is_object()) return Invalid("a settlement claim must be a JSON object");
   SettlementLink link;
   TCC_ASSIGN_OR_RETURN(std::string_view channel, claim.GetString("channel"));
-  TCC_ASSIGN_OR_RETURN(double seq, claim.GetNumber("seq"));
+  TCC_ASSIGN_OR_RETURN(double seq_number, claim.GetNumber("seq"));
   TCC_ASSIGN_OR_RETURN(std::string_view prev, claim.GetString("prev"));
   // 2^53: beyond it doubles skip integers, and seq must count one by one.
-  if (seq < 1 || seq > 9007199254740991.0 || std::floor(seq) != seq) {
-    return Invalid("seq must be a positive integer below 2^53");
-  }
+  const std::optional<std::uint64_t> seq = JsonInteger(seq_number, 1);
+  if (!seq) return Invalid("seq must be a positive integer below 2^53");
   link.channel = std::string(channel);
-  link.seq = static_cast<std::uint64_t>(seq);
+  link.seq = *seq;
   link.prev = std::string(prev);
   return link;
 }

@@ -60,14 +60,15 @@ Status ChannelClient::Propose(const std::string& channel_id, const Json& proposa
 
 Result<IssuedTsc> ChannelClient::Submit(const std::string& channel_id, const Json& joint_claim) {
   TCC_ASSIGN_OR_RETURN(Message answer,
-                       connection_->Request(MessageType::kSettleSubmit, {{"channel", channel_id}, {"claim", joint_claim}}));
-  const Json* seq = answer.body.Find("seq");
+                       connection_->Request(MessageType::kSettleSubmit,
+                                            {{"channel", channel_id}, {"claim", joint_claim}}));
   const Json* tsc = answer.body.Find("tsc");
-  if (seq == nullptr || !seq->is_number() || tsc == nullptr || !tsc->is_object()) {
-    return Error(ErrorCode::kParse, "settle.submit answer lacks seq or tsc");
-  }
+  if (tsc == nullptr || !tsc->is_object())
+    return Error(ErrorCode::kParse, "settle.submit answer lacks tsc");
   IssuedTsc issued;
-  issued.seq = static_cast<std::uint64_t>(seq->as_number());
+  auto seq = answer.body.GetInteger("seq", 1);
+  if (!seq.ok()) return std::move(seq).error().WithContext("settle.submit answer");
+  issued.seq = *seq;
   issued.tsc = *tsc;
   if (const Json* replayed = answer.body.Find("replayed"); replayed != nullptr && replayed->is_bool()) {
     issued.replayed = replayed->as_bool();
@@ -94,12 +95,11 @@ Result<EvidenceReply> ChannelClient::GetEvidence(const std::string& channel_id, 
   TCC_ASSIGN_OR_RETURN(Message answer,
                        connection_->Request(MessageType::kEvidenceGet, {{"channel", channel_id}, {"seq", seq}}));
   const Json* bundle = answer.body.Find("bundle");
-  const Json* anchored = answer.body.Find("anchored_seq");
-  if (bundle == nullptr || anchored == nullptr || !anchored->is_number()) {
-    return Error(ErrorCode::kParse, "evidence.get answer lacks bundle or anchored_seq");
-  }
+  if (bundle == nullptr) return Error(ErrorCode::kParse, "evidence.get answer lacks bundle");
   EvidenceReply reply;
-  reply.anchored_seq = static_cast<std::uint64_t>(anchored->as_number());
+  auto anchored = answer.body.GetInteger("anchored_seq", 1);
+  if (!anchored.ok()) return std::move(anchored).error().WithContext("evidence.get answer");
+  reply.anchored_seq = *anchored;
   TCC_ASSIGN_OR_RETURN(reply.bundle, chain::EvidenceBundleFromJson(*bundle));
   return reply;
 }

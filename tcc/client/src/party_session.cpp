@@ -12,9 +12,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t UintOf(const Json& object, std::string_view name) {
-  const Json* member = object.Find(name);
-  return member != nullptr && member->is_number() && member->as_number() >= 0 ? static_cast<std::uint64_t>(member->as_number()) : 0;
+// A count in tccd's channel state: absent is 0, anything but a JSON integer is refused.
+Result<std::uint64_t> UintOf(const Json& object, std::string_view name) {
+  if (!object.Contains(name)) return std::uint64_t{0};
+  auto value = object.GetInteger(name);
+  if (!value.ok()) return std::move(value).error().WithContext("channel state from tccd");
+  return value;
 }
 
 std::string StringOf(const Json& object, std::string_view name) {
@@ -62,7 +65,10 @@ Status PartySession::Connect() {
   TCC_ASSIGN_OR_RETURN(JoinResult joined, client_->Join(options_.channel_id));
   head_.role = joined.role;
   last_heard_ = Clock::now();
-  if (joined_once_) Queue(SessionEventKind::kReconnected, UintOf(joined.state, "last_seq"), joined.state);
+  if (joined_once_) {
+    TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(joined.state, "last_seq"));
+    Queue(SessionEventKind::kReconnected, seq, joined.state);
+  }
   return AdoptState(joined.state);
 }
 
@@ -100,14 +106,17 @@ auto PartySession::WithResume(Call request) -> decltype(request()) {
 }
 
 Status PartySession::AdoptState(const Json& state) {
-  head_.n = UintOf(state, "n");
-  head_.evidence_seq = UintOf(state, "evidence_seq");
-  head_.anchored_seq = std::max(head_.anchored_seq, UintOf(state, "anchored_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t n, UintOf(state, "n"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t evidence_seq, UintOf(state, "evidence_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t anchored_seq, UintOf(state, "anchored_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t seq, UintOf(state, "last_seq"));
+  head_.n = n;
+  head_.evidence_seq = evidence_seq;
+  head_.anchored_seq = std::max(head_.anchored_seq, anchored_seq);
   head_.provider = StringOf(state, "provider");
   head_.consumer = StringOf(state, "consumer");
   const std::string status = StringOf(state, "state");
   head_.closed = status == "closed" || status == "closing";
-  const std::uint64_t seq = UintOf(state, "last_seq");
   if (!joined_once_) {
     // The first state is taken as is: what came before this party's session is the TCC's word,
     // and every TSC after it is verified against this head.
@@ -161,8 +170,12 @@ Status PartySession::OnMessage(const Message& message) {
     case MessageType::kEventTsc:
       return Accept(controller::ObjectMember(message, "tsc"));
     case MessageType::kEventProposal: {
+      // The counterparty wrote it and tccd relays it unread: a proposal without a valid seq could
+      // never be co-signed, so it is refused here (Poll reports it; the session goes on).
       const Json& proposal = controller::ObjectMember(message, "proposal");
-      Queue(SessionEventKind::kProposal, UintOf(proposal, "seq"), proposal);
+      auto link = vc::ReadSettlementLink(proposal);
+      if (!link.ok()) return std::move(link).error().WithContext("proposal relayed by tccd");
+      Queue(SessionEventKind::kProposal, link->seq, proposal);
       return OkStatus();
     }
     case MessageType::kEventAnchored: {

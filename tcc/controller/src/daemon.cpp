@@ -1,7 +1,6 @@
 #include "tcc/controller/daemon.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +10,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,6 +23,7 @@
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
+#include "tcc/common/file.h"
 #include "tcc/common/sha256.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
@@ -153,25 +152,20 @@ chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t
   return item;
 }
 
-Status EnsurePrivateDirectory(const std::string& path) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) return Error(ErrorCode::kIo, "create " + path + ": " + error.message());
-  ::chmod(path.c_str(), 0700);
-  return OkStatus();
-}
-
+// Reads the key, or creates it if there is no file: never replaces one (a key that cannot be read
+// is an error to report, not a file to overwrite).
 Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view what, bool& created) {
   created = false;
-  if (std::filesystem::exists(path)) {
-    auto key = did::KeyPair::ReadFile(path);
-    if (!key.ok()) return std::move(key).error().WithContext(std::string(what) + " " + path);
-    return key;
+  auto key = did::KeyPair::ReadFile(path);
+  if (key.ok()) return key;
+  if (key.error().code() != ErrorCode::kNotFound)
+    return std::move(key).error().WithContext(std::string(what));
+  did::KeyPair generated = did::KeyPair::Generate();
+  if (Status written = generated.WriteFile(path, /*overwrite=*/false); !written.ok()) {
+    return std::move(written).error().WithContext("create " + std::string(what));
   }
-  did::KeyPair key = did::KeyPair::Generate();
-  TCC_RETURN_IF_ERROR(key.WriteFile(path));
   created = true;
-  return key;
+  return generated;
 }
 
 }  // namespace
@@ -179,7 +173,18 @@ Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view w
 class Daemon::Impl {
  public:
   explicit Impl(DaemonConfig config) : config_(std::move(config)) {}
-  ~Impl() { Stop(); }
+  ~Impl() {
+    Stop();
+    // After a start that failed half-way there was no loop to drain, so the threads that post to
+    // loop_ or use the store, metrics and chain may still run: they end here, in this order,
+    // before anything they use is destroyed. Pending evidence stays in the store for the next
+    // start instead of a drain holding up the failed one.
+    vc_api_.reset();
+    if (anchor_) anchor_->Stop(/*drain=*/false);
+    workers_.reset();
+    writer_.reset();
+    anchor_.reset();
+  }
 
   Status Start();
   void Stop();
@@ -282,6 +287,9 @@ class Daemon::Impl {
   void WatchChain();
 
   DaemonConfig config_;
+  // Before everything that posts to it (anchor service, store writer, workers, watcher), so it is
+  // destroyed after them.
+  LoopQueue loop_;
   std::optional<did::KeyPair> key_;
   CurveKeyPair curve_;
   std::set<std::string> admin_curve_keys_;  // hex
@@ -296,7 +304,6 @@ class Daemon::Impl {
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
-  LoopQueue loop_;
 
   std::shared_ptr<ZmqContext> zmq_;
   std::optional<ZmqSocket> zap_;
@@ -326,6 +333,7 @@ class Daemon::Impl {
   std::map<std::string, std::uint64_t> auth_failures_;
   std::uint64_t dropped_events_ = 0;
 
+  std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
   std::thread watcher_thread_;
   std::atomic<bool> stop_requested_{false};
@@ -499,7 +507,7 @@ Status Daemon::Impl::StartVcApi() {
 
 Status Daemon::Impl::Start() {
   if (!loop_.valid()) return Error(ErrorCode::kInternal, "eventfd: " + std::string(std::strerror(errno)));
-  TCC_RETURN_IF_ERROR(EnsurePrivateDirectory(config_.data_dir));
+  TCC_RETURN_IF_ERROR(tcc::EnsurePrivateDirectory(config_.data_dir, "data directory"));
   TCC_RETURN_IF_ERROR(LoadKeys());
   TCC_RETURN_IF_ERROR(OpenChainAndStore());
   TCC_RETURN_IF_ERROR(RecoverChannels());
@@ -545,6 +553,7 @@ Status Daemon::Impl::Start() {
 }
 
 void Daemon::Impl::Stop() {
+  std::lock_guard lock(stop_mutex_);
   stop_requested_ = true;
   loop_.Post([] {});
   if (loop_thread_.joinable()) loop_thread_.join();
@@ -1866,7 +1875,13 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
 Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonConfig config) {
   TCC_RETURN_IF_ERROR(FinishDaemonConfig(config));
   auto impl = std::make_unique<Impl>(std::move(config));
-  TCC_RETURN_IF_ERROR(impl->Start());
+  // Starting threads can throw (std::system_error when the system has none left); no exception
+  // leaves this library, and the half-started daemon is torn down by ~Impl.
+  try {
+    TCC_RETURN_IF_ERROR(impl->Start());
+  } catch (const std::exception& exception) {
+    return Error(ErrorCode::kResourceExhausted, std::string("start: ") + exception.what());
+  }
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

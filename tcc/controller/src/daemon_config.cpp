@@ -1,4 +1,3 @@
-#include <cmath>
 #include <functional>
 #include <map>
 #include <set>
@@ -39,22 +38,23 @@ class MemberReader {
   template <typename Integer>
   MemberReader& Uint(std::string_view name, Integer& out) {
     setters_[std::string(name)] = [&out](const Json& value, const std::string& where) -> Status {
-      if (!value.is_number() || value.as_number() < 0 || value.as_number() > 9007199254740991.0 ||
-          std::floor(value.as_number()) != value.as_number()) {
+      const std::optional<std::uint64_t> integer =
+          value.is_number() ? JsonInteger(value.as_number()) : std::nullopt;
+      if (!integer)
         return Error(ErrorCode::kInvalidArgument, where + " must be a non-negative integer");
-      }
-      out = static_cast<Integer>(value.as_number());
+      out = static_cast<Integer>(*integer);
       return OkStatus();
     };
     return *this;
   }
   MemberReader& Millis(std::string_view name, std::chrono::milliseconds& out) {
     setters_[std::string(name)] = [&out](const Json& value, const std::string& where) -> Status {
-      if (!value.is_number() || value.as_number() < 1 || value.as_number() > 86400000.0 ||
-          std::floor(value.as_number()) != value.as_number()) {
-        return Error(ErrorCode::kInvalidArgument, where + " must be a whole number of milliseconds from 1 to 86400000");
-      }
-      out = std::chrono::milliseconds(static_cast<std::int64_t>(value.as_number()));
+      const std::optional<std::uint64_t> ms =
+          value.is_number() ? JsonInteger(value.as_number(), 1, 86400000) : std::nullopt;
+      if (!ms)
+        return Error(ErrorCode::kInvalidArgument,
+                     where + " must be a whole number of milliseconds from 1 to 86400000");
+      out = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
       return OkStatus();
     };
     return *this;

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cassert>
-#include <cmath>
 #include <span>
 #include <utility>
 
@@ -158,13 +157,7 @@ bool IsIdentifier(std::string_view text) {
 
 std::optional<std::uint64_t> AsUint(const Json& value, std::uint64_t min, std::uint64_t max) {
   if (!value.is_number()) return std::nullopt;
-  double number = value.as_number();
-  // Compared as doubles: min and max are at most 2^53-1, so both convert exactly.
-  if (!std::isfinite(number) || std::floor(number) != number ||
-      number < static_cast<double>(min) || number > static_cast<double>(max)) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(number);
+  return JsonInteger(value.as_number(), min, max);
 }
 
 std::string Quote(std::string_view name) { return "'" + std::string(name) + "'"; }

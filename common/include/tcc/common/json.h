@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,6 +25,16 @@
 #include "tcc/common/result.h"
 
 namespace tcc {
+
+// JSON numbers are doubles: beyond 2^53 - 1 integers stop being exact.
+inline constexpr std::uint64_t kMaxJsonInteger = 9007199254740991ull;
+
+// The one conversion of a JSON number to an integer: `number` if it is an integer in [min, max]
+// (max at most kMaxJsonInteger), else nullopt (a fraction, a negative below min, NaN, an infinity,
+// anything above max). Casting such a double to an integer type is undefined behaviour, and the
+// numbers come from parties, files and the chain, so no code casts them itself.
+std::optional<std::uint64_t> JsonInteger(double number, std::uint64_t min = 0,
+                                         std::uint64_t max = kMaxJsonInteger);
 
 class Json;
 using JsonArray = std::vector<Json>;
@@ -88,6 +99,9 @@ class Json {
   // Input validation helpers: a clear error naming the member and what was wrong.
   Result<std::string_view> GetString(std::string_view key) const;
   Result<double> GetNumber(std::string_view key) const;
+  // The member as JsonInteger reads it; the error names the member and the range.
+  Result<std::uint64_t> GetInteger(std::string_view key, std::uint64_t min = 0,
+                                   std::uint64_t max = kMaxJsonInteger) const;
   Result<const JsonObject*> GetObject(std::string_view key) const;
   Result<const JsonArray*> GetArray(std::string_view key) const;
 

@@ -19,9 +19,6 @@
 
 namespace tcc {
 
-// JSON numbers are doubles: beyond 2^53 - 1 integers stop being exact.
-inline constexpr std::uint64_t kMaxJsonInteger = 9007199254740991ull;
-
 class JsonObjectReader {
  public:
   JsonObjectReader(const Json& json, std::string what) : json_(json), what_(std::move(what)) {}

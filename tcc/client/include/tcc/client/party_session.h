@@ -115,7 +115,9 @@ class PartySession {
   void Subscribe(Handler handler) { handlers_.push_back(std::move(handler)); }
 
   // Waits up to `wait` for the next event, runs the handlers, and returns it (nullopt: none came).
-  // kVerificationFailed when tccd sent a TSC that does not verify or does not continue the chain.
+  // kVerificationFailed when tccd sent a TSC that does not verify or does not continue the chain;
+  // kInvalidArgument for a relayed proposal without a valid channel, seq (an integer from 1 to
+  // 2^53 - 1) or prev, which is dropped: the next Poll goes on with the session.
   Result<std::optional<SessionEvent>> Poll(std::chrono::milliseconds wait);
   // Polls until the channel is closed, `until` returns true, or the session is cancelled.
   Status Run(const std::function<bool()>& until = {});

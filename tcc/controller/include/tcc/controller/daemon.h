@@ -95,6 +95,8 @@ Status FinishDaemonConfig(DaemonConfig& config);
 class Daemon {
  public:
   // Opens the store and the chain, recovers channels, binds the sockets and starts the threads.
+  // Refuses a data directory or key file that another user owns or may write (the message names
+  // the path and the fix). A start that fails half-way stops what it started, without draining.
   static Result<std::unique_ptr<Daemon>> Start(DaemonConfig config);
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -108,7 +110,9 @@ class Daemon {
   const std::string& vc_api_address() const;   // empty when the VC-API is not served
   const std::string& admin_key_file() const;  // empty when admins come from the config
 
-  // Drains and stops; idempotent. Safe to call from any thread but not from a signal handler.
+  // Drains and stops; idempotent. Safe to call from any thread, also from several at once (the
+  // others wait until the first has stopped the daemon), but not from a signal handler or from
+  // the daemon's own threads.
   void Stop();
   // Blocks until Stop has completed (or the daemon stopped on a fatal error); returns why it stopped.
   Status Wait();
