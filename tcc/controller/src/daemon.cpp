@@ -1504,10 +1504,8 @@ Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::st
   record.opened_ms = UnixMillis();
   const Json* subject = tic->Find("credentialSubject");
   if (const Json* settlement = subject->Find("settlement"); settlement != nullptr && settlement->is_object()) {
-    if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number() && n->as_number() >= 1 &&
-                                                n->as_number() <= 9007199254740991.0 &&
-                                                std::floor(n->as_number()) == n->as_number()) {
-      record.strategy_n = static_cast<std::uint64_t>(n->as_number());
+    if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number()) {
+      if (auto valid = JsonInteger(n->as_number(), 1)) record.strategy_n = *valid;
     }
   }
   if (const Json* auditors = subject->Find("auditors"); auditors != nullptr) {
