@@ -7,6 +7,7 @@
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/credential.h"
 #include "tcc/vc/jcs.h"
+#include "tcc/vc/transaction.h"
 
 namespace tcc::cli {
 namespace {
@@ -44,6 +45,20 @@ int RunVcIssue(std::span<const std::string> arguments) {
   });
 }
 
+// A TIC or TSC is valid only with its template (and a TSC with its joint proof); this command checks
+// neither, so it names the one that does instead of passing them on their outer proof.
+Status RefuseTradeCredential(const Json& credential) {
+  if (vc::HasCredentialType(credential, vc::kTscType)) {
+    return Error(ErrorCode::kVerificationFailed, "a " + std::string(vc::kTscType) +
+                                                     " needs its TST and joint proof: use `tcc tsc verify --tst TST.json`");
+  }
+  if (vc::HasCredentialType(credential, vc::kTicType)) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "a " + std::string(vc::kTicType) + " needs its TIT: use `tcc tic verify --tit TIT.json`");
+  }
+  return OkStatus();
+}
+
 int RunVcVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string at;
@@ -51,7 +66,8 @@ int RunVcVerify(std::span<const std::string> arguments) {
   CommandLine command_line("vc verify",
                            "Verify credentials: eddsa-jcs-2022 proofs, issuer's key, proof purpose, created,\n"
                            "validity period. Prints 'OK FILE' or 'FAIL FILE: reason' per file; exits 0 only\n"
-                           "if all verify.");
+                           "if all verify. TICs and TSCs fail here: their template and (for a TSC) the\n"
+                           "parties' joint proof are checked by 'tcc tic verify' and 'tcc tsc verify'.");
   command_line.Option("at", "RFC3339", "Check validity as of this time (default: now).", &at)
       .Positionals("FILE", "Signed credential files ('-' reads standard input).", &files, 1, 0)
       .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
@@ -66,6 +82,9 @@ int RunVcVerify(std::span<const std::string> arguments) {
   }
   auto resolver = CliResolver();
   return VerifyEach(files, [&](const Json& credential) -> Result<std::string> {
+    // The outer proof alone says nothing about a TIC's or TSC's claim: the TCC key could re-sign a
+    // TSC whose joint proof is broken. An "OK" here would be read as "this settlement is valid".
+    TCC_RETURN_IF_ERROR(RefuseTradeCredential(credential));
     TCC_RETURN_IF_ERROR(vc::VerifyCredential(credential, *resolver, options));
     return std::string();
   }, json);
