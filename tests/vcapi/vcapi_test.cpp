@@ -60,6 +60,7 @@ class VcApiFixture {
  public:
   VcApiFixture() {
     REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+    REQUIRE(issuer_key.WriteFile(dir.Sub("issuer.key")).ok());
     REQUIRE(WriteFileAtomic(dir.Sub("token"), std::string(kToken) + "\n", {.mode = 0600}).ok());
     // N = 2: every second TSC gets an evidence leaf, so anchors come quickly and odd TSCs are
     // committed through the next one.
@@ -67,7 +68,8 @@ class VcApiFixture {
     RegisterIssuerDid(dir.Sub("ledger"));
     tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
                 "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50",
-                "--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0", "--vc-api-token-file", dir.Sub("token")});
+                "--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0", "--vc-api-token-file", dir.Sub("token"),
+                "--vc-api-issuer-key", dir.Sub("issuer.key")});
     REQUIRE_FALSE(tccd.vc_api().empty());
     http = std::make_unique<HttpClient>(tccd.vc_api());
   }
@@ -113,6 +115,7 @@ class VcApiFixture {
   TempDir dir;
   Trade trade;
   did::KeyPair registered_key = did::KeyPair::Generate();
+  did::KeyPair issuer_key = did::KeyPair::Generate();  // signs what the endpoint issues; not the TCC key
   TccdProcess tccd;
   std::unique_ptr<HttpClient> http;
 };
@@ -302,7 +305,8 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuing needs the bearer token; issued 
   const HttpResponse issued = http->Post("/credentials/issue", body, {authorization});
   REQUIRE_MESSAGE(issued.status == 201, issued.body);
   const Json signed_credential = *issued.json().Find("verifiableCredential");
-  CHECK(*signed_credential.Find("issuer") == Json(tccd.did()));
+  CHECK(*signed_credential.Find("issuer") == Json(DidOf(issuer_key)));
+  CHECK(*signed_credential.Find("issuer") != Json(tccd.did()));
   const HttpResponse verified = Verify(signed_credential);
   CHECK_MESSAGE(verified.status == 200, verified.body);
 
@@ -315,6 +319,52 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuing needs the bearer token; issued 
   foreign_issuer.Find("credential")->Set("issuer", "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT");
   CHECK(http->Post("/credentials/issue", foreign_issuer.Serialize(), {authorization}).status == 400);
   CHECK(http->Post("/credentials/issue", "not json", {authorization}).status == 400);
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuing refuses TSCs and TICs, whatever they claim") {
+  // A settled TSC, re-submitted for signing with another amount: a second "TSC" for the same seq.
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*provider, trade.channel_id);
+  JoinWhenOpen(*consumer, trade.channel_id);
+  const Json tsc = SettleOnce(trade, *provider, *consumer, 1, trade.channel_id).tsc;
+  const std::string authorization = "Authorization: Bearer " + std::string(kToken);
+  auto issue = [&](Json credential) {
+    Json request = Json::Object();
+    request.Set("credential", std::move(credential));
+    return http->Post("/credentials/issue", request.Serialize(), {authorization});
+  };
+  const double refused_before = Metric("tcc_vc_api_rejected_total{reason=\"invalid_argument\"}");
+
+  Json second = tsc;
+  second.Erase("proof");
+  second.Erase("issuer");  // the endpoint fills in its own
+  second.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");
+  const HttpResponse minted = issue(second);
+  CHECK_MESSAGE(minted.status == 400, minted.body);
+  CHECK_MESSAGE(ErrorMessage(minted).find("does not issue TransactionSettlementCredentials") != std::string::npos,
+                minted.body);
+  // The type alone decides, as a string or in an array, whatever else the credential holds.
+  Json typed = Json::Object();
+  typed.Set("@context", JsonArray{Json(vc::kCredentialsV2Context)});
+  typed.Set("type", JsonArray{Json("VerifiableCredential"), Json(vc::kTicType)});
+  typed.Set("credentialSubject", Json(JsonObject{{"id", Json("did:example:s")}}));
+  const HttpResponse tic = issue(typed);
+  CHECK(tic.status == 400);
+  CHECK(ErrorMessage(tic).find("TransactionInitiationCredential") != std::string::npos);
+  typed.Set("type", Json(vc::kTscType));
+  CHECK(issue(typed).status == 400);
+  // Naming a claim template (what TICs and TSCs do) without the type is refused too.
+  Json templated = typed;
+  templated.Set("type", JsonArray{Json("VerifiableCredential")});
+  templated.Set("credentialSchema", *tsc.Find("credentialSchema"));
+  CHECK(issue(templated).status == 400);
+  CHECK(Metric("tcc_vc_api_rejected_total{reason=\"invalid_argument\"}") == refused_before + 4);
+  // The same credential without the template reference is issued, by the issuer key.
+  templated.Erase("credentialSchema");
+  const HttpResponse plain = issue(templated);
+  REQUIRE_MESSAGE(plain.status == 201, plain.body);
+  CHECK(*plain.json().Find("verifiableCredential")->Find("issuer") == Json(DidOf(issuer_key)));
 }
 
 TEST_CASE_FIXTURE(VcApiFixture, "vc-api: TSCs verify with the joint proof and TST; evidence is 404 until anchored") {
@@ -439,10 +489,30 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     CHECK(*http.Get("/identity").json().Find("id") == Json(tccd.did()));
   }
   {
+    // Issuing needs its own key: a token alone does not start, nor does the TCC key as issuer key.
+    REQUIRE(WriteFileAtomic(dir.Sub("token"), std::string(kToken), {.mode = 0600}).ok());
+    TccdProcess no_key;
+    std::vector<std::string> arguments = base;
+    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("token")});
+    CHECK(no_key.RunToExit(arguments) != 0);
+    CHECK(no_key.LogContains("needs an issuer key of its own"));
+    TccdProcess tcc_key;
+    arguments.insert(arguments.end(), {"--vc-api-issuer-key", dir.Sub("tcc.key")});
+    CHECK(tcc_key.RunToExit(arguments) != 0);
+    CHECK(tcc_key.LogContains("is the TCC's own key"));
+    // The same key in another file is the same key.
+    REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc-copy.key")).ok());
+    TccdProcess copied;
+    arguments.back() = dir.Sub("tcc-copy.key");
+    CHECK(copied.RunToExit(arguments) != 0);
+    CHECK(copied.LogContains("is the TCC's own key"));
+  }
+  {
     REQUIRE(WriteFileAtomic(dir.Sub("open-token"), std::string(kToken), {.mode = 0644}).ok());
     TccdProcess tccd;
     std::vector<std::string> arguments = base;
-    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token")});
+    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token"),
+                                       "--vc-api-issuer-key", dir.Sub("issuer.key")});
     CHECK(tccd.RunToExit(arguments) != 0);
     CHECK(tccd.LogContains("open-token"));
   }

@@ -60,6 +60,30 @@ Result<VerifyOptions> ReadVerifyOptions(const Json* options) {
   return read;
 }
 
+// TICs and TSCs carry a trade's authority: a verifier that recognises the type checks the template
+// and, for a TSC, the parties' joint proof, but a generic one sees only a valid proof. The endpoint
+// issues neither, so a token holder cannot mint one (by type, or by naming a claim template).
+Status RefuseTradeCredential(const Json& credential) {
+  if (!credential.is_object()) return OkStatus();  // vc::IssueCredential says what is wrong
+  for (std::string_view type : {vc::kTscType, vc::kTicType}) {
+    if (vc::HasCredentialType(credential, type)) {
+      return Invalid("this endpoint does not issue " + std::string(type) +
+                     "s: they come only from a trade's parties and the TCC's settlement pipeline");
+    }
+  }
+  const Json* schemas = credential.Find("credentialSchema");
+  if (schemas == nullptr) return OkStatus();
+  const JsonArray single = schemas->is_array() ? JsonArray{} : JsonArray{*schemas};
+  for (const Json& schema : schemas->is_array() ? schemas->as_array() : single) {
+    const Json* type = schema.is_object() ? schema.Find("type") : nullptr;
+    if (type != nullptr && *type == Json(vc::kTemplateSchemaType)) {
+      return Invalid("this endpoint does not issue credentials that name a " + std::string(vc::kTemplateSchemaType) +
+                     " (TICs and TSCs)");
+    }
+  }
+  return OkStatus();
+}
+
 Json Strings(const std::vector<std::string>& values) {
   Json array = Json::Array();
   for (const auto& value : values) array.PushBack(value);
@@ -69,7 +93,8 @@ Json Strings(const std::vector<std::string>& values) {
 }  // namespace
 
 CredentialService::CredentialService(Parts parts)
-    : parts_(std::move(parts)), issuer_did_(did::DidKeyFromPublicKey(parts_.issuer_key.public_key())) {}
+    : parts_(std::move(parts)),
+      issuer_did_(parts_.issuer_key ? did::DidKeyFromPublicKey(parts_.issuer_key->public_key()) : std::string()) {}
 
 Result<Verification> CredentialService::VerifyCredential(const Json& credential, const VerifyOptions& options) const {
   if (!credential.is_object()) return Failed("the credential must be a JSON object");
@@ -142,7 +167,9 @@ Result<Json> CredentialService::CheckEvidence(const Json& tsc) const {
 }
 
 Result<Json> CredentialService::IssueCredential(Json credential) const {
-  return vc::IssueCredential(std::move(credential), parts_.issuer_key);
+  if (!parts_.issuer_key) return Error(ErrorCode::kPermissionDenied, "issuing is disabled: no issuer key is configured");
+  TCC_RETURN_IF_ERROR(RefuseTradeCredential(credential));
+  return vc::IssueCredential(std::move(credential), *parts_.issuer_key);
 }
 
 Result<Json> CredentialService::HandleVerify(const Json& request) const {

@@ -350,7 +350,7 @@ class Server::Impl {
   std::optional<Answer> Authorize(mg_connection* connection) {
     if (!token_digest_) {
       Answer answer = Refuse(403, Error(ErrorCode::kPermissionDenied,
-                                        "issuing is disabled on this endpoint (tccd --vc-api-token-file enables it)"));
+                                        "issuing is disabled on this endpoint (tccd --vc-api-token-file and --vc-api-issuer-key enable it)"));
       answer.close = true;  // the body stays unread
       return answer;
     }
@@ -415,6 +415,9 @@ class Server::Impl {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<const CredentialService> service,
                                               ServerHooks hooks) {
   TCC_RETURN_IF_ERROR(ValidateServerOptions(options));
+  if (!options.token_file.empty() && service->issuer_did().empty()) {
+    return Invalid("vc-api: a token file enables issuing, which needs an issuer key of its own");
+  }
   auto impl = std::make_unique<Impl>(options, std::move(service), std::move(hooks));
   TCC_RETURN_IF_ERROR(impl->LoadToken());
   TCC_RETURN_IF_ERROR(impl->Bind());

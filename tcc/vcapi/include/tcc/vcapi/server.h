@@ -11,7 +11,8 @@
 // Content-Type: application/json. Limits: at most `threads` requests are handled at once (civetweb
 // worker threads; more connections wait in the accept queue), a body over `max_body_bytes` is
 // refused with 413 before it is read (Content-Length) or as soon as it exceeds the limit (chunked),
-// and a request must arrive within `request_timeout`. Issuing is off unless a token file is given;
+// and a request must arrive within `request_timeout`. Issuing is off unless a token file is given
+// (Start refuses a token file when the service has no issuer key);
 // the token is compared in constant time (sodium_memcmp over SHA-256 digests).
 //
 // Ownership: the server shares the service; destroying it stops accepting, finishes the requests in
