@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <thread>
 
 #include "daemon/daemon_test_util.h"
 #include "http_client.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/vc/credential.h"
+#include "tcc/vc/data_integrity.h"
 #include "tcc/vcapi/tsc_evidence.h"
 
 namespace tcc::testing {
@@ -54,6 +56,23 @@ Json SignedCredential(const did::KeyPair& key, const std::vector<std::pair<std::
   credential.Set("credentialSubject", std::move(subject));
   for (const auto& [name, value] : members) credential.Set(name, value);
   return Unwrap(vc::IssueCredential(std::move(credential), key), "sign");
+}
+
+// A credential by a did:key issuer with `count` valid proofs, each over a prefix of the credential's
+// @context (as the spec allows): what makes a verifier sign over another document than the one it
+// holds. About 330 bytes a proof, so 2,300 fit in a request of a megabyte.
+Json LargeProofSet(const did::KeyPair& key, std::size_t count) {
+  Json credential = Json::Object();
+  credential.Set("@context", JsonArray{Json(vc::kCredentialsV2Context), Json("https://example.org/x/v1")});
+  credential.Set("type", JsonArray{Json("VerifiableCredential")});
+  credential.Set("issuer", DidOf(key));
+  credential.Set("credentialSubject", Json(JsonObject{{"id", Json("did:example:subject")}}));
+  Json prefixed = credential;
+  prefixed.Set("@context", JsonArray{Json(vc::kCredentialsV2Context)});
+  const Json proof = Unwrap(vc::CreateProof(prefixed, key, {.verification_method = did::DidKeyVerificationMethod(key.public_key())}),
+                            "proof");
+  credential.Set("proof", Json(JsonArray(count, proof)));
+  return credential;
 }
 
 class VcApiFixture {
@@ -445,6 +464,47 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: TSCs verify with the joint proof and TS
   CHECK_MESSAGE(late_check.status == 200, late_check.body);
   // The evidence check is for TSCs only.
   CHECK(Verify(ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json"), EvidenceOption()).status == 400);
+}
+
+TEST_CASE_FIXTURE(VcApiFixture, "vc-api: a large proof set is refused at once, and clients sending them stall nobody") {
+  const did::KeyPair key = did::KeyPair::Generate();
+  // Within the proof limit the prefixed proofs verify: the refusal below is about the size.
+  const HttpResponse few = Verify(LargeProofSet(key, vc::kDefaultMaxProofs));
+  REQUIRE_MESSAGE(few.status == 200, few.body);
+
+  const std::string large = VerifyRequest(LargeProofSet(key, 2300)).Serialize();
+  REQUIRE(large.size() < (1u << 20));
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  const auto start = Clock::now();
+  const HttpResponse refused = http->Post("/credentials/verify", large);
+  const double took = seconds_since(start);
+  CHECK_MESSAGE(refused.status == 422, refused.body.substr(0, 300));
+  CHECK(ErrorMessage(refused).find("proof set of 2300 proofs; at most 8 are verified") != std::string::npos);
+  // Parsing a megabyte takes milliseconds; verifying 2,300 proofs took seconds.
+  CHECK_MESSAGE(took < 1.0, "refused after " << took << " s");
+
+  // Four clients keep sending such sets while another verifies an ordinary credential.
+  std::atomic<bool> stop{false};
+  std::atomic<int> refusals{0};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 4; ++i) {
+    senders.emplace_back([&] {
+      HttpClient client(tccd.vc_api());
+      while (!stop) refusals += client.Post("/credentials/verify", large).status == 422 ? 1 : 0;
+    });
+  }
+  const Json ordinary = ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json");
+  double slowest = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto sent = Clock::now();
+    CHECK(Verify(ordinary).status == 200);
+    slowest = std::max(slowest, seconds_since(sent));
+  }
+  stop = true;
+  for (auto& sender : senders) sender.join();
+  CHECK(refusals > 0);
+  CHECK_MESSAGE(slowest < 1.5, "the slowest ordinary verify took " << slowest << " s");
 }
 
 TEST_CASE("vc-api: off by default, issuing off without a token, and a readable token file is refused") {
