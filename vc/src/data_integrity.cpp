@@ -237,18 +237,21 @@ Result<std::vector<VerifiedProof>> VerifyProofs(const Json& document, did::Resol
   UnsecuredDocumentHashes document_hashes(document);
   if (proof->is_array()) {
     const JsonArray& set = proof->as_array();
-    if (set.empty()) return Error(ErrorCode::kVerificationFailed, "document has an empty proof set");
+    if (set.empty())
+      return Error(ErrorCode::kVerificationFailed, "document has an empty proof set");
     if (set.size() > options.max_proofs) {
-      return Error(ErrorCode::kVerificationFailed, "document has a proof set of " + std::to_string(set.size()) +
-                                                       " proofs; at most " + std::to_string(options.max_proofs) +
-                                                       " are verified");
+      return Error(ErrorCode::kVerificationFailed,
+                   "document has a proof set of " + std::to_string(set.size()) +
+                       " proofs; at most " + std::to_string(options.max_proofs) + " are verified");
     }
     for (size_t i = 0; i < set.size(); ++i) {
-      TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, set[i], i, resolver, options, document_hashes));
+      TCC_ASSIGN_OR_RETURN(VerifiedProof one,
+                           VerifyOneProof(document, set[i], i, resolver, options, document_hashes));
       verified.push_back(std::move(one));
     }
   } else {
-    TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, *proof, 0, resolver, options, document_hashes));
+    TCC_ASSIGN_OR_RETURN(VerifiedProof one,
+                         VerifyOneProof(document, *proof, 0, resolver, options, document_hashes));
     verified.push_back(std::move(one));
   }
   return verified;
