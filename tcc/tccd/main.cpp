@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
                                         "default_n, n_min, n_max, adaptive, target_latency_ms, backlog_high,\n"
                                         "adapter_pending_high}, limits{max_channels, max_connections, idle_timeout_ms,\n"
                                         "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel}, vc_api{listen,\n"
-                                        "token_file, issuer_key_file, threads, max_body_bytes, request_timeout_ms}).",
+                                        "token_file, issuer_key_file, threads, max_connections, max_connections_per_source,\n"
+                                        "max_body_bytes, header_timeout_ms, request_timeout_ms}).",
                       &config_file)
       .Option("data-dir", "DIR", "State directory: store/, tcc.key, admin.key, and ledger/ for the default chain.", &data_dir)
       .Option("key", "FILE", "The TCC's DID key (default <data-dir>/tcc.key, created on first start).", &key_file)
