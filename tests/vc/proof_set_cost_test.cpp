@@ -4,7 +4,6 @@
 // copied or re-canonicalized its whole document would allocate the set's size again for each proof.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -19,19 +18,37 @@ thread_local std::size_t counted_bytes = 0;
 
 }  // namespace
 
-// The replacements pair malloc with free (which sanitizers check too); GCC, seeing the library's
-// operator new inlined next to this free, warns about a mismatch that is not one.
+// Every unaligned form is replaced, so that whatever allocates with one form and frees with
+// another (the library's defaults, a sanitizer's runtime) pairs malloc with free. GCC, seeing the
+// library's operator new inlined next to this free, warns about a mismatch that is not one.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-void* operator new(std::size_t size) {
+namespace {
+
+void* CountedAllocate(std::size_t size) noexcept {
   if (counting) counted_bytes += size;
-  if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
+  return std::malloc(size == 0 ? 1 : size);
+}
+
+void* CountedAllocateOrThrow(std::size_t size) {
+  if (void* memory = CountedAllocate(size)) return memory;
   throw std::bad_alloc();
 }
+
+}  // namespace
+
+void* operator new(std::size_t size) { return CountedAllocateOrThrow(size); }
+void* operator new[](std::size_t size) { return CountedAllocateOrThrow(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return CountedAllocate(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return CountedAllocate(size); }
 void operator delete(void* memory) noexcept { std::free(memory); }
+void operator delete[](void* memory) noexcept { std::free(memory); }
 void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete[](void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete(void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
+void operator delete[](void* memory, const std::nothrow_t&) noexcept { std::free(memory); }
 
 namespace tcc::vc {
 namespace {
