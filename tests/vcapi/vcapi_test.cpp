@@ -630,6 +630,9 @@ TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections
     if (end.answer.starts_with("HTTP/1.1 429")) {
       ++refused_at_once;
       CHECK(end.answer.find("max_connections_per_source") != std::string::npos);
+    } else {
+      CHECK_MESSAGE(end.answer.starts_with("HTTP/1.1 400"), end.answer.substr(0, 300));
+      CHECK(end.answer.find("header_timeout_ms") != std::string::npos);
     }
   }
   // 8 connections of 127.0.0.3 held headers open; the others were over the address's limit.
