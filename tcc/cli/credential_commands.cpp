@@ -1,5 +1,7 @@
 // tcc jcs, tcc vc issue, tcc vc verify.
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "command_line.h"
 #include "tcc/common/file.h"
@@ -48,15 +50,18 @@ int RunVcIssue(std::span<const std::string> arguments) {
 // A TIC or TSC is valid only with its template (and a TSC with its joint proof); this command checks
 // neither, so it names the one that does instead of passing them on their outer proof.
 Status RefuseTradeCredential(const Json& credential) {
-  if (vc::HasCredentialType(credential, vc::kTscType)) {
-    return Error(ErrorCode::kVerificationFailed, "a " + std::string(vc::kTscType) +
-                                                     " needs its TST and joint proof: use `tcc tsc verify --tst TST.json`");
+  const std::optional<std::string_view> kind = vc::TradeCredentialKind(credential);
+  if (!kind) return OkStatus();
+  std::string why;
+  if (*kind == vc::kTscType) {
+    why = "a " + std::string(vc::kTscType) + " needs its TST and joint proof: use `tcc tsc verify --tst TST.json`";
+  } else if (*kind == vc::kTicType) {
+    why = "a " + std::string(vc::kTicType) + " needs its TIT: use `tcc tic verify --tit TIT.json`";
+  } else {
+    why = "a credential naming a " + std::string(*kind) +
+          " is a TIC or TSC: use `tcc tic verify --tit TIT.json` or `tcc tsc verify --tst TST.json`";
   }
-  if (vc::HasCredentialType(credential, vc::kTicType)) {
-    return Error(ErrorCode::kVerificationFailed,
-                 "a " + std::string(vc::kTicType) + " needs its TIT: use `tcc tic verify --tit TIT.json`");
-  }
-  return OkStatus();
+  return Error(ErrorCode::kVerificationFailed, std::move(why));
 }
 
 int RunVcVerify(std::span<const std::string> arguments) {

@@ -126,6 +126,14 @@ check "tsc verify refuses a re-signed TSC with a broken joint proof" bash -c "'$
 check "vc verify does not pass a re-signed TSC on its outer proof" bash -c "'$tcc' vc verify '$work/tsc-resigned.json'; [ \$? -eq 1 ]"
 check "vc verify names tsc verify for a TSC" bash -c "'$tcc' vc verify '$work/tsc-resigned.json' '$work/tsc1.json' | grep -c '^FAIL .*: a TransactionSettlementCredential needs its TST and joint proof: use \`tcc tsc verify --tst TST.json\`' | grep -qx 2"
 check "vc verify names tic verify for a TIC" bash -c "'$tcc' vc verify '$work/tic.json' | grep -q '^FAIL .*tic.json: a TransactionInitiationCredential needs its TIT: use \`tcc tic verify --tit TIT.json\`'"
+python3 - "$work/tsc-resigned.unsigned.json" "$work/tsc-untyped.unsigned.json" <<'PY'
+import json, sys
+tsc = json.load(open(sys.argv[1]))
+tsc["type"] = ["VerifiableCredential"]
+json.dump(tsc, open(sys.argv[2], "w"))
+PY
+"$tcc" vc issue --key "$work/tcc.key" "$work/tsc-untyped.unsigned.json" > "$work/tsc-untyped.json"
+check "vc verify refuses a TSC that only names its TST" bash -c "'$tcc' vc verify '$work/tsc-untyped.json' | grep -q '^FAIL .*: a credential naming a TccClaimTemplate is a TIC or TSC: use'"
 check "vc verify --json says why for a TSC" bash -c "'$tcc' vc verify --json '$work/tsc1.json' | grep -q 'tcc tsc verify'"
 check "tsc cosign with the provider key is refused" expect_exit 3 "$tcc" tsc cosign --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" "$work/proposal1.json"
 sed 's/"amount": "0.38"/"amount": "0.01"/' "$work/joint1.json" > "$work/joint-tampered.json"

@@ -62,26 +62,15 @@ Result<VerifyOptions> ReadVerifyOptions(const Json* options) {
 
 // TICs and TSCs carry a trade's authority: a verifier that recognises the type checks the template
 // and, for a TSC, the parties' joint proof, but a generic one sees only a valid proof. The endpoint
-// issues neither, so a token holder cannot mint one (by type, or by naming a claim template).
+// issues neither, so a token holder cannot mint one.
 Status RefuseTradeCredential(const Json& credential) {
-  if (!credential.is_object()) return OkStatus();  // vc::IssueCredential says what is wrong
-  for (std::string_view type : {vc::kTscType, vc::kTicType}) {
-    if (vc::HasCredentialType(credential, type)) {
-      return Invalid("this endpoint does not issue " + std::string(type) +
-                     "s: they come only from a trade's parties and the TCC's settlement pipeline");
-    }
+  const std::optional<std::string_view> kind = vc::TradeCredentialKind(credential);
+  if (!kind) return OkStatus();
+  if (*kind == vc::kTemplateSchemaType) {
+    return Invalid("this endpoint does not issue credentials that name a " + std::string(*kind) + " (TICs and TSCs)");
   }
-  const Json* schemas = credential.Find("credentialSchema");
-  if (schemas == nullptr) return OkStatus();
-  const JsonArray single = schemas->is_array() ? JsonArray{} : JsonArray{*schemas};
-  for (const Json& schema : schemas->is_array() ? schemas->as_array() : single) {
-    const Json* type = schema.is_object() ? schema.Find("type") : nullptr;
-    if (type != nullptr && *type == Json(vc::kTemplateSchemaType)) {
-      return Invalid("this endpoint does not issue credentials that name a " + std::string(vc::kTemplateSchemaType) +
-                     " (TICs and TSCs)");
-    }
-  }
-  return OkStatus();
+  return Invalid("this endpoint does not issue " + std::string(*kind) +
+                 "s: they come only from a trade's parties and the TCC's settlement pipeline");
 }
 
 Json Strings(const std::vector<std::string>& values) {
