@@ -103,7 +103,8 @@ TEST_CASE_FIXTURE(Trade, "settlements chain: propose, co-sign, issue, verify bot
   }
 }
 
-TEST_CASE_FIXTURE(Trade, "TICs and TSCs are recognised by their type, or by the claim template they name") {
+TEST_CASE_FIXTURE(
+    Trade, "TICs and TSCs are recognised by their type, or by the claim template they name") {
   const Json tic = Tic();
   const std::string channel = CredentialHash(tic).value();
   const Json tsc = IssueTsc(Joint(channel, 1, channel), tst, tcc).value();
@@ -112,7 +113,8 @@ TEST_CASE_FIXTURE(Trade, "TICs and TSCs are recognised by their type, or by the 
   Json untyped = tsc;
   untyped.Set("type", JsonArray{Json("VerifiableCredential")});
   CHECK(TradeCredentialKind(untyped) == kTemplateSchemaType);
-  untyped.Set("credentialSchema", JsonArray{Json(JsonObject{{"id", Json("x")}}), *tsc.Find("credentialSchema")});
+  untyped.Set("credentialSchema",
+              JsonArray{Json(JsonObject{{"id", Json("x")}}), *tsc.Find("credentialSchema")});
   CHECK(TradeCredentialKind(untyped) == kTemplateSchemaType);
   untyped.Erase("credentialSchema");
   CHECK_FALSE(TradeCredentialKind(untyped).has_value());

@@ -33,7 +33,9 @@ class HttpClient {
   // `address` is "HOST:PORT"; `source`, when given, the local address to connect from (e.g.
   // 127.0.0.2, to be another client than 127.0.0.1 to a server's per-address limits).
   explicit HttpClient(std::string address, std::string source = {})
-      : base_("http://" + std::move(address)), source_(std::move(source)), curl_(curl_easy_init()) {}
+      : base_("http://" + std::move(address)),
+        source_(std::move(source)),
+        curl_(curl_easy_init()) {}
   ~HttpClient() { curl_easy_cleanup(curl_); }
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

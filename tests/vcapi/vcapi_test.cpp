@@ -59,19 +59,22 @@ Json SignedCredential(const did::KeyPair& key, const std::vector<std::pair<std::
   return Unwrap(vc::IssueCredential(std::move(credential), key), "sign");
 }
 
-// A credential by a did:key issuer with `count` valid proofs, each over a prefix of the credential's
-// @context (as the spec allows): what makes a verifier sign over another document than the one it
-// holds. About 330 bytes a proof, so 2,300 fit in a request of a megabyte.
+// A credential by a did:key issuer with `count` valid proofs, each over a prefix of its @context
+// (as the spec allows): what makes a verifier sign over another document than the one it holds.
+// About 330 bytes a proof, so 2,300 fit in a request of a megabyte.
 Json LargeProofSet(const did::KeyPair& key, std::size_t count) {
   Json credential = Json::Object();
-  credential.Set("@context", JsonArray{Json(vc::kCredentialsV2Context), Json("https://example.org/x/v1")});
+  credential.Set("@context",
+                 JsonArray{Json(vc::kCredentialsV2Context), Json("https://example.org/x/v1")});
   credential.Set("type", JsonArray{Json("VerifiableCredential")});
   credential.Set("issuer", DidOf(key));
   credential.Set("credentialSubject", Json(JsonObject{{"id", Json("did:example:subject")}}));
   Json prefixed = credential;
   prefixed.Set("@context", JsonArray{Json(vc::kCredentialsV2Context)});
-  const Json proof = Unwrap(vc::CreateProof(prefixed, key, {.verification_method = did::DidKeyVerificationMethod(key.public_key())}),
-                            "proof");
+  const Json proof = Unwrap(
+      vc::CreateProof(prefixed, key,
+                      {.verification_method = did::DidKeyVerificationMethod(key.public_key())}),
+      "proof");
   credential.Set("proof", Json(JsonArray(count, proof)));
   return credential;
 }
@@ -87,7 +90,8 @@ int ConnectFrom(const std::string& source, const std::string& address) {
   REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
-  remote.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  remote.sin_port =
+      htons(static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
   ::inet_pton(AF_INET, address.substr(0, address.rfind(':')).c_str(), &remote.sin_addr);
   REQUIRE(::connect(sock, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0);
   return sock;
@@ -100,12 +104,14 @@ struct SlowClientEnd {
   double seconds = -1;
   std::string answer;
 };
-SlowClientEnd RunSlowClient(const std::string& source, const std::string& address, const std::string& head,
-                            char trickle, std::chrono::milliseconds interval, std::chrono::seconds give_up) {
+SlowClientEnd RunSlowClient(const std::string& source, const std::string& address,
+                            const std::string& head, char trickle,
+                            std::chrono::milliseconds interval, std::chrono::seconds give_up) {
   const int sock = ConnectFrom(source, address);
   const auto start = std::chrono::steady_clock::now();
   SlowClientEnd end;
-  bool open = ::send(sock, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
+  bool open =
+      ::send(sock, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size());
   while (open && std::chrono::steady_clock::now() - start < give_up) {
     pollfd readable{sock, POLLIN, 0};
     if (::poll(&readable, 1, static_cast<int>(interval.count())) > 0) {
@@ -120,7 +126,9 @@ SlowClientEnd RunSlowClient(const std::string& source, const std::string& addres
       open = ::send(sock, &trickle, 1, MSG_NOSIGNAL) == 1;
     }
   }
-  if (!open) end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!open) {
+    end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   ::close(sock);
   return end;
 }
@@ -135,10 +143,12 @@ class VcApiFixture {
     // committed through the next one.
     trade.Record(dir.Sub("ledger"), 2);
     RegisterIssuerDid(dir.Sub("ledger"));
+    // clang-format off
     tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", "local:" + dir.Sub("ledger"),
                 "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--anchor-interval", "50",
                 "--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0", "--vc-api-token-file", dir.Sub("token"),
                 "--vc-api-issuer-key", dir.Sub("issuer.key")});
+    // clang-format on
     REQUIRE_FALSE(tccd.vc_api().empty());
     http = std::make_unique<HttpClient>(tccd.vc_api());
   }
@@ -184,7 +194,8 @@ class VcApiFixture {
   TempDir dir;
   Trade trade;
   did::KeyPair registered_key = did::KeyPair::Generate();
-  did::KeyPair issuer_key = did::KeyPair::Generate();  // signs what the endpoint issues; not the TCC key
+  // Signs what the endpoint issues; not the TCC key.
+  did::KeyPair issuer_key = did::KeyPair::Generate();
   TccdProcess tccd;
   std::unique_ptr<HttpClient> http;
 };
@@ -335,7 +346,8 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: malformed and oversized requests get 40
   const HttpResponse chunked = http->Post("/credentials/verify", big, {}, /*chunked=*/true);
   CHECK(chunked.status == 411);
   CHECK(ErrorMessage(chunked).find("Content-Length") != std::string::npos);
-  const HttpResponse small_chunked = http->Post("/credentials/verify", "{\"verifiableCredential\": {}}", {}, true);
+  const HttpResponse small_chunked =
+      http->Post("/credentials/verify", "{\"verifiableCredential\": {}}", {}, true);
   CHECK(small_chunked.status == 411);
 
   // Headers beyond civetweb's request size limit: civetweb refuses them, still in JSON.
@@ -415,7 +427,8 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: issuing refuses TSCs and TICs, whatever
   second.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");
   const HttpResponse minted = issue(second);
   CHECK_MESSAGE(minted.status == 400, minted.body);
-  CHECK_MESSAGE(ErrorMessage(minted).find("does not issue TransactionSettlementCredentials") != std::string::npos,
+  CHECK_MESSAGE(ErrorMessage(minted).find("does not issue TransactionSettlementCredentials") !=
+                    std::string::npos,
                 minted.body);
   // The type alone decides, as a string or in an array, whatever else the credential holds.
   Json typed = Json::Object();
@@ -520,7 +533,9 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: TSCs verify with the joint proof and TS
   CHECK(Verify(ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json"), EvidenceOption()).status == 400);
 }
 
-TEST_CASE_FIXTURE(VcApiFixture, "vc-api: a large proof set is refused at once, and clients sending them stall nobody") {
+TEST_CASE_FIXTURE(
+    VcApiFixture,
+    "vc-api: a large proof set is refused at once, and clients sending them stall nobody") {
   const did::KeyPair key = did::KeyPair::Generate();
   // Within the proof limit the prefixed proofs verify: the refusal below is about the size.
   const HttpResponse few = Verify(LargeProofSet(key, vc::kDefaultMaxProofs));
@@ -529,12 +544,15 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: a large proof set is refused at once, a
   const std::string large = VerifyRequest(LargeProofSet(key, 2300)).Serialize();
   REQUIRE(large.size() < (1u << 20));
   using Clock = std::chrono::steady_clock;
-  auto seconds_since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto seconds_since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
   const auto start = Clock::now();
   const HttpResponse refused = http->Post("/credentials/verify", large);
   const double took = seconds_since(start);
   CHECK_MESSAGE(refused.status == 422, refused.body.substr(0, 300));
-  CHECK(ErrorMessage(refused).find("proof set of 2300 proofs; at most 8 are verified") != std::string::npos);
+  CHECK(ErrorMessage(refused).find("proof set of 2300 proofs; at most 8 are verified") !=
+        std::string::npos);
   // Parsing a megabyte takes milliseconds; verifying 2,300 proofs took seconds.
   CHECK_MESSAGE(took < 1.0, "refused after " << took << " s");
 
@@ -561,26 +579,34 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: a large proof set is refused at once, a
   CHECK_MESSAGE(slowest < 1.5, "the slowest ordinary verify took " << slowest << " s");
 }
 
-TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections, and verification keeps answering") {
+TEST_CASE(
+    "vc-api: slow clients are cut off, one address holds a few connections, and verification keeps "
+    "answering") {
   TempDir dir;
   Trade trade;
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   // Only the existing request timeout is set (shorter, to keep the test short); the other limits
   // are the defaults: 64 connections, 8 per address, header timeout cut to the request timeout.
-  REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"), "{\"vc_api\": {\"listen\": \"0\", \"request_timeout_ms\": 2000}}").ok());
+  REQUIRE(WriteFileAtomic(dir.Sub("tccd.json"),
+                          "{\"vc_api\": {\"listen\": \"0\", \"request_timeout_ms\": 2000}}")
+              .ok());
   TccdProcess tccd;
-  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--listen", "tcp://127.0.0.1:*", "--control",
-              "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0", "--config", dir.Sub("tccd.json")});
+  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--listen",
+              "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0",
+              "--config", dir.Sub("tccd.json")});
   const std::string address = tccd.vc_api();
-  constexpr auto kTrickle = std::chrono::milliseconds(100);  // well inside civetweb's per-read timeout
+  constexpr auto kTrickle =
+      std::chrono::milliseconds(100);  // well inside civetweb's per-read timeout
   constexpr auto kGiveUp = std::chrono::seconds(15);
-  // Headers that never end, from one address: 8 are allowed (and time out), the rest refused at once.
+  // Headers that never end, from one address: 8 are allowed (and time out), the rest refused at
+  // once.
   constexpr int kSlowHeaders = 24;
   const std::string header_head = "POST /credentials/verify HTTP/1.1\r\nHost: tcc\r\nX-Slow: ";
   // Bodies announced as a megabyte that trickle a byte at a time, from another address.
   constexpr int kSlowBodies = 8;
-  const std::string body_head = "POST /credentials/verify HTTP/1.1\r\nHost: tcc\r\nContent-Type: application/json\r\n"
-                                "Content-Length: 1048576\r\n\r\n{\"verifiableCredential\": ";
+  const std::string body_head =
+      "POST /credentials/verify HTTP/1.1\r\nHost: tcc\r\nContent-Type: application/json\r\n"
+      "Content-Length: 1048576\r\n\r\n{\"verifiableCredential\": ";
   std::vector<SlowClientEnd> header_ends(kSlowHeaders), body_ends(kSlowBodies);
   std::atomic<int> running{kSlowHeaders + kSlowBodies};
   std::vector<std::thread> slow;
@@ -609,7 +635,8 @@ TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections
     const HttpResponse response = legitimate.Post("/credentials/verify", request);
     slowest = std::max(slowest, std::chrono::duration<double>(Clock::now() - sent).count());
     if (response.status != 200) {
-      FAIL_CHECK("a verification failed under load: " << response.status << " " << response.error << " " << response.body);
+      FAIL_CHECK("a verification failed under load: " << response.status << " " << response.error
+                                                      << " " << response.body);
       break;
     }
     ++answered;
@@ -617,7 +644,8 @@ TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections
   for (auto& thread : slow) thread.join();
   // Verifications take milliseconds; 3 s leaves room for a loaded machine, not for waiting out a
   // slow client's timeout (which is what happened when they held all worker threads).
-  CHECK_MESSAGE(slowest < 3.0, "the slowest of " << answered << " verifications took " << slowest << " s");
+  CHECK_MESSAGE(slowest < 3.0,
+                "the slowest of " << answered << " verifications took " << slowest << " s");
   CHECK(answered >= 10);
 
   // Every slow client was cut off: the headers within civetweb's timeout (twice the request
@@ -625,8 +653,10 @@ TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections
   // (the request timeout after the headers, plus at most one wait). 8 s is twice either bound.
   int refused_at_once = 0;
   for (const SlowClientEnd& end : header_ends) {
-    CHECK_MESSAGE(end.seconds >= 0, "a slow-header client was not cut off within " << kGiveUp.count() << " s");
-    CHECK_MESSAGE(end.seconds < 8.0, "a slow-header client was cut off after " << end.seconds << " s");
+    CHECK_MESSAGE(end.seconds >= 0,
+                  "a slow-header client was not cut off within " << kGiveUp.count() << " s");
+    CHECK_MESSAGE(end.seconds < 8.0,
+                  "a slow-header client was cut off after " << end.seconds << " s");
     if (end.answer.starts_with("HTTP/1.1 429")) {
       ++refused_at_once;
       CHECK(end.answer.find("max_connections_per_source") != std::string::npos);
@@ -638,9 +668,12 @@ TEST_CASE("vc-api: slow clients are cut off, one address holds a few connections
   // 8 connections of 127.0.0.3 held headers open; the others were over the address's limit.
   CHECK_MESSAGE(refused_at_once >= kSlowHeaders - 2 * 8, refused_at_once << " refused at once");
   for (const SlowClientEnd& end : body_ends) {
-    CHECK_MESSAGE(end.seconds >= 0, "a slow-body client was not cut off within " << kGiveUp.count() << " s");
-    CHECK_MESSAGE(end.seconds >= 1.5, "a slow-body client was cut off after only " << end.seconds << " s");
-    CHECK_MESSAGE(end.seconds < 8.0, "a slow-body client was cut off after " << end.seconds << " s");
+    CHECK_MESSAGE(end.seconds >= 0,
+                  "a slow-body client was not cut off within " << kGiveUp.count() << " s");
+    CHECK_MESSAGE(end.seconds >= 1.5,
+                  "a slow-body client was cut off after only " << end.seconds << " s");
+    CHECK_MESSAGE(end.seconds < 8.0,
+                  "a slow-body client was cut off after " << end.seconds << " s");
     CHECK_MESSAGE(end.answer.starts_with("HTTP/1.1 408"), end.answer.substr(0, 200));
   }
   // Each refusal counted, under its error code.
@@ -716,8 +749,9 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     REQUIRE(WriteFileAtomic(dir.Sub("open-token"), std::string(kToken), {.mode = 0644}).ok());
     TccdProcess tccd;
     std::vector<std::string> arguments = base;
-    arguments.insert(arguments.end(), {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token"),
-                                       "--vc-api-issuer-key", dir.Sub("issuer.key")});
+    arguments.insert(arguments.end(),
+                     {"--vc-api", "0", "--vc-api-token-file", dir.Sub("open-token"),
+                      "--vc-api-issuer-key", dir.Sub("issuer.key")});
     CHECK(tccd.RunToExit(arguments) != 0);
     CHECK(tccd.LogContains("open-token"));
   }
@@ -758,7 +792,8 @@ TEST_CASE("vc-api: off by default, issuing off without a token, and a readable t
     ::close(sock);
     CHECK_MESSAGE(waited < 4.0, "waited " << waited << " s");
     CHECK(waited >= 0.2);  // the server waited for the body until the timeout, not less
-    CHECK(std::string(answer, got > 0 ? static_cast<std::size_t>(got) : 0).starts_with("HTTP/1.1 408"));
+    CHECK(std::string(answer, got > 0 ? static_cast<std::size_t>(got) : 0)
+              .starts_with("HTTP/1.1 408"));
   }
   {
     TccdProcess tccd;

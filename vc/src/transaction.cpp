@@ -118,7 +118,8 @@ std::optional<std::string_view> TradeCredentialKind(const Json& credential) {
     }
     return std::nullopt;
   }
-  return names_template(*schemas) ? std::optional<std::string_view>(kTemplateSchemaType) : std::nullopt;
+  return names_template(*schemas) ? std::optional<std::string_view>(kTemplateSchemaType)
+                                  : std::nullopt;
 }
 
 Result<std::string> CredentialHash(const Json& credential) {

@@ -67,7 +67,8 @@ Status RefuseTradeCredential(const Json& credential) {
   const std::optional<std::string_view> kind = vc::TradeCredentialKind(credential);
   if (!kind) return OkStatus();
   if (*kind == vc::kTemplateSchemaType) {
-    return Invalid("this endpoint does not issue credentials that name a " + std::string(*kind) + " (TICs and TSCs)");
+    return Invalid("this endpoint does not issue credentials that name a " + std::string(*kind) +
+                   " (TICs and TSCs)");
   }
   return Invalid("this endpoint does not issue " + std::string(*kind) +
                  "s: they come only from a trade's parties and the TCC's settlement pipeline");
@@ -83,7 +84,8 @@ Json Strings(const std::vector<std::string>& values) {
 
 CredentialService::CredentialService(Parts parts)
     : parts_(std::move(parts)),
-      issuer_did_(parts_.issuer_key ? did::DidKeyFromPublicKey(parts_.issuer_key->public_key()) : std::string()) {}
+      issuer_did_(parts_.issuer_key ? did::DidKeyFromPublicKey(parts_.issuer_key->public_key())
+                                    : std::string()) {}
 
 Result<Verification> CredentialService::VerifyCredential(const Json& credential, const VerifyOptions& options) const {
   if (!credential.is_object()) return Failed("the credential must be a JSON object");
@@ -156,7 +158,9 @@ Result<Json> CredentialService::CheckEvidence(const Json& tsc) const {
 }
 
 Result<Json> CredentialService::IssueCredential(Json credential) const {
-  if (!parts_.issuer_key) return Error(ErrorCode::kPermissionDenied, "issuing is disabled: no issuer key is configured");
+  if (!parts_.issuer_key) {
+    return Error(ErrorCode::kPermissionDenied, "issuing is disabled: no issuer key is configured");
+  }
   TCC_RETURN_IF_ERROR(RefuseTradeCredential(credential));
   return vc::IssueCredential(std::move(credential), *parts_.issuer_key);
 }

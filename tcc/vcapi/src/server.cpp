@@ -139,10 +139,16 @@ std::optional<std::vector<OpenConnection>> ConnectionsToPort(std::uint16_t port)
     socklen_t local_size = sizeof local, peer_size = sizeof peer;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
     std::uint16_t local_port = 0;
-    if (local.ss_family == AF_INET) local_port = ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port);
-    if (local.ss_family == AF_INET6) local_port = ntohs(reinterpret_cast<const sockaddr_in6&>(local).sin6_port);
+    if (local.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in6&>(local).sin6_port);
+    }
     // The listening socket has the port too, but no peer.
-    if (local_port != port || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
+    if (local_port != port ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+      continue;
+    }
     const void* peer_address = nullptr;
     std::uint16_t peer_port = 0;
     if (peer.ss_family == AF_INET) {
@@ -194,14 +200,18 @@ Status ValidateServerOptions(const ServerOptions& options) {
   if (options.max_connections == 0 || options.max_connections > 1024) {
     return Invalid("vc_api.max_connections must be between 1 and 1024");
   }
-  if (options.max_connections_per_source == 0 || options.max_connections_per_source > options.max_connections) {
-    return Invalid("vc_api.max_connections_per_source must be between 1 and vc_api.max_connections");
+  if (options.max_connections_per_source == 0 ||
+      options.max_connections_per_source > options.max_connections) {
+    return Invalid(
+        "vc_api.max_connections_per_source must be between 1 and vc_api.max_connections");
   }
   if (options.max_body_bytes < 1024 || options.max_body_bytes > (64u << 20)) {
     return Invalid("vc_api.max_body_bytes must be between 1024 and 67108864");
   }
   if (options.request_timeout.count() < 1) return Invalid("vc_api.request_timeout_ms must be at least 1");
-  if (options.header_timeout.count() < 1) return Invalid("vc_api.header_timeout_ms must be at least 1");
+  if (options.header_timeout.count() < 1) {
+    return Invalid("vc_api.header_timeout_ms must be at least 1");
+  }
   return OkStatus();
 }
 
@@ -379,7 +389,8 @@ class Server::Impl {
     // civetweb's request timeout bounds the headers from when it starts waiting for them (not per
     // read), and each single wait for body bytes; ReadBody bounds the body as a whole.
     const std::string threads = std::to_string(options_.max_connections);
-    const std::string timeout = std::to_string(std::min(options_.header_timeout, options_.request_timeout).count());
+    const std::string timeout =
+        std::to_string(std::min(options_.header_timeout, options_.request_timeout).count());
     const char* config[] = {"listening_ports", address.c_str(),
                             "num_threads", threads.c_str(),
                             "request_timeout_ms", timeout.c_str(),
@@ -400,11 +411,13 @@ class Server::Impl {
       if (self == nullptr) return 1;
       const ErrorCode code = status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument;
       std::string text = message != nullptr ? message : "bad request";
-      // civetweb says "Malformed message" both for bad headers and for headers cut off by its timeout.
+      // civetweb says "Malformed message" for bad headers and for headers cut off by its timeout.
       if (text == "Malformed message") {
-        text = "the request line and headers are malformed, or were not complete within " +
-               std::to_string(std::min(self->options_.header_timeout, self->options_.request_timeout).count()) +
-               " ms (vc_api.header_timeout_ms)";
+        text =
+            "the request line and headers are malformed, or were not complete within " +
+            std::to_string(
+                std::min(self->options_.header_timeout, self->options_.request_timeout).count()) +
+            " ms (vc_api.header_timeout_ms)";
       }
       Answer answer = Refuse(status, Error(code, std::move(text)));
       answer.close = true;
@@ -446,10 +459,11 @@ class Server::Impl {
   // civetweb 1.15 offers no better place: its init_connection callback (where this runs, on the
   // worker that is about to read the connection's request) can neither refuse a connection nor see
   // its address, and keeps its socket private. Without this, a source over its limit would still
-  // hold a worker with a deliberately slow request line until the header timeout. So the connections
-  // are found among the process's sockets by their local port: a few dozen at most (civetweb holds
-  // max_connections plus its accept queue), looked at once per new connection. A connection is
-  // admitted or refused once, the first time it is seen; one that is gone is forgotten.
+  // hold a worker with a deliberately slow request line until the header timeout. So the
+  // connections are found among the process's sockets by their local port: a few dozen at most
+  // (civetweb holds max_connections plus its accept queue), looked at once per new connection. A
+  // connection is admitted or refused once, the first time it is seen; one that is gone is
+  // forgotten.
   void AdmitConnections() {
     const std::uint16_t port = port_.load();
     if (port == 0) return;  // still starting: nothing to compare with
@@ -457,7 +471,8 @@ class Server::Impl {
     auto connections = ConnectionsToPort(port);
     if (!connections) {
       if (!admission_unavailable_logged_ && hooks_.on_log) {
-        hooks_.on_log("vc-api: /proc/self/fd cannot be read; max_connections_per_source is not enforced");
+        hooks_.on_log(
+            "vc-api: /proc/self/fd cannot be read; max_connections_per_source is not enforced");
       }
       admission_unavailable_logged_ = true;
       return;
@@ -479,13 +494,16 @@ class Server::Impl {
         ++admitted;
         continue;
       }
-      Answer answer = Refuse(429, Error(ErrorCode::kResourceExhausted,
-                                        "this address already has " + std::to_string(options_.max_connections_per_source) +
-                                            " connections open to the VC API (vc_api.max_connections_per_source)"));
+      Answer answer = Refuse(
+          429,
+          Error(ErrorCode::kResourceExhausted,
+                "this address already has " + std::to_string(options_.max_connections_per_source) +
+                    " connections open to the VC API (vc_api.max_connections_per_source)"));
       answer.close = true;
       if (hooks_.on_rejected) hooks_.on_rejected(kOtherEndpoint, *answer.error);
       const std::string response = Format(answer);
-      (void)::send(connection.socket, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)::send(connection.socket, response.data(), response.size(),
+                   MSG_NOSIGNAL | MSG_DONTWAIT);
       ::shutdown(connection.socket, SHUT_RDWR);
     }
     admitted_ = std::move(still_open);
@@ -505,7 +523,8 @@ class Server::Impl {
   }
 
   Answer Route(mg_connection* connection, const mg_request_info* request, std::string_view method,
-               std::string_view uri, std::string_view endpoint, std::chrono::steady_clock::time_point deadline) {
+               std::string_view uri, std::string_view endpoint,
+               std::chrono::steady_clock::time_point deadline) {
     const bool post = endpoint == kVerifyEndpoint || endpoint == kIssueEndpoint;
     if (endpoint == kOtherEndpoint) {
       // The path is echoed only when it is printable ASCII: answers must stay valid JSON (UTF-8).
@@ -542,7 +561,8 @@ class Server::Impl {
 
   // Refuses a body of unknown length (chunked), and one larger than the limit before anything is
   // read; gives up at the deadline however steadily the body trickles in.
-  std::optional<Answer> ReadBody(mg_connection* connection, const mg_request_info* request, std::string& body,
+  std::optional<Answer> ReadBody(mg_connection* connection, const mg_request_info* request,
+                                 std::string& body,
                                  std::chrono::steady_clock::time_point deadline) {
     const std::size_t limit = options_.max_body_bytes;
     if (request->content_length < 0) {
@@ -551,7 +571,8 @@ class Server::Impl {
       }
       // A length known up front is what lets the limit refuse a body before reading it, and keeps
       // the reading simple; VC API clients send JSON documents, whose length they know.
-      Answer answer = Refuse(411, Invalid("a request body needs a Content-Length (chunked bodies are not accepted)"));
+      Answer answer = Refuse(
+          411, Invalid("a request body needs a Content-Length (chunked bodies are not accepted)"));
       answer.close = true;
       return answer;
     }
@@ -565,7 +586,8 @@ class Server::Impl {
     body.resize(length);
     const ReadDeadlines::Watch watch(read_deadlines_, SocketOf(*request), deadline);
     for (std::size_t read = 0; read < length;) {
-      const int got = mg_read(connection, body.data() + read, std::min<std::size_t>(length - read, kReadChunk));
+      const int got =
+          mg_read(connection, body.data() + read, std::min<std::size_t>(length - read, kReadChunk));
       if (std::chrono::steady_clock::now() >= deadline) {
         Answer answer = Refuse(408, Error(ErrorCode::kResourceExhausted,
                                           "the request body was not complete within " +
@@ -579,7 +601,8 @@ class Server::Impl {
         answer.close = true;
         return answer;
       }
-      read += static_cast<std::size_t>(got);  // 0: a wait that timed out; try again until the deadline
+      read +=
+          static_cast<std::size_t>(got);  // 0: a wait that timed out; try again until the deadline
     }
     if (body.empty()) return Refuse(400, Invalid("the request has no body (a JSON object is expected)"));
     return std::nullopt;
@@ -588,14 +611,16 @@ class Server::Impl {
   // The socket of a connection being served on this thread, as admission saw it; -1 if unknown.
   int SocketOf(const mg_request_info& request) {
     std::lock_guard lock(admission_mutex_);
-    auto found = admitted_.find(PeerKey(request.remote_addr, static_cast<std::uint16_t>(request.remote_port)));
+    auto found = admitted_.find(
+        PeerKey(request.remote_addr, static_cast<std::uint16_t>(request.remote_port)));
     return found != admitted_.end() && found->second.admitted ? found->second.socket : -1;
   }
 
   std::optional<Answer> Authorize(mg_connection* connection) {
     if (!token_digest_) {
       Answer answer = Refuse(403, Error(ErrorCode::kPermissionDenied,
-                                        "issuing is disabled on this endpoint (tccd --vc-api-token-file and --vc-api-issuer-key enable it)"));
+                                        "issuing is disabled on this endpoint (tccd "
+                                        "--vc-api-token-file and --vc-api-issuer-key enable it)"));
       answer.close = true;  // the body stays unread
       return answer;
     }
@@ -635,11 +660,12 @@ class Server::Impl {
   // The whole response in one buffer: a separate small body write would wait for the client's
   // delayed ACK (Nagle).
   static std::string Format(const Answer& answer) {
-    std::string response = "HTTP/1.1 " + std::to_string(answer.status) + " " +
-                           std::string(ReasonPhrase(answer.status)) +
-                           "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
-                           std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
-                           (answer.close ? "Connection: close\r\n" : "") + "\r\n";
+    std::string response =
+        "HTTP/1.1 " + std::to_string(answer.status) + " " +
+        std::string(ReasonPhrase(answer.status)) +
+        "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
+        std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
+        (answer.close ? "Connection: close\r\n" : "") + "\r\n";
     response += answer.body;
     return response;
   }
@@ -648,7 +674,9 @@ class Server::Impl {
     const std::size_t bound = kDrainFactor * options_.max_body_bytes;
     const mg_request_info* request = mg_get_request_info(connection);
     // Not worth waiting for, or of unknown length (chunked, refused before its length is known).
-    if (request->content_length < 0 || request->content_length > static_cast<long long>(bound)) return;
+    if (request->content_length < 0 || request->content_length > static_cast<long long>(bound)) {
+      return;
+    }
     const ReadDeadlines::Watch watch(read_deadlines_, SocketOf(*request), until);
     char buffer[16384];
     for (std::size_t drained = 0; drained < bound && std::chrono::steady_clock::now() < until;) {

@@ -64,8 +64,8 @@ struct DaemonConfig {
   DaemonLimits limits;
   // The VC-API HTTP endpoint (verify, issue, evidence, identity; tcc/vcapi/server.h), off while
   // vc_api.listen is empty. Issued credentials are signed with vc_api_issuer_key_file, never with
-  // the TCC key (which signs settlements only): a token file without an issuer key, or an issuer key
-  // that is the TCC key, stops Start with kInvalidArgument.
+  // the TCC key (which signs settlements only): a token file without an issuer key, or an issuer
+  // key that is the TCC key, stops Start with kInvalidArgument.
   vcapi::ServerOptions vc_api;
   std::string vc_api_issuer_key_file;
 };

@@ -1,15 +1,16 @@
 // CredentialService: what the VC-API endpoint does, without the HTTP: verify a credential, issue
-// one with the issuer key (never the TCC's settlement key; tccd refuses that), find a TSC's anchored evidence, and describe the TCC's identity. The HTTP
-// server (server.h) only moves bytes and maps error codes to status codes; tests and benchmarks
-// call the service directly to compare in-process and over-HTTP rates.
+// one with the issuer key (never the TCC's settlement key; tccd refuses that), find a TSC's
+// anchored evidence, and describe the TCC's identity. The HTTP server (server.h) only moves bytes
+// and maps error codes to status codes; tests and benchmarks call the service directly to compare
+// in-process and over-HTTP rates.
 //
 // Verification of any VC 2.0 credential: its shape, validity period (validFrom/validUntil, with
 // clock skew), every eddsa-jcs-2022 proof, and that each proof's verification method belongs to the
-// issuer (did:key locally, other DIDs through the resolver: on chain in tccd). A TIC is also checked
-// against the TIT it names; a TSC against the TST it names (template reference and claim schema)
-// and the parties' joint proof inside its claim (vc::VerifyTic / vc::VerifyTsc). When asked, a TSC's
-// anchored evidence is checked too: the bundle this TCC stored for it, the hash chain from the TSC
-// to the anchored leaf, the Merkle path, and the anchor on chain.
+// issuer (did:key locally, other DIDs through the resolver: on chain in tccd). A TIC is also
+// checked against the TIT it names; a TSC against the TST it names (template reference and claim
+// schema) and the parties' joint proof inside its claim (vc::VerifyTic / vc::VerifyTsc). When
+// asked, a TSC's anchored evidence is checked too: the bundle this TCC stored for it, the hash
+// chain from the TSC to the anchored leaf, the Merkle path, and the anchor on chain.
 //
 // Error codes (the server maps them to HTTP): kInvalidArgument / kParse for a malformed request,
 // kVerificationFailed for a credential that does not verify, kNotFound for unknown evidence,
@@ -94,7 +95,8 @@ class CredentialService {
 
   // The credential-level operations.
   Result<Verification> VerifyCredential(const Json& credential, const VerifyOptions& options) const;
-  // kPermissionDenied without an issuer key; kInvalidArgument for a TIC, a TSC or an invalid credential.
+  // kPermissionDenied without an issuer key; kInvalidArgument for a TIC, a TSC or an invalid
+  // credential.
   Result<Json> IssueCredential(Json credential) const;
 
   // The request bodies of the VC API, strictly read (unknown members are kInvalidArgument):
