@@ -314,7 +314,9 @@ class ReadDeadlines {
     std::lock_guard lock(mutex_);
     const std::uint64_t id = ++last_id_;
     watched_.emplace(id, Watched{socket, deadline});
-    wake_.notify_all();
+    // Most requests end long before their deadline: wake the thread only when it would sleep past
+    // this one.
+    if (deadline < next_wake_) wake_.notify_all();
     return id;
   }
 
@@ -337,6 +339,7 @@ class ReadDeadlines {
           ++it;
         }
       }
+      next_wake_ = next;
       if (next == std::chrono::steady_clock::time_point::max()) {
         wake_.wait(lock);
       } else {
@@ -349,6 +352,7 @@ class ReadDeadlines {
   std::condition_variable wake_;
   std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
   std::uint64_t last_id_ = 0;
+  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
   bool stopping_ = false;
   std::thread thread_;  // last: it starts with the members above in place
 };
