@@ -220,7 +220,7 @@ TEST_CASE_FIXTURE(VcApiFixture, "vc-api: the conformance vectors verify, over on
     CAPTURE(name);
     const Json credential = ReadVectorJson(std::string("eddsa-jcs-2022/") + name + "/signed.json");
     const HttpResponse response = Verify(credential);
-    REQUIRE_MESSAGE(response.status == 200, response.body);
+    REQUIRE_MESSAGE(response.status == 200, response.error << " " << response.body);
     const Json body = response.json();
     CHECK(*body.Find("verified") == Json(true));
     CHECK(*body.Find("issuer") == *credential.Find("issuer"));

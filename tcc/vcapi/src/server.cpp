@@ -388,6 +388,11 @@ class Server::Impl {
 
   Status Bind() {
     TCC_ASSIGN_OR_RETURN(std::string address, NormalizeListenAddress(options_.listen));
+    // Admission needs the port from the first connection on; port 0 is known once civetweb binds.
+    unsigned configured_port = 0;
+    const std::string_view port_text = std::string_view(address).substr(address.rfind(':') + 1);
+    std::from_chars(port_text.data(), port_text.data() + port_text.size(), configured_port);
+    port_ = static_cast<std::uint16_t>(configured_port);
     mg_init_library(0);
     library_initialized_ = true;
     // civetweb's request timeout bounds the headers from when it starts waiting for them (not per
@@ -548,19 +553,27 @@ class Server::Impl {
     if (endpoint == kIdentityEndpoint) return Answer{200, service_->HandleIdentity().Serialize(), std::nullopt, {}, false};
     if (endpoint == kEvidenceEndpoint) {
       const std::string_view hash = uri.substr(kEvidencePrefix.size());
-      return FromResult(executor_.Run([&] { return service_->HandleEvidence(hash); }), 200, endpoint);
+      return executor_.Run(
+          [&] { return FromResult(service_->HandleEvidence(hash), 200, endpoint); });
     }
     if (endpoint == kIssueEndpoint) {
       if (auto refused = Authorize(connection)) return std::move(*refused);
     }
     std::string body;
     if (auto refused = ReadBody(connection, request, body, deadline)) return std::move(*refused);
-    auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
-    if (!json.ok()) {
-      return Refuse(400, Error(ErrorCode::kParse, "the request body is not JSON: " + json.error().message()));
-    }
-    if (endpoint == kVerifyEndpoint) return FromResult(executor_.Run([&] { return service_->HandleVerify(*json); }), 200, endpoint);
-    return FromResult(executor_.Run([&] { return service_->HandleIssue(*json); }), 201, endpoint);
+    // Parsing, handling and serializing all recurse into the document, so all of them, and the
+    // document's destruction, happen on the executor's full stack (see FullStackExecutor).
+    return executor_.Run([&]() -> Answer {
+      auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
+      if (!json.ok()) {
+        return Refuse(400, Error(ErrorCode::kParse,
+                                 "the request body is not JSON: " + json.error().message()));
+      }
+      if (endpoint == kVerifyEndpoint) {
+        return FromResult(service_->HandleVerify(*json), 200, endpoint);
+      }
+      return FromResult(service_->HandleIssue(*json), 201, endpoint);
+    });
   }
 
   // Refuses a body of unknown length (chunked), and one larger than the limit before anything is
