@@ -18,8 +18,8 @@
 // answered 429 and closed before its request is read), the request line and headers must arrive
 // within `header_timeout` and the body within `request_timeout` after them (408 otherwise, however
 // steadily the client dribbles), a body over `max_body_bytes` is refused with 413 before it is read
-// (Content-Length) or as soon as it exceeds the limit (chunked), and the credential work runs on
-// `threads` threads of its own, so slow connections never hold them.
+// (by its Content-Length; a body without one is refused with 411), and parsing and credential work
+// run on `threads` threads of their own, so slow connections never hold them.
 //
 // Ownership: the server shares the service; destroying it stops accepting, finishes the requests in
 // progress and joins the worker threads. The hooks run on worker threads and must be thread-safe.
@@ -42,7 +42,7 @@ struct ServerOptions {
   std::string listen;
   // A file (mode 0600) holding the bearer token for POST /credentials/issue. Empty: issuing is off.
   std::string token_file;
-  // Requests whose credential work (verify, issue, evidence) runs at once; more wait their turn.
+  // Requests parsed and handled (verify, issue, evidence) at once; more wait their turn.
   std::size_t threads = 4;
   // Connections served at once, slow ones included (civetweb worker threads, idle but cheap).
   std::size_t max_connections = 64;
