@@ -1,5 +1,7 @@
 // tcc jcs, tcc vc issue, tcc vc verify.
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include "command_line.h"
 #include "tcc/common/file.h"
@@ -7,6 +9,7 @@
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/credential.h"
 #include "tcc/vc/jcs.h"
+#include "tcc/vc/transaction.h"
 
 namespace tcc::cli {
 namespace {
@@ -44,14 +47,35 @@ int RunVcIssue(std::span<const std::string> arguments) {
   });
 }
 
+// A TIC or TSC is valid only with its template (and a TSC with its joint proof); this command
+// checks neither, so it names the one that does instead of passing them on their outer proof.
+Status RefuseTradeCredential(const Json& credential) {
+  const std::optional<std::string_view> kind = vc::TradeCredentialKind(credential);
+  if (!kind) return OkStatus();
+  std::string why;
+  if (*kind == vc::kTscType) {
+    why = "a " + std::string(vc::kTscType) +
+          " needs its TST and joint proof: use `tcc tsc verify --tst TST.json`";
+  } else if (*kind == vc::kTicType) {
+    why = "a " + std::string(vc::kTicType) + " needs its TIT: use `tcc tic verify --tit TIT.json`";
+  } else {
+    why =
+        "a credential naming a " + std::string(*kind) +
+        " is a TIC or TSC: use `tcc tic verify --tit TIT.json` or `tcc tsc verify --tst TST.json`";
+  }
+  return Error(ErrorCode::kVerificationFailed, std::move(why));
+}
+
 int RunVcVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string at;
   bool json = false;
-  CommandLine command_line("vc verify",
-                           "Verify credentials: eddsa-jcs-2022 proofs, issuer's key, proof purpose, created,\n"
-                           "validity period. Prints 'OK FILE' or 'FAIL FILE: reason' per file; exits 0 only\n"
-                           "if all verify.");
+  CommandLine command_line(
+      "vc verify",
+      "Verify credentials: eddsa-jcs-2022 proofs, issuer's key, proof purpose, created,\n"
+      "validity period. Prints 'OK FILE' or 'FAIL FILE: reason' per file; exits 0 only\n"
+      "if all verify. TICs and TSCs fail here: their template and (for a TSC) the\n"
+      "parties' joint proof are checked by 'tcc tic verify' and 'tcc tsc verify'.");
   command_line.Option("at", "RFC3339", "Check validity as of this time (default: now).", &at)
       .Positionals("FILE", "Signed credential files ('-' reads standard input).", &files, 1, 0)
       .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
@@ -65,10 +89,17 @@ int RunVcVerify(std::span<const std::string> arguments) {
     options.now = *when;
   }
   auto resolver = CliResolver();
-  return VerifyEach(files, [&](const Json& credential) -> Result<std::string> {
-    TCC_RETURN_IF_ERROR(vc::VerifyCredential(credential, *resolver, options));
-    return std::string();
-  }, json);
+  return VerifyEach(
+      files,
+      [&](const Json& credential) -> Result<std::string> {
+        // The outer proof alone says nothing about a TIC's or TSC's claim: the TCC key could
+        // re-sign a TSC whose joint proof is broken. An "OK" here would be read as "this settlement
+        // is valid".
+        TCC_RETURN_IF_ERROR(RefuseTradeCredential(credential));
+        TCC_RETURN_IF_ERROR(vc::VerifyCredential(credential, *resolver, options));
+        return std::string();
+      },
+      json);
 }
 
 }  // namespace

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
                                         "max_unauthenticated_connections, unauthenticated_timeout_ms,\n"
                                         "max_challenges_per_connection, max_requests_in_flight_per_connection,\n"
                                         "max_queued_bytes_per_connection, max_queued_bytes_total}, vc_api{listen,\n"
-                                        "token_file, issuer_key_file, threads, max_body_bytes, request_timeout_ms}).",
+                                        "token_file, issuer_key_file, threads, max_connections, max_connections_per_source,\n"
+                                        "max_body_bytes, header_timeout_ms, request_timeout_ms}).",
                       &config_file)
       .Option("data-dir", "DIR", "State directory: store/, tcc.key, admin.key, and ledger/ for the default chain.", &data_dir)
       .Option("key", "FILE", "The TCC's DID key (default <data-dir>/tcc.key, created on first start).", &key_file)
@@ -73,8 +74,10 @@ int main(int argc, char** argv) {
                                      "GET /evidence/{tsc-hash}, /identity); PORT alone binds 127.0.0.1, port 0 picks\n"
                                      "one. Off by default. See docs/vc-api.md.", &vc_api)
       .Option("vc-api-token-file", "FILE", "Bearer token (file mode 0600, at least 16 characters) that POST\n"
-                                           "/credentials/issue requires; without it issuing is disabled.", &vc_api_token_file)
-      .Option("vc-api-issuer-key", "FILE", "Key that signs credentials issued over the VC API (default: the TCC key).",
+                                           "/credentials/issue requires; without it issuing is disabled. Needs\n"
+                                           "--vc-api-issuer-key.", &vc_api_token_file)
+      .Option("vc-api-issuer-key", "FILE", "Key that signs credentials issued over the VC API; required for issuing.\n"
+                                           "Never the TCC key (tccd refuses to start): that key signs settlements only.",
               &vc_api_issuer_key)
       .Option("admin", "DIDS", "Comma-separated did:key DIDs allowed on the control endpoint (default: the key\n"
                                "in <data-dir>/admin.key, created on first start).", &admins)

@@ -112,6 +112,29 @@ done
 tcc_did=$("$tcc" did show --key "$work/tcc.key" | python3 -c "import json,sys;print(json.load(sys.stdin)['id'])")
 check "tsc verify a linked run" bash -c "'$tcc' tsc verify --tst '$examples/gpu-hour.tst.json' --issuer $tcc_did --prev $channel '$work/tsc1.json' '$work/tsc2.json' '$work/tsc3.json' | grep -c '^OK' | grep -qx 3"
 check "tsc verify catches a broken link" bash -c "'$tcc' tsc verify --tst '$examples/gpu-hour.tst.json' '$work/tsc1.json' '$work/tsc3.json' | grep -q '^FAIL .*tsc3.json: prev'"
+# A TSC whose joint proof is broken, re-signed by the TCC key: its outer proof verifies, so a verifier
+# that stops there would call a settlement the parties never signed valid.
+python3 - "$work/tsc1.json" "$work/tsc-resigned.unsigned.json" <<'PY'
+import json, sys
+tsc = json.load(open(sys.argv[1]))
+del tsc["proof"]
+tsc["credentialSubject"]["fee"]["amount"] = "0.01"
+json.dump(tsc, open(sys.argv[2], "w"))
+PY
+"$tcc" vc issue --key "$work/tcc.key" "$work/tsc-resigned.unsigned.json" > "$work/tsc-resigned.json"
+check "tsc verify refuses a re-signed TSC with a broken joint proof" bash -c "'$tcc' tsc verify --tst '$examples/gpu-hour.tst.json' '$work/tsc-resigned.json' | grep -q '^FAIL .*tsc-resigned.json: .*signature does not verify'"
+check "vc verify does not pass a re-signed TSC on its outer proof" bash -c "'$tcc' vc verify '$work/tsc-resigned.json'; [ \$? -eq 1 ]"
+check "vc verify names tsc verify for a TSC" bash -c "'$tcc' vc verify '$work/tsc-resigned.json' '$work/tsc1.json' | grep -c '^FAIL .*: a TransactionSettlementCredential needs its TST and joint proof: use \`tcc tsc verify --tst TST.json\`' | grep -qx 2"
+check "vc verify names tic verify for a TIC" bash -c "'$tcc' vc verify '$work/tic.json' | grep -q '^FAIL .*tic.json: a TransactionInitiationCredential needs its TIT: use \`tcc tic verify --tit TIT.json\`'"
+python3 - "$work/tsc-resigned.unsigned.json" "$work/tsc-untyped.unsigned.json" <<'PY'
+import json, sys
+tsc = json.load(open(sys.argv[1]))
+tsc["type"] = ["VerifiableCredential"]
+json.dump(tsc, open(sys.argv[2], "w"))
+PY
+"$tcc" vc issue --key "$work/tcc.key" "$work/tsc-untyped.unsigned.json" > "$work/tsc-untyped.json"
+check "vc verify refuses a TSC that only names its TST" bash -c "'$tcc' vc verify '$work/tsc-untyped.json' | grep -q '^FAIL .*: a credential naming a TccClaimTemplate is a TIC or TSC: use'"
+check "vc verify --json says why for a TSC" bash -c "'$tcc' vc verify --json '$work/tsc1.json' | grep -q 'tcc tsc verify'"
 check "tsc cosign with the provider key is refused" expect_exit 3 "$tcc" tsc cosign --tst "$examples/gpu-hour.tst.json" --key "$work/provider.key" "$work/proposal1.json"
 sed 's/"amount": "0.38"/"amount": "0.01"/' "$work/joint1.json" > "$work/joint-tampered.json"
 check "tsc issue refuses a tampered joint claim" expect_exit 1 "$tcc" tsc issue --tst "$examples/gpu-hour.tst.json" --key "$work/tcc.key" "$work/joint-tampered.json"

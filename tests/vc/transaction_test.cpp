@@ -103,6 +103,24 @@ TEST_CASE_FIXTURE(Trade, "settlements chain: propose, co-sign, issue, verify bot
   }
 }
 
+TEST_CASE_FIXTURE(
+    Trade, "TICs and TSCs are recognised by their type, or by the claim template they name") {
+  const Json tic = Tic();
+  const std::string channel = CredentialHash(tic).value();
+  const Json tsc = IssueTsc(Joint(channel, 1, channel), tst, tcc).value();
+  CHECK(TradeCredentialKind(tic) == kTicType);
+  CHECK(TradeCredentialKind(tsc) == kTscType);
+  Json untyped = tsc;
+  untyped.Set("type", JsonArray{Json("VerifiableCredential")});
+  CHECK(TradeCredentialKind(untyped) == kTemplateSchemaType);
+  untyped.Set("credentialSchema",
+              JsonArray{Json(JsonObject{{"id", Json("x")}}), *tsc.Find("credentialSchema")});
+  CHECK(TradeCredentialKind(untyped) == kTemplateSchemaType);
+  untyped.Erase("credentialSchema");
+  CHECK_FALSE(TradeCredentialKind(untyped).has_value());
+  CHECK_FALSE(TradeCredentialKind(Json("not an object")).has_value());
+}
+
 TEST_CASE_FIXTURE(Trade, "settlement rules: every party check and every tampering fails with a reason") {
   std::string channel(64, 'a');
   Json claim = Claim(channel, 1, channel);

@@ -30,8 +30,12 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  // `address` is "HOST:PORT".
-  explicit HttpClient(std::string address) : base_("http://" + std::move(address)), curl_(curl_easy_init()) {}
+  // `address` is "HOST:PORT"; `source`, when given, the local address to connect from (e.g.
+  // 127.0.0.2, to be another client than 127.0.0.1 to a server's per-address limits).
+  explicit HttpClient(std::string address, std::string source = {})
+      : base_("http://" + std::move(address)),
+        source_(std::move(source)),
+        curl_(curl_easy_init()) {}
   ~HttpClient() { curl_easy_cleanup(curl_); }
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -57,6 +61,8 @@ class HttpClient {
     curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    const std::string interface = "host!" + source_;
+    if (!source_.empty()) curl_easy_setopt(curl_, CURLOPT_INTERFACE, interface.c_str());
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &HttpClient::Append);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
     Upload upload;
@@ -113,6 +119,7 @@ class HttpClient {
   }
 
   std::string base_;
+  std::string source_;
   CURL* curl_;
 };
 

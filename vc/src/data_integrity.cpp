@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "tcc/common/base58.h"
 #include "tcc/common/sha256.h"
@@ -58,11 +60,49 @@ Result<bool> ContextMatches(const Json& document, const Json& proof_context) {
   return true;
 }
 
-// `document_hash` caches DocumentHash(document) across the proofs of a set (a two-party claim
-// would otherwise canonicalize and hash the same claim twice).
+// SHA-256(JCS(unsecured document)) for each @context a proof of the set signs over, computed once
+// per distinct context: a proof then costs the same whatever the size of its set. The unsecured
+// document (without "proof") is copied at most once, and only when a proof signs over a context
+// other than the document's own (the spec lets a proof carry a prefix of it).
+class UnsecuredDocumentHashes {
+ public:
+  explicit UnsecuredDocumentHashes(const Json& document) : document_(document) {}
+
+  // `proof_context` null or equal to the document's: the document's own @context.
+  Result<Sha256Digest> For(const Json* proof_context) {
+    const Json* own = document_.Find("@context");
+    if (proof_context == nullptr || (own != nullptr && *own == *proof_context)) {
+      if (!own_hash_) {
+        TCC_ASSIGN_OR_RETURN(Sha256Digest hash, DocumentHash(document_));
+        own_hash_ = hash;
+      }
+      return *own_hash_;
+    }
+    for (const auto& [context, hash] : substituted_) {
+      if (*context == *proof_context) return hash;
+    }
+    if (!unsecured_) {
+      unsecured_ = Json::Object();
+      for (const auto& [name, value] : document_.as_object()) {
+        if (name != "proof") unsecured_->Set(name, value);
+      }
+    }
+    unsecured_->Set("@context", *proof_context);
+    TCC_ASSIGN_OR_RETURN(Sha256Digest hash, DocumentHash(*unsecured_));
+    substituted_.emplace_back(proof_context, hash);
+    return hash;
+  }
+
+ private:
+  const Json& document_;
+  std::optional<Sha256Digest> own_hash_;
+  std::optional<Json> unsecured_;
+  std::vector<std::pair<const Json*, Sha256Digest>> substituted_;  // at most max_proofs entries
+};
+
 Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, size_t index,
                                      did::Resolver& resolver, const ProofVerifyOptions& options,
-                                     std::optional<Sha256Digest>& document_hash) {
+                                     UnsecuredDocumentHashes& document_hashes) {
   if (!proof.is_object()) return ProofError(index, "must be an object");
   auto field = [&](std::string_view name) -> Result<std::string_view> {
     auto value = proof.GetString(name);
@@ -127,21 +167,11 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
   // Proofs for documents with an @context carry that context (or a prefix of it); the signed
   // document then has the proof's context.
   const Json* proof_context = proof.Find("@context");
-  const Json* signed_document = &document;
-  Json substituted;
   if (proof_context != nullptr) {
     TCC_ASSIGN_OR_RETURN(bool matches, ContextMatches(document, *proof_context));
     if (!matches) return ProofError(index, "proof @context does not match the document's @context");
-    if (!(*document.Find("@context") == *proof_context)) {
-      substituted = document;
-      substituted.Set("@context", *proof_context);
-      signed_document = &substituted;
-    }
   }
-  const bool cacheable = signed_document == &document;
-  Result<Sha256Digest> signed_hash =
-      cacheable && document_hash ? Result<Sha256Digest>(*document_hash) : DocumentHash(*signed_document);
-  if (cacheable && signed_hash.ok()) document_hash = *signed_hash;
+  auto signed_hash = document_hashes.For(proof_context);
   if (!signed_hash.ok()) return ProofError(index, signed_hash.error().message());
   auto hash_data = HashData(proof, *signed_hash);
   if (!hash_data.ok()) return ProofError(index, hash_data.error().message());
@@ -204,16 +234,24 @@ Result<std::vector<VerifiedProof>> VerifyProofs(const Json& document, did::Resol
   const Json* proof = document.Find("proof");
   if (proof == nullptr) return Error(ErrorCode::kVerificationFailed, "document has no proof");
   std::vector<VerifiedProof> verified;
-  std::optional<Sha256Digest> document_hash;
+  UnsecuredDocumentHashes document_hashes(document);
   if (proof->is_array()) {
-    if (proof->as_array().empty()) return Error(ErrorCode::kVerificationFailed, "document has an empty proof set");
-    for (size_t i = 0; i < proof->as_array().size(); ++i) {
+    const JsonArray& set = proof->as_array();
+    if (set.empty())
+      return Error(ErrorCode::kVerificationFailed, "document has an empty proof set");
+    if (set.size() > options.max_proofs) {
+      return Error(ErrorCode::kVerificationFailed,
+                   "document has a proof set of " + std::to_string(set.size()) +
+                       " proofs; at most " + std::to_string(options.max_proofs) + " are verified");
+    }
+    for (size_t i = 0; i < set.size(); ++i) {
       TCC_ASSIGN_OR_RETURN(VerifiedProof one,
-                           VerifyOneProof(document, proof->as_array()[i], i, resolver, options, document_hash));
+                           VerifyOneProof(document, set[i], i, resolver, options, document_hashes));
       verified.push_back(std::move(one));
     }
   } else {
-    TCC_ASSIGN_OR_RETURN(VerifiedProof one, VerifyOneProof(document, *proof, 0, resolver, options, document_hash));
+    TCC_ASSIGN_OR_RETURN(VerifiedProof one,
+                         VerifyOneProof(document, *proof, 0, resolver, options, document_hashes));
     verified.push_back(std::move(one));
   }
   return verified;

@@ -98,6 +98,27 @@ Result<NamedTemplate> ReadNamedTemplate(const Json& credential) {
   return NamedTemplate{std::string(id), static_cast<std::uint32_t>(*version)};
 }
 
+std::optional<std::string_view> TradeCredentialKind(const Json& credential) {
+  if (!credential.is_object()) return std::nullopt;
+  for (std::string_view kind : {kTscType, kTicType}) {
+    if (HasCredentialType(credential, kind)) return kind;
+  }
+  const Json* schemas = credential.Find("credentialSchema");
+  if (schemas == nullptr) return std::nullopt;
+  auto names_template = [](const Json& schema) {
+    const Json* type = schema.is_object() ? schema.Find("type") : nullptr;
+    return type != nullptr && type->is_string() && type->as_string() == kTemplateSchemaType;
+  };
+  if (schemas->is_array()) {
+    for (const Json& schema : schemas->as_array()) {
+      if (names_template(schema)) return kTemplateSchemaType;
+    }
+    return std::nullopt;
+  }
+  return names_template(*schemas) ? std::optional<std::string_view>(kTemplateSchemaType)
+                                  : std::nullopt;
+}
+
 Result<std::string> CredentialHash(const Json& credential) {
   TCC_ASSIGN_OR_RETURN(std::string canonical, Canonicalize(credential));
   return HexEncode(Sha256(std::string_view(canonical)));

@@ -489,13 +489,32 @@ Status Daemon::Impl::BindSockets() {
 
 Status Daemon::Impl::StartVcApi() {
   if (config_.vc_api.listen.empty()) return OkStatus();
-  const std::string& key_file = config_.vc_api_issuer_key_file.empty() ? config_.key_file : config_.vc_api_issuer_key_file;
-  auto issuer_key = did::KeyPair::ReadFile(key_file);
-  if (!issuer_key.ok()) return std::move(issuer_key).error().WithContext("vc-api issuer key " + key_file);
+  // The TCC key signs settlements only: anything it signed over this endpoint would carry the
+  // TCC's authority (a second "TSC" for a settled seq, say). Issuing therefore needs a key of its
+  // own, and the TCC key is refused in that role even when configured on purpose.
+  std::optional<did::KeyPair> issuer_key;
+  const std::string& key_file = config_.vc_api_issuer_key_file;
+  if (!key_file.empty()) {
+    auto read = did::KeyPair::ReadFile(key_file);
+    if (!read.ok()) return std::move(read).error().WithContext("vc-api issuer key " + key_file);
+    if (read->public_key() == key_->public_key()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "vc-api issuer key " + key_file +
+                       " is the TCC's own key, which signs settlements only; create a separate "
+                       "issuer key (tcc key new --out FILE) for --vc-api-issuer-key");
+    }
+    issuer_key = std::move(read).value();
+  }
+  if (!config_.vc_api.token_file.empty() && !issuer_key) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "vc-api: issuing (--vc-api-token-file) needs an issuer key of its own "
+                 "(--vc-api-issuer-key FILE, config vc_api.issuer_key_file); the TCC key signs "
+                 "settlements only");
+  }
   auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
-      did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key).value(), resolver_,
-      [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); }, adapter_,
-      std::make_shared<StoreEvidenceSource>(*store_)});
+      did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key), resolver_,
+      [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); },
+      adapter_, std::make_shared<StoreEvidenceSource>(*store_)});
   vcapi::ServerHooks hooks;
   hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
   hooks.on_rejected = [this](std::string_view, ErrorCode code) { metrics_->VcApiRejected(ErrorCodeName(code)); };

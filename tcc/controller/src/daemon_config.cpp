@@ -142,7 +142,10 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
                     .String("token_file", config.vc_api.token_file)
                     .String("issuer_key_file", config.vc_api_issuer_key_file)
                     .Uint("threads", config.vc_api.threads)
+                    .Uint("max_connections", config.vc_api.max_connections)
+                    .Uint("max_connections_per_source", config.vc_api.max_connections_per_source)
                     .Uint("max_body_bytes", config.vc_api.max_body_bytes)
+                    .Millis("header_timeout_ms", config.vc_api.header_timeout)
                     .Millis("request_timeout_ms", config.vc_api.request_timeout)
                     .Read();
               })

@@ -60,6 +60,20 @@ Result<VerifyOptions> ReadVerifyOptions(const Json* options) {
   return read;
 }
 
+// TICs and TSCs carry a trade's authority: a verifier that recognises the type checks the template
+// and, for a TSC, the parties' joint proof, but a generic one sees only a valid proof. The endpoint
+// issues neither, so a token holder cannot mint one.
+Status RefuseTradeCredential(const Json& credential) {
+  const std::optional<std::string_view> kind = vc::TradeCredentialKind(credential);
+  if (!kind) return OkStatus();
+  if (*kind == vc::kTemplateSchemaType) {
+    return Invalid("this endpoint does not issue credentials that name a " + std::string(*kind) +
+                   " (TICs and TSCs)");
+  }
+  return Invalid("this endpoint does not issue " + std::string(*kind) +
+                 "s: they come only from a trade's parties and the TCC's settlement pipeline");
+}
+
 Json Strings(const std::vector<std::string>& values) {
   Json array = Json::Array();
   for (const auto& value : values) array.PushBack(value);
@@ -69,7 +83,9 @@ Json Strings(const std::vector<std::string>& values) {
 }  // namespace
 
 CredentialService::CredentialService(Parts parts)
-    : parts_(std::move(parts)), issuer_did_(did::DidKeyFromPublicKey(parts_.issuer_key.public_key())) {}
+    : parts_(std::move(parts)),
+      issuer_did_(parts_.issuer_key ? did::DidKeyFromPublicKey(parts_.issuer_key->public_key())
+                                    : std::string()) {}
 
 Result<Verification> CredentialService::VerifyCredential(const Json& credential, const VerifyOptions& options) const {
   if (!credential.is_object()) return Failed("the credential must be a JSON object");
@@ -142,7 +158,11 @@ Result<Json> CredentialService::CheckEvidence(const Json& tsc) const {
 }
 
 Result<Json> CredentialService::IssueCredential(Json credential) const {
-  return vc::IssueCredential(std::move(credential), parts_.issuer_key);
+  if (!parts_.issuer_key) {
+    return Error(ErrorCode::kPermissionDenied, "issuing is disabled: no issuer key is configured");
+  }
+  TCC_RETURN_IF_ERROR(RefuseTradeCredential(credential));
+  return vc::IssueCredential(std::move(credential), *parts_.issuer_key);
 }
 
 Result<Json> CredentialService::HandleVerify(const Json& request) const {

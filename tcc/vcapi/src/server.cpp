@@ -1,17 +1,24 @@
 #include "tcc/vcapi/server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "tcc/common/bytes.h"
@@ -27,6 +34,8 @@ constexpr std::size_t kMinTokenBytes = 16;
 constexpr std::string_view kEvidencePrefix = "/evidence/";
 // A refused request's unread body is drained up to this many times the body limit.
 constexpr std::size_t kDrainFactor = 4;
+// The most a single mg_read of a body asks for.
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 Error Invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
 
@@ -58,8 +67,10 @@ std::string_view ReasonPhrase(int status) {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Internal Server Error";
   }
@@ -102,6 +113,61 @@ Answer FromResult(const Result<Json>& result, int ok_status, std::string_view en
   return Refuse(StatusFor(error.code()), error, std::move(body));
 }
 
+// A connection's identity while it is open: its peer's address and port.
+std::string PeerKey(std::string_view address, std::uint16_t port) {
+  return std::string(address) + " " + std::to_string(port);
+}
+
+// A TCP connection to the VC API: its descriptor and its peer.
+struct OpenConnection {
+  int socket = -1;
+  std::string source;  // the peer's address
+  std::string peer;    // PeerKey
+};
+
+// The process's TCP connections whose local port is `port`: those civetweb serves and those waiting
+// in its accept queue. nullopt when the descriptors cannot be listed (/proc is not mounted).
+std::optional<std::vector<OpenConnection>> ConnectionsToPort(std::uint16_t port) {
+  DIR* directory = ::opendir("/proc/self/fd");
+  if (directory == nullptr) return std::nullopt;
+  std::vector<OpenConnection> connections;
+  while (const dirent* entry = ::readdir(directory)) {
+    int fd = -1;
+    const std::string_view name = entry->d_name;
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_size = sizeof local, peer_size = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    std::uint16_t local_port = 0;
+    if (local.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in6&>(local).sin6_port);
+    }
+    // The listening socket has the port too, but no peer.
+    if (local_port != port ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+      continue;
+    }
+    const void* peer_address = nullptr;
+    std::uint16_t peer_port = 0;
+    if (peer.ss_family == AF_INET) {
+      peer_address = &reinterpret_cast<const sockaddr_in&>(peer).sin_addr;
+      peer_port = ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port);
+    } else if (peer.ss_family == AF_INET6) {
+      peer_address = &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+      peer_port = ntohs(reinterpret_cast<const sockaddr_in6&>(peer).sin6_port);
+    } else {
+      continue;
+    }
+    char text[INET6_ADDRSTRLEN] = {0};
+    if (::inet_ntop(peer.ss_family, peer_address, text, sizeof text) == nullptr) continue;
+    connections.push_back({fd, text, PeerKey(text, peer_port)});
+  }
+  ::closedir(directory);
+  return connections;
+}
+
 std::string_view EndpointOf(std::string_view uri) {
   if (uri == "/credentials/verify") return kVerifyEndpoint;
   if (uri == "/credentials/issue") return kIssueEndpoint;
@@ -131,10 +197,21 @@ Result<std::string> NormalizeListenAddress(std::string_view listen) {
 Status ValidateServerOptions(const ServerOptions& options) {
   TCC_RETURN_IF_ERROR(NormalizeListenAddress(options.listen));
   if (options.threads == 0 || options.threads > 1024) return Invalid("vc_api.threads must be between 1 and 1024");
+  if (options.max_connections == 0 || options.max_connections > 1024) {
+    return Invalid("vc_api.max_connections must be between 1 and 1024");
+  }
+  if (options.max_connections_per_source == 0 ||
+      options.max_connections_per_source > options.max_connections) {
+    return Invalid(
+        "vc_api.max_connections_per_source must be between 1 and vc_api.max_connections");
+  }
   if (options.max_body_bytes < 1024 || options.max_body_bytes > (64u << 20)) {
     return Invalid("vc_api.max_body_bytes must be between 1024 and 67108864");
   }
   if (options.request_timeout.count() < 1) return Invalid("vc_api.request_timeout_ms must be at least 1");
+  if (options.header_timeout.count() < 1) {
+    return Invalid("vc_api.header_timeout_ms must be at least 1");
+  }
   return OkStatus();
 }
 
@@ -192,6 +269,94 @@ class FullStackExecutor {
   std::vector<std::thread> threads_;
 };
 
+// Ends body reads that outlive their deadline by shutting the socket's read side down, so that a
+// blocked mg_read returns at once. civetweb's mg_read waits until it has every byte asked for and
+// applies its timeout only while none arrive: a client trickling a byte a second would hold a read,
+// and a worker thread, for hours. A watched socket belongs to the worker that reads it until the
+// watch ends (before civetweb may close it), so the shutdown never hits a reused descriptor.
+class ReadDeadlines {
+ public:
+  ReadDeadlines() : thread_([this] { Run(); }) {}
+  ~ReadDeadlines() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  ReadDeadlines(const ReadDeadlines&) = delete;
+  ReadDeadlines& operator=(const ReadDeadlines&) = delete;
+
+  // Watches a socket (-1: nothing to watch) while it lives.
+  class Watch {
+   public:
+    Watch(ReadDeadlines& deadlines, int socket, std::chrono::steady_clock::time_point deadline)
+        : deadlines_(deadlines), id_(socket >= 0 ? deadlines.Add(socket, deadline) : 0) {}
+    ~Watch() {
+      if (id_ != 0) deadlines_.Remove(id_);
+    }
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+
+   private:
+    ReadDeadlines& deadlines_;
+    std::uint64_t id_;
+  };
+
+ private:
+  struct Watched {
+    int socket;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  std::uint64_t Add(int socket, std::chrono::steady_clock::time_point deadline) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = ++last_id_;
+    watched_.emplace(id, Watched{socket, deadline});
+    // Most requests end long before their deadline: wake the thread only when it would sleep past
+    // this one.
+    if (deadline < next_wake_) wake_.notify_all();
+    return id;
+  }
+
+  void Remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    watched_.erase(id);
+  }
+
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      const auto now = std::chrono::steady_clock::now();
+      auto next = std::chrono::steady_clock::time_point::max();
+      for (auto it = watched_.begin(); it != watched_.end();) {
+        if (it->second.deadline <= now) {
+          ::shutdown(it->second.socket, SHUT_RD);
+          it = watched_.erase(it);
+        } else {
+          next = std::min(next, it->second.deadline);
+          ++it;
+        }
+      }
+      next_wake_ = next;
+      if (next == std::chrono::steady_clock::time_point::max()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_until(lock, next);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
+  std::uint64_t last_id_ = 0;
+  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts with the members above in place
+};
+
 class Server::Impl {
  public:
   Impl(ServerOptions options, std::shared_ptr<const CredentialService> service, ServerHooks hooks)
@@ -223,10 +388,18 @@ class Server::Impl {
 
   Status Bind() {
     TCC_ASSIGN_OR_RETURN(std::string address, NormalizeListenAddress(options_.listen));
+    // Admission needs the port from the first connection on; port 0 is known once civetweb binds.
+    unsigned configured_port = 0;
+    const std::string_view port_text = std::string_view(address).substr(address.rfind(':') + 1);
+    std::from_chars(port_text.data(), port_text.data() + port_text.size(), configured_port);
+    port_ = static_cast<std::uint16_t>(configured_port);
     mg_init_library(0);
     library_initialized_ = true;
-    const std::string threads = std::to_string(options_.threads);
-    const std::string timeout = std::to_string(options_.request_timeout.count());
+    // civetweb's request timeout bounds the headers from when it starts waiting for them (not per
+    // read), and each single wait for body bytes; ReadBody bounds the body as a whole.
+    const std::string threads = std::to_string(options_.max_connections);
+    const std::string timeout =
+        std::to_string(std::min(options_.header_timeout, options_.request_timeout).count());
     const char* config[] = {"listening_ports", address.c_str(),
                             "num_threads", threads.c_str(),
                             "request_timeout_ms", timeout.c_str(),
@@ -246,9 +419,23 @@ class Server::Impl {
       auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(connection)));
       if (self == nullptr) return 1;
       const ErrorCode code = status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument;
-      Answer answer = Refuse(status, Error(code, message != nullptr ? message : "bad request"));
+      std::string text = message != nullptr ? message : "bad request";
+      // civetweb says "Malformed message" for bad headers and for headers cut off by its timeout.
+      if (text == "Malformed message") {
+        text =
+            "the request line and headers are malformed, or were not complete within " +
+            std::to_string(
+                std::min(self->options_.header_timeout, self->options_.request_timeout).count()) +
+            " ms (vc_api.header_timeout_ms)";
+      }
+      Answer answer = Refuse(status, Error(code, std::move(text)));
       answer.close = true;
-      self->Send(connection, answer, kOtherEndpoint, /*drain=*/false);
+      self->Send(connection, answer, kOtherEndpoint, std::nullopt);
+      return 0;
+    };
+    callbacks.init_connection = [](const mg_connection* connection, void**) -> int {
+      auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(connection)));
+      if (self != nullptr) self->AdmitConnections();
       return 0;
     };
     char error_text[256] = {0};
@@ -263,6 +450,7 @@ class Server::Impl {
     const int count = mg_get_server_ports(context_, 4, ports);
     if (count < 1) return Error(ErrorCode::kUnavailable, "vc-api: nothing listening on " + address);
     bound_address_ = address.substr(0, address.rfind(':')) + ":" + std::to_string(ports[0].port);
+    port_ = static_cast<std::uint16_t>(ports[0].port);
     return OkStatus();
   }
 
@@ -273,18 +461,79 @@ class Server::Impl {
     return static_cast<Impl*>(self)->Handle(connection);
   }
 
+  // Admits each new connection to the VC API, or refuses it at once when its source address
+  // already has max_connections_per_source admitted: a 429 is written to its socket, which is then
+  // shut down, so civetweb drops it without waiting for a request line.
+  //
+  // civetweb 1.15 offers no better place: its init_connection callback (where this runs, on the
+  // worker that is about to read the connection's request) can neither refuse a connection nor see
+  // its address, and keeps its socket private. Without this, a source over its limit would still
+  // hold a worker with a deliberately slow request line until the header timeout. So the
+  // connections are found among the process's sockets by their local port: a few dozen at most
+  // (civetweb holds max_connections plus its accept queue), looked at once per new connection. A
+  // connection is admitted or refused once, the first time it is seen; one that is gone is
+  // forgotten.
+  void AdmitConnections() {
+    const std::uint16_t port = port_.load();
+    if (port == 0) return;  // still starting: nothing to compare with
+    std::lock_guard lock(admission_mutex_);
+    auto connections = ConnectionsToPort(port);
+    if (!connections) {
+      if (!admission_unavailable_logged_ && hooks_.on_log) {
+        hooks_.on_log(
+            "vc-api: /proc/self/fd cannot be read; max_connections_per_source is not enforced");
+      }
+      admission_unavailable_logged_ = true;
+      return;
+    }
+    std::unordered_map<std::string, Admission> still_open;
+    std::unordered_map<std::string, std::size_t> admitted_by_source;
+    for (const OpenConnection& connection : *connections) {
+      auto known = admitted_.find(connection.peer);
+      if (known == admitted_.end()) continue;
+      still_open.emplace(connection.peer, Admission{known->second.admitted, connection.socket});
+      if (known->second.admitted) ++admitted_by_source[connection.source];
+    }
+    for (const OpenConnection& connection : *connections) {
+      if (still_open.contains(connection.peer)) continue;
+      std::size_t& admitted = admitted_by_source[connection.source];
+      const bool admit = admitted < options_.max_connections_per_source;
+      still_open.emplace(connection.peer, Admission{admit, connection.socket});
+      if (admit) {
+        ++admitted;
+        continue;
+      }
+      Answer answer = Refuse(
+          429,
+          Error(ErrorCode::kResourceExhausted,
+                "this address already has " + std::to_string(options_.max_connections_per_source) +
+                    " connections open to the VC API (vc_api.max_connections_per_source)"));
+      answer.close = true;
+      if (hooks_.on_rejected) hooks_.on_rejected(kOtherEndpoint, *answer.error);
+      const std::string response = Format(answer);
+      (void)::send(connection.socket, response.data(), response.size(),
+                   MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::shutdown(connection.socket, SHUT_RDWR);
+    }
+    admitted_ = std::move(still_open);
+  }
+
   int Handle(mg_connection* connection) {
+    // The body's deadline: however steadily a client trickles, a request ends request_timeout after
+    // its headers (each single wait for bytes is bounded by civetweb's timeout as well).
+    const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
     const mg_request_info* request = mg_get_request_info(connection);
     const std::string_view method = request->request_method != nullptr ? request->request_method : "";
     const std::string_view uri = request->local_uri != nullptr ? request->local_uri : "";
     const std::string_view endpoint = EndpointOf(uri);
     if (hooks_.on_request) hooks_.on_request(endpoint);
-    Answer answer = Route(connection, request, method, uri, endpoint);
-    return Send(connection, answer, endpoint, /*drain=*/true);
+    Answer answer = Route(connection, request, method, uri, endpoint, deadline);
+    return Send(connection, answer, endpoint, deadline);
   }
 
   Answer Route(mg_connection* connection, const mg_request_info* request, std::string_view method,
-               std::string_view uri, std::string_view endpoint) {
+               std::string_view uri, std::string_view endpoint,
+               std::chrono::steady_clock::time_point deadline) {
     const bool post = endpoint == kVerifyEndpoint || endpoint == kIssueEndpoint;
     if (endpoint == kOtherEndpoint) {
       // The path is echoed only when it is printable ASCII: answers must stay valid JSON (UTF-8).
@@ -304,53 +553,91 @@ class Server::Impl {
     if (endpoint == kIdentityEndpoint) return Answer{200, service_->HandleIdentity().Serialize(), std::nullopt, {}, false};
     if (endpoint == kEvidenceEndpoint) {
       const std::string_view hash = uri.substr(kEvidencePrefix.size());
-      return FromResult(executor_.Run([&] { return service_->HandleEvidence(hash); }), 200, endpoint);
+      return executor_.Run(
+          [&] { return FromResult(service_->HandleEvidence(hash), 200, endpoint); });
     }
     if (endpoint == kIssueEndpoint) {
       if (auto refused = Authorize(connection)) return std::move(*refused);
     }
     std::string body;
-    if (auto refused = ReadBody(connection, request, body)) return std::move(*refused);
-    auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
-    if (!json.ok()) {
-      return Refuse(400, Error(ErrorCode::kParse, "the request body is not JSON: " + json.error().message()));
-    }
-    if (endpoint == kVerifyEndpoint) return FromResult(executor_.Run([&] { return service_->HandleVerify(*json); }), 200, endpoint);
-    return FromResult(executor_.Run([&] { return service_->HandleIssue(*json); }), 201, endpoint);
+    if (auto refused = ReadBody(connection, request, body, deadline)) return std::move(*refused);
+    // Parsing, handling and serializing all recurse into the document, so all of them, and the
+    // document's destruction, happen on the executor's full stack (see FullStackExecutor).
+    return executor_.Run([&]() -> Answer {
+      auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
+      if (!json.ok()) {
+        return Refuse(400, Error(ErrorCode::kParse,
+                                 "the request body is not JSON: " + json.error().message()));
+      }
+      if (endpoint == kVerifyEndpoint) {
+        return FromResult(service_->HandleVerify(*json), 200, endpoint);
+      }
+      return FromResult(service_->HandleIssue(*json), 201, endpoint);
+    });
   }
 
-  // Refuses before anything is read when the client announces too much, and stops reading as soon
-  // as a body of unknown length (chunked) passes the limit.
-  std::optional<Answer> ReadBody(mg_connection* connection, const mg_request_info* request, std::string& body) {
+  // Refuses a body of unknown length (chunked), and one larger than the limit before anything is
+  // read; gives up at the deadline however steadily the body trickles in.
+  std::optional<Answer> ReadBody(mg_connection* connection, const mg_request_info* request,
+                                 std::string& body,
+                                 std::chrono::steady_clock::time_point deadline) {
     const std::size_t limit = options_.max_body_bytes;
-    auto too_large = [&] {
+    if (request->content_length < 0) {
+      if (mg_get_header(connection, "Transfer-Encoding") == nullptr) {
+        return Refuse(400, Invalid("the request has no body (a JSON object is expected)"));
+      }
+      // A length known up front is what lets the limit refuse a body before reading it, and keeps
+      // the reading simple; VC API clients send JSON documents, whose length they know.
+      Answer answer = Refuse(
+          411, Invalid("a request body needs a Content-Length (chunked bodies are not accepted)"));
+      answer.close = true;
+      return answer;
+    }
+    if (request->content_length > static_cast<long long>(limit)) {
       Answer answer = Refuse(413, Error(ErrorCode::kResourceExhausted,
                                         "the request body is larger than the limit of " + std::to_string(limit) + " bytes"));
       answer.close = true;
       return answer;
-    };
-    if (request->content_length > static_cast<long long>(limit)) return too_large();
-    if (request->content_length > 0) body.reserve(static_cast<std::size_t>(request->content_length));
-    char buffer[16384];
-    while (true) {
-      const int got = mg_read(connection, buffer, sizeof buffer);
+    }
+    const auto length = static_cast<std::size_t>(request->content_length);
+    body.resize(length);
+    const ReadDeadlines::Watch watch(read_deadlines_, SocketOf(*request), deadline);
+    for (std::size_t read = 0; read < length;) {
+      const int got =
+          mg_read(connection, body.data() + read, std::min<std::size_t>(length - read, kReadChunk));
+      if (std::chrono::steady_clock::now() >= deadline) {
+        Answer answer = Refuse(408, Error(ErrorCode::kResourceExhausted,
+                                          "the request body was not complete within " +
+                                              std::to_string(options_.request_timeout.count()) +
+                                              " ms of its headers (vc_api.request_timeout_ms)"));
+        answer.close = true;
+        return answer;
+      }
       if (got < 0) {
         Answer answer = Refuse(400, Invalid("the request body could not be read"));
         answer.close = true;
         return answer;
       }
-      if (got == 0) break;
-      body.append(buffer, static_cast<std::size_t>(got));
-      if (body.size() > limit) return too_large();
+      read +=
+          static_cast<std::size_t>(got);  // 0: a wait that timed out; try again until the deadline
     }
     if (body.empty()) return Refuse(400, Invalid("the request has no body (a JSON object is expected)"));
     return std::nullopt;
   }
 
+  // The socket of a connection being served on this thread, as admission saw it; -1 if unknown.
+  int SocketOf(const mg_request_info& request) {
+    std::lock_guard lock(admission_mutex_);
+    auto found = admitted_.find(
+        PeerKey(request.remote_addr, static_cast<std::uint16_t>(request.remote_port)));
+    return found != admitted_.end() && found->second.admitted ? found->second.socket : -1;
+  }
+
   std::optional<Answer> Authorize(mg_connection* connection) {
     if (!token_digest_) {
       Answer answer = Refuse(403, Error(ErrorCode::kPermissionDenied,
-                                        "issuing is disabled on this endpoint (tccd --vc-api-token-file enables it)"));
+                                        "issuing is disabled on this endpoint (tccd "
+                                        "--vc-api-token-file and --vc-api-issuer-key enable it)"));
       answer.close = true;  // the body stays unread
       return answer;
     }
@@ -373,37 +660,61 @@ class Server::Impl {
     return std::nullopt;
   }
 
-  // `drain`: after a refusal that leaves the body unread, read and drop what the client is still
-  // sending, up to a bound, before the connection closes: closing a socket with unread data makes
-  // the kernel answer with a reset, which can destroy the response before the client reads it.
-  int Send(mg_connection* connection, const Answer& answer, std::string_view endpoint, bool drain) {
+  // `drain_until`: after a refusal that leaves the body unread, read and drop what the client is
+  // still sending, up to a bound and until then at most, before the connection closes: closing a
+  // socket with unread data makes the kernel answer with a reset, which can destroy the response
+  // before the client reads it.
+  int Send(mg_connection* connection, const Answer& answer, std::string_view endpoint,
+           std::optional<std::chrono::steady_clock::time_point> drain_until) {
     if (answer.error && hooks_.on_rejected) hooks_.on_rejected(endpoint, *answer.error);
     if (answer.close) mg_disable_keep_alive(connection);
-    std::string head = "HTTP/1.1 " + std::to_string(answer.status) + " " + std::string(ReasonPhrase(answer.status)) +
-                       "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
-                       std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
-                       (answer.close ? "Connection: close\r\n" : "") + "\r\n";
-    // One write: a separate small body write would wait for the client's delayed ACK (Nagle).
-    head += answer.body;
-    mg_write(connection, head.data(), head.size());
-    if (answer.close && drain) DrainBody(connection);
+    const std::string response = Format(answer);
+    mg_write(connection, response.data(), response.size());
+    if (answer.close && drain_until) DrainBody(connection, *drain_until);
     return answer.status;
   }
 
-  void DrainBody(mg_connection* connection) {
+  // The whole response in one buffer: a separate small body write would wait for the client's
+  // delayed ACK (Nagle).
+  static std::string Format(const Answer& answer) {
+    std::string response =
+        "HTTP/1.1 " + std::to_string(answer.status) + " " +
+        std::string(ReasonPhrase(answer.status)) +
+        "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
+        std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
+        (answer.close ? "Connection: close\r\n" : "") + "\r\n";
+    response += answer.body;
+    return response;
+  }
+
+  void DrainBody(mg_connection* connection, std::chrono::steady_clock::time_point until) {
     const std::size_t bound = kDrainFactor * options_.max_body_bytes;
     const mg_request_info* request = mg_get_request_info(connection);
-    if (request->content_length > static_cast<long long>(bound)) return;  // not worth waiting for
+    // Not worth waiting for, or of unknown length (chunked, refused before its length is known).
+    if (request->content_length < 0 || request->content_length > static_cast<long long>(bound)) {
+      return;
+    }
+    const ReadDeadlines::Watch watch(read_deadlines_, SocketOf(*request), until);
     char buffer[16384];
-    for (std::size_t drained = 0; drained < bound;) {
+    for (std::size_t drained = 0; drained < bound && std::chrono::steady_clock::now() < until;) {
       const int got = mg_read(connection, buffer, sizeof buffer);
-      if (got <= 0) break;
+      if (got < 0) break;
       drained += static_cast<std::size_t>(got);
+      if (got == 0 && drained >= static_cast<std::size_t>(request->content_length)) break;
     }
   }
 
   ServerOptions options_;
   std::shared_ptr<const CredentialService> service_;
+  ReadDeadlines read_deadlines_;
+  std::atomic<std::uint16_t> port_{0};  // the bound port, once known
+  std::mutex admission_mutex_;
+  struct Admission {
+    bool admitted = false;
+    int socket = -1;  // valid while the connection is open
+  };
+  std::unordered_map<std::string, Admission> admitted_;  // open connections by PeerKey
+  bool admission_unavailable_logged_ = false;
   ServerHooks hooks_;
   std::optional<Sha256Digest> token_digest_;
   bool library_initialized_ = false;
@@ -415,6 +726,9 @@ class Server::Impl {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<const CredentialService> service,
                                               ServerHooks hooks) {
   TCC_RETURN_IF_ERROR(ValidateServerOptions(options));
+  if (!options.token_file.empty() && service->issuer_did().empty()) {
+    return Invalid("vc-api: a token file enables issuing, which needs an issuer key of its own");
+  }
   auto impl = std::make_unique<Impl>(options, std::move(service), std::move(hooks));
   TCC_RETURN_IF_ERROR(impl->LoadToken());
   TCC_RETURN_IF_ERROR(impl->Bind());

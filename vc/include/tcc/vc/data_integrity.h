@@ -4,11 +4,15 @@
 // A proof signs SHA-256(JCS(proof config)) || SHA-256(JCS(document without "proof")) with Ed25519.
 // A document may carry one proof (an object) or a proof set (an array); every proof in a set signs
 // the same document independently, which is how the two parties jointly sign a settlement claim.
+// Verifying a set canonicalizes the unsecured document (without "proof") once per distinct proof
+// @context, never per proof, so a proof's cost does not grow with the size of its set; and a set
+// larger than ProofVerifyOptions::max_proofs is refused before any proof is looked at.
 // The functions below are stateless and thread-safe; the resolver passed to verification must be
 // thread-safe itself if shared (all tcc::did resolvers are).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +27,9 @@ namespace tcc::vc {
 
 inline constexpr std::string_view kProofType = "DataIntegrityProof";
 inline constexpr std::string_view kCryptosuite = "eddsa-jcs-2022";
+// TCC's documents carry one proof (credentials) or two (a settlement claim's parties); a few more
+// leave room for other issuers' co-signatures.
+inline constexpr std::size_t kDefaultMaxProofs = 8;
 
 struct ProofOptions {
   std::string verification_method;  // DID URL of the signing key; must resolve to `key`
@@ -52,10 +59,13 @@ struct ProofVerifyOptions {
   std::chrono::seconds max_clock_skew{300};
   std::optional<std::string> expected_challenge;
   std::optional<std::string> expected_domain;
+  // A document with more proofs fails at once: each proof costs a key resolution and a signature
+  // check, and a megabyte of JSON holds thousands of them.
+  std::size_t max_proofs = kDefaultMaxProofs;
 };
 
-// Verifies every proof on `document`. Succeeds only if there is at least one proof and all of
-// them verify; otherwise the error says which proof failed and why.
+// Verifies every proof on `document`. Succeeds only if there is at least one proof, at most
+// `max_proofs`, and all of them verify; otherwise the error says which proof failed and why.
 Result<std::vector<VerifiedProof>> VerifyProofs(const Json& document, did::Resolver& resolver,
                                                 const ProofVerifyOptions& options = {});
 

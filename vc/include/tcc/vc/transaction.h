@@ -41,6 +41,13 @@ struct NamedTemplate {
 };
 Result<NamedTemplate> ReadNamedTemplate(const Json& credential);
 
+// Whether a credential presents itself as a TIC or TSC: kTicType or kTscType when its `type`
+// names one, kTemplateSchemaType when only its credentialSchema names a TCC claim template;
+// nullopt otherwise. Such a credential means what its type says only after VerifyTic / VerifyTsc
+// (template, joint proof): a verifier that checks proofs alone must refuse it, and an issuer other
+// than the trade's parties and TCC must not sign one.
+std::optional<std::string_view> TradeCredentialKind(const Json& credential);
+
 // Lowercase hex SHA-256 of the credential's JCS form: a TIC's hash is its channel id, a TSC's
 // hash is what the next TSC's `prev` names and what evidence commits to.
 Result<std::string> CredentialHash(const Json& credential);

@@ -81,8 +81,9 @@ struct DaemonConfig {
   AnchorServiceOptions anchoring;  // batch_id_prefix is derived from the TCC DID when left "tcc"
   DaemonLimits limits;
   // The VC-API HTTP endpoint (verify, issue, evidence, identity; tcc/vcapi/server.h), off while
-  // vc_api.listen is empty. Issued credentials are signed with vc_api_issuer_key_file, or with the
-  // TCC key when that is empty.
+  // vc_api.listen is empty. Issued credentials are signed with vc_api_issuer_key_file, never with
+  // the TCC key (which signs settlements only): a token file without an issuer key, or an issuer
+  // key that is the TCC key, stops Start with kInvalidArgument.
   vcapi::ServerOptions vc_api;
   std::string vc_api_issuer_key_file;
 };

@@ -1,19 +1,23 @@
 // CredentialService: what the VC-API endpoint does, without the HTTP: verify a credential, issue
-// one with the TCC's key, find a TSC's anchored evidence, and describe the TCC's identity. The HTTP
-// server (server.h) only moves bytes and maps error codes to status codes; tests and benchmarks
-// call the service directly to compare in-process and over-HTTP rates.
+// one with the issuer key (never the TCC's settlement key; tccd refuses that), find a TSC's
+// anchored evidence, and describe the TCC's identity. The HTTP server (server.h) only moves bytes
+// and maps error codes to status codes; tests and benchmarks call the service directly to compare
+// in-process and over-HTTP rates.
 //
 // Verification of any VC 2.0 credential: its shape, validity period (validFrom/validUntil, with
 // clock skew), every eddsa-jcs-2022 proof, and that each proof's verification method belongs to the
-// issuer (did:key locally, other DIDs through the resolver: on chain in tccd). A TIC is also checked
-// against the TIT it names; a TSC against the TST it names (template reference and claim schema)
-// and the parties' joint proof inside its claim (vc::VerifyTic / vc::VerifyTsc). When asked, a TSC's
-// anchored evidence is checked too: the bundle this TCC stored for it, the hash chain from the TSC
-// to the anchored leaf, the Merkle path, and the anchor on chain.
+// issuer (did:key locally, other DIDs through the resolver: on chain in tccd). A TIC is also
+// checked against the TIT it names; a TSC against the TST it names (template reference and claim
+// schema) and the parties' joint proof inside its claim (vc::VerifyTic / vc::VerifyTsc). When
+// asked, a TSC's anchored evidence is checked too: the bundle this TCC stored for it, the hash
+// chain from the TSC to the anchored leaf, the Merkle path, and the anchor on chain.
 //
 // Error codes (the server maps them to HTTP): kInvalidArgument / kParse for a malformed request,
 // kVerificationFailed for a credential that does not verify, kNotFound for unknown evidence,
 // kUnavailable when the chain or store cannot answer now, kInternal for bugs.
+//
+// Issuing refuses TICs and TSCs (by type, or by naming a TCC claim template), whatever the key:
+// those credentials come only from a trade's parties and the TCC's settlement pipeline.
 //
 // Ownership: the service owns the issuer key and shares the resolver, chain adapter and evidence
 // source. Thread-safe: every method may run on many threads at once (the parts it shares must be
@@ -78,7 +82,7 @@ class CredentialService {
  public:
   struct Parts {
     did::DidDocument identity;  // the TCC's DID document (GET /identity)
-    did::KeyPair issuer_key;    // signs issued credentials (the TCC's key unless configured otherwise)
+    std::optional<did::KeyPair> issuer_key;  // signs issued credentials; none: issuing is off
     std::shared_ptr<did::Resolver> resolver;
     TemplateLookup templates;
     std::shared_ptr<chain::ChainAdapter> chain;  // may be null: evidence checks are then kUnavailable
@@ -86,10 +90,13 @@ class CredentialService {
   };
   explicit CredentialService(Parts parts);
 
+  // The issuer key's did:key; empty when issuing is off.
   const std::string& issuer_did() const { return issuer_did_; }
 
   // The credential-level operations.
   Result<Verification> VerifyCredential(const Json& credential, const VerifyOptions& options) const;
+  // kPermissionDenied without an issuer key; kInvalidArgument for a TIC, a TSC or an invalid
+  // credential.
   Result<Json> IssueCredential(Json credential) const;
 
   // The request bodies of the VC API, strictly read (unknown members are kInvalidArgument):

@@ -8,11 +8,18 @@
 //   GET  /identity            200 the TCC's DID document
 //
 // Every response, errors included, is JSON ({"error": {"code", "message"}} on failure) with
-// Content-Type: application/json. Limits: at most `threads` requests are handled at once (civetweb
-// worker threads; more connections wait in the accept queue), a body over `max_body_bytes` is
-// refused with 413 before it is read (Content-Length) or as soon as it exceeds the limit (chunked),
-// and a request must arrive within `request_timeout`. Issuing is off unless a token file is given;
-// the token is compared in constant time (sodium_memcmp over SHA-256 digests).
+// Content-Type: application/json. Issuing is off unless a token file is given (Start refuses a
+// token file when the service has no issuer key); the token is compared in constant time
+// (sodium_memcmp over SHA-256 digests).
+//
+// Limits, so that a few slow or greedy clients cannot deny the endpoint to everyone else:
+// `max_connections` connections are served at once (civetweb worker threads; more wait in the
+// accept queue), one source address holds at most `max_connections_per_source` of them (one more is
+// answered 429 and closed before its request is read), the request line and headers must arrive
+// within `header_timeout` and the body within `request_timeout` after them (408 otherwise, however
+// steadily the client dribbles), a body over `max_body_bytes` is refused with 413 before it is read
+// (by its Content-Length; a body without one is refused with 411), and parsing and credential work
+// run on `threads` threads of their own, so slow connections never hold them.
 //
 // Ownership: the server shares the service; destroying it stops accepting, finishes the requests in
 // progress and joins the worker threads. The hooks run on worker threads and must be thread-safe.
@@ -35,8 +42,18 @@ struct ServerOptions {
   std::string listen;
   // A file (mode 0600) holding the bearer token for POST /credentials/issue. Empty: issuing is off.
   std::string token_file;
+  // Requests parsed and handled (verify, issue, evidence) at once; more wait their turn.
   std::size_t threads = 4;
+  // Connections served at once, slow ones included (civetweb worker threads, idle but cheap).
+  std::size_t max_connections = 64;
+  // Connections one source address may hold; the next is answered 429 and closed at once.
+  std::size_t max_connections_per_source = 8;
   std::size_t max_body_bytes = 1u << 20;
+  // The request line and headers must arrive within this (and an idle kept-alive connection is
+  // closed after it); it is also the longest single wait for body bytes. A header_timeout longer
+  // than request_timeout is cut to it.
+  std::chrono::milliseconds header_timeout{5000};
+  // The body must be complete this long after the headers, however steadily it trickles in.
   std::chrono::milliseconds request_timeout{10000};
 };
 
