@@ -95,8 +95,11 @@ TEST_CASE("tccd refuses key files another user owns" * doctest::skip(!RunningAsR
     const std::string file = dir.Sub("token");
     REQUIRE(WriteFileAtomic(file, "0123456789abcdef0123456789abcdef\n", {.mode = 0600}).ok());
     REQUIRE(::chown(file.c_str(), kOtherUser, kOtherUser) == 0);
+    // Issuing also needs a key of its own (not the TCC's); that one is in order.
+    const std::string issuer = dir.Sub("issuer.key");
+    REQUIRE(did::KeyPair::Generate().WriteFile(issuer).ok());
     ExpectRefused(Arguments(data, dir.Sub("ledger"),
-                            {"--vc-api", "127.0.0.1:0", "--vc-api-token-file", file}),
+                            {"--vc-api", "127.0.0.1:0", "--vc-api-token-file", file, "--vc-api-issuer-key", issuer}),
                   {"file " + file + " is owned by uid 65534, not by uid 0"});
   }
 }
