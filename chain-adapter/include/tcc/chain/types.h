@@ -2,7 +2,8 @@
 // chain hands back.
 //
 // The adapter sees identifiers, hashes and opaque bytes only: a DID document, a template or a TIC
-// is a byte string keyed by its id, never a parsed credential object (DESIGN.md: `common <- chain`).
+// is a byte string keyed by its id, never a parsed credential object (docs/design.md,
+// "Allowed dependencies": `common <- chain`).
 // Recorded<T> pairs a value with the receipt of the block that holds it. All types are plain
 // values with no shared state; the Validate* functions are pure and thread-safe. Every adapter
 // runs the same Validate* checks before it touches the chain, so bad input gets the same clear

@@ -1,5 +1,5 @@
 // DID challenge-response: how a party proves to a TCC that it controls a DID before it is admitted
-// to a channel (DESIGN.md flow, step 4).
+// to a channel (docs/design.md, "Flow", step 4).
 //
 //  1. The TCC draws a random 32-byte nonce and seals {nonce, channel id, TCC DID, party DID,
 //     expiry} to the party's key-agreement key (X25519, libsodium crypto_box_seal), so only the

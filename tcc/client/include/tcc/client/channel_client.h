@@ -1,4 +1,4 @@
-// ChannelClient: a party's side of a TCC channel (DESIGN.md flow, steps 4-7).
+// ChannelClient: a party's side of a TCC channel (docs/design.md, "Flow", steps 4-7).
 //
 // Join runs the DID challenge-response: it opens the sealed challenge with the party's key, checks
 // that it is bound to the channel, the TCC and the party it expects and has not expired, and

@@ -1,7 +1,7 @@
 // Daemon: the Transaction Channel Controller as a library. tccd is a thin main() around it, and a
 // chain node written in C++ can embed it in-process the same way (tests/daemon does).
 //
-// What it runs (DESIGN.md, "Flow"):
+// What it runs (docs/design.md, "Flow"; its threads: "Threads of tccd"):
 //  - a party socket (ZeroMQ ROUTER, CURVE with the TCC's DID key) where parties pass DID
 //    challenge-response per channel and then propose, submit, sync and fetch evidence;
 //  - a control socket (CURVE, admitted only for the configured admin keys) for the chain node and
