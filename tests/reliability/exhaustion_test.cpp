@@ -105,9 +105,18 @@ bool Flood(Setup& setup, RawPeer& peer, const std::string& frame, std::chrono::s
 }
 
 constexpr std::uint64_t kPeerShare = 512 * 1024;  // the smallest allowed per-connection share
-// What the attacks below would make tccd hold without the bound is 100-200 MiB; with it, tccd's
-// peak stays within this of its size before the attack (the share, one frame, allocator slack).
+// What the attacks below made tccd hold without the bound: 117 MiB to 2.8 GiB in 20 s; with it,
+// tccd's peak stays within this of its size before the attack (the share, one frame, allocator
+// slack).
 constexpr std::uint64_t kMemoryAllowance = 48u << 20;
+
+#if defined(__SANITIZE_ADDRESS__)
+// tccd (built like this test) keeps freed memory in ASan's quarantine, 256 MiB by default, so its
+// resident size says little about what it holds: the memory bound is checked in the normal build.
+constexpr bool kResidentSizeMeaningful = false;
+#else
+constexpr bool kResidentSizeMeaningful = true;
+#endif
 
 TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at its share; tccd's memory stays bounded") {
   Json limits = Json::Object();
@@ -157,7 +166,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
   const auto [rss_after, peak_after] = Memory(setup.tccd.pid());
   MESSAGE("settled during the attack: " << setup.seq - seq_before << "; tccd resident memory " << rss_before / 1024 << " KiB before, " << rss_after / 1024 << " KiB after, peak "
                                   << peak_after / 1024 << " KiB");
-  CHECK(peak_after < std::max(peak_before, rss_before) + kMemoryAllowance);
+  if (kResidentSizeMeaningful) CHECK(peak_after < std::max(peak_before, rss_before) + kMemoryAllowance);
   CHECK(setup.Health().GetNumber("peer_queued_bytes").value() <= static_cast<double>(kPeerShare) * 2);
   // The parties' own connections were never touched.
   setup.Settle();
