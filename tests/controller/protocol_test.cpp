@@ -28,7 +28,8 @@ constexpr std::array kAllTypes{
     MessageType::kControlClose,  MessageType::kControlPolicy, MessageType::kControlList,
     MessageType::kControlHealth, MessageType::kReply,         MessageType::kError,
     MessageType::kEventTsc,      MessageType::kEventProposal, MessageType::kEventChannel,
-    MessageType::kEventAnchored,
+    MessageType::kEventAnchored, MessageType::kSettleReject,  MessageType::kChannelRejections,
+    MessageType::kChannelClose,  MessageType::kEventRejection,
 };
 
 std::string ExampleText(MessageType type) {
