@@ -3,6 +3,8 @@
 // issued seq, either party closes with a reason, and all of it survives a tccd restart.
 #include <doctest/doctest.h>
 
+#include <source_location>
+
 #include "daemon_test_util.h"
 #include "tcc/controller/dispute.h"
 
@@ -38,7 +40,9 @@ Json ProposeAndReceive(client::PartySession& provider, client::PartySession& con
   return event.body;
 }
 
-void CheckRefused(const Status& status, ErrorCode code, const std::string& words) {
+void CheckRefused(const Status& status, ErrorCode code, const std::string& words,
+                  std::source_location where = std::source_location::current()) {
+  INFO("refusal expected at line " << where.line());
   REQUIRE_FALSE(status.ok());
   CHECK_MESSAGE(status.error().code() == code, status.error().ToString());
   CHECK_MESSAGE(status.error().message().find(words) != std::string::npos, status.error().ToString());
@@ -136,14 +140,15 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
   Unwrap(consumer->Submit(Unwrap(consumer->Cosign(amended2), "cosign 2")), "submit 2");
   CHECK(consumer->head().seq == 2);
   // A different bill for seq 3 without a rejection is still refused after the restart.
+  REQUIRE(provider->AwaitTsc(2, std::chrono::seconds(20)).ok());
   const Json third = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
+  CHECK(third.Find("seq")->as_number() == 3);
   REQUIRE(tccd.Stop() == 0);
   tccd.Start(arguments);
   auto last_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
   JoinWhenOpen(*last_provider, trade.channel_id);
   CheckRefused(last_provider->Propose(trade.channel_id, trade.Proposal(3, consumer->head().hash, "0.50")),
                ErrorCode::kConflict, "only after a rejection");
-  (void)third;
 
   // The dispute record: who, when, which proposal, why — for members and auditors, verified.
   consumer = JoinSession(trade, tccd, trade.consumer);
