@@ -29,6 +29,7 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/controller/protocol.h"
 #include "tcc/controller/transport.h"
 #include "tcc/did/did_key.h"
@@ -437,6 +438,70 @@ struct Tally {
   double seconds() const { return std::chrono::duration<double>(Clock::now() - started).count(); }
 };
 
+// The consumer's local policy for `tcc settle`: which bills it rejects, and why.
+struct BillPolicy {
+  std::optional<double> max_fee;
+  std::optional<double> max_unit_price;
+  std::string unit_path;  // dotted member path into the claim, e.g. usage.gpuSeconds
+
+  std::optional<controller::Reason> Check(const Json& claim) const {
+    if (!max_fee && !max_unit_price) return std::nullopt;
+    const Json* fee = claim.Find("fee");
+    const std::string amount_text = fee != nullptr && fee->is_object() ? StringOf(*fee, "amount", "") : "";
+    auto amount = ParseDecimal(amount_text);
+    if (!amount) return controller::Reason{controller::ReasonCode::kWrongAmount, "the bill has no readable fee.amount"};
+    if (max_fee && *amount > *max_fee) {
+      return controller::Reason{controller::ReasonCode::kPrice,
+                                "fee " + amount_text + " is above the consumer's limit " + FormatAmount(*max_fee)};
+    }
+    if (max_unit_price) {
+      const Json* units = &claim;
+      for (std::size_t from = 0; units != nullptr && from <= unit_path.size();) {
+        const std::size_t dot = std::min(unit_path.find('.', from), unit_path.size());
+        units = units->is_object() ? units->Find(std::string_view(unit_path).substr(from, dot - from)) : nullptr;
+        from = dot + 1;
+      }
+      if (units == nullptr || !units->is_number() || units->as_number() <= 0) {
+        return controller::Reason{controller::ReasonCode::kWrongUsage, "the bill has no positive " + unit_path};
+      }
+      const double unit_price = *amount / units->as_number();
+      if (unit_price > *max_unit_price) {
+        return controller::Reason{controller::ReasonCode::kPrice,
+                                  "price per " + unit_path + " " + FormatAmount(unit_price) +
+                                      " is above the consumer's limit " + FormatAmount(*max_unit_price)};
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A non-negative decimal amount ("0.38"); nullopt for anything else.
+  static std::optional<double> ParseDecimal(const std::string& text) {
+    if (text.empty() || text.size() > 32) return std::nullopt;
+    bool dot = false;
+    for (char c : text) {
+      if (c == '.' && !dot) {
+        dot = true;
+      } else if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+    }
+    if (text == ".") return std::nullopt;
+    return std::stod(text);
+  }
+
+  static std::string FormatAmount(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
+};
+
+Result<double> ParseAmount(const std::string& text, std::string_view flag) {
+  auto amount = BillPolicy::ParseDecimal(text);
+  if (!amount) return UsageError(std::string(flag) + " must be a decimal amount such as 0.38, not \"" + text + "\"");
+  return *amount;
+}
+
 // One party run by `tcc settle`: the SDK's PartySession does the protocol (join, verify, resume);
 // this class decides when to propose or co-sign and prints what happens.
 class Party {
@@ -469,7 +534,7 @@ class Party {
   }
 
   Status RunProvider(const Json& claim_template, std::chrono::milliseconds interval);
-  Status RunConsumer();
+  Status RunConsumer(const BillPolicy& policy);
 
   void Summary() {
     (void)session_->Resync();
@@ -533,7 +598,28 @@ class Party {
         Emit("rejoined", "lost tccd; rejoined channel " + Short(options_.channel) + " at seq " + std::to_string(event.seq),
              {{"seq", event.seq}});
         return;
-      case client::SessionEventKind::kChannel:
+      case client::SessionEventKind::kRejection: {
+        const std::string code = StringOf(event.body, "code");
+        const std::string text = StringOf(event.body, "text", "");
+        Emit("rejection", "rejected by the consumer: seq=" + std::to_string(event.seq) + " code=" + code + " " + text,
+             {{"seq", event.seq}, {"code", code}, {"text", text}});
+        if (role_ == "provider") rejected_ = Error(ErrorCode::kConflict, "the consumer rejected the bill for seq " +
+                                                                             std::to_string(event.seq) + " (" + code + ": " +
+                                                                             text + "); correct --claim and run again to "
+                                                                             "propose the amended bill");
+        return;
+      }
+      case client::SessionEventKind::kChannel: {
+        const Json* closed_by = event.body.Find("closed_by");
+        if (closed_by == nullptr || !closed_by->is_object() || closed_said_) return;
+        closed_said_ = true;
+        const std::string party = StringOf(*closed_by, "party");
+        const std::string code = StringOf(*closed_by, "code");
+        const std::string text = StringOf(*closed_by, "text", "");
+        Emit("closed", "channel closed by " + party + ": " + code + " " + text,
+             {{"party", party}, {"code", code}, {"text", text}});
+        return;
+      }
       case client::SessionEventKind::kProposal:
         return;
     }
@@ -591,6 +677,8 @@ class Party {
   std::unique_ptr<client::PartySession> session_;
   Tally tally_;
   Clock::time_point last_progress_ = Clock::now();
+  Status rejected_ = OkStatus();  // provider: the consumer rejected the current bill
+  bool closed_said_ = false;
 };
 
 // The claim for `seq`: the template's members with the interval [start, end) moved to the seq-th
@@ -611,6 +699,9 @@ Json Party::MakeClaim(const Json& claim_template, std::uint64_t seq) const {
 Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds interval) {
   bool waiting_said = false;
   while (!Done()) {
+    // The CLI cannot know the right bill: a rejected one ends the run, and a run with a corrected
+    // --claim proposes the amended bill for the same seq.
+    if (!rejected_.ok()) return rejected_;
     const auto round_started = Clock::now();
     const std::uint64_t seq = session_->head().seq + 1;
     auto proposed = session_->ProposeNext(MakeClaim(claim_template, seq));
@@ -647,10 +738,22 @@ Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds 
   return OkStatus();
 }
 
-Status Party::RunConsumer() {
+Status Party::RunConsumer(const BillPolicy& policy) {
   while (!Done()) {
     TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
     if (!event || event->kind != client::SessionEventKind::kProposal) continue;
+    if (std::optional<controller::Reason> refused = policy.Check(event->body);
+        refused && event->seq == session_->head().seq + 1) {
+      auto rejection = session_->Reject(event->body, *refused);
+      if (!rejection.ok()) {
+        std::cerr << "reject seq=" << event->seq << " refused: " << rejection.error().message() << "\n";
+        continue;
+      }
+      const std::string code(controller::ReasonCodeName(refused->code));
+      Emit("rejected", "rejected seq=" + std::to_string(event->seq) + " code=" + code + " " + refused->text,
+           {{"seq", event->seq}, {"code", code}, {"text", refused->text}});
+      continue;
+    }
     auto joint = session_->Cosign(event->body);
     if (!joint.ok()) {
       // A late re-proposal of a settled seq is normal after a reconnect; anything else is reported.
@@ -672,6 +775,7 @@ Status Party::RunConsumer() {
 int RunSettle(std::span<const std::string> arguments) {
   PartyOptions options;
   std::string role, tst_file, claim_file, count_text, interval_text, chain_uri;
+  std::string max_fee_text, max_unit_price_text, unit_path;
   CommandLine command_line(
       "settle",
       "Run one party of a channel against tccd until --count TSCs or Ctrl-C.\n"
@@ -679,7 +783,9 @@ int RunSettle(std::span<const std::string> arguments) {
       "            next settlement (the --claim template for the next interval, seq = last + 1,\n"
       "            prev = last TSC's hash); prints each TSC the TCC issues, anchors, and progress.\n"
       "  consumer: joins, checks each proposal against the TST, the provider's proof and the\n"
-      "            channel (seq/prev), co-signs and submits it; prints each TSC.\n"
+      "            channel (seq/prev), co-signs and submits it; prints each TSC. A bill that breaks\n"
+      "            --max-fee or --max-unit-price is rejected instead, with the reason (the provider\n"
+      "            stops and says why; run it again with a corrected --claim to amend the bill).\n"
       "Both verify every TSC (TCC and parties' proofs, TST, hash link). Ctrl-C stops after the\n"
       "current round and prints a summary; a lost connection (tccd restarted) is re-joined, and a\n"
       "seq is never sent twice with different content. Exit codes: 0 done, 1 a TSC from tccd does\n"
@@ -693,7 +799,13 @@ int RunSettle(std::span<const std::string> arguments) {
               &claim_file)
       .Option("count", "N", "Stop after N TSCs (default 0: until Ctrl-C).", &count_text)
       .Option("interval", "MS", "Provider: time between proposals (default 1000).", &interval_text)
-      .Option("chain", "URI", "Only for the evidence verify command the summary prints.", &chain_uri);
+      .Option("chain", "URI", "Only for the evidence verify command the summary prints.", &chain_uri)
+      .Option("max-fee", "AMOUNT", "Consumer: reject (code price) a bill whose fee.amount is above AMOUNT.", &max_fee_text)
+      .Option("max-unit-price", "AMOUNT",
+              "Consumer: reject (code price) a bill whose fee.amount divided by the --unit member is above AMOUNT.",
+              &max_unit_price_text)
+      .Option("unit", "PATH", "Consumer: the claim member --max-unit-price divides by, e.g. usage.gpuSeconds.",
+              &unit_path);
   return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
     if (role != "provider" && role != "consumer") return UsageError("--role must be provider or consumer, not \"" + role + "\"");
@@ -708,6 +820,18 @@ int RunSettle(std::span<const std::string> arguments) {
       TCC_ASSIGN_OR_RETURN(interval, ParseUint(interval_text, "--interval"));
     }
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
+    BillPolicy policy;
+    if (!max_fee_text.empty() || !max_unit_price_text.empty()) {
+      if (role != "consumer") return UsageError("--max-fee and --max-unit-price are the consumer's policy");
+    }
+    if (!max_fee_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(policy.max_fee, ParseAmount(max_fee_text, "--max-fee"));
+    }
+    if (!max_unit_price_text.empty()) {
+      if (unit_path.empty()) return MissingOption("--unit PATH (with --max-unit-price)");
+      TCC_ASSIGN_OR_RETURN(policy.max_unit_price, ParseAmount(max_unit_price_text, "--max-unit-price"));
+      policy.unit_path = unit_path;
+    }
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
     Json claim_template;
     if (role == "provider") {
@@ -719,7 +843,7 @@ int RunSettle(std::span<const std::string> arguments) {
     Party party(options, role, count, chain_uri);
     TCC_RETURN_IF_ERROR(party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout));
     Status ran = role == "provider" ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
-                                    : party.RunConsumer();
+                                    : party.RunConsumer(policy);
     party.Summary();
     return ran;
   });
