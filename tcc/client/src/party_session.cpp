@@ -279,6 +279,11 @@ Result<Json> PartySession::ProposeNext(Json claim) {
 Status PartySession::AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait) {
   const auto deadline = Clock::now() + wait;
   while (head_.seq < seq) {
+    if (pending_rejected_ && pending_seq_ == seq) {
+      // Nothing will be issued for the rejected bill; the caller amends it (the kRejection event,
+      // with the consumer's reason, is handed out by Poll).
+      return Error(ErrorCode::kConflict, "the consumer rejected the proposal for seq " + std::to_string(seq));
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || Cancelled()) {
       // Events can be missed (a reconnect); tccd's state is the last word before giving up.

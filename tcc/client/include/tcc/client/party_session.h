@@ -132,7 +132,7 @@ class PartySession {
   // connected. Returns the proposal.
   Result<Json> ProposeNext(Json claim);
   // Waits until TSC `seq` has been applied (asking tccd when events are quiet). kUnavailable after
-  // `wait`.
+  // `wait`; kConflict as soon as the consumer has rejected this session's proposal for `seq`.
   Status AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait);
 
   // Consumer: checks that a proposal continues this channel (channel, parties, seq = head + 1 after
