@@ -82,8 +82,8 @@ enum class SessionEventKind {
   kProposal,     // the provider proposed; body = the proposal (consumers check it with Cosign)
   kAnchored,     // tccd anchored a TSC of the channel; body = {seq, root, batch, ...}
   kChannel,      // the channel's state changed (N, closing, closed; closed_by names who and why); body = the state
-  kRejection,    // the consumer rejected a proposal (verified); body = the signed rejection
   kReconnected,  // the connection was lost and the session joined again; body = the state
+  kRejection,    // the consumer rejected a proposal (verified); body = the signed rejection
 };
 
 struct SessionEvent {
