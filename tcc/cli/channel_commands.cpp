@@ -717,6 +717,11 @@ Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds 
     // The consumer submits; the TSC comes back as an event. Unanswered, the same proposal is sent
     // again (the consumer co-signs it only once).
     Status issued = session_->AwaitTsc(seq, timeout_);
+    if (!issued.ok() && issued.error().code() == ErrorCode::kConflict) {
+      // Rejected: the event (printed here) carries the consumer's reason.
+      TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
+      return rejected_.ok() ? issued : rejected_;
+    }
     if (!issued.ok() && issued.error().code() != ErrorCode::kUnavailable) return issued;
     TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
     if (!issued.ok()) continue;
