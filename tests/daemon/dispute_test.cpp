@@ -1,12 +1,13 @@
 // Disputes against a real tccd process (issue 22): the consumer rejects a bill, the provider
 // amends it only after the rejection, tccd never issues a rejected claim or a rejection of an
 // issued seq, either party closes with a reason, and all of it survives a tccd restart.
+#include "tcc/controller/dispute.h"
+
 #include <doctest/doctest.h>
 
 #include <source_location>
 
 #include "daemon_test_util.h"
-#include "tcc/controller/dispute.h"
 
 namespace tcc::testing {
 namespace {
@@ -22,7 +23,8 @@ Json Bill(const std::string& fee) {
 }
 
 // Polls `session` until an event of `kind` arrives (generous deadline for a busy machine).
-client::SessionEvent AwaitSessionEvent(client::PartySession& session, client::SessionEventKind kind) {
+client::SessionEvent AwaitSessionEvent(client::PartySession& session,
+                                       client::SessionEventKind kind) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     auto event = Unwrap(session.Poll(std::chrono::milliseconds(100)), "poll");
@@ -35,7 +37,8 @@ client::SessionEvent AwaitSessionEvent(client::PartySession& session, client::Se
 // The proposal the provider's session makes for `claim`, as the consumer receives it.
 Json ProposeAndReceive(client::PartySession& provider, client::PartySession& consumer, Json claim) {
   const Json proposal = Unwrap(provider.ProposeNext(std::move(claim)), "propose");
-  const client::SessionEvent event = AwaitSessionEvent(consumer, client::SessionEventKind::kProposal);
+  const client::SessionEvent event =
+      AwaitSessionEvent(consumer, client::SessionEventKind::kProposal);
   CHECK(event.body == proposal);
   return event.body;
 }
@@ -45,7 +48,8 @@ void CheckRefused(const Status& status, ErrorCode code, const std::string& words
   INFO("refusal expected at line " << where.line());
   REQUIRE_FALSE(status.ok());
   CHECK_MESSAGE(status.error().code() == code, status.error().ToString());
-  CHECK_MESSAGE(status.error().message().find(words) != std::string::npos, status.error().ToString());
+  CHECK_MESSAGE(status.error().message().find(words) != std::string::npos,
+                status.error().ToString());
 }
 
 template <typename T>
@@ -54,13 +58,15 @@ Status StatusOf(const Result<T>& result) {
   return result.error();
 }
 
-TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without a rejection refused; "
-          "all kept across a restart") {
+TEST_CASE(
+    "dispute: reject, amend and settle; rejected claims and amends without a rejection refused; "
+    "all kept across a restart") {
   TempDir dir;
   Trade trade;
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   trade.Record(dir.Sub("ledger"), 2);
-  const auto arguments = LocalTccdArguments(dir, {"--anchor-interval", "50", "--metrics", "127.0.0.1:0"});
+  const auto arguments =
+      LocalTccdArguments(dir, {"--anchor-interval", "50", "--metrics", "127.0.0.1:0"});
   TccdProcess tccd;
   tccd.Start(arguments);
   auto provider = JoinSession(trade, tccd, trade.provider);
@@ -68,20 +74,26 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
 
   // Seq 1: a wrong bill, rejected with a reason the provider receives, signed by the consumer.
   const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("9.99"));
-  const Json rejection =
-      Unwrap(consumer->Reject(wrong, {ReasonCode::kWrongAmount, "metered 420 GPU-seconds, billed 480"}), "reject");
-  const client::SessionEvent rejected = AwaitSessionEvent(*provider, client::SessionEventKind::kRejection);
+  const Json rejection = Unwrap(
+      consumer->Reject(wrong, {ReasonCode::kWrongAmount, "metered 420 GPU-seconds, billed 480"}),
+      "reject");
+  const client::SessionEvent rejected =
+      AwaitSessionEvent(*provider, client::SessionEventKind::kRejection);
   CHECK(rejected.seq == 1);
   CHECK(rejected.body == rejection);
-  CHECK(*rejected.body.GetString("proposal_hash") == Unwrap(controller::ProposalHash(wrong), "hash"));
+  CHECK(*rejected.body.GetString("proposal_hash") ==
+        Unwrap(controller::ProposalHash(wrong), "hash"));
   CHECK(Unwrap(controller::VerifyRejection(rejected.body, *trade.resolver), "verify").reason.code ==
         ReasonCode::kWrongAmount);
-  CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_rejections_total{code=\"wrong_amount\"}") == 1);
+  CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_rejections_total{code=\"wrong_amount\"}") ==
+        1);
 
   // The rejected bill is dead: co-signed anyway, tccd refuses it; re-proposed (signed again, so a
   // different proposal hash with the same content), tccd refuses it too.
-  CheckRefused(StatusOf(consumer->Submit(trade.Cosign(wrong))), ErrorCode::kConflict, "rejected by the consumer");
-  CheckRefused(StatusOf(provider->ProposeNext(Bill("9.99"))), ErrorCode::kConflict, "rejected this bill");
+  CheckRefused(StatusOf(consumer->Submit(trade.Cosign(wrong))), ErrorCode::kConflict,
+               "rejected by the consumer");
+  CheckRefused(StatusOf(provider->ProposeNext(Bill("9.99"))), ErrorCode::kConflict,
+               "rejected this bill");
 
   // The amended bill settles seq 1.
   const Json amended = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
@@ -92,30 +104,36 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
   CHECK(tsc.Find("credentialSubject")->Find("fee")->GetString("amount").value() == "0.38");
 
   // An issued seq is final: rejecting it is refused (through the SDK and with a raw client).
-  CheckRefused(StatusOf(consumer->Reject(amended, {ReasonCode::kOther, "too late"})), ErrorCode::kConflict,
-               "already issued");
+  CheckRefused(StatusOf(consumer->Reject(amended, {ReasonCode::kOther, "too late"})),
+               ErrorCode::kConflict, "already issued");
   auto raw_consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
   JoinWhenOpen(*raw_consumer, trade.channel_id);
-  const Json late = Unwrap(controller::MakeRejection(amended, {ReasonCode::kPrice, "late"}, *trade.consumer), "make");
-  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, late)), ErrorCode::kConflict, "already issued");
+  const Json late = Unwrap(
+      controller::MakeRejection(amended, {ReasonCode::kPrice, "late"}, *trade.consumer), "make");
+  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, late)), ErrorCode::kConflict,
+               "already issued");
   // Only the consumer rejects, and only what the channel's consumer signed.
   auto raw_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
   JoinWhenOpen(*raw_provider, trade.channel_id);
-  CheckRefused(StatusOf(raw_provider->Reject(trade.channel_id, late)), ErrorCode::kPermissionDenied, "consumer");
+  CheckRefused(StatusOf(raw_provider->Reject(trade.channel_id, late)), ErrorCode::kPermissionDenied,
+               "consumer");
 
   // Seq 2: an amend without a rejection is refused; the same proposal again is a harmless re-send.
   const Json second = ProposeAndReceive(*provider, *consumer, Bill("0.40"));
   const std::string head = consumer->head().hash;
-  CheckRefused(raw_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.41")), ErrorCode::kConflict,
-               "only after a rejection");
+  CheckRefused(raw_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.41")),
+               ErrorCode::kConflict, "only after a rejection");
   REQUIRE(raw_provider->Propose(trade.channel_id, second).ok());
   CHECK(AwaitSessionEvent(*consumer, client::SessionEventKind::kProposal).body == second);
   // A rejection of a proposal tccd never relayed is refused.
   const Json never = trade.Proposal(2, head, "0.42");
-  const Json stray = Unwrap(controller::MakeRejection(never, {ReasonCode::kOther, "?"}, *trade.consumer), "make");
-  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, stray)), ErrorCode::kConflict, "latest proposal");
+  const Json stray =
+      Unwrap(controller::MakeRejection(never, {ReasonCode::kOther, "?"}, *trade.consumer), "make");
+  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, stray)), ErrorCode::kConflict,
+               "latest proposal");
   // The consumer rejects seq 2's bill; then tccd restarts.
-  Unwrap(consumer->Reject(second, {ReasonCode::kPrice, "the agreed price is 0.38 per period"}), "reject 2");
+  Unwrap(consumer->Reject(second, {ReasonCode::kPrice, "the agreed price is 0.38 per period"}),
+         "reject 2");
   AwaitSessionEvent(*provider, client::SessionEventKind::kRejection);
 
   raw_consumer.reset();
@@ -131,10 +149,10 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
   JoinWhenOpen(*after_provider, trade.channel_id);
   auto after_consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
   JoinWhenOpen(*after_consumer, trade.channel_id);
-  CheckRefused(StatusOf(after_consumer->Submit(trade.channel_id, trade.Cosign(second))), ErrorCode::kConflict,
-               "rejected by the consumer");
-  CheckRefused(after_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.40")), ErrorCode::kConflict,
-               "rejected this bill");
+  CheckRefused(StatusOf(after_consumer->Submit(trade.channel_id, trade.Cosign(second))),
+               ErrorCode::kConflict, "rejected by the consumer");
+  CheckRefused(after_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.40")),
+               ErrorCode::kConflict, "rejected this bill");
   // The amend is allowed (the latest proposal was rejected) and settles seq 2.
   const Json amended2 = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
   Unwrap(consumer->Submit(Unwrap(consumer->Cosign(amended2), "cosign 2")), "submit 2");
@@ -147,8 +165,9 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
   tccd.Start(arguments);
   auto last_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
   JoinWhenOpen(*last_provider, trade.channel_id);
-  CheckRefused(last_provider->Propose(trade.channel_id, trade.Proposal(3, consumer->head().hash, "0.50")),
-               ErrorCode::kConflict, "only after a rejection");
+  CheckRefused(
+      last_provider->Propose(trade.channel_id, trade.Proposal(3, consumer->head().hash, "0.50")),
+      ErrorCode::kConflict, "only after a rejection");
 
   // The dispute record: who, when, which proposal, why — for members and auditors, verified.
   consumer = JoinSession(trade, tccd, trade.consumer);
@@ -161,11 +180,13 @@ TEST_CASE("dispute: reject, amend and settle; rejected claims and amends without
   CHECK(*record.rejections[1].Find("rejection")->GetString("code") == "price");
   auto auditor = ConnectParty(tccd.listen(), tccd.did(), trade.auditor);
   JoinWhenOpen(*auditor, trade.channel_id);
-  const client::DisputeRecord audited = Unwrap(auditor->Disputes(trade.channel_id, 2), "audit from seq 2");
+  const client::DisputeRecord audited =
+      Unwrap(auditor->Disputes(trade.channel_id, 2), "audit from seq 2");
   REQUIRE(audited.rejections.size() == 1);
   CHECK(audited.rejections[0].Find("rejection")->Find("seq")->as_number() == 2);
   // Auditors read but do not reject.
-  CheckRefused(StatusOf(auditor->Reject(trade.channel_id, first)), ErrorCode::kPermissionDenied, "consumer");
+  CheckRefused(StatusOf(auditor->Reject(trade.channel_id, first)), ErrorCode::kPermissionDenied,
+               "consumer");
 }
 
 void CloseWithReason(bool by_consumer) {
@@ -184,8 +205,9 @@ void CloseWithReason(bool by_consumer) {
 
   client::PartySession& closer = by_consumer ? *consumer : *provider;
   client::PartySession& other = by_consumer ? *provider : *consumer;
-  const Reason reason{by_consumer ? ReasonCode::kPrice : ReasonCode::kWrongUsage,
-                      by_consumer ? "prices rose beyond the agreement" : "the consumer's jobs exceed the quota"};
+  const Reason reason{
+      by_consumer ? ReasonCode::kPrice : ReasonCode::kWrongUsage,
+      by_consumer ? "prices rose beyond the agreement" : "the consumer's jobs exceed the quota"};
   const Json closing = Unwrap(closer.Close(reason), "close");
   CHECK(*closing.GetString("party") == closer.did());
   CHECK(*closing.GetString("issuer") == tccd.did());
@@ -219,7 +241,8 @@ void CloseWithReason(bool by_consumer) {
   REQUIRE(record.closing.has_value());
   CHECK(*record.closing == closing);
   const controller::CloseRequest verified =
-      Unwrap(controller::VerifyClosingRecord(*record.closing, tccd.did(), *trade.resolver), "verify closing");
+      Unwrap(controller::VerifyClosingRecord(*record.closing, tccd.did(), *trade.resolver),
+             "verify closing");
   CHECK(verified.reason.text == reason.text);
   // The close anchored the last TSC, which the closing record names.
   bool anchored = false;

@@ -13,8 +13,12 @@ constexpr std::string_view kRejectionType = "SettlementRejection";
 constexpr std::string_view kCloseRequestType = "ChannelCloseRequest";
 constexpr std::string_view kClosingType = "ChannelClosing";
 
-Error Invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
-Error Failed(std::string message) { return Error(ErrorCode::kVerificationFailed, std::move(message)); }
+Error Invalid(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, std::move(message));
+}
+Error Failed(std::string message) {
+  return Error(ErrorCode::kVerificationFailed, std::move(message));
+}
 
 Status CheckReason(const Reason& reason) {
   if (reason.text.size() > kMaxReasonTextBytes) {
@@ -31,7 +35,8 @@ void SetReason(Json& document, const Reason& reason) {
 Result<Reason> ReadReason(JsonObjectReader& reader) {
   TCC_ASSIGN_OR_RETURN(std::string code_name, reader.String("code"));
   auto code = ReasonCodeFromName(code_name);
-  if (!code) return reader.ShapeError("member \"code\" must be wrong_amount, wrong_usage, price or other");
+  if (!code)
+    return reader.ShapeError("member \"code\" must be wrong_amount, wrong_usage, price or other");
   TCC_ASSIGN_OR_RETURN(std::string text, reader.String("text"));
   Reason reason{*code, std::move(text)};
   Status bounded = CheckReason(reason);
@@ -41,24 +46,29 @@ Result<Reason> ReadReason(JsonObjectReader& reader) {
 
 Status ReadType(JsonObjectReader& reader, std::string_view expected) {
   TCC_ASSIGN_OR_RETURN(std::string type, reader.String("type"));
-  if (type != expected) return reader.ShapeError("member \"type\" must be " + std::string(expected));
+  if (type != expected)
+    return reader.ShapeError("member \"type\" must be " + std::string(expected));
   return OkStatus();
 }
 
 Result<std::string> ReadDid(JsonObjectReader& reader, std::string_view key) {
   TCC_ASSIGN_OR_RETURN(std::string did, reader.String(key));
-  if (did.empty() || did.size() > 256) return reader.ShapeError("member \"" + std::string(key) + "\" must be a DID");
+  if (did.empty() || did.size() > 256)
+    return reader.ShapeError("member \"" + std::string(key) + "\" must be a DID");
   return did;
 }
 
 vc::ProofOptions SignerOptions(const did::KeyPair& key, const std::string& created) {
-  return vc::ProofOptions{.verification_method = did::DidKeyVerificationMethod(key.public_key()), .created = created};
+  return vc::ProofOptions{.verification_method = did::DidKeyVerificationMethod(key.public_key()),
+                          .created = created};
 }
 
 // One proof, by `signer`, verifying.
-Status VerifySignedBy(const Json& document, const std::string& signer, did::Resolver& resolver, std::string_view what) {
+Status VerifySignedBy(const Json& document, const std::string& signer, did::Resolver& resolver,
+                      std::string_view what) {
   const Json* proof = document.Find("proof");
-  if (proof == nullptr || !proof->is_object()) return Failed(std::string(what) + " carries exactly one proof");
+  if (proof == nullptr || !proof->is_object())
+    return Failed(std::string(what) + " carries exactly one proof");
   auto verified = vc::VerifyProofs(document, resolver);
   if (!verified.ok()) return std::move(verified).error().WithContext(what);
   if (verified->front().controller != signer) {
@@ -71,10 +81,14 @@ Status VerifySignedBy(const Json& document, const std::string& signer, did::Reso
 
 std::string_view ReasonCodeName(ReasonCode code) {
   switch (code) {
-    case ReasonCode::kWrongAmount: return "wrong_amount";
-    case ReasonCode::kWrongUsage: return "wrong_usage";
-    case ReasonCode::kPrice: return "price";
-    case ReasonCode::kOther: return "other";
+    case ReasonCode::kWrongAmount:
+      return "wrong_amount";
+    case ReasonCode::kWrongUsage:
+      return "wrong_usage";
+    case ReasonCode::kPrice:
+      return "price";
+    case ReasonCode::kOther:
+      return "other";
   }
   return "other";
 }
@@ -94,14 +108,15 @@ Result<std::string> ContentHash(const Json& claim) {
   return vc::CredentialHash(content);
 }
 
-Result<Json> MakeRejection(const Json& proposal, const Reason& reason, const did::KeyPair& consumer_key,
-                           const std::string& created) {
+Result<Json> MakeRejection(const Json& proposal, const Reason& reason,
+                           const did::KeyPair& consumer_key, const std::string& created) {
   TCC_RETURN_IF_ERROR(CheckReason(reason));
   TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(proposal));
   TCC_ASSIGN_OR_RETURN(std::string_view consumer, proposal.GetString("consumer"));
   const std::string signer = did::DidKeyFromPublicKey(consumer_key.public_key());
   if (consumer != signer) {
-    return Error(ErrorCode::kPermissionDenied, "the signing key (" + signer + ") is not the proposal's consumer (" +
+    return Error(ErrorCode::kPermissionDenied, "the signing key (" + signer +
+                                                   ") is not the proposal's consumer (" +
                                                    std::string(consumer) + ")");
   }
   TCC_ASSIGN_OR_RETURN(std::string hash, ProposalHash(proposal));
@@ -137,8 +152,8 @@ Result<Rejection> VerifyRejection(const Json& document, did::Resolver& resolver)
   return rejection;
 }
 
-Result<Json> MakeCloseRequest(const std::string& channel_id, const Reason& reason, const did::KeyPair& party_key,
-                              const std::string& created) {
+Result<Json> MakeCloseRequest(const std::string& channel_id, const Reason& reason,
+                              const did::KeyPair& party_key, const std::string& created) {
   TCC_RETURN_IF_ERROR(CheckReason(reason));
   if (!IsLowerHex(channel_id, 64)) return Invalid("a channel id is 64 lowercase hex digits");
   Json document = Json::Object();
@@ -169,8 +184,8 @@ Result<CloseRequest> VerifyCloseRequest(const Json& document, did::Resolver& res
   return request;
 }
 
-Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq, const std::string& last_hash,
-                               const did::KeyPair& tcc_key) {
+Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq,
+                               const std::string& last_hash, const did::KeyPair& tcc_key) {
   TCC_ASSIGN_OR_RETURN(CloseRequest read, ReadCloseRequest(request));
   Json record = Json::Object();
   record.Set("type", kClosingType);
@@ -186,12 +201,14 @@ Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq, cons
   return record;
 }
 
-Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did, did::Resolver& resolver) {
+Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did,
+                                         did::Resolver& resolver) {
   JsonObjectReader reader(record, "closing record");
   TCC_RETURN_IF_ERROR(reader.CheckIsObject());
   TCC_RETURN_IF_ERROR(ReadType(reader, kClosingType));
   TCC_ASSIGN_OR_RETURN(std::string issuer, ReadDid(reader, "issuer"));
-  if (issuer != tcc_did) return Failed("the closing record is issued by " + issuer + ", not " + tcc_did);
+  if (issuer != tcc_did)
+    return Failed("the closing record is issued by " + issuer + ", not " + tcc_did);
   TCC_ASSIGN_OR_RETURN(std::string channel, reader.LowerHex("channel"));
   TCC_ASSIGN_OR_RETURN(std::string party, ReadDid(reader, "party"));
   TCC_ASSIGN_OR_RETURN(Reason reason, ReadReason(reader));

@@ -1,4 +1,5 @@
-// Internal: the negotiation over a channel's next seq (the one not issued yet), as tccd enforces it.
+// Internal: the negotiation over a channel's next seq (the one not issued yet), as tccd enforces
+// it.
 //
 // The provider proposes a claim for the next seq (tccd relays it and remembers the latest); the
 // consumer co-signs it or rejects it. A rejected bill is dead: neither a joint claim nor another
@@ -42,13 +43,15 @@ class Negotiation {
   // Whether the provider may propose (proposal hash, content hash) for the next seq.
   Status CheckProposal(const std::string& proposal, const std::string& content) const {
     if (rejected_contents_.contains(content)) {
-      return Error(ErrorCode::kConflict, "seq " + std::to_string(seq_) +
-                                             ": the consumer rejected this bill; propose a different claim");
+      return Error(ErrorCode::kConflict,
+                   "seq " + std::to_string(seq_) +
+                       ": the consumer rejected this bill; propose a different claim");
     }
     if (!proposed_.empty() && proposed_ != proposal && !rejected_.contains(proposed_)) {
-      return Error(ErrorCode::kConflict, "seq " + std::to_string(seq_) +
-                                             " already has a proposal the consumer has not rejected; a different claim "
-                                             "for the seq may be proposed only after a rejection");
+      return Error(ErrorCode::kConflict,
+                   "seq " + std::to_string(seq_) +
+                       " already has a proposal the consumer has not rejected; a different claim "
+                       "for the seq may be proposed only after a rejection");
     }
     return OkStatus();
   }
@@ -59,7 +62,8 @@ class Negotiation {
 
   // Whether the consumer may reject `proposal`: the latest one relayed, or one rejected before.
   Status CheckRejection(const std::string& proposal) const {
-    if (rejected_.contains(proposal) || (!proposed_.empty() && proposal == proposed_)) return OkStatus();
+    if (rejected_.contains(proposal) || (!proposed_.empty() && proposal == proposed_))
+      return OkStatus();
     return Error(ErrorCode::kConflict, "seq " + std::to_string(seq_) + ": proposal " + proposal +
                                            " is not the provider's latest proposal for the seq");
   }
@@ -72,7 +76,8 @@ class Negotiation {
   // A joint claim for the next seq, by its content hash.
   Status CheckClaim(const std::string& content) const {
     if (!rejected_contents_.contains(content)) return OkStatus();
-    return Error(ErrorCode::kConflict, "seq " + std::to_string(seq_) + ": the claim was rejected by the consumer");
+    return Error(ErrorCode::kConflict,
+                 "seq " + std::to_string(seq_) + ": the claim was rejected by the consumer");
   }
 
  private:
@@ -84,6 +89,7 @@ class Negotiation {
 };
 
 // Reads the negotiation of the channel's next seq back from the store (after a restart).
-Status RecoverNegotiation(ChannelStore& store, const ChannelRecord& record, Negotiation& negotiation);
+Status RecoverNegotiation(ChannelStore& store, const ChannelRecord& record,
+                          Negotiation& negotiation);
 
 }  // namespace tcc::controller

@@ -33,7 +33,8 @@
 namespace tcc::controller {
 
 enum class ReasonCode { kWrongAmount, kWrongUsage, kPrice, kOther };
-std::string_view ReasonCodeName(ReasonCode code);  // "wrong_amount", "wrong_usage", "price", "other"
+std::string_view ReasonCodeName(
+    ReasonCode code);  // "wrong_amount", "wrong_usage", "price", "other"
 std::optional<ReasonCode> ReasonCodeFromName(std::string_view name);
 inline constexpr ReasonCode kAllReasonCodes[] = {ReasonCode::kWrongAmount, ReasonCode::kWrongUsage,
                                                  ReasonCode::kPrice, ReasonCode::kOther};
@@ -62,8 +63,8 @@ struct Rejection {
 
 // The consumer refuses `proposal` (its key must be the proposal's consumer). `created` as in
 // vc::ProofOptions (empty: now).
-Result<Json> MakeRejection(const Json& proposal, const Reason& reason, const did::KeyPair& consumer_key,
-                           const std::string& created = {});
+Result<Json> MakeRejection(const Json& proposal, const Reason& reason,
+                           const did::KeyPair& consumer_key, const std::string& created = {});
 // Reads a rejection's members (strictly: an unknown member is refused) without checking its proof.
 Result<Rejection> ReadRejection(const Json& document);
 // ReadRejection plus the proof: exactly one, by the named consumer, verifying.
@@ -75,15 +76,16 @@ struct CloseRequest {
   Reason reason;
 };
 
-Result<Json> MakeCloseRequest(const std::string& channel_id, const Reason& reason, const did::KeyPair& party_key,
-                              const std::string& created = {});
+Result<Json> MakeCloseRequest(const std::string& channel_id, const Reason& reason,
+                              const did::KeyPair& party_key, const std::string& created = {});
 Result<CloseRequest> ReadCloseRequest(const Json& document);
 Result<CloseRequest> VerifyCloseRequest(const Json& document, did::Resolver& resolver);
 
 // The TCC's closing record for a channel closed at a party's request.
-Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq, const std::string& last_hash,
-                               const did::KeyPair& tcc_key);
+Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq,
+                               const std::string& last_hash, const did::KeyPair& tcc_key);
 // Checks the TCC's proof (issuer = `tcc_did`) and the party's request inside.
-Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did, did::Resolver& resolver);
+Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did,
+                                         did::Resolver& resolver);
 
 }  // namespace tcc::controller
