@@ -60,9 +60,11 @@ int main(int argc, char** argv) {
       case tcc::client::SessionEventKind::kProposal: {
         if (event.seq <= channel.head().seq) return;  // settled already: a re-sent proposal
         if (tcc::Status bill = CheckBill(event.body, *terms); !bill.ok()) {
-          auto rejected = channel.Reject(event.body, {tcc::controller::ReasonCode::kWrongAmount, bill.error().message()});
-          std::cout << (rejected.ok() ? "rejected seq=" : "could not reject seq=") << event.seq << ": "
-                    << (rejected.ok() ? bill.error().message() : rejected.error().message()) << std::endl;
+          auto rejected = channel.Reject(
+              event.body, {tcc::controller::ReasonCode::kWrongAmount, bill.error().message()});
+          std::cout << (rejected.ok() ? "rejected seq=" : "could not reject seq=") << event.seq
+                    << ": " << (rejected.ok() ? bill.error().message() : rejected.error().message())
+                    << std::endl;
           return;
         }
         auto joint = channel.Cosign(event.body);

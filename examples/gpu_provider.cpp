@@ -17,7 +17,8 @@ namespace {
 
 constexpr const char* kUsage =
     "gpu_provider: bills GPU minutes on a TCC channel (the provider side).\n"
-    "usage: gpu_provider --listen ENDPOINT --tcc DID --key FILE --channel ID --tst FILE --tic FILE\n"
+    "usage: gpu_provider --listen ENDPOINT --tcc DID --key FILE --channel ID --tst FILE --tic "
+    "FILE\n"
     "                    [--count N] [--interval MS] [--misbill SEQ]\n"
     "  --interval MS       time between proposals (default 200)\n"
     "  --misbill SEQ       bill minute SEQ wrong once (a metering error the consumer rejects)\n";
@@ -53,7 +54,8 @@ void Print(const tcc::client::SessionEvent& event) {
   } else if (event.kind == tcc::client::SessionEventKind::kAnchored) {
     std::cout << "anchored seq=" << event.seq << " root=" << event.body.GetString("root").value() << std::endl;
   } else if (event.kind == tcc::client::SessionEventKind::kRejection) {
-    std::cout << "rejected seq=" << event.seq << " by the consumer: " << event.body.GetString("code").value() << ": "
+    std::cout << "rejected seq=" << event.seq
+              << " by the consumer: " << event.body.GetString("code").value() << ": "
               << event.body.GetString("text").value() << std::endl;
   } else if (event.kind == tcc::client::SessionEventKind::kReconnected) {
     std::cout << "reconnected at seq " << event.seq << std::endl;
@@ -98,8 +100,10 @@ int main(int argc, char** argv) {
     claim.Set("start", tcc::FormatRfc3339(start));
     claim.Set("end", tcc::FormatRfc3339(start + std::chrono::minutes(1)));
     claim.Set("usage", MeterMinute(seq, terms->gpu_count));
-    auto gpu_seconds = static_cast<std::int64_t>(claim.Find("usage")->Find("gpuSeconds")->as_number());
-    if (seq == misbill) gpu_seconds *= 2;  // the metering error: billed twice the seconds it reports
+    auto gpu_seconds =
+        static_cast<std::int64_t>(claim.Find("usage")->Find("gpuSeconds")->as_number());
+    if (seq == misbill)
+      gpu_seconds *= 2;  // the metering error: billed twice the seconds it reports
     tcc::Json fee = tcc::Json::Object();
     fee.Set("amount", gpu_billing::FeeFor(*terms, gpu_seconds));
     fee.Set("currency", terms->currency);

@@ -447,28 +447,36 @@ struct BillPolicy {
   std::optional<controller::Reason> Check(const Json& claim) const {
     if (!max_fee && !max_unit_price) return std::nullopt;
     const Json* fee = claim.Find("fee");
-    const std::string amount_text = fee != nullptr && fee->is_object() ? StringOf(*fee, "amount", "") : "";
+    const std::string amount_text =
+        fee != nullptr && fee->is_object() ? StringOf(*fee, "amount", "") : "";
     auto amount = ParseDecimal(amount_text);
-    if (!amount) return controller::Reason{controller::ReasonCode::kWrongAmount, "the bill has no readable fee.amount"};
+    if (!amount)
+      return controller::Reason{controller::ReasonCode::kWrongAmount,
+                                "the bill has no readable fee.amount"};
     if (max_fee && *amount > *max_fee) {
-      return controller::Reason{controller::ReasonCode::kPrice,
-                                "fee " + amount_text + " is above the consumer's limit " + FormatAmount(*max_fee)};
+      return controller::Reason{
+          controller::ReasonCode::kPrice,
+          "fee " + amount_text + " is above the consumer's limit " + FormatAmount(*max_fee)};
     }
     if (max_unit_price) {
       const Json* units = &claim;
       for (std::size_t from = 0; units != nullptr && from <= unit_path.size();) {
         const std::size_t dot = std::min(unit_path.find('.', from), unit_path.size());
-        units = units->is_object() ? units->Find(std::string_view(unit_path).substr(from, dot - from)) : nullptr;
+        units = units->is_object()
+                    ? units->Find(std::string_view(unit_path).substr(from, dot - from))
+                    : nullptr;
         from = dot + 1;
       }
       if (units == nullptr || !units->is_number() || units->as_number() <= 0) {
-        return controller::Reason{controller::ReasonCode::kWrongUsage, "the bill has no positive " + unit_path};
+        return controller::Reason{controller::ReasonCode::kWrongUsage,
+                                  "the bill has no positive " + unit_path};
       }
       const double unit_price = *amount / units->as_number();
       if (unit_price > *max_unit_price) {
         return controller::Reason{controller::ReasonCode::kPrice,
                                   "price per " + unit_path + " " + FormatAmount(unit_price) +
-                                      " is above the consumer's limit " + FormatAmount(*max_unit_price)};
+                                      " is above the consumer's limit " +
+                                      FormatAmount(*max_unit_price)};
       }
     }
     return std::nullopt;
@@ -498,7 +506,9 @@ struct BillPolicy {
 
 Result<double> ParseAmount(const std::string& text, std::string_view flag) {
   auto amount = BillPolicy::ParseDecimal(text);
-  if (!amount) return UsageError(std::string(flag) + " must be a decimal amount such as 0.38, not \"" + text + "\"");
+  if (!amount)
+    return UsageError(std::string(flag) + " must be a decimal amount such as 0.38, not \"" + text +
+                      "\"");
   return *amount;
 }
 
@@ -601,12 +611,16 @@ class Party {
       case client::SessionEventKind::kRejection: {
         const std::string code = StringOf(event.body, "code");
         const std::string text = StringOf(event.body, "text", "");
-        Emit("rejection", "rejected by the consumer: seq=" + std::to_string(event.seq) + " code=" + code + " " + text,
+        Emit("rejection",
+             "rejected by the consumer: seq=" + std::to_string(event.seq) + " code=" + code + " " +
+                 text,
              {{"seq", event.seq}, {"code", code}, {"text", text}});
-        if (role_ == "provider") rejected_ = Error(ErrorCode::kConflict, "the consumer rejected the bill for seq " +
-                                                                             std::to_string(event.seq) + " (" + code + ": " +
-                                                                             text + "); correct --claim and run again to "
-                                                                             "propose the amended bill");
+        if (role_ == "provider")
+          rejected_ = Error(ErrorCode::kConflict, "the consumer rejected the bill for seq " +
+                                                      std::to_string(event.seq) + " (" + code +
+                                                      ": " + text +
+                                                      "); correct --claim and run again to "
+                                                      "propose the amended bill");
         return;
       }
       case client::SessionEventKind::kChannel: {
@@ -751,11 +765,13 @@ Status Party::RunConsumer(const BillPolicy& policy) {
         refused && event->seq == session_->head().seq + 1) {
       auto rejection = session_->Reject(event->body, *refused);
       if (!rejection.ok()) {
-        std::cerr << "reject seq=" << event->seq << " refused: " << rejection.error().message() << "\n";
+        std::cerr << "reject seq=" << event->seq << " refused: " << rejection.error().message()
+                  << "\n";
         continue;
       }
       const std::string code(controller::ReasonCodeName(refused->code));
-      Emit("rejected", "rejected seq=" + std::to_string(event->seq) + " code=" + code + " " + refused->text,
+      Emit("rejected",
+           "rejected seq=" + std::to_string(event->seq) + " code=" + code + " " + refused->text,
            {{"seq", event->seq}, {"code", code}, {"text", refused->text}});
       continue;
     }
@@ -786,10 +802,13 @@ int RunSettle(std::span<const std::string> arguments) {
       "Run one party of a channel against tccd until --count TSCs or Ctrl-C.\n"
       "  provider: joins, continues at the channel's last seq, and every --interval proposes the\n"
       "            next settlement (the --claim template for the next interval, seq = last + 1,\n"
-      "            prev = last TSC's hash); prints each TSC the TCC issues, anchors, and progress.\n"
+      "            prev = last TSC's hash); prints each TSC the TCC issues, anchors, and "
+      "progress.\n"
       "  consumer: joins, checks each proposal against the TST, the provider's proof and the\n"
-      "            channel (seq/prev), co-signs and submits it; prints each TSC. A bill that breaks\n"
-      "            --max-fee or --max-unit-price is rejected instead, with the reason (the provider\n"
+      "            channel (seq/prev), co-signs and submits it; prints each TSC. A bill that "
+      "breaks\n"
+      "            --max-fee or --max-unit-price is rejected instead, with the reason (the "
+      "provider\n"
       "            stops and says why; run it again with a corrected --claim to amend the bill).\n"
       "Both verify every TSC (TCC and parties' proofs, TST, hash link). Ctrl-C stops after the\n"
       "current round and prints a summary; a lost connection (tccd restarted) is re-joined, and a\n"
@@ -799,17 +818,24 @@ int RunSettle(std::span<const std::string> arguments) {
   command_line.Option("role", "provider|consumer", "Which party to run (required).", &role)
       .Option("tst", "FILE", "The TST template the claims follow (required).", &tst_file)
       .Option("claim", "FILE",
-              "Provider: the claim template (required). Its members are copied, except channel, seq, prev,\n"
-              "      provider and consumer (set from the channel) and start/end (moved to each seq's interval).",
+              "Provider: the claim template (required). Its members are copied, except channel, "
+              "seq, prev,\n"
+              "      provider and consumer (set from the channel) and start/end (moved to each "
+              "seq's interval).",
               &claim_file)
       .Option("count", "N", "Stop after N TSCs (default 0: until Ctrl-C).", &count_text)
       .Option("interval", "MS", "Provider: time between proposals (default 1000).", &interval_text)
-      .Option("chain", "URI", "Only for the evidence verify command the summary prints.", &chain_uri)
-      .Option("max-fee", "AMOUNT", "Consumer: reject (code price) a bill whose fee.amount is above AMOUNT.", &max_fee_text)
+      .Option("chain", "URI", "Only for the evidence verify command the summary prints.",
+              &chain_uri)
+      .Option("max-fee", "AMOUNT",
+              "Consumer: reject (code price) a bill whose fee.amount is above AMOUNT.",
+              &max_fee_text)
       .Option("max-unit-price", "AMOUNT",
-              "Consumer: reject (code price) a bill whose fee.amount divided by the --unit member is above AMOUNT.",
+              "Consumer: reject (code price) a bill whose fee.amount divided by the --unit member "
+              "is above AMOUNT.",
               &max_unit_price_text)
-      .Option("unit", "PATH", "Consumer: the claim member --max-unit-price divides by, e.g. usage.gpuSeconds.",
+      .Option("unit", "PATH",
+              "Consumer: the claim member --max-unit-price divides by, e.g. usage.gpuSeconds.",
               &unit_path);
   return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
@@ -827,14 +853,16 @@ int RunSettle(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
     BillPolicy policy;
     if (!max_fee_text.empty() || !max_unit_price_text.empty()) {
-      if (role != "consumer") return UsageError("--max-fee and --max-unit-price are the consumer's policy");
+      if (role != "consumer")
+        return UsageError("--max-fee and --max-unit-price are the consumer's policy");
     }
     if (!max_fee_text.empty()) {
       TCC_ASSIGN_OR_RETURN(policy.max_fee, ParseAmount(max_fee_text, "--max-fee"));
     }
     if (!max_unit_price_text.empty()) {
       if (unit_path.empty()) return MissingOption("--unit PATH (with --max-unit-price)");
-      TCC_ASSIGN_OR_RETURN(policy.max_unit_price, ParseAmount(max_unit_price_text, "--max-unit-price"));
+      TCC_ASSIGN_OR_RETURN(policy.max_unit_price,
+                           ParseAmount(max_unit_price_text, "--max-unit-price"));
       policy.unit_path = unit_path;
     }
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
@@ -847,8 +875,9 @@ int RunSettle(std::span<const std::string> arguments) {
     InstallStopHandler();
     Party party(options, role, count, chain_uri);
     TCC_RETURN_IF_ERROR(party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout));
-    Status ran = role == "provider" ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
-                                    : party.RunConsumer(policy);
+    Status ran = role == "provider"
+                     ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
+                     : party.RunConsumer(policy);
     party.Summary();
     return ran;
   });

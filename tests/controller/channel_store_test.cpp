@@ -810,7 +810,6 @@ TEST_CASE("Grouped commits amortize the sync") {
 
 // --- disputes ---
 
-
 // A real signed rejection of a proposal for `seq` in `channel`.
 Json SignedRejection(const did::KeyPair& consumer, const std::string& channel, std::uint64_t seq,
                      const std::string& fee) {
@@ -823,7 +822,9 @@ Json SignedRejection(const did::KeyPair& consumer, const std::string& channel, s
   return Ok(MakeRejection(proposal, {ReasonCode::kWrongAmount, "fee " + fee}, consumer));
 }
 
-TEST_CASE("Dispute records (rejections, the latest proposal, a closing record) round trip and survive a reopen") {
+TEST_CASE(
+    "Dispute records (rejections, the latest proposal, a closing record) round trip and survive a "
+    "reopen") {
   TempDir dir;
   const std::string path = dir.Sub("store");
   const did::KeyPair consumer = did::KeyPair::Generate();
@@ -832,8 +833,9 @@ TEST_CASE("Dispute records (rejections, the latest proposal, a closing record) r
   const Json other = SignedRejection(consumer, kChannelB, 3, "1.00");
   auto record = [](const Json& document, std::uint64_t received) {
     const Rejection read = Ok(ReadRejection(document));
-    return RejectionRecord{read.channel, read.seq, read.proposal_hash, HexHash("content " + read.proposal_hash),
-                           received, document};
+    return RejectionRecord{read.channel,       read.seq,
+                           read.proposal_hash, HexHash("content " + read.proposal_hash),
+                           received,           document};
   };
   {
     auto store = OpenStore(path);
@@ -850,7 +852,8 @@ TEST_CASE("Dispute records (rejections, the latest proposal, a closing record) r
     // A record whose document names another seq than the record is refused, nothing written.
     RejectionRecord mismatched = record(first, 10);
     mismatched.seq = 9;
-    CheckError(store->PutRejection(mismatched), ErrorCode::kInvalidArgument, "another channel, seq or proposal");
+    CheckError(store->PutRejection(mismatched), ErrorCode::kInvalidArgument,
+               "another channel, seq or proposal");
   }
   auto store = OpenStore(path);
   const std::vector<RejectionRecord> all = Ok(store->ListRejections(kChannelA));
@@ -872,7 +875,6 @@ TEST_CASE("Dispute records (rejections, the latest proposal, a closing record) r
   CHECK(Ok(store->GetClosingRecord(kChannelA)).value() == "{\"type\":\"ChannelClosing\"}");
   CHECK_FALSE(Ok(store->GetClosingRecord(kChannelB)).has_value());
 }
-
 
 }  // namespace
 }  // namespace tcc::controller

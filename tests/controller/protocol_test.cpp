@@ -23,14 +23,14 @@ constexpr std::string_view kChannelId =
 
 // In declaration order, which is also the order of the schema's type enum.
 constexpr std::array kAllTypes{
-    MessageType::kAuthBegin,      MessageType::kAuthProve,         MessageType::kChannelState,
-    MessageType::kSettlePropose,  MessageType::kSettleSubmit,      MessageType::kChannelSync,
-    MessageType::kEvidenceGet,    MessageType::kSettleReject,      MessageType::kChannelRejections,
-    MessageType::kChannelClose,   MessageType::kPing,              MessageType::kControlOpen,
-    MessageType::kControlClose,   MessageType::kControlPolicy,     MessageType::kControlList,
-    MessageType::kControlHealth,  MessageType::kReply,             MessageType::kError,
-    MessageType::kEventTsc,       MessageType::kEventProposal,     MessageType::kEventChannel,
-    MessageType::kEventAnchored,  MessageType::kEventRejection,
+    MessageType::kAuthBegin,     MessageType::kAuthProve,      MessageType::kChannelState,
+    MessageType::kSettlePropose, MessageType::kSettleSubmit,   MessageType::kChannelSync,
+    MessageType::kEvidenceGet,   MessageType::kSettleReject,   MessageType::kChannelRejections,
+    MessageType::kChannelClose,  MessageType::kPing,           MessageType::kControlOpen,
+    MessageType::kControlClose,  MessageType::kControlPolicy,  MessageType::kControlList,
+    MessageType::kControlHealth, MessageType::kReply,          MessageType::kError,
+    MessageType::kEventTsc,      MessageType::kEventProposal,  MessageType::kEventChannel,
+    MessageType::kEventAnchored, MessageType::kEventRejection,
 };
 
 std::string ExampleText(MessageType type) {

@@ -181,7 +181,8 @@ Status PartySession::OnMessage(const Message& message) {
       auto verified = controller::VerifyRejection(rejection, *options_.resolver);
       if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
       if (verified->channel != options_.channel_id || verified->consumer != head_.consumer) {
-        return Error(ErrorCode::kVerificationFailed, "tccd relayed a rejection for another channel or by another party");
+        return Error(ErrorCode::kVerificationFailed,
+                     "tccd relayed a rejection for another channel or by another party");
       }
       if (pending_seq_ == verified->seq && head_.role == "provider") {
         auto pending_hash = controller::ProposalHash(pending_);
@@ -282,7 +283,8 @@ Status PartySession::AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait)
     if (pending_rejected_ && pending_seq_ == seq) {
       // Nothing will be issued for the rejected bill; the caller amends it (the kRejection event,
       // with the consumer's reason, is handed out by Poll).
-      return Error(ErrorCode::kConflict, "the consumer rejected the proposal for seq " + std::to_string(seq));
+      return Error(ErrorCode::kConflict,
+                   "the consumer rejected the proposal for seq " + std::to_string(seq));
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || Cancelled()) {
@@ -391,7 +393,9 @@ Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason
     return Error(ErrorCode::kInvalidArgument, "the proposal is for channel " + link.channel);
   }
   if (pending_seq_ == link.seq && link.seq == head_.seq + 1) {
-    return Error(ErrorCode::kConflict, "seq " + std::to_string(link.seq) + " was co-signed by this party; a co-signed claim is final");
+    return Error(ErrorCode::kConflict,
+                 "seq " + std::to_string(link.seq) +
+                     " was co-signed by this party; a co-signed claim is final");
   }
   TCC_ASSIGN_OR_RETURN(Json rejection, controller::MakeRejection(proposal, reason, *options_.key));
   TCC_RETURN_IF_ERROR(WithResume([&] { return client_->Reject(options_.channel_id, rejection); }));
@@ -399,29 +403,38 @@ Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason
 }
 
 Result<Json> PartySession::Close(const controller::Reason& reason) {
-  TCC_ASSIGN_OR_RETURN(Json request, controller::MakeCloseRequest(options_.channel_id, reason, *options_.key));
-  TCC_ASSIGN_OR_RETURN(Json closing, WithResume([&] { return client_->Close(options_.channel_id, request); }));
-  TCC_ASSIGN_OR_RETURN(controller::CloseRequest verified,
-                       controller::VerifyClosingRecord(closing, options_.connect.tcc_did, *options_.resolver));
+  TCC_ASSIGN_OR_RETURN(Json request,
+                       controller::MakeCloseRequest(options_.channel_id, reason, *options_.key));
+  TCC_ASSIGN_OR_RETURN(Json closing,
+                       WithResume([&] { return client_->Close(options_.channel_id, request); }));
+  TCC_ASSIGN_OR_RETURN(
+      controller::CloseRequest verified,
+      controller::VerifyClosingRecord(closing, options_.connect.tcc_did, *options_.resolver));
   if (verified.channel != options_.channel_id || verified.party != did_) {
-    return Error(ErrorCode::kVerificationFailed, "the closing record is not for this close request");
+    return Error(ErrorCode::kVerificationFailed,
+                 "the closing record is not for this close request");
   }
   head_.closed = true;
   return closing;
 }
 
 Result<DisputeRecord> PartySession::FetchDisputes(std::uint64_t from_seq) {
-  TCC_ASSIGN_OR_RETURN(DisputeRecord record, WithResume([&] { return client_->Disputes(options_.channel_id, from_seq); }));
+  TCC_ASSIGN_OR_RETURN(DisputeRecord record, WithResume([&] {
+                         return client_->Disputes(options_.channel_id, from_seq);
+                       }));
   for (const Json& entry : record.rejections) {
     const Json* rejection = entry.Find("rejection");
-    if (rejection == nullptr) return Error(ErrorCode::kParse, "a stored rejection lacks its document");
-    TCC_ASSIGN_OR_RETURN(controller::Rejection verified, controller::VerifyRejection(*rejection, *options_.resolver));
+    if (rejection == nullptr)
+      return Error(ErrorCode::kParse, "a stored rejection lacks its document");
+    TCC_ASSIGN_OR_RETURN(controller::Rejection verified,
+                         controller::VerifyRejection(*rejection, *options_.resolver));
     if (verified.channel != options_.channel_id) {
       return Error(ErrorCode::kVerificationFailed, "tccd returned a rejection of another channel");
     }
   }
   if (record.closing) {
-    TCC_RETURN_IF_ERROR(controller::VerifyClosingRecord(*record.closing, options_.connect.tcc_did, *options_.resolver));
+    TCC_RETURN_IF_ERROR(controller::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
+                                                        *options_.resolver));
   }
   return record;
 }

@@ -4,7 +4,6 @@
 #include <leveldb/db.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
-
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -44,8 +43,9 @@ namespace {
 //   a/<channel>                  -> u64be highest anchored seq
 //   v/<name>                     -> the value's bytes
 //   n/<name>                     -> u64be counter (apart from v/ so PutValue cannot break one)
-//   r/<channel>/<u64be seq><proposal hash (32)> -> {"content_hash":hex,"received_ms":N,"rejection":{...}}
-//   q/<channel>                  -> u64be seq | proposal hash (32) | content hash (32): the
+//   r/<channel>/<u64be seq><proposal hash (32)> ->
+//   {"content_hash":hex,"received_ms":N,"rejection":{...}} q/<channel>                  -> u64be
+//   seq | proposal hash (32) | content hash (32): the
 //                                   provider's latest proposal
 //   z/<channel>                  -> the closing record (JSON text) of a channel a party closed
 //   !probe                       -> "1", rewritten by Probe
@@ -1038,7 +1038,8 @@ ChannelStore::WriteHealth ChannelStore::write_health() const {
 
 namespace {
 
-std::string RejectionKey(std::string_view channel_id, std::uint64_t seq, std::string_view proposal_hash) {
+std::string RejectionKey(std::string_view channel_id, std::uint64_t seq,
+                         std::string_view proposal_hash) {
   std::string key = SeqKey(kRejectionKind, channel_id, seq);
   AppendHashBytes(key, proposal_hash);
   return key;
@@ -1046,7 +1047,8 @@ std::string RejectionKey(std::string_view channel_id, std::uint64_t seq, std::st
 
 Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view value) {
   const std::size_t key_size = kSeqKeySize + kHashSize;
-  if (key.size() != key_size || !IsSeqKey(key.substr(0, kSeqKeySize))) return Corrupt(key, "malformed rejection key");
+  if (key.size() != key_size || !IsSeqKey(key.substr(0, kSeqKeySize)))
+    return Corrupt(key, "malformed rejection key");
   auto json = Json::Parse(value);
   if (!json.ok()) return Corrupt(key, json.error().message());
   JsonObjectReader reader(*json, "rejection record");
@@ -1056,9 +1058,12 @@ Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view v
     auto content = reader.LowerHex("content_hash");
     auto received = reader.Integer("received_ms");
     auto document = reader.Member("rejection", Json::Type::kObject);
-    if (!content.ok()) read = content.error();
-    else if (!received.ok()) read = received.error();
-    else if (!document.ok()) read = document.error();
+    if (!content.ok())
+      read = content.error();
+    else if (!received.ok())
+      read = received.error();
+    else if (!document.ok())
+      read = document.error();
     else if (read = reader.Finish(); read.ok()) {
       record.content_hash = *content;
       record.received_ms = *received;
@@ -1086,7 +1091,8 @@ Status ChannelStore::PutRejection(const RejectionRecord& rejection) {
   TCC_RETURN_IF_ERROR(CheckHash(rejection.proposal_hash, "proposal hash"));
   TCC_RETURN_IF_ERROR(CheckHash(rejection.content_hash, "content hash"));
   TCC_ASSIGN_OR_RETURN(Rejection read, ReadRejection(rejection.document));
-  if (read.channel != rejection.channel_id || read.seq != rejection.seq || read.proposal_hash != rejection.proposal_hash) {
+  if (read.channel != rejection.channel_id || read.seq != rejection.seq ||
+      read.proposal_hash != rejection.proposal_hash) {
     return Invalid("the rejection names another channel, seq or proposal than its record");
   }
   Json value = Json::Object();
@@ -1095,22 +1101,24 @@ Status ChannelStore::PutRejection(const RejectionRecord& rejection) {
   value.Set("rejection", rejection.document);
   TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
-  batch.Put(RejectionKey(rejection.channel_id, rejection.seq, rejection.proposal_hash), value.Serialize());
+  batch.Put(RejectionKey(rejection.channel_id, rejection.seq, rejection.proposal_hash),
+            value.Serialize());
   return impl_->Write(batch, "writing a rejection of channel " + rejection.channel_id);
 }
 
 Result<std::vector<RejectionRecord>> ChannelStore::ListRejections(std::string_view channel_id,
-                                                                   std::uint64_t from_seq) {
+                                                                  std::uint64_t from_seq) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   std::vector<RejectionRecord> rejections;
   const std::string prefix = ChannelPrefix(kRejectionKind, channel_id);
   TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
-  TCC_RETURN_IF_ERROR(impl_->Scan(prefix, SeqKey(kRejectionKind, channel_id, from_seq),
-                                  [&](std::string_view key, std::string_view value) -> Result<bool> {
-                                    TCC_ASSIGN_OR_RETURN(RejectionRecord record, DecodeRejection(key, value));
-                                    rejections.push_back(std::move(record));
-                                    return true;
-                                  }));
+  TCC_RETURN_IF_ERROR(
+      impl_->Scan(prefix, SeqKey(kRejectionKind, channel_id, from_seq),
+                  [&](std::string_view key, std::string_view value) -> Result<bool> {
+                    TCC_ASSIGN_OR_RETURN(RejectionRecord record, DecodeRejection(key, value));
+                    rejections.push_back(std::move(record));
+                    return true;
+                  }));
   return rejections;
 }
 
@@ -1135,9 +1143,11 @@ Result<std::optional<ProposalMark>> ChannelStore::GetProposal(std::string_view c
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
   if (!value) return std::optional<ProposalMark>();
   if (value->size() != 8 + 2 * kHashSize) return Corrupt(key, "not a seq and two hashes");
-  ProposalMark mark{std::string(channel_id), ReadU64(*value), HashHex(std::string_view(*value).substr(8, kHashSize)),
+  ProposalMark mark{std::string(channel_id), ReadU64(*value),
+                    HashHex(std::string_view(*value).substr(8, kHashSize)),
                     HashHex(std::string_view(*value).substr(8 + kHashSize))};
-  if (!CheckSeq(mark.seq).ok()) return Corrupt(key, "seq " + std::to_string(mark.seq) + " is out of range");
+  if (!CheckSeq(mark.seq).ok())
+    return Corrupt(key, "seq " + std::to_string(mark.seq) + " is out of range");
   return std::optional<ProposalMark>(std::move(mark));
 }
 

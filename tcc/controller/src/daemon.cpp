@@ -29,8 +29,8 @@
 #include "tcc/common/sha256.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/controller/channel_store.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/controller/log.h"
 #include "tcc/controller/metrics.h"
 #include "tcc/controller/protocol.h"
@@ -252,10 +252,11 @@ class Daemon::Impl {
   void EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message);
   // disputes (dispute.h, negotiation.h)
   void Reject(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
-  void OnRejectionVerified(const Requester& from, const std::string& channel_id, Result<Rejection> rejection,
-                           Json document);
+  void OnRejectionVerified(const Requester& from, const std::string& channel_id,
+                           Result<Rejection> rejection, Json document);
   void Rejections(const Requester& from, ChannelRuntime& channel, const Message& message);
-  void PartyClose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
+  void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
+                  const Message& message);
   // The negotiation of the channel's next seq (moved on when a TSC was issued).
   Negotiation& NegotiationOf(ChannelRuntime& channel) {
     channel.negotiation.MoveTo(channel.record.last_seq + 1);
@@ -446,10 +447,12 @@ Status Daemon::Impl::RecoverChannels() {
     runtime.anchored_seq = anchored;
     TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.negotiation));
     if (record.state == ChannelState::kClosed) {
-      TCC_ASSIGN_OR_RETURN(std::optional<std::string> closing, store_->GetClosingRecord(record.channel_id));
+      TCC_ASSIGN_OR_RETURN(std::optional<std::string> closing,
+                           store_->GetClosingRecord(record.channel_id));
       if (closing) {
         auto parsed = Json::Parse(*closing);
-        if (!parsed.ok()) return std::move(parsed).error().WithContext("closing record of " + record.channel_id);
+        if (!parsed.ok())
+          return std::move(parsed).error().WithContext("closing record of " + record.channel_id);
         runtime.closing_record = std::move(parsed).value();
       }
     }
@@ -885,10 +888,12 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   Connection& current = *connection;
   // Requests answered after work on a worker: a peer that does not wait for its answers gets a
   // bounded share of the workers and of the memory their answers take.
-  const bool large = message->type == MessageType::kChannelSync || message->type == MessageType::kEvidenceGet ||
+  const bool large = message->type == MessageType::kChannelSync ||
+                     message->type == MessageType::kEvidenceGet ||
                      message->type == MessageType::kChannelRejections;
-  if (large || message->type == MessageType::kAuthBegin || message->type == MessageType::kAuthProve ||
-      message->type == MessageType::kSettleReject || message->type == MessageType::kChannelClose) {
+  if (large || message->type == MessageType::kAuthBegin ||
+      message->type == MessageType::kAuthProve || message->type == MessageType::kSettleReject ||
+      message->type == MessageType::kChannelClose) {
     if (current.requests_in_flight >= config_.limits.max_requests_in_flight_per_connection ||
         (large && current.large_requests_in_flight >= kMaxLargeRequestsInFlight)) {
       const Error error(ErrorCode::kResourceExhausted,
@@ -1095,16 +1100,20 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
   const Json& proposal = ObjectMember(message, "proposal");
   const std::string channel_id = channel.record.channel_id;
-  auto relay = [this, from, counterpart, frame = FrameBuilder(MessageType::kEventProposal)
-                                                     .Add("channel", channel_id)
-                                                     .Add("from", sender)
-                                                     .Add("proposal", proposal)
-                                                     .Finish()](ChannelRuntime& to) {
+  auto relay = [this, from, counterpart,
+                frame = FrameBuilder(MessageType::kEventProposal)
+                            .Add("channel", channel_id)
+                            .Add("from", sender)
+                            .Add("proposal", proposal)
+                            .Finish()](ChannelRuntime& to) {
     const std::size_t delivered = Publish(to, frame, counterpart);
     if (delivered == 0) {
-      return ReplyError(from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
+      return ReplyError(
+          from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
     }
-    Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("delivered", static_cast<std::uint64_t>(delivered)).Finish());
+    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                    .Add("delivered", static_cast<std::uint64_t>(delivered))
+                    .Finish());
   };
   // A provider's proposal for the next seq is the one the negotiation is about: a different one
   // for the same seq is an amend, allowed only after the consumer rejected the latest.
@@ -1127,18 +1136,19 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   negotiation.Proposed(*hash, *content);
   ++outstanding_;
   ++store_writes_pending_;
-  writer_->PutProposal({channel_id, link->seq, *hash, *content}, [this, channel_id, from, relay](const Status& status) {
-    loop_.Post([this, channel_id, from, relay, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      ChannelRuntime& stored = channels_.find(channel_id)->second;
-      if (!status.ok()) {
-        OnStoreWriteFailed("store proposal", channel_id, status.error());
-        return ReplyError(from, StoreUnavailable());
-      }
-      relay(stored);
-    });
-  });
+  writer_->PutProposal({channel_id, link->seq, *hash, *content},
+                       [this, channel_id, from, relay](const Status& status) {
+                         loop_.Post([this, channel_id, from, relay, status] {
+                           --outstanding_;
+                           --store_writes_pending_;
+                           ChannelRuntime& stored = channels_.find(channel_id)->second;
+                           if (!status.ok()) {
+                             OnStoreWriteFailed("store proposal", channel_id, status.error());
+                             return ReplyError(from, StoreUnavailable());
+                           }
+                           relay(stored);
+                         });
+                       });
 }
 
 void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
@@ -1201,7 +1211,8 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
   if (Negotiation& negotiation = NegotiationOf(channel); negotiation.HasRejections()) {
     auto content = ContentHash(submission.claim);
     if (!content.ok()) return reject(content.error().WithContext("claim"));
-    if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok()) return reject(allowed.error());
+    if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok())
+      return reject(allowed.error());
   }
   channel.in_flight = true;
   const std::string channel_id = record.channel_id;
@@ -1546,37 +1557,44 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
 // ---------------------------------------------------------------------------------------------
 // Disputes: rejections, amends (Propose, Process) and closes with a reason
 
-void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& channel,
+                          const Message& message) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
   };
-  if (role != Role::kConsumer) return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
+  if (role != Role::kConsumer)
+    return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
   if (channel.record.state == ChannelState::kClosed || channel.closing) {
-    return refuse(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+    return refuse(
+        Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
   }
   Json document = ObjectMember(message, "rejection");
   auto read = ReadRejection(document);
   if (!read.ok()) return refuse(read.error());
   if (read->channel != channel.record.channel_id) {
-    return refuse(Error(ErrorCode::kInvalidArgument, "the rejection names channel " + read->channel +
-                                                         ", not the channel it was sent to"));
+    return refuse(
+        Error(ErrorCode::kInvalidArgument,
+              "the rejection names channel " + read->channel + ", not the channel it was sent to"));
   }
   if (read->consumer != channel.record.consumer) {
-    return refuse(Error(ErrorCode::kPermissionDenied, "the rejection names " + read->consumer +
-                                                          " as consumer; the channel's consumer is " + channel.record.consumer));
+    return refuse(Error(ErrorCode::kPermissionDenied,
+                        "the rejection names " + read->consumer +
+                            " as consumer; the channel's consumer is " + channel.record.consumer));
   }
   const std::string channel_id = channel.record.channel_id;
-  PeerAsync(from, false, [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-    auto verified = VerifyRejection(document, *resolver_);
-    return [this, from, channel_id, verified = std::move(verified), document = std::move(document)]() mutable {
-      OnRejectionVerified(from, channel_id, std::move(verified), std::move(document));
-    };
-  });
+  PeerAsync(from, false,
+            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
+              auto verified = VerifyRejection(document, *resolver_);
+              return [this, from, channel_id, verified = std::move(verified),
+                      document = std::move(document)]() mutable {
+                OnRejectionVerified(from, channel_id, std::move(verified), std::move(document));
+              };
+            });
 }
 
-void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string& channel_id, Result<Rejection> rejection,
-                                       Json document) {
+void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string& channel_id,
+                                       Result<Rejection> rejection, Json document) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
@@ -1589,32 +1607,41 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   }
   const std::uint64_t next = channel.record.last_seq + 1;
   if (rejection->seq < next) {
-    return refuse(Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
-                                                  " is already issued; an issued settlement is final"));
+    return refuse(
+        Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
+                                        " is already issued; an issued settlement is final"));
   }
   if (rejection->seq > next) {
     return refuse(Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
-                                                  " is not the next seq of the channel (" + std::to_string(next) + ")"));
+                                                  " is not the next seq of the channel (" +
+                                                  std::to_string(next) + ")"));
   }
   if (channel.in_flight) {
-    return refuse(Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
-                                                  " is being issued; it cannot be rejected any more"));
+    return refuse(
+        Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
+                                        " is being issued; it cannot be rejected any more"));
   }
   Negotiation& negotiation = NegotiationOf(channel);
-  if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok()) return refuse(allowed.error());
+  if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
+    return refuse(allowed.error());
   if (store_failed_) return refuse(StoreUnavailable());
   // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
   // write leaves it refused in memory (stricter, and the consumer is told to send it again).
   // A rejection sent again keeps the content hash recorded the first time.
-  const std::string content =
-      rejection->proposal_hash == negotiation.proposed() ? negotiation.proposed_content() : std::string();
+  const std::string content = rejection->proposal_hash == negotiation.proposed()
+                                  ? negotiation.proposed_content()
+                                  : std::string();
   if (content.empty()) {
     // Rejected before and stored: answer again without a second record.
-    Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channel", channel_id).Add("seq", next).Finish());
+    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                    .Add("channel", channel_id)
+                    .Add("seq", next)
+                    .Finish());
     return;
   }
   negotiation.Rejected(rejection->proposal_hash, content);
-  RejectionRecord record{channel_id, next, rejection->proposal_hash, content, UnixMillis(), std::move(document)};
+  RejectionRecord record{channel_id, next,         rejection->proposal_hash,
+                         content,    UnixMillis(), std::move(document)};
   const std::string code(ReasonCodeName(rejection->reason.code));
   const std::string event = FrameBuilder(MessageType::kEventRejection)
                                 .Add("channel", channel_id)
@@ -1623,24 +1650,30 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                 .Finish();
   ++outstanding_;
   ++store_writes_pending_;
-  writer_->PutRejection(std::move(record), [this, from, channel_id, next, code, event](const Status& status) {
-    loop_.Post([this, from, channel_id, next, code, event, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      ChannelRuntime& stored = channels_.find(channel_id)->second;
-      if (!status.ok()) {
-        OnStoreWriteFailed("store rejection", channel_id, status.error());
-        return ReplyError(from, StoreUnavailable());
-      }
-      metrics_->BillRejected(code);
-      Log(LogLevel::kInfo, "proposal rejected", {{"channel", channel_id}, {"seq", next}, {"code", code}});
-      Publish(stored, event, Role::kProvider);
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channel", channel_id).Add("seq", next).Finish());
-    });
-  });
+  writer_->PutRejection(std::move(record),
+                        [this, from, channel_id, next, code, event](const Status& status) {
+                          loop_.Post([this, from, channel_id, next, code, event, status] {
+                            --outstanding_;
+                            --store_writes_pending_;
+                            ChannelRuntime& stored = channels_.find(channel_id)->second;
+                            if (!status.ok()) {
+                              OnStoreWriteFailed("store rejection", channel_id, status.error());
+                              return ReplyError(from, StoreUnavailable());
+                            }
+                            metrics_->BillRejected(code);
+                            Log(LogLevel::kInfo, "proposal rejected",
+                                {{"channel", channel_id}, {"seq", next}, {"code", code}});
+                            Publish(stored, event, Role::kProvider);
+                            Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                                            .Add("channel", channel_id)
+                                            .Add("seq", next)
+                                            .Finish());
+                          });
+                        });
 }
 
-void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
+                              const Message& message) {
   const std::string channel_id = channel.record.channel_id;
   const std::uint64_t from_seq = OptionalUint(message, "from_seq").value_or(1);
   std::optional<Json> closing = channel.closing_record;
@@ -1668,42 +1701,50 @@ void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel, co
   });
 }
 
-void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
+                              const Message& message) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
   };
-  if (role == Role::kAuditor) return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
+  if (role == Role::kAuditor)
+    return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
   if (channel.record.state == ChannelState::kClosed || channel.closing) {
-    return refuse(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed or closing"));
+    return refuse(Error(ErrorCode::kConflict,
+                        "channel " + channel.record.channel_id + " is closed or closing"));
   }
   Json document = ObjectMember(message, "request");
   auto read = ReadCloseRequest(document);
   if (!read.ok()) return refuse(read.error());
-  const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
+  const std::string& sender =
+      role == Role::kProvider ? channel.record.provider : channel.record.consumer;
   if (read->channel != channel.record.channel_id || read->party != sender) {
-    return refuse(Error(ErrorCode::kPermissionDenied, "the close request must name this channel and " + sender));
+    return refuse(Error(ErrorCode::kPermissionDenied,
+                        "the close request must name this channel and " + sender));
   }
   const std::string channel_id = channel.record.channel_id;
-  PeerAsync(from, false, [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-    auto verified = VerifyCloseRequest(document, *resolver_);
-    return [this, from, channel_id, verified = std::move(verified), document = std::move(document)]() mutable {
-      if (!verified.ok()) {
-        CountRejection(verified.error());
-        return ReplyError(from, verified.error());
-      }
-      ChannelRuntime& channel = channels_.find(channel_id)->second;
-      if (channel.record.state == ChannelState::kClosed || channel.closing) {
-        const Error error(ErrorCode::kConflict, "channel " + channel_id + " is closed or closing");
-        CountRejection(error);
-        return ReplyError(from, error);
-      }
-      channel.close_request = std::move(document);
-      channel.party_close_requesters.push_back(from);
-      channel.closing = true;
-      Pump(channel);  // closes once the settlement in flight, if any, is done
-    };
-  });
+  PeerAsync(from, false,
+            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
+              auto verified = VerifyCloseRequest(document, *resolver_);
+              return [this, from, channel_id, verified = std::move(verified),
+                      document = std::move(document)]() mutable {
+                if (!verified.ok()) {
+                  CountRejection(verified.error());
+                  return ReplyError(from, verified.error());
+                }
+                ChannelRuntime& channel = channels_.find(channel_id)->second;
+                if (channel.record.state == ChannelState::kClosed || channel.closing) {
+                  const Error error(ErrorCode::kConflict,
+                                    "channel " + channel_id + " is closed or closing");
+                  CountRejection(error);
+                  return ReplyError(from, error);
+                }
+                channel.close_request = std::move(document);
+                channel.party_close_requesters.push_back(from);
+                channel.closing = true;
+                Pump(channel);  // closes once the settlement in flight, if any, is done
+              };
+            });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1836,11 +1877,15 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   if (channel.close_request) {
     // Signed over the final head: the closing record names the last TSC, which the close anchors.
     // A close retried after a failed write writes the same record again.
-    auto closing = channel.closing_record ? Result<Json>(*channel.closing_record)
-                                          : MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
+    auto closing =
+        channel.closing_record
+            ? Result<Json>(*channel.closing_record)
+            : MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
     if (!closing.ok()) {
-      Log(LogLevel::kError, "closing record not made", {{"channel", channel_id}, {"error", closing.error().ToString()}});
-      for (const auto& requester : std::exchange(channel.party_close_requesters, {})) ReplyError(requester, closing.error());
+      Log(LogLevel::kError, "closing record not made",
+          {{"channel", channel_id}, {"error", closing.error().ToString()}});
+      for (const auto& requester : std::exchange(channel.party_close_requesters, {}))
+        ReplyError(requester, closing.error());
       channel.close_request.reset();
       if (channel.close_requesters.empty()) return;  // stays open: only the party asked
     } else {
@@ -1848,13 +1893,16 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       // Queued before the channel's close, so the store never holds a party's close without it.
       ++outstanding_;
       ++store_writes_pending_;
-      writer_->PutClosingRecord(channel_id, channel.closing_record->Serialize(), [this, channel_id](const Status& status) {
-        loop_.Post([this, channel_id, status] {
-          --outstanding_;
-          --store_writes_pending_;
-          if (!status.ok()) OnStoreWriteFailed("store closing record", channel_id, status.error());
-        });
-      });
+      writer_->PutClosingRecord(channel_id, channel.closing_record->Serialize(),
+                                [this, channel_id](const Status& status) {
+                                  loop_.Post([this, channel_id, status] {
+                                    --outstanding_;
+                                    --store_writes_pending_;
+                                    if (!status.ok())
+                                      OnStoreWriteFailed("store closing record", channel_id,
+                                                         status.error());
+                                  });
+                                });
     }
   }
   record.state = ChannelState::kClosed;

@@ -287,9 +287,12 @@ class DaemonMetrics::Impl {
                                              {{"stage", "published"}});
     rejected_.emplace(counter("tcc_submissions_rejected_total", "Submissions and requests refused, by error code."),
                       "reason");
-    bill_rejections_.emplace(counter("tcc_rejections_total", "Proposals the consumer rejected, by reason code."), "code");
-    party_closes_.emplace(counter("tcc_channels_closed_by_party_total", "Channels a party closed, by reason code."),
-                          "code");
+    bill_rejections_.emplace(
+        counter("tcc_rejections_total", "Proposals the consumer rejected, by reason code."),
+        "code");
+    party_closes_.emplace(
+        counter("tcc_channels_closed_by_party_total", "Channels a party closed, by reason code."),
+        "code");
     for (ReasonCode code : kAllReasonCodes) {
       bill_rejections_->Precreate(ReasonCodeName(code));
       party_closes_->Precreate(ReasonCodeName(code));
@@ -472,7 +475,9 @@ void DaemonMetrics::TscIssued() { impl_->tscs_issued_->Increment(); }
 void DaemonMetrics::SettlementDurable(double seconds) { impl_->settlement_durable_->Observe(seconds); }
 void DaemonMetrics::SettlementPublished(double seconds) { impl_->settlement_published_->Observe(seconds); }
 void DaemonMetrics::Rejected(std::string_view reason) { impl_->rejected_->Increment(reason); }
-void DaemonMetrics::BillRejected(std::string_view code) { impl_->bill_rejections_->Increment(code); }
+void DaemonMetrics::BillRejected(std::string_view code) {
+  impl_->bill_rejections_->Increment(code);
+}
 void DaemonMetrics::ClosedByParty(std::string_view code) { impl_->party_closes_->Increment(code); }
 void DaemonMetrics::Replayed() { impl_->replayed_->Increment(); }
 void DaemonMetrics::SetPipelineDepth(std::int64_t submissions) {

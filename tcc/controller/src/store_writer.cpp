@@ -24,7 +24,9 @@ void StoreWriter::PutRejection(RejectionRecord rejection, Done done) {
   Enqueue({std::move(rejection), std::move(done)});
 }
 
-void StoreWriter::PutProposal(ProposalMark proposal, Done done) { Enqueue({std::move(proposal), std::move(done)}); }
+void StoreWriter::PutProposal(ProposalMark proposal, Done done) {
+  Enqueue({std::move(proposal), std::move(done)});
+}
 
 void StoreWriter::PutClosingRecord(std::string channel_id, std::string record_json, Done done) {
   Enqueue({ClosingOp{std::move(channel_id), std::move(record_json)}, std::move(done)});

@@ -65,7 +65,8 @@ class StoreWriter {
     std::string record_json;
   };
   struct Op {
-    std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp> what;
+    std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp>
+        what;
     Done done;
   };
 

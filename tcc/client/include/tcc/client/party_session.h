@@ -78,10 +78,11 @@ struct ChannelHead {
 };
 
 enum class SessionEventKind {
-  kTsc,          // a TSC was verified and applied; body = the TSC
-  kProposal,     // the provider proposed; body = the proposal (consumers check it with Cosign)
-  kAnchored,     // tccd anchored a TSC of the channel; body = {seq, root, batch, ...}
-  kChannel,      // the channel's state changed (N, closing, closed; closed_by names who and why); body = the state
+  kTsc,       // a TSC was verified and applied; body = the TSC
+  kProposal,  // the provider proposed; body = the proposal (consumers check it with Cosign)
+  kAnchored,  // tccd anchored a TSC of the channel; body = {seq, root, batch, ...}
+  kChannel,   // the channel's state changed (N, closing, closed; closed_by names who and why); body
+              // = the state
   kReconnected,  // the connection was lost and the session joined again; body = the state
   kRejection,    // the consumer rejected a proposal (verified); body = the signed rejection
 };
