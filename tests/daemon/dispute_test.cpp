@@ -189,6 +189,32 @@ TEST_CASE(
                "consumer");
 }
 
+TEST_CASE("dispute: a provider that has not read the rejection learns it from tccd and amends") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 5);
+  TccdProcess tccd;
+  tccd.Start(LocalTccdArguments(dir));
+  auto provider = JoinSession(trade, tccd, trade.provider);
+  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("5.00"));
+  Unwrap(consumer->Reject(wrong, {ReasonCode::kWrongUsage, "no jobs ran that minute"}), "reject");
+  // The provider proposes again without polling: the same bill goes out, tccd refuses it, and
+  // the session finds the stored rejection instead of re-sending the dead bill forever.
+  CheckRefused(StatusOf(provider->ProposeNext(Bill("5.00"))), ErrorCode::kConflict,
+               "rejected this bill");
+  const Json amended = ProposeAndReceive(*provider, *consumer, Bill("0.10"));
+  Unwrap(consumer->Submit(Unwrap(consumer->Cosign(amended), "cosign")), "submit");
+  REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
+  // The rejection reached the provider's events once, although it also learned it from tccd.
+  int rejections = 0;
+  while (auto event = Unwrap(provider->Poll(std::chrono::milliseconds(300)), "poll")) {
+    rejections += event->kind == client::SessionEventKind::kRejection;
+  }
+  CHECK(rejections == 1);
+}
+
 void CloseWithReason(bool by_consumer) {
   TempDir dir;
   Trade trade;

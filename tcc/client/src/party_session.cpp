@@ -188,7 +188,7 @@ Status PartySession::OnMessage(const Message& message) {
         auto pending_hash = controller::ProposalHash(pending_);
         if (pending_hash.ok() && *pending_hash == verified->proposal_hash) pending_rejected_ = true;
       }
-      Queue(SessionEventKind::kRejection, verified->seq, rejection);
+      QueueRejection(verified->seq, verified->proposal_hash, rejection);
       return OkStatus();
     }
     case MessageType::kEventChannel: {
@@ -271,6 +271,10 @@ Result<Json> PartySession::ProposeNext(Json claim) {
     if (amended_from && sent.error().code() == ErrorCode::kConflict) {
       pending_ = std::move(*amended_from);
       pending_rejected_ = true;
+    } else if (sent.error().code() == ErrorCode::kConflict) {
+      // The rejection may have come while this session was away (its event went to a connection
+      // that is gone): the stored record says so, and makes the bill amendable.
+      TCC_RETURN_IF_ERROR(LearnRejection(seq));
     }
     return std::move(sent).error();
   }
@@ -385,6 +389,27 @@ Result<VerifiedEvidence> PartySession::FetchEvidence(std::uint64_t seq, chain::C
     evidence.checked_on_chain = true;
   }
   return evidence;
+}
+
+void PartySession::QueueRejection(std::uint64_t seq, const std::string& proposal_hash, const Json& rejection) {
+  if (rejections_seen_seq_ != seq) {
+    rejections_seen_seq_ = seq;
+    rejections_seen_.clear();
+  }
+  if (rejections_seen_.insert(proposal_hash).second) Queue(SessionEventKind::kRejection, seq, rejection);
+}
+
+Status PartySession::LearnRejection(std::uint64_t seq) {
+  TCC_ASSIGN_OR_RETURN(std::string pending_hash, controller::ProposalHash(pending_));
+  TCC_ASSIGN_OR_RETURN(DisputeRecord record, FetchDisputes(seq));
+  for (const Json& entry : record.rejections) {
+    const Json& rejection = *entry.Find("rejection");  // FetchDisputes verified each
+    auto read = controller::ReadRejection(rejection);
+    if (!read.ok() || read->seq != seq || read->proposal_hash != pending_hash) continue;
+    QueueRejection(seq, pending_hash, rejection);
+    pending_rejected_ = true;
+  }
+  return OkStatus();
 }
 
 Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason& reason) {

@@ -453,7 +453,13 @@ Status Daemon::Impl::RecoverChannels() {
         auto parsed = Json::Parse(*closing);
         if (!parsed.ok())
           return std::move(parsed).error().WithContext("closing record of " + record.channel_id);
-        runtime.closing_record = std::move(parsed).value();
+        // The record and the close are two ordered writes: a record left by a party's close that
+        // a crash interrupted names another head than a later close, and is not this close's.
+        const Json* last_seq = parsed->Find("last_seq");
+        if (last_seq != nullptr && last_seq->is_number() &&
+            last_seq->as_number() == static_cast<double>(record.last_seq)) {
+          runtime.closing_record = std::move(parsed).value();
+        }
       }
     }
     runtime.record = std::move(record);

@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,10 @@ class PartySession {
   Status Receive(std::chrono::milliseconds wait);
   Status OnMessage(const Message& message);
   void Queue(SessionEventKind kind, std::uint64_t seq, Json body, std::string hash = {});
+  // Provider: whether tccd holds a rejection of pending_ for `seq` (one missed while away).
+  Status LearnRejection(std::uint64_t seq);
+  // Hands a rejection out once, whether it came as an event or was learned from tccd.
+  void QueueRejection(std::uint64_t seq, const std::string& proposal_hash, const Json& rejection);
 
   PartySessionOptions options_;
   std::string did_;
@@ -191,6 +196,8 @@ class PartySession {
   std::uint64_t pending_seq_ = 0;
   Json pending_;
   bool pending_rejected_ = false;  // provider: the consumer rejected pending_, so it may be amended
+  std::uint64_t rejections_seen_seq_ = 0;
+  std::set<std::string> rejections_seen_;  // proposal hashes of the rejections handed out for it
 };
 
 }  // namespace tcc::client
