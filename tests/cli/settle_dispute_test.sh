@@ -75,5 +75,13 @@ consumer_pid=""
 check "the consumer's log has the amended TSC" grep -q '^cosigned TSC seq=1 .* fee=0.38 USD$' "$work/consumer.log"
 check "tccd counted the rejection" bash -c "curl -sf http://$metrics/metrics | grep -q '^tcc_rejections_total{code=\"price\"} 1'"
 
+# The dispute record as a member sees it, then a close with a reason by the consumer.
+member=(--listen "$listen" --tcc "$tcc_did" --channel "$channel" --timeout 3000)
+check "dispute show lists the rejection, verified" bash -c "'$tcc' dispute show ${member[*]} --key '$work/provider.key' > '$work/show' && grep -q '^rejected seq=1 proposal=[0-9a-f]\{64\} by $consumer_did at .* code=price fee 9.99' '$work/show'"
+check "dispute close needs a known --code" bash -c "'$tcc' dispute close ${member[*]} --key '$work/consumer.key' --code cheaper 2>/dev/null; [ \$? -eq 2 ]"
+check "the consumer closes the channel with a reason" bash -c "'$tcc' dispute close ${member[*]} --key '$work/consumer.key' --code price --text 'prices rose' > '$work/closing.json' && grep -q '\"type\": \"ChannelClosing\"' '$work/closing.json'"
+check "dispute show --json has the closing record" bash -c "'$tcc' dispute show ${member[*]} --key '$work/provider.key' --json | python3 -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['closing']['party']=='$consumer_did' and d['closing']['text']=='prices rose' and len(d['rejections'])==1 else 1)\""
+check "the channel is closed" bash -c "'$tcc' channel status --control '$control' --tcc '$tcc_did' --data-dir '$work/tccd' --json '$channel' | grep -q '\"closed\"'"
+
 echo "$failures failed"
 [ "$failures" -eq 0 ]
