@@ -1693,8 +1693,8 @@ void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
         Json entry = Json::Object();
         entry.Set("received_ms", rejection.received_ms);
         entry.Set("rejection", rejection.document);
-        // At most kMaxRejectionsPerSeq per seq, but a long dispute history must still fit a frame:
-        // the caller asks again from the last seq it got.
+        // A long dispute history must still fit a frame: the answer stops early, and the caller
+        // asks again from the last seq it got.
         bytes += entry.Serialize().size();
         if (bytes > kMaxSyncReplyBytes && !array.as_array().empty()) break;
         array.PushBack(std::move(entry));
