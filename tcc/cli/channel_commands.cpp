@@ -761,8 +761,9 @@ Status Party::RunConsumer(const BillPolicy& policy) {
   while (!Done()) {
     TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
     if (!event || event->kind != client::SessionEventKind::kProposal) continue;
-    if (std::optional<controller::Reason> refused = policy.Check(event->body);
-        refused && event->seq == session_->head().seq + 1) {
+    // A bill that breaks the policy is never co-signed; one for a settled seq is a late re-send.
+    if (std::optional<controller::Reason> refused = policy.Check(event->body)) {
+      if (event->seq <= session_->head().seq) continue;
       auto rejection = session_->Reject(event->body, *refused);
       if (!rejection.ok()) {
         std::cerr << "reject seq=" << event->seq << " refused: " << rejection.error().message()

@@ -485,9 +485,10 @@ class ChannelStore::Impl {
   }
 
   // Callers hold a WriteAccess (or are Open, before anyone else can reach the store).
-  Status Write(leveldb::WriteBatch& batch, std::string_view doing) {
+  // `sync` false only for records whose loss in a power failure is harmless (see PutProposal).
+  Status Write(leveldb::WriteBatch& batch, std::string_view doing, bool sync = true) {
     leveldb::WriteOptions options;
-    options.sync = true;
+    options.sync = sync;
     leveldb::Status status = db->Write(options, &batch);
     if (status.ok()) return OkStatus();
     // The next write reopens first (rate-limited); until then this handle takes no more writes.
@@ -1133,7 +1134,8 @@ Status ChannelStore::PutProposal(const ProposalMark& proposal) {
   TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(NameKey(kProposalKind, proposal.channel_id), value);
-  return impl_->Write(batch, "writing the latest proposal of channel " + proposal.channel_id);
+  return impl_->Write(batch, "writing the latest proposal of channel " + proposal.channel_id,
+                      /*sync=*/false);
 }
 
 Result<std::optional<ProposalMark>> ChannelStore::GetProposal(std::string_view channel_id) {

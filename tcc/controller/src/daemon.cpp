@@ -1133,24 +1133,25 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
   if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
   Negotiation& negotiation = NegotiationOf(channel);
-  if (Status allowed = negotiation.CheckProposal(*hash, *content); !allowed.ok()) {
+  if (Status allowed = negotiation.CheckProposal(*content); !allowed.ok()) {
     CountRejection(allowed.error());
     return ReplyError(from, allowed.error());
   }
-  if (negotiation.proposed() == *hash) return relay(channel);  // a re-send
-  if (store_failed_) return ReplyError(from, StoreUnavailable());
+  if (negotiation.IsLatest(*hash)) return relay(channel);  // a re-send
   negotiation.Proposed(*hash, *content);
+  // Relaying acknowledges nothing durable, so a store that cannot write does not stop it: the
+  // mark then lives in memory only (a restart before recovery forgets it).
+  if (store_failed_) return relay(channel);
   ++outstanding_;
   ++store_writes_pending_;
   writer_->PutProposal({channel_id, link->seq, *hash, *content},
-                       [this, channel_id, from, relay](const Status& status) {
-                         loop_.Post([this, channel_id, from, relay, status] {
+                       [this, channel_id, relay](const Status& status) {
+                         loop_.Post([this, channel_id, relay, status] {
                            --outstanding_;
                            --store_writes_pending_;
                            ChannelRuntime& stored = channels_.find(channel_id)->second;
                            if (!status.ok()) {
                              OnStoreWriteFailed("store proposal", channel_id, status.error());
-                             return ReplyError(from, StoreUnavailable());
                            }
                            relay(stored);
                          });
@@ -1634,7 +1635,7 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
   // write leaves it refused in memory (stricter, and the consumer is told to send it again).
   // A rejection sent again keeps the content hash recorded the first time.
-  const std::string content = rejection->proposal_hash == negotiation.proposed()
+  const std::string content = negotiation.IsLatest(rejection->proposal_hash)
                                   ? negotiation.proposed_content()
                                   : std::string();
   if (content.empty()) {

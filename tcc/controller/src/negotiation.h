@@ -6,8 +6,9 @@
 // proposal with the same content (the claim without its proofs, so re-signing does not revive it)
 // is accepted for the seq. Only after the consumer has rejected the provider's latest proposal may
 // the provider propose a different claim for the same seq (an amend): nothing was co-signed, so no
-// fork exists. Re-sending the same proposal is always allowed (the SDK does so after a lost
-// connection). The consumer can reject only the latest proposal tccd relayed (again, idempotently).
+// fork exists. Re-sending the same bill is always allowed, also signed again (the SDK re-sends
+// after a lost connection; a client that lost its proposal signs the same claim again). The
+// consumer can reject only a proposal of the latest bill tccd relayed (again, idempotently).
 // Once a claim for the seq is issued the seq is final (the settlement pipeline refuses a second
 // claim) and the negotiation moves on to the next seq.
 //
@@ -30,24 +31,28 @@ class Negotiation {
   void MoveTo(std::uint64_t next_seq) {
     if (next_seq == seq_) return;
     seq_ = next_seq;
-    proposed_.clear();
     proposed_content_.clear();
+    proposals_.clear();
     rejected_.clear();
     rejected_contents_.clear();
   }
   std::uint64_t seq() const { return seq_; }
-  const std::string& proposed() const { return proposed_; }
   const std::string& proposed_content() const { return proposed_content_; }
   bool HasRejections() const { return !rejected_.empty(); }
+  // Whether `proposal` carries the latest bill (the same content signed again counts too).
+  bool IsLatest(const std::string& proposal) const { return proposals_.contains(proposal); }
 
-  // Whether the provider may propose (proposal hash, content hash) for the next seq.
-  Status CheckProposal(const std::string& proposal, const std::string& content) const {
+  // Whether the provider may propose (proposal hash, content hash) for the next seq: the latest
+  // bill again (re-sent, or signed again after a restart), or a new one once the latest was
+  // rejected.
+  Status CheckProposal(const std::string& content) const {
     if (rejected_contents_.contains(content)) {
       return Error(ErrorCode::kConflict,
                    "seq " + std::to_string(seq_) +
                        ": the consumer rejected this bill; propose a different claim");
     }
-    if (!proposed_.empty() && proposed_ != proposal && !rejected_.contains(proposed_)) {
+    if (!proposed_content_.empty() && proposed_content_ != content &&
+        !rejected_contents_.contains(proposed_content_)) {
       return Error(ErrorCode::kConflict,
                    "seq " + std::to_string(seq_) +
                        " already has a proposal the consumer has not rejected; a different claim "
@@ -56,18 +61,21 @@ class Negotiation {
     return OkStatus();
   }
   void Proposed(std::string proposal, std::string content) {
-    proposed_ = std::move(proposal);
-    proposed_content_ = std::move(content);
+    if (content != proposed_content_) {
+      proposed_content_ = std::move(content);
+      proposals_.clear();
+    }
+    proposals_.insert(std::move(proposal));
   }
 
-  // Whether the consumer may reject `proposal`: the latest one relayed, or one rejected before.
+  // Whether the consumer may reject `proposal`: one carrying the latest bill, or one rejected
+  // before.
   Status CheckRejection(const std::string& proposal) const {
-    if (rejected_.contains(proposal) || (!proposed_.empty() && proposal == proposed_))
-      return OkStatus();
+    if (rejected_.contains(proposal) || proposals_.contains(proposal)) return OkStatus();
     return Error(ErrorCode::kConflict, "seq " + std::to_string(seq_) + ": proposal " + proposal +
                                            " is not the provider's latest proposal for the seq");
   }
-  // `content` is the rejected proposal's content hash (proposed_content() when it is the latest).
+  // `content` is the rejected proposal's content hash (proposed_content() for the latest bill).
   void Rejected(std::string proposal, std::string content) {
     rejected_.insert(std::move(proposal));
     if (!content.empty()) rejected_contents_.insert(std::move(content));
@@ -82,9 +90,9 @@ class Negotiation {
 
  private:
   std::uint64_t seq_ = 0;
-  std::string proposed_;          // hash of the provider's latest proposal for seq_, empty if none
-  std::string proposed_content_;  // its content hash
-  std::set<std::string> rejected_;           // proposal hashes the consumer rejected for seq_
+  std::string proposed_content_;     // content hash of the provider's latest bill for seq_
+  std::set<std::string> proposals_;  // hashes of the proposals relayed with that content
+  std::set<std::string> rejected_;   // proposal hashes the consumer rejected for seq_
   std::set<std::string> rejected_contents_;  // and their content hashes
 };
 

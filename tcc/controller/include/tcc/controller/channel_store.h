@@ -131,6 +131,9 @@ class ChannelStore {
   // Disputes (controller/dispute.h). A rejection is stored under its channel, seq and proposal
   // hash; storing the same one again is a no-op. The provider's latest proposal is one per channel
   // (its seq and hash), so that tccd tells an amend from a second claim after a restart too.
+  // PutProposal alone is not synced (one per settlement; every other write is): it survives a
+  // crash of the process, and a power failure loses at most the marks written since the last
+  // synced write, which lets a provider amend that seq without a rejection.
   // A channel closed at a party's request keeps the TCC's closing record.
   Status PutRejection(const RejectionRecord& rejection);
   // Ascending by seq (then proposal hash), from seq `from_seq` on.
