@@ -948,9 +948,11 @@ int RunEvidenceShow(std::span<const std::string> arguments) {
 Result<std::unique_ptr<ChannelClient>> JoinAsMember(const PartyOptions& options) {
   TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
   TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
-  client::ConnectOptions connect{.endpoint = options.endpoint(), .tcc_did = options.tcc, .timeout = timeout};
-  TCC_ASSIGN_OR_RETURN(auto member, ChannelClient::Connect(std::move(connect),
-                                                           std::make_shared<const did::KeyPair>(std::move(key))));
+  client::ConnectOptions connect{
+      .endpoint = options.endpoint(), .tcc_did = options.tcc, .timeout = timeout};
+  TCC_ASSIGN_OR_RETURN(
+      auto member, ChannelClient::Connect(std::move(connect),
+                                          std::make_shared<const did::KeyPair>(std::move(key))));
   auto joined = member->Join(options.channel);
   if (!joined.ok()) return std::move(joined).error().WithContext("join channel " + options.channel);
   return member;
@@ -961,11 +963,13 @@ int RunDisputeShow(std::span<const std::string> arguments) {
   std::string from_text;
   CommandLine command_line(
       "dispute show",
-      "Fetch a channel's dispute record from tccd (as a member: provider, consumer or auditor): every\n"
-      "rejected bill (seq, which proposal, who, when, code and text) and, if a party closed the\n"
-      "channel, the TCC's closing record. Each document's signature is verified before it is shown.");
+      "Fetch a channel's dispute record from tccd (as a member: provider, consumer or\n"
+      "auditor): every rejected bill (seq, which proposal, who, when, code and text) and, if a\n"
+      "party closed the channel, the TCC's closing record. Each document's signature is\n"
+      "verified before it is shown.");
   options.Declare(command_line, "A channel member's key file (required).");
-  command_line.Option("from-seq", "N", "Only rejections of seq N and later (default 1).", &from_text);
+  command_line.Option("from-seq", "N", "Only rejections of seq N and later (default 1).",
+                      &from_text);
   return RunCommand(command_line, "dispute show", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(options.Check());
     std::uint64_t from_seq = 1;
@@ -978,13 +982,15 @@ int RunDisputeShow(std::span<const std::string> arguments) {
     auto resolver = CliResolver();
     for (const Json& entry : record.rejections) {
       const Json* rejection = entry.Find("rejection");
-      if (rejection == nullptr) return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
+      if (rejection == nullptr)
+        return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
       auto verified = controller::VerifyRejection(*rejection, *resolver);
       if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
     }
     if (record.closing) {
       auto verified = controller::VerifyClosingRecord(*record.closing, options.tcc, *resolver);
-      if (!verified.ok()) return std::move(verified).error().WithContext("closing record from tccd");
+      if (!verified.ok())
+        return std::move(verified).error().WithContext("closing record from tccd");
     }
     if (options.json) {
       Json out = Json::Object();
@@ -1000,14 +1006,17 @@ int RunDisputeShow(std::span<const std::string> arguments) {
       const Json& rejection = *entry.Find("rejection");
       const Json* proof = rejection.Find("proof");
       std::cout << "rejected seq=" << static_cast<std::uint64_t>(rejection.Find("seq")->as_number())
-                << " proposal=" << StringOf(rejection, "proposal_hash") << " by " << StringOf(rejection, "consumer")
-                << " at " << StringOf(*proof, "created") << " code=" << StringOf(rejection, "code") << " "
-                << StringOf(rejection, "text", "") << "\n";
+                << " proposal=" << StringOf(rejection, "proposal_hash") << " by "
+                << StringOf(rejection, "consumer") << " at " << StringOf(*proof, "created")
+                << " code=" << StringOf(rejection, "code") << " " << StringOf(rejection, "text", "")
+                << "\n";
     }
     if (record.closing) {
-      std::cout << "closed by " << StringOf(*record.closing, "party") << " at " << StringOf(*record.closing, "closed")
-                << " code=" << StringOf(*record.closing, "code") << " " << StringOf(*record.closing, "text", "")
-                << " (last seq " << static_cast<std::uint64_t>(record.closing->Find("last_seq")->as_number())
+      std::cout << "closed by " << StringOf(*record.closing, "party") << " at "
+                << StringOf(*record.closing, "closed")
+                << " code=" << StringOf(*record.closing, "code") << " "
+                << StringOf(*record.closing, "text", "") << " (last seq "
+                << static_cast<std::uint64_t>(record.closing->Find("last_seq")->as_number())
                 << ", signed by the TCC)\n";
     }
     if (record.rejections.empty() && !record.closing) std::cout << "no disputes\n";
@@ -1018,22 +1027,28 @@ int RunDisputeShow(std::span<const std::string> arguments) {
 int RunDisputeClose(std::span<const std::string> arguments) {
   PartyOptions options;
   std::string code_text, text;
-  CommandLine command_line(
-      "dispute close",
-      "Close a channel as one of its parties, with a reason. tccd lets a settlement in flight finish,\n"
-      "signs a closing record (who, why, the last TSC), anchors the last TSC and tells the other party.\n"
-      "Prints the closing record.");
+  CommandLine command_line("dispute close",
+                           "Close a channel as one of its parties, with a reason. tccd lets a "
+                           "settlement in flight finish,\n"
+                           "signs a closing record (who, why, the last TSC), anchors the last TSC "
+                           "and tells the other party.\n"
+                           "Prints the closing record.");
   options.Declare(command_line, "The provider's or consumer's key file (required).");
-  command_line.Option("code", "CODE", "wrong_amount, wrong_usage, price or other (required).", &code_text)
+  command_line
+      .Option("code", "CODE", "wrong_amount, wrong_usage, price or other (required).", &code_text)
       .Option("text", "TEXT", "Why, for people (at most 1024 bytes).", &text);
   return RunCommand(command_line, "dispute close", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(options.Check());
     if (code_text.empty()) return MissingOption("--code CODE");
     auto code = controller::ReasonCodeFromName(code_text);
-    if (!code) return UsageError("--code must be wrong_amount, wrong_usage, price or other, not \"" + code_text + "\"");
-    if (text.size() > controller::kMaxReasonTextBytes) return UsageError("--text is at most 1024 bytes");
+    if (!code)
+      return UsageError("--code must be wrong_amount, wrong_usage, price or other, not \"" +
+                        code_text + "\"");
+    if (text.size() > controller::kMaxReasonTextBytes)
+      return UsageError("--text is at most 1024 bytes");
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
-    TCC_ASSIGN_OR_RETURN(Json request, controller::MakeCloseRequest(options.channel, {*code, text}, key));
+    TCC_ASSIGN_OR_RETURN(Json request,
+                         controller::MakeCloseRequest(options.channel, {*code, text}, key));
     TCC_ASSIGN_OR_RETURN(auto member, JoinAsMember(options));
     TCC_ASSIGN_OR_RETURN(Json closing, member->Close(options.channel, request));
     auto verified = controller::VerifyClosingRecord(closing, options.tcc, *CliResolver());
@@ -1048,14 +1063,19 @@ int RunDisputeClose(std::span<const std::string> arguments) {
 std::vector<Command> ChannelCommands() {
   return {
       {"channel open", "Open the channel of a recorded TIC (control API)", RunChannelOpen},
-      {"channel close", "Close a channel; its last TSC is anchored at once (control API)", RunChannelClose},
+      {"channel close", "Close a channel; its last TSC is anchored at once (control API)",
+       RunChannelClose},
       {"channel status", "Show one channel's state (control API)", RunChannelStatus},
       {"channel list", "List tccd's channels (control API)", RunChannelList},
       {"channel policy", "Show or set the anchoring policy N (control API)", RunChannelPolicy},
-      {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)", RunAnchorStatus},
-      {"settle", "Run a provider or consumer on a channel: propose/co-sign every interval", RunSettle},
-      {"evidence show", "Fetch a TSC's evidence bundle from tccd (channel member)", RunEvidenceShow},
-      {"dispute show", "Show a channel's rejected bills and closing record, verified (channel member)",
+      {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)",
+       RunAnchorStatus},
+      {"settle", "Run a provider or consumer on a channel: propose/co-sign every interval",
+       RunSettle},
+      {"evidence show", "Fetch a TSC's evidence bundle from tccd (channel member)",
+       RunEvidenceShow},
+      {"dispute show",
+       "Show a channel's rejected bills and closing record, verified (channel member)",
        RunDisputeShow},
       {"dispute close", "Close a channel with a reason (provider or consumer)", RunDisputeClose},
   };

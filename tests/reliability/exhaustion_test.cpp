@@ -153,10 +153,10 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
     // after a rejection.
     while (Unwrap(setup.consumer->NextEvent(std::chrono::milliseconds(500)), "event")) {
     }
-    const Json rejection = Unwrap(
-        controller::MakeRejection(proposal, {controller::ReasonCode::kWrongUsage, "padding"},
-                                  *setup.trade.consumer),
-        "rejection");
+    const Json rejection =
+        Unwrap(controller::MakeRejection(proposal, {controller::ReasonCode::kWrongUsage, "padding"},
+                                         *setup.trade.consumer),
+               "rejection");
     Unwrap(setup.consumer->Reject(setup.trade.channel_id, rejection), "reject the padded bill");
   }
 

@@ -90,9 +90,9 @@ class Negotiation {
 
  private:
   std::uint64_t seq_ = 0;
-  std::string proposed_content_;     // content hash of the provider's latest bill for seq_
-  std::set<std::string> proposals_;  // hashes of the proposals relayed with that content
-  std::set<std::string> rejected_;   // proposal hashes the consumer rejected for seq_
+  std::string proposed_content_;             // content hash of the provider's latest bill for seq_
+  std::set<std::string> proposals_;          // hashes of the proposals relayed with that content
+  std::set<std::string> rejected_;           // proposal hashes the consumer rejected for seq_
   std::set<std::string> rejected_contents_;  // and their content hashes
 };
 
