@@ -58,19 +58,35 @@ Status StatusOf(const Result<T>& result) {
   return result.error();
 }
 
+// A trade with its channel recorded (anchoring every `n`), a tccd running for it, and both
+// parties' sessions joined.
+struct Dispute {
+  explicit Dispute(std::uint64_t n, std::vector<std::string> extra = {"--anchor-interval", "50"}) {
+    REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+    trade.Record(dir.Sub("ledger"), n);
+    arguments = LocalTccdArguments(dir, std::move(extra));
+    tccd.Start(arguments);
+    provider = JoinSession(trade, tccd, trade.provider);
+    consumer = JoinSession(trade, tccd, trade.consumer);
+  }
+
+  TempDir dir;
+  Trade trade;
+  std::vector<std::string> arguments;
+  TccdProcess tccd;
+  std::unique_ptr<client::PartySession> provider;
+  std::unique_ptr<client::PartySession> consumer;
+};
+
 TEST_CASE(
     "dispute: reject, amend and settle; rejected claims and amends without a rejection refused; "
     "all kept across a restart") {
-  TempDir dir;
-  Trade trade;
-  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  trade.Record(dir.Sub("ledger"), 2);
-  const auto arguments =
-      LocalTccdArguments(dir, {"--anchor-interval", "50", "--metrics", "127.0.0.1:0"});
-  TccdProcess tccd;
-  tccd.Start(arguments);
-  auto provider = JoinSession(trade, tccd, trade.provider);
-  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  Dispute d(2, {"--anchor-interval", "50", "--metrics", "127.0.0.1:0"});
+  const Trade& trade = d.trade;
+  TccdProcess& tccd = d.tccd;
+  const auto& arguments = d.arguments;
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
 
   // Seq 1: a wrong bill, rejected with a reason the provider receives, signed by the consumer.
   const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("9.99"));
@@ -190,14 +206,9 @@ TEST_CASE(
 }
 
 TEST_CASE("dispute: a provider that has not read the rejection learns it from tccd and amends") {
-  TempDir dir;
-  Trade trade;
-  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  trade.Record(dir.Sub("ledger"), 5);
-  TccdProcess tccd;
-  tccd.Start(LocalTccdArguments(dir));
-  auto provider = JoinSession(trade, tccd, trade.provider);
-  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  Dispute d(5);
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
   const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("5.00"));
   Unwrap(consumer->Reject(wrong, {ReasonCode::kWrongUsage, "no jobs ran that minute"}), "reject");
   // The provider proposes again without polling: the same bill goes out, tccd refuses it, and
@@ -216,15 +227,11 @@ TEST_CASE("dispute: a provider that has not read the rejection learns it from tc
 }
 
 void CloseWithReason(bool by_consumer) {
-  TempDir dir;
-  Trade trade;
-  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  trade.Record(dir.Sub("ledger"), 5);
-  const auto arguments = LocalTccdArguments(dir, {"--anchor-interval", "50"});
-  TccdProcess tccd;
-  tccd.Start(arguments);
-  auto provider = JoinSession(trade, tccd, trade.provider);
-  auto consumer = JoinSession(trade, tccd, trade.consumer);
+  Dispute d(5);
+  const Trade& trade = d.trade;
+  TccdProcess& tccd = d.tccd;
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
   const Json proposal = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
   Unwrap(consumer->Submit(Unwrap(consumer->Cosign(proposal), "cosign")), "submit");
   REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
@@ -258,7 +265,7 @@ void CloseWithReason(bool by_consumer) {
   CheckRefused(StatusOf(closer.Close(reason)), ErrorCode::kConflict, "closed");
 
   REQUIRE(tccd.Stop() == 0);
-  tccd.Start(arguments);
+  tccd.Start(d.arguments);
   auto auditor = ConnectParty(tccd.listen(), tccd.did(), trade.auditor);
   const client::JoinResult joined = JoinWhenOpen(*auditor, trade.channel_id);
   CHECK(*joined.state.GetString("state") == "closed");

@@ -58,6 +58,20 @@ Result<std::string> ReadDid(JsonObjectReader& reader, std::string_view key) {
   return did;
 }
 
+// The members a party's signed document always has: type, channel, the signing party's DID (under
+// `party_member`), the reason and the proof. The caller reads its own members, then Finish().
+Status ReadPartyDocument(JsonObjectReader& reader, std::string_view type,
+                         std::string_view party_member, std::string& channel, std::string& party,
+                         Reason& reason) {
+  TCC_RETURN_IF_ERROR(reader.CheckIsObject());
+  TCC_RETURN_IF_ERROR(ReadType(reader, type));
+  TCC_ASSIGN_OR_RETURN(channel, reader.LowerHex("channel"));
+  TCC_ASSIGN_OR_RETURN(party, ReadDid(reader, party_member));
+  TCC_ASSIGN_OR_RETURN(reason, ReadReason(reader));
+  TCC_RETURN_IF_ERROR(reader.Member("proof", Json::Type::kObject));
+  return OkStatus();
+}
+
 vc::ProofOptions SignerOptions(const did::KeyPair& key, const std::string& created) {
   return vc::ProofOptions{.verification_method = did::DidKeyVerificationMethod(key.public_key()),
                           .created = created};
@@ -133,15 +147,11 @@ Result<Json> MakeRejection(const Json& proposal, const Reason& reason,
 
 Result<Rejection> ReadRejection(const Json& document) {
   JsonObjectReader reader(document, "rejection");
-  TCC_RETURN_IF_ERROR(reader.CheckIsObject());
-  TCC_RETURN_IF_ERROR(ReadType(reader, kRejectionType));
   Rejection rejection;
-  TCC_ASSIGN_OR_RETURN(rejection.channel, reader.LowerHex("channel"));
+  TCC_RETURN_IF_ERROR(ReadPartyDocument(reader, kRejectionType, "consumer", rejection.channel,
+                                        rejection.consumer, rejection.reason));
   TCC_ASSIGN_OR_RETURN(rejection.seq, reader.Integer("seq", 1));
   TCC_ASSIGN_OR_RETURN(rejection.proposal_hash, reader.LowerHex("proposal_hash"));
-  TCC_ASSIGN_OR_RETURN(rejection.consumer, ReadDid(reader, "consumer"));
-  TCC_ASSIGN_OR_RETURN(rejection.reason, ReadReason(reader));
-  TCC_RETURN_IF_ERROR(reader.Member("proof", Json::Type::kObject));
   TCC_RETURN_IF_ERROR(reader.Finish());
   return rejection;
 }
@@ -167,13 +177,9 @@ Result<Json> MakeCloseRequest(const std::string& channel_id, const Reason& reaso
 
 Result<CloseRequest> ReadCloseRequest(const Json& document) {
   JsonObjectReader reader(document, "close request");
-  TCC_RETURN_IF_ERROR(reader.CheckIsObject());
-  TCC_RETURN_IF_ERROR(ReadType(reader, kCloseRequestType));
   CloseRequest request;
-  TCC_ASSIGN_OR_RETURN(request.channel, reader.LowerHex("channel"));
-  TCC_ASSIGN_OR_RETURN(request.party, ReadDid(reader, "party"));
-  TCC_ASSIGN_OR_RETURN(request.reason, ReadReason(reader));
-  TCC_RETURN_IF_ERROR(reader.Member("proof", Json::Type::kObject));
+  TCC_RETURN_IF_ERROR(ReadPartyDocument(reader, kCloseRequestType, "party", request.channel,
+                                        request.party, request.reason));
   TCC_RETURN_IF_ERROR(reader.Finish());
   return request;
 }
