@@ -1,6 +1,8 @@
 // A GPU consumer on a TCC channel: for every settlement the provider proposes it recomputes the fee
 // from the metered GPU-seconds and the TIC's unit price, checks the GPU count against the TIC, and
 // only then co-signs and submits; tccd issues the TSC, which the session verifies before applying.
+// A wrong bill is rejected with the reason (tccd records it and tells the provider, who may then
+// propose an amended bill for the same seq).
 //
 // This example handles the session's events with a callback (gpu_provider.cpp polls).
 #include <iostream>
@@ -62,7 +64,11 @@ int main(int argc, char** argv) {
       case tcc::client::SessionEventKind::kProposal: {
         if (event.seq <= channel.head().seq) return;  // settled already: a re-sent proposal
         if (tcc::Status bill = CheckBill(event.body, *terms); !bill.ok()) {
-          std::cout << "refused seq=" << event.seq << ": " << bill.error().message() << std::endl;
+          auto rejected = channel.Reject(
+              event.body, {tcc::controller::ReasonCode::kWrongAmount, bill.error().message()});
+          std::cout << (rejected.ok() ? "rejected seq=" : "could not reject seq=") << event.seq
+                    << ": " << (rejected.ok() ? bill.error().message() : rejected.error().message())
+                    << std::endl;
           return;
         }
         auto joint = channel.Cosign(event.body);

@@ -2,6 +2,9 @@
 // at the TIC's unit price, and proposes the settlement; the consumer co-signs, tccd issues the TSC.
 // At the end it fetches the evidence bundle of the latest anchored TSC and verifies it.
 //
+// With --misbill SEQ its meter double-counts minute SEQ once: the consumer rejects that bill with a
+// reason, and the provider re-meters the minute and proposes the amended bill for the same seq.
+//
 // This example reads the session's events in poll style (gpu_consumer.cpp uses callbacks).
 #include <algorithm>
 #include <cmath>
@@ -14,9 +17,11 @@ namespace {
 
 constexpr const char* kUsage =
     "gpu_provider: bills GPU minutes on a TCC channel (the provider side).\n"
-    "usage: gpu_provider --listen ENDPOINT --tcc DID --key FILE --channel ID --tst FILE --tic FILE\n"
-    "                    [--count N] [--interval MS]\n"
-    "  --interval MS       time between proposals (default 200)\n";
+    "usage: gpu_provider --listen ENDPOINT --tcc DID --key FILE --channel ID --tst FILE --tic "
+    "FILE\n"
+    "                    [--count N] [--interval MS] [--misbill SEQ]\n"
+    "  --interval MS       time between proposals (default 200)\n"
+    "  --misbill SEQ       bill minute SEQ wrong once (a metering error the consumer rejects)\n";
 
 // A stand-in for the GPU driver's counters: each GPU busy for a share of the minute that varies
 // with the minute, reproducibly.
@@ -48,6 +53,10 @@ void Print(const tcc::client::SessionEvent& event) {
               << " fee=" << event.body.Find("credentialSubject")->Find("fee")->GetString("amount").value() << std::endl;
   } else if (event.kind == tcc::client::SessionEventKind::kAnchored) {
     std::cout << "anchored seq=" << event.seq << " root=" << event.body.GetString("root").value() << std::endl;
+  } else if (event.kind == tcc::client::SessionEventKind::kRejection) {
+    std::cout << "rejected seq=" << event.seq
+              << " by the consumer: " << event.body.GetString("code").value() << ": "
+              << event.body.GetString("text").value() << std::endl;
   } else if (event.kind == tcc::client::SessionEventKind::kReconnected) {
     std::cout << "reconnected at seq " << event.seq << std::endl;
   }
@@ -82,6 +91,7 @@ int main(int argc, char** argv) {
 
   const std::uint64_t last = channel.head().seq + options.Number("count");
   const std::chrono::milliseconds interval(options.Number("interval"));
+  std::uint64_t misbill = options["misbill"].empty() ? 0 : options.Number("misbill");
   while (channel.head().seq < last && !channel.head().closed) {
     const auto round_start = std::chrono::steady_clock::now();
     const std::uint64_t seq = channel.head().seq + 1;
@@ -90,10 +100,12 @@ int main(int argc, char** argv) {
     claim.Set("start", tcc::FormatRfc3339(start));
     claim.Set("end", tcc::FormatRfc3339(start + std::chrono::minutes(1)));
     claim.Set("usage", MeterMinute(seq, terms->gpu_count));
+    auto gpu_seconds = static_cast<std::int64_t>(
+        tcc::JsonInteger(claim.Find("usage")->Find("gpuSeconds")->as_number()).value_or(0));
+    if (seq == misbill)
+      gpu_seconds *= 2;  // the metering error: billed twice the seconds it reports
     tcc::Json fee = tcc::Json::Object();
-    const std::uint64_t gpu_seconds =
-        tcc::JsonInteger(claim.Find("usage")->Find("gpuSeconds")->as_number()).value_or(0);
-    fee.Set("amount", gpu_billing::FeeFor(*terms, static_cast<std::int64_t>(gpu_seconds)));
+    fee.Set("amount", gpu_billing::FeeFor(*terms, gpu_seconds));
     fee.Set("currency", terms->currency);
     claim.Set("fee", std::move(fee));
     claim.Set("encryption", terms->encryption);
@@ -103,6 +115,13 @@ int main(int argc, char** argv) {
     // Not proposed (the consumer has not joined yet) or not issued in time: the same proposal
     // goes again after a pause; it is never replaced by another claim for this seq.
     tcc::Status issued = proposed.ok() ? channel.AwaitTsc(seq, std::chrono::seconds(5)) : proposed.error();
+    if (!issued.ok() && issued.error().code() == tcc::ErrorCode::kConflict && seq == misbill) {
+      // The consumer rejected the bill (its reason comes as an event): fix the meter and amend.
+      misbill = 0;
+      auto printed = PrintEventsUntil(channel, std::chrono::steady_clock::now());
+      if (!printed.ok()) return Fail(printed.error());
+      continue;
+    }
     if (!issued.ok() && issued.error().code() != tcc::ErrorCode::kUnavailable) return Fail(issued.error());
     auto printed = PrintEventsUntil(channel, round_start + (issued.ok() ? interval : std::chrono::milliseconds(500)));
     if (!printed.ok()) return Fail(printed.error());

@@ -40,6 +40,10 @@ Members RequiredMembers(MessageType type) {
     case MessageType::kEventProposal: return {{"channel", "from"}, {}, {"proposal"}};
     case MessageType::kEventChannel: return {{"channel"}, {}, {"state"}};
     case MessageType::kEventAnchored: return {{"channel", "batch", "root"}, {"seq"}, {}};
+    case MessageType::kSettleReject: return {{"channel"}, {}, {"rejection"}};
+    case MessageType::kChannelRejections: return {{"channel"}, {}, {}};
+    case MessageType::kChannelClose: return {{"channel"}, {}, {"request"}};
+    case MessageType::kEventRejection: return {{"channel"}, {"seq"}, {"rejection"}};
     default: return {};
   }
 }

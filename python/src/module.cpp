@@ -215,7 +215,8 @@ struct Hooks {
 };
 
 py::object MakeEvent(const tcc::client::SessionEvent& event) {
-  static constexpr const char* kKinds[] = {"tsc", "proposal", "anchored", "channel", "reconnected"};
+  static constexpr const char* kKinds[] = {"tsc", "proposal", "anchored", "channel", "reconnected", "rejection"};
+  static_assert(std::size(kKinds) == static_cast<std::size_t>(tcc::client::SessionEventKind::kRejection) + 1);
   return py::reinterpret_borrow<py::object>(g_event_type)(kKinds[static_cast<int>(event.kind)],
                                                           event.seq, HexToBytes(event.hash),
                                                           FromJson(event.body));

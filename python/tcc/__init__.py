@@ -139,9 +139,10 @@ class Event:
     kind: "tsc" (a TSC was verified and applied; body is the TSC), "proposal" (the provider
     proposed; body is the proposal, which a consumer checks with Session.cosign), "anchored"
     (tccd anchored a TSC; body has seq, root, batch), "channel" (N or the channel's state changed;
-    body is the state) or "reconnected" (the session rejoined after a lost connection; body is
-    the state).
-    seq: the seq concerned (tsc, proposal, anchored).
+    body is the state), "reconnected" (the session rejoined after a lost connection; body is
+    the state) or "rejection" (the consumer rejected a proposal; body is the signed rejection
+    with code and text; the C++ SDK's PartySession.Reject makes one).
+    seq: the seq concerned (tsc, proposal, anchored, rejection).
     hash: the TSC's hash for "tsc", else None.
     body: the JSON, as a dict.
     """

@@ -29,6 +29,7 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/controller/protocol.h"
 #include "tcc/controller/transport.h"
 #include "tcc/did/did_key.h"
@@ -482,6 +483,80 @@ struct Tally {
   double seconds() const { return std::chrono::duration<double>(Clock::now() - started).count(); }
 };
 
+// The consumer's local policy for `tcc settle`: which bills it rejects, and why.
+struct BillPolicy {
+  std::optional<double> max_fee;
+  std::optional<double> max_unit_price;
+  std::string unit_path;  // dotted member path into the claim, e.g. usage.gpuSeconds
+
+  std::optional<controller::Reason> Check(const Json& claim) const {
+    if (!max_fee && !max_unit_price) return std::nullopt;
+    const Json* fee = claim.Find("fee");
+    const std::string amount_text =
+        fee != nullptr && fee->is_object() ? StringOf(*fee, "amount", "") : "";
+    auto amount = ParseDecimal(amount_text);
+    if (!amount)
+      return controller::Reason{controller::ReasonCode::kWrongAmount,
+                                "the bill has no readable fee.amount"};
+    if (max_fee && *amount > *max_fee) {
+      return controller::Reason{
+          controller::ReasonCode::kPrice,
+          "fee " + amount_text + " is above the consumer's limit " + FormatAmount(*max_fee)};
+    }
+    if (max_unit_price) {
+      const Json* units = &claim;
+      for (std::size_t from = 0; units != nullptr && from <= unit_path.size();) {
+        const std::size_t dot = std::min(unit_path.find('.', from), unit_path.size());
+        units = units->is_object()
+                    ? units->Find(std::string_view(unit_path).substr(from, dot - from))
+                    : nullptr;
+        from = dot + 1;
+      }
+      if (units == nullptr || !units->is_number() || units->as_number() <= 0) {
+        return controller::Reason{controller::ReasonCode::kWrongUsage,
+                                  "the bill has no positive " + unit_path};
+      }
+      const double unit_price = *amount / units->as_number();
+      if (unit_price > *max_unit_price) {
+        return controller::Reason{controller::ReasonCode::kPrice,
+                                  "price per " + unit_path + " " + FormatAmount(unit_price) +
+                                      " is above the consumer's limit " +
+                                      FormatAmount(*max_unit_price)};
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A non-negative decimal amount ("0.38"); nullopt for anything else.
+  static std::optional<double> ParseDecimal(const std::string& text) {
+    if (text.empty() || text.size() > 32) return std::nullopt;
+    bool dot = false;
+    for (char c : text) {
+      if (c == '.' && !dot) {
+        dot = true;
+      } else if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+    }
+    if (text == ".") return std::nullopt;
+    return std::stod(text);
+  }
+
+  static std::string FormatAmount(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
+};
+
+Result<double> ParseAmount(const std::string& text, std::string_view flag) {
+  auto amount = BillPolicy::ParseDecimal(text);
+  if (!amount)
+    return UsageError(std::string(flag) + " must be a decimal amount such as 0.38, not \"" + text +
+                      "\"");
+  return *amount;
+}
+
 // One party run by `tcc settle`: the SDK's PartySession does the protocol (join, verify, resume);
 // this class decides when to propose or co-sign and prints what happens.
 class Party {
@@ -514,7 +589,7 @@ class Party {
   }
 
   Status RunProvider(const Json& claim_template, std::chrono::milliseconds interval);
-  Status RunConsumer();
+  Status RunConsumer(const BillPolicy& policy);
 
   void Summary() {
     (void)session_->Resync();
@@ -578,7 +653,32 @@ class Party {
         Emit("rejoined", "lost tccd; rejoined channel " + Short(options_.channel) + " at seq " + std::to_string(event.seq),
              {{"seq", event.seq}});
         return;
-      case client::SessionEventKind::kChannel:
+      case client::SessionEventKind::kRejection: {
+        const std::string code = StringOf(event.body, "code");
+        const std::string text = StringOf(event.body, "text", "");
+        Emit("rejection",
+             "rejected by the consumer: seq=" + std::to_string(event.seq) + " code=" + code + " " +
+                 text,
+             {{"seq", event.seq}, {"code", code}, {"text", text}});
+        if (role_ == "provider")
+          rejected_ = Error(ErrorCode::kConflict, "the consumer rejected the bill for seq " +
+                                                      std::to_string(event.seq) + " (" + code +
+                                                      ": " + text +
+                                                      "); correct --claim and run again to "
+                                                      "propose the amended bill");
+        return;
+      }
+      case client::SessionEventKind::kChannel: {
+        const Json* closed_by = event.body.Find("closed_by");
+        if (closed_by == nullptr || !closed_by->is_object() || closed_said_) return;
+        closed_said_ = true;
+        const std::string party = StringOf(*closed_by, "party");
+        const std::string code = StringOf(*closed_by, "code");
+        const std::string text = StringOf(*closed_by, "text", "");
+        Emit("closed", "channel closed by " + party + ": " + code + " " + text,
+             {{"party", party}, {"code", code}, {"text", text}});
+        return;
+      }
       case client::SessionEventKind::kProposal:
         return;
     }
@@ -636,6 +736,8 @@ class Party {
   std::unique_ptr<client::PartySession> session_;
   Tally tally_;
   Clock::time_point last_progress_ = Clock::now();
+  Status rejected_ = OkStatus();  // provider: the consumer rejected the current bill
+  bool closed_said_ = false;
 };
 
 // The claim for `seq`: the template's members with the interval [start, end) moved to the seq-th
@@ -656,6 +758,9 @@ Json Party::MakeClaim(const Json& claim_template, std::uint64_t seq) const {
 Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds interval) {
   bool waiting_said = false;
   while (!Done()) {
+    // The CLI cannot know the right bill: a rejected one ends the run, and a run with a corrected
+    // --claim proposes the amended bill for the same seq.
+    if (!rejected_.ok()) return rejected_;
     const auto round_started = Clock::now();
     const std::uint64_t seq = session_->head().seq + 1;
     auto proposed = session_->ProposeNext(MakeClaim(claim_template, seq));
@@ -671,6 +776,11 @@ Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds 
     // The consumer submits; the TSC comes back as an event. Unanswered, the same proposal is sent
     // again (the consumer co-signs it only once).
     Status issued = session_->AwaitTsc(seq, timeout_);
+    if (!issued.ok() && issued.error().code() == ErrorCode::kConflict) {
+      // Rejected: the event (printed here) carries the consumer's reason.
+      TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
+      return rejected_.ok() ? issued : rejected_;
+    }
     if (!issued.ok() && issued.error().code() != ErrorCode::kUnavailable) return issued;
     TCC_RETURN_IF_ERROR(Pump(std::chrono::milliseconds(0)));
     if (!issued.ok()) continue;
@@ -692,10 +802,25 @@ Status Party::RunProvider(const Json& claim_template, std::chrono::milliseconds 
   return OkStatus();
 }
 
-Status Party::RunConsumer() {
+Status Party::RunConsumer(const BillPolicy& policy) {
   while (!Done()) {
     TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
     if (!event || event->kind != client::SessionEventKind::kProposal) continue;
+    // A bill that breaks the policy is never co-signed; one for a settled seq is a late re-send.
+    if (std::optional<controller::Reason> refused = policy.Check(event->body)) {
+      if (event->seq <= session_->head().seq) continue;
+      auto rejection = session_->Reject(event->body, *refused);
+      if (!rejection.ok()) {
+        std::cerr << "reject seq=" << event->seq << " refused: " << rejection.error().message()
+                  << "\n";
+        continue;
+      }
+      const std::string code(controller::ReasonCodeName(refused->code));
+      Emit("rejected",
+           "rejected seq=" + std::to_string(event->seq) + " code=" + code + " " + refused->text,
+           {{"seq", event->seq}, {"code", code}, {"text", refused->text}});
+      continue;
+    }
     auto joint = session_->Cosign(event->body);
     if (!joint.ok()) {
       // A late re-proposal of a settled seq is normal after a reconnect; anything else is reported.
@@ -717,14 +842,20 @@ Status Party::RunConsumer() {
 int RunSettle(std::span<const std::string> arguments) {
   PartyOptions options;
   std::string role, tst_file, claim_file, count_text, interval_text, chain_uri;
+  std::string max_fee_text, max_unit_price_text, unit_path;
   CommandLine command_line(
       "settle",
       "Run one party of a channel against tccd until --count TSCs or Ctrl-C.\n"
       "  provider: joins, continues at the channel's last seq, and every --interval proposes the\n"
       "            next settlement (the --claim template for the next interval, seq = last + 1,\n"
-      "            prev = last TSC's hash); prints each TSC the TCC issues, anchors, and progress.\n"
+      "            prev = last TSC's hash); prints each TSC the TCC issues, anchors, and "
+      "progress.\n"
       "  consumer: joins, checks each proposal against the TST, the provider's proof and the\n"
-      "            channel (seq/prev), co-signs and submits it; prints each TSC.\n"
+      "            channel (seq/prev), co-signs and submits it; prints each TSC. A bill that "
+      "breaks\n"
+      "            --max-fee or --max-unit-price is rejected instead, with the reason (the "
+      "provider\n"
+      "            stops and says why; run it again with a corrected --claim to amend the bill).\n"
       "Both verify every TSC (TCC and parties' proofs, TST, hash link). Ctrl-C stops after the\n"
       "current round and prints a summary; a lost connection (tccd restarted) is re-joined, and a\n"
       "seq is never sent twice with different content. Exit codes: 0 done, 1 a TSC from tccd does\n"
@@ -733,12 +864,25 @@ int RunSettle(std::span<const std::string> arguments) {
   command_line.Option("role", "provider|consumer", "Which party to run (required).", &role)
       .Option("tst", "FILE", "The TST template the claims follow (required).", &tst_file)
       .Option("claim", "FILE",
-              "Provider: the claim template (required). Its members are copied, except channel, seq, prev,\n"
-              "      provider and consumer (set from the channel) and start/end (moved to each seq's interval).",
+              "Provider: the claim template (required). Its members are copied, except channel, "
+              "seq, prev,\n"
+              "      provider and consumer (set from the channel) and start/end (moved to each "
+              "seq's interval).",
               &claim_file)
       .Option("count", "N", "Stop after N TSCs (default 0: until Ctrl-C).", &count_text)
       .Option("interval", "MS", "Provider: time between proposals (default 1000).", &interval_text)
-      .Option("chain", "URI", "Only for the evidence verify command the summary prints.", &chain_uri);
+      .Option("chain", "URI", "Only for the evidence verify command the summary prints.",
+              &chain_uri)
+      .Option("max-fee", "AMOUNT",
+              "Consumer: reject (code price) a bill whose fee.amount is above AMOUNT.",
+              &max_fee_text)
+      .Option("max-unit-price", "AMOUNT",
+              "Consumer: reject (code price) a bill whose fee.amount divided by the --unit member "
+              "is above AMOUNT.",
+              &max_unit_price_text)
+      .Option("unit", "PATH",
+              "Consumer: the claim member --max-unit-price divides by, e.g. usage.gpuSeconds.",
+              &unit_path);
   return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
     if (role != "provider" && role != "consumer") return UsageError("--role must be provider or consumer, not \"" + role + "\"");
@@ -753,6 +897,20 @@ int RunSettle(std::span<const std::string> arguments) {
       TCC_ASSIGN_OR_RETURN(interval, ParseUint(interval_text, "--interval"));
     }
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
+    BillPolicy policy;
+    if (!max_fee_text.empty() || !max_unit_price_text.empty()) {
+      if (role != "consumer")
+        return UsageError("--max-fee and --max-unit-price are the consumer's policy");
+    }
+    if (!max_fee_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(policy.max_fee, ParseAmount(max_fee_text, "--max-fee"));
+    }
+    if (!max_unit_price_text.empty()) {
+      if (unit_path.empty()) return MissingOption("--unit PATH (with --max-unit-price)");
+      TCC_ASSIGN_OR_RETURN(policy.max_unit_price,
+                           ParseAmount(max_unit_price_text, "--max-unit-price"));
+      policy.unit_path = unit_path;
+    }
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
     Json claim_template;
     if (role == "provider") {
@@ -763,8 +921,9 @@ int RunSettle(std::span<const std::string> arguments) {
     InstallStopHandler();
     Party party(options, role, count, chain_uri);
     TCC_RETURN_IF_ERROR(party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout));
-    Status ran = role == "provider" ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
-                                    : party.RunConsumer();
+    Status ran = role == "provider"
+                     ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
+                     : party.RunConsumer(policy);
     party.Summary();
     return ran;
   });
@@ -830,18 +989,140 @@ int RunEvidenceShow(std::span<const std::string> arguments) {
   });
 }
 
+// A member's connection to a channel, joined.
+Result<std::unique_ptr<ChannelClient>> JoinAsMember(const PartyOptions& options) {
+  TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds timeout, ParseTimeout(options.timeout));
+  TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
+  client::ConnectOptions connect{
+      .endpoint = options.endpoint(), .tcc_did = options.tcc, .timeout = timeout};
+  TCC_ASSIGN_OR_RETURN(
+      auto member, ChannelClient::Connect(std::move(connect),
+                                          std::make_shared<const did::KeyPair>(std::move(key))));
+  auto joined = member->Join(options.channel);
+  if (!joined.ok()) return std::move(joined).error().WithContext("join channel " + options.channel);
+  return member;
+}
+
+int RunDisputeShow(std::span<const std::string> arguments) {
+  PartyOptions options;
+  std::string from_text;
+  CommandLine command_line(
+      "dispute show",
+      "Fetch a channel's dispute record from tccd (as a member: provider, consumer or\n"
+      "auditor): every rejected bill (seq, which proposal, who, when, code and text) and, if a\n"
+      "party closed the channel, the TCC's closing record. Each document's signature is\n"
+      "verified before it is shown.");
+  options.Declare(command_line, "A channel member's key file (required).");
+  command_line.Option("from-seq", "N", "Only rejections of seq N and later (default 1).",
+                      &from_text);
+  return RunCommand(command_line, "dispute show", arguments, [&]() -> Status {
+    TCC_RETURN_IF_ERROR(options.Check());
+    std::uint64_t from_seq = 1;
+    if (!from_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(from_seq, ParseUint(from_text, "--from-seq"));
+      if (from_seq == 0) return UsageError("--from-seq must be at least 1");
+    }
+    TCC_ASSIGN_OR_RETURN(auto member, JoinAsMember(options));
+    TCC_ASSIGN_OR_RETURN(client::DisputeRecord record, member->Disputes(options.channel, from_seq));
+    auto resolver = CliResolver();
+    for (const Json& entry : record.rejections) {
+      const Json* rejection = entry.Find("rejection");
+      if (rejection == nullptr)
+        return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
+      auto verified = controller::VerifyRejection(*rejection, *resolver);
+      if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
+    }
+    if (record.closing) {
+      auto verified = controller::VerifyClosingRecord(*record.closing, options.tcc, *resolver);
+      if (!verified.ok())
+        return std::move(verified).error().WithContext("closing record from tccd");
+    }
+    if (options.json) {
+      Json out = Json::Object();
+      out.Set("channel", options.channel);
+      Json rejections = Json::Array();
+      for (const Json& entry : record.rejections) rejections.PushBack(entry);
+      out.Set("rejections", std::move(rejections));
+      if (record.closing) out.Set("closing", *record.closing);
+      std::cout << out.SerializePretty() << "\n";
+      return OkStatus();
+    }
+    for (const Json& entry : record.rejections) {
+      const Json& rejection = *entry.Find("rejection");
+      const Json* proof = rejection.Find("proof");
+      std::cout << "rejected seq=" << static_cast<std::uint64_t>(rejection.Find("seq")->as_number())
+                << " proposal=" << StringOf(rejection, "proposal_hash") << " by "
+                << StringOf(rejection, "consumer") << " at " << StringOf(*proof, "created")
+                << " code=" << StringOf(rejection, "code") << " " << StringOf(rejection, "text", "")
+                << "\n";
+    }
+    if (record.closing) {
+      std::cout << "closed by " << StringOf(*record.closing, "party") << " at "
+                << StringOf(*record.closing, "closed")
+                << " code=" << StringOf(*record.closing, "code") << " "
+                << StringOf(*record.closing, "text", "") << " (last seq "
+                << static_cast<std::uint64_t>(record.closing->Find("last_seq")->as_number())
+                << ", signed by the TCC)\n";
+    }
+    if (record.rejections.empty() && !record.closing) std::cout << "no disputes\n";
+    return OkStatus();
+  });
+}
+
+int RunDisputeClose(std::span<const std::string> arguments) {
+  PartyOptions options;
+  std::string code_text, text;
+  CommandLine command_line("dispute close",
+                           "Close a channel as one of its parties, with a reason. tccd lets a "
+                           "settlement in flight finish,\n"
+                           "signs a closing record (who, why, the last TSC), anchors the last TSC "
+                           "and tells the other party.\n"
+                           "Prints the closing record.");
+  options.Declare(command_line, "The provider's or consumer's key file (required).");
+  command_line
+      .Option("code", "CODE", "wrong_amount, wrong_usage, price or other (required).", &code_text)
+      .Option("text", "TEXT", "Why, for people (at most 1024 bytes).", &text);
+  return RunCommand(command_line, "dispute close", arguments, [&]() -> Status {
+    TCC_RETURN_IF_ERROR(options.Check());
+    if (code_text.empty()) return MissingOption("--code CODE");
+    auto code = controller::ReasonCodeFromName(code_text);
+    if (!code)
+      return UsageError("--code must be wrong_amount, wrong_usage, price or other, not \"" +
+                        code_text + "\"");
+    if (text.size() > controller::kMaxReasonTextBytes)
+      return UsageError("--text is at most 1024 bytes");
+    TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
+    TCC_ASSIGN_OR_RETURN(Json request,
+                         controller::MakeCloseRequest(options.channel, {*code, text}, key));
+    TCC_ASSIGN_OR_RETURN(auto member, JoinAsMember(options));
+    TCC_ASSIGN_OR_RETURN(Json closing, member->Close(options.channel, request));
+    auto verified = controller::VerifyClosingRecord(closing, options.tcc, *CliResolver());
+    if (!verified.ok()) return std::move(verified).error().WithContext("closing record from tccd");
+    std::cout << closing.SerializePretty() << "\n";
+    return OkStatus();
+  });
+}
+
 }  // namespace
 
 std::vector<Command> ChannelCommands() {
   return {
       {"channel open", "Open the channel of a recorded TIC (control API)", RunChannelOpen},
-      {"channel close", "Close a channel; its last TSC is anchored at once (control API)", RunChannelClose},
+      {"channel close", "Close a channel; its last TSC is anchored at once (control API)",
+       RunChannelClose},
       {"channel status", "Show one channel's state (control API)", RunChannelStatus},
       {"channel list", "List tccd's channels (control API)", RunChannelList},
       {"channel policy", "Show or set the anchoring policy N (control API)", RunChannelPolicy},
-      {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)", RunAnchorStatus},
-      {"settle", "Run a provider or consumer on a channel: propose/co-sign every interval", RunSettle},
-      {"evidence show", "Fetch a TSC's evidence bundle from tccd (channel member)", RunEvidenceShow},
+      {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)",
+       RunAnchorStatus},
+      {"settle", "Run a provider or consumer on a channel: propose/co-sign every interval",
+       RunSettle},
+      {"evidence show", "Fetch a TSC's evidence bundle from tccd (channel member)",
+       RunEvidenceShow},
+      {"dispute show",
+       "Show a channel's rejected bills and closing record, verified (channel member)",
+       RunDisputeShow},
+      {"dispute close", "Close a channel with a reason (provider or consumer)", RunDisputeClose},
   };
 }
 

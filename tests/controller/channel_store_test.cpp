@@ -19,6 +19,8 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
 #include "tcc/controller/channel.h"
+#include "tcc/controller/dispute.h"
+#include "tcc/did/did_key.h"
 
 namespace tcc::controller {
 namespace {
@@ -804,6 +806,74 @@ TEST_CASE("Grouped commits amortize the sync") {
   MESSAGE("100 commits of ~2 KB: one call "
           << duration_cast<microseconds>(one_call).count() << " us, 100 calls "
           << duration_cast<microseconds>(separate).count() << " us");
+}
+
+// --- disputes ---
+
+// A real signed rejection of a proposal for `seq` in `channel`.
+Json SignedRejection(const did::KeyPair& consumer, const std::string& channel, std::uint64_t seq,
+                     const std::string& fee) {
+  Json proposal = Json::Object();
+  proposal.Set("channel", channel);
+  proposal.Set("seq", seq);
+  proposal.Set("prev", channel);
+  proposal.Set("consumer", did::DidKeyFromPublicKey(consumer.public_key()));
+  proposal.Set("fee", fee);
+  return Ok(MakeRejection(proposal, {ReasonCode::kWrongAmount, "fee " + fee}, consumer));
+}
+
+TEST_CASE(
+    "Dispute records (rejections, the latest proposal, a closing record) round trip and survive a "
+    "reopen") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  const did::KeyPair consumer = did::KeyPair::Generate();
+  const Json first = SignedRejection(consumer, kChannelA, 3, "9.99");
+  const Json second = SignedRejection(consumer, kChannelA, 4, "7.00");
+  const Json other = SignedRejection(consumer, kChannelB, 3, "1.00");
+  auto record = [](const Json& document, std::uint64_t received) {
+    const Rejection read = Ok(ReadRejection(document));
+    return RejectionRecord{read.channel,       read.seq,
+                           read.proposal_hash, HexHash("content " + read.proposal_hash),
+                           received,           document};
+  };
+  {
+    auto store = OpenStore(path);
+    CHECK(Ok(store->ListRejections(kChannelA)).empty());
+    CHECK_FALSE(Ok(store->GetProposal(kChannelA)).has_value());
+    CHECK_FALSE(Ok(store->GetClosingRecord(kChannelA)).has_value());
+    RequireOk(store->PutRejection(record(second, 20)));
+    RequireOk(store->PutRejection(record(first, 10)));
+    RequireOk(store->PutRejection(record(first, 10)));  // the same again: one record
+    RequireOk(store->PutRejection(record(other, 30)));
+    RequireOk(store->PutProposal({kChannelA, 4, HexHash("p1"), HexHash("c1")}));
+    RequireOk(store->PutProposal({kChannelA, 5, HexHash("p2"), HexHash("c2")}));  // the latest wins
+    RequireOk(store->PutClosingRecord(kChannelA, "{\"type\":\"ChannelClosing\"}"));
+    // A record whose document names another seq than the record is refused, nothing written.
+    RejectionRecord mismatched = record(first, 10);
+    mismatched.seq = 9;
+    CheckError(store->PutRejection(mismatched), ErrorCode::kInvalidArgument,
+               "another channel, seq or proposal");
+  }
+  auto store = OpenStore(path);
+  const std::vector<RejectionRecord> all = Ok(store->ListRejections(kChannelA));
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].seq == 3);
+  CHECK(all[0].received_ms == 10);
+  CHECK(all[0].document == first);
+  CHECK(all[0].content_hash == record(first, 10).content_hash);
+  CHECK(all[1].seq == 4);
+  CHECK(all[1].document == second);
+  const std::vector<RejectionRecord> from_four = Ok(store->ListRejections(kChannelA, 4));
+  REQUIRE(from_four.size() == 1);
+  CHECK(from_four[0].document == second);
+  REQUIRE(Ok(store->ListRejections(kChannelB)).size() == 1);
+  const ProposalMark mark = Ok(store->GetProposal(kChannelA)).value();
+  CHECK(mark.seq == 5);
+  CHECK(mark.proposal_hash == HexHash("p2"));
+  CHECK(mark.content_hash == HexHash("c2"));
+  CHECK(Ok(store->GetClosingRecord(kChannelA)).value() == "{\"type\":\"ChannelClosing\"}");
+  CHECK_FALSE(Ok(store->GetClosingRecord(kChannelB)).has_value());
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
+#include "tcc/controller/dispute.h"
+#include "tcc/did/did_key.h"
 #include "tcc/vc/schema_validator.h"
 #include "test_util.h"
 
@@ -21,14 +23,16 @@ namespace {
 constexpr std::string_view kChannelId =
     "f36e9cb294810483eef06436b3a5be0b6efdd55394db6772112dceca7f92ea08";
 
+// In declaration order, which is also the order of the schema's type enum.
 constexpr std::array kAllTypes{
-    MessageType::kAuthBegin,     MessageType::kAuthProve,     MessageType::kChannelState,
-    MessageType::kSettlePropose, MessageType::kSettleSubmit,  MessageType::kChannelSync,
-    MessageType::kEvidenceGet,   MessageType::kPing,          MessageType::kControlOpen,
-    MessageType::kControlClose,  MessageType::kControlPolicy, MessageType::kControlList,
-    MessageType::kControlHealth, MessageType::kReply,         MessageType::kError,
-    MessageType::kEventTsc,      MessageType::kEventProposal, MessageType::kEventChannel,
-    MessageType::kEventAnchored,
+    MessageType::kAuthBegin,     MessageType::kAuthProve,      MessageType::kChannelState,
+    MessageType::kSettlePropose, MessageType::kSettleSubmit,   MessageType::kChannelSync,
+    MessageType::kEvidenceGet,   MessageType::kSettleReject,   MessageType::kChannelRejections,
+    MessageType::kChannelClose,  MessageType::kPing,           MessageType::kControlOpen,
+    MessageType::kControlClose,  MessageType::kControlPolicy,  MessageType::kControlList,
+    MessageType::kControlHealth, MessageType::kReply,          MessageType::kError,
+    MessageType::kEventTsc,      MessageType::kEventProposal,  MessageType::kEventChannel,
+    MessageType::kEventAnchored, MessageType::kEventRejection,
 };
 
 std::string ExampleText(MessageType type) {
@@ -114,8 +118,8 @@ TEST_CASE("protocol: type names round trip and classify") {
     events += IsEvent(type);
     CHECK_FALSE((IsRequest(type) && IsEvent(type)));
   }
-  CHECK(requests == 13);
-  CHECK(events == 4);
+  CHECK(requests == 16);
+  CHECK(events == 5);
   CHECK(MessageTypeName(MessageType::kSettleSubmit) == "settle.submit");
   CHECK(MessageTypeName(MessageType::kEventAnchored) == "event.anchored");
   CHECK_FALSE(IsRequest(MessageType::kReply));
@@ -616,6 +620,47 @@ TEST_CASE("protocol: the id of a refused request can still be read for the error
   CHECK(PeekRequestId("not json") == 0);
   CHECK(PeekRequestId(R"({"id":-1})") == 0);
   CHECK(PeekRequestId(R"([1])") == 0);
+}
+
+// The dispute documents are checked by dispute.h, not by the frame decoder; the schema describes
+// them in $defs, and the two must agree on what the code signs.
+TEST_CASE("protocol: signed dispute documents match the schema's rejection and closeRequest") {
+  Json document = SchemaDocument();
+  // The definition alone (with the $defs it refers to), not under the frame envelope.
+  auto validator_for = [&](const std::string& name) {
+    Json selected = Json::Object();
+    selected.Set("$schema", *document.Find("$schema"));
+    selected.Set("$defs", *document.Find("$defs"));
+    selected.Set("$ref", "#/$defs/" + name);
+    auto compiled = vc::SchemaValidator::Compile(selected);
+    REQUIRE_MESSAGE(compiled.ok(), name << ": " << compiled.error().ToString());
+    return *compiled;
+  };
+
+  const did::KeyPair consumer = did::KeyPair::Generate();
+  Json proposal = Json::Object();
+  proposal.Set("channel", std::string(kChannelId));
+  proposal.Set("seq", 4);
+  proposal.Set("prev", std::string(kChannelId));
+  proposal.Set("consumer", did::DidKeyFromPublicKey(consumer.public_key()));
+  auto rejection = MakeRejection(proposal, {ReasonCode::kWrongUsage, "meter reset"}, consumer);
+  REQUIRE(rejection.ok());
+  const vc::SchemaValidator rejections = validator_for("rejection");
+  CHECK_MESSAGE(rejections.Check(*rejection).ok(), rejection->Serialize());
+  Json bad_code = *rejection;
+  bad_code.Set("code", "too_expensive");
+  CHECK_FALSE(rejections.IsValid(bad_code));
+  CHECK_FALSE(ReadRejection(bad_code).ok());
+  Json long_text = *rejection;
+  long_text.Set("text", std::string(kMaxReasonTextBytes + 1, 'x'));
+  CHECK_FALSE(rejections.IsValid(long_text));
+  CHECK_FALSE(ReadRejection(long_text).ok());
+  CHECK_FALSE(MakeRejection(proposal, {ReasonCode::kOther, std::string(kMaxReasonTextBytes + 1, 'x')}, consumer).ok());
+
+  auto request = MakeCloseRequest(std::string(kChannelId), {ReasonCode::kPrice, "too dear"}, consumer);
+  REQUIRE(request.ok());
+  CHECK_MESSAGE(validator_for("closeRequest").Check(*request).ok(), request->Serialize());
+  CHECK(ReadCloseRequest(*request).ok());
 }
 
 }  // namespace

@@ -37,7 +37,11 @@ party=(--listen "$listen" --tcc "$tcc_did" --channel "$channel" --tst "$work/tst
        --count 12 --timeout 2000)
 "${consumer[@]}" "${party[@]}" --key "$work/consumer.key" > "$work/consumer.log" 2>&1 &
 consumer_pid=$!
-"${provider[@]}" "${party[@]}" --key "$work/provider.key" --interval 100 > "$work/provider.log" 2>&1 &
+# The C++ pair also disputes a bill: the provider misbills minute 2 once, the consumer rejects it,
+# the provider amends it.
+misbill=()
+[[ $provider_bin != *.py && $consumer_bin != *.py ]] && misbill=(--misbill 2)
+"${provider[@]}" "${party[@]}" --key "$work/provider.key" --interval 100 "${misbill[@]}" > "$work/provider.log" 2>&1 &
 provider_pid=$!
 
 for _ in $(seq 1 300); do
@@ -84,6 +88,11 @@ last_hash=$(sed -n 's/^TSC seq=12 hash=\([0-9a-f]*\) .*/\1/p' "$work/provider.lo
 check "both parties end on the same hash" "grep -q '^settled through seq 12, last hash $last_hash\$' '$work/consumer.log'"
 check "a party noticed the crash and rejoined" "grep -q '^reconnected at seq' '$work/provider.log' '$work/consumer.log'"
 check "the consumer refused nothing" "! grep -q '^refused' '$work/consumer.log'"
+if [ ${#misbill[@]} -gt 0 ]; then
+  check "the consumer rejected the misbilled minute 2 with its reason" \
+    "[ \$(grep -c '^rejected seq=2: fee [0-9.]* for [0-9]* GPU-seconds; the TIC.s price gives [0-9.]*$' '$work/consumer.log') -eq 1 ]"
+  check "the provider was told, with the reason" "grep -q '^rejected seq=2 by the consumer: wrong_amount: fee ' '$work/provider.log'"
+fi
 # Batches close every 5 TSCs (N = 5), so the latest anchored TSC is 10 — unless tccd was stopped
 # with SIGTERM, which anchors what it holds (TSC 4, or 5 if it came first) before exiting; the next
 # batches then close 5 TSCs after that one, so the latest is one of 8 to 12.

@@ -15,6 +15,7 @@
 #include "daemon_test_util.h"
 #include "raw_peer.h"
 #include "tcc/common/file.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/vc/data_integrity.h"
 
 namespace tcc::testing {
@@ -158,9 +159,16 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
       }
     }
     CHECK(setup.Disconnects("slow_reader") > slow_before);
-    // The legitimate consumer reads the rest of the relayed copies before settling again.
+    // The legitimate consumer reads the rest of the relayed copies before settling again, and
+    // rejects the padded bill: tccd lets the provider propose a different one for the seq only
+    // after a rejection.
     while (Unwrap(setup.consumer->NextEvent(std::chrono::milliseconds(500)), "event")) {
     }
+    const Json rejection =
+        Unwrap(controller::MakeRejection(proposal, {controller::ReasonCode::kWrongUsage, "padding"},
+                                         *setup.trade.consumer),
+               "rejection");
+    Unwrap(setup.consumer->Reject(setup.trade.channel_id, rejection), "reject the padded bill");
   }
 
   const auto [rss_after, peak_after] = Memory(setup.tccd.pid());

@@ -104,4 +104,40 @@ Result<EvidenceReply> ChannelClient::GetEvidence(const std::string& channel_id, 
   return reply;
 }
 
+Result<std::uint64_t> ChannelClient::Reject(const std::string& channel_id, const Json& rejection) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kSettleReject,
+                                            {{"channel", channel_id}, {"rejection", rejection}}));
+  auto seq = controller::OptionalUint(answer, "seq");
+  if (!seq) return Error(ErrorCode::kParse, "settle.reject answer lacks seq");
+  return *seq;
+}
+
+Result<Json> ChannelClient::Close(const std::string& channel_id, const Json& request) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kChannelClose,
+                                            {{"channel", channel_id}, {"request", request}}));
+  const Json* closing = answer.body.Find("closing");
+  if (closing == nullptr || !closing->is_object())
+    return Error(ErrorCode::kParse, "channel.close answer lacks closing");
+  return *closing;
+}
+
+Result<DisputeRecord> ChannelClient::Disputes(const std::string& channel_id,
+                                              std::uint64_t from_seq) {
+  TCC_ASSIGN_OR_RETURN(Message answer,
+                       connection_->Request(MessageType::kChannelRejections,
+                                            {{"channel", channel_id}, {"from_seq", from_seq}}));
+  const Json* rejections = answer.body.Find("rejections");
+  if (rejections == nullptr || !rejections->is_array()) {
+    return Error(ErrorCode::kParse, "channel.rejections answer lacks rejections");
+  }
+  DisputeRecord record{rejections->as_array(), std::nullopt};
+  if (const Json* closing = answer.body.Find("closing");
+      closing != nullptr && closing->is_object()) {
+    record.closing = *closing;
+  }
+  return record;
+}
+
 }  // namespace tcc::client

@@ -188,6 +188,22 @@ Status PartySession::OnMessage(const Message& message) {
       Queue(SessionEventKind::kAnchored, seq, message.body);
       return OkStatus();
     }
+    case MessageType::kEventRejection: {
+      const Json& rejection = controller::ObjectMember(message, "rejection");
+      // tccd verified it; the provider checks it too before it amends anything.
+      auto verified = controller::VerifyRejection(rejection, *options_.resolver);
+      if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
+      if (verified->channel != options_.channel_id || verified->consumer != head_.consumer) {
+        return Error(ErrorCode::kVerificationFailed,
+                     "tccd relayed a rejection for another channel or by another party");
+      }
+      if (pending_seq_ == verified->seq && head_.role == "provider") {
+        auto pending_hash = controller::ProposalHash(pending_);
+        if (pending_hash.ok() && *pending_hash == verified->proposal_hash) pending_rejected_ = true;
+      }
+      QueueRejection(verified->seq, verified->proposal_hash, rejection);
+      return OkStatus();
+    }
     case MessageType::kEventChannel: {
       const Json& state = controller::ObjectMember(message, "state");
       TCC_RETURN_IF_ERROR(AdoptState(state));
@@ -247,7 +263,10 @@ Status PartySession::Resync() {
 
 Result<Json> PartySession::ProposeNext(Json claim) {
   const std::uint64_t seq = head_.seq + 1;
-  if (pending_seq_ != seq) {
+  // A refused amend (tccd: the bill was rejected already) leaves the rejected proposal amendable.
+  std::optional<Json> amended_from;
+  if (pending_seq_ == seq && pending_rejected_) amended_from = pending_;
+  if (pending_seq_ != seq || pending_rejected_) {
     claim.Set("channel", options_.channel_id);
     claim.Set("seq", seq);
     claim.Set("prev", head_.hash);
@@ -255,17 +274,35 @@ Result<Json> PartySession::ProposeNext(Json claim) {
     claim.Set("consumer", head_.consumer);
     TCC_ASSIGN_OR_RETURN(pending_, vc::ProposeSettlement(*options_.tst, std::move(claim), *options_.key));
     pending_seq_ = seq;
+    pending_rejected_ = false;
   }
-  TCC_RETURN_IF_ERROR(WithResume([&]() -> Status {
+  Status sent = WithResume([&]() -> Status {
     if (head_.seq >= seq) return OkStatus();  // issued while the connection was down
     return client_->Propose(options_.channel_id, pending_);
-  }));
+  });
+  if (!sent.ok()) {
+    if (amended_from && sent.error().code() == ErrorCode::kConflict) {
+      pending_ = std::move(*amended_from);
+      pending_rejected_ = true;
+    } else if (sent.error().code() == ErrorCode::kConflict) {
+      // The rejection may have come while this session was away (its event went to a connection
+      // that is gone): the stored record says so, and makes the bill amendable.
+      TCC_RETURN_IF_ERROR(LearnRejection(seq));
+    }
+    return std::move(sent).error();
+  }
   return pending_;
 }
 
 Status PartySession::AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait) {
   const auto deadline = Clock::now() + wait;
   while (head_.seq < seq) {
+    if (pending_rejected_ && pending_seq_ == seq) {
+      // Nothing will be issued for the rejected bill; the caller amends it (the kRejection event,
+      // with the consumer's reason, is handed out by Poll).
+      return Error(ErrorCode::kConflict,
+                   "the consumer rejected the proposal for seq " + std::to_string(seq));
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || Cancelled()) {
       // Events can be missed (a reconnect); tccd's state is the last word before giving up.
@@ -365,6 +402,79 @@ Result<VerifiedEvidence> PartySession::FetchEvidence(std::uint64_t seq, chain::C
     evidence.checked_on_chain = true;
   }
   return evidence;
+}
+
+void PartySession::QueueRejection(std::uint64_t seq, const std::string& proposal_hash, const Json& rejection) {
+  if (rejections_seen_seq_ != seq) {
+    rejections_seen_seq_ = seq;
+    rejections_seen_.clear();
+  }
+  if (rejections_seen_.insert(proposal_hash).second) Queue(SessionEventKind::kRejection, seq, rejection);
+}
+
+Status PartySession::LearnRejection(std::uint64_t seq) {
+  TCC_ASSIGN_OR_RETURN(std::string pending_hash, controller::ProposalHash(pending_));
+  TCC_ASSIGN_OR_RETURN(DisputeRecord record, FetchDisputes(seq));
+  for (const Json& entry : record.rejections) {
+    const Json& rejection = *entry.Find("rejection");  // FetchDisputes verified each
+    auto read = controller::ReadRejection(rejection);
+    if (!read.ok() || read->seq != seq || read->proposal_hash != pending_hash) continue;
+    QueueRejection(seq, pending_hash, rejection);
+    pending_rejected_ = true;
+  }
+  return OkStatus();
+}
+
+Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason& reason) {
+  TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(proposal));
+  if (link.channel != options_.channel_id) {
+    return Error(ErrorCode::kInvalidArgument, "the proposal is for channel " + link.channel);
+  }
+  if (pending_seq_ == link.seq && link.seq == head_.seq + 1) {
+    return Error(ErrorCode::kConflict,
+                 "seq " + std::to_string(link.seq) +
+                     " was co-signed by this party; a co-signed claim is final");
+  }
+  TCC_ASSIGN_OR_RETURN(Json rejection, controller::MakeRejection(proposal, reason, *options_.key));
+  TCC_RETURN_IF_ERROR(WithResume([&] { return client_->Reject(options_.channel_id, rejection); }));
+  return rejection;
+}
+
+Result<Json> PartySession::Close(const controller::Reason& reason) {
+  TCC_ASSIGN_OR_RETURN(Json request,
+                       controller::MakeCloseRequest(options_.channel_id, reason, *options_.key));
+  TCC_ASSIGN_OR_RETURN(Json closing,
+                       WithResume([&] { return client_->Close(options_.channel_id, request); }));
+  TCC_ASSIGN_OR_RETURN(
+      controller::CloseRequest verified,
+      controller::VerifyClosingRecord(closing, options_.connect.tcc_did, *options_.resolver));
+  if (verified.channel != options_.channel_id || verified.party != did_) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "the closing record is not for this close request");
+  }
+  head_.closed = true;
+  return closing;
+}
+
+Result<DisputeRecord> PartySession::FetchDisputes(std::uint64_t from_seq) {
+  TCC_ASSIGN_OR_RETURN(DisputeRecord record, WithResume([&] {
+                         return client_->Disputes(options_.channel_id, from_seq);
+                       }));
+  for (const Json& entry : record.rejections) {
+    const Json* rejection = entry.Find("rejection");
+    if (rejection == nullptr)
+      return Error(ErrorCode::kParse, "a stored rejection lacks its document");
+    TCC_ASSIGN_OR_RETURN(controller::Rejection verified,
+                         controller::VerifyRejection(*rejection, *options_.resolver));
+    if (verified.channel != options_.channel_id) {
+      return Error(ErrorCode::kVerificationFailed, "tccd returned a rejection of another channel");
+    }
+  }
+  if (record.closing) {
+    TCC_RETURN_IF_ERROR(controller::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
+                                                        *options_.resolver));
+  }
+  return record;
 }
 
 }  // namespace tcc::client

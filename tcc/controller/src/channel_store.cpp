@@ -4,7 +4,6 @@
 #include <leveldb/db.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
-
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -20,6 +19,8 @@
 #include <utility>
 
 #include "tcc/common/bytes.h"
+#include "tcc/common/json_object_reader.h"
+#include "tcc/controller/dispute.h"
 
 namespace tcc::controller {
 namespace {
@@ -42,6 +43,11 @@ namespace {
 //   a/<channel>                  -> u64be highest anchored seq
 //   v/<name>                     -> the value's bytes
 //   n/<name>                     -> u64be counter (apart from v/ so PutValue cannot break one)
+//   r/<channel>/<u64be seq><proposal hash (32)> ->
+//   {"content_hash":hex,"received_ms":N,"rejection":{...}} q/<channel>                  -> u64be
+//   seq | proposal hash (32) | content hash (32): the
+//                                   provider's latest proposal
+//   z/<channel>                  -> the closing record (JSON text) of a channel a party closed
 //   !probe                       -> "1", rewritten by Probe
 constexpr std::string_view kFormatKey = "!format";
 constexpr std::string_view kProbeKey = "!probe";
@@ -56,6 +62,9 @@ constexpr char kAnchoredKind = 'a';
 constexpr char kValueKind = 'v';
 constexpr char kCounterKind = 'n';
 constexpr char kTscHashKind = 'x';
+constexpr char kRejectionKind = 'r';
+constexpr char kProposalKind = 'q';
+constexpr char kClosingKind = 'z';
 constexpr std::string_view kTscHashIndexKey = "!tsc-hash-index";
 
 constexpr std::size_t kChannelIdSize = 64;  // hex digits
@@ -476,9 +485,10 @@ class ChannelStore::Impl {
   }
 
   // Callers hold a WriteAccess (or are Open, before anyone else can reach the store).
-  Status Write(leveldb::WriteBatch& batch, std::string_view doing) {
+  // `sync` false only for records whose loss in a power failure is harmless (see PutProposal).
+  Status Write(leveldb::WriteBatch& batch, std::string_view doing, bool sync = true) {
     leveldb::WriteOptions options;
-    options.sync = true;
+    options.sync = sync;
     leveldb::Status status = db->Write(options, &batch);
     if (status.ok()) return OkStatus();
     // The next write reopens first (rate-limited); until then this handle takes no more writes.
@@ -1023,6 +1033,139 @@ Status ChannelStore::Probe() {
 
 ChannelStore::WriteHealth ChannelStore::write_health() const {
   return {impl_->writable.load(), impl_->write_failures.load(), impl_->reopens.load()};
+}
+
+// --- disputes ---
+
+namespace {
+
+std::string RejectionKey(std::string_view channel_id, std::uint64_t seq,
+                         std::string_view proposal_hash) {
+  std::string key = SeqKey(kRejectionKind, channel_id, seq);
+  AppendHashBytes(key, proposal_hash);
+  return key;
+}
+
+Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view value) {
+  const std::size_t key_size = kSeqKeySize + kHashSize;
+  if (key.size() != key_size || !IsSeqKey(key.substr(0, kSeqKeySize)))
+    return Corrupt(key, "malformed rejection key");
+  auto json = Json::Parse(value);
+  if (!json.ok()) return Corrupt(key, json.error().message());
+  JsonObjectReader reader(*json, "rejection record");
+  RejectionRecord record;
+  Status read = reader.CheckIsObject();
+  if (read.ok()) {
+    auto content = reader.LowerHex("content_hash");
+    auto received = reader.Integer("received_ms");
+    auto document = reader.Member("rejection", Json::Type::kObject);
+    if (!content.ok())
+      read = content.error();
+    else if (!received.ok())
+      read = received.error();
+    else if (!document.ok())
+      read = document.error();
+    else if (read = reader.Finish(); read.ok()) {
+      record.content_hash = *content;
+      record.received_ms = *received;
+      record.document = **document;
+    }
+  }
+  if (!read.ok()) return Corrupt(key, read.error().message());
+  auto rejection = ReadRejection(record.document);
+  if (!rejection.ok()) return Corrupt(key, rejection.error().message());
+  record.channel_id = std::string(key.substr(2, kChannelIdSize));
+  record.seq = ReadU64(key.substr(kChannelPrefixSize, 8));
+  record.proposal_hash = HashHex(key.substr(kSeqKeySize));
+  if (rejection->channel != record.channel_id || rejection->seq != record.seq ||
+      rejection->proposal_hash != record.proposal_hash) {
+    return Corrupt(key, "the rejection names another channel, seq or proposal than its key");
+  }
+  return record;
+}
+
+}  // namespace
+
+Status ChannelStore::PutRejection(const RejectionRecord& rejection) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(rejection.channel_id));
+  TCC_RETURN_IF_ERROR(CheckSeq(rejection.seq));
+  TCC_RETURN_IF_ERROR(CheckHash(rejection.proposal_hash, "proposal hash"));
+  TCC_RETURN_IF_ERROR(CheckHash(rejection.content_hash, "content hash"));
+  TCC_ASSIGN_OR_RETURN(Rejection read, ReadRejection(rejection.document));
+  if (read.channel != rejection.channel_id || read.seq != rejection.seq ||
+      read.proposal_hash != rejection.proposal_hash) {
+    return Invalid("the rejection names another channel, seq or proposal than its record");
+  }
+  Json value = Json::Object();
+  value.Set("content_hash", rejection.content_hash);
+  value.Set("received_ms", rejection.received_ms);
+  value.Set("rejection", rejection.document);
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
+  leveldb::WriteBatch batch;
+  batch.Put(RejectionKey(rejection.channel_id, rejection.seq, rejection.proposal_hash),
+            value.Serialize());
+  return impl_->Write(batch, "writing a rejection of channel " + rejection.channel_id);
+}
+
+Result<std::vector<RejectionRecord>> ChannelStore::ListRejections(std::string_view channel_id,
+                                                                  std::uint64_t from_seq) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  std::vector<RejectionRecord> rejections;
+  const std::string prefix = ChannelPrefix(kRejectionKind, channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  TCC_RETURN_IF_ERROR(
+      impl_->Scan(prefix, SeqKey(kRejectionKind, channel_id, from_seq),
+                  [&](std::string_view key, std::string_view value) -> Result<bool> {
+                    TCC_ASSIGN_OR_RETURN(RejectionRecord record, DecodeRejection(key, value));
+                    rejections.push_back(std::move(record));
+                    return true;
+                  }));
+  return rejections;
+}
+
+Status ChannelStore::PutProposal(const ProposalMark& proposal) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(proposal.channel_id));
+  TCC_RETURN_IF_ERROR(CheckSeq(proposal.seq));
+  TCC_RETURN_IF_ERROR(CheckHash(proposal.proposal_hash, "proposal hash"));
+  TCC_RETURN_IF_ERROR(CheckHash(proposal.content_hash, "content hash"));
+  std::string value = U64Value(proposal.seq);
+  AppendHashBytes(value, proposal.proposal_hash);
+  AppendHashBytes(value, proposal.content_hash);
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
+  leveldb::WriteBatch batch;
+  batch.Put(NameKey(kProposalKind, proposal.channel_id), value);
+  return impl_->Write(batch, "writing the latest proposal of channel " + proposal.channel_id,
+                      /*sync=*/false);
+}
+
+Result<std::optional<ProposalMark>> ChannelStore::GetProposal(std::string_view channel_id) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  const std::string key = NameKey(kProposalKind, channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(key));
+  if (!value) return std::optional<ProposalMark>();
+  if (value->size() != 8 + 2 * kHashSize) return Corrupt(key, "not a seq and two hashes");
+  ProposalMark mark{std::string(channel_id), ReadU64(*value),
+                    HashHex(std::string_view(*value).substr(8, kHashSize)),
+                    HashHex(std::string_view(*value).substr(8 + kHashSize))};
+  if (!CheckSeq(mark.seq).ok())
+    return Corrupt(key, "seq " + std::to_string(mark.seq) + " is out of range");
+  return std::optional<ProposalMark>(std::move(mark));
+}
+
+Status ChannelStore::PutClosingRecord(std::string_view channel_id, std::string_view record_json) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  if (record_json.size() > kMaxValueBytes) return Invalid("a closing record is at most 1 MiB");
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
+  leveldb::WriteBatch batch;
+  batch.Put(NameKey(kClosingKind, channel_id), AsSlice(record_json));
+  return impl_->Write(batch, "writing the closing record of channel " + std::string(channel_id));
+}
+
+Result<std::optional<std::string>> ChannelStore::GetClosingRecord(std::string_view channel_id) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  return impl_->Get(NameKey(kClosingKind, channel_id));
 }
 
 }  // namespace tcc::controller

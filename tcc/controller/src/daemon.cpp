@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "connection_table.h"
+#include "negotiation.h"
 #include "store_evidence_source.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
@@ -28,6 +29,7 @@
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
 #include "tcc/controller/channel_store.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/controller/log.h"
 #include "tcc/controller/metrics.h"
 #include "tcc/controller/protocol.h"
@@ -99,6 +101,11 @@ struct ChannelRuntime {
   std::vector<Requester> close_requesters;
   std::deque<Submission> waiting;
   std::set<std::string> members;  // routing ids of admitted connections
+  Negotiation negotiation;        // over seq last_seq + 1 (negotiation.h)
+  // A close a party asked for (its signed request), answered with the closing record once closed.
+  std::optional<Json> close_request;
+  std::vector<Requester> party_close_requesters;
+  std::optional<Json> closing_record;  // the TCC-signed record of a close a party asked for
 };
 
 class TokenBucket {
@@ -248,6 +255,18 @@ class Daemon::Impl {
   void Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
   void Sync(const Requester& from, ChannelRuntime& channel, const Message& message);
   void EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message);
+  // disputes (dispute.h, negotiation.h)
+  void Reject(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
+  void OnRejectionVerified(const Requester& from, const std::string& channel_id,
+                           Result<Rejection> rejection, Json document);
+  void Rejections(const Requester& from, ChannelRuntime& channel, const Message& message);
+  void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
+                  const Message& message);
+  // The negotiation of the channel's next seq (moved on when a TSC was issued).
+  Negotiation& NegotiationOf(ChannelRuntime& channel) {
+    channel.negotiation.MoveTo(channel.record.last_seq + 1);
+    return channel.negotiation;
+  }
 
   // settlement pipeline
   void Process(ChannelRuntime& channel, Submission submission);
@@ -434,6 +453,23 @@ Status Daemon::Impl::RecoverChannels() {
     runtime.durable_hash = record.last_hash;
     runtime.durable_evidence_seq = record.evidence_seq;
     runtime.anchored_seq = anchored;
+    TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.negotiation));
+    if (record.state == ChannelState::kClosed) {
+      TCC_ASSIGN_OR_RETURN(std::optional<std::string> closing,
+                           store_->GetClosingRecord(record.channel_id));
+      if (closing) {
+        auto parsed = Json::Parse(*closing);
+        if (!parsed.ok())
+          return std::move(parsed).error().WithContext("closing record of " + record.channel_id);
+        // The record and the close are two ordered writes: a record left by a party's close that
+        // a crash interrupted names another head than a later close, and is not this close's.
+        const Json* last_seq = parsed->Find("last_seq");
+        if (last_seq != nullptr && last_seq->is_number() &&
+            last_seq->as_number() == static_cast<double>(record.last_seq)) {
+          runtime.closing_record = std::move(parsed).value();
+        }
+      }
+    }
     runtime.record = std::move(record);
     const std::string id = runtime.record.channel_id;
     channels_.emplace(id, std::move(runtime));
@@ -886,8 +922,12 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   Connection& current = *connection;
   // Requests answered after work on a worker: a peer that does not wait for its answers gets a
   // bounded share of the workers and of the memory their answers take.
-  const bool large = message->type == MessageType::kChannelSync || message->type == MessageType::kEvidenceGet;
-  if (large || message->type == MessageType::kAuthBegin || message->type == MessageType::kAuthProve) {
+  const bool large = message->type == MessageType::kChannelSync ||
+                     message->type == MessageType::kEvidenceGet ||
+                     message->type == MessageType::kChannelRejections;
+  if (large || message->type == MessageType::kAuthBegin ||
+      message->type == MessageType::kAuthProve || message->type == MessageType::kSettleReject ||
+      message->type == MessageType::kChannelClose) {
     if (current.requests_in_flight >= config_.limits.max_requests_in_flight_per_connection ||
         (large && current.large_requests_in_flight >= kMaxLargeRequestsInFlight)) {
       const Error error(ErrorCode::kResourceExhausted,
@@ -938,6 +978,15 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
       return;
     case MessageType::kEvidenceGet:
       EvidenceGet(from, channel->second, *message);
+      return;
+    case MessageType::kSettleReject:
+      Reject(from, admitted->second, channel->second, *message);
+      return;
+    case MessageType::kChannelRejections:
+      Rejections(from, channel->second, *message);
+      return;
+    case MessageType::kChannelClose:
+      PartyClose(from, admitted->second, channel->second, *message);
       return;
     default:
       return;
@@ -1083,16 +1132,58 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   }
   const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
   const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
-  const std::string frame = FrameBuilder(MessageType::kEventProposal)
-                                .Add("channel", channel.record.channel_id)
-                                .Add("from", sender)
-                                .Add("proposal", ObjectMember(message, "proposal"))
-                                .Finish();
-  const std::size_t delivered = Publish(channel, frame, counterpart);
-  if (delivered == 0) {
-    return ReplyError(from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
+  const Json& proposal = ObjectMember(message, "proposal");
+  const std::string channel_id = channel.record.channel_id;
+  auto relay = [this, from, counterpart,
+                frame = FrameBuilder(MessageType::kEventProposal)
+                            .Add("channel", channel_id)
+                            .Add("from", sender)
+                            .Add("proposal", proposal)
+                            .Finish()](ChannelRuntime& to) {
+    const std::size_t delivered = Publish(to, frame, counterpart);
+    if (delivered == 0) {
+      return ReplyError(
+          from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
+    }
+    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                    .Add("delivered", static_cast<std::uint64_t>(delivered))
+                    .Finish());
+  };
+  // A provider's proposal for the next seq is the one the negotiation is about: a different one
+  // for the same seq is an amend, allowed only after the consumer rejected the latest.
+  auto link = vc::ReadSettlementLink(proposal);
+  if (role != Role::kProvider || !link.ok() || link->channel != channel_id ||
+      link->seq != channel.record.last_seq + 1) {
+    return relay(channel);
   }
-  Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("delivered", static_cast<std::uint64_t>(delivered)).Finish());
+  auto hash = ProposalHash(proposal);
+  auto content = ContentHash(proposal);
+  if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
+  if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
+  Negotiation& negotiation = NegotiationOf(channel);
+  if (Status allowed = negotiation.CheckProposal(*content); !allowed.ok()) {
+    CountRejection(allowed.error());
+    return ReplyError(from, allowed.error());
+  }
+  if (negotiation.IsLatest(*hash)) return relay(channel);  // a re-send
+  negotiation.Proposed(*hash, *content);
+  // Relaying acknowledges nothing durable, so a store that cannot write does not stop it: the
+  // mark then lives in memory only (a restart before recovery forgets it).
+  if (store_failed_) return relay(channel);
+  ++outstanding_;
+  ++store_writes_pending_;
+  writer_->PutProposal({channel_id, link->seq, *hash, *content},
+                       [this, channel_id, relay](const Status& status) {
+                         loop_.Post([this, channel_id, relay, status] {
+                           --outstanding_;
+                           --store_writes_pending_;
+                           ChannelRuntime& stored = channels_.find(channel_id)->second;
+                           if (!status.ok()) {
+                             OnStoreWriteFailed("store proposal", channel_id, status.error());
+                           }
+                           relay(stored);
+                         });
+                       });
 }
 
 void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
@@ -1150,6 +1241,13 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
     return reject(Error(ErrorCode::kVerificationFailed,
                         "prev does not name the channel's last TSC (seq " + std::to_string(record.last_seq) +
                             ", hash " + record.last_hash + ")"));
+  }
+  // Only a seq with rejections pays for hashing the claim on the loop.
+  if (Negotiation& negotiation = NegotiationOf(channel); negotiation.HasRejections()) {
+    auto content = ContentHash(submission.claim);
+    if (!content.ok()) return reject(content.error().WithContext("claim"));
+    if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok())
+      return reject(allowed.error());
   }
   channel.in_flight = true;
   const std::string channel_id = record.channel_id;
@@ -1492,6 +1590,199 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
 }
 
 // ---------------------------------------------------------------------------------------------
+// Disputes: rejections, amends (Propose, Process) and closes with a reason
+
+void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& channel,
+                          const Message& message) {
+  auto refuse = [&](const Error& error) {
+    CountRejection(error);
+    ReplyError(from, error);
+  };
+  if (role != Role::kConsumer)
+    return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
+  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+    return refuse(
+        Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  }
+  Json document = ObjectMember(message, "rejection");
+  auto read = ReadRejection(document);
+  if (!read.ok()) return refuse(read.error());
+  if (read->channel != channel.record.channel_id) {
+    return refuse(
+        Error(ErrorCode::kInvalidArgument,
+              "the rejection names channel " + read->channel + ", not the channel it was sent to"));
+  }
+  if (read->consumer != channel.record.consumer) {
+    return refuse(Error(ErrorCode::kPermissionDenied,
+                        "the rejection names " + read->consumer +
+                            " as consumer; the channel's consumer is " + channel.record.consumer));
+  }
+  const std::string channel_id = channel.record.channel_id;
+  PeerAsync(from, false,
+            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
+              auto verified = VerifyRejection(document, *resolver_);
+              return [this, from, channel_id, verified = std::move(verified),
+                      document = std::move(document)]() mutable {
+                OnRejectionVerified(from, channel_id, std::move(verified), std::move(document));
+              };
+            });
+}
+
+void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string& channel_id,
+                                       Result<Rejection> rejection, Json document) {
+  auto refuse = [&](const Error& error) {
+    CountRejection(error);
+    ReplyError(from, error);
+  };
+  if (!rejection.ok()) return refuse(rejection.error());
+  ChannelRuntime& channel = channels_.find(channel_id)->second;
+  // Checked here, on the loop, where nothing can settle the seq between the check and the record.
+  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+    return refuse(Error(ErrorCode::kConflict, "channel " + channel_id + " is closed"));
+  }
+  const std::uint64_t next = channel.record.last_seq + 1;
+  if (rejection->seq < next) {
+    return refuse(
+        Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
+                                        " is already issued; an issued settlement is final"));
+  }
+  if (rejection->seq > next) {
+    return refuse(Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
+                                                  " is not the next seq of the channel (" +
+                                                  std::to_string(next) + ")"));
+  }
+  if (channel.in_flight) {
+    return refuse(
+        Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
+                                        " is being issued; it cannot be rejected any more"));
+  }
+  Negotiation& negotiation = NegotiationOf(channel);
+  if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
+    return refuse(allowed.error());
+  if (store_failed_) return refuse(StoreUnavailable());
+  // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
+  // write leaves it refused in memory (stricter, and the consumer is told to send it again).
+  // A rejection sent again keeps the content hash recorded the first time.
+  const std::string content = negotiation.IsLatest(rejection->proposal_hash)
+                                  ? negotiation.proposed_content()
+                                  : std::string();
+  if (content.empty()) {
+    // Rejected before and stored: answer again without a second record.
+    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                    .Add("channel", channel_id)
+                    .Add("seq", next)
+                    .Finish());
+    return;
+  }
+  negotiation.Rejected(rejection->proposal_hash, content);
+  RejectionRecord record{channel_id, next,         rejection->proposal_hash,
+                         content,    UnixMillis(), std::move(document)};
+  const std::string code(ReasonCodeName(rejection->reason.code));
+  const std::string event = FrameBuilder(MessageType::kEventRejection)
+                                .Add("channel", channel_id)
+                                .Add("seq", next)
+                                .Add("rejection", record.document)
+                                .Finish();
+  ++outstanding_;
+  ++store_writes_pending_;
+  writer_->PutRejection(std::move(record),
+                        [this, from, channel_id, next, code, event](const Status& status) {
+                          loop_.Post([this, from, channel_id, next, code, event, status] {
+                            --outstanding_;
+                            --store_writes_pending_;
+                            ChannelRuntime& stored = channels_.find(channel_id)->second;
+                            if (!status.ok()) {
+                              OnStoreWriteFailed("store rejection", channel_id, status.error());
+                              return ReplyError(from, StoreUnavailable());
+                            }
+                            metrics_->BillRejected(code);
+                            Log(LogLevel::kInfo, "proposal rejected",
+                                {{"channel", channel_id}, {"seq", next}, {"code", code}});
+                            Publish(stored, event, Role::kProvider);
+                            Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                                            .Add("channel", channel_id)
+                                            .Add("seq", next)
+                                            .Finish());
+                          });
+                        });
+}
+
+void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
+                              const Message& message) {
+  const std::string channel_id = channel.record.channel_id;
+  const std::uint64_t from_seq = OptionalUint(message, "from_seq").value_or(1);
+  std::optional<Json> closing = channel.closing_record;
+  PeerAsync(from, true, [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
+    auto rejections = store_->ListRejections(channel_id, from_seq);
+    return [this, from, channel_id, closing, rejections = std::move(rejections)] {
+      if (!rejections.ok()) return ReplyError(from, rejections.error());
+      Json array = Json::Array();
+      std::size_t bytes = 0;
+      for (const auto& rejection : *rejections) {
+        Json entry = Json::Object();
+        entry.Set("received_ms", rejection.received_ms);
+        entry.Set("rejection", rejection.document);
+        // A long dispute history must still fit a frame: the answer stops early, and the caller
+        // asks again from the last seq it got.
+        bytes += entry.Serialize().size();
+        if (bytes > kMaxSyncReplyBytes && !array.as_array().empty()) break;
+        array.PushBack(std::move(entry));
+      }
+      FrameBuilder reply(MessageType::kReply, from.request_id);
+      reply.Add("channel", channel_id).Add("rejections", array);
+      if (closing) reply.Add("closing", *closing);
+      Reply(from, reply.Finish());
+    };
+  });
+}
+
+void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
+                              const Message& message) {
+  auto refuse = [&](const Error& error) {
+    CountRejection(error);
+    ReplyError(from, error);
+  };
+  if (role == Role::kAuditor)
+    return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
+  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+    return refuse(Error(ErrorCode::kConflict,
+                        "channel " + channel.record.channel_id + " is closed or closing"));
+  }
+  Json document = ObjectMember(message, "request");
+  auto read = ReadCloseRequest(document);
+  if (!read.ok()) return refuse(read.error());
+  const std::string& sender =
+      role == Role::kProvider ? channel.record.provider : channel.record.consumer;
+  if (read->channel != channel.record.channel_id || read->party != sender) {
+    return refuse(Error(ErrorCode::kPermissionDenied,
+                        "the close request must name this channel and " + sender));
+  }
+  const std::string channel_id = channel.record.channel_id;
+  PeerAsync(from, false,
+            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
+              auto verified = VerifyCloseRequest(document, *resolver_);
+              return [this, from, channel_id, verified = std::move(verified),
+                      document = std::move(document)]() mutable {
+                if (!verified.ok()) {
+                  CountRejection(verified.error());
+                  return ReplyError(from, verified.error());
+                }
+                ChannelRuntime& channel = channels_.find(channel_id)->second;
+                if (channel.record.state == ChannelState::kClosed || channel.closing) {
+                  const Error error(ErrorCode::kConflict,
+                                    "channel " + channel_id + " is closed or closing");
+                  CountRejection(error);
+                  return ReplyError(from, error);
+                }
+                channel.close_request = std::move(document);
+                channel.party_close_requesters.push_back(from);
+                channel.closing = true;
+                Pump(channel);  // closes once the settlement in flight, if any, is done
+              };
+            });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Channels
 
 Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::string& tic_id) {
@@ -1615,9 +1906,40 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   }
   channel.waiting.clear();
   ChannelRecord& record = channel.record;
+  const std::string channel_id = record.channel_id;
+  if (channel.close_request) {
+    // Signed over the final head: the closing record names the last TSC, which the close anchors.
+    // A close retried after a failed write writes the same record again.
+    auto closing =
+        channel.closing_record
+            ? Result<Json>(*channel.closing_record)
+            : MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
+    if (!closing.ok()) {
+      Log(LogLevel::kError, "closing record not made",
+          {{"channel", channel_id}, {"error", closing.error().ToString()}});
+      for (const auto& requester : std::exchange(channel.party_close_requesters, {}))
+        ReplyError(requester, closing.error());
+      channel.close_request.reset();
+      if (channel.close_requesters.empty()) return;  // stays open: only the party asked
+    } else {
+      channel.closing_record = std::move(closing).value();
+      // Queued before the channel's close, so the store never holds a party's close without it.
+      ++outstanding_;
+      ++store_writes_pending_;
+      writer_->PutClosingRecord(channel_id, channel.closing_record->Serialize(),
+                                [this, channel_id](const Status& status) {
+                                  loop_.Post([this, channel_id, status] {
+                                    --outstanding_;
+                                    --store_writes_pending_;
+                                    if (!status.ok())
+                                      OnStoreWriteFailed("store closing record", channel_id,
+                                                         status.error());
+                                  });
+                                });
+    }
+  }
   record.state = ChannelState::kClosed;
   record.closed_ms = UnixMillis();
-  const std::string channel_id = record.channel_id;
   auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
     loop_.Post([this, channel_id, status, item] {
       --outstanding_;
@@ -1650,6 +1972,19 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
         Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
                              .Add("channel", ChannelStateJson(closed->second))
                              .Finish());
+      }
+      if (closed->second.closing_record) {
+        const Json& closing = *closed->second.closing_record;
+        if (const Json* code = closing.Find("code"); code != nullptr && code->is_string()) {
+          metrics_->ClosedByParty(code->as_string());
+        }
+        for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
+          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                               .Add("channel", channel_id)
+                               .Add("closing", closing)
+                               .Add("state", ChannelStateJson(closed->second))
+                               .Finish());
+        }
       }
     });
   };
@@ -1696,6 +2031,14 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   state.Set("evidence_seq", channel.durable_evidence_seq);
   state.Set("anchored_seq", channel.anchored_seq);
   state.Set("members", static_cast<std::uint64_t>(channel.members.size()));
+  if (channel.closing_record) {
+    // Who closed it and why; the signed record itself comes with channel.rejections.
+    Json closed_by = Json::Object();
+    for (std::string_view member : {"party", "code", "text"}) {
+      if (const Json* value = channel.closing_record->Find(member)) closed_by.Set(member, *value);
+    }
+    state.Set("closed_by", std::move(closed_by));
+  }
   return state;
 }
 

@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "tcc/controller/dispute.h"
+
 #ifndef TCC_VERSION
 #define TCC_VERSION "unknown"
 #endif
@@ -285,6 +287,16 @@ class DaemonMetrics::Impl {
                                              {{"stage", "published"}});
     rejected_.emplace(counter("tcc_submissions_rejected_total", "Submissions and requests refused, by error code."),
                       "reason");
+    bill_rejections_.emplace(
+        counter("tcc_rejections_total", "Proposals the consumer rejected, by reason code."),
+        "code");
+    party_closes_.emplace(
+        counter("tcc_channels_closed_by_party_total", "Channels a party closed, by reason code."),
+        "code");
+    for (ReasonCode code : kAllReasonCodes) {
+      bill_rejections_->Precreate(ReasonCodeName(code));
+      party_closes_->Precreate(ReasonCodeName(code));
+    }
     replayed_ = &counter("tcc_submissions_replayed_total",
                          "Idempotent resubmissions answered with the stored TSC.").Add({});
     pipeline_depth_ = gauge("tcc_pipeline_depth", "Submissions verifying, issuing or waiting to be stored.");
@@ -400,6 +412,8 @@ class DaemonMetrics::Impl {
   AtomicHistogram* settlement_durable_;
   AtomicHistogram* settlement_published_;
   std::optional<LabeledCounter> rejected_;
+  std::optional<LabeledCounter> bill_rejections_;
+  std::optional<LabeledCounter> party_closes_;
   prometheus::Counter* replayed_;
   prometheus::Gauge* pipeline_depth_;
   prometheus::Counter* channels_opened_;
@@ -461,6 +475,10 @@ void DaemonMetrics::TscIssued() { impl_->tscs_issued_->Increment(); }
 void DaemonMetrics::SettlementDurable(double seconds) { impl_->settlement_durable_->Observe(seconds); }
 void DaemonMetrics::SettlementPublished(double seconds) { impl_->settlement_published_->Observe(seconds); }
 void DaemonMetrics::Rejected(std::string_view reason) { impl_->rejected_->Increment(reason); }
+void DaemonMetrics::BillRejected(std::string_view code) {
+  impl_->bill_rejections_->Increment(code);
+}
+void DaemonMetrics::ClosedByParty(std::string_view code) { impl_->party_closes_->Increment(code); }
 void DaemonMetrics::Replayed() { impl_->replayed_->Increment(); }
 void DaemonMetrics::SetPipelineDepth(std::int64_t submissions) {
   impl_->pipeline_depth_->Set(static_cast<double>(submissions));

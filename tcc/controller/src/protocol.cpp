@@ -62,6 +62,9 @@ constexpr std::array kSettleSubmitMembers{kChannel, Required("claim", MemberKind
 constexpr std::array kChannelSyncMembers{kChannel, Uint("after", true, 0),
                                          Uint("limit", false, 1, kMaxSyncLimit)};
 constexpr std::array kEvidenceGetMembers{kChannel, Uint("seq", true, 1)};
+constexpr std::array kSettleRejectMembers{kChannel, Required("rejection", MemberKind::kObject)};
+constexpr std::array kChannelRejectionsMembers{kChannel, Uint("from_seq", false, 1)};
+constexpr std::array kChannelCloseMembers{kChannel, Required("request", MemberKind::kObject)};
 constexpr std::array kControlOpenMembers{Required("tic", MemberKind::kIdentifier)};
 constexpr std::array kControlPolicyMembers{
     Optional("channel", MemberKind::kChannelId), Uint("n", false, 1),
@@ -77,7 +80,8 @@ constexpr std::array kReplyMembers{
     Uint("seq", false, 0),                      Optional("tsc", MemberKind::kObject),
     Optional("tscs", MemberKind::kArray),       Uint("last_seq", false, 0),
     Optional("bundle", MemberKind::kObject),    Optional("policy", MemberKind::kObject),
-    Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject)};
+    Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject),
+    Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject)};
 constexpr std::array kErrorMembers{Required("code", MemberKind::kIdentifier),
                                    Required("message", MemberKind::kText)};
 constexpr std::array kEventTscMembers{kChannel, Uint("seq", true, 0),
@@ -88,6 +92,8 @@ constexpr std::array kEventChannelMembers{kChannel, Required("state", MemberKind
 constexpr std::array kEventAnchoredMembers{kChannel, Uint("seq", true, 0),
                                            Required("batch", MemberKind::kIdentifier),
                                            Hex("root", 64)};
+constexpr std::array kEventRejectionMembers{kChannel, Uint("seq", true, 1),
+                                            Required("rejection", MemberKind::kObject)};
 
 struct TypeSpec {
   MessageType type;
@@ -106,6 +112,10 @@ constexpr TypeSpec kTypes[] = {
     {MessageType::kSettleSubmit, "settle.submit", Direction::kRequest, kSettleSubmitMembers},
     {MessageType::kChannelSync, "channel.sync", Direction::kRequest, kChannelSyncMembers},
     {MessageType::kEvidenceGet, "evidence.get", Direction::kRequest, kEvidenceGetMembers},
+    {MessageType::kSettleReject, "settle.reject", Direction::kRequest, kSettleRejectMembers},
+    {MessageType::kChannelRejections, "channel.rejections", Direction::kRequest,
+     kChannelRejectionsMembers},
+    {MessageType::kChannelClose, "channel.close", Direction::kRequest, kChannelCloseMembers},
     {MessageType::kPing, "ping", Direction::kRequest, {}},
     {MessageType::kControlOpen, "control.open", Direction::kRequest, kControlOpenMembers},
     {MessageType::kControlClose, "control.close", Direction::kRequest, kChannelOnlyMembers},
@@ -119,6 +129,7 @@ constexpr TypeSpec kTypes[] = {
     {MessageType::kEventProposal, "event.proposal", Direction::kEvent, kEventProposalMembers},
     {MessageType::kEventChannel, "event.channel", Direction::kEvent, kEventChannelMembers},
     {MessageType::kEventAnchored, "event.anchored", Direction::kEvent, kEventAnchoredMembers},
+    {MessageType::kEventRejection, "event.rejection", Direction::kEvent, kEventRejectionMembers},
 };
 
 constexpr bool TableIndexedByType() {
@@ -126,7 +137,7 @@ constexpr bool TableIndexedByType() {
   for (const TypeSpec& spec : kTypes) {
     if (static_cast<std::size_t>(spec.type) != index++) return false;
   }
-  return index == static_cast<std::size_t>(MessageType::kEventAnchored) + 1;
+  return index == static_cast<std::size_t>(MessageType::kEventRejection) + 1;
 }
 static_assert(TableIndexedByType(), "kTypes must list every MessageType in declaration order");
 

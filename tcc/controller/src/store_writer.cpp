@@ -20,6 +20,18 @@ void StoreWriter::AddPendingEvidence(chain::EvidenceItem item, ChannelRecord rec
   Enqueue({EvidenceOp{std::move(item), std::move(record)}, std::move(done)});
 }
 
+void StoreWriter::PutRejection(RejectionRecord rejection, Done done) {
+  Enqueue({std::move(rejection), std::move(done)});
+}
+
+void StoreWriter::PutProposal(ProposalMark proposal, Done done) {
+  Enqueue({std::move(proposal), std::move(done)});
+}
+
+void StoreWriter::PutClosingRecord(std::string channel_id, std::string record_json, Done done) {
+  Enqueue({ClosingOp{std::move(channel_id), std::move(record_json)}, std::move(done)});
+}
+
 void StoreWriter::Enqueue(Op op) {
   {
     std::lock_guard lock(mutex_);
@@ -84,6 +96,12 @@ void StoreWriter::Run() {
         status = store_.PutChannel(put->record);
       } else if (auto* evidence = std::get_if<EvidenceOp>(&op.what)) {
         status = store_.AddPendingEvidence(evidence->item, evidence->record);
+      } else if (auto* rejection = std::get_if<RejectionRecord>(&op.what)) {
+        status = store_.PutRejection(*rejection);
+      } else if (auto* proposal = std::get_if<ProposalMark>(&op.what)) {
+        status = store_.PutProposal(*proposal);
+      } else if (auto* closing = std::get_if<ClosingOp>(&op.what)) {
+        status = store_.PutClosingRecord(closing->channel_id, closing->record_json);
       }
       op.done(status);
       ++index;

@@ -36,6 +36,10 @@ class StoreWriter {
   void Commit(SettlementCommit commit, Done done);
   void PutChannel(ChannelRecord record, Done done);
   void AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done);
+  // Dispute records (controller/dispute.h), in the same order as the channel's other writes.
+  void PutRejection(RejectionRecord rejection, Done done);
+  void PutProposal(ProposalMark proposal, Done done);
+  void PutClosingRecord(std::string channel_id, std::string record_json, Done done);
 
   // Writes what is queued, then joins the thread.
   void Stop();
@@ -56,8 +60,13 @@ class StoreWriter {
     chain::EvidenceItem item;
     ChannelRecord record;
   };
+  struct ClosingOp {
+    std::string channel_id;
+    std::string record_json;
+  };
   struct Op {
-    std::variant<SettlementCommit, PutOp, EvidenceOp> what;
+    std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp>
+        what;
     Done done;
   };
 

@@ -4,8 +4,10 @@
 // that it is bound to the channel, the TCC and the party it expects and has not expired, and
 // answers with a signature over the transcript. After that the party can propose (relayed to the
 // counterpart as an event), submit a co-signed claim and get the issued TSC back, read the
-// channel's state, sync TSCs it missed, and fetch evidence bundles. Events (event.tsc,
-// event.proposal, event.channel, event.anchored) are read with NextEvent.
+// channel's state, sync TSCs it missed, and fetch evidence bundles. In a dispute the consumer sends
+// a signed rejection, either party a signed close request, and any member fetches the stored
+// rejections (controller/dispute.h builds the documents). Events (event.tsc, event.proposal,
+// event.rejection, event.channel, event.anchored) are read with NextEvent.
 //
 // Ownership: owns its Connection and shares the party key. Thread safety: none (one per thread).
 #pragma once
@@ -41,6 +43,12 @@ struct EvidenceReply {
   chain::EvidenceBundle bundle;
 };
 
+// A channel's dispute record as tccd stores it.
+struct DisputeRecord {
+  std::vector<Json> rejections;  // each {received_ms, rejection}, ascending by seq
+  std::optional<Json> closing;   // the TCC-signed closing record, when a party closed the channel
+};
+
 class ChannelClient {
  public:
   // `party_did` defaults to the did:key of `key`.
@@ -57,6 +65,12 @@ class ChannelClient {
   // TSCs with seq > after, ascending (one page; repeat with the last seq for more).
   Result<std::vector<Json>> Sync(const std::string& channel_id, std::uint64_t after, std::uint64_t limit = 100);
   Result<EvidenceReply> GetEvidence(const std::string& channel_id, std::uint64_t seq);
+  // Sends a signed rejection (controller::MakeRejection); returns the seq it was recorded for.
+  Result<std::uint64_t> Reject(const std::string& channel_id, const Json& rejection);
+  // Sends a signed close request (controller::MakeCloseRequest); returns the closing record.
+  Result<Json> Close(const std::string& channel_id, const Json& request);
+  // The rejections with seq >= from_seq (one page) and the closing record, if any.
+  Result<DisputeRecord> Disputes(const std::string& channel_id, std::uint64_t from_seq = 1);
   Result<std::optional<Message>> NextEvent(std::chrono::milliseconds wait) { return connection_->NextEvent(wait); }
 
   Connection& connection() { return *connection_; }

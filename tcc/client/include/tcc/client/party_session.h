@@ -6,7 +6,9 @@
 // tccd sends: each TSC is verified at both levels (the TCC's proof, the parties' joint proof, the
 // TST, the issuer and the hash link to the previous TSC) before it is applied, and applied exactly
 // once, in seq order. A provider proposes with ProposeNext; a consumer checks and co-signs with
-// Cosign and submits with Submit.
+// Cosign and submits with Submit, or refuses a wrong bill with Reject, after which (and only then)
+// the provider's next ProposeNext may carry a different claim for the same seq. Either party may
+// Close the channel with a reason; FetchDisputes returns the signed record of both.
 //
 // Resume: when the connection is lost (no answer within the timeout, or a restarted tccd that no
 // longer knows this connection's admission), the session connects and joins again, syncs the
@@ -28,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,7 @@
 #include "tcc/client/channel_client.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 #include "tcc/vc/template.h"
@@ -75,16 +79,18 @@ struct ChannelHead {
 };
 
 enum class SessionEventKind {
-  kTsc,          // a TSC was verified and applied; body = the TSC
-  kProposal,     // the provider proposed; body = the proposal (consumers check it with Cosign)
-  kAnchored,     // tccd anchored a TSC of the channel; body = {seq, root, batch, ...}
-  kChannel,      // the channel's state changed (N, closing, closed); body = the state
+  kTsc,       // a TSC was verified and applied; body = the TSC
+  kProposal,  // the provider proposed; body = the proposal (consumers check it with Cosign)
+  kAnchored,  // tccd anchored a TSC of the channel; body = {seq, root, batch, ...}
+  kChannel,   // the channel's state changed (N, closing, closed; closed_by names who and why); body
+              // = the state
   kReconnected,  // the connection was lost and the session joined again; body = the state
+  kRejection,    // the consumer rejected a proposal (verified); body = the signed rejection
 };
 
 struct SessionEvent {
   SessionEventKind kind = SessionEventKind::kTsc;
-  std::uint64_t seq = 0;  // kTsc, kProposal, kAnchored: the seq concerned
+  std::uint64_t seq = 0;  // kTsc, kProposal, kAnchored, kRejection: the seq concerned
   std::string hash;       // kTsc: the TSC's hash
   Json body;
 };
@@ -124,17 +130,27 @@ class PartySession {
 
   // Provider: signs `claim` as the next settlement (channel, seq = head + 1, prev, provider and
   // consumer are set here) and sends it to the consumer through tccd. Calling it again before
-  // that seq is issued re-sends the same proposal. kUnavailable while the consumer is not
+  // that seq is issued re-sends the same proposal, unless the consumer has rejected it (a
+  // kRejection event was seen): then `claim` is signed and proposed as the amended bill (tccd
+  // refuses the rejected content again with kConflict). kUnavailable while the consumer is not
   // connected. Returns the proposal.
   Result<Json> ProposeNext(Json claim);
   // Waits until TSC `seq` has been applied (asking tccd when events are quiet). kUnavailable after
-  // `wait`.
+  // `wait`; kConflict as soon as the consumer has rejected this session's proposal for `seq`.
   Status AwaitTsc(std::uint64_t seq, std::chrono::milliseconds wait);
 
   // Consumer: checks that a proposal continues this channel (channel, parties, seq = head + 1 after
   // catching up, prev = head hash), follows the TST and carries the provider's valid proof, then
   // co-signs it. For a seq co-signed before, returns that same joint claim.
   Result<Json> Cosign(const Json& proposal);
+  // Consumer: refuses `proposal` (the one for the next seq) with a reason; tccd stores the signed
+  // rejection and tells the provider. kConflict for a proposal this session co-signed (a co-signed
+  // claim is final) or a seq already issued. Returns the signed rejection.
+  Result<Json> Reject(const Json& proposal, const controller::Reason& reason);
+  // Either party: closes the channel with a reason. Returns the TCC's closing record, verified.
+  Result<Json> Close(const controller::Reason& reason);
+  // The channel's rejections from `from_seq` on and its closing record, each verified.
+  Result<DisputeRecord> FetchDisputes(std::uint64_t from_seq = 1);
   // Submits a joint claim, applies the TSC tccd issues, and returns it. Across a lost connection or
   // a tccd restart it rejoins and resubmits the same claim (a replay for tccd).
   Result<Json> Submit(const Json& joint_claim);
@@ -163,6 +179,10 @@ class PartySession {
   Status Receive(std::chrono::milliseconds wait);
   Status OnMessage(const Message& message);
   void Queue(SessionEventKind kind, std::uint64_t seq, Json body, std::string hash = {});
+  // Provider: whether tccd holds a rejection of pending_ for `seq` (one missed while away).
+  Status LearnRejection(std::uint64_t seq);
+  // Hands a rejection out once, whether it came as an event or was learned from tccd.
+  void QueueRejection(std::uint64_t seq, const std::string& proposal_hash, const Json& rejection);
 
   PartySessionOptions options_;
   std::string did_;
@@ -177,6 +197,9 @@ class PartySession {
   // the very same content, so tccd sees it as a replay, never as a second claim for the seq.
   std::uint64_t pending_seq_ = 0;
   Json pending_;
+  bool pending_rejected_ = false;  // provider: the consumer rejected pending_, so it may be amended
+  std::uint64_t rejections_seen_seq_ = 0;
+  std::set<std::string> rejections_seen_;  // proposal hashes of the rejections handed out for it
 };
 
 }  // namespace tcc::client

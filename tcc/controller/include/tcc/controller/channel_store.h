@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tcc/chain/evidence.h"
+#include "tcc/common/json.h"
 #include "tcc/common/result.h"
 #include "tcc/controller/channel.h"
 
@@ -65,6 +66,24 @@ struct PendingBatch {
 struct TscLocation {
   std::string channel_id;
   std::uint64_t seq = 0;
+};
+
+// A consumer's signed rejection of a proposal (dispute.h), as tccd received it.
+struct RejectionRecord {
+  std::string channel_id;
+  std::uint64_t seq = 0;
+  std::string proposal_hash;  // 64 lowercase hex
+  std::string content_hash;   // the rejected claim without its proof (dispute.h ContentHash)
+  std::uint64_t received_ms = 0;  // Unix ms, tccd's clock
+  Json document;                  // the signed SettlementRejection
+};
+
+// The hash of the provider's latest proposal relayed for a seq not yet issued.
+struct ProposalMark {
+  std::string channel_id;
+  std::uint64_t seq = 0;
+  std::string proposal_hash;
+  std::string content_hash;
 };
 
 class ChannelStore {
@@ -108,6 +127,21 @@ class ChannelStore {
   Result<std::optional<std::uint64_t>> AnchoredSeqCovering(std::string_view channel_id, std::uint64_t seq);
   // The highest anchored seq of the channel (0 when nothing is anchored).
   Result<std::uint64_t> AnchoredSeq(std::string_view channel_id);
+
+  // Disputes (controller/dispute.h). A rejection is stored under its channel, seq and proposal
+  // hash; storing the same one again is a no-op. The provider's latest proposal is one per channel
+  // (its seq and hash), so that tccd tells an amend from a second claim after a restart too.
+  // PutProposal alone is not synced (one per settlement; every other write is): it survives a
+  // crash of the process, and a power failure loses at most the marks written since the last
+  // synced write, which lets a provider amend that seq without a rejection.
+  // A channel closed at a party's request keeps the TCC's closing record.
+  Status PutRejection(const RejectionRecord& rejection);
+  // Ascending by seq (then proposal hash), from seq `from_seq` on.
+  Result<std::vector<RejectionRecord>> ListRejections(std::string_view channel_id, std::uint64_t from_seq = 1);
+  Status PutProposal(const ProposalMark& proposal);
+  Result<std::optional<ProposalMark>> GetProposal(std::string_view channel_id);
+  Status PutClosingRecord(std::string_view channel_id, std::string_view record_json);
+  Result<std::optional<std::string>> GetClosingRecord(std::string_view channel_id);
 
   // Small named values (cursor, counters). GetValue is kNotFound when unset.
   Status PutValue(std::string_view name, std::string_view value);

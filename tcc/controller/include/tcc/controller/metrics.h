@@ -40,6 +40,10 @@ class DaemonMetrics {
   // A refused submission or request; `reason` is an ErrorCodeName (bounded set).
   void Rejected(std::string_view reason);
   void Replayed();  // an idempotent resubmission answered with the stored TSC
+  // A consumer's rejection of a proposal, stored; `code` is a ReasonCodeName (bounded set).
+  void BillRejected(std::string_view code);
+  // A channel closed at a party's request, by ReasonCodeName.
+  void ClosedByParty(std::string_view code);
   void SetPipelineDepth(std::int64_t submissions);  // verifying, issuing or waiting to be stored
 
   // Channels and admission.

@@ -44,6 +44,10 @@ enum class MessageType {
   kSettleSubmit,   // channel, claim (object)        -> reply: seq, tsc (object)
   kChannelSync,    // channel, after (uint), [limit] -> reply: tscs (array), last_seq
   kEvidenceGet,    // channel, seq (uint >= 1)       -> reply: bundle (object), tscs (array)
+  // Disputes (controller/dispute.h).
+  kSettleReject,       // channel, rejection (object) -> reply: seq ; relayed as event.rejection
+  kChannelRejections,  // channel, [from_seq]         -> reply: rejections (array), [closing (object)]
+  kChannelClose,       // channel, request (object)   -> reply: closing (object), state (object)
   kPing,           //                                -> reply: {}
   // operator / chain node -> tccd (control socket)
   kControlOpen,    // tic (id)                       -> reply: channel (object)
@@ -58,6 +62,7 @@ enum class MessageType {
   kEventProposal,  // channel, from (DID), proposal (object)
   kEventChannel,   // channel, state (object)
   kEventAnchored,  // channel, seq, batch (id), root (hex 64)
+  kEventRejection, // channel, seq, rejection (object)
 };
 
 std::string_view MessageTypeName(MessageType type);  // "auth.begin", ...

@@ -1,0 +1,295 @@
+// Disputes against a real tccd process (issue 22): the consumer rejects a bill, the provider
+// amends it only after the rejection, tccd never issues a rejected claim or a rejection of an
+// issued seq, either party closes with a reason, and all of it survives a tccd restart.
+#include "tcc/controller/dispute.h"
+
+#include <doctest/doctest.h>
+
+#include <source_location>
+
+#include "daemon_test_util.h"
+
+namespace tcc::testing {
+namespace {
+
+using controller::Reason;
+using controller::ReasonCode;
+
+// The claim a session proposes, with its fee.
+Json Bill(const std::string& fee) {
+  Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+  claim.Find("fee")->Set("amount", fee);
+  return claim;
+}
+
+// Polls `session` until an event of `kind` arrives (generous deadline for a busy machine).
+client::SessionEvent AwaitSessionEvent(client::PartySession& session,
+                                       client::SessionEventKind kind) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto event = Unwrap(session.Poll(std::chrono::milliseconds(100)), "poll");
+    if (event && event->kind == kind) return std::move(*event);
+  }
+  FAIL("no session event of kind " << static_cast<int>(kind));
+  return {};
+}
+
+// The proposal the provider's session makes for `claim`, as the consumer receives it.
+Json ProposeAndReceive(client::PartySession& provider, client::PartySession& consumer, Json claim) {
+  const Json proposal = Unwrap(provider.ProposeNext(std::move(claim)), "propose");
+  const client::SessionEvent event =
+      AwaitSessionEvent(consumer, client::SessionEventKind::kProposal);
+  CHECK(event.body == proposal);
+  return event.body;
+}
+
+void CheckRefused(const Status& status, ErrorCode code, const std::string& words,
+                  std::source_location where = std::source_location::current()) {
+  INFO("refusal expected at line " << where.line());
+  REQUIRE_FALSE(status.ok());
+  CHECK_MESSAGE(status.error().code() == code, status.error().ToString());
+  CHECK_MESSAGE(status.error().message().find(words) != std::string::npos,
+                status.error().ToString());
+}
+
+template <typename T>
+Status StatusOf(const Result<T>& result) {
+  if (result.ok()) return OkStatus();
+  return result.error();
+}
+
+// A trade with its channel recorded (anchoring every `n`), a tccd running for it, and both
+// parties' sessions joined.
+struct Dispute {
+  explicit Dispute(std::uint64_t n, std::vector<std::string> extra = {"--anchor-interval", "50"}) {
+    REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+    trade.Record(dir.Sub("ledger"), n);
+    arguments = LocalTccdArguments(dir, std::move(extra));
+    tccd.Start(arguments);
+    provider = JoinSession(trade, tccd, trade.provider);
+    consumer = JoinSession(trade, tccd, trade.consumer);
+  }
+
+  TempDir dir;
+  Trade trade;
+  std::vector<std::string> arguments;
+  TccdProcess tccd;
+  std::unique_ptr<client::PartySession> provider;
+  std::unique_ptr<client::PartySession> consumer;
+};
+
+TEST_CASE(
+    "dispute: reject, amend and settle; rejected claims and amends without a rejection refused; "
+    "all kept across a restart") {
+  Dispute d(2, {"--anchor-interval", "50", "--metrics", "127.0.0.1:0"});
+  const Trade& trade = d.trade;
+  TccdProcess& tccd = d.tccd;
+  const auto& arguments = d.arguments;
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
+
+  // Seq 1: a wrong bill, rejected with a reason the provider receives, signed by the consumer.
+  const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("9.99"));
+  const Json rejection = Unwrap(
+      consumer->Reject(wrong, {ReasonCode::kWrongAmount, "metered 420 GPU-seconds, billed 480"}),
+      "reject");
+  const client::SessionEvent rejected =
+      AwaitSessionEvent(*provider, client::SessionEventKind::kRejection);
+  CHECK(rejected.seq == 1);
+  CHECK(rejected.body == rejection);
+  CHECK(*rejected.body.GetString("proposal_hash") ==
+        Unwrap(controller::ProposalHash(wrong), "hash"));
+  CHECK(Unwrap(controller::VerifyRejection(rejected.body, *trade.resolver), "verify").reason.code ==
+        ReasonCode::kWrongAmount);
+  CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_rejections_total{code=\"wrong_amount\"}") ==
+        1);
+
+  // The rejected bill is dead: co-signed anyway, tccd refuses it; re-proposed (signed again, so a
+  // different proposal hash with the same content), tccd refuses it too.
+  CheckRefused(StatusOf(consumer->Submit(trade.Cosign(wrong))), ErrorCode::kConflict,
+               "rejected by the consumer");
+  CheckRefused(StatusOf(provider->ProposeNext(Bill("9.99"))), ErrorCode::kConflict,
+               "rejected this bill");
+
+  // The amended bill settles seq 1.
+  const Json amended = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
+  const Json joint = Unwrap(consumer->Cosign(amended), "cosign amended");
+  const Json tsc = Unwrap(consumer->Submit(joint), "submit amended");
+  CHECK(consumer->head().seq == 1);
+  REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
+  CHECK(tsc.Find("credentialSubject")->Find("fee")->GetString("amount").value() == "0.38");
+
+  // An issued seq is final: rejecting it is refused (through the SDK and with a raw client).
+  CheckRefused(StatusOf(consumer->Reject(amended, {ReasonCode::kOther, "too late"})),
+               ErrorCode::kConflict, "already issued");
+  auto raw_consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*raw_consumer, trade.channel_id);
+  const Json late = Unwrap(
+      controller::MakeRejection(amended, {ReasonCode::kPrice, "late"}, *trade.consumer), "make");
+  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, late)), ErrorCode::kConflict,
+               "already issued");
+  // Only the consumer rejects, and only what the channel's consumer signed.
+  auto raw_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  JoinWhenOpen(*raw_provider, trade.channel_id);
+  CheckRefused(StatusOf(raw_provider->Reject(trade.channel_id, late)), ErrorCode::kPermissionDenied,
+               "consumer");
+
+  // Seq 2: an amend without a rejection is refused; the same proposal again is a harmless re-send.
+  const Json second = ProposeAndReceive(*provider, *consumer, Bill("0.40"));
+  const std::string head = consumer->head().hash;
+  CheckRefused(raw_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.41")),
+               ErrorCode::kConflict, "only after a rejection");
+  REQUIRE(raw_provider->Propose(trade.channel_id, second).ok());
+  CHECK(AwaitSessionEvent(*consumer, client::SessionEventKind::kProposal).body == second);
+  // A rejection of a proposal tccd never relayed is refused.
+  const Json never = trade.Proposal(2, head, "0.42");
+  const Json stray =
+      Unwrap(controller::MakeRejection(never, {ReasonCode::kOther, "?"}, *trade.consumer), "make");
+  CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, stray)), ErrorCode::kConflict,
+               "latest proposal");
+  // The consumer rejects seq 2's bill; then tccd restarts.
+  Unwrap(consumer->Reject(second, {ReasonCode::kPrice, "the agreed price is 0.38 per period"}),
+         "reject 2");
+  AwaitSessionEvent(*provider, client::SessionEventKind::kRejection);
+
+  raw_consumer.reset();
+  raw_provider.reset();
+  REQUIRE(tccd.Stop() == 0);
+  tccd.Start(arguments);
+
+  // After the restart (on new ports, so the parties join again): the rejection of seq 2 still
+  // holds, and so does the mark of the latest proposal.
+  provider = JoinSession(trade, tccd, trade.provider);
+  consumer = JoinSession(trade, tccd, trade.consumer);
+  auto after_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  JoinWhenOpen(*after_provider, trade.channel_id);
+  auto after_consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*after_consumer, trade.channel_id);
+  CheckRefused(StatusOf(after_consumer->Submit(trade.channel_id, trade.Cosign(second))),
+               ErrorCode::kConflict, "rejected by the consumer");
+  CheckRefused(after_provider->Propose(trade.channel_id, trade.Proposal(2, head, "0.40")),
+               ErrorCode::kConflict, "rejected this bill");
+  // The amend is allowed (the latest proposal was rejected) and settles seq 2.
+  const Json amended2 = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
+  Unwrap(consumer->Submit(Unwrap(consumer->Cosign(amended2), "cosign 2")), "submit 2");
+  CHECK(consumer->head().seq == 2);
+  // A different bill for seq 3 without a rejection is still refused after the restart.
+  REQUIRE(provider->AwaitTsc(2, std::chrono::seconds(20)).ok());
+  const Json third = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
+  CHECK(third.Find("seq")->as_number() == 3);
+  REQUIRE(tccd.Stop() == 0);
+  tccd.Start(arguments);
+  auto last_provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  JoinWhenOpen(*last_provider, trade.channel_id);
+  CheckRefused(
+      last_provider->Propose(trade.channel_id, trade.Proposal(3, consumer->head().hash, "0.50")),
+      ErrorCode::kConflict, "only after a rejection");
+
+  // The dispute record: who, when, which proposal, why — for members and auditors, verified.
+  consumer = JoinSession(trade, tccd, trade.consumer);
+  const client::DisputeRecord record = Unwrap(consumer->FetchDisputes(), "disputes");
+  REQUIRE(record.rejections.size() == 2);
+  CHECK_FALSE(record.closing.has_value());
+  const Json& first = *record.rejections[0].Find("rejection");
+  CHECK(first == rejection);
+  CHECK(record.rejections[0].Find("received_ms")->as_number() > 0);
+  CHECK(*record.rejections[1].Find("rejection")->GetString("code") == "price");
+  auto auditor = ConnectParty(tccd.listen(), tccd.did(), trade.auditor);
+  JoinWhenOpen(*auditor, trade.channel_id);
+  const client::DisputeRecord audited =
+      Unwrap(auditor->Disputes(trade.channel_id, 2), "audit from seq 2");
+  REQUIRE(audited.rejections.size() == 1);
+  CHECK(audited.rejections[0].Find("rejection")->Find("seq")->as_number() == 2);
+  // Auditors read but do not reject.
+  CheckRefused(StatusOf(auditor->Reject(trade.channel_id, first)), ErrorCode::kPermissionDenied,
+               "consumer");
+}
+
+TEST_CASE("dispute: a provider that has not read the rejection learns it from tccd and amends") {
+  Dispute d(5);
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
+  const Json wrong = ProposeAndReceive(*provider, *consumer, Bill("5.00"));
+  Unwrap(consumer->Reject(wrong, {ReasonCode::kWrongUsage, "no jobs ran that minute"}), "reject");
+  // The provider proposes again without polling: the same bill goes out, tccd refuses it, and
+  // the session finds the stored rejection instead of re-sending the dead bill forever.
+  CheckRefused(StatusOf(provider->ProposeNext(Bill("5.00"))), ErrorCode::kConflict,
+               "rejected this bill");
+  const Json amended = ProposeAndReceive(*provider, *consumer, Bill("0.10"));
+  Unwrap(consumer->Submit(Unwrap(consumer->Cosign(amended), "cosign")), "submit");
+  REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
+  // The rejection reached the provider's events once, although it also learned it from tccd.
+  int rejections = 0;
+  while (auto event = Unwrap(provider->Poll(std::chrono::milliseconds(300)), "poll")) {
+    rejections += event->kind == client::SessionEventKind::kRejection;
+  }
+  CHECK(rejections == 1);
+}
+
+void CloseWithReason(bool by_consumer) {
+  Dispute d(5);
+  const Trade& trade = d.trade;
+  TccdProcess& tccd = d.tccd;
+  auto& provider = d.provider;
+  auto& consumer = d.consumer;
+  const Json proposal = ProposeAndReceive(*provider, *consumer, Bill("0.38"));
+  Unwrap(consumer->Submit(Unwrap(consumer->Cosign(proposal), "cosign")), "submit");
+  REQUIRE(provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
+
+  client::PartySession& closer = by_consumer ? *consumer : *provider;
+  client::PartySession& other = by_consumer ? *provider : *consumer;
+  const Reason reason{
+      by_consumer ? ReasonCode::kPrice : ReasonCode::kWrongUsage,
+      by_consumer ? "prices rose beyond the agreement" : "the consumer's jobs exceed the quota"};
+  const Json closing = Unwrap(closer.Close(reason), "close");
+  CHECK(*closing.GetString("party") == closer.did());
+  CHECK(*closing.GetString("issuer") == tccd.did());
+  CHECK(closing.Find("last_seq")->as_number() == 1);
+  CHECK(*closing.GetString("last_hash") == other.head().hash);
+
+  // The other party learns who closed it and why.
+  bool told = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!told && std::chrono::steady_clock::now() < deadline) {
+    auto event = Unwrap(other.Poll(std::chrono::milliseconds(100)), "poll");
+    if (!event || event->kind != client::SessionEventKind::kChannel) continue;
+    const Json* closed_by = event->body.Find("closed_by");
+    if (closed_by == nullptr) continue;
+    CHECK(*closed_by->GetString("party") == closer.did());
+    CHECK(*closed_by->GetString("code") == controller::ReasonCodeName(reason.code));
+    CHECK(*closed_by->GetString("text") == reason.text);
+    told = true;
+  }
+  CHECK(told);
+  CHECK(other.head().closed);
+  CheckRefused(StatusOf(closer.Close(reason)), ErrorCode::kConflict, "closed");
+
+  REQUIRE(tccd.Stop() == 0);
+  tccd.Start(d.arguments);
+  auto auditor = ConnectParty(tccd.listen(), tccd.did(), trade.auditor);
+  const client::JoinResult joined = JoinWhenOpen(*auditor, trade.channel_id);
+  CHECK(*joined.state.GetString("state") == "closed");
+  CHECK(*joined.state.Find("closed_by")->GetString("party") == closer.did());
+  const client::DisputeRecord record = Unwrap(auditor->Disputes(trade.channel_id), "disputes");
+  REQUIRE(record.closing.has_value());
+  CHECK(*record.closing == closing);
+  const controller::CloseRequest verified =
+      Unwrap(controller::VerifyClosingRecord(*record.closing, tccd.did(), *trade.resolver),
+             "verify closing");
+  CHECK(verified.reason.text == reason.text);
+  // The close anchored the last TSC, which the closing record names.
+  bool anchored = false;
+  const auto anchor_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!anchored && std::chrono::steady_clock::now() < anchor_deadline) {
+    const Json state = Unwrap(auditor->State(trade.channel_id), "state");
+    anchored = state.Find("anchored_seq")->as_number() >= 1;
+    if (!anchored) (void)auditor->NextEvent(std::chrono::milliseconds(100));
+  }
+  CHECK(anchored);
+}
+
+TEST_CASE("dispute: the consumer closes the channel with a reason") { CloseWithReason(true); }
+TEST_CASE("dispute: the provider closes the channel with a reason") { CloseWithReason(false); }
+
+}  // namespace
+}  // namespace tcc::testing
