@@ -465,5 +465,54 @@ TEST_CASE("fees: an underpriced refusal raises the price and the write lands") {
   CHECK(price_of(expensive.receipt.tx) >= base_fee);
   CHECK(Landed(adapter->FindAnchor("expensive-era")) == expensive);
 }
+
+// A transaction already in the pool when the base fee rises above its price (the test keeps the
+// base fee up before each block it mines). anvil 1.7.1 evicts it from the pool at the next block
+// (txpool_status shows it empty), so what this shows is the eviction path: the adapter notices
+// the transaction is gone, sends the anchor again with the same nonce, is refused as underpriced
+// at its cached price, takes the node's new price, and the anchor lands once. (Nodes that keep an
+// underpriced transaction instead, waiting for a replacement, are not covered: see docs/evm.md.)
+TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its nonce at the new price; lands once") {
+  EvmChain chain;
+  EvmOptions options = chain.options();
+  options.write_timeout = std::chrono::seconds(20);  // a write that never lands fails the test in 20 s
+  auto adapter = chain.Open(options);
+  auto price_and_nonce = [&](const std::string& tx) {
+    auto found = chain.node().Call("eth_getTransactionByHash", JsonArray{Json(tx)});
+    REQUIRE(found.ok());
+    REQUIRE(found->is_object());
+    return std::make_pair(evm::ParseQuantity(found->Find("gasPrice")->as_string()).value(),
+                          evm::ParseQuantity(found->Find("nonce")->as_string()).value());
+  };
+  auto first = Landed(adapter->Anchor(AnchorFor("before-the-rise")));  // the price is cached from here
+  const std::uint64_t old_price = price_and_nonce(first.receipt.tx).first;
+  const std::uint64_t nonce = chain.TransactionCount(adapter->account());
+  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+
+  std::atomic<bool> done{false};
+  Result<Recorded<BatchAnchor>> anchored = Error(ErrorCode::kInternal, "not run");
+  std::jthread writer([&] {
+    anchored = adapter->Anchor(AnchorFor("stuck"));
+    done = true;
+  });
+  REQUIRE(WaitUntil([&] { return chain.PendingCount(adapter->account()) > nonce; }));
+  const Json high_fee = JsonArray{Json(evm::QuantityHex(old_price * 10))};
+  std::uint64_t blocks = 0;
+  REQUIRE(WaitUntil([&] {
+    if (done) return true;
+    REQUIRE(chain.node().Call("anvil_setNextBlockBaseFeePerGas", high_fee).ok());
+    chain.Mine();
+    ++blocks;
+    return false;
+  }, std::chrono::seconds(30)));
+  writer.join();
+  REQUIRE_MESSAGE(anchored.ok(), anchored.error().ToString());
+  CHECK(blocks >= 3);
+  auto [price, landed_nonce] = price_and_nonce(anchored->receipt.tx);
+  CHECK(landed_nonce == nonce);
+  CHECK(price >= old_price * 10);
+  CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
+  CHECK(Landed(adapter->FindAnchor("stuck")) == *anchored);
+}
 }  // namespace
 }  // namespace tcc::chain::testing
