@@ -514,5 +514,44 @@ TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its n
   CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
   CHECK(Landed(adapter->FindAnchor("stuck")) == *anchored);
 }
+
+// Interval mining (anvil --block-time 1, as a QBFT/PBFT chain sealing every second) with K = 2:
+// concurrent writers' transactions wait in the pool and share blocks; each write returns only
+// once its block is two deep, and every anchor lands once with a receipt naming its block.
+TEST_CASE("interval mining: concurrent anchors share blocks, each returns only K deep, none lost or doubled") {
+  EvmChain chain(/*block_time_s=*/1);
+  EvmOptions options = chain.options();
+  options.confirmations = 2;
+  auto adapter = chain.Open(options);
+  const std::uint64_t before = chain.TransactionCount(adapter->account());
+  constexpr int kWriters = 12;
+  std::vector<std::string> failures(kWriters);
+  std::vector<Recorded<BatchAnchor>> landed(kWriters);
+  {
+    std::vector<std::jthread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto anchored = adapter->Anchor(AnchorFor("interval-" + std::to_string(w)));
+        if (!anchored.ok()) {
+          failures[w] = anchored.error().ToString();
+          return;
+        }
+        landed[w] = *anchored;
+        // Returned only once two deep: the head is at least one block past the receipt's.
+        if (Height(*adapter) < anchored->receipt.height + 1) failures[w] = "returned before K blocks";
+      });
+    }
+  }
+  std::set<std::uint64_t> blocks;
+  for (int w = 0; w < kWriters; ++w) {
+    CHECK_MESSAGE(failures[w].empty(), failures[w]);
+    if (!failures[w].empty()) continue;
+    blocks.insert(landed[w].receipt.height);
+    CHECK(Landed(adapter->FindAnchor("interval-" + std::to_string(w))) == landed[w]);
+  }
+  CHECK(blocks.size() < static_cast<std::size_t>(kWriters));  // blocks were shared
+  CHECK(chain.TransactionCount(adapter->account()) == before + kWriters);
+  CHECK(Landed(adapter->Status()).pending == 0);
+}
 }  // namespace
 }  // namespace tcc::chain::testing
