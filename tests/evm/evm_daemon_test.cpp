@@ -34,8 +34,11 @@ struct Node {
   std::vector<chain::EvidenceBundle> bundles;
 };
 
-TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence from either verifies on chain") {
-  EvmChain chain;
+// `block_time_s` 0: a block per transaction; otherwise anvil seals every that many seconds, as a
+// QBFT/PBFT chain does. `confirmations` is every adapter's K (the daemons' and the test's own).
+void TwoTccdOneChain(unsigned block_time_s, std::uint64_t confirmations) {
+  EvmChain chain(block_time_s);
+  chain.options().confirmations = confirmations;
   const TempDir& dir = chain.dir();
   Trade trade_a;
   Trade trade_b;
@@ -119,6 +122,25 @@ TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence
   CHECK(batches.size() >= 2);  // batch ids carry each TCC's DID, so the two never collide
   CHECK(nodes[0].bundles.front().batch_id.find(trade_a.tcc_did()) != std::string::npos);
   CHECK(nodes[1].bundles.front().batch_id.find(trade_b.tcc_did()) != std::string::npos);
+  // Each bundle's receipt is the one a K-deep read of the chain gives now: the same transaction
+  // and block hash, not a shallower or since-replaced block.
+  for (const Node& node : nodes) {
+    for (const auto& bundle : node.bundles) {
+      auto found = writer->FindAnchor(bundle.batch_id);
+      REQUIRE_MESSAGE(found.ok(), found.error().ToString());
+      CHECK(found->receipt == bundle.receipt);
+    }
+  }
+}
+
+TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence from either verifies on chain") {
+  TwoTccdOneChain(/*block_time_s=*/0, /*confirmations=*/1);
+}
+
+// The same with blocks sealed every second and K = 2: channels open from K-deep TIC events,
+// settlement does not wait for blocks, and the evidence the parties get is anchored K deep.
+TEST_CASE("two tccd on an interval-mined EVM chain with confirmations = 2") {
+  TwoTccdOneChain(/*block_time_s=*/1, /*confirmations=*/2);
 }
 
 // Runs the tcc CLI; returns its exit status and standard output.
