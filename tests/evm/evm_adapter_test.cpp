@@ -553,5 +553,43 @@ TEST_CASE("interval mining: concurrent anchors share blocks, each returns only K
   CHECK(chain.TransactionCount(adapter->account()) == before + kWriters);
   CHECK(Landed(adapter->Status()).pending == 0);
 }
+
+// anvil sealing every 3 s; six anchors wait in its pool when it is stopped and started again on
+// the same state file (a restarted node: the chain survives, the pool does not). The adapter
+// notices its transactions are gone, re-reads the nonce and sends them again: all six land, one
+// transaction each.
+TEST_CASE("a node restarted with a full pool loses no anchor") {
+  EvmChain chain(/*block_time_s=*/3);
+  auto adapter = chain.Open();
+  Landed(adapter->Anchor(AnchorFor("before-restart")));
+  constexpr int kWriters = 6;
+  std::vector<std::string> failures(kWriters);
+  const std::uint64_t before = chain.TransactionCount(adapter->account());
+  bool pool_full = false;
+  std::uint64_t mined_at_stop = 0;
+  {
+    std::vector<std::jthread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto anchored = adapter->Anchor(AnchorFor("pooled-" + std::to_string(w)));
+        if (!anchored.ok()) failures[w] = anchored.error().ToString();
+      });
+    }
+    pool_full = WaitUntil([&] { return chain.PendingCount(adapter->account()) >= before + kWriters; });
+    mined_at_stop = chain.TransactionCount(adapter->account());
+    chain.node().Stop();
+    std::string restarted = chain.node().Start();
+    REQUIRE_MESSAGE(restarted.empty(), restarted);
+  }
+  CHECK(pool_full);
+  MESSAGE("anchors still in the pool at the stop: " << before + kWriters - mined_at_stop);
+  CHECK(mined_at_stop < before + kWriters);  // at least one was only in the pool
+  for (int w = 0; w < kWriters; ++w) {
+    CHECK_MESSAGE(failures[w].empty(), failures[w]);
+    CHECK(Landed(adapter->FindAnchor("pooled-" + std::to_string(w))).value == AnchorFor("pooled-" + std::to_string(w)));
+  }
+  CHECK(chain.TransactionCount(adapter->account()) == before + kWriters);
+  CHECK(Landed(adapter->Status()).pending == 0);
+}
 }  // namespace
 }  // namespace tcc::chain::testing
