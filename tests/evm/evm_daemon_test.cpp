@@ -8,10 +8,12 @@
 
 #include <set>
 
+#include "controller/did_document_for.h"
 #include "daemon/daemon_test_util.h"
 #include "evm_test_util.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/factory.h"
+#include "tcc/controller/chain_resolver.h"
 
 namespace tcc::testing {
 namespace {
@@ -141,6 +143,53 @@ TEST_CASE("two tccd on one EVM chain: each opens only its own channels; evidence
 // settlement does not wait for blocks, and the evidence the parties get is anchored K deep.
 TEST_CASE("two tccd on an interval-mined EVM chain with confirmations = 2") {
   TwoTccdOneChain(/*block_time_s=*/1, /*confirmations=*/2);
+}
+
+// A party rotates its DID key on the EVM registry (anvil sealing every second, K = 2) while the
+// resolver tccd uses (MakeChainResolver, 1 h cache) and its ChainWatcher follow the chain: the
+// cache serves the old document until the DidUpdated event is K deep, then drops it, and the next
+// resolution names the new key. (The daemon-level part — the old key refused at join, the new one
+// admitted — needs parties with registered DIDs in the daemon tests and is not covered here.)
+TEST_CASE("DID rotation on the EVM registry reaches the resolver cache through the chain's event") {
+  EvmChain chain(/*block_time_s=*/1);
+  chain.options().confirmations = 2;
+  std::shared_ptr<chain::ChainAdapter> adapter = chain.Open();
+  const std::string alice = "did:web:provider.example:alice";
+  const did::KeyPair old_key = did::KeyPair::Generate();
+  const did::KeyPair new_key = did::KeyPair::Generate();
+  auto first_key = [](const did::DidDocument& document) {
+    REQUIRE_FALSE(document.verification_methods.empty());
+    return document.verification_methods.front().public_key_multibase;
+  };
+  Unwrap(adapter->RegisterDid(alice, AsBytes(DocumentFor(alice, old_key))), "register");
+  auto resolver = controller::MakeChainResolver(adapter, {.ttl = std::chrono::hours(1)});
+  controller::ChainWatcher watcher(adapter, resolver);
+  std::size_t seen = 0;
+  auto events_reach = [&](std::size_t wanted) {
+    return chain::testing::WaitUntil([&] {
+      auto polled = watcher.PollOnce(std::chrono::milliseconds(200));
+      REQUIRE_MESSAGE(polled.ok(), polled.error().ToString());
+      seen += *polled;
+      return seen >= wanted;
+    });
+  };
+  REQUIRE(events_reach(1));  // the registration
+  const std::string old_multibase = first_key(Unwrap(resolver->Resolve(alice), "resolve"));
+
+  auto rotated = Unwrap(adapter->UpdateDid(alice, AsBytes(DocumentFor(alice, new_key))), "rotate");
+  CHECK(rotated.value.version == 2);
+  // Landed and K deep, but the cache has not heard of it yet.
+  CHECK(first_key(Unwrap(resolver->Resolve(alice), "cached")) == old_multibase);
+  REQUIRE(events_reach(2));
+  const did::DidDocument after = Unwrap(resolver->Resolve(alice), "resolve after rotation");
+  CHECK(first_key(after) != old_multibase);
+  CHECK(after.ToJson().Serialize() == DocumentFor(alice, new_key));
+  // Another account cannot rotate it back.
+  chain::EvmOptions other = chain.options();
+  other.key_file = chain.NewFundedKey("intruder.key");
+  auto hijack = chain.Open(other)->UpdateDid(alice, AsBytes(DocumentFor(alice, old_key)));
+  REQUIRE_FALSE(hijack.ok());
+  CHECK(hijack.error().code() == ErrorCode::kPermissionDenied);
 }
 
 // Runs the tcc CLI; returns its exit status and standard output.
