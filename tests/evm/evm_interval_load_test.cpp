@@ -6,15 +6,11 @@
 // acknowledged TSC is in the store once and every evidence item verifies against the chain.
 #include <doctest/doctest.h>
 
-#include "evm_test_util.h"
-#include "reliability/chain_outage.h"
+#include "evm_tccd_load.h"
 
 namespace tcc::testing {
 namespace {
 
-using chain::testing::EvmChain;
-
-constexpr std::uint64_t kBaseN = 2;
 constexpr double kRunSeconds = 12;
 
 double LeavesAnchored(const TccdProcess& tccd) {
@@ -23,21 +19,10 @@ double LeavesAnchored(const TccdProcess& tccd) {
 
 void RunAtBlockTime(unsigned block_time_s) {
   CAPTURE(block_time_s);
-  EvmChain chain(block_time_s);
-  const TempDir& dir = chain.dir();
-  std::shared_ptr<chain::ChainAdapter> writer = chain.Open();
-  auto lanes = MakeLanes(3, [&](Trade& trade) { trade.Record(writer, kBaseN); });
-  REQUIRE(lanes[0]->trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
-  const std::string config = dir.Sub("tccd.json");
-  REQUIRE(WriteFileAtomic(config, R"({"anchoring": {"backlog_high": 100, "target_latency_ms": 2000}})").ok());
-  chain::EvmOptions options = chain.options();
-  options.key_file = chain.NewFundedKey("tccd-evm.key");
-  const std::string data_dir = dir.Sub("data");
-  const std::vector<std::string> arguments = {
-      "--config", config, "--data-dir", data_dir, "--key", dir.Sub("tcc.key"), "--chain", chain::EvmUri(options),
-      "--listen", "tcp://127.0.0.1:" + std::to_string(FreeLoopbackPort()), "--control", "tcp://127.0.0.1:*",
-      "--metrics", "127.0.0.1:0", "--anchor-interval", "200", "--adaptive", "--n", std::to_string(kBaseN),
-      "--n-max", "1000"};
+  EvmTccdLoad setup(block_time_s);
+  auto& lanes = setup.lanes;
+  const std::vector<std::string>& arguments = setup.arguments;
+  constexpr std::uint64_t kBaseN = EvmTccdLoad::kBaseN;
 
   TccdProcess tccd;
   tccd.Start(arguments);
@@ -77,7 +62,7 @@ void RunAtBlockTime(unsigned block_time_s) {
   CHECK(second_half_peak <= 2 * first_half_peak + one_block);
   load.stop = true;
   workers.Join();
-  AuditStopAndVerify(tccd, lanes, arguments, load.acks.load(), [&] { return writer; });
+  AuditStopAndVerify(tccd, lanes, arguments, load.acks.load(), [&] { return setup.writer; });
 }
 
 TEST_CASE("interval mining under load: 1 s blocks") { RunAtBlockTime(1); }
