@@ -164,11 +164,32 @@ struct EvmAdapter::Impl {
   Clock::time_point Deadline() const { return Clock::now() + options.write_timeout; }
   Clock::time_point ReadDeadline() const { return Clock::now() + options.request_timeout; }
 
+  // Every read the adapter decides on (is a record there? which one?) sees the registry as of the
+  // newest block that is `confirmations` deep, never "latest": with K > 1 a record in a shallower
+  // block is not reported, not taken as "already landed" by a write, and does not verify a
+  // bundle, since a reorganization may still take it back.
   Result<AbiReader> View(const Bytes& call, Bytes& storage) {
-    TCC_ASSIGN_OR_RETURN(storage, transactor->ReadCall(contract, call, ReadDeadline()));
+    Clock::time_point deadline = ReadDeadline();
+    std::string block = "latest";
+    if (options.confirmations > 1) {
+      TCC_ASSIGN_OR_RETURN(std::uint64_t confirmed, ConfirmedHead(deadline));
+      if (confirmed < deployed_at) {
+        // The registry itself is not that deep yet, so nothing in it is: answer as an empty
+        // registry does (every view's outputs are static words, zero for "no record").
+        storage.assign(8 * 32, 0);
+        return AbiReader(storage);
+      }
+      block = evm::QuantityHex(confirmed);
+    }
+    TCC_ASSIGN_OR_RETURN(storage, transactor->ReadCall(contract, call, deadline, block));
     return AbiReader(storage);
   }
   Result<std::uint64_t> Head(Clock::time_point deadline);
+  // The newest block `confirmations` deep (0 while the chain is shorter than that).
+  Result<std::uint64_t> ConfirmedHead(Clock::time_point deadline) {
+    TCC_ASSIGN_OR_RETURN(std::uint64_t head, Head(deadline));
+    return head + 1 >= options.confirmations ? head + 1 - options.confirmations : 0;
+  }
   Result<std::vector<LogEntry>> Logs(std::uint64_t from, std::uint64_t to,
                                      const Json& topics, Clock::time_point deadline);
   Result<ChainReceipt> ReceiptOf(const LogEntry& log, Clock::time_point deadline);
@@ -228,6 +249,10 @@ Result<ChainReceipt> EvmAdapter::Impl::ReceiptOf(const LogEntry& log, Clock::tim
     std::lock_guard lock(mutex);
     if (auto it = blocks.find(log.block); it != blocks.end()) cached = it->second;
   }
+  // A cached block whose hash differs from the log's was reorganized away since it was cached
+  // (the record moved to another block at the same height): read the block again. Only when
+  // the fresh block still differs is the chain changing under this very read.
+  if (cached && cached->first != log.block_hash) cached.reset();
   if (!cached) {
     Json params = Json::Array();
     params.PushBack(evm::QuantityHex(log.block));
@@ -244,8 +269,6 @@ Result<ChainReceipt> EvmAdapter::Impl::ReceiptOf(const LogEntry& log, Clock::tim
     blocks[log.block] = *cached;
   }
   if (cached->first != log.block_hash) {
-    std::lock_guard lock(mutex);
-    blocks.erase(log.block);
     return Error(ErrorCode::kUnavailable,
                  "block " + std::to_string(log.block) + " changed while it was read (reorganization)");
   }
@@ -450,9 +473,10 @@ Result<std::unique_ptr<EvmAdapter>> EvmAdapter::Open(const EvmOptions& options) 
   impl->rpc = std::make_unique<evm::JsonRpcClient>(options.rpc_url, options.request_timeout);
   TCC_ASSIGN_OR_RETURN(std::uint64_t chain_id, NodeChainId(*impl->rpc, options));
   impl->transactor = std::make_unique<evm::Transactor>(*impl->rpc, std::move(key), chain_id, options);
-  Bytes storage;
-  auto deployed = impl->View(AbiCall("deployedAt()").Finish(), storage);
-  auto block = deployed.ok() ? deployed->Uint(0) : Result<std::uint64_t>(deployed.error());
+  // Whether the registry exists is read at the latest block, not `confirmations` deep: a registry
+  // deployed a moment ago is usable, and every record read through it still waits for depth.
+  auto code = impl->transactor->ReadCall(impl->contract, AbiCall("deployedAt()").Finish(), impl->ReadDeadline());
+  auto block = code.ok() ? AbiReader(*code).Uint(0) : Result<std::uint64_t>(code.error());
   if (!block.ok() || *block == 0) {
     return Error(ErrorCode::kInvalidArgument,
                  "no TccRegistry at " + evm::AddressHex(*options.contract) + " on " +
@@ -563,7 +587,7 @@ Result<Recorded<TemplateVersion>> EvmAdapter::GetTemplate(std::string_view id,
 Result<std::vector<Recorded<TemplateVersion>>> EvmAdapter::ListTemplates(std::string_view id) {
   if (!id.empty()) TCC_RETURN_IF_ERROR(ValidateId(id, "template id"));
   Clock::time_point deadline = impl_->ReadDeadline();
-  TCC_ASSIGN_OR_RETURN(std::uint64_t head, impl_->Head(deadline));
+  TCC_ASSIGN_OR_RETURN(std::uint64_t head, impl_->ConfirmedHead(deadline));
   Json topics = Json::Array();
   topics.PushBack(HexTopic(evm::EventTopic(kTemplatePublishedEvent)));
   if (!id.empty()) topics.PushBack(HexTopic(Keccak256(id)));
@@ -682,11 +706,8 @@ Result<EventPage> EvmAdapter::PollEvents(const EventQuery& query) {
   if (!query.filter.did_updated && !query.filter.tic_recorded) return page;
   while (true) {
     Clock::time_point request_deadline = impl_->ReadDeadline();
-    TCC_ASSIGN_OR_RETURN(std::uint64_t head, impl_->Head(request_deadline));
     // Only blocks `confirmations` deep are reported, so an event is never taken back.
-    std::uint64_t confirmed = head + 1 >= impl_->options.confirmations
-                                  ? head + 1 - impl_->options.confirmations
-                                  : 0;
+    TCC_ASSIGN_OR_RETURN(std::uint64_t confirmed, impl_->ConfirmedHead(request_deadline));
     std::uint64_t from = after.index == kWholeBlock ? after.block + 1 : after.block;
     if (from <= confirmed) {
       std::uint64_t to = std::min(confirmed, from + impl_->options.log_range - 1);

@@ -124,10 +124,10 @@ Json Transactor::CallObject(const std::optional<Address>& to, const Bytes& data)
 }
 
 Result<Bytes> Transactor::ReadCall(const Address& to, const Bytes& data,
-                                   Clock::time_point deadline) {
+                                   Clock::time_point deadline, const std::string& block) {
   Json params = Json::Array();
   params.PushBack(CallObject(to, data));
-  params.PushBack("latest");
+  params.PushBack(block);
   TCC_ASSIGN_OR_RETURN(RpcReply reply, Call("eth_call", params, deadline));
   if (reply.error) {
     if (IsRevert(*reply.error)) return RevertError("eth_call", ReasonOf(*reply.error));
@@ -202,15 +202,15 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
     // the same bytes is safe (same hash), which is what Call's retries do.
     TCC_ASSIGN_OR_RETURN(RpcReply reply, Call("eth_sendRawTransaction", params, deadline));
     if (!reply.error) {
-      ++*next_nonce_;
-      return Sent{hash};
+      in_flight_.insert(*next_nonce_);
+      return Sent{hash, (*next_nonce_)++};
     }
     std::string lower = Lower(reply.error->message);
     last_problem = reply.error->message;
     if (Mentions(lower, {"already known", "known transaction", "already imported",
                          "already in the pool"})) {
-      ++*next_nonce_;
-      return Sent{hash};
+      in_flight_.insert(*next_nonce_);
+      return Sent{hash, (*next_nonce_)++};
     }
     if (Mentions(lower, {"nonce too low", "nonce is too low", "old nonce", "nonce too small"})) {
       // Either an earlier attempt of this very transaction landed, or another writer used the
@@ -219,8 +219,10 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
       by_hash.PushBack(hash);
       auto known = Call("eth_getTransactionByHash", by_hash, deadline);
       if (known.ok() && !known->error && known->result.is_object()) {
+        in_flight_.insert(*next_nonce_);
+        Sent sent{hash, *next_nonce_};
         next_nonce_.reset();
-        return Sent{hash};
+        return sent;
       }
       next_nonce_.reset();
       continue;
@@ -236,7 +238,17 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
                      "the node refuses gas_price=" + std::to_string(*options_.gas_price) +
                          " as underpriced (" + reply.error->message + "); raise it in the URI");
       }
-      gas_price_ = std::max<std::uint64_t>(gas_price + gas_price / 4 + 1, gas_price_.value_or(0));
+      // The cached price is stale (the base fee rose since it was read, or a transaction with
+      // this nonce sits in the pool and needs a replacement price): take the node's current
+      // price if it is higher, and at least 25 % more than the refused one, which is what pools
+      // ask of a replacement (geth 10 %, Besu and anvil accept 25 % too).
+      std::uint64_t raised = gas_price + gas_price / 4 + 1;
+      if (auto fresh = CallOrFail("eth_gasPrice", Json::Array(), deadline); fresh.ok()) {
+        if (auto price = QuantityOf(*fresh, "eth_gasPrice"); price.ok()) {
+          raised = std::max(raised, *price + *price / 4 + 1);
+        }
+      }
+      gas_price_ = raised;
       gas_price_read_ = Clock::now();
       continue;
     }
@@ -253,9 +265,34 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
                                             " attempts (nonce or price): " + last_problem);
 }
 
+bool Transactor::QueuedBehindGap(std::uint64_t nonce) {
+  // The node's "pending" count cannot tell: anvil counts queued transactions in it, geth does
+  // not. What this adapter sent itself is known here, so the test is node-independent.
+  Json params = Json::Array();
+  params.PushBack(AddressHex(account()));
+  params.PushBack("latest");
+  auto count = rpc_.Call("eth_getTransactionCount", params);
+  if (!count.ok() || count->error) return false;
+  auto mined = QuantityOf(count->result, "eth_getTransactionCount");
+  if (!mined.ok() || *mined >= nonce) return false;
+  std::lock_guard lock(send_mutex_);
+  for (std::uint64_t missing = *mined; missing < nonce; ++missing) {
+    if (!in_flight_.contains(missing)) return true;
+  }
+  return false;
+}
+
 Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const Sent& sent,
                                                   const std::optional<Address>& to,
                                                   const Bytes& data, Clock::time_point deadline) {
+  struct Landed {
+    Transactor& self;
+    std::uint64_t nonce;
+    ~Landed() {
+      std::lock_guard lock(self.send_mutex_);
+      self.in_flight_.erase(nonce);
+    }
+  } in_flight{*this, sent.nonce};
   Json by_hash = Json::Array();
   by_hash.PushBack(sent.hash);
   // A transaction the node has not mined after this long is asked about; if the node does not
@@ -301,6 +338,17 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
                Clock::now() - checked > lost_after) {
       auto known = rpc_.Call("eth_getTransactionByHash", by_hash);
       if (known.ok() && !known->error && known->result.is_null()) {
+        std::lock_guard lock(send_mutex_);
+        next_nonce_.reset();
+        mined.lost = true;
+        return mined;
+      }
+      // Known but queued behind a gap: the transactions before it were taken back (a
+      // reorganization or a reverted node dropped them), so the account's pending count stops
+      // below this nonce and nothing will ever fill it. Treat it as lost; the write loop re-reads
+      // and sends again from the chain's count. (A later write of ours may still fill the gap and
+      // let this one through; every registry write is idempotent, so that lands nothing twice.)
+      if (known.ok() && !known->error && known->result.is_object() && QueuedBehindGap(sent.nonce)) {
         std::lock_guard lock(send_mutex_);
         next_nonce_.reset();
         mined.lost = true;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "tcc/chain/evm_json_rpc.h"
@@ -48,8 +49,10 @@ class Transactor {
   // A JSON-RPC call that retries transport failures with backoff until `deadline`.
   Result<RpcReply> Call(std::string_view method, const Json& params, Clock::time_point deadline);
   Result<Json> CallOrFail(std::string_view method, const Json& params, Clock::time_point deadline);
-  // eth_call of `data` on `to` at the latest block; a revert is an error with its reason.
-  Result<Bytes> ReadCall(const Address& to, const Bytes& data, Clock::time_point deadline);
+  // eth_call of `data` on `to` at `block` (a number, or "latest"); a revert is an error with its
+  // reason.
+  Result<Bytes> ReadCall(const Address& to, const Bytes& data, Clock::time_point deadline,
+                         const std::string& block = "latest");
 
   // Estimates gas (a revert there is returned with its reason and nothing is sent), signs, sends
   // and waits until the receipt is `confirmations` deep. A mined transaction that reverted is an
@@ -60,6 +63,7 @@ class Transactor {
  private:
   struct Sent {
     std::string hash;
+    std::uint64_t nonce = 0;
   };
   Result<Sent> SignAndSend(const std::optional<Address>& to, const Bytes& data,
                            std::uint64_t gas_limit, Clock::time_point deadline);
@@ -67,6 +71,9 @@ class Transactor {
                                         const std::optional<Address>& to, const Bytes& data,
                                         Clock::time_point deadline);
   Result<std::uint64_t> GasPrice(Clock::time_point deadline);
+  // True when our transaction with `nonce` waits in the pool behind a nonce gap: the chain's
+  // count is below it and some nonce in between is not one of our transactions in flight.
+  bool QueuedBehindGap(std::uint64_t nonce);
   Json CallObject(const std::optional<Address>& to, const Bytes& data) const;
 
   JsonRpcClient& rpc_;
@@ -77,6 +84,7 @@ class Transactor {
 
   std::mutex send_mutex_;  // guards the members below and orders sends by nonce
   std::optional<std::uint64_t> next_nonce_;
+  std::set<std::uint64_t> in_flight_;  // nonces of sent transactions whose receipt is awaited
   std::optional<std::uint64_t> gas_price_;
   Clock::time_point gas_price_read_{};
 };

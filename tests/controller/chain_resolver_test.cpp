@@ -4,6 +4,7 @@
 #include <string>
 
 #include "chain/chain_test_util.h"
+#include "controller/did_document_for.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/did/did_key.h"
@@ -22,23 +23,7 @@ std::shared_ptr<chain::ChainAdapter> OpenLedger(const TempDir& dir) {
 
 did::KeyPair NewKey() { return did::KeyPair::Generate(); }
 
-// A document for a registered (non did:key) DID whose one method holds `key`.
-std::string DocumentFor(const std::string& subject, const did::KeyPair& key) {
-  did::DidDocument document = did::DidDocument::ForDidKey(key.public_key());
-  const std::string old_id = document.id;
-  auto rename = [&](std::string& text) {
-    if (text.rfind(old_id, 0) == 0) text = subject + text.substr(old_id.size());
-  };
-  rename(document.id);
-  for (auto& method : document.verification_methods) {
-    rename(method.id);
-    rename(method.controller);
-  }
-  for (auto* list : {&document.authentication, &document.assertion_method, &document.key_agreement}) {
-    for (auto& entry : *list) rename(entry);
-  }
-  return document.ToJson().Serialize();
-}
+using testing::DocumentFor;
 
 std::string FirstKey(const did::DidDocument& document) {
   REQUIRE_FALSE(document.verification_methods.empty());

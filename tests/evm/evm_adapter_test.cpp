@@ -286,5 +286,310 @@ TEST_CASE("confirmations: a write returns once its block is K deep") {
   CHECK(page.events[0].subject == "tic-deep");
 }
 
+
+// Blocks come only from the test (automine off, evm_mine), so "K blocks deep" is exact: the anchor
+// and a TIC land in block b; until block b + K - 1 exists nothing of them is reported by a K = 3
+// adapter — not the write's return, not FindAnchor / GetTic, not on-chain verification, not
+// events — while a K = 1 adapter on the same node already sees both (so the K is what hides them).
+TEST_CASE("confirmations K: nothing is reported anchored before K blocks; reads for decisions are K deep") {
+  constexpr std::uint64_t kDepth = 3;
+  EvmChain chain;
+  auto shallow = chain.Open();  // K = 1
+  EvmOptions deep_options = chain.options();
+  deep_options.confirmations = kDepth;
+  deep_options.key_file = chain.NewFundedKey("deep.key");  // its own account: the pool counts per account
+  auto deep = chain.Open(deep_options);
+  EvmOptions twin_options = deep_options;
+  twin_options.key_file = chain.NewFundedKey("twin.key");
+  auto twin = chain.Open(twin_options);
+  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+
+  EvidenceBatchBuilder builder;
+  for (int i = 0; i < 5; ++i) REQUIRE(builder.Add({"channel-k", std::uint64_t(i + 1), Sha256("tsc k" + std::to_string(i))}).ok());
+  auto batch = builder.Build("batch-k-deep").value();
+  const std::uint64_t before = chain.PendingCount(deep->account());
+  const std::uint64_t tic_before = chain.PendingCount(shallow->account());
+  // jthreads: a failed REQUIRE joins them (bounded by the write timeout) before the node stops.
+  std::atomic<bool> anchor_done{false};
+  Result<Recorded<BatchAnchor>> anchored = Error(ErrorCode::kInternal, "not run");
+  std::jthread writer([&] {
+    anchored = deep->Anchor(batch.anchor());
+    anchor_done = true;
+  });
+  std::atomic<bool> tic_done{false};
+  Result<Recorded<TicDocument>> tic = Error(ErrorCode::kInternal, "not run");
+  std::jthread tic_writer([&] {
+    tic = shallow->RecordTic({"tic-k-deep", "did:key:tcc-k", B("tic")});
+    tic_done = true;
+  });
+  // Both transactions wait in the pool; one block takes them.
+  const bool both_sent = WaitUntil([&] {
+    return chain.PendingCount(deep->account()) > before && chain.PendingCount(shallow->account()) > tic_before;
+  });
+  if (!both_sent) {
+    MESSAGE("pending deep " << chain.PendingCount(deep->account()) << " before " << before << " tic "
+                            << chain.PendingCount(shallow->account()) << " before " << tic_before
+                            << " anchor_done " << anchor_done.load() << " tic_done " << tic_done.load());
+    if (anchor_done && !anchored.ok()) MESSAGE(anchored.error().ToString());
+    if (tic_done && !tic.ok()) MESSAGE(tic.error().ToString());
+  }
+  REQUIRE(both_sent);
+  const std::uint64_t landed_in = chain.Mine();
+  REQUIRE(WaitUntil([&] { return tic_done.load(); }));
+  REQUIRE_MESSAGE(tic.ok(), tic.error().ToString());
+  CHECK(tic->receipt.height == landed_in);
+  CHECK(Landed(shallow->FindAnchor("batch-k-deep")).receipt.height == landed_in);
+
+  auto bundle = batch.Bundle(2, Landed(shallow->FindAnchor("batch-k-deep")).receipt).value();
+  auto nothing_reported = [&] {
+    CHECK(CodeOf(deep->FindAnchor("batch-k-deep")) == ErrorCode::kNotFound);
+    CHECK(CodeOf(deep->FindAnchorByRoot(batch.anchor().root)) == ErrorCode::kNotFound);
+    CHECK(CodeOf(deep->GetTic("tic-k-deep")) == ErrorCode::kNotFound);
+    CHECK(!deep->VerifyInclusionOnChain(bundle.batch_id, bundle.leaf, bundle.leaf_index, bundle.tree_size,
+                                        bundle.path).ok());
+    CHECK(!VerifyEvidenceBundleOnChain(bundle, *deep).ok());
+    CHECK(Landed(deep->PollEvents({})).events.empty());
+    // The writer polls every 50 ms; a quarter second is five chances to return too early.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(!anchor_done);
+  };
+  nothing_reported();  // 1 block deep
+
+  // A second K = 3 writer of the same batch must not take the shallow record as landed: it sends
+  // its own (idempotent, no-op) transaction and returns only once that is K deep, naming block b.
+  std::atomic<bool> twin_done{false};
+  Result<Recorded<BatchAnchor>> again = Error(ErrorCode::kInternal, "not run");
+  const std::uint64_t twin_before = chain.PendingCount(twin->account());
+  std::jthread twin_writer([&] {
+    again = twin->Anchor(batch.anchor());
+    twin_done = true;
+  });
+  REQUIRE(WaitUntil([&] { return chain.PendingCount(twin->account()) > twin_before; }));
+  CHECK(!twin_done);
+  chain.Mine();
+  nothing_reported();  // 2 blocks deep
+  CHECK(!twin_done);
+
+  chain.Mine();  // 3 blocks deep: reported now
+  REQUIRE(WaitUntil([&] { return anchor_done.load(); }));
+  writer.join();
+  tic_writer.join();
+  REQUIRE_MESSAGE(anchored.ok(), anchored.error().ToString());
+  CHECK(anchored->receipt.height == landed_in);
+  CHECK(Landed(deep->FindAnchor("batch-k-deep")) == *anchored);
+  CHECK(Landed(VerifyEvidenceBundleOnChain(bundle, *deep)) == *anchored);
+  CHECK(!twin_done);  // its own transaction is one block younger
+  chain.Mine();
+  REQUIRE(WaitUntil([&] { return twin_done.load(); }));
+  twin_writer.join();
+  REQUIRE_MESSAGE(again.ok(), again.error().ToString());
+  CHECK(*again == *anchored);
+  auto page = Landed(deep->PollEvents({}));
+  REQUIRE(page.events.size() == 1);
+  CHECK(page.events[0].subject == "tic-k-deep");
+}
+
+Hash256 BlockHashAt(EvmChain& chain, std::uint64_t height) {
+  auto block = chain.node().Call("eth_getBlockByNumber", JsonArray{Json(evm::QuantityHex(height)), Json(false)});
+  REQUIRE(block.ok());
+  REQUIRE(block->is_object());
+  Bytes hash = evm::ParsePrefixedHex(block->Find("hash")->as_string()).value();
+  Hash256 out;
+  std::copy(hash.begin(), hash.end(), out.begin());
+  return out;
+}
+
+// Two ways a chain takes an anchor back: anvil_reorg replaces the newest block by another at the
+// same height without the anchor's transaction, and evm_snapshot/evm_revert rolls three blocks
+// back. Either way the adapter (whose block cache and local nonce still describe the old chain)
+// reports the record gone, and anchoring the batch again sends a new transaction that lands once,
+// with a receipt naming the new block.
+TEST_CASE("a reorganization that drops anchors is noticed: the records are gone; anchoring again lands them") {
+  EvmChain chain;
+  auto adapter = chain.Open();
+  Landed(adapter->Anchor(AnchorFor("before-reorg")));
+
+  auto first = Landed(adapter->Anchor(AnchorFor("reorged")));
+  CHECK(Landed(adapter->FindAnchor("reorged")) == first);  // the receipt's block is in the cache now
+  const std::uint64_t count_before = chain.TransactionCount(adapter->account());
+  REQUIRE(chain.node().Call("anvil_reorg", JsonArray{Json(1), Json::Array()}).ok());
+  CHECK(BlockHashAt(chain, first.receipt.height) != first.receipt.block_hash);
+  CHECK(chain.TransactionCount(adapter->account()) == count_before - 1);
+  CHECK(CodeOf(adapter->FindAnchor("reorged")) == ErrorCode::kNotFound);
+  CHECK(CodeOf(adapter->FindAnchorByRoot(AnchorFor("reorged").root)) == ErrorCode::kNotFound);
+  CHECK(Landed(adapter->FindAnchor("before-reorg")).receipt.height < first.receipt.height);
+  auto again = Landed(adapter->Anchor(AnchorFor("reorged")));
+  CHECK(again.receipt.block_hash != first.receipt.block_hash);
+  CHECK(Landed(adapter->FindAnchor("reorged")) == again);
+  CHECK(BlockHashAt(chain, again.receipt.height) == again.receipt.block_hash);
+
+  // Three anchors rolled back at once.
+  auto snapshot = chain.node().Call("evm_snapshot", Json::Array());
+  REQUIRE(snapshot.ok());
+  std::vector<Recorded<BatchAnchor>> dropped;
+  for (int i = 0; i < 3; ++i) dropped.push_back(Landed(adapter->Anchor(AnchorFor("rolled-back-" + std::to_string(i)))));
+  const std::uint64_t count_at_snapshot = chain.TransactionCount(adapter->account()) - 3;
+  REQUIRE(chain.node().Call("evm_revert", JsonArray{*snapshot}).ok());
+  CHECK(chain.TransactionCount(adapter->account()) == count_at_snapshot);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(CodeOf(adapter->FindAnchor("rolled-back-" + std::to_string(i))) == ErrorCode::kNotFound);
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::string id = "rolled-back-" + std::to_string(i);
+    auto landed = Landed(adapter->Anchor(AnchorFor(id)));
+    CHECK(Landed(adapter->FindAnchor(id)) == landed);
+    CHECK(BlockHashAt(chain, landed.receipt.height) == landed.receipt.block_hash);
+  }
+  // Every record is there once and the account's nonces have no gap left behind.
+  CHECK(WaitUntil([&] { return chain.PendingCount(adapter->account()) == chain.TransactionCount(adapter->account()); }));
+  CHECK(Landed(adapter->FindAnchor("reorged")) == again);
+}
+
+// The node's base fee jumps (anvil_setNextBlockBaseFeePerGas) right after the adapter read its
+// price: the next send is refused as underpriced; the adapter re-reads and raises the price and
+// the anchor lands, paying at least the new base fee.
+TEST_CASE("fees: an underpriced refusal raises the price and the write lands") {
+  EvmChain chain;
+  auto adapter = chain.Open();
+  auto first = Landed(adapter->Anchor(AnchorFor("cheap-era")));  // the price is cached from here
+  auto price_of = [&](const std::string& tx) {
+    auto found = chain.node().Call("eth_getTransactionByHash", JsonArray{Json(tx)});
+    REQUIRE(found.ok());
+    REQUIRE(found->is_object());
+    return evm::ParseQuantity(found->Find("gasPrice")->as_string()).value();
+  };
+  const std::uint64_t old_price = price_of(first.receipt.tx);
+  const std::uint64_t base_fee = old_price * 10;
+  REQUIRE(chain.node().Call("anvil_setNextBlockBaseFeePerGas", JsonArray{Json(evm::QuantityHex(base_fee))}).ok());
+  auto expensive = Landed(adapter->Anchor(AnchorFor("expensive-era")));
+  CHECK(price_of(expensive.receipt.tx) >= base_fee);
+  CHECK(Landed(adapter->FindAnchor("expensive-era")) == expensive);
+}
+
+// A transaction already in the pool when the base fee rises above its price (the test keeps the
+// base fee up before each block it mines). anvil 1.7.1 evicts it from the pool at the next block
+// (txpool_status shows it empty), so what this shows is the eviction path: the adapter notices
+// the transaction is gone, sends the anchor again with the same nonce, is refused as underpriced
+// at its cached price, takes the node's new price, and the anchor lands once. (Nodes that keep an
+// underpriced transaction instead, waiting for a replacement, are not covered: see docs/evm.md.)
+TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its nonce at the new price; lands once") {
+  EvmChain chain;
+  EvmOptions options = chain.options();
+  options.write_timeout = std::chrono::seconds(20);  // a write that never lands fails the test in 20 s
+  auto adapter = chain.Open(options);
+  auto price_and_nonce = [&](const std::string& tx) {
+    auto found = chain.node().Call("eth_getTransactionByHash", JsonArray{Json(tx)});
+    REQUIRE(found.ok());
+    REQUIRE(found->is_object());
+    return std::make_pair(evm::ParseQuantity(found->Find("gasPrice")->as_string()).value(),
+                          evm::ParseQuantity(found->Find("nonce")->as_string()).value());
+  };
+  auto first = Landed(adapter->Anchor(AnchorFor("before-the-rise")));  // the price is cached from here
+  const std::uint64_t old_price = price_and_nonce(first.receipt.tx).first;
+  const std::uint64_t nonce = chain.TransactionCount(adapter->account());
+  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+
+  std::atomic<bool> done{false};
+  Result<Recorded<BatchAnchor>> anchored = Error(ErrorCode::kInternal, "not run");
+  std::jthread writer([&] {
+    anchored = adapter->Anchor(AnchorFor("stuck"));
+    done = true;
+  });
+  REQUIRE(WaitUntil([&] { return chain.PendingCount(adapter->account()) > nonce; }));
+  const Json high_fee = JsonArray{Json(evm::QuantityHex(old_price * 10))};
+  std::uint64_t blocks = 0;
+  REQUIRE(WaitUntil([&] {
+    if (done) return true;
+    REQUIRE(chain.node().Call("anvil_setNextBlockBaseFeePerGas", high_fee).ok());
+    chain.Mine();
+    ++blocks;
+    return false;
+  }, std::chrono::seconds(30)));
+  writer.join();
+  REQUIRE_MESSAGE(anchored.ok(), anchored.error().ToString());
+  CHECK(blocks >= 3);
+  auto [price, landed_nonce] = price_and_nonce(anchored->receipt.tx);
+  CHECK(landed_nonce == nonce);
+  CHECK(price >= old_price * 10);
+  CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
+  CHECK(Landed(adapter->FindAnchor("stuck")) == *anchored);
+}
+
+// Interval mining (anvil --block-time 1, as a QBFT/PBFT chain sealing every second) with K = 2:
+// concurrent writers' transactions wait in the pool and share blocks; each write returns only
+// once its block is two deep, and every anchor lands once with a receipt naming its block.
+TEST_CASE("interval mining: concurrent anchors share blocks, each returns only K deep, none lost or doubled") {
+  EvmChain chain(/*block_time_s=*/1);
+  EvmOptions options = chain.options();
+  options.confirmations = 2;
+  auto adapter = chain.Open(options);
+  const std::uint64_t before = chain.TransactionCount(adapter->account());
+  constexpr int kWriters = 12;
+  std::vector<std::string> failures(kWriters);
+  std::vector<Recorded<BatchAnchor>> landed(kWriters);
+  {
+    std::vector<std::jthread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto anchored = adapter->Anchor(AnchorFor("interval-" + std::to_string(w)));
+        if (!anchored.ok()) {
+          failures[w] = anchored.error().ToString();
+          return;
+        }
+        landed[w] = *anchored;
+        // Returned only once two deep: the head is at least one block past the receipt's.
+        if (Height(*adapter) < anchored->receipt.height + 1) failures[w] = "returned before K blocks";
+      });
+    }
+  }
+  std::set<std::uint64_t> blocks;
+  for (int w = 0; w < kWriters; ++w) {
+    CHECK_MESSAGE(failures[w].empty(), failures[w]);
+    if (!failures[w].empty()) continue;
+    blocks.insert(landed[w].receipt.height);
+    CHECK(Landed(adapter->FindAnchor("interval-" + std::to_string(w))) == landed[w]);
+  }
+  CHECK(blocks.size() < static_cast<std::size_t>(kWriters));  // blocks were shared
+  CHECK(chain.TransactionCount(adapter->account()) == before + kWriters);
+  CHECK(Landed(adapter->Status()).pending == 0);
+}
+
+// anvil sealing every 3 s; six anchors wait in its pool when it is stopped and started again on
+// the same state file (a restarted node: the chain survives, the pool does not). The adapter
+// notices its transactions are gone, re-reads the nonce and sends them again: all six land, one
+// transaction each.
+TEST_CASE("a node restarted with a full pool loses no anchor") {
+  EvmChain chain(/*block_time_s=*/3);
+  auto adapter = chain.Open();
+  Landed(adapter->Anchor(AnchorFor("before-restart")));
+  constexpr int kWriters = 6;
+  std::vector<std::string> failures(kWriters);
+  const std::uint64_t before = chain.TransactionCount(adapter->account());
+  bool pool_full = false;
+  std::uint64_t mined_at_stop = 0;
+  {
+    std::vector<std::jthread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto anchored = adapter->Anchor(AnchorFor("pooled-" + std::to_string(w)));
+        if (!anchored.ok()) failures[w] = anchored.error().ToString();
+      });
+    }
+    pool_full = WaitUntil([&] { return chain.PendingCount(adapter->account()) >= before + kWriters; });
+    mined_at_stop = chain.TransactionCount(adapter->account());
+    chain.node().Stop();
+    std::string restarted = chain.node().Start();
+    REQUIRE_MESSAGE(restarted.empty(), restarted);
+  }
+  CHECK(pool_full);
+  MESSAGE("anchors still in the pool at the stop: " << before + kWriters - mined_at_stop);
+  CHECK(mined_at_stop < before + kWriters);  // at least one was only in the pool
+  for (int w = 0; w < kWriters; ++w) {
+    CHECK_MESSAGE(failures[w].empty(), failures[w]);
+    CHECK(Landed(adapter->FindAnchor("pooled-" + std::to_string(w))).value == AnchorFor("pooled-" + std::to_string(w)));
+  }
+  CHECK(chain.TransactionCount(adapter->account()) == before + kWriters);
+  CHECK(Landed(adapter->Status()).pending == 0);
+}
 }  // namespace
 }  // namespace tcc::chain::testing

@@ -4,14 +4,28 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "anvil_node.h"
 #include "chain/chain_test_util.h"
 #include "tcc/chain/evm_adapter.h"
 
 namespace tcc::chain::testing {
+
+// Polls `condition` until it holds or `limit` passes; the tests wait for states, never for times.
+inline bool WaitUntil(const std::function<bool()>& condition,
+                      std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 class EvmChain {
  public:
@@ -60,6 +74,21 @@ class EvmChain {
     auto count = node_.Call("eth_getTransactionCount", params);
     REQUIRE(count.ok());
     return evm::ParseQuantity(count->as_string()).value();
+  }
+
+  // The account's count including the node's pool ("pending").
+  std::uint64_t PendingCount(const evm::Address& account) {
+    auto count = node_.Call("eth_getTransactionCount", JsonArray{Json(evm::AddressHex(account)), Json("pending")});
+    REQUIRE(count.ok());
+    return evm::ParseQuantity(count->as_string()).value();
+  }
+
+  // Mines one block now (anvil's evm_mine) and returns the new head.
+  std::uint64_t Mine() {
+    REQUIRE(node_.Call("evm_mine", Json::Array()).ok());
+    auto head = node_.Call("eth_blockNumber", Json::Array());
+    REQUIRE(head.ok());
+    return evm::ParseQuantity(head->as_string()).value();
   }
 
   AnvilNode& node() { return node_; }

@@ -78,6 +78,56 @@ inline double Waiting(const Json& health) {
 
 }  // namespace outage_detail
 
+// After the load has stopped (workers joined): every acknowledgement is in the store, once; a clean
+// stop anchors each channel's last TSC; after a restart every evidence item's bundle verifies
+// offline, and against the chain once tccd has let go of it.
+inline void AuditStopAndVerify(TccdProcess& tccd, std::vector<std::unique_ptr<Lane>>& lanes,
+                               const std::vector<std::string>& tccd_arguments, std::uint64_t acks_total,
+                               const std::function<std::shared_ptr<chain::ChainAdapter>()>& open_chain) {
+  AuditCounts total;
+  for (auto& lane : lanes) {
+    auto auditor = Unwrap(ConnectUnderLoad(tccd.listen(), tccd.did(), lane->trade.auditor), "auditor connect");
+    CHECK(JoinWhenOpen(*auditor, lane->trade.channel_id).role == "auditor");
+    total += AuditLane(*lane, *auditor).counts;
+  }
+  MESSAGE("acknowledged " << total.acknowledged << " (" << acks_total << " acks), recovered " << total.recovered
+                          << ", lost " << total.lost << ", duplicated " << total.duplicated);
+  CHECK(total.lost == 0);
+  CHECK(total.duplicated == 0);
+  CHECK(total.gaps == 0);
+
+  // A clean stop anchors each channel's last TSC: nothing settled stays unanchored. Every evidence
+  // item's bundle verifies, offline now and against the chain once tccd has let go of it.
+  CHECK(tccd.Stop() == 0);
+  tccd.Start(tccd_arguments);
+  std::vector<chain::EvidenceBundle> bundles;
+  for (auto& lane : lanes) {
+    const Trade& trade = lane->trade;
+    auto auditor = Unwrap(ConnectUnderLoad(tccd.listen(), tccd.did(), trade.auditor), "auditor connect");
+    CHECK(JoinWhenOpen(*auditor, trade.channel_id).role == "auditor");
+    const Json state = Unwrap(auditor->State(trade.channel_id), "state");
+    const auto last_seq = state.GetInteger("last_seq").value();
+    CHECK(state.GetInteger("anchored_seq").value() == last_seq);
+    for (std::uint64_t seq = 1; seq <= last_seq;) {
+      auto evidence = auditor->GetEvidence(trade.channel_id, seq);
+      REQUIRE_MESSAGE(evidence.ok(), "seq " << seq << ": " << (evidence.ok() ? "" : evidence.error().ToString()));
+      CHECK(chain::VerifyEvidenceBundle(evidence->bundle).ok());
+      REQUIRE(evidence->bundle.item.seq >= seq);
+      seq = evidence->bundle.item.seq + 1;
+      bundles.push_back(std::move(evidence->bundle));
+    }
+  }
+  CHECK(tccd.Stop() == 0);
+  auto chain = open_chain();
+  std::size_t on_chain = 0;
+  for (const auto& bundle : bundles) {
+    auto verified = chain::VerifyEvidenceBundleOnChain(bundle, *chain);
+    CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().ToString()));
+    on_chain += verified.ok() ? 1 : 0;
+  }
+  MESSAGE(bundles.size() << " evidence items, " << on_chain << " verified against the chain");
+}
+
 inline void RunChainOutage(const ChainOutageSetup& setup) {
   using namespace outage_detail;
   auto& lanes = *setup.lanes;
@@ -195,48 +245,7 @@ inline void RunChainOutage(const ChainOutageSetup& setup) {
 
   // Every acknowledgement is in the store (the SIGKILL lost none).
   workers.Join();
-  AuditCounts total;
-  for (auto& lane : lanes) {
-    auto auditor = Unwrap(ConnectUnderLoad(tccd.listen(), tccd.did(), lane->trade.auditor), "auditor connect");
-    CHECK(JoinWhenOpen(*auditor, lane->trade.channel_id).role == "auditor");
-    total += AuditLane(*lane, *auditor).counts;
-  }
-  MESSAGE("acknowledged " << total.acknowledged << " (" << acks_total << " acks), recovered " << total.recovered
-                          << ", lost " << total.lost << ", duplicated " << total.duplicated);
-  CHECK(total.lost == 0);
-  CHECK(total.duplicated == 0);
-  CHECK(total.gaps == 0);
-
-  // A clean stop anchors each channel's last TSC: nothing settled stays unanchored. Every evidence
-  // item's bundle verifies, offline now and against the chain once tccd has let go of it.
-  CHECK(tccd.Stop() == 0);
-  tccd.Start(setup.tccd_arguments);
-  std::vector<chain::EvidenceBundle> bundles;
-  for (auto& lane : lanes) {
-    const Trade& trade = lane->trade;
-    auto auditor = Unwrap(ConnectUnderLoad(tccd.listen(), tccd.did(), trade.auditor), "auditor connect");
-    CHECK(JoinWhenOpen(*auditor, trade.channel_id).role == "auditor");
-    const Json state = Unwrap(auditor->State(trade.channel_id), "state");
-    const auto last_seq = state.GetInteger("last_seq").value();
-    CHECK(state.GetInteger("anchored_seq").value() == last_seq);
-    for (std::uint64_t seq = 1; seq <= last_seq;) {
-      auto evidence = auditor->GetEvidence(trade.channel_id, seq);
-      REQUIRE_MESSAGE(evidence.ok(), "seq " << seq << ": " << (evidence.ok() ? "" : evidence.error().ToString()));
-      CHECK(chain::VerifyEvidenceBundle(evidence->bundle).ok());
-      REQUIRE(evidence->bundle.item.seq >= seq);
-      seq = evidence->bundle.item.seq + 1;
-      bundles.push_back(std::move(evidence->bundle));
-    }
-  }
-  CHECK(tccd.Stop() == 0);
-  auto chain = setup.open_chain();
-  std::size_t on_chain = 0;
-  for (const auto& bundle : bundles) {
-    auto verified = chain::VerifyEvidenceBundleOnChain(bundle, *chain);
-    CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().ToString()));
-    on_chain += verified.ok() ? 1 : 0;
-  }
-  MESSAGE(bundles.size() << " evidence items, " << on_chain << " verified against the chain");
+  AuditStopAndVerify(tccd, lanes, setup.tccd_arguments, acks_total, setup.open_chain);
 }
 
 }  // namespace tcc::testing
