@@ -15,6 +15,13 @@
 // has not taken yet (per peer and in total). A peer over a bound is disconnected (its transport is
 // shut down, which makes ZeroMQ free its queue), never silently kept.
 //
+// Ordering it relies on (libzmq 4.3): a connection's accept is reported before any of its messages
+// can be received, and its disconnect before its descriptor is closed, so draining the monitor
+// before each batch of messages and before each send keeps the table current. One window remains:
+// a connection shut down by the table in the microseconds between libzmq closing an old descriptor
+// and the table hearing of it could hit a new connection that reused that number; that peer
+// reconnects and authenticates again.
+//
 // Owned by the daemon's loop; single-threaded (loop thread only).
 #pragma once
 
