@@ -101,15 +101,12 @@ void ConnectionTable::Forget(std::unordered_map<std::string, Connection>::iterat
 Connection* ConnectionTable::OnRequest(const std::string& routing_id, int fd, const std::string& curve_key,
                                        SteadyClock::time_point now) {
   auto tracked = transports_.find(fd);
-  Transport* transport = nullptr;
   if (tracked == transports_.end()) {
-    // Not reported by the monitor (it may have dropped events): track it from here on.
-    transport = &Track(fd, now);
-    while (unadmitted_.size() > limits_.max_unauthenticated) Close(unadmitted_.begin()->second, "unauthenticated_evicted");
-    if (transport->closing) return nullptr;
-  } else {
-    transport = &tracked->second;
+    // Not reported by the monitor (it may have dropped events): admitted as an accept would be.
+    OnAccepted(fd, now);
+    tracked = transports_.find(fd);
   }
+  Transport* transport = &tracked->second;
   if (transport->closing) return nullptr;
   auto entry = connections_.find(routing_id);
   if (entry != connections_.end() &&
