@@ -18,7 +18,7 @@ if ! command -v npm >/dev/null; then
   echo "install-npm-tools: npm is missing; run scripts/install-deps.sh first" >&2
   exit 1
 fi
-echo "Installing the pinned npm tools (solc, anvil) into $root/node_modules"
+echo "Installing the pinned npm tools (solc, anvil, hardhat, swagger-ui-dist, redocly) into $root/node_modules"
 # No install scripts run: neither package needs one, and none should run at build time.
 (cd "$root" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 echo "$want" >"$stamp"
