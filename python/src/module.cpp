@@ -32,6 +32,7 @@
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/controller/dispute.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/template.h"
@@ -170,6 +171,19 @@ std::string ChannelId(py::handle channel) {
 
 // --- keys and templates ------------------------------------------------------------------------
 
+// A reason code by its protocol name; anything else is a ValueError naming the accepted ones.
+tcc::controller::Reason MakeReason(const std::string& code, std::string text) {
+  std::optional<tcc::controller::ReasonCode> parsed = tcc::controller::ReasonCodeFromName(code);
+  if (!parsed) {
+    std::string names;
+    for (tcc::controller::ReasonCode known : tcc::controller::kAllReasonCodes) {
+      names += (names.empty() ? "" : ", ") + std::string(tcc::controller::ReasonCodeName(known));
+    }
+    throw py::value_error("unknown reason code '" + code + "' (one of: " + names + ")");
+  }
+  return {*parsed, std::move(text)};
+}
+
 struct Key {
   std::shared_ptr<const tcc::did::KeyPair> pair;
   std::string did() const { return tcc::did::DidKeyFromPublicKey(pair->public_key()); }
@@ -215,8 +229,10 @@ struct Hooks {
 };
 
 py::object MakeEvent(const tcc::client::SessionEvent& event) {
-  static constexpr const char* kKinds[] = {"tsc", "proposal", "anchored", "channel", "reconnected", "rejection"};
-  static_assert(std::size(kKinds) == static_cast<std::size_t>(tcc::client::SessionEventKind::kRejection) + 1);
+  static constexpr const char* kKinds[] = {"tsc",     "proposal",    "anchored",
+                                           "channel", "reconnected", "rejection"};
+  static_assert(std::size(kKinds) ==
+                static_cast<std::size_t>(tcc::client::SessionEventKind::kRejection) + 1);
   return py::reinterpret_borrow<py::object>(g_event_type)(kKinds[static_cast<int>(event.kind)],
                                                           event.seq, HexToBytes(event.hash),
                                                           FromJson(event.body));
@@ -400,6 +416,30 @@ class Session {
     Blocking([&] { return session_->Resync(); });
   }
 
+  py::object Reject(py::dict proposal, const std::string& code, std::string text) {
+    Driving driving(*this);
+    tcc::Json json = ToJson(proposal);
+    tcc::controller::Reason reason = MakeReason(code, std::move(text));
+    return FromJson(Blocking([&] { return session_->Reject(json, reason); }));
+  }
+
+  py::object Close(const std::string& code, std::string text) {
+    Driving driving(*this);
+    tcc::controller::Reason reason = MakeReason(code, std::move(text));
+    return FromJson(Blocking([&] { return session_->Close(reason); }));
+  }
+
+  py::dict FetchDisputes(std::uint64_t from_seq) {
+    Driving driving(*this);
+    tcc::client::DisputeRecord record = Blocking([&] { return session_->FetchDisputes(from_seq); });
+    py::list rejections;
+    for (const tcc::Json& rejection : record.rejections) rejections.append(FromJson(rejection));
+    py::dict dict;
+    dict["rejections"] = rejections;
+    dict["closing"] = record.closing ? FromJson(*record.closing) : py::object(py::none());
+    return dict;
+  }
+
   py::dict FetchEvidence(std::uint64_t seq, std::optional<std::string> chain_uri) {
     Driving driving(*this);
     auto evidence = Blocking([&]() -> tcc::Result<tcc::client::VerifiedEvidence> {
@@ -451,6 +491,13 @@ PYBIND11_MODULE(_native, module) {
       py::arg("credential"),
       "SHA-256 of a credential's JCS form, as bytes. A TIC's hash is its channel id (`.hex()`), a\n"
       "TSC's hash is what the next TSC's `prev` names.");
+
+  py::tuple reason_codes(std::size(tcc::controller::kAllReasonCodes));
+  for (std::size_t i = 0; i < std::size(tcc::controller::kAllReasonCodes); ++i) {
+    reason_codes[i] =
+        py::str(std::string(tcc::controller::ReasonCodeName(tcc::controller::kAllReasonCodes[i])));
+  }
+  module.attr("REASON_CODES") = reason_codes;
 
   py::class_<Key>(
       module, "Key",
@@ -534,6 +581,9 @@ PYBIND11_MODULE(_native, module) {
       .def("cosign", &Session::Cosign, py::arg("proposal"))
       .def("submit", &Session::Submit, py::arg("joint_claim"))
       .def("resync", &Session::Resync)
+      .def("reject", &Session::Reject, py::arg("proposal"), py::arg("code"), py::arg("text"))
+      .def("close", &Session::Close, py::arg("code"), py::arg("text"))
+      .def("fetch_disputes", &Session::FetchDisputes, py::arg("from_seq") = 1)
       .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"),
            py::arg("chain") = py::none());
 }

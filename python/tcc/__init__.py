@@ -26,11 +26,11 @@ import time
 from typing import Any, Callable, Iterator, Optional, Union
 
 from . import _native
-from ._native import Key, Template, credential_hash
+from ._native import REASON_CODES, Key, Template, credential_hash
 
 __all__ = [
     "AlreadyExistsError", "ConflictError", "ErrorCode", "Event", "InternalError", "InvalidArgumentError",
-    "IoError", "Key", "NotFoundError", "ParseError", "PermissionDeniedError", "ResourceExhaustedError",
+    "IoError", "Key", "NotFoundError", "REASON_CODES", "ParseError", "PermissionDeniedError", "ResourceExhaustedError",
     "Session", "Template", "TccError", "UnavailableError", "VerificationError", "credential_hash", "join",
 ]
 
@@ -141,7 +141,7 @@ class Event:
     (tccd anchored a TSC; body has seq, root, batch), "channel" (N or the channel's state changed;
     body is the state), "reconnected" (the session rejoined after a lost connection; body is
     the state) or "rejection" (the consumer rejected a proposal; body is the signed rejection
-    with code and text; the C++ SDK's PartySession.Reject makes one).
+    with code and text; Session.reject makes one).
     seq: the seq concerned (tsc, proposal, anchored, rejection).
     hash: the TSC's hash for "tsc", else None.
     body: the JSON, as a dict.
@@ -240,6 +240,26 @@ class Session:
     def resync(self) -> None:
         """Asks tccd where the channel is and applies the TSCs this party has not seen."""
         self._native.resync()
+
+    def reject(self, proposal: dict, code: str, text: str = "") -> dict:
+        """Consumer: refuses ``proposal`` (the one for the next seq) with a reason. ``code`` is one
+        of REASON_CODES; ``text`` is free text for people (at most 1024 bytes). tccd stores the
+        signed rejection and tells the provider, who may then propose an amended bill for the
+        same seq. ConflictError for a proposal this session co-signed (a co-signed claim is
+        final) or a seq already issued. Returns the signed rejection."""
+        return self._native.reject(proposal, code, text)
+
+    def close(self, code: str, text: str = "") -> dict:
+        """Either party: closes the channel with a reason (``code`` one of REASON_CODES). The
+        other party gets a "channel" event naming who closed it and why. Returns the TCC's
+        signed closing record, verified."""
+        return self._native.close(code, text)
+
+    def fetch_disputes(self, from_seq: int = 1) -> dict:
+        """The channel's signed dispute record, each entry verified: ``rejections`` (a list of
+        {received_ms, rejection}, by seq, from ``from_seq`` on) and ``closing`` (the TCC-signed
+        closing record, or None while the channel is open)."""
+        return self._native.fetch_disputes(from_seq)
 
     def fetch_evidence(self, seq: int, chain: Optional[str] = None) -> dict:
         """Fetches the evidence bundle that commits TSC ``seq`` and verifies it: the Merkle path

@@ -246,5 +246,37 @@ kinds = {e.kind for e in seen}
 check(f"event kinds are the documented ones ({sorted(kinds)})",
       kinds <= {"tsc", "proposal", "anchored", "channel", "reconnected"} and {"tsc", "proposal"} <= kinds)
 
+# Seq 4: a wrong bill is refused and amended; then the consumer closes the channel with a reason.
+check("the reason codes are the protocol's", tcc.REASON_CODES == ("wrong_amount", "wrong_usage", "price", "other"))
+overbill = provider.propose_next(claim(4, amount="9.99"))
+check("the consumer sees the overbill",
+      poll_until(consumer, lambda: any(e.kind == "proposal" and e.seq == 4 for e in seen)))
+raises("an unknown reason code is a ValueError", ValueError,
+       lambda: consumer.reject(overbill, "too_much", "x"))
+rejection = consumer.reject(overbill, "wrong_amount", "metered 500 GPU-seconds: 0.40, not 9.99")
+check("reject returns the signed rejection", rejection["seq"] == 4 and rejection["code"] == "wrong_amount"
+      and rejection["consumer"] == consumer_key.did and rejection["proof"]["proofValue"])
+provider_events = []
+provider.subscribe(provider_events.append)
+check("the provider hears the rejection with its reason",
+      poll_until(provider, lambda: any(e.kind == "rejection" and e.seq == 4 for e in provider_events))
+      and next(e for e in provider_events if e.kind == "rejection").body["text"].startswith("metered"))
+amended = provider.propose_next(claim(4))
+check("after the rejection the provider proposes an amended bill for the same seq",
+      amended["seq"] == 4 and amended["fee"]["amount"] == "0.40")
+check("the consumer sees the amended bill", poll_until(
+    consumer, lambda: any(e.kind == "proposal" and e.seq == 4 and e.body == amended for e in seen)))
+tsc4 = consumer.submit(consumer.cosign(amended))
+check("the amended bill settles seq 4", tsc4 is not None and consumer.head["seq"] == 4)
+raises("rejecting a seq already issued is ConflictError", tcc.ConflictError,
+       lambda: consumer.reject(overbill, "wrong_amount", "too late"), tcc.ErrorCode.CONFLICT)
+disputes = provider.fetch_disputes()
+check("the dispute record holds the one verified rejection", disputes["closing"] is None
+      and len(disputes["rejections"]) == 1 and disputes["rejections"][0]["rejection"] == rejection)
+closing = consumer.close("other", "the job ended")
+check("close returns the TCC's closing record", closing["last_seq"] == 4 and closing["request"]["text"] == "the job ended")
+check("the provider sees the channel closed", poll_until(provider, lambda: provider.head["closed"]))
+check("the closing record is on file", provider.fetch_disputes()["closing"] == closing)
+
 print(f"{passed} passed, {len(failures)} failed", flush=True)
 sys.exit(1 if failures else 0)
