@@ -114,5 +114,6 @@ std::vector<Command> ChainCommands();
 std::vector<Command> ChannelCommands();
 // tcc evm key new, evm deploy: an EVM account key and the TccRegistry contract (evm_commands.cpp).
 std::vector<Command> EvmCommands();
+std::vector<Command> StoreCommands();
 
 }  // namespace tcc::cli

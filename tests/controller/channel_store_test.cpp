@@ -21,6 +21,7 @@
 #include "tcc/controller/channel.h"
 #include "tcc/controller/dispute.h"
 #include "tcc/did/did_key.h"
+#include "tcc/vc/transaction.h"
 
 namespace tcc::controller {
 namespace {
@@ -74,13 +75,21 @@ ChannelRecord NewChannel(const std::string& channel_id) {
   return record;
 }
 
-std::string TscText(std::uint64_t seq, std::size_t pad = 0) {
-  return "{\"seq\":" + std::to_string(seq) + ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
+std::string TscText(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
+  return "{\"channel\":\"" + channel_id + "\",\"seq\":" + std::to_string(seq) + ",\"pad\":\"" +
+         std::string(pad, 'x') + "\"}";
+}
+
+// The store checks a TSC's text against its hash on every read, so the hash is the real one.
+std::string TscHash(const std::string& text) {
+  return Ok(vc::CredentialHash(Ok(Json::Parse(text))));
 }
 
 TscRecord NewTsc(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
-  return TscRecord{channel_id, seq, HexHash(channel_id + "/tsc/" + std::to_string(seq)),
-                   HexHash(channel_id + "/claim/" + std::to_string(seq)), TscText(seq, pad)};
+  std::string text = TscText(channel_id, seq, pad);
+  std::string hash = TscHash(text);
+  return TscRecord{channel_id, seq, std::move(hash),
+                   HexHash(channel_id + "/claim/" + std::to_string(seq)), std::move(text)};
 }
 
 chain::EvidenceItem ItemFor(const TscRecord& tsc) {
@@ -131,7 +140,8 @@ std::string U64Be(std::uint64_t value) {
 
 // Writes raw bytes under `key` (or deletes it, for nullopt) behind the store's back (the store must
 // be closed).
-void WriteRaw(const std::string& path, const std::string& key, const std::optional<std::string>& value) {
+void WriteRaw(const std::string& path, const std::string& key,
+              const std::optional<std::string>& value) {
   leveldb::Options options;
   leveldb::DB* raw = nullptr;
   leveldb::Status status = leveldb::DB::Open(options, path, &raw);
@@ -346,7 +356,8 @@ TEST_CASE("FindTscByHash finds TSCs by hash, also in a store written before the 
   }
   // A store from before the index: no index entries, no marker. Opening it builds the index.
   WriteRaw(path, "!tsc-hash-index", std::nullopt);
-  for (const SettlementCommit& commit : commits) WriteRaw(path, "x/" + commit.tsc.tsc_hash, std::nullopt);
+  for (const SettlementCommit& commit : commits)
+    WriteRaw(path, "x/" + commit.tsc.tsc_hash, std::nullopt);
   auto store = OpenStore(path);
   check_found(*store);
   // A corrupt index entry is reported, not trusted.
@@ -683,6 +694,43 @@ TEST_CASE("Corrupt records are kInternal errors naming their key") {
   CheckError(store->AnchoredSeq(kChannelA), ErrorCode::kInternal, "a/" + kChannelA);
   CheckError(store->FindSeqByClaimHash(kChannelA, HexHash("claim")), ErrorCode::kInternal,
              "h/" + kChannelA);
+}
+
+TEST_CASE("A TSC altered on disk with its stored hash kept is refused on every read") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  {
+    auto store = OpenStore(path);
+    std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelA, 2),
+                                             CommitOf(kChannelA, 3)};
+    RequireOk(store->CommitSettlements(commits));
+  }
+  // Rewrite TSC 2's text (as an attacker changing a fee would) and keep its header: format byte,
+  // stored TSC hash and claim hash.
+  const std::string key = "t/" + kChannelA + "/" + U64Be(2);
+  std::string value;
+  {
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), path, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    REQUIRE(db->Get(leveldb::ReadOptions(), key, &value).ok());
+  }
+  const std::string original = TscText(kChannelA, 2);
+  REQUIRE(value.size() > original.size());
+  const std::string header = value.substr(0, value.size() - original.size());
+  REQUIRE(value.substr(header.size()) == original);
+  WriteRaw(path, key, header + "{\"channel\":\"" + kChannelA + "\",\"seq\":2,\"pad\":\"y\"}");
+
+  auto store = OpenStore(path);
+  CHECK(Ok(store->GetTsc(kChannelA, 1)) == NewTsc(kChannelA, 1));
+  CheckError(store->GetTsc(kChannelA, 2), ErrorCode::kInternal, "does not hash to its stored hash");
+  CheckError(store->ListTscs(kChannelA, 1, 10), ErrorCode::kInternal, "t/" + kChannelA + "/2");
+  CHECK(Ok(store->GetTsc(kChannelA, 3)) == NewTsc(kChannelA, 3));
+  // Not JSON at all behind a valid header is refused the same way.
+  store.reset();
+  WriteRaw(path, key, header + "{not json}");
+  store = OpenStore(path);
+  CheckError(store->GetTsc(kChannelA, 2), ErrorCode::kInternal, "not JSON");
 }
 
 // --- bad inputs ---

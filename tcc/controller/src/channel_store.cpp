@@ -21,6 +21,7 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/json_object_reader.h"
 #include "tcc/controller/dispute.h"
+#include "tcc/vc/transaction.h"
 
 namespace tcc::controller {
 namespace {
@@ -291,6 +292,15 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   tsc.tsc = std::string(value.substr(kTscHeaderSize));
   Status valid = CheckTsc(tsc);
   if (!valid.ok()) return Corrupt(key, valid.error().message());
+  // The stored hash is what was acknowledged and chained; text that no longer hashes to it was
+  // altered on disk and is never served or used.
+  Result<Json> document = Json::Parse(tsc.tsc);
+  if (!document.ok()) return Corrupt(key, "TSC text is not JSON: " + document.error().message());
+  Result<std::string> hash = vc::CredentialHash(*document);
+  if (!hash.ok() || *hash != tsc.tsc_hash) {
+    return Corrupt(key, "TSC text does not hash to its stored hash " + tsc.tsc_hash +
+                            " (altered on disk)");
+  }
   return tsc;
 }
 

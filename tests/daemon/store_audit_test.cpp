@@ -1,0 +1,171 @@
+// AuditStore and `tcc store verify` on a store a real (embedded) tccd wrote: 12 settled TSCs, N =
+// 4, three batches anchored on a real embedded ledger. Then the store is changed behind tccd's back
+// the way a disk or an attacker would: a TSC's text altered with its stored hash kept, a TSC
+// altered and re-hashed (the hash chain forks there), a store checked against another TCC's DID.
+#include "tcc/controller/store_audit.h"
+
+#include <doctest/doctest.h>
+#include <leveldb/db.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "daemon_test_util.h"
+#include "tcc/common/sha256.h"
+#include "tcc/controller/channel_store.h"
+#include "tcc/controller/daemon.h"
+#include "tcc/controller/protocol.h"
+
+namespace tcc::testing {
+namespace {
+
+using client::MessageType;
+
+std::string U64Be(std::uint64_t value) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char(value >> shift));
+  return out;
+}
+
+std::string TscKey(const std::string& channel_id, std::uint64_t seq) {
+  return "t/" + channel_id + "/" + U64Be(seq);
+}
+
+// Rewrites TSC `seq`'s fee in the closed store. The record is a format byte, the stored TSC hash
+// (32 bytes), the claim hash (32 bytes), then the TSC text; with `rehash` the stored hash is made
+// to match the altered text, as someone covering their tracks would.
+void AlterFee(const std::string& store_path, const std::string& channel_id, std::uint64_t seq,
+              bool rehash) {
+  leveldb::DB* raw = nullptr;
+  leveldb::Status opened = leveldb::DB::Open(leveldb::Options(), store_path, &raw);
+  REQUIRE_MESSAGE(opened.ok(), opened.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::string value;
+  REQUIRE(db->Get(leveldb::ReadOptions(), TscKey(channel_id, seq), &value).ok());
+  constexpr std::size_t kHeader = 1 + 32 + 32;
+  Json tsc = Unwrap(Json::Parse(value.substr(kHeader)), "stored TSC");
+  tsc.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");
+  std::string altered = value.substr(0, kHeader) + tsc.Serialize();
+  if (rehash) {
+    const Bytes hash = HexDecode(Unwrap(vc::CredentialHash(tsc), "hash")).value();
+    altered.replace(1, 32, std::string(hash.begin(), hash.end()));
+  }
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(db->Put(sync, TscKey(channel_id, seq), altered).ok());
+}
+
+controller::StoreAuditReport Audit(const std::string& store_path, const std::string& tcc_did,
+                                   const std::string& ledger_path) {
+  auto store =
+      Unwrap(controller::ChannelStore::Open(store_path, {.create_if_missing = false}), "store");
+  std::shared_ptr<chain::ChainAdapter> ledger;
+  std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
+  if (!ledger_path.empty()) {
+    ledger = std::shared_ptr<chain::ChainAdapter>(
+        Unwrap(chain::LocalLedger::Open({.path = ledger_path}), "ledger"));
+    resolver = controller::MakeChainResolver(ledger);
+  }
+  controller::StoreAuditOptions options;
+  options.tcc_did = tcc_did;
+  options.resolver = resolver.get();
+  options.chain = ledger.get();
+  return Unwrap(controller::AuditStore(*store, options), "audit");
+}
+
+bool Mentions(const controller::StoreAuditReport& report, const std::string& fragment) {
+  for (const std::string& problem : report.problems) {
+    if (problem.find(fragment) != std::string::npos) return true;
+  }
+  return false;
+}
+
+int RunCli(const std::string& arguments) {
+  const int status =
+      std::system((std::string(TCC_CLI_PATH) + " " + arguments + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_CASE("store audit: an intact store verifies; altered TSCs and a forked hash chain are found") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 4);
+  {
+    controller::DaemonConfig config = LocalDaemonConfig(dir);
+    config.anchoring.interval = std::chrono::milliseconds(50);
+    auto daemon = Unwrap(controller::Daemon::Start(config), "start");
+    auto provider = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.provider);
+    auto consumer = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.consumer);
+    JoinWhenOpen(*provider, trade.channel_id);
+    JoinWhenOpen(*consumer, trade.channel_id);
+    std::string prev = trade.channel_id;
+    for (std::uint64_t seq = 1; seq <= 12; ++seq) {
+      prev = vc::CredentialHash(SettleOnce(trade, *provider, *consumer, seq, prev).tsc).value();
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!provider->GetEvidence(trade.channel_id, 12).ok() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(provider->GetEvidence(trade.channel_id, 12).ok());
+    daemon->Stop();
+    REQUIRE(daemon->Wait().ok());
+  }
+  const std::string store_path = dir.Sub("data") + "/store";
+  const std::string ledger_path = dir.Sub("ledger");
+
+  SUBCASE("intact") {
+    controller::StoreAuditReport report = Audit(store_path, trade.tcc_did(), ledger_path);
+    INFO(report.ToString());
+    CHECK(report.ok());
+    CHECK(report.checked_on_chain);
+    REQUIRE(report.channels.size() == 1);
+    CHECK(report.channels[0].head_seq == 12);
+    CHECK(report.channels[0].anchored_seq == 12);
+    CHECK(report.tscs == 12);
+    CHECK(report.bundles == 3);  // the leaves at 4, 8 and 12
+    CHECK(Audit(store_path, trade.tcc_did(), "").ok());
+    // The CLI: a data directory (its tcc.key names the TCC) and the chain.
+    CHECK(RunCli("store verify " + dir.Sub("data") + " --tcc-did " + trade.tcc_did() +
+                 " --chain local:" + ledger_path) == 0);
+    CHECK(RunCli("store verify " + store_path + " --json") == 0);
+    CHECK(RunCli("store verify " + dir.Sub("absent")) == 3);
+  }
+
+  SUBCASE("a TSC altered with its stored hash kept is refused by the store") {
+    AlterFee(store_path, trade.channel_id, 5, false);
+    controller::StoreAuditReport report = Audit(store_path, trade.tcc_did(), ledger_path);
+    INFO(report.ToString());
+    CHECK_FALSE(report.ok());
+    CHECK(report.problem_count == 1);
+    CHECK(Mentions(report, "seq 5: channel store record"));
+    CHECK(Mentions(report, "does not hash to its stored hash"));
+    CHECK(report.tscs == 11);
+    CHECK(RunCli("store verify " + store_path) == 1);
+  }
+
+  SUBCASE("a TSC altered and re-hashed fails its proofs and forks the chain at the next TSC") {
+    AlterFee(store_path, trade.channel_id, 7, true);
+    controller::StoreAuditReport report = Audit(store_path, trade.tcc_did(), ledger_path);
+    INFO(report.ToString());
+    CHECK_FALSE(report.ok());
+    CHECK(Mentions(report, "seq 7: "));
+    CHECK(Mentions(report, "seq 8: prev is"));
+    CHECK(Mentions(report, "the hash chain forks"));
+    // Offline (no chain): the TCC's proof over the credential still catches it.
+    controller::StoreAuditReport offline = Audit(store_path, trade.tcc_did(), "");
+    INFO(offline.ToString());
+    CHECK(Mentions(offline, "seq 7: the TCC's proof"));
+    CHECK(RunCli("store verify " + store_path + " --chain local:" + ledger_path) == 1);
+  }
+
+  SUBCASE("TSCs checked against another TCC's DID") {
+    controller::StoreAuditReport report = Audit(store_path, DidOf(*NewKey()), "");
+    CHECK(report.problem_count == 12);
+    CHECK(Mentions(report, "not by this TCC"));
+  }
+}
+
+}  // namespace
+}  // namespace tcc::testing
