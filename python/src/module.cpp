@@ -283,7 +283,7 @@ class Session {
                                        const tcc::vc::Template& tst, double timeout,
                                        double open_wait, double reconnect_for,
                                        double retry_interval, double liveness_interval,
-                                       const std::string& party_did) {
+                                       const std::string& party_did, const std::string& tsc_dir) {
     auto hooks = std::make_shared<Hooks>();
     tcc::client::PartySessionOptions options;
     options.connect.endpoint = endpoint;
@@ -297,6 +297,7 @@ class Session {
     options.reconnect_for = Seconds(reconnect_for);
     options.retry_interval = Seconds(retry_interval);
     options.liveness_interval = Seconds(liveness_interval);
+    options.tsc_dir = tsc_dir;
     // A raw pointer, not a shared_ptr copy, so that the SDK never holds the last reference to
     // Python objects (it destroys its callbacks without the GIL). `hooks` outlives the session:
     // ~Session ends the session first.
@@ -569,7 +570,7 @@ PYBIND11_MODULE(_native, module) {
       .def_static("join", &Session::Join, py::arg("endpoint"), py::arg("tcc_did"),
                   py::arg("channel"), py::arg("key"), py::arg("tst"), py::arg("timeout"),
                   py::arg("open_wait"), py::arg("reconnect_for"), py::arg("retry_interval"),
-                  py::arg("liveness_interval"), py::arg("party_did"))
+                  py::arg("liveness_interval"), py::arg("party_did"), py::arg("tsc_dir"))
       .def_property_readonly("head", &Session::Head)
       .def_property_readonly("did", &Session::Did)
       .def_property_readonly("last_tsc", &Session::LastTsc)

@@ -275,7 +275,7 @@ class Session:
 def join(endpoint: str, tcc_did: str, channel: Union[str, bytes], key: Key, tst: Template, *,
          timeout: float = 10.0, open_wait: float = 10.0, reconnect_for: float = 120.0,
          retry_interval: float = 0.5, liveness_interval: float = 3.0,
-         party_did: str = "") -> Session:
+         party_did: str = "", tsc_dir: str = "") -> Session:
     """Connects to tccd and joins a channel.
 
     endpoint: tccd's party endpoint (tcp://host:port). tcc_did: the TCC's did:key, which is also
@@ -285,7 +285,10 @@ def join(endpoint: str, tcc_did: str, channel: Union[str, bytes], key: Key, tst:
     open_wait: how long to wait for tccd to open a channel it has not opened yet (NotFoundError
     after). reconnect_for: give up rejoining (UnavailableError) after this long. retry_interval:
     between rejoin attempts. liveness_interval: a quiet connection is checked this often.
-    party_did: default the key's did:key.
+    party_did: default the key's did:key. tsc_dir: keep every TSC applied in
+    ``tsc_dir/<channel>/<seq>.json`` and refuse (ConflictError / VerificationError) a tccd that
+    comes back behind them or with another TSC at a kept seq; empty keeps none.
     """
     return Session(_native.Session.join(endpoint, tcc_did, channel, key, tst, timeout, open_wait,
-                                        reconnect_for, retry_interval, liveness_interval, party_did))
+                                        reconnect_for, retry_interval, liveness_interval, party_did,
+                                        tsc_dir))

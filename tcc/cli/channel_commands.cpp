@@ -564,8 +564,10 @@ class Party {
   Party(PartyOptions options, std::string role, std::uint64_t count, std::string chain_uri)
       : options_(std::move(options)), role_(std::move(role)), count_(count), chain_uri_(std::move(chain_uri)) {}
 
-  Status Join(vc::Template tst, std::shared_ptr<const did::KeyPair> key, std::chrono::milliseconds timeout) {
+  Status Join(vc::Template tst, std::shared_ptr<const did::KeyPair> key, std::chrono::milliseconds timeout,
+              std::string tsc_dir) {
     client::PartySessionOptions session;
+    session.tsc_dir = std::move(tsc_dir);
     session.connect.endpoint = options_.endpoint();
     session.connect.tcc_did = options_.tcc;
     session.connect.timeout = timeout;
@@ -842,7 +844,7 @@ Status Party::RunConsumer(const BillPolicy& policy) {
 int RunSettle(std::span<const std::string> arguments) {
   PartyOptions options;
   std::string role, tst_file, claim_file, count_text, interval_text, chain_uri;
-  std::string max_fee_text, max_unit_price_text, unit_path;
+  std::string max_fee_text, max_unit_price_text, unit_path, tsc_dir;
   CommandLine command_line(
       "settle",
       "Run one party of a channel against tccd until --count TSCs or Ctrl-C.\n"
@@ -882,7 +884,12 @@ int RunSettle(std::span<const std::string> arguments) {
               &max_unit_price_text)
       .Option("unit", "PATH",
               "Consumer: the claim member --max-unit-price divides by, e.g. usage.gpuSeconds.",
-              &unit_path);
+              &unit_path)
+      .Option("tsc-dir", "DIR",
+              "Keep every TSC applied in DIR/<channel>/<seq>.json, and refuse a tccd that comes back\n"
+              "      behind them or with another TSC at a kept seq (default: 'tscs' beside the key file;\n"
+              "      'none' keeps none).",
+              &tsc_dir);
   return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
     if (role != "provider" && role != "consumer") return UsageError("--role must be provider or consumer, not \"" + role + "\"");
@@ -920,7 +927,13 @@ int RunSettle(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
     InstallStopHandler();
     Party party(options, role, count, chain_uri);
-    TCC_RETURN_IF_ERROR(party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout));
+    if (tsc_dir.empty()) {
+      tsc_dir = (std::filesystem::path(options.key).parent_path() / "tscs").string();
+    } else if (tsc_dir == "none") {
+      tsc_dir.clear();
+    }
+    TCC_RETURN_IF_ERROR(
+        party.Join(std::move(tst), std::make_shared<const did::KeyPair>(std::move(key)), timeout, tsc_dir));
     Status ran = role == "provider"
                      ? party.RunProvider(claim_template, std::chrono::milliseconds(interval))
                      : party.RunConsumer(policy);

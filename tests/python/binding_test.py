@@ -112,7 +112,7 @@ raises("joining a channel tccd does not have is NotFoundError", tcc.NotFoundErro
        lambda: join(consumer_key, channel="00" * 32, open_wait=0.2), tcc.ErrorCode.NOT_FOUND)
 
 # --- a channel: the consumer joins with the channel id as bytes, the provider as hex ----------------
-consumer = join(consumer_key, channel=bytes.fromhex(args.channel))
+consumer = join(consumer_key, channel=bytes.fromhex(args.channel), tsc_dir=f"{work}/consumer-tscs")
 provider = join(provider_key)
 head = consumer.head
 check("the consumer's head before any TSC", head["role"] == "consumer" and head["seq"] == 0
@@ -277,6 +277,11 @@ closing = consumer.close("other", "the job ended")
 check("close returns the TCC's closing record", closing["last_seq"] == 4 and closing["request"]["text"] == "the job ended")
 check("the provider sees the channel closed", poll_until(provider, lambda: provider.head["closed"]))
 check("the closing record is on file", provider.fetch_disputes()["closing"] == closing)
+
+kept = sorted(os.listdir(f"{work}/consumer-tscs/{args.channel}"))
+check(f"the consumer's journal keeps each TSC it applied ({kept})",
+      kept == [f"{seq:020d}.json" for seq in range(1, 5)]
+      and tcc.credential_hash(json.load(open(f"{work}/consumer-tscs/{args.channel}/{kept[-1]}"))) == tcc.credential_hash(tsc4))
 
 print(f"{passed} passed, {len(failures)} failed", flush=True)
 sys.exit(1 if failures else 0)

@@ -43,6 +43,11 @@ Result<std::unique_ptr<PartySession>> PartySession::Join(PartySessionOptions opt
   if (options.channel_id.empty()) return Error(ErrorCode::kInvalidArgument, "a party session needs a channel id");
   if (!options.tst) return Error(ErrorCode::kInvalidArgument, "a party session needs the channel's TST");
   std::unique_ptr<PartySession> session(new PartySession(std::move(options)));
+  if (!session->options_.tsc_dir.empty()) {
+    TCC_ASSIGN_OR_RETURN(TscJournal journal,
+                         TscJournal::Open(session->options_.tsc_dir, session->options_.channel_id));
+    session->journal_.emplace(std::move(journal));
+  }
   // tccd opens a channel when it sees its TIC on chain, which may be a moment after the parties
   // start: a channel it does not know yet is waited for, an unreachable tccd is not.
   const auto deadline = Clock::now() + session->options_.open_wait;
@@ -67,6 +72,10 @@ Status PartySession::Connect() {
   last_heard_ = Clock::now();
   if (joined_once_) {
     TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(joined.state, "last_seq"));
+    // A tccd that came back behind this session lost TSCs it acknowledged: following it would let
+    // it issue a second, different TSC under a seq this party already holds. (Channel events may
+    // lag the head; a join's state may not.)
+    if (seq < head_.seq) return BehindParty(seq);
     Queue(SessionEventKind::kReconnected, seq, joined.state);
   }
   return AdoptState(joined.state);
@@ -118,14 +127,63 @@ Status PartySession::AdoptState(const Json& state) {
   const std::string status = StringOf(state, "state");
   head_.closed = status == "closed" || status == "closing";
   if (!joined_once_) {
-    // The first state is taken as is: what came before this party's session is the TCC's word,
-    // and every TSC after it is verified against this head.
+    if (journal_) {
+      TCC_RETURN_IF_ERROR(StartFromJournal(seq));
+      joined_once_ = true;
+      return CatchUp(seq);
+    }
+    // Without a journal the first state is taken as is: what came before this party's session is
+    // the TCC's word, and every TSC after it is verified against this head.
     joined_once_ = true;
     head_.seq = seq;
     head_.hash = StringOf(state, "last_hash");
     return OkStatus();
   }
   return CatchUp(seq);
+}
+
+Error PartySession::BehindParty(std::uint64_t tccd_seq) const {
+  return Error(ErrorCode::kConflict,
+               "tccd's channel " + options_.channel_id + " is at seq " + std::to_string(tccd_seq) +
+                   ", behind the TSCs this party applied (up to seq " + std::to_string(head_.seq) +
+                   (journal_ ? ", kept in " + journal_->path() : std::string()) +
+                   "): tccd lost settlements it acknowledged and must recover them before this "
+                   "channel settles again");
+}
+
+Status PartySession::StartFromJournal(std::uint64_t tccd_seq) {
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t kept, journal_->LastSeq());
+  if (kept == 0) {
+    // Nothing kept yet: the journal starts at tccd's head, like a session without one.
+    head_.seq = 0;
+    head_.hash = options_.channel_id;
+    return OkStatus();
+  }
+  TCC_ASSIGN_OR_RETURN(Json tsc, journal_->Get(kept));
+  // Our own disk, but read back: the TSC must still verify (the TCC's proof, both parties').
+  vc::TscVerifyOptions verify{.expected_issuer = options_.connect.tcc_did};
+  verify.credential.check_validity_period = false;
+  auto verified = vc::VerifyTsc(tsc, *options_.tst, *options_.resolver, verify);
+  if (!verified.ok()) {
+    return std::move(verified).error().WithContext("TSC " + std::to_string(kept) + " in " + journal_->path());
+  }
+  head_.seq = kept;
+  TCC_ASSIGN_OR_RETURN(head_.hash, vc::CredentialHash(tsc));
+  last_tsc_ = std::move(tsc);
+  if (tccd_seq < kept) return BehindParty(tccd_seq);
+  TCC_ASSIGN_OR_RETURN(std::vector<Json> at_kept, client_->Sync(options_.channel_id, kept - 1, 1));
+  if (at_kept.empty()) {
+    return Error(ErrorCode::kVerificationFailed, "tccd reports seq " + std::to_string(tccd_seq) +
+                                                     " but returned no TSC " + std::to_string(kept));
+  }
+  TCC_ASSIGN_OR_RETURN(std::string tccd_hash, vc::CredentialHash(at_kept.front()));
+  if (tccd_hash != head_.hash) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "tccd's TSC " + std::to_string(kept) + " of channel " + options_.channel_id + " (hash " +
+                     tccd_hash + ") differs from the one this party applied (hash " + head_.hash + ", in " +
+                     journal_->path() + "): the channel forked");
+  }
+  return OkStatus();
 }
 
 Status PartySession::CatchUp(std::uint64_t target) {
@@ -154,7 +212,9 @@ Status PartySession::Accept(const Json& tsc) {
   if (verified->channel != options_.channel_id) {
     return Error(ErrorCode::kVerificationFailed, "TSC " + std::to_string(link.seq) + " from tccd is for another channel");
   }
-  TCC_ASSIGN_OR_RETURN(head_.hash, vc::CredentialHash(tsc));
+  TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(tsc));
+  if (journal_) TCC_RETURN_IF_ERROR(journal_->Append(link.seq, tsc));
+  head_.hash = std::move(hash);
   head_.seq = link.seq;
   last_tsc_ = tsc;
   Queue(SessionEventKind::kTsc, link.seq, tsc, head_.hash);

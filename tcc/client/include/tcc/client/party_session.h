@@ -10,6 +10,11 @@
 // the provider's next ProposeNext may carry a different claim for the same seq. Either party may
 // Close the channel with a reason; FetchDisputes returns the signed record of both.
 //
+// Durability on the party's side: with `tsc_dir` every applied TSC is also kept on this party's
+// disk, and a tccd that comes back behind or apart from it (a restored backup, a lost log tail)
+// is refused, never followed into a fork. A rejoin after a lost connection makes the same check
+// against the session's head, journal or not.
+//
 // Resume: when the connection is lost (no answer within the timeout, or a restarted tccd that no
 // longer knows this connection's admission), the session connects and joins again, syncs the
 // TSCs it missed (verifying each), and repeats the interrupted request with the same content, so
@@ -37,6 +42,7 @@
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/client/channel_client.h"
+#include "tcc/client/tsc_journal.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
 #include "tcc/controller/dispute.h"
@@ -61,6 +67,11 @@ struct PartySessionOptions {
   std::chrono::milliseconds liveness_interval{3000};    // a quiet connection is checked this often
   // Polled while waiting; returning true ends waits early (for Ctrl-C). Optional.
   std::function<bool()> cancelled;
+  // Where the TSCs this party applies are kept (TscJournal: DIR/<channel>/<seq>.json), each written
+  // before the session reports it. A session that joins with a journal starts from the journal's
+  // head instead of tccd's word: a tccd behind it (a restored or damaged store) is kConflict, a
+  // tccd holding another TSC at that seq kVerificationFailed. Empty: no journal.
+  std::string tsc_dir;
 };
 
 // Where the channel stands as this party has verified it.
@@ -172,6 +183,9 @@ class PartySession {
   template <typename Call>
   auto WithResume(Call request) -> decltype(request());
   Status AdoptState(const Json& state);
+  // First join with a journal: start from its last TSC, checked against tccd's.
+  Status StartFromJournal(std::uint64_t tccd_seq);
+  Error BehindParty(std::uint64_t tccd_seq) const;
   Status CatchUp(std::uint64_t target);
   // Verifies and applies a TSC from tccd; one at or below the head is ignored, one past head + 1
   // makes the session catch up first.
@@ -193,6 +207,7 @@ class PartySession {
   std::deque<SessionEvent> ready_;
   std::chrono::steady_clock::time_point last_heard_;
   bool joined_once_ = false;
+  std::optional<TscJournal> journal_;
   // The one proposal (provider) or joint claim (consumer) made for pending_seq_: a retry sends
   // the very same content, so tccd sees it as a replay, never as a second claim for the seq.
   std::uint64_t pending_seq_ = 0;
