@@ -118,11 +118,18 @@ struct ControlOptions {
 
   void Declare(CommandLine& command_line) {
     command_line
-        .Option("control", "ENDPOINT", "tccd's control endpoint (default " + std::string(kDefaultControl) + ").", &control)
+        .Option("control", "ENDPOINT",
+                "tccd's control endpoint (default: the one tccd on --data-dir bound, else " +
+                    std::string(kDefaultControl) + ").",
+                &control)
         .Option("tcc", "DID", "The TCC's DID (required unless --data-dir has tcc.key).", &tcc)
-        .Option("data-dir", "DIR", "tccd's data directory: the TCC DID from DIR/tcc.key, the admin key DIR/admin.key.",
+        .Option("data-dir", "DIR",
+                "tccd's data directory: the TCC DID from DIR/tcc.key, the admin key DIR/admin.key, "
+                "and\n"
+                "      the control endpoint of the tccd running on it (DIR/endpoints.json).",
                 &data_dir)
-        .Option("key", "FILE", "An admin key of tccd (default DIR/admin.key with --data-dir).", &key)
+        .Option("key", "FILE", "An admin key of tccd (default DIR/admin.key with --data-dir).",
+                &key)
         .Option("timeout", "MS", TimeoutHelp(), &timeout)
         .Flag("json", "Print JSON instead of text.", &json);
   }
@@ -131,12 +138,15 @@ struct ControlOptions {
     std::string tcc_did = tcc;
     if (tcc_did.empty()) {
       if (data_dir.empty()) return MissingOption("--tcc DID (or --data-dir DIR)");
-      auto tcc_key = did::KeyPair::ReadFile(data_dir + "/tcc.key");
-      if (!tcc_key.ok()) {
-        return std::move(tcc_key).error().WithContext("the TCC DID (pass --tcc DID if tccd's key is elsewhere)");
-      }
-      tcc_did = did::DidKeyFromPublicKey(tcc_key->public_key());
+      TCC_ASSIGN_OR_RETURN(tcc_did, DataDirDid(data_dir));
     }
+    std::string endpoint = control;
+    if (endpoint.empty() && !data_dir.empty()) {
+      if (auto bound = ReadEndpoints(data_dir); bound.ok()) endpoint = bound->control;
+    }
+    if (endpoint.empty()) endpoint = kDefaultControl;
+    if (Status checked = CheckEndpoint(endpoint, "--control"); !checked.ok())
+      return UsageError(checked.error().message());
     std::string key_file = key;
     if (key_file.empty()) {
       if (data_dir.empty()) return MissingOption("--key FILE (or --data-dir DIR)");
@@ -145,7 +155,7 @@ struct ControlOptions {
     TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds wait, ParseTimeout(timeout));
     TCC_ASSIGN_OR_RETURN(did::KeyPair admin, did::KeyPair::ReadFile(key_file));
     client::ConnectOptions options;
-    options.endpoint = control.empty() ? std::string(kDefaultControl) : control;
+    options.endpoint = endpoint;
     options.tcc_did = tcc_did;
     options.client_key = controller::CurveKeyPair::FromDidKey(admin);
     options.timeout = wait;
@@ -231,21 +241,47 @@ int RunChannelList(std::span<const std::string> arguments) {
 int RunChannelStatus(std::span<const std::string> arguments) {
   ControlOptions options;
   std::vector<std::string> ids;
-  CommandLine command_line("channel status", "Show one channel's state. Exit 3 if tccd has no such channel.");
+  std::string wait_text;
+  CommandLine command_line(
+      "channel status",
+      "Show one channel's state. Exit 3 if tccd has no such channel. With --wait, wait\n"
+      "for tccd to start and open the channel (e.g. after starting tccd in the background).");
   options.Declare(command_line);
-  command_line.Positionals("CHANNEL", "The channel id (the TIC's hash).", &ids, 1, 1);
+  command_line
+      .Option("wait", "MS", "Retry until tccd answers with the channel, for up to MS milliseconds.",
+              &wait_text)
+      .Positionals("CHANNEL", "The channel id (the TIC's hash).", &ids, 1, 1);
   return RunCommand(command_line, "channel status", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], "CHANNEL"));
-    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
-    TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
-    for (const auto& state : channels) {
-      if (StringOf(state, "channel") != ids[0]) continue;
-      TCC_ASSIGN_OR_RETURN(std::string text,
-                           options.json ? state.SerializePretty() + "\n" : ChannelText(state));
-      std::cout << text;
-      return OkStatus();
+    std::uint64_t wait_ms = 0;
+    if (!wait_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(wait_ms, ParseUint(wait_text, "--wait"));
     }
-    return Error(ErrorCode::kNotFound, "no channel " + ids[0] + " at this TCC");
+    const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+    ControlOptions attempt = options;
+    // Each attempt re-reads DIR/endpoints.json, which appears once tccd is ready.
+    if (wait_ms > 0 && attempt.timeout.empty()) attempt.timeout = "1000";
+    while (true) {
+      Status shown = [&]() -> Status {
+        TCC_ASSIGN_OR_RETURN(auto connection, attempt.Connect());
+        TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
+        for (const auto& state : channels) {
+          if (StringOf(state, "channel") != ids[0]) continue;
+          TCC_ASSIGN_OR_RETURN(std::string text,
+                               options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+          std::cout << text;
+          return OkStatus();
+        }
+        return Error(ErrorCode::kNotFound, "no channel " + ids[0] + " at this TCC");
+      }();
+      if (shown.ok() || Clock::now() >= deadline) return shown;
+      // A usage or key error does not go away by waiting.
+      if (shown.error().code() == ErrorCode::kInvalidArgument ||
+          shown.error().code() == ErrorCode::kPermissionDenied) {
+        return shown;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   });
 }
 
@@ -257,16 +293,45 @@ int RunChannelOpenOrClose(std::span<const std::string> arguments, bool open) {
                                         "channels by itself when it sees the TIC recorded). Opening an open channel\n"
                                         "shows it."
                                       : "Close a channel: no further settlements; its last TSC is anchored at once.");
+  std::string wait_text;
   options.Declare(command_line);
+  if (!open) {
+    command_line.Option(
+        "wait", "MS",
+        "Wait up to MS milliseconds for the last TSC to be anchored (exit 3 if it is not),\n"
+        "      then show the channel.",
+        &wait_text);
+  }
   command_line.Positionals(open ? "TIC_ID" : "CHANNEL",
                            open ? "The TIC's id = the channel id (tcc vc hash tic.json)." : "The channel id.", &ids, 1, 1);
   return RunCommand(command_line, name, arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], open ? "TIC_ID" : "CHANNEL"));
+    std::uint64_t wait_ms = 0;
+    if (!wait_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(wait_ms, ParseUint(wait_text, "--wait"));
+    }
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
     Result<Message> reply = open ? connection->Request(MessageType::kControlOpen, {{"tic", ids[0]}})
                                  : connection->Request(MessageType::kControlClose, {{"channel", ids[0]}});
     if (!reply.ok()) return reply.error();
     TCC_ASSIGN_OR_RETURN(Json state, ReplyMember(*reply, "channel"));
+    const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+    while (wait_ms > 0) {
+      Counts count;
+      const bool anchored = count(state, "anchored_seq") == count(state, "last_seq");
+      TCC_RETURN_IF_ERROR(count.status());
+      if (anchored) break;
+      if (Clock::now() >= deadline) {
+        return Error(ErrorCode::kUnavailable,
+                     "channel " + ids[0] + " closed, but its last TSC was not anchored within " +
+                         wait_text + " ms");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
+      for (auto& listed : channels) {
+        if (StringOf(listed, "channel") == ids[0]) state = std::move(listed);
+      }
+    }
     TCC_ASSIGN_OR_RETURN(std::string text,
                          options.json ? state.SerializePretty() + "\n" : ChannelText(state));
     std::cout << text;
@@ -442,21 +507,40 @@ void InstallStopHandler() {
 bool Stopping() { return g_stop != 0; }
 
 struct PartyOptions {
-  std::string listen, tcc, key, channel, timeout;
+  std::string listen, tcc, data_dir, key, channel, timeout;
   bool json = false;
 
   void Declare(CommandLine& command_line, std::string_view key_help) {
     command_line
-        .Option("listen", "ENDPOINT", "tccd's party endpoint (default " + std::string(kDefaultListen) + ").", &listen)
-        .Option("tcc", "DID", "The TCC's DID (required).", &tcc)
+        .Option("listen", "ENDPOINT",
+                "tccd's party endpoint (default: the one tccd on --data-dir bound, else " +
+                    std::string(kDefaultListen) + ").",
+                &listen)
+        .Option("tcc", "DID", "The TCC's DID (required unless --data-dir).", &tcc)
+        .Option("data-dir", "DIR",
+                "The data directory of a tccd on this machine: the TCC DID from DIR/tcc.key and "
+                "the party\n"
+                "      endpoint it bound (DIR/endpoints.json).",
+                &data_dir)
         .Option("key", "FILE", std::string(key_help), &key)
         .Option("channel", "ID", "The channel id (the TIC's hash; required).", &channel)
         .Option("timeout", "MS", TimeoutHelp(), &timeout)
         .Flag("json", "Print JSON instead of text.", &json);
   }
 
-  Status Check() const {
-    if (tcc.empty()) return MissingOption("--tcc DID");
+  // Checks the options and fills --tcc and --listen in from --data-dir.
+  Status Check() {
+    if (tcc.empty() && !data_dir.empty()) {
+      TCC_ASSIGN_OR_RETURN(tcc, DataDirDid(data_dir));
+    }
+    if (listen.empty() && !data_dir.empty()) {
+      if (auto bound = ReadEndpoints(data_dir); bound.ok()) listen = bound->listen;
+    }
+    if (!listen.empty()) {
+      if (Status checked = CheckEndpoint(listen, "--listen"); !checked.ok())
+        return UsageError(checked.error().message());
+    }
+    if (tcc.empty()) return MissingOption("--tcc DID (or --data-dir DIR)");
     if (key.empty()) return MissingOption("--key FILE");
     if (channel.empty()) return MissingOption("--channel ID");
     return CheckChannelId(channel, "--channel");
