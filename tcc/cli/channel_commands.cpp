@@ -3,9 +3,10 @@
 // running tccd through the channel SDK (tcc::client).
 //
 // Control commands connect with the X25519 form of an admin key; tccd admits nothing else on the
-// control socket, so a wrong key or TCC DID shows up as a timeout (CURVE handshakes fail silently).
-// That is why every command has --timeout: the only sign of an unreachable or wrong tccd is that no
-// answer comes.
+// control socket. A wrong TCC DID or a refused key fails the CURVE handshake, which the SDK's
+// connection reports within a second; an unreachable tccd shows only as no answer, which is why
+// every command has --timeout. --data-dir DIR finds the DID, the admin key and the endpoints of a
+// tccd on this machine.
 #include <signal.h>
 #include <unistd.h>
 
