@@ -531,11 +531,14 @@ struct PartyOptions {
 
   // Checks the options and fills --tcc and --listen in from --data-dir.
   Status Check() {
-    if (tcc.empty() && !data_dir.empty()) {
-      TCC_ASSIGN_OR_RETURN(tcc, DataDirDid(data_dir));
-    }
-    if (listen.empty() && !data_dir.empty()) {
-      if (auto bound = ReadEndpoints(data_dir); bound.ok()) listen = bound->listen;
+    if (!data_dir.empty()) {
+      // The running tccd's own file names its DID too, so a party need not read tccd's key.
+      auto bound = ReadEndpoints(data_dir);
+      if (listen.empty() && bound.ok()) listen = bound->listen;
+      if (tcc.empty() && bound.ok()) tcc = bound->did;
+      if (tcc.empty()) {
+        TCC_ASSIGN_OR_RETURN(tcc, DataDirDid(data_dir));
+      }
     }
     if (!listen.empty()) {
       if (Status checked = CheckEndpoint(listen, "--listen"); !checked.ok())
