@@ -28,7 +28,8 @@ fail() {
   failures=$((failures + 1))
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# fails_fast NAME MESSAGE COMMAND...: COMMAND must exit 3 within 3 s (its --timeout is 20 s) and
+# fails_fast NAME MESSAGE COMMAND...: COMMAND must exit 3 within 5 s, process start-up included, on a
+# busy machine or under sanitizers (its --timeout is 20 s; alone it takes a few hundred ms), and
 # say MESSAGE on stderr.
 fails_fast() {
   local name=$1 message=$2 status=0 start elapsed
@@ -38,7 +39,7 @@ fails_fast() {
   elapsed=$(($(now_ms) - start))
   echo "$name: exit $status after $elapsed ms: $(head -c 300 "$out/$name.err")"
   [ "$status" -eq 3 ] || fail "$name exited $status, expected 3"
-  [ "$elapsed" -lt 3000 ] || fail "$name took $elapsed ms (the request timeout is 20000 ms)"
+  [ "$elapsed" -lt 5000 ] || fail "$name took $elapsed ms (the request timeout is 20000 ms)"
   grep -qF -- "$message" "$out/$name.err" || fail "$name did not say \"$message\": $(cat "$out/$name.err")"
 }
 
