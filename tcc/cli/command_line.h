@@ -138,7 +138,9 @@ std::vector<Command> KeyCommands();
 std::vector<Command> CredentialCommands();
 std::vector<Command> TradeCommands();
 std::vector<Command> ChainCommands();
-// tcc channel ..., anchor status, settle, evidence show: talk to a running tccd (channel_commands.cpp).
+// tcc channel ..., anchor status: tccd's control API for operators (control_commands.cpp).
+std::vector<Command> ControlCommands();
+// tcc settle, evidence show, dispute ...: a channel member's commands (channel_commands.cpp).
 std::vector<Command> ChannelCommands();
 // tcc evm key new, evm deploy: an EVM account key and the TccRegistry contract (evm_commands.cpp).
 std::vector<Command> EvmCommands();

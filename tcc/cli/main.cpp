@@ -12,7 +12,8 @@ namespace {
 std::vector<tcc::cli::Command> AllCommands() {
   std::vector<tcc::cli::Command> commands;
   for (auto group : {tcc::cli::KeyCommands, tcc::cli::CredentialCommands, tcc::cli::TradeCommands,
-                     tcc::cli::ChainCommands, tcc::cli::ChannelCommands, tcc::cli::EvmCommands}) {
+                     tcc::cli::ChainCommands, tcc::cli::ControlCommands, tcc::cli::ChannelCommands,
+                     tcc::cli::EvmCommands}) {
     for (auto& command : group()) commands.push_back(std::move(command));
   }
   return commands;
