@@ -8,13 +8,21 @@
 #
 # Environment: TCC_BUILD_DIR (default build/), TCC_DEMO_DIR (default demo-data/, recreated),
 # TCC_DEMO_SETTLEMENTS (settle this many, then stop; default: until Ctrl-C on a terminal, else 20),
-# TCC_DEMO_INTERVAL_MS (time between proposals, default 200).
+# TCC_DEMO_INTERVAL_MS (time between proposals, default 200), TCC_CLI and TCCD (the tcc and tccd
+# binaries to run: with both set the demo builds nothing and uses them as they are, which is how
+# the tests run it on the tree under test, whatever its generator and build type).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${TCC_BUILD_DIR:-$root/build}
-bash "$root/scripts/build.sh" >/dev/null
-tcc="$build/tcc/tcc"
-tccd="$build/tcc/tccd"
+if [ -n "${TCC_CLI:-}" ] && [ -n "${TCCD:-}" ]; then
+  tcc=$TCC_CLI
+  tccd=$TCCD
+  [ -x "$tcc" ] && [ -x "$tccd" ] || { echo "demo: TCC_CLI=$tcc or TCCD=$tccd is not an executable" >&2; exit 2; }
+else
+  build=${TCC_BUILD_DIR:-$root/build}
+  bash "$root/scripts/build.sh" >/dev/null
+  tcc="$build/tcc/tcc"
+  tccd="$build/tcc/tccd"
+fi
 work=${TCC_DEMO_DIR:-$root/demo-data}
 if [ -n "${TCC_DEMO_SETTLEMENTS:-}" ]; then
   settlements=$TCC_DEMO_SETTLEMENTS

@@ -40,8 +40,8 @@ trade_keys() {
 
 # The provider registers the GPU-hour TIT and TST ($work/tit.json, $work/tst.json) on $chain.
 trade_templates() {
-  trade_edit "$trade_examples/gpu-hour.tit.json" "$work/tit.json" owner="$provider_did"
-  trade_edit "$trade_examples/gpu-hour.tst.json" "$work/tst.json" owner="$provider_did"
+  "$tcc" template copy --owner "$provider_did" "$trade_examples/gpu-hour.tit.json" > "$work/tit.json"
+  "$tcc" template copy --owner "$provider_did" "$trade_examples/gpu-hour.tst.json" > "$work/tst.json"
   "$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/tit.json"
   "$tcc" template register --chain "$chain" --key "$work/provider.key" "$work/tst.json"
 }
@@ -49,9 +49,10 @@ trade_templates() {
 # trade_tic N: the consumer applies for a TIC anchoring every N TSCs, the provider issues it
 # ($work/tic.json), and it is recorded on $chain for the TCC. Sets channel (the TIC's hash).
 trade_tic() {
-  trade_edit "$trade_examples/claims/gpu-hour.tic-claim.json" "$work/tic-claim.json" \
-    provider="$provider_did" consumer="$consumer_did" settlement.n="$1"
-  "$tcc" tic apply --tit "$work/tit.json" "$work/tic-claim.json" > "$work/tic-application.json"
+  # The parties come from the command line (as in docs/getting-started.md); only N is edited.
+  trade_edit "$trade_examples/claims/gpu-hour.tic-claim.json" "$work/tic-claim.json" settlement.n="$1"
+  "$tcc" tic apply --tit "$work/tit.json" --provider "$provider_did" --consumer "$consumer_did" \
+    "$work/tic-claim.json" > "$work/tic-application.json"
   "$tcc" tic issue --tit "$work/tit.json" --key "$work/provider.key" "$work/tic-application.json" \
     > "$work/tic.json" 2>/dev/null
   # The embedded ledger is single-process: every chain write happens before tccd opens it.

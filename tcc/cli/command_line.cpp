@@ -4,11 +4,18 @@
 #include <iterator>
 
 #include "tcc/common/file.h"
+#include "tcc/did/did_key.h"
 
 namespace tcc::cli {
 
 CommandLine::CommandLine(std::string command, std::string summary)
-    : command_(std::move(command)), summary_(std::move(summary)) {}
+    : invocation_("tcc " + std::move(command)), summary_(std::move(summary)) {}
+
+CommandLine CommandLine::Program(std::string program, std::string summary) {
+  CommandLine command_line("", std::move(summary));
+  command_line.invocation_ = std::move(program);
+  return command_line;
+}
 
 CommandLine& CommandLine::Option(std::string name, std::string metavar, std::string help, std::string* value) {
   options_.push_back({std::move(name), std::move(metavar), std::move(help), value, nullptr});
@@ -31,7 +38,7 @@ CommandLine& CommandLine::Positionals(std::string metavar, std::string help, std
 }
 
 std::string CommandLine::Help() const {
-  std::string text = "Usage: tcc " + command_;
+  std::string text = "Usage: " + invocation_;
   if (!options_.empty()) text += " [options]";
   if (positionals_ != nullptr) {
     text += " " + positional_metavar_;
@@ -44,19 +51,20 @@ std::string CommandLine::Help() const {
     std::string left = "  --" + option.name + (option.metavar.empty() ? "" : " " + option.metavar);
     text += left + "\n      " + option.help + "\n";
   }
-  text += "  --help\n      Show this help and exit.\n";
+  text += "  -h, --help\n      Show this help and exit.\n";
   return text;
 }
 
 Result<bool> CommandLine::Parse(std::span<const std::string> arguments) {
   auto usage = [&](std::string message) -> Result<bool> {
-    std::cerr << "tcc " << command_ << ": " << message << "\n(see: tcc " << command_ << " --help)\n";
+    std::cerr << invocation_ << ": " << message << "\n(see: " << invocation_ << " --help)\n";
     return Error(ErrorCode::kInvalidArgument, std::move(message));
   };
   bool only_positionals = false;
   for (size_t i = 0; i < arguments.size(); ++i) {
     const std::string& argument = arguments[i];
-    if (only_positionals || argument.size() < 2 || argument.rfind("--", 0) != 0) {
+    if (only_positionals || argument.size() < 2 ||
+        (argument.rfind("--", 0) != 0 && argument != "-h")) {
       if (positionals_ == nullptr) return usage("unexpected argument \"" + argument + "\"");
       positionals_->push_back(argument);
       continue;
@@ -65,7 +73,7 @@ Result<bool> CommandLine::Parse(std::span<const std::string> arguments) {
       only_positionals = true;
       continue;
     }
-    if (argument == "--help") {
+    if (argument == "--help" || argument == "-h") {
       std::cout << Help();
       return false;
     }
@@ -181,12 +189,72 @@ int RunCommand(CommandLine& command_line, std::string_view name, std::span<const
   return ReportError(name, status.error());
 }
 
+Status CheckEndpoint(const std::string& endpoint, std::string_view what) {
+  if (endpoint.find("://") != std::string::npos) return OkStatus();
+  return Error(ErrorCode::kInvalidArgument,
+               std::string(what) + " needs a ZeroMQ endpoint TRANSPORT://ADDRESS, e.g. tcp://" +
+                   (endpoint.empty() ? "127.0.0.1:7700" : endpoint) +
+                   " (tcp://HOST:* picks a free port), not \"" + endpoint + "\"");
+}
+
+std::string EndpointsFile(const std::string& data_dir) { return data_dir + "/endpoints.json"; }
+
+Status WriteEndpoints(const std::string& path, const std::string& did, const std::string& listen,
+                      const std::string& control) {
+  Json endpoints = Json::Object();
+  endpoints.Set("did", did);
+  endpoints.Set("listen", listen);
+  endpoints.Set("control", control);
+  return WriteFileAtomic(path, endpoints.SerializePretty() + "\n", {.mode = 0600});
+}
+
+Result<DataDirEndpoints> ReadEndpoints(const std::string& data_dir) {
+  const std::string path = EndpointsFile(data_dir);
+  auto text = ReadFile(path, {.max_bytes = 64 * 1024});
+  if (!text.ok()) {
+    if (text.error().code() == ErrorCode::kNotFound) {
+      return Error(ErrorCode::kNotFound,
+                   "tccd is not running on " + data_dir + " (no " + path + ")");
+    }
+    return std::move(text).error();
+  }
+  auto json = Json::Parse(*text);
+  if (!json.ok()) return std::move(json).error().WithContext(path);
+  DataDirEndpoints endpoints;
+  for (auto [name, out] : {std::pair<const char*, std::string*>{"did", &endpoints.did},
+                           {"listen", &endpoints.listen},
+                           {"control", &endpoints.control}}) {
+    const Json* member = json->Find(name);
+    if (member == nullptr || !member->is_string() || member->as_string().empty()) {
+      return Error(ErrorCode::kParse, path + ": no \"" + std::string(name) + "\" string");
+    }
+    *out = member->as_string();
+  }
+  return endpoints;
+}
+
+Result<std::string> DataDirDid(const std::string& data_dir) {
+  auto key = did::KeyPair::ReadFile(data_dir + "/tcc.key");
+  if (!key.ok())
+    return std::move(key).error().WithContext(
+        "the TCC DID (pass --tcc DID if tccd's key is elsewhere)");
+  return did::DidKeyFromPublicKey(key->public_key());
+}
+
 Error UsageError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::string(kUsagePrefix) + std::move(message));
 }
 
 int ReportError(std::string_view command, const Error& error) {
-  std::cerr << "tcc " << command << ": " << error.message() << "\n";
+  return ReportProgramError("tcc " + std::string(command), error);
+}
+
+std::string VersionLine(std::string_view program) {
+  return std::string(program) + " " + TCC_VERSION + " (git " + kGitRevision + ")";
+}
+
+int ReportProgramError(std::string_view program, const Error& error) {
+  std::cerr << program << ": " << error.message() << "\n";
   switch (error.code()) {
     case ErrorCode::kVerificationFailed: return kExitVerificationFailed;
     default: return kExitInputError;

@@ -29,7 +29,10 @@ enum ExitCode : int {
 
 class CommandLine {
  public:
+  // A `tcc` subcommand ("key new"): help and errors say "tcc key new".
   CommandLine(std::string command, std::string summary);
+  // Another program with its own name (tccd): help and errors say just `program`.
+  static CommandLine Program(std::string program, std::string summary);
 
   // --name VALUE (or --name=VALUE).
   CommandLine& Option(std::string name, std::string metavar, std::string help, std::string* value);
@@ -52,7 +55,7 @@ class CommandLine {
     std::string* value = nullptr;
     bool* flag = nullptr;
   };
-  std::string command_;
+  std::string invocation_;  // "tcc key new", or "tccd"
   std::string summary_;
   std::vector<Declared> options_;
   std::string positional_metavar_;
@@ -64,6 +67,13 @@ class CommandLine {
 
 // Prints "tcc <command>: <message>" to stderr and returns the exit code for the error.
 int ReportError(std::string_view command, const Error& error);
+// The same for another program: "<program>: <message>" (tccd's one error prefix).
+int ReportProgramError(std::string_view program, const Error& error);
+
+// "PROGRAM VERSION (git REVISION)", what --version prints; the revision is captured at build time
+// (cmake/TccGitRevision.cmake), "unknown" for a source tree without git.
+std::string VersionLine(std::string_view program);
+extern const char* const kGitRevision;
 
 // Reads a file, or standard input for "-".
 Result<std::string> ReadInput(const std::string& path);
@@ -96,6 +106,24 @@ Result<did::KeyPair> ReadKey(const std::string& path);
 Result<vc::Template> ReadChainTemplate(const std::string& chain_uri, const std::string& id,
                                        const std::string& version);
 
+// A ZeroMQ endpoint must name its transport: "127.0.0.1:7700" is refused with the tcp:// form to
+// use instead. `what` names the flag or config member.
+Status CheckEndpoint(const std::string& endpoint, std::string_view what);
+
+// What a tccd data directory tells a client on the same machine: the TCC's DID (DIR/tcc.key) and,
+// while tccd runs, the endpoints it bound (DIR/endpoints.json, which tccd writes once it is ready
+// and removes when it stops), so `--data-dir DIR` alone finds a tccd that picked its own ports.
+struct DataDirEndpoints {
+  std::string did, listen, control;
+};
+std::string EndpointsFile(const std::string& data_dir);
+Status WriteEndpoints(const std::string& path, const std::string& did, const std::string& listen,
+                      const std::string& control);
+// kNotFound when tccd is not running (no endpoints file).
+Result<DataDirEndpoints> ReadEndpoints(const std::string& data_dir);
+// The TCC DID of a data directory: its tcc.key's did:key.
+Result<std::string> DataDirDid(const std::string& data_dir);
+
 // The resolver commands use for DIDs: did:key locally (registered DIDs join with the chain).
 std::shared_ptr<did::Resolver> CliResolver();
 
@@ -110,7 +138,9 @@ std::vector<Command> KeyCommands();
 std::vector<Command> CredentialCommands();
 std::vector<Command> TradeCommands();
 std::vector<Command> ChainCommands();
-// tcc channel ..., anchor status, settle, evidence show: talk to a running tccd (channel_commands.cpp).
+// tcc channel ..., anchor status: tccd's control API for operators (control_commands.cpp).
+std::vector<Command> ControlCommands();
+// tcc settle, evidence show, dispute ...: a channel member's commands (channel_commands.cpp).
 std::vector<Command> ChannelCommands();
 // tcc evm key new, evm deploy: an EVM account key and the TccRegistry contract (evm_commands.cpp).
 std::vector<Command> EvmCommands();

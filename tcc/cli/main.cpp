@@ -12,8 +12,8 @@ namespace {
 std::vector<tcc::cli::Command> AllCommands() {
   std::vector<tcc::cli::Command> commands;
   for (auto group : {tcc::cli::KeyCommands, tcc::cli::CredentialCommands, tcc::cli::TradeCommands,
-                     tcc::cli::ChainCommands, tcc::cli::ChannelCommands, tcc::cli::EvmCommands,
-                     tcc::cli::StoreCommands}) {
+                     tcc::cli::ChainCommands, tcc::cli::ControlCommands, tcc::cli::ChannelCommands,
+                     tcc::cli::EvmCommands, tcc::cli::StoreCommands}) {
     for (auto& command : group()) commands.push_back(std::move(command));
   }
   return commands;
@@ -30,8 +30,8 @@ void PrintOverview(std::ostream& out, const std::vector<tcc::cli::Command>& comm
     name.resize(width, ' ');
     out << "  " << name << command.summary << "\n";
   }
-  out << "\nRun 'tcc <command> --help' for a command's options.\n"
-               "Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 input error.\n";
+  out << "\nRun 'tcc <command> --help' for a command's options, 'tcc --version' for the version.\n"
+         "Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 input error.\n";
 }
 
 }  // namespace
@@ -39,7 +39,12 @@ void PrintOverview(std::ostream& out, const std::vector<tcc::cli::Command>& comm
 int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
   auto commands = AllCommands();
-  if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "help") {
+  if (!arguments.empty() && (arguments[0] == "--version" || arguments[0] == "version")) {
+    std::cout << tcc::cli::VersionLine("tcc") << "\n";
+    return tcc::cli::kExitOk;
+  }
+  if (arguments.empty() || arguments[0] == "--help" || arguments[0] == "-h" ||
+      arguments[0] == "help") {
     PrintOverview(arguments.empty() ? std::cerr : std::cout, commands);
     return arguments.empty() ? tcc::cli::kExitUsage : tcc::cli::kExitOk;
   }
@@ -69,7 +74,7 @@ int main(int argc, char** argv) {
   for (const auto& command : commands) is_group |= command.name.rfind(arguments[0] + " ", 0) == 0;
   if (best == nullptr && is_group) {
     // "tcc key" or "tcc key --help": list the group's commands.
-    bool asked = arguments.size() > 1 && arguments[1] == "--help";
+    bool asked = arguments.size() > 1 && (arguments[1] == "--help" || arguments[1] == "-h");
     if (!asked) std::cerr << "tcc: \"" << arguments[0] << "\" needs a subcommand\n\n";
     PrintOverview(asked ? std::cout : std::cerr, commands, arguments[0]);
     return asked ? tcc::cli::kExitOk : tcc::cli::kExitUsage;

@@ -5,11 +5,20 @@
 #include <optional>
 
 #include "command_line.h"
+#include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/transaction.h"
 
 namespace tcc::cli {
 namespace {
+
+// A party given on the command line as a DID or as its key file (whose did:key is used).
+Result<std::string> PartyDid(const std::string& did_or_key, std::string_view flag) {
+  if (did_or_key.rfind("did:", 0) == 0) return did_or_key;
+  auto key = did::KeyPair::ReadFile(did_or_key);
+  if (!key.ok()) return std::move(key).error().WithContext(std::string(flag));
+  return did::DidKeyFromPublicKey(key->public_key());
+}
 
 int RunTemplateValidate(std::span<const std::string> arguments) {
   std::vector<std::string> files;
@@ -73,15 +82,56 @@ int RunTemplateShow(std::span<const std::string> arguments) {
   });
 }
 
+int RunTemplateCopy(std::span<const std::string> arguments) {
+  std::string owner;
+  std::vector<std::string> files;
+  CommandLine command_line(
+      "template copy",
+      "Print a template with its owner set, e.g. an example template made a provider's own\n"
+      "before it registers it (the owner's key signs the registration).");
+  command_line
+      .Option("owner", "DID|KEY",
+              "The new owner: a DID, or a key file whose did:key is used (required).", &owner)
+      .Positionals("TEMPLATE.json", "The template document.", &files, 1, 1);
+  return RunCommand(command_line, "template copy", arguments, [&]() -> Status {
+    if (owner.empty()) return MissingOption("--owner DID|KEY");
+    TCC_ASSIGN_OR_RETURN(std::string owner_did, PartyDid(owner, "--owner"));
+    TCC_ASSIGN_OR_RETURN(Json document, ReadJson(files[0]));
+    if (!document.is_object())
+      return Error(ErrorCode::kInvalidArgument, files[0] + ": a template must be an object");
+    document.Set("owner", owner_did);
+    // The copy must still be a valid template.
+    auto parsed = vc::Template::Parse(document.Serialize());
+    if (!parsed.ok()) return std::move(parsed).error().WithContext(files[0]);
+    std::cout << document.SerializePretty() << "\n";
+    return OkStatus();
+  });
+}
+
 int RunTicApply(std::span<const std::string> arguments) {
-  std::string tit_file;
+  std::string tit_file, provider, consumer;
   std::vector<std::string> files;
   CommandLine command_line("tic apply", "Build a TIC application (unsigned credential) from a claim per the TIT.");
   command_line.Option("tit", "FILE", "The provider's TIT template (required).", &tit_file)
+      .Option("provider", "DID|KEY",
+              "Set the claim's provider: a DID, or a key file whose did:key is used.", &provider)
+      .Option("consumer", "DID|KEY",
+              "Set the claim's consumer: a DID, or a key file whose did:key is used.", &consumer)
       .Positionals("CLAIM.json", "The consumer's claim.", &files, 1, 1);
   return RunCommand(command_line, "tic apply", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(vc::Template tit, ReadTemplate(tit_file, "--tit"));
     TCC_ASSIGN_OR_RETURN(Json claim, ReadJson(files[0]));
+    if (!provider.empty() || !consumer.empty()) {
+      if (!claim.is_object())
+        return Error(ErrorCode::kInvalidArgument, files[0] + ": a claim must be an object");
+      for (auto [flag, value] :
+           {std::pair<std::string_view, const std::string*>{"--provider", &provider},
+            {"--consumer", &consumer}}) {
+        if (value->empty()) continue;
+        TCC_ASSIGN_OR_RETURN(std::string did, PartyDid(*value, flag));
+        claim.Set(flag.substr(2), did);
+      }
+    }
     TCC_ASSIGN_OR_RETURN(Json application, vc::ApplyForTic(tit, std::move(claim)));
     std::cout << application.SerializePretty() << "\n";
     return OkStatus();
@@ -149,27 +199,47 @@ Result<std::uint64_t> ParseSeq(const std::string& text) {
 }
 
 int RunTscPropose(std::span<const std::string> arguments) {
-  std::string tst_file, key_file, channel, seq_text, prev, created;
+  std::string tst_file, key_file, channel, seq_text, prev, created, tic_file;
   std::vector<std::string> files;
   CommandLine command_line("tsc propose",
                            "The provider proposes a settlement: sets channel, seq and prev on the claim,\n"
                            "checks it against the TST and signs it.");
   command_line.Option("tst", "FILE", "The TST template (required).", &tst_file)
       .Option("key", "FILE", "The provider's key file (required).", &key_file)
+      .Option("tic", "FILE",
+              "The channel's TIC: sets the claim's provider and consumer, and --channel (its\n"
+              "      hash) and, for seq 1, --prev when they are not given.",
+              &tic_file)
       .Option("channel", "ID", "Channel id (the TIC's hash; see 'tcc vc hash').", &channel)
       .Option("seq", "N", "Sequence number, 1 for the first settlement.", &seq_text)
       .Option("prev", "HASH", "Hash of the previous TSC, or of the TIC for seq 1.", &prev)
       .Option("created", "RFC3339", "Proof creation time (default: now).", &created)
       .Positionals("CLAIM.json", "The settlement claim per the TST.", &files, 1, 1);
   return RunCommand(command_line, "tsc propose", arguments, [&]() -> Status {
+    TCC_ASSIGN_OR_RETURN(Json claim, ReadJson(files[0]));
+    if (!claim.is_object())
+      return Error(ErrorCode::kInvalidArgument, files[0] + ": a claim must be an object");
+    if (!tic_file.empty()) {
+      TCC_ASSIGN_OR_RETURN(Json tic, ReadJson(tic_file));
+      const Json* subject = tic.Find("credentialSubject");
+      for (const char* party : {"provider", "consumer"}) {
+        const Json* did = subject != nullptr ? subject->Find(party) : nullptr;
+        if (did == nullptr || !did->is_string()) {
+          return Error(ErrorCode::kInvalidArgument,
+                       tic_file + ": not a TIC (no credentialSubject." + party + ")");
+        }
+        claim.Set(party, *did);
+      }
+      TCC_ASSIGN_OR_RETURN(std::string tic_hash, vc::CredentialHash(tic));
+      if (channel.empty()) channel = tic_hash;
+      if (prev.empty() && seq_text == "1") prev = tic_hash;
+    }
     if (channel.empty() || seq_text.empty() || prev.empty()) {
       return Error(ErrorCode::kInvalidArgument, "--channel, --seq and --prev are all required");
     }
     TCC_ASSIGN_OR_RETURN(std::uint64_t seq, ParseSeq(seq_text));
     TCC_ASSIGN_OR_RETURN(vc::Template tst, ReadTemplate(tst_file, "--tst"));
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
-    TCC_ASSIGN_OR_RETURN(Json claim, ReadJson(files[0]));
-    if (!claim.is_object()) return Error(ErrorCode::kInvalidArgument, files[0] + ": a claim must be an object");
     claim.Set("channel", channel);
     claim.Set("seq", seq);
     claim.Set("prev", prev);
@@ -270,8 +340,12 @@ int RunVcHash(std::span<const std::string> arguments) {
 
 std::vector<Command> TradeCommands() {
   return {
-      {"template validate", "Check a TIT/TST template (and optionally a claim against it)", RunTemplateValidate},
-      {"template show", "Show a template's id, version, kind, owner and content hash", RunTemplateShow},
+      {"template validate", "Check a TIT/TST template (and optionally a claim against it)",
+       RunTemplateValidate},
+      {"template show", "Show a template's id, version, kind, owner and content hash",
+       RunTemplateShow},
+      {"template copy", "Print a template with its owner set (a provider's own copy)",
+       RunTemplateCopy},
       {"tic apply", "Build a TIC application from a claim per the TIT", RunTicApply},
       {"tic issue", "Issue a TIC (provider)", RunTicIssue},
       {"tic verify", "Verify a TIC and print its channel id", RunTicVerify},

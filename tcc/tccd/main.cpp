@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -13,6 +14,8 @@
 #include "command_line.h"
 #include "tcc/controller/daemon.h"
 #include "tcc/controller/log.h"
+#include "tcc/did/did_key.h"
+#include "tcc/did/key_pair.h"
 
 namespace {
 
@@ -44,8 +47,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
   std::string config_file, data_dir, key_file, chain, listen, control, metrics, admins, workers, interval, n, n_min, n_max, log_level;
   std::string vc_api, vc_api_token_file, vc_api_issuer_key;
-  bool adaptive = false, no_auto_open = false;
-  tcc::cli::CommandLine command_line(
+  bool adaptive = false, no_auto_open = false, version = false, print_did = false, check_config = false;
+  auto command_line = tcc::cli::CommandLine::Program(
       "tccd",
       "The Transaction Channel Controller daemon. Opens a channel per recorded TIC that names this\n"
       "TCC, admits parties by DID challenge-response over ZeroMQ CURVE, verifies and issues\n"
@@ -88,15 +91,24 @@ int main(int argc, char** argv) {
       .Option("n-max", "N", "Upper bound of any channel's N (default 10000).", &n_max)
       .Flag("adaptive", "Raise N when the chain is slow or backlogged, lower it when it has room.", &adaptive)
       .Flag("no-auto-open", "Open channels only through the control API, not from chain events.", &no_auto_open)
-      .Option("log-level", "LEVEL", "debug, info (default), warning or error.", &log_level);
+      .Option("log-level", "LEVEL", "debug, info (default), warning or error.", &log_level)
+      .Flag("print-did", "Print the TCC's DID (from --key, default <data-dir>/tcc.key) and exit, without starting.",
+            &print_did)
+      .Flag("check-config", "Check the configuration (file and flags) and exit: 0 if tccd would accept it.",
+            &check_config)
+      .Flag("version", "Print the version and git revision and exit.", &version);
   auto parsed = command_line.Parse(arguments);
   if (!parsed.ok()) return tcc::cli::kExitUsage;
   if (!*parsed) return tcc::cli::kExitOk;
+  if (version) {
+    std::cout << tcc::cli::VersionLine("tccd") << "\n";
+    return tcc::cli::kExitOk;
+  }
 
   DaemonConfig config;
   if (!config_file.empty()) {
     auto loaded = tcc::controller::LoadDaemonConfig(config_file);
-    if (!loaded.ok()) return tcc::cli::ReportError("tccd", loaded.error());
+    if (!loaded.ok()) return tcc::cli::ReportProgramError("tccd", loaded.error());
     config = std::move(loaded).value();
   }
   auto apply = [&]() -> tcc::Status {
@@ -131,11 +143,28 @@ int main(int argc, char** argv) {
     else if (!log_level.empty() && log_level != "info") {
       return tcc::Error(tcc::ErrorCode::kInvalidArgument, "--log-level must be debug, info, warning or error");
     }
-    return tcc::controller::FinishDaemonConfig(config);
+    TCC_RETURN_IF_ERROR(tcc::controller::FinishDaemonConfig(config));
+    TCC_RETURN_IF_ERROR(tcc::cli::CheckEndpoint(config.listen, "--listen (listen)"));
+    return tcc::cli::CheckEndpoint(config.control, "--control (control)");
   };
   if (tcc::Status applied = apply(); !applied.ok()) {
     std::cerr << "tccd: " << applied.error().message() << "\n(see: tccd --help)\n";
     return tcc::cli::kExitUsage;
+  }
+  if (check_config) {
+    std::cout << "tccd: configuration OK (data dir " << config.data_dir << ", parties " << config.listen
+              << ", control " << config.control << ")\n";
+    return tcc::cli::kExitOk;
+  }
+  if (print_did) {
+    auto key = tcc::did::KeyPair::ReadFile(config.key_file);
+    if (!key.ok()) {
+      return tcc::cli::ReportProgramError(
+          "tccd", std::move(key).error().WithContext("no TCC key to print (tccd creates " + config.key_file +
+                                                     " on first start; tcc key new --out FILE makes one)"));
+    }
+    std::cout << tcc::did::DidKeyFromPublicKey(key->public_key()) << "\n";
+    return tcc::cli::kExitOk;
   }
 
   // Every thread inherits the blocked signals, so only sigwait below ever sees them.
@@ -147,7 +176,15 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   auto daemon = tcc::controller::Daemon::Start(config);
-  if (!daemon.ok()) return tcc::cli::ReportError("tccd", daemon.error());
+  if (!daemon.ok()) return tcc::cli::ReportProgramError("tccd", daemon.error());
+  // Clients given only --data-dir find the bound endpoints here (ports chosen with tcp://HOST:*).
+  const std::string endpoints_file = tcc::cli::EndpointsFile(config.data_dir);
+  if (tcc::Status written = tcc::cli::WriteEndpoints(endpoints_file, (*daemon)->did(), (*daemon)->listen_endpoint(),
+                                                     (*daemon)->control_endpoint());
+      !written.ok()) {
+    tcc::controller::Log(tcc::controller::LogLevel::kWarning, "endpoints file not written",
+                         {{"file", endpoints_file}, {"error", written.error().message()}});
+  }
 
   // A daemon that stops on its own (fatal error) wakes the signal wait below.
   std::thread watchdog([&] {
@@ -160,6 +197,7 @@ int main(int argc, char** argv) {
   (*daemon)->Stop();
   tcc::Status status = (*daemon)->Wait();
   watchdog.join();
-  if (!status.ok()) return tcc::cli::ReportError("tccd", status.error());
+  std::remove(endpoints_file.c_str());
+  if (!status.ok()) return tcc::cli::ReportProgramError("tccd", status.error());
   return tcc::cli::kExitOk;
 }

@@ -51,8 +51,9 @@ Json SchemaDocument() {
   return *schema;
 }
 
-// The schema subset has no oneOf, so a message is checked against the envelope (the root) and
-// then against the definition its type names, as the schema's description tells readers to do.
+// The schema does not dispatch on `type` itself (no oneOf over the messages), so a message is checked
+// against the envelope (the root) and then against the definition its type names, as the schema's
+// description tells readers to do.
 class ProtocolSchema {
  public:
   ProtocolSchema() {
@@ -501,7 +502,7 @@ class Random {
 };
 
 // Whether the decoder's verdict on a well-formed JSON frame agrees with the schema's. The one
-// rule the schema cannot state (its subset has no anyOf or minProperties) is control.policy's
+// rule the schema does not state (it would need anyOf over required lists) is control.policy's
 // "at least one of n, adaptive, n_min, n_max"; frames where only that decides are excluded.
 bool Agrees(const Json& frame, bool decoded) {
   bool schema = Schema().Accepts(frame);

@@ -12,12 +12,12 @@ python_dir=${4:-}
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix/install" >/dev/null
-cmake -S "$source/tests/package/consumer" -B "$prefix/consumer" -G Ninja \
+cmake -S "$source/tests/package/consumer" -B "$prefix/consumer" \
   -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
 cmake --build "$prefix/consumer" >/dev/null
 "$prefix/consumer/consumer"
 # The SDK's example programs build unchanged against the installed package (tcc::client).
-cmake -S "$source/examples" -B "$prefix/examples" -G Ninja -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
+cmake -S "$source/examples" -B "$prefix/examples" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
 cmake --build "$prefix/examples" >/dev/null
 "$prefix/examples/gpu_provider" --help | head -n 1
 "$prefix/examples/gpu_consumer" --help | head -n 1

@@ -7,12 +7,15 @@
 #     base64 and base64url) or a full credential (a proofValue of the TIC or the last TSC, or a
 #     credentialSubject member);
 #   - tccd and the CLI refuse a key file group or others can read, naming the file and its mode.
-# Usage: key_hygiene_test.sh BUILD_DIR SOURCE_DIR
+# Usage: key_hygiene_test.sh BUILD_DIR SOURCE_DIR; TCC_CLI and TCCD (set by ctest) name the binaries
+# under test, which the demo then runs as they are (it builds nothing).
 set -euo pipefail
 build=$1
 source=$2
-tcc="$build/tcc/tcc"
-tccd="$build/tcc/tccd"
+export TCC_CLI=${TCC_CLI:-$build/tcc/tcc}
+export TCCD=${TCCD:-$build/tcc/tccd}
+tcc=$TCC_CLI
+tccd=$TCCD
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 demo="$out/demo"
@@ -22,7 +25,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-if ! TCC_BUILD_DIR="$build" TCC_DEMO_DIR="$demo" TCC_DEMO_SETTLEMENTS=12 TCC_DEMO_INTERVAL_MS=50 \
+if ! TCC_DEMO_DIR="$demo" TCC_DEMO_SETTLEMENTS=12 TCC_DEMO_INTERVAL_MS=50 \
      bash "$source/scripts/demo.sh" > "$out/demo.out" 2>&1; then
   cat "$out/demo.out" >&2
   echo "FAIL: the demo did not complete" >&2

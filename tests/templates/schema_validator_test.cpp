@@ -206,6 +206,82 @@ TEST_CASE("numeric bounds are inclusive or exclusive as named") {
   CHECK(violations[0].schema_path == "/properties/gpuSeconds/minimum");
 }
 
+TEST_CASE("multipleOf: integers and decimal steps") {
+  CHECK(Failures(R"({"multipleOf":5})", "15").empty());
+  CHECK(Failures(R"({"multipleOf":5})", "0").empty());
+  CHECK(Failures(R"({"multipleOf":5})", "-10").empty());
+  CHECK(Failures(R"({"multipleOf":5})", "\"x\"").empty());
+  CHECK(Failures(R"({"multipleOf":5})", "12") == Expected{{"", "multipleOf"}});
+  // Cents: 0.38 / 0.01 is 37.99999... in binary floating point, and must still pass.
+  CHECK(Failures(R"({"multipleOf":0.01})", "0.38").empty());
+  CHECK(Failures(R"({"multipleOf":0.01})", "19.99").empty());
+  CHECK(Failures(R"({"multipleOf":0.01})", "0.385") == Expected{{"", "multipleOf"}});
+  CHECK(Failures(R"({"multipleOf":0.5})", "1e300").empty());
+  auto violations =
+      CompileOk(R"({"properties":{"n":{"multipleOf":10}}})").Validate(ParseJson(R"({"n":25})"));
+  REQUIRE(violations.size() == 1);
+  CHECK(violations[0].ToString() == "/n: must be a multiple of 10, got 25");
+  CHECK(violations[0].schema_path == "/properties/n/multipleOf");
+}
+
+TEST_CASE("anyOf and oneOf: at least one, exactly one") {
+  const char* any =
+      R"({"anyOf":[{"type":"integer","minimum":10},{"type":"string","pattern":"^[0-9]+$"}]})";
+  CHECK(Failures(any, "12").empty());
+  CHECK(Failures(any, "\"7\"").empty());
+  CHECK(Failures(any, "3") == Expected{{"", "anyOf"}});
+  CHECK(Failures(any, "\"seven\"") == Expected{{"", "anyOf"}});
+  const char* one = R"({"oneOf":[{"type":"integer"},{"type":"number","minimum":5}]})";
+  CHECK(Failures(one, "2").empty());                       // integer only
+  CHECK(Failures(one, "5.5").empty());                     // number >= 5 only
+  CHECK(Failures(one, "7") == Expected{{"", "oneOf"}});    // both
+  CHECK(Failures(one, "1.5") == Expected{{"", "oneOf"}});  // neither
+  auto violations = CompileOk(one).Validate(ParseJson("7"));
+  REQUIRE(violations.size() == 1);
+  CHECK(violations[0].ToString() ==
+        "(root): must match exactly one of the 2 schemas in oneOf, matched more than one");
+  violations = CompileOk(one).Validate(ParseJson("1.5"));
+  REQUIRE(violations.size() == 1);
+  CHECK(violations[0].ToString() ==
+        "(root): must match exactly one of the 2 schemas in oneOf, matched none");
+  // A tagged union of claim shapes, through $defs, beside other keywords; paths name the member.
+  const char* tagged = R"({"type":"object","required":["pricing"],"properties":{"pricing":{"oneOf":[
+      {"$ref":"#/$defs/flat"},{"$ref":"#/$defs/tiered"}]}},
+      "$defs":{"flat":{"type":"object","required":["kind","price"],"additionalProperties":false,
+                       "properties":{"kind":{"const":"flat"},"price":{"type":"string"}}},
+               "tiered":{"type":"object","required":["kind","tiers"],"additionalProperties":false,
+                         "properties":{"kind":{"const":"tiered"},"tiers":{"type":"array","minItems":1}}}}})";
+  CHECK(Failures(tagged, R"({"pricing":{"kind":"flat","price":"2.85"}})").empty());
+  CHECK(Failures(tagged, R"({"pricing":{"kind":"tiered","tiers":[1]}})").empty());
+  CHECK(Failures(tagged, R"({"pricing":{"kind":"tiered","price":"2.85"}})") ==
+        Expected{{"/pricing", "oneOf"}});
+  // The branches' own violations are not reported: only the combinator's.
+  CHECK(Failures(R"({"anyOf":[{"minimum":1}],"maximum":0})", "0.5") ==
+        Expected{{"", "anyOf"}, {"", "maximum"}});
+}
+
+TEST_CASE("anyOf/oneOf that would multiply validation work are refused at compile time") {
+  // Each level offers two branches whose member is the next level: 2^20 subschemas would apply to
+  // the innermost value. Refused, whatever the claim; a few levels compile.
+  auto levels = [](int count) {
+    std::string schema = "{\"$defs\":{";
+    for (int i = 0; i < count; ++i) {
+      std::string next = "{\"$ref\":\"#/$defs/l" + std::to_string(i + 1) + "\"}";
+      schema += (i ? "," : "") + std::string("\"l") + std::to_string(i) +
+                "\":{\"anyOf\":[{\"properties\":{\"a\":" + next +
+                "}},{\"properties\":{\"a\":" + next + "}}]}";
+    }
+    schema +=
+        ",\"l" + std::to_string(count) + "\":{\"type\":\"integer\"}},\"$ref\":\"#/$defs/l0\"}";
+    return schema;
+  };
+  ExpectBadSchema(levels(20), "subschemas would apply to one value", ErrorCode::kResourceExhausted);
+  auto validator = CompileOk(levels(6));
+  CHECK(Failures(validator, R"({"a":{"a":{"a":{"a":{"a":{"a":1}}}}}})").empty());
+  CHECK(Failures(validator, R"({"a":{"a":{"a":{"a":{"a":{"a":"x"}}}}}})") ==
+        Expected{{"", "anyOf"}});
+}
+
 TEST_CASE("string lengths count code points, not bytes") {
   const char* schema = R"({"minLength":2,"maxLength":3})";
   CHECK(Failures(schema, "\"ab\"").empty());
@@ -385,7 +461,15 @@ TEST_CASE("bad schemas are rejected at compile time, naming the location") {
   // Unknown or unsupported keywords, including typos that would weaken a template.
   ExpectBadSchema(R"({"properties":{"a":{"minimun":1}}})",
                   "schema /properties/a: unknown or unsupported keyword \"minimun\"");
-  ExpectBadSchema(R"({"oneOf":[]})", "schema (root): unknown or unsupported keyword \"oneOf\"");
+  ExpectBadSchema(R"({"allOf":[{}]})", "schema (root): unknown or unsupported keyword \"allOf\"");
+  ExpectBadSchema(R"({"not":{}})", "schema (root): unknown or unsupported keyword \"not\"");
+  ExpectBadSchema(R"({"oneOf":[]})", "schema /oneOf: must be a non-empty array of schemas");
+  ExpectBadSchema(R"({"anyOf":{}})", "schema /anyOf: must be a non-empty array of schemas");
+  ExpectBadSchema(R"({"anyOf":[{"minimun":1}]})",
+                  "schema /anyOf/0: unknown or unsupported keyword \"minimun\"");
+  ExpectBadSchema(R"({"multipleOf":0})", "schema /multipleOf: must be a positive number");
+  ExpectBadSchema(R"({"multipleOf":-2})", "schema /multipleOf: must be a positive number");
+  ExpectBadSchema(R"({"multipleOf":"1"})", "schema /multipleOf: must be a positive number");
   ExpectBadSchema(R"({"$anchor":"x"})", "unknown or unsupported keyword \"$anchor\"");
   // Keyword value types.
   ExpectBadSchema(R"({"type":"float"})", "schema /type: unknown type \"float\"");

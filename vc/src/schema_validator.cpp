@@ -26,6 +26,9 @@ constexpr std::int64_t kRegexMaxMemory = 1 << 20;
 // Long values are cut in messages so a hostile claim cannot inflate error output.
 constexpr std::size_t kMaxQuotedBytes = 64;
 constexpr std::size_t kMaxListedViolations = 20;
+// multipleOf compares value / multipleOf with the nearest integer, relative to its size, so that
+// decimal steps (0.01) accept what binary floating point makes of decimal amounts.
+constexpr double kMultipleTolerance = 1e-9;
 
 // Bits of the `type` keyword; "integer" is its own bit because it accepts a subset of numbers.
 enum TypeBit : std::uint8_t {
@@ -199,7 +202,7 @@ struct Node {
   std::uint32_t items = kNoNode;
   std::optional<std::size_t> min_items, max_items;
   // number
-  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum;
+  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
   // string
   std::optional<std::size_t> min_length, max_length;
   std::unique_ptr<re2::RE2> pattern;
@@ -207,6 +210,7 @@ struct Node {
   // any
   std::optional<JsonArray> enum_values;
   std::optional<Json> const_value;
+  std::vector<std::uint32_t> any_of, one_of;  // branches applied to the same value
 
   const PropertyEntry* FindProperty(std::string_view name) const {
     // Claim objects are small; a scan that rejects on length first beats binary search there.
@@ -330,6 +334,7 @@ class Compiler {
     auto index = static_cast<std::uint32_t>(nodes_.size());
     nodes_.emplace_back();
     heights_.push_back(0);
+    applied_.push_back({});
     state_[location] = {index, true};
     stack_.push_back(location);
     Node node;
@@ -344,6 +349,16 @@ class Compiler {
                        std::to_string(limits_.max_depth) + " levels");
     }
     heights_[index] = height;
+    // anyOf/oneOf apply several subschemas to one value, and branches whose members have branches
+    // multiply: bounding the subschemas that can apply to any one value bounds validation work by
+    // the size of the claim, whatever the template.
+    const Applied applied = AppliedOf(node);
+    if (std::max(applied.here, applied.below) > limits_.max_nodes) {
+      return Error(ErrorCode::kResourceExhausted,
+                   Where(location) + ": more than " + std::to_string(limits_.max_nodes) +
+                       " subschemas would apply to one value (through $ref, anyOf and oneOf)");
+    }
+    applied_[index] = applied;
     nodes_[index] = std::move(node);
     stack_.pop_back();
     state_[location].in_progress = false;
@@ -368,7 +383,38 @@ class Compiler {
     visit(node.additional);
     visit(node.items);
     for (const auto& entry : node.properties) visit(entry.schema);
+    for (std::uint32_t branch : node.any_of) visit(branch);
+    for (std::uint32_t branch : node.one_of) visit(branch);
     return below + 1;
+  }
+
+  // Upper bounds of how many subschemas apply when this node checks a value: to the value itself
+  // (the node, its $ref and branches, transitively) and to any one value inside it (the most any
+  // member or element schema brings, summed over every node applied here).
+  struct Applied {
+    std::size_t here = 0;
+    std::size_t below = 0;
+  };
+  Applied AppliedOf(const Node& node) const {
+    const std::size_t cap = limits_.max_nodes + 1;  // saturate: only "over the limit" matters
+    std::size_t inside = 0;                         // this node's own member and element schemas
+    auto deepest = [&](std::uint32_t child) {
+      if (child != kNoNode)
+        inside = std::max(inside, std::max(applied_[child].here, applied_[child].below));
+    };
+    deepest(node.additional);
+    deepest(node.items);
+    for (const auto& entry : node.properties) deepest(entry.schema);
+    Applied total{1, inside};
+    auto add = [&](std::uint32_t same_value) {
+      if (same_value == kNoNode) return;
+      total.here = std::min(total.here + applied_[same_value].here, cap);
+      total.below = std::min(total.below + applied_[same_value].below, cap);
+    };
+    add(node.ref);
+    for (std::uint32_t branch : node.any_of) add(branch);
+    for (std::uint32_t branch : node.one_of) add(branch);
+    return total;
   }
 
   Error CycleError(const std::string& location) const {
@@ -436,6 +482,25 @@ class Compiler {
     if (keyword == "maximum") return ParseBound(node.maximum, value, at);
     if (keyword == "exclusiveMinimum") return ParseBound(node.exclusive_minimum, value, at);
     if (keyword == "exclusiveMaximum") return ParseBound(node.exclusive_maximum, value, at);
+    if (keyword == "multipleOf") {
+      if (!value.is_number() || !std::isfinite(value.as_number()) || value.as_number() <= 0) {
+        return SchemaError(at, "must be a positive number");
+      }
+      node.multiple_of = value.as_number();
+      return OkStatus();
+    }
+    if (keyword == "anyOf" || keyword == "oneOf") {
+      if (!value.is_array() || value.as_array().empty())
+        return SchemaError(at, "must be a non-empty array of schemas");
+      auto& branches = keyword == "anyOf" ? node.any_of : node.one_of;
+      for (std::size_t i = 0; i < value.as_array().size(); ++i) {
+        std::uint32_t branch = kNoNode;
+        TCC_RETURN_IF_ERROR(
+            Sub(branch, value.as_array()[i], ChildLocation(at, std::to_string(i)), depth));
+        branches.push_back(branch);
+      }
+      return OkStatus();
+    }
     if (keyword == "enum") {
       if (!value.is_array() || value.as_array().empty()) {
         return SchemaError(at, "must be a non-empty array");
@@ -623,6 +688,7 @@ class Compiler {
   SchemaLimits limits_;
   std::vector<Node> nodes_;
   std::vector<std::size_t> heights_;  // per node, see HeightOf
+  std::vector<Applied> applied_;      // per node, see AppliedOf
   std::unordered_map<std::string, State> state_;
   std::vector<std::string> stack_;
 };
@@ -702,6 +768,10 @@ class Run {
         if (Stopped()) return;
       }
     }
+    if (!node.any_of.empty() || !node.one_of.empty()) {
+      VisitBranches(node, value, path);
+      if (Stopped()) return;
+    }
     switch (value.type()) {
       case Json::Type::kNumber: return VisitNumber(node, value.as_number(), path);
       case Json::Type::kString: return VisitString(node, value.as_string(), path);
@@ -733,7 +803,52 @@ class Run {
     violations_->push_back({PathString(path), Keyword(node, keyword), message()});
   }
 
+  // How many of `branches` the value matches, counting no further than `enough`.
+  std::size_t Matches(const std::vector<std::uint32_t>& branches, const Json& value,
+                      const PathLink* path, std::size_t enough) const {
+    std::size_t matched = 0;
+    for (std::uint32_t branch : branches) {
+      Run trial(nodes_, nullptr);
+      trial.Visit(branch, value, path);
+      if (!trial.failed() && ++matched >= enough) break;
+    }
+    return matched;
+  }
+
+  void VisitBranches(const Node& node, const Json& value, const PathLink* path) {
+    if (!node.any_of.empty() && Matches(node.any_of, value, path, 1) == 0) {
+      FailAt(node, "anyOf", path, [&] {
+        return "must match at least one of the " + std::to_string(node.any_of.size()) +
+               " schemas in anyOf, matched none";
+      });
+      if (Stopped()) return;
+    }
+    if (!node.one_of.empty()) {
+      const std::size_t matched = Matches(node.one_of, value, path, 2);
+      if (matched != 1) {
+        FailAt(node, "oneOf", path, [&] {
+          return "must match exactly one of the " + std::to_string(node.one_of.size()) +
+                 " schemas in oneOf, matched " +
+                 (matched == 0 ? std::string("none") : std::string("more than one"));
+        });
+      }
+    }
+  }
+
   void VisitNumber(const Node& node, double number, const PathLink* path) {
+    if (node.multiple_of) {
+      const double quotient = number / *node.multiple_of;
+      const bool whole =
+          std::isfinite(quotient) && std::abs(quotient - std::round(quotient)) <=
+                                         kMultipleTolerance * std::max(1.0, std::abs(quotient));
+      if (!whole) {
+        FailAt(node, "multipleOf", path, [&] {
+          return "must be a multiple of " + NumberText(*node.multiple_of) + ", got " +
+                 NumberText(number);
+        });
+        if (Stopped()) return;
+      }
+    }
     if (node.minimum && !(number >= *node.minimum)) {
       FailBound(node, "minimum", ">=", *node.minimum, number, path);
       if (Stopped()) return;

@@ -18,8 +18,50 @@ Result<std::unique_ptr<Connection>> Connection::Open(ConnectOptions options) {
   TCC_RETURN_IF_ERROR(socket.SetCurveClient(*options.client_key, server_curve));
   TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(controller::kMaxFrameBytes)));
   TCC_RETURN_IF_ERROR(socket.SetHeartbeat(std::chrono::seconds(5), std::chrono::seconds(30)));
+  // Each connection has its own context, so the monitor's inproc name cannot clash.
+  TCC_ASSIGN_OR_RETURN(
+      controller::ZmqSocket monitor,
+      socket.Monitor("inproc://tcc-client-monitor", controller::MonitorEvents::kClient));
   TCC_RETURN_IF_ERROR(socket.Connect(options.endpoint));
-  return std::unique_ptr<Connection>(new Connection(std::move(options), std::move(socket)));
+  return std::unique_ptr<Connection>(
+      new Connection(std::move(options), std::move(socket), std::move(monitor)));
+}
+
+Status Connection::CheckHandshake() {
+  using Kind = controller::TransportEvent::Kind;
+  while (auto event = monitor_.ReceiveEvent()) {
+    switch (event->kind) {
+      case Kind::kConnected:
+        refused_ = false;
+        break;
+      case Kind::kConnectRetried:
+        refused_ = true;
+        break;
+      case Kind::kHandshakeSucceeded:
+        handshake_failures_ = 0;
+        break;
+      case Kind::kHandshakeFailed:
+        ++handshake_failures_;
+        break;
+      case Kind::kHandshakeRefused:
+        return Error(
+            ErrorCode::kPermissionDenied,
+            "tccd at " + options_.endpoint + " refused this client's key (ZAP status " +
+                std::to_string(event->detail) +
+                "): the control endpoint admits only tccd's admin keys (--admin, DIR/admin.key)");
+      default:
+        break;
+    }
+  }
+  // Two in a row: one could be a tccd stopping half-way through a handshake; a wrong key fails
+  // every time, each retry 100 ms after the last.
+  if (handshake_failures_ >= 2) {
+    return Error(ErrorCode::kPermissionDenied,
+                 "the server's key does not match the DID given: the CURVE handshake with " +
+                     options_.endpoint + " failed, so the server there is not the TCC " +
+                     options_.tcc_did + " (wrong --tcc DID, or another server at that endpoint)");
+  }
+  return OkStatus();
 }
 
 Result<Message> Connection::Request(MessageType type, std::initializer_list<std::pair<std::string_view, Json>> members) {
@@ -40,8 +82,9 @@ Result<Message> Connection::Request(MessageType type, const std::vector<std::pai
 
 Result<std::optional<Message>> Connection::ReceiveOne(std::chrono::milliseconds wait) {
   std::vector<bool> ready;
-  const controller::PollItem items[] = {{&socket_, -1}};
+  const controller::PollItem items[] = {{&socket_, -1}, {&monitor_, -1}};
   TCC_RETURN_IF_ERROR(controller::PollReadable(items, wait, ready));
+  if (ready[1]) TCC_RETURN_IF_ERROR(CheckHandshake());
   if (!ready[0]) return std::optional<Message>();
   TCC_ASSIGN_OR_RETURN(auto frames, socket_.Receive(true));
   if (frames.size() != 1) return Error(ErrorCode::kParse, "tccd sent a message of " + std::to_string(frames.size()) + " frames");
@@ -60,8 +103,12 @@ Result<Message> Connection::Await(std::uint64_t id) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       lost_ = true;
-      return Error(ErrorCode::kUnavailable, "no answer from tccd at " + options_.endpoint + " within " +
-                                                std::to_string(options_.timeout.count()) + " ms");
+      return Error(
+          ErrorCode::kUnavailable,
+          "no answer from tccd at " + options_.endpoint + " within " +
+              std::to_string(options_.timeout.count()) + " ms" +
+              (refused_ ? ": nothing accepts connections there (is tccd running, on that port?)"
+                        : ""));
     }
     TCC_ASSIGN_OR_RETURN(auto answer, ReceiveOne(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     if (!answer) continue;

@@ -784,7 +784,11 @@ void Daemon::Impl::HandleZap() {
       user_id = key_hex;
     } else {
       CountAuthFailure("control_key_not_admin");
-      Log(LogLevel::kWarning, "control connection refused", {{"address", frames[3].data}});
+      // The key as DID documents name it (the X25519 keyAgreement key `tcc did show` prints).
+      did::X25519PublicKey refused{};
+      std::memcpy(refused.data(), frames[6].data.data(), refused.size());
+      Log(LogLevel::kWarning, "control connection refused",
+          {{"address", frames[3].data}, {"key_agreement", did::X25519Multibase(refused)}});
     }
   }
   const std::string version = "1.0";

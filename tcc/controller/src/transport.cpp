@@ -147,8 +147,13 @@ Status ZmqSocket::SetHandshakeTimeout(std::chrono::milliseconds timeout) {
   return SetIntOption(handle_, ZMQ_HANDSHAKE_IVL, static_cast<int>(timeout.count()), "set handshake timeout");
 }
 
-Result<ZmqSocket> ZmqSocket::Monitor(const std::string& endpoint) {
-  if (zmq_socket_monitor(handle_, endpoint.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+Result<ZmqSocket> ZmqSocket::Monitor(const std::string& endpoint, MonitorEvents events) {
+  const int mask = events == MonitorEvents::kServer
+                       ? ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
+                       : ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (zmq_socket_monitor(handle_, endpoint.c_str(), mask) != 0) {
     return ZmqError("monitor " + endpoint);
   }
   TCC_ASSIGN_OR_RETURN(ZmqSocket pair, ZmqSocket::Create(context_, SocketType::kPair));
@@ -168,9 +173,18 @@ std::optional<TransportEvent> ZmqSocket::ReceiveEvent() {
     std::uint32_t value = 0;
     std::memcpy(&event, (*frames)[0].data.data(), sizeof event);
     std::memcpy(&value, (*frames)[0].data.data() + 2, sizeof value);
-    if (event == ZMQ_EVENT_ACCEPTED) return TransportEvent{TransportEvent::Kind::kAccepted, static_cast<int>(value)};
-    if (event == ZMQ_EVENT_DISCONNECTED) {
-      return TransportEvent{TransportEvent::Kind::kDisconnected, static_cast<int>(value)};
+    using Kind = TransportEvent::Kind;
+    const int number = static_cast<int>(value);
+    switch (event) {
+      case ZMQ_EVENT_ACCEPTED: return TransportEvent{Kind::kAccepted, number};
+      case ZMQ_EVENT_DISCONNECTED: return TransportEvent{Kind::kDisconnected, number};
+      case ZMQ_EVENT_CONNECTED: return TransportEvent{Kind::kConnected, number};
+      case ZMQ_EVENT_CONNECT_RETRIED: return TransportEvent{Kind::kConnectRetried};
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: return TransportEvent{Kind::kHandshakeSucceeded};
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: return TransportEvent{Kind::kHandshakeFailed, -1, number};
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: return TransportEvent{Kind::kHandshakeRefused, -1, number};
+      default: break;
     }
   }
 }

@@ -9,7 +9,8 @@
 //
 // Supported keywords: `type` (including "integer"), `properties`, `required`,
 // `additionalProperties`, `items` (one schema for all elements), `minItems`/`maxItems`, `enum`,
-// `const`, `minimum`/`maximum`, `exclusiveMinimum`/`exclusiveMaximum`, `minLength`/`maxLength`
+// `const`, `minimum`/`maximum`, `exclusiveMinimum`/`exclusiveMaximum`, `multipleOf` (to a relative
+// 1e-9, so decimal steps such as 0.01 work), `anyOf`/`oneOf`, `minLength`/`maxLength`
 // (counted in Unicode code points), `pattern`, `format: "date-time"` (asserted, not just annotated,
 // by tcc::ParseRfc3339: RFC 3339 with range checks; leap seconds are refused because claim times
 // must map to instants), `$ref` to a local JSON Pointer (`#`, `#/$defs/name`), `$defs`, boolean
@@ -18,7 +19,8 @@
 // `"minimun"` cannot weaken a template.
 //
 // Choices that differ from full JSON Schema: `$ref` graphs must be acyclic (claims are flat business
-// records; refusing recursion bounds validation work by the size of the claim); `pattern` uses RE2,
+// records; refusing recursion bounds validation work by the size of the claim, as does a bound on
+// how many subschemas can apply to one value, which anyOf/oneOf branches multiply); `pattern` uses RE2,
 // which matches in linear time whatever the pattern (templates come from providers, so catastrophic
 // backtracking must be impossible) and supports ECMA-262's common subset — backreferences and
 // lookaround are rejected at compile time.

@@ -2,7 +2,10 @@
 // request/answer matching and a queue of the events the daemon pushes meanwhile.
 //
 // The server key is the X25519 form of the TCC's DID key, so knowing the TCC's DID is enough to
-// reach it securely; a wrong DID means the CURVE handshake fails and requests time out. The client
+// reach it securely. A wrong DID makes the CURVE handshake fail: a socket monitor sees it and the
+// pending request fails within about a second with kPermissionDenied ("the server's key does not
+// match the DID given"), as does a key the endpoint refuses (ZAP), instead of waiting out the
+// timeout. The client
 // key is fresh per connection for parties, or the X25519 form of an admin DID key for the control
 // endpoint (the daemon admits only configured admin keys there).
 //
@@ -57,14 +60,19 @@ class Connection {
   bool lost() const { return lost_; }
 
  private:
-  Connection(ConnectOptions options, controller::ZmqSocket socket)
-      : options_(std::move(options)), socket_(std::move(socket)) {}
+  Connection(ConnectOptions options, controller::ZmqSocket socket, controller::ZmqSocket monitor)
+      : options_(std::move(options)), socket_(std::move(socket)), monitor_(std::move(monitor)) {}
+  // Reads the monitor's events: an error once the handshake has failed for good.
+  Status CheckHandshake();
   Result<Message> Await(std::uint64_t id);
   // Receives one frame (waiting up to `wait`): an event goes to the queue; an answer is returned.
   Result<std::optional<Message>> ReceiveOne(std::chrono::milliseconds wait);
 
   ConnectOptions options_;
   controller::ZmqSocket socket_;
+  controller::ZmqSocket monitor_;  // the socket's connection and handshake events
+  int handshake_failures_ = 0;     // in a row, since the last successful handshake
+  bool refused_ = false;           // a connection attempt was refused and none has connected since
   std::uint64_t next_id_ = 1;
   std::deque<Message> events_;
   bool lost_ = false;

@@ -66,11 +66,27 @@ struct ReceivedFrame {
 // A transport connection of a monitored socket was accepted or went away (ZMQ_EVENT_ACCEPTED,
 // ZMQ_EVENT_DISCONNECTED). For one descriptor the monitor reports them in order, and a
 // connection's accept is reported before any of its messages can be received.
+// A client's monitor (MonitorEvents::kClient) reports instead how its outgoing connections fare:
+// connected, refused (ZMQ_EVENT_CONNECT_RETRIED), and the CURVE handshake's outcome. A server that
+// cannot open the client's HELLO (the client was given the wrong server key, i.e. the wrong TCC
+// DID) drops the connection, which the client sees as kHandshakeFailed with no detail; a ZAP
+// refusal (a key the endpoint does not admit) is kHandshakeRefused with the ZAP status in `detail`.
 struct TransportEvent {
-  enum class Kind { kAccepted, kDisconnected };
+  enum class Kind {
+    kAccepted,
+    kDisconnected,
+    kConnected,
+    kConnectRetried,
+    kHandshakeSucceeded,
+    kHandshakeFailed,   // dropped or a ZMTP error in the handshake; detail: errno or ZMTP code
+    kHandshakeRefused,  // the server's ZAP handler refused the client key; detail: ZAP status
+  };
   Kind kind = Kind::kAccepted;
   int fd = -1;
+  int detail = 0;
 };
+
+enum class MonitorEvents { kServer, kClient };
 
 class ZmqSocket {
  public:
@@ -96,9 +112,11 @@ class ZmqSocket {
   // Outgoing connections: how long the CURVE handshake may take.
   Status SetHandshakeTimeout(std::chrono::milliseconds timeout);
 
-  // Starts a socket monitor reporting accepted and closed connections on `endpoint` (inproc://)
-  // and returns the PAIR socket that receives its events (ReceiveEvent).
-  Result<ZmqSocket> Monitor(const std::string& endpoint);
+  // Starts a socket monitor on `endpoint` (inproc://) and returns the PAIR socket that receives
+  // its events (ReceiveEvent): accepted and closed connections (kServer), or a client's
+  // connection attempts and handshakes (kClient).
+  Result<ZmqSocket> Monitor(const std::string& endpoint,
+                            MonitorEvents events = MonitorEvents::kServer);
   // On a monitor's PAIR socket: the next event, or nullopt when none is queued.
   std::optional<TransportEvent> ReceiveEvent();
 

@@ -1,0 +1,470 @@
+// tcc channel open|close|status|list|policy, tcc anchor status: the operators' commands on tccd's
+// control API, with an admin key, through the channel SDK's connection (tcc::client).
+//
+// Control commands connect with the X25519 form of an admin key; tccd admits nothing else on the
+// control socket. A wrong TCC DID or a refused key fails the CURVE handshake, which the SDK's
+// connection reports within a second; an unreachable tccd shows only as no answer, which is why
+// every command has --timeout. --data-dir DIR finds the DID, the admin key and the endpoints of a
+// tccd on this machine.
+#include <charconv>
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "command_line.h"
+#include "tcc/client/connection.h"
+#include "tcc/common/bytes.h"
+#include "tcc/common/file.h"
+#include "tcc/common/time.h"
+#include "tcc/controller/protocol.h"
+#include "tcc/controller/transport.h"
+#include "tcc/did/did_key.h"
+#include "tccd_client.h"
+
+namespace tcc::cli {
+namespace {
+
+using client::Message;
+using client::MessageType;
+using tccd_client::CheckChannelId;
+using tccd_client::Clock;
+using tccd_client::kDefaultControl;
+using tccd_client::ParseTimeout;
+using tccd_client::ParseUint;
+using tccd_client::StringOf;
+using tccd_client::TimeoutHelp;
+
+// Counts in tccd's answers, read through the checked JSON conversion. An absent one shows as 0; the
+// first that is not a JSON integer from 0 to 2^53 - 1 is kept in status() and fails the command
+// before anything is printed.
+class Counts {
+ public:
+  std::uint64_t operator()(const Json& object, std::string_view name) {
+    if (!object.is_object() || !object.Contains(name)) return 0;
+    auto value = object.GetInteger(name);
+    if (value.ok()) return *value;
+    if (status_.ok()) status_ = std::move(value).error().WithContext("tccd's answer");
+    return 0;
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_ = OkStatus();
+};
+
+// ---------------------------------------------------------------------------------------------
+// Control commands
+
+struct ControlOptions {
+  std::string control, tcc, data_dir, key, timeout;
+  bool json = false;
+
+  void Declare(CommandLine& command_line) {
+    command_line
+        .Option("control", "ENDPOINT",
+                "tccd's control endpoint (default: the one tccd on --data-dir bound, else " +
+                    std::string(kDefaultControl) + ").",
+                &control)
+        .Option("tcc", "DID", "The TCC's DID (required unless --data-dir has tcc.key).", &tcc)
+        .Option("data-dir", "DIR",
+                "tccd's data directory: the TCC DID from DIR/tcc.key, the admin key DIR/admin.key, "
+                "and\n"
+                "      the control endpoint of the tccd running on it (DIR/endpoints.json).",
+                &data_dir)
+        .Option("key", "FILE", "An admin key of tccd (default DIR/admin.key with --data-dir).",
+                &key)
+        .Option("timeout", "MS", TimeoutHelp(), &timeout)
+        .Flag("json", "Print JSON instead of text.", &json);
+  }
+
+  Result<std::unique_ptr<client::Connection>> Connect() const {
+    std::string tcc_did = tcc;
+    if (tcc_did.empty()) {
+      if (data_dir.empty()) return MissingOption("--tcc DID (or --data-dir DIR)");
+      TCC_ASSIGN_OR_RETURN(tcc_did, DataDirDid(data_dir));
+    }
+    std::string endpoint = control;
+    if (endpoint.empty() && !data_dir.empty()) {
+      if (auto bound = ReadEndpoints(data_dir); bound.ok()) endpoint = bound->control;
+    }
+    if (endpoint.empty()) endpoint = kDefaultControl;
+    if (Status checked = CheckEndpoint(endpoint, "--control"); !checked.ok())
+      return UsageError(checked.error().message());
+    std::string key_file = key;
+    if (key_file.empty()) {
+      if (data_dir.empty()) return MissingOption("--key FILE (or --data-dir DIR)");
+      key_file = data_dir + "/admin.key";
+    }
+    TCC_ASSIGN_OR_RETURN(std::chrono::milliseconds wait, ParseTimeout(timeout));
+    TCC_ASSIGN_OR_RETURN(did::KeyPair admin, did::KeyPair::ReadFile(key_file));
+    client::ConnectOptions options;
+    options.endpoint = endpoint;
+    options.tcc_did = tcc_did;
+    options.client_key = controller::CurveKeyPair::FromDidKey(admin);
+    options.timeout = wait;
+    return client::Connection::Open(std::move(options));
+  }
+};
+
+// The member of a reply, or kParse naming what is missing.
+Result<Json> ReplyMember(const Message& reply, std::string_view name) {
+  const Json* member = reply.body.Find(name);
+  if (member == nullptr) {
+    return Error(ErrorCode::kParse, std::string(controller::MessageTypeName(reply.type)) +
+                                        " answer lacks " + std::string(name));
+  }
+  return *member;
+}
+
+Result<std::string> ChannelText(const Json& state) {
+  Counts count;
+  std::ostringstream out;
+  const Json* tst = state.Find("tst");
+  out << "channel       " << StringOf(state, "channel") << "\n"
+      << "state         " << StringOf(state, "state") << "\n"
+      << "provider      " << StringOf(state, "provider") << "\n"
+      << "consumer      " << StringOf(state, "consumer") << "\n";
+  if (const Json* auditors = state.Find("auditors"); auditors != nullptr && auditors->is_array()) {
+    for (const auto& auditor : auditors->as_array()) {
+      if (auditor.is_string()) out << "auditor       " << auditor.as_string() << "\n";
+    }
+  }
+  if (tst != nullptr)
+    out << "tst           " << StringOf(*tst, "id") << " v" << count(*tst, "version") << "\n";
+  out << "last seq      " << count(state, "last_seq") << "\n"
+      << "last hash     " << StringOf(state, "last_hash") << "\n"
+      << "N             " << count(state, "n") << " (TSCs per evidence leaf)\n"
+      << "evidence seq  " << count(state, "evidence_seq") << "\n"
+      << "anchored seq  " << count(state, "anchored_seq") << "\n"
+      << "members       " << count(state, "members") << " connected\n";
+  TCC_RETURN_IF_ERROR(count.status());
+  return out.str();
+}
+
+Result<std::string> ChannelLine(const Json& state) {
+  Counts count;
+  std::string line = StringOf(state, "channel") + "  " + StringOf(state, "state") +
+                     "  seq=" + std::to_string(count(state, "last_seq")) +
+                     " n=" + std::to_string(count(state, "n")) +
+                     " anchored=" + std::to_string(count(state, "anchored_seq")) +
+                     " members=" + std::to_string(count(state, "members"));
+  TCC_RETURN_IF_ERROR(count.status());
+  return line;
+}
+
+Result<JsonArray> ListChannels(client::Connection& connection) {
+  TCC_ASSIGN_OR_RETURN(Message reply, connection.Request(MessageType::kControlList, {}));
+  TCC_ASSIGN_OR_RETURN(Json channels, ReplyMember(reply, "channels"));
+  if (!channels.is_array())
+    return Error(ErrorCode::kParse, "control.list answer: channels is not an array");
+  return channels.as_array();
+}
+
+int RunChannelList(std::span<const std::string> arguments) {
+  ControlOptions options;
+  CommandLine command_line("channel list",
+                           "List tccd's channels: id, state, last seq, N, anchored seq, members.");
+  options.Declare(command_line);
+  return RunCommand(command_line, "channel list", arguments, [&]() -> Status {
+    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+    TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
+    if (options.json) {
+      std::cout << Json(channels).SerializePretty() << "\n";
+    } else if (channels.empty()) {
+      std::cout << "no channels\n";
+    } else {
+      std::string lines;
+      for (const auto& state : channels) {
+        TCC_ASSIGN_OR_RETURN(std::string line, ChannelLine(state));
+        lines += line + "\n";
+      }
+      std::cout << lines;
+    }
+    return OkStatus();
+  });
+}
+
+int RunChannelStatus(std::span<const std::string> arguments) {
+  ControlOptions options;
+  std::vector<std::string> ids;
+  std::string wait_text;
+  CommandLine command_line(
+      "channel status",
+      "Show one channel's state. Exit 3 if tccd has no such channel. With --wait, wait\n"
+      "for tccd to start and open the channel (e.g. after starting tccd in the background).");
+  options.Declare(command_line);
+  command_line
+      .Option("wait", "MS", "Retry until tccd answers with the channel, for up to MS milliseconds.",
+              &wait_text)
+      .Positionals("CHANNEL", "The channel id (the TIC's hash).", &ids, 1, 1);
+  return RunCommand(command_line, "channel status", arguments, [&]() -> Status {
+    TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], "CHANNEL"));
+    std::uint64_t wait_ms = 0;
+    if (!wait_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(wait_ms, ParseUint(wait_text, "--wait"));
+    }
+    const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+    ControlOptions attempt = options;
+    // Each attempt re-reads DIR/endpoints.json, which appears once tccd is ready.
+    if (wait_ms > 0 && attempt.timeout.empty()) attempt.timeout = "1000";
+    while (true) {
+      Status shown = [&]() -> Status {
+        TCC_ASSIGN_OR_RETURN(auto connection, attempt.Connect());
+        TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
+        for (const auto& state : channels) {
+          if (StringOf(state, "channel") != ids[0]) continue;
+          TCC_ASSIGN_OR_RETURN(std::string text,
+                               options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+          std::cout << text;
+          return OkStatus();
+        }
+        return Error(ErrorCode::kNotFound, "no channel " + ids[0] + " at this TCC");
+      }();
+      if (shown.ok() || Clock::now() >= deadline) return shown;
+      // A usage or key error does not go away by waiting.
+      if (shown.error().code() == ErrorCode::kInvalidArgument ||
+          shown.error().code() == ErrorCode::kPermissionDenied) {
+        return shown;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+}
+
+int RunChannelOpenOrClose(std::span<const std::string> arguments, bool open) {
+  ControlOptions options;
+  std::vector<std::string> ids;
+  const std::string name = open ? "channel open" : "channel close";
+  CommandLine command_line(
+      name, open ? "Open the channel of a TIC recorded on the chain for this TCC (tccd also opens\n"
+                   "channels by itself when it sees the TIC recorded). Opening an open channel\n"
+                   "shows it."
+                 : "Close a channel: no further settlements; its last TSC is anchored at once.");
+  std::string wait_text;
+  options.Declare(command_line);
+  if (!open) {
+    command_line.Option(
+        "wait", "MS",
+        "Wait up to MS milliseconds for the last TSC to be anchored (exit 3 if it is not),\n"
+        "      then show the channel.",
+        &wait_text);
+  }
+  command_line.Positionals(
+      open ? "TIC_ID" : "CHANNEL",
+      open ? "The TIC's id = the channel id (tcc vc hash tic.json)." : "The channel id.", &ids, 1,
+      1);
+  return RunCommand(command_line, name, arguments, [&]() -> Status {
+    TCC_RETURN_IF_ERROR(CheckChannelId(ids[0], open ? "TIC_ID" : "CHANNEL"));
+    std::uint64_t wait_ms = 0;
+    if (!wait_text.empty()) {
+      TCC_ASSIGN_OR_RETURN(wait_ms, ParseUint(wait_text, "--wait"));
+    }
+    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+    Result<Message> reply =
+        open ? connection->Request(MessageType::kControlOpen, {{"tic", ids[0]}})
+             : connection->Request(MessageType::kControlClose, {{"channel", ids[0]}});
+    if (!reply.ok()) return reply.error();
+    TCC_ASSIGN_OR_RETURN(Json state, ReplyMember(*reply, "channel"));
+    const auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+    while (wait_ms > 0) {
+      Counts count;
+      const bool anchored = count(state, "anchored_seq") == count(state, "last_seq");
+      TCC_RETURN_IF_ERROR(count.status());
+      if (anchored) break;
+      if (Clock::now() >= deadline) {
+        return Error(ErrorCode::kUnavailable,
+                     "channel " + ids[0] + " closed, but its last TSC was not anchored within " +
+                         wait_text + " ms");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      TCC_ASSIGN_OR_RETURN(JsonArray channels, ListChannels(*connection));
+      for (auto& listed : channels) {
+        if (StringOf(listed, "channel") == ids[0]) state = std::move(listed);
+      }
+    }
+    TCC_ASSIGN_OR_RETURN(std::string text,
+                         options.json ? state.SerializePretty() + "\n" : ChannelText(state));
+    std::cout << text;
+    return OkStatus();
+  });
+}
+
+int RunChannelOpen(std::span<const std::string> arguments) {
+  return RunChannelOpenOrClose(arguments, true);
+}
+int RunChannelClose(std::span<const std::string> arguments) {
+  return RunChannelOpenOrClose(arguments, false);
+}
+
+Result<std::string> PolicyText(const Json& policy) {
+  Counts count;
+  std::ostringstream out;
+  if (policy.Contains("channel")) {
+    out << "channel     " << StringOf(policy, "channel") << "\n"
+        << "N           " << count(policy, "n") << " (TIC: " << count(policy, "strategy_n")
+        << (policy.Contains("n_override")
+                ? ", override: " + std::to_string(count(policy, "n_override"))
+                : std::string())
+        << ")\n";
+  }
+  const Json* adaptive = policy.Find("adaptive");
+  out << "default N   " << count(policy, "default_n") << "\n"
+      << "N range     [" << count(policy, "n_min") << ", " << count(policy, "n_max") << "]\n"
+      << "adaptive    "
+      << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off") << "\n";
+  if (const Json* factor = policy.Find("factor"); factor != nullptr && factor->is_number()) {
+    out << "factor      " << factor->as_number() << "\n";
+  }
+  TCC_RETURN_IF_ERROR(count.status());
+  return out.str();
+}
+
+int RunChannelPolicy(std::span<const std::string> arguments) {
+  ControlOptions options;
+  std::string channel, n, adaptive, n_min, n_max, default_n;
+  CommandLine command_line(
+      "channel policy",
+      "Show or set the anchoring policy (N = TSCs per evidence leaf). With --channel and\n"
+      "--n, set one channel's N (--n tic: back to the TIC's N). Without --channel, set the\n"
+      "global --default-n, --adaptive, --n-min, --n-max. With no setting, show the\n"
+      "global policy.");
+  options.Declare(command_line);
+  command_line.Option("channel", "ID", "The channel whose N to set (with --n).", &channel)
+      .Option("n", "N|tic", "The channel's N, or \"tic\" to drop the override.", &n)
+      .Option("default-n", "N", "Global: N of channels whose TIC sets none.", &default_n)
+      .Option("adaptive", "on|off", "Global: adapt N to the chain's latency and backlog.",
+              &adaptive)
+      .Option("n-min", "N", "Global: lower bound of any channel's N.", &n_min)
+      .Option("n-max", "N", "Global: upper bound of any channel's N.", &n_max);
+  return RunCommand(command_line, "channel policy", arguments, [&]() -> Status {
+    std::vector<std::pair<std::string, Json>> members;
+    if (!channel.empty()) {
+      TCC_RETURN_IF_ERROR(CheckChannelId(channel, "--channel"));
+      if (n.empty()) return MissingOption("with --channel, --n N|tic");
+      if (!default_n.empty() || !adaptive.empty() || !n_min.empty() || !n_max.empty()) {
+        return UsageError(
+            "--default-n, --adaptive, --n-min and --n-max are global; drop --channel");
+      }
+      members.emplace_back("channel", channel);
+      if (n != "tic") {
+        TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(n, "--n"));
+        members.emplace_back("n", value);
+      }
+    } else {
+      if (!n.empty())
+        return UsageError(
+            "--n sets one channel's N and needs --channel; the global default is --default-n");
+      if (!default_n.empty()) {
+        TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(default_n, "--default-n"));
+        members.emplace_back("n", value);
+      }
+      if (!adaptive.empty()) {
+        if (adaptive != "on" && adaptive != "off")
+          return UsageError("--adaptive must be on or off");
+        members.emplace_back("adaptive", adaptive == "on");
+      }
+      if (!n_min.empty()) {
+        TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(n_min, "--n-min"));
+        members.emplace_back("n_min", value);
+      }
+      if (!n_max.empty()) {
+        TCC_ASSIGN_OR_RETURN(std::uint64_t value, ParseUint(n_max, "--n-max"));
+        members.emplace_back("n_max", value);
+      }
+    }
+    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+    Json policy;
+    if (members.empty()) {
+      // control.policy must set something (the protocol rejects an empty one); health shows it.
+      TCC_ASSIGN_OR_RETURN(Message reply, connection->Request(MessageType::kControlHealth, {}));
+      TCC_ASSIGN_OR_RETURN(Json health, ReplyMember(reply, "health"));
+      TCC_ASSIGN_OR_RETURN(policy, ReplyMember(Message{reply.type, reply.id, health}, "policy"));
+    } else {
+      TCC_ASSIGN_OR_RETURN(Message reply,
+                           connection->Request(MessageType::kControlPolicy, members));
+      TCC_ASSIGN_OR_RETURN(policy, ReplyMember(reply, "policy"));
+    }
+    TCC_ASSIGN_OR_RETURN(std::string text,
+                         options.json ? policy.SerializePretty() + "\n" : PolicyText(policy));
+    std::cout << text;
+    return OkStatus();
+  });
+}
+
+int RunAnchorStatus(std::span<const std::string> arguments) {
+  ControlOptions options;
+  CommandLine command_line(
+      "anchor status",
+      "Show tccd's anchoring: batches and leaves anchored, what is queued, the last root\n"
+      "and its chain height, the chain's state and the N policy (control.health).");
+  options.Declare(command_line);
+  return RunCommand(command_line, "anchor status", arguments, [&]() -> Status {
+    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+    TCC_ASSIGN_OR_RETURN(Message reply, connection->Request(MessageType::kControlHealth, {}));
+    TCC_ASSIGN_OR_RETURN(Json health, ReplyMember(reply, "health"));
+    const Json anchoring =
+        health.Contains("anchoring") ? *health.Find("anchoring") : Json::Object();
+    const Json policy = health.Contains("policy") ? *health.Find("policy") : Json::Object();
+    const Json chain = health.Contains("chain") ? *health.Find("chain") : Json::Object();
+    Counts count;
+    if (options.json) {
+      Json out = Json::Object();
+      out.Set("status", StringOf(health, "status"));
+      out.Set("issued", count(health, "issued"));
+      TCC_RETURN_IF_ERROR(count.status());
+      out.Set("anchoring", anchoring);
+      out.Set("policy", policy);
+      out.Set("chain", chain);
+      std::cout << out.SerializePretty() << "\n";
+      return OkStatus();
+    }
+    const Json* latency = anchoring.Find("last_latency_ms");
+    std::ostringstream text;
+    text << "status        " << StringOf(health, "status") << "\n"
+         << "TSCs issued   " << count(health, "issued") << "\n"
+         << "batches       " << count(anchoring, "batches") << " anchored\n"
+         << "leaves        " << count(anchoring, "leaves") << " anchored\n"
+         << "queued        " << count(anchoring, "queued") << " (in flight "
+         << count(anchoring, "in_flight") << ")\n"
+         << "last root     " << StringOf(anchoring, "last_root") << "\n"
+         << "last height   " << count(anchoring, "last_height") << "\n";
+    if (latency != nullptr && latency->is_number())
+      text << "last latency  " << latency->as_number() << " ms\n";
+    text << "errors        " << count(anchoring, "adapter_errors")
+         << (StringOf(anchoring, "last_error", "").empty()
+                 ? ""
+                 : " (last: " + StringOf(anchoring, "last_error") + ")")
+         << "\n";
+    text << "chain         " << StringOf(chain, "adapter", "unreachable") << " height "
+         << count(chain, "height") << " pending " << count(chain, "pending") << "\n";
+    const Json* adaptive = policy.Find("adaptive");
+    text << "policy        default N " << count(policy, "default_n") << ", range ["
+         << count(policy, "n_min") << ", " << count(policy, "n_max") << "], adaptive "
+         << (adaptive != nullptr && adaptive->is_bool() && adaptive->as_bool() ? "on" : "off")
+         << "\n";
+    TCC_RETURN_IF_ERROR(count.status());
+    std::cout << text.str();
+    return OkStatus();
+  });
+}
+
+}  // namespace
+
+std::vector<Command> ControlCommands() {
+  return {
+      {"channel open", "Open the channel of a recorded TIC (control API)", RunChannelOpen},
+      {"channel close", "Close a channel; its last TSC is anchored at once (control API)",
+       RunChannelClose},
+      {"channel status", "Show one channel's state (control API)", RunChannelStatus},
+      {"channel list", "List tccd's channels (control API)", RunChannelList},
+      {"channel policy", "Show or set the anchoring policy N (control API)", RunChannelPolicy},
+      {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)",
+       RunAnchorStatus},
+  };
+}
+
+}  // namespace tcc::cli
