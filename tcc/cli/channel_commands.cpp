@@ -549,8 +549,8 @@ int RunSettle(std::span<const std::string> arguments) {
               &unit_path)
       .Option("tsc-dir", "DIR",
               "Keep every TSC applied in DIR/<channel>/<seq>.json, and refuse a tccd that comes back\n"
-              "      behind them or with another TSC at a kept seq (default: 'tscs' beside the key file;\n"
-              "      'none' keeps none).",
+              "      behind them or with another TSC at a kept seq (default: beside the key file,\n"
+              "      KEY.tscs for KEY.key; 'none' keeps none).",
               &tsc_dir);
   return RunCommand(command_line, "settle", arguments, [&]() -> Status {
     if (role.empty()) return MissingOption("--role provider|consumer");
@@ -590,7 +590,8 @@ int RunSettle(std::span<const std::string> arguments) {
     InstallStopHandler();
     Party party(options, role, count, chain_uri);
     if (tsc_dir.empty()) {
-      tsc_dir = (std::filesystem::path(options.key).parent_path() / "tscs").string();
+      // Per key, so that parties whose keys share a directory keep separate copies.
+      tsc_dir = std::filesystem::path(options.key).replace_extension(".tscs").string();
     } else if (tsc_dir == "none") {
       tsc_dir.clear();
     }

@@ -73,8 +73,8 @@ wait "$consumer_pid"
 check "the consumer co-signed the amended bill and stopped" test $? -eq 0
 consumer_pid=""
 check "the consumer's log has the amended TSC" grep -q '^cosigned TSC seq=1 .* fee=0.38 USD$' "$work/consumer.log"
-check "tcc settle kept the TSC beside the key by default (tscs/CHANNEL/SEQ.json)" \
-  test -s "$work/tscs/$channel/00000000000000000001.json"
+check "tcc settle kept the TSC beside the key by default (KEY.tscs/CHANNEL/SEQ.json)" \
+  test -s "$work/consumer.tscs/$channel/00000000000000000001.json"
 check "tccd counted the rejection" bash -c "curl -sf http://$metrics/metrics | grep -q '^tcc_rejections_total{code=\"price\"} 1'"
 
 # The dispute record as a member sees it, then a close with a reason by the consumer.

@@ -42,19 +42,25 @@ std::string TscJournal::FileOf(std::uint64_t seq) const {
   return path_ + "/" + name + std::string(kSuffix);
 }
 
+Status TscJournal::SameAsKept(std::uint64_t seq, const Json& kept, const std::string& hash) const {
+  TCC_ASSIGN_OR_RETURN(std::string kept_hash, vc::CredentialHash(kept));
+  if (kept_hash == hash) return OkStatus();
+  return Error(ErrorCode::kConflict, "TSC journal " + FileOf(seq) + " holds another TSC for seq " +
+                                         std::to_string(seq) + " (hash " + kept_hash + ", now " +
+                                         hash + "): the channel forked");
+}
+
 Status TscJournal::Append(std::uint64_t seq, const Json& tsc) {
-  TCC_ASSIGN_OR_RETURN(std::string canonical_hash, vc::CredentialHash(tsc));
+  TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(tsc));
   auto existing = Get(seq);
-  if (existing.ok()) {
-    TCC_ASSIGN_OR_RETURN(std::string kept_hash, vc::CredentialHash(*existing));
-    if (kept_hash == canonical_hash) return OkStatus();
-    return Error(ErrorCode::kConflict, "TSC journal " + FileOf(seq) +
-                                           " holds another TSC for seq " + std::to_string(seq) +
-                                           " (hash " + kept_hash + ", now " + canonical_hash +
-                                           "): the channel forked");
-  }
+  if (existing.ok()) return SameAsKept(seq, *existing, hash);
   if (existing.error().code() != ErrorCode::kNotFound) return std::move(existing).error();
-  return WriteFileAtomic(FileOf(seq), tsc.Serialize(), {.mode = 0600, .overwrite = false});
+  Status written =
+      WriteFileAtomic(FileOf(seq), tsc.Serialize(), {.mode = 0600, .overwrite = false});
+  if (written.ok()) return written;
+  // Written meanwhile by another session of this party: the same TSC is fine, another one is not.
+  auto raced = Get(seq);
+  return raced.ok() ? SameAsKept(seq, *raced, hash) : written;
 }
 
 Result<Json> TscJournal::Get(std::uint64_t seq) const {

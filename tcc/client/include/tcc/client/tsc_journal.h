@@ -40,6 +40,8 @@ class TscJournal {
       : path_(std::move(path)), channel_id_(std::move(channel_id)) {}
   std::string FileOf(std::uint64_t seq) const;
   Result<std::vector<std::uint64_t>> Seqs() const;
+  // OK when `kept` (read from seq's file) is the TSC hashed `hash`, else kConflict.
+  Status SameAsKept(std::uint64_t seq, const Json& kept, const std::string& hash) const;
 
   std::string path_;
   std::string channel_id_;
