@@ -26,7 +26,6 @@
 #include <utility>
 
 #include "tcc/chain/evidence.h"
-#include "tcc/chain/factory.h"
 #include "tcc/client/party_session.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
@@ -400,15 +399,11 @@ class Session {
     Blocking([&] { return session_->Resync(); });
   }
 
-  py::dict FetchEvidence(std::uint64_t seq, std::optional<std::string> chain_uri) {
+  // Offline checks only; the on-chain check is tcc._chain's (tcc/__init__.py joins the two), so
+  // that this extension links no chain adapter.
+  py::dict FetchEvidence(std::uint64_t seq) {
     Driving driving(*this);
-    auto evidence = Blocking([&]() -> tcc::Result<tcc::client::VerifiedEvidence> {
-      if (!chain_uri) return session_->FetchEvidence(seq);
-      // Opened for reading only: a mistyped local: path must not become a new, empty ledger.
-      TCC_ASSIGN_OR_RETURN(auto chain,
-                           tcc::chain::OpenChainAdapter(*chain_uri, {.create_if_missing = false}));
-      return session_->FetchEvidence(seq, chain.get());
-    });
+    auto evidence = Blocking([&] { return session_->FetchEvidence(seq); });
     py::dict dict;
     dict["seq"] = evidence.seq;
     dict["anchored_seq"] = evidence.anchored_seq;
@@ -534,6 +529,5 @@ PYBIND11_MODULE(_native, module) {
       .def("cosign", &Session::Cosign, py::arg("proposal"))
       .def("submit", &Session::Submit, py::arg("joint_claim"))
       .def("resync", &Session::Resync)
-      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"),
-           py::arg("chain") = py::none());
+      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"));
 }

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "tcc/controller/channel_store.h"
+#include "channel_store.h"
 
 namespace tcc::controller {
 

@@ -65,9 +65,9 @@ class ChannelClient {
   // TSCs with seq > after, ascending (one page; repeat with the last seq for more).
   Result<std::vector<Json>> Sync(const std::string& channel_id, std::uint64_t after, std::uint64_t limit = 100);
   Result<EvidenceReply> GetEvidence(const std::string& channel_id, std::uint64_t seq);
-  // Sends a signed rejection (controller::MakeRejection); returns the seq it was recorded for.
+  // Sends a signed rejection (wire::MakeRejection); returns the seq it was recorded for.
   Result<std::uint64_t> Reject(const std::string& channel_id, const Json& rejection);
-  // Sends a signed close request (controller::MakeCloseRequest); returns the closing record.
+  // Sends a signed close request (wire::MakeCloseRequest); returns the closing record.
   Result<Json> Close(const std::string& channel_id, const Json& request);
   // The rejections with seq >= from_seq (one page) and the closing record, if any.
   Result<DisputeRecord> Disputes(const std::string& channel_id, std::uint64_t from_seq = 1);

@@ -20,20 +20,20 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/key_pair.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::client {
 
-using controller::Message;
-using controller::MessageType;
+using wire::Message;
+using wire::MessageType;
 
 struct ConnectOptions {
   std::string endpoint;  // e.g. tcp://127.0.0.1:7700
   std::string tcc_did;   // did:key of the TCC: its key is the CURVE server key
   // The CURVE client key; empty: a fresh one (parties). Operators pass their admin key's form.
-  std::optional<controller::CurveKeyPair> client_key;
+  std::optional<wire::CurveKeyPair> client_key;
   std::chrono::milliseconds timeout{10000};  // per request
 };
 
@@ -57,14 +57,14 @@ class Connection {
   bool lost() const { return lost_; }
 
  private:
-  Connection(ConnectOptions options, controller::ZmqSocket socket)
+  Connection(ConnectOptions options, wire::ZmqSocket socket)
       : options_(std::move(options)), socket_(std::move(socket)) {}
   Result<Message> Await(std::uint64_t id);
   // Receives one frame (waiting up to `wait`): an event goes to the queue; an answer is returned.
   Result<std::optional<Message>> ReceiveOne(std::chrono::milliseconds wait);
 
   ConnectOptions options_;
-  controller::ZmqSocket socket_;
+  wire::ZmqSocket socket_;
   std::uint64_t next_id_ = 1;
   std::deque<Message> events_;
   bool lost_ = false;

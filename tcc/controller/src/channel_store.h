@@ -33,10 +33,10 @@
 #include <string_view>
 #include <vector>
 
+#include "channel.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/channel.h"
 
 namespace tcc::controller {
 
@@ -73,7 +73,7 @@ struct RejectionRecord {
   std::string channel_id;
   std::uint64_t seq = 0;
   std::string proposal_hash;  // 64 lowercase hex
-  std::string content_hash;   // the rejected claim without its proof (dispute.h ContentHash)
+  std::string content_hash;   // the rejected claim without its proof (wire/dispute.h ContentHash)
   std::uint64_t received_ms = 0;  // Unix ms, tccd's clock
   Json document;                  // the signed SettlementRejection
 };
