@@ -33,7 +33,8 @@ ErrorTuple ToTuple(const tcc::Error& error) {
 
 class Adapter {
  public:
-  explicit Adapter(std::unique_ptr<tcc::chain::ChainAdapter> adapter) : adapter_(std::move(adapter)) {}
+  explicit Adapter(std::unique_ptr<tcc::chain::ChainAdapter> adapter)
+      : adapter_(std::move(adapter)) {}
 
   // The bundle as JSON text (schemas/evidence-bundle.schema.json); nullopt when its root is
   // anchored on this chain under its batch id.
@@ -41,7 +42,8 @@ class Adapter {
     tcc::Status checked = [&]() -> tcc::Status {
       py::gil_scoped_release release;
       TCC_ASSIGN_OR_RETURN(tcc::Json json, tcc::Json::Parse(bundle_json));
-      TCC_ASSIGN_OR_RETURN(tcc::chain::EvidenceBundle bundle, tcc::chain::EvidenceBundleFromJson(json));
+      TCC_ASSIGN_OR_RETURN(tcc::chain::EvidenceBundle bundle,
+                           tcc::chain::EvidenceBundleFromJson(json));
       auto anchored = tcc::chain::VerifyEvidenceBundleOnChain(bundle, *adapter_);
       if (!anchored.ok()) return std::move(anchored).error().WithContext("evidence on chain");
       return tcc::OkStatus();
@@ -70,7 +72,8 @@ PYBIND11_MODULE(_chain, module) {
           return tcc::chain::OpenChainAdapter(uri, {.create_if_missing = false});
         }();
         if (!opened.ok()) return py::make_tuple(py::none(), py::cast(ToTuple(opened.error())));
-        return py::make_tuple(py::cast(std::make_unique<Adapter>(std::move(opened).value())), py::none());
+        return py::make_tuple(py::cast(std::make_unique<Adapter>(std::move(opened).value())),
+                              py::none());
       },
       py::arg("uri"),
       "(Adapter, None), or (None, (code, message)) when the URI does not name a chain that opens.");

@@ -128,7 +128,7 @@ class ChannelStore {
   // The highest anchored seq of the channel (0 when nothing is anchored).
   Result<std::uint64_t> AnchoredSeq(std::string_view channel_id);
 
-  // Disputes (controller/dispute.h). A rejection is stored under its channel, seq and proposal
+  // Disputes (wire/dispute.h). A rejection is stored under its channel, seq and proposal
   // hash; storing the same one again is a no-op. The provider's latest proposal is one per channel
   // (its seq and hash), so that tccd tells an amend from a second claim after a restart too.
   // PutProposal alone is not synced (one per settlement; every other write is): it survives a

@@ -23,7 +23,8 @@ int main() {
     std::cerr << verified.error().ToString() << "\n";
     return 1;
   }
-  auto ping = tcc::wire::DecodeMessage(tcc::wire::FrameBuilder(tcc::wire::MessageType::kPing, 7).Finish());
+  auto ping =
+      tcc::wire::DecodeMessage(tcc::wire::FrameBuilder(tcc::wire::MessageType::kPing, 7).Finish());
   if (!ping.ok() || ping->type != tcc::wire::MessageType::kPing || ping->id != 7) return 1;
   // The SDK's transport: a ZeroMQ context, as every PartySession opens one.
   auto context = tcc::wire::ZmqContext::Create(1);

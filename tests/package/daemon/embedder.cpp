@@ -12,6 +12,7 @@ int main() {
     std::cerr << "a config without data_dir was accepted\n";
     return 1;
   }
-  std::cout << "package embedder: daemon.h alone configures the daemon (" << checked.error().message() << ")\n";
+  std::cout << "package embedder: daemon.h alone configures the daemon ("
+            << checked.error().message() << ")\n";
   return 0;
 }

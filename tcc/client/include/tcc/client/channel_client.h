@@ -6,7 +6,7 @@
 // counterpart as an event), submit a co-signed claim and get the issued TSC back, read the
 // channel's state, sync TSCs it missed, and fetch evidence bundles. In a dispute the consumer sends
 // a signed rejection, either party a signed close request, and any member fetches the stored
-// rejections (controller/dispute.h builds the documents). Events (event.tsc, event.proposal,
+// rejections (wire/dispute.h builds the documents). Events (event.tsc, event.proposal,
 // event.rejection, event.channel, event.anchored) are read with NextEvent.
 //
 // Ownership: owns its Connection and shares the party key. Thread safety: none (one per thread).
