@@ -7,7 +7,9 @@
 include(CMakePackageConfigHelpers)
 set(TCC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tcc)
 install(EXPORT tccTargets NAMESPACE tcc:: DESTINATION ${TCC_CMAKE_DIR})
-install(EXPORT tccDaemonTargets NAMESPACE tcc:: DESTINATION ${TCC_CMAKE_DIR})
+if(TCC_BUILD_DAEMON)
+  install(EXPORT tccDaemonTargets NAMESPACE tcc:: DESTINATION ${TCC_CMAKE_DIR})
+endif()
 configure_package_config_file(cmake/tccConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/tccConfig.cmake INSTALL_DESTINATION ${TCC_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tccConfigVersion.cmake

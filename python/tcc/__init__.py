@@ -254,7 +254,10 @@ class Session:
             return self._native.fetch_evidence(seq)
         # The chain adapters (LevelDB, libcurl) live in their own extension, loaded only here, so
         # that a party that never checks on chain loads neither (docs/sdk.md, "Python").
-        from . import _chain
+        try:
+            from . import _chain
+        except ImportError as missing:  # a party-only build (TCC_BUILD_DAEMON=OFF) has no adapters
+            raise UnavailableError(f"this tcc package cannot open a chain ({missing})") from None
         adapter, error = _chain.open(chain)
         if error is not None:
             raise _error(*error)
