@@ -1,8 +1,14 @@
-# tcc_add_module(NAME <name> SOURCES ... PUBLIC_DEPS ... PRIVATE_DEPS ...)
+# tcc_add_module(NAME <name> [EXPORT <set>] SOURCES ... PUBLIC_DEPS ... PRIVATE_DEPS ...)
 # Defines library target tcc_<name>, alias tcc::<name>, exported as tcc::<name>.
 # Public headers live in <dir>/include/tcc/<module>/; sources in <dir>/src/.
+# EXPORT picks the installed export set: tccTargets (default) holds what parties link, and
+# tccDaemonTargets the daemon side, whose third-party packages a party's find_package(tcc) never
+# needs (cmake/tccConfig.cmake.in, docs/design.md "Modules").
 function(tcc_add_module)
-  cmake_parse_arguments(M "" "NAME" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "NAME;EXPORT" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  if(NOT M_EXPORT)
+    set(M_EXPORT tccTargets)
+  endif()
   set(target tcc_${M_NAME})
   add_library(${target} ${M_SOURCES})
   add_library(tcc::${M_NAME} ALIAS ${target})
@@ -13,7 +19,7 @@ function(tcc_add_module)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(${target} PUBLIC ${M_PUBLIC_DEPS} PRIVATE ${M_PRIVATE_DEPS})
   tcc_set_warnings(${target})
-  install(TARGETS ${target} EXPORT tccTargets
+  install(TARGETS ${target} EXPORT ${M_EXPORT}
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         if (event.seq <= channel.head().seq) return;  // settled already: a re-sent proposal
         if (tcc::Status bill = CheckBill(event.body, *terms); !bill.ok()) {
           auto rejected = channel.Reject(
-              event.body, {tcc::controller::ReasonCode::kWrongAmount, bill.error().message()});
+              event.body, {tcc::wire::ReasonCode::kWrongAmount, bill.error().message()});
           std::cout << (rejected.ok() ? "rejected seq=" : "could not reject seq=") << event.seq
                     << ": " << (rejected.ok() ? bill.error().message() : rejected.error().message())
                     << std::endl;

@@ -1,4 +1,4 @@
-// What the EVM adapter reads from a node (chain-adapter/src/evm_abi.h, tcc/chain/evm_primitives.h):
+// What the EVM adapter reads from a node (chain-adapter/evm/src/evm_abi.h, tcc/chain/evm_primitives.h):
 // ABI-encoded call results and event data, revert data, and the quantities, addresses and hex data
 // of JSON-RPC replies. A node can be faulty or hostile. Properties: nothing crashes or reads out of
 // bounds (ASan); every value read from an accepted slot re-encodes and reads back the same; a

@@ -1,4 +1,4 @@
-// Channel message decoding (tcc/controller/protocol.h): every frame a party, an operator or a
+// Channel message decoding (tcc/wire/protocol.h): every frame a party, an operator or a
 // peer could send. Properties: DecodeMessage never crashes and refuses only with the three codes
 // it documents; a decoded message carries the members protocol.h lists for its type, readable
 // with the typed accessors (which assert); decoding depends on the JSON tree, not its spelling
@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "fuzz_support.h"
-#include "tcc/controller/protocol.h"
+#include "tcc/wire/protocol.h"
 
 namespace {
 
-using tcc::controller::Message;
-using tcc::controller::MessageType;
+using tcc::wire::Message;
+using tcc::wire::MessageType;
 
 // What protocol.h documents each type to carry (required members only).
 struct Members {
@@ -52,36 +52,36 @@ void CheckDecoded(const Message& message, std::string_view frame) {
   using namespace tcc;
   const Json* type_name = message.body.Find("type");
   fuzz::Require(type_name != nullptr && type_name->is_string() &&
-                    controller::MessageTypeFromName(type_name->as_string()) == message.type,
+                    wire::MessageTypeFromName(type_name->as_string()) == message.type,
                 "decoded type differs from the frame's type member");
-  if (controller::IsEvent(message.type)) {
+  if (wire::IsEvent(message.type)) {
     fuzz::Require(message.id == 0, "an event was decoded with an id");
   } else if (message.id != 0 || message.type != MessageType::kError) {
     fuzz::Require(message.id >= 1 && message.id <= (std::uint64_t{1} << 53) - 1, "id out of range");
-    fuzz::Require(controller::PeekRequestId(frame) == message.id, "PeekRequestId disagrees");
+    fuzz::Require(wire::PeekRequestId(frame) == message.id, "PeekRequestId disagrees");
   }
   const Members members = RequiredMembers(message.type);
   for (std::string_view name : members.strings) {
     const Json* value = message.body.Find(name);
     fuzz::Require(value != nullptr && value->is_string(), "decoded without string " + std::string(name));
-    fuzz::Require(controller::StringMember(message, name) == value->as_string(), "StringMember");
+    fuzz::Require(wire::StringMember(message, name) == value->as_string(), "StringMember");
   }
-  for (std::string_view name : members.uints) (void)controller::UintMember(message, name);
+  for (std::string_view name : members.uints) (void)wire::UintMember(message, name);
   for (std::string_view name : members.objects) {
-    fuzz::Require(controller::ObjectMember(message, name).is_object(), "ObjectMember");
+    fuzz::Require(wire::ObjectMember(message, name).is_object(), "ObjectMember");
   }
-  if (message.type == MessageType::kChannelSync) (void)controller::OptionalUint(message, "limit");
+  if (message.type == MessageType::kChannelSync) (void)wire::OptionalUint(message, "limit");
   if (message.type == MessageType::kControlPolicy) {
-    (void)controller::OptionalUint(message, "n");
-    (void)controller::OptionalUint(message, "n_min");
-    (void)controller::OptionalUint(message, "n_max");
-    (void)controller::OptionalBool(message, "adaptive");
+    (void)wire::OptionalUint(message, "n");
+    (void)wire::OptionalUint(message, "n_min");
+    (void)wire::OptionalUint(message, "n_max");
+    (void)wire::OptionalBool(message, "adaptive");
   }
-  if (message.type == MessageType::kError) (void)controller::ErrorFromMessage(message);
+  if (message.type == MessageType::kError) (void)wire::ErrorFromMessage(message);
 
   const std::string compact = message.body.Serialize();
-  if (compact.size() <= controller::kMaxFrameBytes) {
-    auto again = controller::DecodeMessage(compact);
+  if (compact.size() <= wire::kMaxFrameBytes) {
+    auto again = wire::DecodeMessage(compact);
     fuzz::Require(again.ok() && again->type == message.type && again->id == message.id,
                   "the compact form of a decoded frame does not decode the same");
   }
@@ -92,7 +92,7 @@ void CheckDecoded(const Message& message, std::string_view frame) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace tcc;
   const std::string_view frame = fuzz::AsText(data, size);
-  auto decoded = controller::DecodeMessage(frame);
+  auto decoded = wire::DecodeMessage(frame);
   if (decoded.ok()) {
     CheckDecoded(*decoded, frame);
   } else {
@@ -104,11 +104,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // tccd answers a refused frame with an error quoting what went wrong; whatever the bytes, that
   // answer must be a well-formed error frame.
-  const std::uint64_t id = controller::PeekRequestId(frame);
-  const std::string answer = controller::EncodeError(
+  const std::uint64_t id = wire::PeekRequestId(frame);
+  const std::string answer = wire::EncodeError(
       id, decoded.ok() ? Error(ErrorCode::kInvalidArgument, std::string(frame)) : decoded.error());
-  auto reread = controller::DecodeMessage(answer);
-  if (answer.size() <= controller::kMaxFrameBytes) {
+  auto reread = wire::DecodeMessage(answer);
+  if (answer.size() <= wire::kMaxFrameBytes) {
     fuzz::Require(reread.ok() && reread->type == MessageType::kError && reread->id == id,
                   "an error frame does not decode: " + (reread.ok() ? std::string() : reread.error().ToString()));
   }

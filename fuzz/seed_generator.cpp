@@ -9,15 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_support.h"
 #include "evm_abi.h"
+#include "fuzz_support.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/evm_primitives.h"
 #include "tcc/chain/ledger_format.h"
 #include "tcc/did/document.h"
-#include "tcc/controller/protocol.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/wire/protocol.h"
 
 namespace tcc::fuzz {
 namespace {
@@ -72,8 +72,8 @@ int Generate(const std::string& out) {
     WriteSeed(credentials, "tsc-" + n + ".jcs", Expect(vc::Canonicalize(tsc), "JCS"));
 
     const std::string frames = out + "/protocol";
-    using controller::FrameBuilder;
-    using controller::MessageType;
+    using wire::FrameBuilder;
+    using wire::MessageType;
     WriteSeed(frames, "settle.propose-" + n + ".json",
               FrameBuilder(MessageType::kSettlePropose, seq).Add("channel", channel).Add("proposal", proposal).Finish());
     WriteSeed(frames, "settle.submit-" + n + ".json",

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "metrics.h"
 #include "tcc/common/file.h"
-#include "tcc/controller/metrics.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/credential.h"
 

@@ -42,11 +42,11 @@
 #include "bench_util.h"
 #include "controller/faulty_adapter.h"  // tests/controller: a real ledger behind a settable delay
 #include "store_writer.h"                // the daemon's group-committing writer (tcc/controller/src)
+#include "anchor_service.h"
+#include "channel_store.h"
 #include "tcc/chain/local_ledger.h"
-#include "tcc/controller/anchor_service.h"
 #include "tcc/common/file.h"
 #include "tcc/common/sha256.h"
-#include "tcc/controller/channel_store.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"

@@ -42,17 +42,17 @@
 
 #include "bench_util.h"
 #include "daemon/daemon_test_util.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
 #include "tcc/vc/data_integrity.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::perf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using controller::FrameBuilder;
-using controller::Message;
-using controller::MessageType;
+using wire::FrameBuilder;
+using wire::Message;
+using wire::MessageType;
 using testing::TccdProcess;
 using testing::Trade;
 
@@ -115,12 +115,12 @@ class PartyLink {
  public:
   // `client_key`: the CURVE key of an admin (control endpoint); parties use a fresh one.
   PartyLink(const std::string& endpoint, const std::string& tcc_did,
-            std::optional<controller::CurveKeyPair> client_key = std::nullopt) {
-    context_ = Must(controller::ZmqContext::Create(1), "context");
-    socket_.emplace(Must(controller::ZmqSocket::Create(context_, controller::SocketType::kDealer), "socket"));
+            std::optional<wire::CurveKeyPair> client_key = std::nullopt) {
+    context_ = Must(wire::ZmqContext::Create(1), "context");
+    socket_.emplace(Must(wire::ZmqSocket::Create(context_, wire::SocketType::kDealer), "socket"));
     auto server = Must(did::X25519FromEd25519(Must(did::ParseDidKey(tcc_did), "TCC DID")), "server key");
-    if (auto set = socket_->SetCurveClient(client_key ? std::move(*client_key) : controller::CurveKeyPair::Generate(), server); !set.ok()) Die(set.error().ToString());
-    (void)socket_->SetMaxMessageSize(static_cast<std::int64_t>(controller::kMaxFrameBytes));
+    if (auto set = socket_->SetCurveClient(client_key ? std::move(*client_key) : wire::CurveKeyPair::Generate(), server); !set.ok()) Die(set.error().ToString());
+    (void)socket_->SetMaxMessageSize(static_cast<std::int64_t>(wire::kMaxFrameBytes));
     (void)socket_->SetHighWaterMarks(0, 0);  // the generator bounds what is in flight itself
     if (auto connected = socket_->Connect(endpoint); !connected.ok()) Die(connected.error().ToString());
   }
@@ -138,24 +138,24 @@ class PartyLink {
       auto frames = socket_->Receive(true);
       if (!frames.ok()) return;  // nothing more (EAGAIN)
       if (frames->size() != 1) Die("tccd sent a multi-part message");
-      out.push_back(Must(controller::DecodeMessage((*frames)[0].data), "message from tccd"));
+      out.push_back(Must(wire::DecodeMessage((*frames)[0].data), "message from tccd"));
     }
   }
 
-  const controller::ZmqSocket& socket() const { return *socket_; }
+  const wire::ZmqSocket& socket() const { return *socket_; }
 
  private:
-  std::shared_ptr<controller::ZmqContext> context_;
-  std::optional<controller::ZmqSocket> socket_;
+  std::shared_ptr<wire::ZmqContext> context_;
+  std::optional<wire::ZmqSocket> socket_;
   std::uint64_t next_id_ = 1;
 };
 
 // Waits until any of the links has something to read (or `wait` passed).
 void WaitReadable(std::initializer_list<PartyLink*> links, std::chrono::milliseconds wait) {
-  std::vector<controller::PollItem> items;
+  std::vector<wire::PollItem> items;
   for (PartyLink* link : links) items.push_back({&link->socket(), -1});
   std::vector<bool> ready;
-  (void)controller::PollReadable(items, wait, ready);
+  (void)wire::PollReadable(items, wait, ready);
 }
 
 struct Party {
@@ -193,12 +193,12 @@ double AdmitAll(Party party, const std::string& tcc_did, const std::vector<std::
     party.link->ReceiveReady(messages);
     for (Message& message : messages) {
       auto found = in_flight.find(message.id);
-      if (controller::IsEvent(message.type) || found == in_flight.end()) continue;
+      if (wire::IsEvent(message.type) || found == in_flight.end()) continue;
       const Pending pending = found->second;
       in_flight.erase(found);
       const std::string& channel_id = channels[pending.channel];
       if (message.type == MessageType::kError) {
-        const Error error = controller::ErrorFromMessage(message);
+        const Error error = wire::ErrorFromMessage(message);
         if (error.code() != ErrorCode::kNotFound || pending.proving) Die("join " + channel_id + ": " + error.ToString());
         retry_at[pending.channel] = Clock::now() + std::chrono::milliseconds(50);  // not opened yet
         to_start.push_back(pending.channel);
@@ -208,7 +208,7 @@ double AdmitAll(Party party, const std::string& tcc_did, const std::vector<std::
         ++admitted;
         continue;
       }
-      const Bytes sealed = Must(HexDecode(controller::StringMember(message, "sealed")), "sealed challenge");
+      const Bytes sealed = Must(HexDecode(wire::StringMember(message, "sealed")), "sealed challenge");
       const did::Challenge challenge = Must(did::OpenChallenge(sealed, *party.key), "open challenge");
       if (challenge.binding.channel_id != channel_id || challenge.binding.tcc_did != tcc_did ||
           challenge.binding.party_did != party.did) {
@@ -357,14 +357,14 @@ class Generator {
   void Complete(const Message& message, std::vector<GeneratorChannel>& channels,
                 std::unordered_map<std::uint64_t, std::size_t>& by_request, std::size_t& busy, bool count,
                 std::vector<double>& latencies_ms, LoadResult& result) {
-    if (controller::IsEvent(message.type)) return;  // the submitter also gets events (anchored, ...)
+    if (wire::IsEvent(message.type)) return;  // the submitter also gets events (anchored, ...)
     auto found = by_request.find(message.id);
     if (found == by_request.end()) return;
     GeneratorChannel& channel = channels[found->second];
     by_request.erase(found);
-    if (message.type == MessageType::kError) Die("settlement refused: " + controller::ErrorFromMessage(message).ToString());
-    channel.last_hash = Must(vc::CredentialHash(controller::ObjectMember(message, "tsc")), "TSC hash");
-    channel.last_seq = controller::UintMember(message, "seq");
+    if (message.type == MessageType::kError) Die("settlement refused: " + wire::ErrorFromMessage(message).ToString());
+    channel.last_hash = Must(vc::CredentialHash(wire::ObjectMember(message, "tsc")), "TSC hash");
+    channel.last_seq = wire::UintMember(message, "seq");
     channel.busy = false;
     --busy;
     if (!count) return;
@@ -403,8 +403,8 @@ double OpenAll(PartyLink& control, const std::vector<std::string>& ids, std::siz
     messages.clear();
     control.ReceiveReady(messages);
     for (const Message& message : messages) {
-      if (controller::IsEvent(message.type)) continue;
-      if (message.type == MessageType::kError) Die("control.open: " + controller::ErrorFromMessage(message).ToString());
+      if (wire::IsEvent(message.type)) continue;
+      if (message.type == MessageType::kError) Die("control.open: " + wire::ErrorFromMessage(message).ToString());
       ++answered;
     }
     if (SecondsSince(start) > 600) Die("opening the channels took over 10 minutes");
@@ -520,7 +520,7 @@ int Main(const Options& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::uint64_t rss_empty = RssBytes(pid);
     PartyLink control(tccd.control(), tccd.did(),
-                      controller::CurveKeyPair::FromDidKey(Must(did::KeyPair::ReadFile(dir.Sub("idle/admin.key")), "admin key")));
+                      wire::CurveKeyPair::FromDidKey(Must(did::KeyPair::ReadFile(dir.Sub("idle/admin.key")), "admin key")));
     const double opens_per_sec = OpenAll(control, ids, options.window);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::uint64_t rss_open = RssBytes(pid);

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "codec.h"
+#include "tcc/chain/codec.h"
 #include "tcc/common/json_object_reader.h"
 
 namespace tcc::chain {

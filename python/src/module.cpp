@@ -26,13 +26,12 @@
 #include <utility>
 
 #include "tcc/chain/evidence.h"
-#include "tcc/chain/factory.h"
 #include "tcc/client/party_session.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/dispute.h"
+#include "tcc/wire/dispute.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/template.h"
@@ -172,12 +171,12 @@ std::string ChannelId(py::handle channel) {
 // --- keys and templates ------------------------------------------------------------------------
 
 // A reason code by its protocol name; anything else is a ValueError naming the accepted ones.
-tcc::controller::Reason MakeReason(const std::string& code, std::string text) {
-  std::optional<tcc::controller::ReasonCode> parsed = tcc::controller::ReasonCodeFromName(code);
+tcc::wire::Reason MakeReason(const std::string& code, std::string text) {
+  std::optional<tcc::wire::ReasonCode> parsed = tcc::wire::ReasonCodeFromName(code);
   if (!parsed) {
     std::string names;
-    for (tcc::controller::ReasonCode known : tcc::controller::kAllReasonCodes) {
-      names += (names.empty() ? "" : ", ") + std::string(tcc::controller::ReasonCodeName(known));
+    for (tcc::wire::ReasonCode known : tcc::wire::kAllReasonCodes) {
+      names += (names.empty() ? "" : ", ") + std::string(tcc::wire::ReasonCodeName(known));
     }
     throw py::value_error("unknown reason code '" + code + "' (one of: " + names + ")");
   }
@@ -420,13 +419,13 @@ class Session {
   py::object Reject(py::dict proposal, const std::string& code, std::string text) {
     Driving driving(*this);
     tcc::Json json = ToJson(proposal);
-    tcc::controller::Reason reason = MakeReason(code, std::move(text));
+    tcc::wire::Reason reason = MakeReason(code, std::move(text));
     return FromJson(Blocking([&] { return session_->Reject(json, reason); }));
   }
 
   py::object Close(const std::string& code, std::string text) {
     Driving driving(*this);
-    tcc::controller::Reason reason = MakeReason(code, std::move(text));
+    tcc::wire::Reason reason = MakeReason(code, std::move(text));
     return FromJson(Blocking([&] { return session_->Close(reason); }));
   }
 
@@ -441,15 +440,11 @@ class Session {
     return dict;
   }
 
-  py::dict FetchEvidence(std::uint64_t seq, std::optional<std::string> chain_uri) {
+  // Offline checks only; the on-chain check is tcc._chain's (tcc/__init__.py joins the two), so
+  // that this extension links no chain adapter.
+  py::dict FetchEvidence(std::uint64_t seq) {
     Driving driving(*this);
-    auto evidence = Blocking([&]() -> tcc::Result<tcc::client::VerifiedEvidence> {
-      if (!chain_uri) return session_->FetchEvidence(seq);
-      // Opened for reading only: a mistyped local: path must not become a new, empty ledger.
-      TCC_ASSIGN_OR_RETURN(auto chain,
-                           tcc::chain::OpenChainAdapter(*chain_uri, {.create_if_missing = false}));
-      return session_->FetchEvidence(seq, chain.get());
-    });
+    auto evidence = Blocking([&] { return session_->FetchEvidence(seq); });
     py::dict dict;
     dict["seq"] = evidence.seq;
     dict["anchored_seq"] = evidence.anchored_seq;
@@ -493,10 +488,10 @@ PYBIND11_MODULE(_native, module) {
       "SHA-256 of a credential's JCS form, as bytes. A TIC's hash is its channel id (`.hex()`), a\n"
       "TSC's hash is what the next TSC's `prev` names.");
 
-  py::tuple reason_codes(std::size(tcc::controller::kAllReasonCodes));
-  for (std::size_t i = 0; i < std::size(tcc::controller::kAllReasonCodes); ++i) {
+  py::tuple reason_codes(std::size(tcc::wire::kAllReasonCodes));
+  for (std::size_t i = 0; i < std::size(tcc::wire::kAllReasonCodes); ++i) {
     reason_codes[i] =
-        py::str(std::string(tcc::controller::ReasonCodeName(tcc::controller::kAllReasonCodes[i])));
+        py::str(std::string(tcc::wire::ReasonCodeName(tcc::wire::kAllReasonCodes[i])));
   }
   module.attr("REASON_CODES") = reason_codes;
 
@@ -585,6 +580,5 @@ PYBIND11_MODULE(_native, module) {
       .def("reject", &Session::Reject, py::arg("proposal"), py::arg("code"), py::arg("text"))
       .def("close", &Session::Close, py::arg("code"), py::arg("text"))
       .def("fetch_disputes", &Session::FetchDisputes, py::arg("from_seq") = 1)
-      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"),
-           py::arg("chain") = py::none());
+      .def("fetch_evidence", &Session::FetchEvidence, py::arg("seq"));
 }

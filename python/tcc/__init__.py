@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import time
 from typing import Any, Callable, Iterator, Optional, Union
 
@@ -269,7 +270,23 @@ class Session:
 
         Returns seq, anchored_seq, anchored_tsc (dict), root (bytes), batch_id, height,
         checked_on_chain and bundle (the bundle's JSON)."""
-        return self._native.fetch_evidence(seq, chain)
+        if chain is None:
+            return self._native.fetch_evidence(seq)
+        # The chain adapters (LevelDB, libcurl) live in their own extension, loaded only here, so
+        # that a party that never checks on chain loads neither (docs/sdk.md, "Python").
+        try:
+            from . import _chain
+        except ImportError as missing:  # a party-only build (TCC_BUILD_DAEMON=OFF) has no adapters
+            raise UnavailableError(f"this tcc package cannot open a chain ({missing})") from None
+        adapter, error = _chain.open(chain)
+        if error is not None:
+            raise _error(*error)
+        evidence = self._native.fetch_evidence(seq)
+        error = adapter.verify(json.dumps(evidence["bundle"]))
+        if error is not None:
+            raise _error(*error)
+        evidence["checked_on_chain"] = True
+        return evidence
 
 
 def join(endpoint: str, tcc_did: str, channel: Union[str, bytes], key: Key, tst: Template, *,

@@ -25,11 +25,11 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
-#include "tcc/controller/dispute.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/did_key.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/wire/dispute.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::cli {
 namespace {
@@ -151,18 +151,18 @@ struct BillPolicy {
   std::optional<double> max_unit_price;
   std::string unit_path;  // dotted member path into the claim, e.g. usage.gpuSeconds
 
-  std::optional<controller::Reason> Check(const Json& claim) const {
+  std::optional<wire::Reason> Check(const Json& claim) const {
     if (!max_fee && !max_unit_price) return std::nullopt;
     const Json* fee = claim.Find("fee");
     const std::string amount_text =
         fee != nullptr && fee->is_object() ? StringOf(*fee, "amount", "") : "";
     auto amount = ParseDecimal(amount_text);
     if (!amount)
-      return controller::Reason{controller::ReasonCode::kWrongAmount,
+      return wire::Reason{wire::ReasonCode::kWrongAmount,
                                 "the bill has no readable fee.amount"};
     if (max_fee && *amount > *max_fee) {
-      return controller::Reason{
-          controller::ReasonCode::kPrice,
+      return wire::Reason{
+          wire::ReasonCode::kPrice,
           "fee " + amount_text + " is above the consumer's limit " + FormatAmount(*max_fee)};
     }
     if (max_unit_price) {
@@ -175,12 +175,12 @@ struct BillPolicy {
         from = dot + 1;
       }
       if (units == nullptr || !units->is_number() || units->as_number() <= 0) {
-        return controller::Reason{controller::ReasonCode::kWrongUsage,
+        return wire::Reason{wire::ReasonCode::kWrongUsage,
                                   "the bill has no positive " + unit_path};
       }
       const double unit_price = *amount / units->as_number();
       if (unit_price > *max_unit_price) {
-        return controller::Reason{controller::ReasonCode::kPrice,
+        return wire::Reason{wire::ReasonCode::kPrice,
                                   "price per " + unit_path + " " + FormatAmount(unit_price) +
                                       " is above the consumer's limit " +
                                       FormatAmount(*max_unit_price)};
@@ -471,7 +471,7 @@ Status Party::RunConsumer(const BillPolicy& policy) {
     TCC_ASSIGN_OR_RETURN(auto event, session_->Poll(std::chrono::milliseconds(100)));
     if (!event || event->kind != client::SessionEventKind::kProposal) continue;
     // A bill that breaks the policy is never co-signed; one for a settled seq is a late re-send.
-    if (std::optional<controller::Reason> refused = policy.Check(event->body)) {
+    if (std::optional<wire::Reason> refused = policy.Check(event->body)) {
       if (event->seq <= session_->head().seq) continue;
       auto rejection = session_->Reject(event->body, *refused);
       if (!rejection.ok()) {
@@ -479,7 +479,7 @@ Status Party::RunConsumer(const BillPolicy& policy) {
                   << "\n";
         continue;
       }
-      const std::string code(controller::ReasonCodeName(refused->code));
+      const std::string code(wire::ReasonCodeName(refused->code));
       Emit("rejected",
            "rejected seq=" + std::to_string(event->seq) + " code=" + code + " " + refused->text,
            {{"seq", event->seq}, {"code", code}, {"text", refused->text}});
@@ -705,11 +705,11 @@ int RunDisputeShow(std::span<const std::string> arguments) {
       const Json* rejection = entry.Find("rejection");
       if (rejection == nullptr)
         return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
-      auto verified = controller::VerifyRejection(*rejection, *resolver);
+      auto verified = wire::VerifyRejection(*rejection, *resolver);
       if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
     }
     if (record.closing) {
-      auto verified = controller::VerifyClosingRecord(*record.closing, options.tcc, *resolver);
+      auto verified = wire::VerifyClosingRecord(*record.closing, options.tcc, *resolver);
       if (!verified.ok())
         return std::move(verified).error().WithContext("closing record from tccd");
     }
@@ -761,18 +761,18 @@ int RunDisputeClose(std::span<const std::string> arguments) {
   return RunCommand(command_line, "dispute close", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(options.Check());
     if (code_text.empty()) return MissingOption("--code CODE");
-    auto code = controller::ReasonCodeFromName(code_text);
+    auto code = wire::ReasonCodeFromName(code_text);
     if (!code)
       return UsageError("--code must be wrong_amount, wrong_usage, price or other, not \"" +
                         code_text + "\"");
-    if (text.size() > controller::kMaxReasonTextBytes)
+    if (text.size() > wire::kMaxReasonTextBytes)
       return UsageError("--text is at most 1024 bytes");
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(options.key));
     TCC_ASSIGN_OR_RETURN(Json request,
-                         controller::MakeCloseRequest(options.channel, {*code, text}, key));
+                         wire::MakeCloseRequest(options.channel, {*code, text}, key));
     TCC_ASSIGN_OR_RETURN(auto member, JoinAsMember(options));
     TCC_ASSIGN_OR_RETURN(Json closing, member->Close(options.channel, request));
-    auto verified = controller::VerifyClosingRecord(closing, options.tcc, *CliResolver());
+    auto verified = wire::VerifyClosingRecord(closing, options.tcc, *CliResolver());
     if (!verified.ok()) return std::move(verified).error().WithContext("closing record from tccd");
     std::cout << closing.SerializePretty() << "\n";
     return OkStatus();

@@ -20,8 +20,8 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 #include "tcc/did/did_key.h"
 #include "tccd_client.h"
 
@@ -104,7 +104,7 @@ struct ControlOptions {
     client::ConnectOptions options;
     options.endpoint = endpoint;
     options.tcc_did = tcc_did;
-    options.client_key = controller::CurveKeyPair::FromDidKey(admin);
+    options.client_key = wire::CurveKeyPair::FromDidKey(admin);
     options.timeout = wait;
     return client::Connection::Open(std::move(options));
   }
@@ -114,7 +114,7 @@ struct ControlOptions {
 Result<Json> ReplyMember(const Message& reply, std::string_view name) {
   const Json* member = reply.body.Find(name);
   if (member == nullptr) {
-    return Error(ErrorCode::kParse, std::string(controller::MessageTypeName(reply.type)) +
+    return Error(ErrorCode::kParse, std::string(wire::MessageTypeName(reply.type)) +
                                         " answer lacks " + std::string(name));
   }
   return *member;

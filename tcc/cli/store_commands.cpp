@@ -6,7 +6,6 @@
 #include "command_line.h"
 #include "tcc/chain/factory.h"
 #include "tcc/controller/chain_resolver.h"
-#include "tcc/controller/channel_store.h"
 #include "tcc/controller/store_audit.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
@@ -50,8 +49,6 @@ int RunStoreVerify(std::span<const std::string> arguments) {
         tcc_did = did::DidKeyFromPublicKey(key.public_key());
       }
     }
-    TCC_ASSIGN_OR_RETURN(auto store,
-                         controller::ChannelStore::Open(store_path, {.create_if_missing = false}));
     std::shared_ptr<chain::ChainAdapter> adapter;
     std::shared_ptr<did::Resolver> resolver = CliResolver();
     if (!chain_uri.empty()) {
@@ -70,7 +67,7 @@ int RunStoreVerify(std::span<const std::string> arguments) {
       }
     };
     TCC_ASSIGN_OR_RETURN(controller::StoreAuditReport report,
-                         controller::AuditStore(*store, options));
+                         controller::AuditStore(store_path, options));
     if (json) {
       Json out = Json::Object();
       out.Set("ok", report.ok());

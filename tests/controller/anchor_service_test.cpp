@@ -17,15 +17,15 @@
 #include <utility>
 #include <vector>
 
+#include "anchor_policy.h"
+#include "anchor_service.h"
 #include "chain/chain_test_util.h"
+#include "channel_store.h"
 #include "controller/faulty_adapter.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
-#include "tcc/controller/anchor_policy.h"
-#include "tcc/controller/anchor_service.h"
-#include "tcc/controller/channel_store.h"
 
 namespace tcc::controller {
 namespace {

@@ -1,4 +1,4 @@
-#include "tcc/controller/channel_store.h"
+#include "channel_store.h"
 
 #include <doctest/doctest.h>
 #include <leveldb/db.h>
@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "chain/chain_test_util.h"
+#include "channel.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
-#include "tcc/controller/channel.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/did/did_key.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::controller {
 namespace {
@@ -867,7 +867,7 @@ Json SignedRejection(const did::KeyPair& consumer, const std::string& channel, s
   proposal.Set("prev", channel);
   proposal.Set("consumer", did::DidKeyFromPublicKey(consumer.public_key()));
   proposal.Set("fee", fee);
-  return Ok(MakeRejection(proposal, {ReasonCode::kWrongAmount, "fee " + fee}, consumer));
+  return Ok(wire::MakeRejection(proposal, {wire::ReasonCode::kWrongAmount, "fee " + fee}, consumer));
 }
 
 TEST_CASE(
@@ -880,7 +880,7 @@ TEST_CASE(
   const Json second = SignedRejection(consumer, kChannelA, 4, "7.00");
   const Json other = SignedRejection(consumer, kChannelB, 3, "1.00");
   auto record = [](const Json& document, std::uint64_t received) {
-    const Rejection read = Ok(ReadRejection(document));
+    const wire::Rejection read = Ok(wire::ReadRejection(document));
     return RejectionRecord{read.channel,       read.seq,
                            read.proposal_hash, HexHash("content " + read.proposal_hash),
                            received,           document};

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::controller {
 namespace {
@@ -113,10 +113,10 @@ TEST_CASE("ConnectionTable: a peer whose sent bytes the kernel does not take is 
   std::uint64_t handed = 0;
   for (int i = 0; i < 2000; ++i) {
     REQUIRE(table.ReserveSend(*peer, 10000));
-    handed += peer_socket::CurveWireSize(10000);
+    handed += wire::peer_socket::CurveWireSize(10000);
     kernel.written[7] = 300 + handed + 42 * static_cast<std::uint64_t>(i / 100);
   }
-  CHECK(table.queued_bytes() <= peer_socket::CurveWireSize(10000));  // at most the last one
+  CHECK(table.queued_bytes() <= wire::peer_socket::CurveWireSize(10000));  // at most the last one
 
   // It stops reading: once over 1 MiB it is shut down and forgotten, and nothing is sent.
   std::size_t sent = 0;

@@ -1,6 +1,6 @@
 // DaemonMetrics served by a real prometheus-cpp exposer on loopback and read back over HTTP, the way
 // Prometheus scrapes it: every method moves its series by exactly what it was given.
-#include "tcc/controller/metrics.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>

@@ -6,8 +6,8 @@
 
 #include "daemon_test_util.h"
 #include "tcc/common/file.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 namespace {
@@ -69,15 +69,15 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: an unauthenticated connection can neithe
 
 TEST_CASE_FIXTURE(AccessFixture, "tccd: clients without CURVE or with the wrong server key get nothing") {
   // Plain ZeroMQ, no CURVE: the handshake never completes, so no request is even read.
-  auto context = Unwrap(controller::ZmqContext::Create(1), "context");
-  auto plain = Unwrap(controller::ZmqSocket::Create(context, controller::SocketType::kDealer), "socket");
+  auto context = Unwrap(wire::ZmqContext::Create(1), "context");
+  auto plain = Unwrap(wire::ZmqSocket::Create(context, wire::SocketType::kDealer), "socket");
   REQUIRE(plain.Connect(tccd.listen()).ok());
-  const std::string ping = controller::FrameBuilder(MessageType::kPing, 1).Finish();
+  const std::string ping = wire::FrameBuilder(MessageType::kPing, 1).Finish();
   const std::string_view parts[] = {ping};
   (void)plain.Send(parts, true);
   std::vector<bool> ready;
-  const controller::PollItem items[] = {{&plain, -1}};
-  REQUIRE(controller::PollReadable(items, std::chrono::milliseconds(500), ready).ok());
+  const wire::PollItem items[] = {{&plain, -1}};
+  REQUIRE(wire::PollReadable(items, std::chrono::milliseconds(500), ready).ok());
   CHECK_FALSE(ready[0]);
   // CURVE against another DID's key: the server cannot complete the handshake either, and the
   // client's socket monitor says so well before the (long) timeout.
@@ -110,7 +110,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: non-members, impostors, replayed and for
   auto impostor = RawConnection();
   auto begun = impostor->Request(MessageType::kAuthBegin, {{"channel", trade.channel_id}, {"did", DidOf(*trade.consumer)}});
   REQUIRE(begun.ok());
-  auto sealed = HexDecode(controller::StringMember(*begun, "sealed")).value();
+  auto sealed = HexDecode(wire::StringMember(*begun, "sealed")).value();
   CHECK_FALSE(did::OpenChallenge(sealed, *NewKey()).ok());
   ExpectError(impostor->Request(MessageType::kAuthProve, {{"channel", trade.channel_id},
                                                           {"nonce", std::string(64, '0')},
@@ -127,7 +127,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: non-members, impostors, replayed and for
   auto genuine = RawConnection();
   auto challenge_frame = genuine->Request(MessageType::kAuthBegin, {{"channel", trade.channel_id}, {"did", DidOf(*trade.consumer)}});
   REQUIRE(challenge_frame.ok());
-  auto challenge = did::OpenChallenge(HexDecode(controller::StringMember(*challenge_frame, "sealed")).value(), *trade.consumer);
+  auto challenge = did::OpenChallenge(HexDecode(wire::StringMember(*challenge_frame, "sealed")).value(), *trade.consumer);
   REQUIRE(challenge.ok());
   CHECK(challenge->binding.tcc_did == tccd.did());
   CHECK(challenge->binding.channel_id == trade.channel_id);
@@ -143,7 +143,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: non-members, impostors, replayed and for
   auto forger = RawConnection();
   auto forged_frame = forger->Request(MessageType::kAuthBegin, {{"channel", trade.channel_id}, {"did", DidOf(*trade.consumer)}});
   REQUIRE(forged_frame.ok());
-  auto opened = did::OpenChallenge(HexDecode(controller::StringMember(*forged_frame, "sealed")).value(), *trade.consumer);
+  auto opened = did::OpenChallenge(HexDecode(wire::StringMember(*forged_frame, "sealed")).value(), *trade.consumer);
   REQUIRE(opened.ok());
   ExpectError(forger->Request(MessageType::kAuthProve, {{"channel", trade.channel_id},
                                                         {"nonce", HexEncode(opened->nonce)},
@@ -156,8 +156,8 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: auditors follow read-only; malformed fra
   CHECK(JoinWhenOpen(*auditor, trade.channel_id).role == "auditor");
   client::IssuedTsc issued = SettleOnce(trade, *provider, *consumer, 1, trade.channel_id);
   client::Message event = AwaitEvent(*auditor, MessageType::kEventTsc);
-  CHECK(controller::UintMember(event, "seq") == 1);
-  CHECK(vc::CredentialHash(controller::ObjectMember(event, "tsc")).value() == vc::CredentialHash(issued.tsc).value());
+  CHECK(wire::UintMember(event, "seq") == 1);
+  CHECK(vc::CredentialHash(wire::ObjectMember(event, "tsc")).value() == vc::CredentialHash(issued.tsc).value());
   const Json next = trade.Cosign(trade.Proposal(2, vc::CredentialHash(issued.tsc).value()));
   auto submitted = auditor->Submit(trade.channel_id, next);
   REQUIRE_FALSE(submitted.ok());
@@ -165,9 +165,9 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: auditors follow read-only; malformed fra
   CHECK(auditor->Sync(trade.channel_id, 0).value().size() == 1);
 
   // Raw bytes that are not a message.
-  auto context = Unwrap(controller::ZmqContext::Create(1), "context");
-  auto socket = Unwrap(controller::ZmqSocket::Create(context, controller::SocketType::kDealer), "socket");
-  controller::CurveKeyPair key = controller::CurveKeyPair::Generate();
+  auto context = Unwrap(wire::ZmqContext::Create(1), "context");
+  auto socket = Unwrap(wire::ZmqSocket::Create(context, wire::SocketType::kDealer), "socket");
+  wire::CurveKeyPair key = wire::CurveKeyPair::Generate();
   REQUIRE(socket.SetCurveClient(key, trade.tcc->X25519Public()).ok());
   REQUIRE(socket.Connect(tccd.listen()).ok());
   for (const std::string& frame : {std::string("not json"), std::string("{\"v\":2,\"type\":\"ping\",\"id\":1}"),
@@ -175,7 +175,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: auditors follow read-only; malformed fra
     const std::string_view parts[] = {frame};
     REQUIRE(socket.Send(parts, false).ok());
     auto reply = Unwrap(socket.Receive(false), "reply");
-    auto decoded = Unwrap(controller::DecodeMessage(reply[0].data), "decode");
+    auto decoded = Unwrap(wire::DecodeMessage(reply[0].data), "decode");
     CHECK(decoded.type == MessageType::kError);
   }
   // The daemon still serves the members.
@@ -196,7 +196,7 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: the control socket answers admin keys on
   client::ConnectOptions admin_options;
   admin_options.endpoint = tccd.control();
   admin_options.tcc_did = tccd.did();
-  admin_options.client_key = controller::CurveKeyPair::FromDidKey(admin_key);
+  admin_options.client_key = wire::CurveKeyPair::FromDidKey(admin_key);
   auto admin = Unwrap(client::Connection::Open(std::move(admin_options)), "connect");
   auto listed = Unwrap(admin->Request(MessageType::kControlList, {}), "list");
   const JsonArray& channels = *listed.body.GetArray("channels").value();

@@ -50,7 +50,7 @@ TEST_CASE("tccd: 1,000 settlements with N = 10, a clean restart and a crash, anc
       // The provider sees the issued TSC as an event (after any from resubmissions before).
       std::uint64_t event_seq = 0;
       while (event_seq < seq) {
-        event_seq = controller::UintMember(AwaitEvent(*parties.provider, client::MessageType::kEventTsc), "seq");
+        event_seq = wire::UintMember(AwaitEvent(*parties.provider, client::MessageType::kEventTsc), "seq");
       }
       REQUIRE(event_seq == seq);
     }

@@ -342,7 +342,7 @@ inline std::unique_ptr<client::Connection> ConnectControl(const TccdProcess& tcc
   client::ConnectOptions options;
   options.endpoint = tccd.control();
   options.tcc_did = tccd.did();
-  options.client_key = controller::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(admin_key_file), "admin key"));
+  options.client_key = wire::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(admin_key_file), "admin key"));
   return Unwrap(client::Connection::Open(std::move(options)), "control connect");
 }
 
@@ -384,7 +384,7 @@ inline client::Message AwaitEvent(client::ChannelClient& client, client::Message
     auto event = Unwrap(client.NextEvent(std::chrono::milliseconds(100)), "event");
     if (event && event->type == type) return std::move(*event);
   }
-  FAIL("no " << controller::MessageTypeName(type) << " event");
+  FAIL("no " << wire::MessageTypeName(type) << " event");
   return {};
 }
 
@@ -394,7 +394,7 @@ inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& p
                                     std::uint64_t seq, const std::string& prev) {
   REQUIRE(provider.Propose(trade.channel_id, trade.Proposal(seq, prev)).ok());
   client::Message event = AwaitEvent(consumer, client::MessageType::kEventProposal);
-  const Json joint = trade.Cosign(controller::ObjectMember(event, "proposal"));
+  const Json joint = trade.Cosign(wire::ObjectMember(event, "proposal"));
   return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
 }
 

@@ -1,7 +1,7 @@
 // Disputes against a real tccd process (issue 22): the consumer rejects a bill, the provider
 // amends it only after the rejection, tccd never issues a rejected claim or a rejection of an
 // issued seq, either party closes with a reason, and all of it survives a tccd restart.
-#include "tcc/controller/dispute.h"
+#include "tcc/wire/dispute.h"
 
 #include <doctest/doctest.h>
 
@@ -12,8 +12,8 @@
 namespace tcc::testing {
 namespace {
 
-using controller::Reason;
-using controller::ReasonCode;
+using wire::Reason;
+using wire::ReasonCode;
 
 // The claim a session proposes, with its fee.
 Json Bill(const std::string& fee) {
@@ -98,8 +98,8 @@ TEST_CASE(
   CHECK(rejected.seq == 1);
   CHECK(rejected.body == rejection);
   CHECK(*rejected.body.GetString("proposal_hash") ==
-        Unwrap(controller::ProposalHash(wrong), "hash"));
-  CHECK(Unwrap(controller::VerifyRejection(rejected.body, *trade.resolver), "verify").reason.code ==
+        Unwrap(wire::ProposalHash(wrong), "hash"));
+  CHECK(Unwrap(wire::VerifyRejection(rejected.body, *trade.resolver), "verify").reason.code ==
         ReasonCode::kWrongAmount);
   CHECK(MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_rejections_total{code=\"wrong_amount\"}") ==
         1);
@@ -125,7 +125,7 @@ TEST_CASE(
   auto raw_consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
   JoinWhenOpen(*raw_consumer, trade.channel_id);
   const Json late = Unwrap(
-      controller::MakeRejection(amended, {ReasonCode::kPrice, "late"}, *trade.consumer), "make");
+      wire::MakeRejection(amended, {ReasonCode::kPrice, "late"}, *trade.consumer), "make");
   CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, late)), ErrorCode::kConflict,
                "already issued");
   // Only the consumer rejects, and only what the channel's consumer signed.
@@ -144,7 +144,7 @@ TEST_CASE(
   // A rejection of a proposal tccd never relayed is refused.
   const Json never = trade.Proposal(2, head, "0.42");
   const Json stray =
-      Unwrap(controller::MakeRejection(never, {ReasonCode::kOther, "?"}, *trade.consumer), "make");
+      Unwrap(wire::MakeRejection(never, {ReasonCode::kOther, "?"}, *trade.consumer), "make");
   CheckRefused(StatusOf(raw_consumer->Reject(trade.channel_id, stray)), ErrorCode::kConflict,
                "latest proposal");
   // The consumer rejects seq 2's bill; then tccd restarts.
@@ -256,7 +256,7 @@ void CloseWithReason(bool by_consumer) {
     const Json* closed_by = event->body.Find("closed_by");
     if (closed_by == nullptr) continue;
     CHECK(*closed_by->GetString("party") == closer.did());
-    CHECK(*closed_by->GetString("code") == controller::ReasonCodeName(reason.code));
+    CHECK(*closed_by->GetString("code") == wire::ReasonCodeName(reason.code));
     CHECK(*closed_by->GetString("text") == reason.text);
     told = true;
   }
@@ -273,8 +273,8 @@ void CloseWithReason(bool by_consumer) {
   const client::DisputeRecord record = Unwrap(auditor->Disputes(trade.channel_id), "disputes");
   REQUIRE(record.closing.has_value());
   CHECK(*record.closing == closing);
-  const controller::CloseRequest verified =
-      Unwrap(controller::VerifyClosingRecord(*record.closing, tccd.did(), *trade.resolver),
+  const wire::CloseRequest verified =
+      Unwrap(wire::VerifyClosingRecord(*record.closing, tccd.did(), *trade.resolver),
              "verify closing");
   CHECK(verified.reason.text == reason.text);
   // The close anchored the last TSC, which the closing record names.

@@ -26,7 +26,7 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
   client::ConnectOptions options;
   options.endpoint = daemon->control_endpoint();
   options.tcc_did = daemon->did();
-  options.client_key = controller::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(daemon->admin_key_file()), "admin"));
+  options.client_key = wire::CurveKeyPair::FromDidKey(Unwrap(did::KeyPair::ReadFile(daemon->admin_key_file()), "admin"));
   auto control = Unwrap(client::Connection::Open(std::move(options)), "control");
 
   // Not open until asked.
@@ -39,7 +39,7 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
   CHECK(unknown.error().code() == ErrorCode::kNotFound);
 
   auto opened = Unwrap(control->Request(MessageType::kControlOpen, {{"tic", trade.channel_id}}), "open");
-  const Json& state = controller::ObjectMember(opened, "channel");
+  const Json& state = wire::ObjectMember(opened, "channel");
   CHECK(state.GetString("state").value() == "open");
   CHECK(state.GetNumber("n").value() == 60);  // the TIC's settlement strategy
   // Opening again is idempotent.
@@ -47,7 +47,7 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
 
   // N per channel, live; out of bounds is refused.
   auto policy = Unwrap(control->Request(MessageType::kControlPolicy, {{"channel", trade.channel_id}, {"n", 5}}), "policy");
-  CHECK(controller::ObjectMember(policy, "policy").GetNumber("n").value() == 5);
+  CHECK(wire::ObjectMember(policy, "policy").GetNumber("n").value() == 5);
   // A request the decoder refuses still gets its error matched to it (not a timeout).
   auto empty_policy = control->Request(MessageType::kControlPolicy, {});
   REQUIRE_FALSE(empty_policy.ok());
@@ -77,9 +77,9 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
 
   // Closing anchors TSC 12 at once and ends settlement.
   auto closed = Unwrap(control->Request(MessageType::kControlClose, {{"channel", trade.channel_id}}), "close");
-  CHECK(controller::ObjectMember(closed, "channel").GetString("state").value() == "closed");
+  CHECK(wire::ObjectMember(closed, "channel").GetString("state").value() == "closed");
   client::Message event = AwaitEvent(*consumer, MessageType::kEventChannel);
-  CHECK(controller::ObjectMember(event, "state").GetString("state").value() == "closed");
+  CHECK(wire::ObjectMember(event, "state").GetString("state").value() == "closed");
   const auto anchored_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!provider->GetEvidence(trade.channel_id, 12).ok() && std::chrono::steady_clock::now() < anchored_by) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -92,7 +92,7 @@ TEST_CASE("embedded Daemon: control opens a channel, N changes live, close ancho
   CHECK(after_close.error().code() == ErrorCode::kConflict);
 
   auto health = Unwrap(control->Request(MessageType::kControlHealth, {}), "health");
-  const Json& body = controller::ObjectMember(health, "health");
+  const Json& body = wire::ObjectMember(health, "health");
   CHECK(body.GetNumber("issued").value() == 12);
   CHECK(body.Find("anchoring")->GetNumber("leaves").value() >= 3);
   daemon->Stop();

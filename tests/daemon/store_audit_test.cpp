@@ -12,9 +12,7 @@
 
 #include "daemon_test_util.h"
 #include "tcc/common/sha256.h"
-#include "tcc/controller/channel_store.h"
 #include "tcc/controller/daemon.h"
-#include "tcc/controller/protocol.h"
 
 namespace tcc::testing {
 namespace {
@@ -57,8 +55,6 @@ void AlterFee(const std::string& store_path, const std::string& channel_id, std:
 
 controller::StoreAuditReport Audit(const std::string& store_path, const std::string& tcc_did,
                                    const std::string& ledger_path) {
-  auto store =
-      Unwrap(controller::ChannelStore::Open(store_path, {.create_if_missing = false}), "store");
   std::shared_ptr<chain::ChainAdapter> ledger;
   std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
   if (!ledger_path.empty()) {
@@ -70,7 +66,7 @@ controller::StoreAuditReport Audit(const std::string& store_path, const std::str
   options.tcc_did = tcc_did;
   options.resolver = resolver.get();
   options.chain = ledger.get();
-  return Unwrap(controller::AuditStore(*store, options), "audit");
+  return Unwrap(controller::AuditStore(store_path, options), "audit");
 }
 
 bool Mentions(const controller::StoreAuditReport& report, const std::string& fragment) {

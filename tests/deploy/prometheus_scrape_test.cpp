@@ -24,7 +24,7 @@
 
 #include "daemon/daemon_test_util.h"
 #include "tcc/common/file.h"
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 namespace {
@@ -198,7 +198,7 @@ std::vector<std::string> ContainerHealthCheck() {
 }
 
 std::unique_ptr<client::Connection> OpenConnection(const std::string& endpoint, const std::string& tcc_did,
-                                                   std::optional<controller::CurveKeyPair> key = std::nullopt) {
+                                                   std::optional<wire::CurveKeyPair> key = std::nullopt) {
   client::ConnectOptions options;
   options.endpoint = endpoint;
   options.tcc_did = tcc_did;
@@ -273,21 +273,21 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
   auto not_admin = OpenConnection(tccd.control(), tccd.did());
   CHECK_FALSE(not_admin->Request(MessageType::kControlList, {}).ok());
   // Frames that are not JSON: parse_error, answered with an error.
-  auto context = Unwrap(controller::ZmqContext::Create(1), "context");
-  auto raw = Unwrap(controller::ZmqSocket::Create(context, controller::SocketType::kDealer), "socket");
-  REQUIRE(raw.SetCurveClient(controller::CurveKeyPair::Generate(), trade.tcc->X25519Public()).ok());
+  auto context = Unwrap(wire::ZmqContext::Create(1), "context");
+  auto raw = Unwrap(wire::ZmqSocket::Create(context, wire::SocketType::kDealer), "socket");
+  REQUIRE(raw.SetCurveClient(wire::CurveKeyPair::Generate(), trade.tcc->X25519Public()).ok());
   REQUIRE(raw.Connect(tccd.listen()).ok());
   constexpr int kMalformed = 2;
   for (const std::string& frame : {std::string("not json"), std::string(200, '[')}) {
     const std::string_view parts[] = {frame};
     REQUIRE(raw.Send(parts, false).ok());
     auto reply = Unwrap(raw.Receive(false), "reply");
-    CHECK(Unwrap(controller::DecodeMessage(reply[0].data), "decode").type == MessageType::kError);
+    CHECK(Unwrap(wire::DecodeMessage(reply[0].data), "decode").type == MessageType::kError);
   }
 
   // --- the admin closes channel B ---
   auto admin_key = Unwrap(did::KeyPair::ReadFile(dir.Sub("data/admin.key")), "admin key");
-  auto admin = OpenConnection(tccd.control(), tccd.did(), controller::CurveKeyPair::FromDidKey(admin_key));
+  auto admin = OpenConnection(tccd.control(), tccd.did(), wire::CurveKeyPair::FromDidKey(admin_key));
   REQUIRE(admin->Request(MessageType::kControlClose, {{"channel", channel_b}}).ok());
 
   // --- what Prometheus saw ---

@@ -12,13 +12,38 @@ python_dir=${4:-}
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix/install" >/dev/null
+# A party program needs none of the daemon's packages: they are hidden from find_package here,
+# and neither the consumer's nor the examples' link lines may name them.
+no_daemon=(-DCMAKE_DISABLE_FIND_PACKAGE_leveldb=ON -DCMAKE_DISABLE_FIND_PACKAGE_CURL=ON
+  -DCMAKE_DISABLE_FIND_PACKAGE_prometheus-cpp=ON -DCMAKE_DISABLE_FIND_PACKAGE_civetweb=ON)
+party_only() {  # build dir, target: fails when the link line names a daemon-side library
+  local line
+  if [ -f "$1/build.ninja" ]; then
+    line=$(ninja -C "$1" -t commands "$2" | tail -n 1)
+  else
+    line=$(cat "$1/CMakeFiles/$2.dir/link.txt")
+  fi
+  if grep -Eo 'leveldb|prometheus|civetweb|curl|secp256k1|crypto\+\+|tcc_controller|tcc_vcapi|tcc_chain_(ledger|evm|factory)' <<<"$line"; then
+    echo "FAIL: $2 links daemon-side libraries: $line" >&2
+    return 1
+  fi
+  echo "$2: party-only link ($(grep -Eo 'libtcc_[a-z_]+\.a' <<<"$line" | sort -u | tr '\n' ' '))"
+}
 cmake -S "$source/tests/package/consumer" -B "$prefix/consumer" \
-  -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
+  -DCMAKE_PREFIX_PATH="$prefix/install" -DTCC_CONSUMER_EXPECT_NO_DAEMON=ON "${no_daemon[@]}" >/dev/null
 cmake --build "$prefix/consumer" >/dev/null
+party_only "$prefix/consumer" consumer
 "$prefix/consumer/consumer"
+# With the daemon's packages present, the daemon component is there for programs that embed it.
+cmake -S "$source/tests/package/daemon" -B "$prefix/daemon" -G Ninja -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
+cmake --build "$prefix/daemon" >/dev/null
+"$prefix/daemon/embedder"
 # The SDK's example programs build unchanged against the installed package (tcc::client).
-cmake -S "$source/examples" -B "$prefix/examples" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
+cmake -S "$source/examples" -B "$prefix/examples" -DCMAKE_PREFIX_PATH="$prefix/install" \
+  "${no_daemon[@]}" >/dev/null
 cmake --build "$prefix/examples" >/dev/null
+party_only "$prefix/examples" gpu_provider
+party_only "$prefix/examples" gpu_consumer
 "$prefix/examples/gpu_provider" --help | head -n 1
 "$prefix/examples/gpu_consumer" --help | head -n 1
 if [ -n "$python" ]; then

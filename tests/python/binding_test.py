@@ -21,7 +21,7 @@ import time
 import tcc
 
 parser = argparse.ArgumentParser()
-for name in ("listen", "tcc", "channel", "work"):
+for name in ("listen", "tcc", "channel", "work", "tccd-pid"):
     parser.add_argument("--" + name, required=True)
 args = parser.parse_args()
 work = args.work
@@ -242,10 +242,6 @@ raises("evidence for a TSC not anchored yet is UnavailableError", tcc.Unavailabl
 raises("evidence checked on a chain that is not there is an error", tcc.TccError,
        lambda: provider.fetch_evidence(1, chain=f"local:{work}/no-such-ledger"))
 
-kinds = {e.kind for e in seen}
-check(f"event kinds are the documented ones ({sorted(kinds)})",
-      kinds <= {"tsc", "proposal", "anchored", "channel", "reconnected"} and {"tsc", "proposal"} <= kinds)
-
 # Seq 4: a wrong bill is refused and amended; then the consumer closes the channel with a reason.
 check("the reason codes are the protocol's", tcc.REASON_CODES == ("wrong_amount", "wrong_usage", "price", "other"))
 overbill = provider.propose_next(claim(4, amount="9.99"))
@@ -282,6 +278,43 @@ kept = sorted(os.listdir(f"{work}/consumer-tscs/{args.channel}"))
 check(f"the consumer's journal keeps each TSC it applied ({kept})",
       kept == [f"{seq:020d}.json" for seq in range(1, 5)]
       and tcc.credential_hash(json.load(open(f"{work}/consumer-tscs/{args.channel}/{kept[-1]}"))) == tcc.credential_hash(tsc4))
+
+# The on-chain check (tcc._chain, the extension that holds the chain adapters): the embedded
+# ledger is tccd's while it runs (LevelDB's lock), so tccd is stopped first; SIGTERM drains it.
+tccd_pid = int(args.tccd_pid)
+os.kill(tccd_pid, signal.SIGTERM)
+
+
+def tccd_gone():
+    try:
+        with open(f"/proc/{tccd_pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # exited, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+deadline = time.monotonic() + 60
+while not tccd_gone() and time.monotonic() < deadline:
+    time.sleep(0.05)
+check("tccd stops on SIGTERM", tccd_gone())
+from tcc import _chain  # noqa: E402 - imported here as Session.fetch_evidence does, on demand
+adapter, error = _chain.open(f"local:{work}/ledger")
+check(f"tcc._chain opens the embedded ledger read-only ({error})", adapter is not None and error is None)
+if adapter is not None:
+    check("the evidence's root is anchored on the chain under its batch id",
+          adapter.verify(json.dumps(evidence["bundle"])) is None)
+    forged = copy.deepcopy(evidence["bundle"])
+    forged["batchId"] = forged["batchId"] + "-forged"
+    error = adapter.verify(json.dumps(forged))
+    check(f"a bundle naming a batch the chain does not hold is refused ({error})",
+          error is not None and error[1].startswith("evidence on chain"))
+missing, error = _chain.open(f"local:{work}/no-such-ledger")
+check(f"a local: path with no ledger is an error, not a new ledger ({error})",
+      missing is None and error is not None and not os.path.exists(f"{work}/no-such-ledger"))
+
+kinds = {e.kind for e in seen}
+check(f"event kinds are the documented ones ({sorted(kinds)})",
+      kinds <= {"tsc", "proposal", "anchored", "channel", "reconnected"} and {"tsc", "proposal"} <= kinds)
 
 print(f"{passed} passed, {len(failures)} failed", flush=True)
 sys.exit(1 if failures else 0)

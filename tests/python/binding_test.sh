@@ -23,6 +23,6 @@ trade_await_channel || { echo "FAIL: tccd did not open the channel"; tail -n 20 
 
 status=0
 "${TCC_PYTHON:-python3}" "$(dirname "$0")/binding_test.py" --listen "$listen" --tcc "$tcc_did" \
-  --channel "$channel" --work "$work" || status=$?
+  --channel "$channel" --work "$work" --tccd-pid "$tccd_pid" || status=$?
 [ "$status" -eq 0 ] || { echo "--- tccd.log (tail)"; tail -n 30 "$work/tccd.log"; }
 exit "$status"

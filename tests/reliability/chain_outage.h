@@ -20,7 +20,7 @@
 
 #include "reliability/settlement_load.h"
 #include "tcc/chain/chain_adapter.h"
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 

@@ -18,11 +18,11 @@
 #include <fstream>
 #include <future>
 
+#include "channel_store.h"
 #include "scratch_volume.h"
 #include "settlement_load.h"
 #include "tcc/client/connection.h"
-#include "tcc/controller/channel_store.h"
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 namespace {

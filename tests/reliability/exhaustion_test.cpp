@@ -15,14 +15,14 @@
 #include "daemon_test_util.h"
 #include "raw_peer.h"
 #include "tcc/common/file.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/vc/data_integrity.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::testing {
 namespace {
 
 using client::MessageType;
-using controller::FrameBuilder;
+using wire::FrameBuilder;
 
 // tccd's resident and peak resident memory, in bytes (/proc/PID/status VmRSS, VmHWM).
 std::pair<std::uint64_t, std::uint64_t> Memory(pid_t pid) {
@@ -165,7 +165,7 @@ TEST_CASE("tccd: a peer that sends requests and never reads is disconnected at i
     while (Unwrap(setup.consumer->NextEvent(std::chrono::milliseconds(500)), "event")) {
     }
     const Json rejection =
-        Unwrap(controller::MakeRejection(proposal, {controller::ReasonCode::kWrongUsage, "padding"},
+        Unwrap(wire::MakeRejection(proposal, {wire::ReasonCode::kWrongUsage, "padding"},
                                          *setup.trade.consumer),
                "rejection");
     Unwrap(setup.consumer->Reject(setup.trade.channel_id, rejection), "reject the padded bill");
@@ -262,7 +262,7 @@ TEST_CASE("tccd: a routing id reused after its member left receives nothing of t
   REQUIRE(setup.provider->Propose(setup.trade.channel_id, setup.trade.Proposal(setup.seq + 1, setup.prev)).ok());
   AwaitEvent(*setup.consumer, MessageType::kEventProposal);  // delivered to the real consumer by now
   const auto overheard = eavesdropper.Next(std::chrono::milliseconds(500));
-  CHECK_MESSAGE(!overheard.has_value(), "received " << controller::MessageTypeName(overheard->type));
+  CHECK_MESSAGE(!overheard.has_value(), "received " << wire::MessageTypeName(overheard->type));
   // Asking is no better: the id starts unadmitted.
   auto asked = eavesdropper.Exchange(
       FrameBuilder(MessageType::kChannelState, 9).Add("channel", setup.trade.channel_id).Finish());

@@ -20,9 +20,9 @@
 #include "daemon_test_util.h"
 #include "raw_peer.h"
 #include "tcc/common/file.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
 #include "tcc/vc/data_integrity.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 namespace {
@@ -111,7 +111,7 @@ TEST_CASE_FIXTURE(HostileFixture, "tccd: hostile frames get clear errors and a m
     REQUIRE(answer.has_value());
     CHECK(answer->type == client::MessageType::kError);
     CHECK(answer->id == hostile.id);
-    const Error error = controller::ErrorFromMessage(*answer);
+    const Error error = wire::ErrorFromMessage(*answer);
     CHECK(error.code() == hostile.code);
     CHECK_FALSE(error.message().empty());
     CHECK(Rejected(metrics, reason) == before + 1);
@@ -122,7 +122,7 @@ TEST_CASE_FIXTURE(HostileFixture, "tccd: hostile frames get clear errors and a m
     RawPeer oversized(tccd.listen(), *trade.tcc);
     REQUIRE(oversized.Exchange("{\"v\":1,\"type\":\"ping\",\"id\":1}").has_value());  // connected
     const std::string huge = "{\"v\":1,\"type\":\"ping\",\"id\":2,\"pad\":\"" +
-                             std::string(controller::kMaxFrameBytes + 1024, 'x') + "\"}";
+                             std::string(wire::kMaxFrameBytes + 1024, 'x') + "\"}";
     CHECK_FALSE(oversized.Exchange(huge, std::chrono::seconds(2)).has_value());
   }
 
@@ -282,7 +282,7 @@ TEST_CASE_FIXTURE(HostileFixture, "tccd: hostile settlements and challenge answe
       auto begun = Unwrap(connection->Request(MessageType::kAuthBegin,
                                               {{"channel", trade.channel_id}, {"did", DidOf(*trade.consumer)}}),
                           "auth.begin");
-      auto challenge = Unwrap(did::OpenChallenge(HexDecode(controller::StringMember(begun, "sealed")).value(), *trade.consumer),
+      auto challenge = Unwrap(did::OpenChallenge(HexDecode(wire::StringMember(begun, "sealed")).value(), *trade.consumer),
                               "open challenge");
       hostile.corrupt(challenge);
       const did::KeyPair& signer = hostile.name.ends_with("another key") ? *outsider : *trade.consumer;

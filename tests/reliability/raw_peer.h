@@ -11,9 +11,9 @@
 
 #include "daemon_test_util.h"
 #include "tcc/common/bytes.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::testing {
 
@@ -34,7 +34,7 @@ struct RawPeerOptions {
 class RawPeer {
  public:
   RawPeer(const std::string& endpoint, const did::KeyPair& tcc, RawPeerOptions options = {}) {
-    REQUIRE(socket.SetCurveClient(controller::CurveKeyPair::Generate(), tcc.X25519Public()).ok());
+    REQUIRE(socket.SetCurveClient(wire::CurveKeyPair::Generate(), tcc.X25519Public()).ok());
     if (!options.routing_id.empty()) REQUIRE(socket.SetRoutingId(options.routing_id).ok());
     REQUIRE(socket.SetHighWaterMarks(100000, options.receive_high_water).ok());
     // A peer tccd disconnects stays gone, so tests count exactly.
@@ -52,12 +52,12 @@ class RawPeer {
   }
 
   // The next frame within `wait`, or nullopt.
-  std::optional<controller::Message> Next(std::chrono::milliseconds wait) {
+  std::optional<wire::Message> Next(std::chrono::milliseconds wait) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (true) {
       auto received = socket.Receive(true);
       if (received.ok() && !received->empty()) {
-        return Unwrap(controller::DecodeMessage((*received)[0].data), "decode answer");
+        return Unwrap(wire::DecodeMessage((*received)[0].data), "decode answer");
       }
       if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -65,7 +65,7 @@ class RawPeer {
   }
 
   // Sends one frame; returns the answer, or nullopt if none comes within `wait`.
-  std::optional<controller::Message> Exchange(std::string_view frame,
+  std::optional<wire::Message> Exchange(std::string_view frame,
                                               std::chrono::milliseconds wait = std::chrono::seconds(10)) {
     Send(frame);
     return Next(wait);
@@ -74,28 +74,28 @@ class RawPeer {
   // DID challenge-response for `channel` as `party`; true when admitted.
   bool Authenticate(const std::string& channel, const did::KeyPair& party) {
     const std::string did = did::DidKeyFromPublicKey(party.public_key());
-    auto begun = Exchange(controller::FrameBuilder(controller::MessageType::kAuthBegin, 1)
+    auto begun = Exchange(wire::FrameBuilder(wire::MessageType::kAuthBegin, 1)
                               .Add("channel", channel)
                               .Add("did", did)
                               .Finish());
-    if (!begun || begun->type != controller::MessageType::kReply) return false;
-    auto sealed = HexDecode(controller::StringMember(*begun, "sealed"));
+    if (!begun || begun->type != wire::MessageType::kReply) return false;
+    auto sealed = HexDecode(wire::StringMember(*begun, "sealed"));
     REQUIRE(sealed.ok());
     auto challenge = Unwrap(did::OpenChallenge(*sealed, party), "open challenge");
-    auto proved = Exchange(controller::FrameBuilder(controller::MessageType::kAuthProve, 2)
+    auto proved = Exchange(wire::FrameBuilder(wire::MessageType::kAuthProve, 2)
                                .Add("channel", channel)
                                .Add("nonce", HexEncode(challenge.nonce))
                                .Add("signature", HexEncode(did::SignChallengeResponse(challenge, party)))
                                .Finish());
-    return proved && proved->type == controller::MessageType::kReply;
+    return proved && proved->type == wire::MessageType::kReply;
   }
 
  private:
-  std::shared_ptr<controller::ZmqContext> context = Unwrap(controller::ZmqContext::Create(1), "context");
+  std::shared_ptr<wire::ZmqContext> context = Unwrap(wire::ZmqContext::Create(1), "context");
 
  public:
-  controller::ZmqSocket socket =
-      Unwrap(controller::ZmqSocket::Create(context, controller::SocketType::kDealer), "socket");
+  wire::ZmqSocket socket =
+      Unwrap(wire::ZmqSocket::Create(context, wire::SocketType::kDealer), "socket");
 };
 
 }  // namespace tcc::testing

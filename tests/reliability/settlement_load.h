@@ -127,7 +127,7 @@ inline Status SettleStep(Lane& lane, SettlementLoad& load) {
   while (!proposal && std::chrono::steady_clock::now() < deadline) {
     TCC_ASSIGN_OR_RETURN(auto event, lane.consumer->NextEvent(std::chrono::milliseconds(50)));
     if (!event || event->type != client::MessageType::kEventProposal) continue;
-    const Json& candidate = controller::ObjectMember(*event, "proposal");
+    const Json& candidate = wire::ObjectMember(*event, "proposal");
     auto candidate_seq = candidate.GetNumber("seq");
     if (candidate_seq.ok() && *candidate_seq == static_cast<double>(seq)) proposal = candidate;
   }

@@ -8,9 +8,9 @@
 
 namespace tcc::client {
 
-using controller::ObjectMember;
-using controller::StringMember;
-using controller::UintMember;
+using wire::ObjectMember;
+using wire::StringMember;
+using wire::UintMember;
 
 Result<std::unique_ptr<ChannelClient>> ChannelClient::Connect(ConnectOptions options,
                                                               std::shared_ptr<const did::KeyPair> key,
@@ -108,7 +108,7 @@ Result<std::uint64_t> ChannelClient::Reject(const std::string& channel_id, const
   TCC_ASSIGN_OR_RETURN(Message answer,
                        connection_->Request(MessageType::kSettleReject,
                                             {{"channel", channel_id}, {"rejection", rejection}}));
-  auto seq = controller::OptionalUint(answer, "seq");
+  auto seq = wire::OptionalUint(answer, "seq");
   if (!seq) return Error(ErrorCode::kParse, "settle.reject answer lacks seq");
   return *seq;
 }

@@ -6,29 +6,29 @@
 
 namespace tcc::client {
 
-using controller::FrameBuilder;
+using wire::FrameBuilder;
 
 Result<std::unique_ptr<Connection>> Connection::Open(ConnectOptions options) {
   auto server_key = did::ParseDidKey(options.tcc_did);
   if (!server_key.ok()) return std::move(server_key).error().WithContext("TCC DID");
   TCC_ASSIGN_OR_RETURN(did::X25519PublicKey server_curve, did::X25519FromEd25519(*server_key));
-  TCC_ASSIGN_OR_RETURN(auto context, controller::ZmqContext::Create(1));
-  TCC_ASSIGN_OR_RETURN(controller::ZmqSocket socket, controller::ZmqSocket::Create(context, controller::SocketType::kDealer));
-  if (!options.client_key) options.client_key = controller::CurveKeyPair::Generate();
+  TCC_ASSIGN_OR_RETURN(auto context, wire::ZmqContext::Create(1));
+  TCC_ASSIGN_OR_RETURN(wire::ZmqSocket socket, wire::ZmqSocket::Create(context, wire::SocketType::kDealer));
+  if (!options.client_key) options.client_key = wire::CurveKeyPair::Generate();
   TCC_RETURN_IF_ERROR(socket.SetCurveClient(*options.client_key, server_curve));
-  TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(controller::kMaxFrameBytes)));
+  TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(wire::kMaxFrameBytes)));
   TCC_RETURN_IF_ERROR(socket.SetHeartbeat(std::chrono::seconds(5), std::chrono::seconds(30)));
   // Each connection has its own context, so the monitor's inproc name cannot clash.
   TCC_ASSIGN_OR_RETURN(
-      controller::ZmqSocket monitor,
-      socket.Monitor("inproc://tcc-client-monitor", controller::MonitorEvents::kClient));
+      wire::ZmqSocket monitor,
+      socket.Monitor("inproc://tcc-client-monitor", wire::MonitorEvents::kClient));
   TCC_RETURN_IF_ERROR(socket.Connect(options.endpoint));
   return std::unique_ptr<Connection>(
       new Connection(std::move(options), std::move(socket), std::move(monitor)));
 }
 
 Status Connection::CheckHandshake() {
-  using Kind = controller::TransportEvent::Kind;
+  using Kind = wire::TransportEvent::Kind;
   while (auto event = monitor_.ReceiveEvent()) {
     switch (event->kind) {
       case Kind::kConnected:
@@ -82,15 +82,15 @@ Result<Message> Connection::Request(MessageType type, const std::vector<std::pai
 
 Result<std::optional<Message>> Connection::ReceiveOne(std::chrono::milliseconds wait) {
   std::vector<bool> ready;
-  const controller::PollItem items[] = {{&socket_, -1}, {&monitor_, -1}};
-  TCC_RETURN_IF_ERROR(controller::PollReadable(items, wait, ready));
+  const wire::PollItem items[] = {{&socket_, -1}, {&monitor_, -1}};
+  TCC_RETURN_IF_ERROR(wire::PollReadable(items, wait, ready));
   if (ready[1]) TCC_RETURN_IF_ERROR(CheckHandshake());
   if (!ready[0]) return std::optional<Message>();
   TCC_ASSIGN_OR_RETURN(auto frames, socket_.Receive(true));
   if (frames.size() != 1) return Error(ErrorCode::kParse, "tccd sent a message of " + std::to_string(frames.size()) + " frames");
-  auto message = controller::DecodeMessage(frames[0].data);
+  auto message = wire::DecodeMessage(frames[0].data);
   if (!message.ok()) return std::move(message).error().WithContext("message from tccd");
-  if (controller::IsEvent(message->type)) {
+  if (wire::IsEvent(message->type)) {
     events_.push_back(std::move(message).value());
     return std::optional<Message>();
   }
@@ -114,7 +114,7 @@ Result<Message> Connection::Await(std::uint64_t id) {
     if (!answer) continue;
     // An answer to an earlier request that timed out is stale; skip it.
     if (answer->id != id) continue;
-    if (answer->type == MessageType::kError) return controller::ErrorFromMessage(*answer);
+    if (answer->type == MessageType::kError) return wire::ErrorFromMessage(*answer);
     return std::move(answer).value();
   }
 }

@@ -228,44 +228,44 @@ void PartySession::Queue(SessionEventKind kind, std::uint64_t seq, Json body, st
 Status PartySession::OnMessage(const Message& message) {
   switch (message.type) {
     case MessageType::kEventTsc:
-      return Accept(controller::ObjectMember(message, "tsc"));
+      return Accept(wire::ObjectMember(message, "tsc"));
     case MessageType::kEventProposal: {
       // The counterparty wrote it and tccd relays it unread: a proposal without a valid seq could
       // never be co-signed, so it is refused here (Poll reports it; the session goes on).
-      const Json& proposal = controller::ObjectMember(message, "proposal");
+      const Json& proposal = wire::ObjectMember(message, "proposal");
       auto link = vc::ReadSettlementLink(proposal);
       if (!link.ok()) return std::move(link).error().WithContext("proposal relayed by tccd");
       Queue(SessionEventKind::kProposal, link->seq, proposal);
       return OkStatus();
     }
     case MessageType::kEventAnchored: {
-      const std::uint64_t seq = controller::UintMember(message, "seq");
+      const std::uint64_t seq = wire::UintMember(message, "seq");
       if (seq >= head_.anchored_seq || head_.anchored_root.empty()) {
         head_.anchored_seq = std::max(head_.anchored_seq, seq);
-        head_.anchored_root = std::string(controller::StringMember(message, "root"));
-        head_.anchored_batch = std::string(controller::StringMember(message, "batch"));
+        head_.anchored_root = std::string(wire::StringMember(message, "root"));
+        head_.anchored_batch = std::string(wire::StringMember(message, "batch"));
       }
       Queue(SessionEventKind::kAnchored, seq, message.body);
       return OkStatus();
     }
     case MessageType::kEventRejection: {
-      const Json& rejection = controller::ObjectMember(message, "rejection");
+      const Json& rejection = wire::ObjectMember(message, "rejection");
       // tccd verified it; the provider checks it too before it amends anything.
-      auto verified = controller::VerifyRejection(rejection, *options_.resolver);
+      auto verified = wire::VerifyRejection(rejection, *options_.resolver);
       if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
       if (verified->channel != options_.channel_id || verified->consumer != head_.consumer) {
         return Error(ErrorCode::kVerificationFailed,
                      "tccd relayed a rejection for another channel or by another party");
       }
       if (pending_seq_ == verified->seq && head_.role == "provider") {
-        auto pending_hash = controller::ProposalHash(pending_);
+        auto pending_hash = wire::ProposalHash(pending_);
         if (pending_hash.ok() && *pending_hash == verified->proposal_hash) pending_rejected_ = true;
       }
       QueueRejection(verified->seq, verified->proposal_hash, rejection);
       return OkStatus();
     }
     case MessageType::kEventChannel: {
-      const Json& state = controller::ObjectMember(message, "state");
+      const Json& state = wire::ObjectMember(message, "state");
       TCC_RETURN_IF_ERROR(AdoptState(state));
       Queue(SessionEventKind::kChannel, head_.seq, state);
       return OkStatus();
@@ -473,11 +473,11 @@ void PartySession::QueueRejection(std::uint64_t seq, const std::string& proposal
 }
 
 Status PartySession::LearnRejection(std::uint64_t seq) {
-  TCC_ASSIGN_OR_RETURN(std::string pending_hash, controller::ProposalHash(pending_));
+  TCC_ASSIGN_OR_RETURN(std::string pending_hash, wire::ProposalHash(pending_));
   TCC_ASSIGN_OR_RETURN(DisputeRecord record, FetchDisputes(seq));
   for (const Json& entry : record.rejections) {
     const Json& rejection = *entry.Find("rejection");  // FetchDisputes verified each
-    auto read = controller::ReadRejection(rejection);
+    auto read = wire::ReadRejection(rejection);
     if (!read.ok() || read->seq != seq || read->proposal_hash != pending_hash) continue;
     QueueRejection(seq, pending_hash, rejection);
     pending_rejected_ = true;
@@ -485,7 +485,7 @@ Status PartySession::LearnRejection(std::uint64_t seq) {
   return OkStatus();
 }
 
-Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason& reason) {
+Result<Json> PartySession::Reject(const Json& proposal, const wire::Reason& reason) {
   TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(proposal));
   if (link.channel != options_.channel_id) {
     return Error(ErrorCode::kInvalidArgument, "the proposal is for channel " + link.channel);
@@ -495,19 +495,19 @@ Result<Json> PartySession::Reject(const Json& proposal, const controller::Reason
                  "seq " + std::to_string(link.seq) +
                      " was co-signed by this party; a co-signed claim is final");
   }
-  TCC_ASSIGN_OR_RETURN(Json rejection, controller::MakeRejection(proposal, reason, *options_.key));
+  TCC_ASSIGN_OR_RETURN(Json rejection, wire::MakeRejection(proposal, reason, *options_.key));
   TCC_RETURN_IF_ERROR(WithResume([&] { return client_->Reject(options_.channel_id, rejection); }));
   return rejection;
 }
 
-Result<Json> PartySession::Close(const controller::Reason& reason) {
+Result<Json> PartySession::Close(const wire::Reason& reason) {
   TCC_ASSIGN_OR_RETURN(Json request,
-                       controller::MakeCloseRequest(options_.channel_id, reason, *options_.key));
+                       wire::MakeCloseRequest(options_.channel_id, reason, *options_.key));
   TCC_ASSIGN_OR_RETURN(Json closing,
                        WithResume([&] { return client_->Close(options_.channel_id, request); }));
   TCC_ASSIGN_OR_RETURN(
-      controller::CloseRequest verified,
-      controller::VerifyClosingRecord(closing, options_.connect.tcc_did, *options_.resolver));
+      wire::CloseRequest verified,
+      wire::VerifyClosingRecord(closing, options_.connect.tcc_did, *options_.resolver));
   if (verified.channel != options_.channel_id || verified.party != did_) {
     return Error(ErrorCode::kVerificationFailed,
                  "the closing record is not for this close request");
@@ -524,14 +524,14 @@ Result<DisputeRecord> PartySession::FetchDisputes(std::uint64_t from_seq) {
     const Json* rejection = entry.Find("rejection");
     if (rejection == nullptr)
       return Error(ErrorCode::kParse, "a stored rejection lacks its document");
-    TCC_ASSIGN_OR_RETURN(controller::Rejection verified,
-                         controller::VerifyRejection(*rejection, *options_.resolver));
+    TCC_ASSIGN_OR_RETURN(wire::Rejection verified,
+                         wire::VerifyRejection(*rejection, *options_.resolver));
     if (verified.channel != options_.channel_id) {
       return Error(ErrorCode::kVerificationFailed, "tccd returned a rejection of another channel");
     }
   }
   if (record.closing) {
-    TCC_RETURN_IF_ERROR(controller::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
+    TCC_RETURN_IF_ERROR(wire::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
                                                         *options_.resolver));
   }
   return record;

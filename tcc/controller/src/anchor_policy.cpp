@@ -1,4 +1,4 @@
-#include "tcc/controller/anchor_policy.h"
+#include "anchor_policy.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "tcc/controller/anchor_service.h"
+#include "anchor_service.h"
 
 #include <algorithm>
 #include <condition_variable>

@@ -1,4 +1,4 @@
-#include "tcc/controller/channel.h"
+#include "channel.h"
 
 #include <algorithm>
 #include <cmath>

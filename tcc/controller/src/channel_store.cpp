@@ -1,4 +1,4 @@
-#include "tcc/controller/channel_store.h"
+#include "channel_store.h"
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
@@ -20,7 +20,7 @@
 
 #include "tcc/common/bytes.h"
 #include "tcc/common/json_object_reader.h"
-#include "tcc/controller/dispute.h"
+#include "tcc/wire/dispute.h"
 #include "tcc/vc/transaction.h"
 
 namespace tcc::controller {
@@ -1082,7 +1082,7 @@ Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view v
     }
   }
   if (!read.ok()) return Corrupt(key, read.error().message());
-  auto rejection = ReadRejection(record.document);
+  auto rejection = wire::ReadRejection(record.document);
   if (!rejection.ok()) return Corrupt(key, rejection.error().message());
   record.channel_id = std::string(key.substr(2, kChannelIdSize));
   record.seq = ReadU64(key.substr(kChannelPrefixSize, 8));
@@ -1101,7 +1101,7 @@ Status ChannelStore::PutRejection(const RejectionRecord& rejection) {
   TCC_RETURN_IF_ERROR(CheckSeq(rejection.seq));
   TCC_RETURN_IF_ERROR(CheckHash(rejection.proposal_hash, "proposal hash"));
   TCC_RETURN_IF_ERROR(CheckHash(rejection.content_hash, "content hash"));
-  TCC_ASSIGN_OR_RETURN(Rejection read, ReadRejection(rejection.document));
+  TCC_ASSIGN_OR_RETURN(wire::Rejection read, wire::ReadRejection(rejection.document));
   if (read.channel != rejection.channel_id || read.seq != rejection.seq ||
       read.proposal_hash != rejection.proposal_hash) {
     return Invalid("the rejection names another channel, seq or proposal than its record");

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::controller {
 namespace {
@@ -25,9 +25,9 @@ std::string_view RoleName(Role role) {
 }
 
 ConnectionTable::ConnectionTable(ConnectionLimits limits, Hooks hooks) : limits_(limits), hooks_(std::move(hooks)) {
-  if (!hooks_.shutdown) hooks_.shutdown = peer_socket::Shutdown;
-  if (!hooks_.bytes_written) hooks_.bytes_written = peer_socket::BytesWritten;
-  if (!hooks_.remote_address) hooks_.remote_address = peer_socket::RemoteAddress;
+  if (!hooks_.shutdown) hooks_.shutdown = wire::peer_socket::Shutdown;
+  if (!hooks_.bytes_written) hooks_.bytes_written = wire::peer_socket::BytesWritten;
+  if (!hooks_.remote_address) hooks_.remote_address = wire::peer_socket::RemoteAddress;
   if (!hooks_.forgetting) hooks_.forgetting = [](const Connection&) {};
   if (!hooks_.disconnected) hooks_.disconnected = [](std::string_view) {};
 }
@@ -188,7 +188,7 @@ void ConnectionTable::Refresh(Connection& connection) {
 }
 
 bool ConnectionTable::ReserveSend(Connection& connection, std::size_t payload) {
-  connection.handed_bytes += peer_socket::CurveWireSize(payload);
+  connection.handed_bytes += wire::peer_socket::CurveWireSize(payload);
   if (connection.handed_bytes - connection.checked_at < kCheckEvery) return true;
   Refresh(connection);
   const bool over_share = connection.queued_bytes > limits_.max_queued_bytes_per_peer ||

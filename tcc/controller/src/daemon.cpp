@@ -18,7 +18,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "anchor_service.h"
+#include "channel_store.h"
 #include "connection_table.h"
+#include "metrics.h"
 #include "negotiation.h"
 #include "store_evidence_source.h"
 #include "store_writer.h"
@@ -28,17 +31,15 @@
 #include "tcc/common/sha256.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
-#include "tcc/controller/channel_store.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/controller/log.h"
-#include "tcc/controller/metrics.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/challenge.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/wire/dispute.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 #include "work_queue.h"
 
 namespace tcc::controller {
@@ -52,7 +53,7 @@ constexpr std::string_view kControlDomain = "tcc-control";
 constexpr std::string_view kCursorName = "chain.cursor";
 constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
-constexpr std::size_t kMaxSyncReplyBytes = kMaxFrameBytes / 2;
+constexpr std::size_t kMaxSyncReplyBytes = wire::kMaxFrameBytes / 2;
 constexpr std::size_t kMaxReceivesPerWake = 512;
 // channel.sync and evidence.get answers in preparation per connection (each up to a frame).
 constexpr std::size_t kMaxLargeRequestsInFlight = 4;
@@ -216,8 +217,8 @@ class Daemon::Impl {
   // --- the loop (I/O thread) ---
   void RunLoop();
   void HandleZap();
-  void HandleParty(std::vector<ReceivedFrame> frames);
-  void HandleControl(std::vector<ReceivedFrame> frames);
+  void HandleParty(std::vector<wire::ReceivedFrame> frames);
+  void HandleControl(std::vector<wire::ReceivedFrame> frames);
   void Sweep();
   void BeginDrain();
   bool Drained() const;
@@ -249,19 +250,19 @@ class Daemon::Impl {
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work);
 
   // party requests
-  void AuthBegin(Connection& connection, const Requester& from, const Message& message);
-  void AuthProve(Connection& connection, const Requester& from, const Message& message);
-  void Propose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
-  void Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
-  void Sync(const Requester& from, ChannelRuntime& channel, const Message& message);
-  void EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message);
+  void AuthBegin(Connection& connection, const Requester& from, const wire::Message& message);
+  void AuthProve(Connection& connection, const Requester& from, const wire::Message& message);
+  void Propose(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message);
+  void Submit(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message);
+  void Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
+  void EvidenceGet(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
   // disputes (dispute.h, negotiation.h)
-  void Reject(const Requester& from, Role role, ChannelRuntime& channel, const Message& message);
+  void Reject(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message);
   void OnRejectionVerified(const Requester& from, const std::string& channel_id,
-                           Result<Rejection> rejection, Json document);
-  void Rejections(const Requester& from, ChannelRuntime& channel, const Message& message);
+                           Result<wire::Rejection> rejection, Json document);
+  void Rejections(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
   void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
-                  const Message& message);
+                  const wire::Message& message);
   // The negotiation of the channel's next seq (moved on when a TSC was issued).
   Negotiation& NegotiationOf(ChannelRuntime& channel) {
     channel.negotiation.MoveTo(channel.record.last_seq + 1);
@@ -300,7 +301,7 @@ class Daemon::Impl {
   Json PolicyJson(const ChannelRuntime* channel);
 
   // control requests
-  void ControlPolicy(const Requester& from, const Message& message);
+  void ControlPolicy(const Requester& from, const wire::Message& message);
   void ControlHealth(const Requester& from);
 
   void WatchChain();
@@ -310,7 +311,7 @@ class Daemon::Impl {
   // destroyed after them.
   LoopQueue loop_;
   std::optional<did::KeyPair> key_;
-  CurveKeyPair curve_;
+  wire::CurveKeyPair curve_;
   std::set<std::string> admin_curve_keys_;  // hex
 
   std::shared_ptr<chain::ChainAdapter> adapter_;
@@ -324,11 +325,11 @@ class Daemon::Impl {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
 
-  std::shared_ptr<ZmqContext> zmq_;
-  std::optional<ZmqSocket> zap_;
-  std::optional<ZmqSocket> party_;
-  std::optional<ZmqSocket> party_monitor_;  // accepts and disconnects on party_
-  std::optional<ZmqSocket> control_;
+  std::shared_ptr<wire::ZmqContext> zmq_;
+  std::optional<wire::ZmqSocket> zap_;
+  std::optional<wire::ZmqSocket> party_;
+  std::optional<wire::ZmqSocket> party_monitor_;  // accepts and disconnects on party_
+  std::optional<wire::ZmqSocket> control_;
 
   // Loop-thread state.
   std::map<std::string, ChannelRuntime, std::less<>> channels_;
@@ -373,7 +374,7 @@ Status Daemon::Impl::LoadKeys() {
   TCC_ASSIGN_OR_RETURN(did::KeyPair key, LoadOrCreateKey(config_.key_file, "TCC key", created));
   did_ = did::DidKeyFromPublicKey(key.public_key());
   if (created) Log(LogLevel::kInfo, "created TCC key", {{"file", config_.key_file}, {"did", did_}});
-  curve_ = CurveKeyPair::FromDidKey(key);
+  curve_ = wire::CurveKeyPair::FromDidKey(key);
   key_.emplace(std::move(key));
 
   std::vector<std::string> admins = config_.admin_dids;
@@ -478,35 +479,35 @@ Status Daemon::Impl::RecoverChannels() {
 }
 
 Status Daemon::Impl::BindSockets() {
-  TCC_ASSIGN_OR_RETURN(zmq_, ZmqContext::Create(1));
+  TCC_ASSIGN_OR_RETURN(zmq_, wire::ZmqContext::Create(1));
   // The ZAP handler must be bound before any CURVE socket, or libzmq admits everyone.
-  TCC_ASSIGN_OR_RETURN(ZmqSocket zap, ZmqSocket::Create(zmq_, SocketType::kRep));
+  TCC_ASSIGN_OR_RETURN(wire::ZmqSocket zap, wire::ZmqSocket::Create(zmq_, wire::SocketType::kRep));
   TCC_RETURN_IF_ERROR(zap.Bind(kZapEndpoint));
   zap_.emplace(std::move(zap));
 
-  auto make_server = [&](std::string_view domain) -> Result<ZmqSocket> {
-    TCC_ASSIGN_OR_RETURN(ZmqSocket socket, ZmqSocket::Create(zmq_, SocketType::kRouter));
+  auto make_server = [&](std::string_view domain) -> Result<wire::ZmqSocket> {
+    TCC_ASSIGN_OR_RETURN(wire::ZmqSocket socket, wire::ZmqSocket::Create(zmq_, wire::SocketType::kRouter));
     TCC_RETURN_IF_ERROR(socket.SetCurveServer(curve_, domain));
     TCC_RETURN_IF_ERROR(socket.SetRouterMandatory());
     // A peer that sends a frame over the limit is disconnected by libzmq before we see it.
-    TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(kMaxFrameBytes)));
+    TCC_RETURN_IF_ERROR(socket.SetMaxMessageSize(static_cast<std::int64_t>(wire::kMaxFrameBytes)));
     TCC_RETURN_IF_ERROR(socket.SetHighWaterMarks(100000, 100000));
     TCC_RETURN_IF_ERROR(socket.SetHeartbeat(std::chrono::seconds(5), std::chrono::seconds(30)));
     TCC_RETURN_IF_ERROR(socket.SetHandshakeTimeout(std::chrono::seconds(10)));
     return socket;
   };
-  auto bind = [](ZmqSocket& socket, const std::string& endpoint, std::string& bound) -> Status {
+  auto bind = [](wire::ZmqSocket& socket, const std::string& endpoint, std::string& bound) -> Status {
     TCC_RETURN_IF_ERROR(socket.Bind(endpoint));
     TCC_ASSIGN_OR_RETURN(bound, socket.LastEndpoint());
     return OkStatus();
   };
-  TCC_ASSIGN_OR_RETURN(ZmqSocket party, make_server(kPartyDomain));
+  TCC_ASSIGN_OR_RETURN(wire::ZmqSocket party, make_server(kPartyDomain));
   // Monitored before it is bound, so every accept is seen.
-  TCC_ASSIGN_OR_RETURN(ZmqSocket monitor, party.Monitor(kPartyMonitorEndpoint));
+  TCC_ASSIGN_OR_RETURN(wire::ZmqSocket monitor, party.Monitor(kPartyMonitorEndpoint));
   TCC_RETURN_IF_ERROR(bind(party, config_.listen, listen_endpoint_));
   party_monitor_.emplace(std::move(monitor));
   party_.emplace(std::move(party));
-  TCC_ASSIGN_OR_RETURN(ZmqSocket control, make_server(kControlDomain));
+  TCC_ASSIGN_OR_RETURN(wire::ZmqSocket control, make_server(kControlDomain));
   TCC_RETURN_IF_ERROR(bind(control, config_.control, control_endpoint_));
   control_.emplace(std::move(control));
   peers_ = std::make_unique<ConnectionTable>(
@@ -651,13 +652,13 @@ void Daemon::Impl::WatchChain() {
 // The loop
 
 void Daemon::Impl::RunLoop() {
-  std::vector<PollItem> items = {{&*zap_, -1}, {nullptr, loop_.fd()}, {&*party_, -1}, {&*control_, -1}, {&*party_monitor_, -1}};
+  std::vector<wire::PollItem> items = {{&*zap_, -1}, {nullptr, loop_.fd()}, {&*party_, -1}, {&*control_, -1}, {&*party_monitor_, -1}};
   std::vector<bool> ready;
   next_sweep_ = Clock::now() + std::chrono::seconds(1);
   while (true) {
     if (stop_requested_ && !draining_) BeginDrain();
     if (draining_ && (Drained() || Clock::now() > drain_deadline_)) break;
-    if (Status polled = PollReadable(items, std::chrono::milliseconds(200), ready); !polled.ok()) {
+    if (Status polled = wire::PollReadable(items, std::chrono::milliseconds(200), ready); !polled.ok()) {
       Log(LogLevel::kError, "poll failed", {{"error", polled.error().ToString()}});
       final_status_ = polled;
       break;
@@ -669,7 +670,7 @@ void Daemon::Impl::RunLoop() {
     }
     for (int socket_index : {2, 3}) {
       if (!ready[static_cast<std::size_t>(socket_index)]) continue;
-      ZmqSocket& socket = socket_index == 2 ? *party_ : *control_;
+      wire::ZmqSocket& socket = socket_index == 2 ? *party_ : *control_;
       for (std::size_t i = 0; i < kMaxReceivesPerWake; ++i) {
         auto frames = socket.Receive(true);
         if (!frames.ok()) break;
@@ -808,7 +809,7 @@ void Daemon::Impl::Reply(const Requester& to, std::string frame) {
   if (Connection* connection = peers_->Find({to.routing_id, to.generation})) SendParty(*connection, frame);
 }
 
-void Daemon::Impl::ReplyError(const Requester& to, const Error& error) { Reply(to, EncodeError(to.request_id, error)); }
+void Daemon::Impl::ReplyError(const Requester& to, const Error& error) { Reply(to, wire::EncodeError(to.request_id, error)); }
 
 bool Daemon::Impl::SendParty(Connection& connection, std::string_view frame) {
   // Over its share of unsent bytes the peer is disconnected instead (ConnectionTable).
@@ -843,7 +844,7 @@ std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view fram
 
 void Daemon::Impl::DrainMonitor() {
   while (auto event = party_monitor_->ReceiveEvent()) {
-    if (event->kind == TransportEvent::Kind::kAccepted) {
+    if (event->kind == wire::TransportEvent::Kind::kAccepted) {
       peers_->OnAccepted(event->fd, Clock::now());
     } else {
       peers_->OnDisconnected(event->fd);
@@ -894,12 +895,12 @@ void Daemon::Impl::Sweep() {
 // ---------------------------------------------------------------------------------------------
 // Party requests
 
-void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
+void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // The parts a peer sent carry the metadata; a bare routing id cannot come from a DEALER.
   if (frames.size() < 2) return;
   // Its accept (and any disconnect before it) is reported before its messages: see them first.
   DrainMonitor();
-  const ReceivedFrame& body = frames[1];
+  const wire::ReceivedFrame& body = frames[1];
   Connection* connection = peers_->OnRequest(frames[0].data, body.source_fd, body.user_id, Clock::now());
   if (connection == nullptr) return;  // its connection is being closed
   Requester from{false, frames[0].data, 0, Clock::now(), connection->generation};
@@ -908,17 +909,17 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
     ReplyError(from, Error(ErrorCode::kParse, "a request is exactly one frame"));
     return;
   }
-  auto message = DecodeMessage(body.data);
+  auto message = wire::DecodeMessage(body.data);
   if (!message.ok()) {
     CountRejection(message.error());
-    from.request_id = PeekRequestId(body.data);
+    from.request_id = wire::PeekRequestId(body.data);
     ReplyError(from, message.error());
     return;
   }
   from.request_id = message->id;
-  if (!IsRequest(message->type) || message->type >= MessageType::kControlOpen) {
+  if (!wire::IsRequest(message->type) || message->type >= wire::MessageType::kControlOpen) {
     const Error error(ErrorCode::kInvalidArgument,
-                      std::string(MessageTypeName(message->type)) + " is not a party request");
+                      std::string(wire::MessageTypeName(message->type)) + " is not a party request");
     CountRejection(error);
     ReplyError(from, error);
     return;
@@ -926,12 +927,12 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   Connection& current = *connection;
   // Requests answered after work on a worker: a peer that does not wait for its answers gets a
   // bounded share of the workers and of the memory their answers take.
-  const bool large = message->type == MessageType::kChannelSync ||
-                     message->type == MessageType::kEvidenceGet ||
-                     message->type == MessageType::kChannelRejections;
-  if (large || message->type == MessageType::kAuthBegin ||
-      message->type == MessageType::kAuthProve || message->type == MessageType::kSettleReject ||
-      message->type == MessageType::kChannelClose) {
+  const bool large = message->type == wire::MessageType::kChannelSync ||
+                     message->type == wire::MessageType::kEvidenceGet ||
+                     message->type == wire::MessageType::kChannelRejections;
+  if (large || message->type == wire::MessageType::kAuthBegin ||
+      message->type == wire::MessageType::kAuthProve || message->type == wire::MessageType::kSettleReject ||
+      message->type == wire::MessageType::kChannelClose) {
     if (current.requests_in_flight >= config_.limits.max_requests_in_flight_per_connection ||
         (large && current.large_requests_in_flight >= kMaxLargeRequestsInFlight)) {
       const Error error(ErrorCode::kResourceExhausted,
@@ -943,20 +944,20 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   }
 
   switch (message->type) {
-    case MessageType::kPing:
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
+    case wire::MessageType::kPing:
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Finish());
       return;
-    case MessageType::kAuthBegin:
+    case wire::MessageType::kAuthBegin:
       AuthBegin(current, from, *message);
       return;
-    case MessageType::kAuthProve:
+    case wire::MessageType::kAuthProve:
       AuthProve(current, from, *message);
       return;
     default:
       break;
   }
 
-  const std::string_view channel_id = StringMember(*message, "channel");
+  const std::string_view channel_id = wire::StringMember(*message, "channel");
   auto admitted = current.admitted.find(channel_id);
   auto channel = channels_.find(channel_id);
   if (admitted == current.admitted.end() || channel == channels_.end()) {
@@ -968,28 +969,28 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
     return;
   }
   switch (message->type) {
-    case MessageType::kChannelState:
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("state", ChannelStateJson(channel->second)).Finish());
+    case wire::MessageType::kChannelState:
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("state", ChannelStateJson(channel->second)).Finish());
       return;
-    case MessageType::kSettlePropose:
+    case wire::MessageType::kSettlePropose:
       Propose(from, admitted->second, channel->second, *message);
       return;
-    case MessageType::kSettleSubmit:
+    case wire::MessageType::kSettleSubmit:
       Submit(from, admitted->second, channel->second, *message);
       return;
-    case MessageType::kChannelSync:
+    case wire::MessageType::kChannelSync:
       Sync(from, channel->second, *message);
       return;
-    case MessageType::kEvidenceGet:
+    case wire::MessageType::kEvidenceGet:
       EvidenceGet(from, channel->second, *message);
       return;
-    case MessageType::kSettleReject:
+    case wire::MessageType::kSettleReject:
       Reject(from, admitted->second, channel->second, *message);
       return;
-    case MessageType::kChannelRejections:
+    case wire::MessageType::kChannelRejections:
       Rejections(from, channel->second, *message);
       return;
-    case MessageType::kChannelClose:
+    case wire::MessageType::kChannelClose:
       PartyClose(from, admitted->second, channel->second, *message);
       return;
     default:
@@ -997,9 +998,9 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
   }
 }
 
-void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const Message& message) {
-  const std::string channel_id(StringMember(message, "channel"));
-  const std::string party_did(StringMember(message, "did"));
+void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const wire::Message& message) {
+  const std::string channel_id(wire::StringMember(message, "channel"));
+  const std::string party_did(wire::StringMember(message, "did"));
   auto fail = [&](const Error& error, std::string_view reason) {
     CountAuthFailure(reason);
     ReplyError(from, error);
@@ -1047,7 +1048,7 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
       if (live == nullptr) return;
       peers_->AddChallenge(*live, challenge.binding.channel_id,
                            {challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl});
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                       .Add("sealed", HexEncode(*sealed))
                       .Add("expires", challenge.binding.expires_ms)
                       .Finish());
@@ -1055,8 +1056,8 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
   });
 }
 
-void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const Message& message) {
-  const std::string channel_id(StringMember(message, "channel"));
+void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const wire::Message& message) {
+  const std::string channel_id(wire::StringMember(message, "channel"));
   auto fail = [&](const Error& error, std::string_view reason) {
     CountAuthFailure(reason);
     ReplyError(from, error);
@@ -1073,11 +1074,11 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
   if (Clock::now() > challenge.expires) {
     return fail(Error(ErrorCode::kPermissionDenied, "the challenge expired; start again with auth.begin"), "expired");
   }
-  auto nonce = HexDecode(StringMember(message, "nonce"));
+  auto nonce = HexDecode(wire::StringMember(message, "nonce"));
   if (!nonce.ok() || !ConstantTimeEqual(*nonce, challenge.challenge.nonce)) {
     return fail(Error(ErrorCode::kVerificationFailed, "the nonce does not match the challenge"), "wrong_nonce");
   }
-  auto signature = HexDecode(StringMember(message, "signature"));
+  auto signature = HexDecode(wire::StringMember(message, "signature"));
   if (!signature.ok()) return fail(signature.error(), "bad_signature");
   PeerAsync(from, false, [this, challenge, signature = std::move(signature).value(), from]() -> Task {
     Status verified = Error(ErrorCode::kVerificationFailed,
@@ -1120,7 +1121,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
       metrics_->AuthSucceeded();
       Log(LogLevel::kInfo, "admitted",
           {{"channel", channel->first}, {"did", challenge.challenge.binding.party_did}, {"role", RoleName(challenge.role)}});
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                       .Add("role", RoleName(challenge.role))
                       .Add("state", ChannelStateJson(channel->second))
                       .Finish());
@@ -1128,7 +1129,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
   });
 }
 
-void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message) {
   if (role == Role::kAuditor) {
     const Error error(ErrorCode::kPermissionDenied, "auditors are read-only");
     CountRejection(error);
@@ -1136,10 +1137,10 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   }
   const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
   const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
-  const Json& proposal = ObjectMember(message, "proposal");
+  const Json& proposal = wire::ObjectMember(message, "proposal");
   const std::string channel_id = channel.record.channel_id;
   auto relay = [this, from, counterpart,
-                frame = FrameBuilder(MessageType::kEventProposal)
+                frame = wire::FrameBuilder(wire::MessageType::kEventProposal)
                             .Add("channel", channel_id)
                             .Add("from", sender)
                             .Add("proposal", proposal)
@@ -1149,7 +1150,7 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
       return ReplyError(
           from, Error(ErrorCode::kUnavailable, "the counterpart is not connected to the channel"));
     }
-    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+    Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                     .Add("delivered", static_cast<std::uint64_t>(delivered))
                     .Finish());
   };
@@ -1160,8 +1161,8 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
       link->seq != channel.record.last_seq + 1) {
     return relay(channel);
   }
-  auto hash = ProposalHash(proposal);
-  auto content = ContentHash(proposal);
+  auto hash = wire::ProposalHash(proposal);
+  auto content = wire::ContentHash(proposal);
   if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
   if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
   Negotiation& negotiation = NegotiationOf(channel);
@@ -1190,7 +1191,7 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
                        });
 }
 
-void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message) {
   auto reject = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
@@ -1200,7 +1201,7 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
     return reject(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
   }
   if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
-  Json claim = ObjectMember(message, "claim");
+  Json claim = wire::ObjectMember(message, "claim");
   auto link = vc::ReadSettlementLink(claim);
   if (!link.ok()) return reject(link.error().WithContext("claim"));
   if (link->channel != channel.record.channel_id) {
@@ -1248,7 +1249,7 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
   }
   // Only a seq with rejections pays for hashing the claim on the loop.
   if (Negotiation& negotiation = NegotiationOf(channel); negotiation.HasRejections()) {
-    auto content = ContentHash(submission.claim);
+    auto content = wire::ContentHash(submission.claim);
     if (!content.ok()) return reject(content.error().WithContext("claim"));
     if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok())
       return reject(allowed.error());
@@ -1313,7 +1314,7 @@ void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
       // The same claim again (a client retrying after a lost reply): the same TSC, not a new seq.
       ++replayed_;
       metrics_->Replayed();
-      Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+      Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                            .Add("channel", existing->channel_id)
                            .Add("seq", existing->seq)
                            .Add("replayed", true)
@@ -1389,12 +1390,12 @@ void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& req
     channel.durable_evidence_seq = evidence->seq;
     anchor_->Submit(*evidence);
   }
-  Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+  Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                        .Add("channel", channel_id)
                        .Add("seq", tsc.seq)
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
-  Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
+  Publish(channel, wire::FrameBuilder(wire::MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
   metrics_->SettlementPublished(std::chrono::duration<double>(Clock::now() - requester.received).count());
   if (channel.record_dirty) PersistSettings(channel);
   Pump(channel);
@@ -1431,7 +1432,7 @@ void Daemon::Impl::PersistSettings(ChannelRuntime& channel) {
         return;
       }
       for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
-        Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
+        Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
       }
     });
   });
@@ -1525,10 +1526,10 @@ void Daemon::Impl::ReportStoreHealth() {
   metrics_->SetStoreHealth(!store_failed_, health.write_failures, health.reopens);
 }
 
-void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
   const std::string channel_id = channel.record.channel_id;
-  const std::uint64_t after = UintMember(message, "after");
-  const std::size_t limit = static_cast<std::size_t>(OptionalUint(message, "limit").value_or(100));
+  const std::uint64_t after = wire::UintMember(message, "after");
+  const std::size_t limit = static_cast<std::size_t>(wire::OptionalUint(message, "limit").value_or(100));
   const std::uint64_t last = channel.durable_seq;
   PeerAsync(from, true, [this, channel_id, after, limit, last, from]() -> Task {
     auto tscs = store_->ListTscs(channel_id, after, limit);
@@ -1544,7 +1545,7 @@ void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Me
         through = tsc.seq;
       }
       array += ']';
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                       .Add("channel", channel_id)
                       .Add("last_seq", last)
                       .AddRaw("tscs", array)
@@ -1553,9 +1554,9 @@ void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Me
   });
 }
 
-void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message) {
+void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
   const std::string channel_id = channel.record.channel_id;
-  const std::uint64_t seq = UintMember(message, "seq");
+  const std::uint64_t seq = wire::UintMember(message, "seq");
   if (seq > channel.durable_seq) {
     return ReplyError(from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) + " (last is " +
                                                             std::to_string(channel.durable_seq) + ")"));
@@ -1583,7 +1584,7 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
       if (!bundle.ok()) return ReplyError(from, bundle.error());
       // The bundle anchors TSC covering_seq; TSC seq is committed through the hash chain to it
       // (channel.sync returns the TSCs in between).
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                       .Add("channel", channel_id)
                       .Add("seq", seq)
                       .Add("anchored_seq", covering_seq)
@@ -1597,7 +1598,7 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
 // Disputes: rejections, amends (Propose, Process) and closes with a reason
 
 void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& channel,
-                          const Message& message) {
+                          const wire::Message& message) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
@@ -1608,8 +1609,8 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
     return refuse(
         Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
   }
-  Json document = ObjectMember(message, "rejection");
-  auto read = ReadRejection(document);
+  Json document = wire::ObjectMember(message, "rejection");
+  auto read = wire::ReadRejection(document);
   if (!read.ok()) return refuse(read.error());
   if (read->channel != channel.record.channel_id) {
     return refuse(
@@ -1624,7 +1625,7 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
   const std::string channel_id = channel.record.channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-              auto verified = VerifyRejection(document, *resolver_);
+              auto verified = wire::VerifyRejection(document, *resolver_);
               return [this, from, channel_id, verified = std::move(verified),
                       document = std::move(document)]() mutable {
                 OnRejectionVerified(from, channel_id, std::move(verified), std::move(document));
@@ -1633,7 +1634,7 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
 }
 
 void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string& channel_id,
-                                       Result<Rejection> rejection, Json document) {
+                                       Result<wire::Rejection> rejection, Json document) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
@@ -1672,7 +1673,7 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                   : std::string();
   if (content.empty()) {
     // Rejected before and stored: answer again without a second record.
-    Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+    Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                     .Add("channel", channel_id)
                     .Add("seq", next)
                     .Finish());
@@ -1681,8 +1682,8 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   negotiation.Rejected(rejection->proposal_hash, content);
   RejectionRecord record{channel_id, next,         rejection->proposal_hash,
                          content,    UnixMillis(), std::move(document)};
-  const std::string code(ReasonCodeName(rejection->reason.code));
-  const std::string event = FrameBuilder(MessageType::kEventRejection)
+  const std::string code(wire::ReasonCodeName(rejection->reason.code));
+  const std::string event = wire::FrameBuilder(wire::MessageType::kEventRejection)
                                 .Add("channel", channel_id)
                                 .Add("seq", next)
                                 .Add("rejection", record.document)
@@ -1703,7 +1704,7 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                             Log(LogLevel::kInfo, "proposal rejected",
                                 {{"channel", channel_id}, {"seq", next}, {"code", code}});
                             Publish(stored, event, Role::kProvider);
-                            Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                            Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                                             .Add("channel", channel_id)
                                             .Add("seq", next)
                                             .Finish());
@@ -1712,9 +1713,9 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
 }
 
 void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
-                              const Message& message) {
+                              const wire::Message& message) {
   const std::string channel_id = channel.record.channel_id;
-  const std::uint64_t from_seq = OptionalUint(message, "from_seq").value_or(1);
+  const std::uint64_t from_seq = wire::OptionalUint(message, "from_seq").value_or(1);
   std::optional<Json> closing = channel.closing_record;
   PeerAsync(from, true, [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
     auto rejections = store_->ListRejections(channel_id, from_seq);
@@ -1732,7 +1733,7 @@ void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
         if (bytes > kMaxSyncReplyBytes && !array.as_array().empty()) break;
         array.PushBack(std::move(entry));
       }
-      FrameBuilder reply(MessageType::kReply, from.request_id);
+      wire::FrameBuilder reply(wire::MessageType::kReply, from.request_id);
       reply.Add("channel", channel_id).Add("rejections", array);
       if (closing) reply.Add("closing", *closing);
       Reply(from, reply.Finish());
@@ -1741,7 +1742,7 @@ void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
 }
 
 void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
-                              const Message& message) {
+                              const wire::Message& message) {
   auto refuse = [&](const Error& error) {
     CountRejection(error);
     ReplyError(from, error);
@@ -1752,8 +1753,8 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
     return refuse(Error(ErrorCode::kConflict,
                         "channel " + channel.record.channel_id + " is closed or closing"));
   }
-  Json document = ObjectMember(message, "request");
-  auto read = ReadCloseRequest(document);
+  Json document = wire::ObjectMember(message, "request");
+  auto read = wire::ReadCloseRequest(document);
   if (!read.ok()) return refuse(read.error());
   const std::string& sender =
       role == Role::kProvider ? channel.record.provider : channel.record.consumer;
@@ -1764,7 +1765,7 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
   const std::string channel_id = channel.record.channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-              auto verified = VerifyCloseRequest(document, *resolver_);
+              auto verified = wire::VerifyCloseRequest(document, *resolver_);
               return [this, from, channel_id, verified = std::move(verified),
                       document = std::move(document)]() mutable {
                 if (!verified.ok()) {
@@ -1836,7 +1837,7 @@ Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::st
 void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requester> requester) {
   if (auto existing = channels_.find(tic_id); existing != channels_.end()) {
     if (requester) {
-      Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+      Reply(*requester, wire::FrameBuilder(wire::MessageType::kReply, requester->request_id)
                             .Add("channel", ChannelStateJson(existing->second))
                             .Finish());
     }
@@ -1894,7 +1895,7 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
           {{"channel", tic_id}, {"provider", opened->second.record.provider}, {"consumer", opened->second.record.consumer},
            {"n", EffectiveN(opened->second.record)}});
       if (requester) {
-        Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+        Reply(*requester, wire::FrameBuilder(wire::MessageType::kReply, requester->request_id)
                               .Add("channel", ChannelStateJson(opened->second))
                               .Finish());
       }
@@ -1917,7 +1918,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
     auto closing =
         channel.closing_record
             ? Result<Json>(*channel.closing_record)
-            : MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
+            : wire::MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
     if (!closing.ok()) {
       Log(LogLevel::kError, "closing record not made",
           {{"channel", channel_id}, {"error", closing.error().ToString()}});
@@ -1968,12 +1969,12 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       }
       metrics_->ChannelClosed();
       Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.durable_seq}});
-      Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
+      Publish(closed->second, wire::FrameBuilder(wire::MessageType::kEventChannel)
                                    .Add("channel", channel_id)
                                    .Add("state", ChannelStateJson(closed->second))
                                    .Finish());
       for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
-        Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+        Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                              .Add("channel", ChannelStateJson(closed->second))
                              .Finish());
       }
@@ -1983,7 +1984,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
           metrics_->ClosedByParty(code->as_string());
         }
         for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
-          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+          Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                                .Add("channel", channel_id)
                                .Add("closing", closing)
                                .Add("state", ChannelStateJson(closed->second))
@@ -2008,7 +2009,7 @@ void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles)
     auto channel = channels_.find(bundle.item.channel_id);
     if (channel == channels_.end()) continue;
     channel->second.anchored_seq = std::max(channel->second.anchored_seq, bundle.item.seq);
-    Publish(channel->second, FrameBuilder(MessageType::kEventAnchored)
+    Publish(channel->second, wire::FrameBuilder(wire::MessageType::kEventAnchored)
                                  .Add("channel", bundle.item.channel_id)
                                  .Add("seq", bundle.item.seq)
                                  .Add("batch", bundle.batch_id)
@@ -2049,32 +2050,32 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
 // ---------------------------------------------------------------------------------------------
 // Control requests
 
-void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
+void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
   if (frames.size() != 2) return;
   Requester from{true, frames[0].data, 0};
   // The ZAP handler admits only admin keys to this socket; check again, cheaply, per request.
   if (!admin_curve_keys_.contains(frames[1].user_id)) return;
-  auto message = DecodeMessage(frames[1].data);
+  auto message = wire::DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
-    from.request_id = PeekRequestId(frames[1].data);
+    from.request_id = wire::PeekRequestId(frames[1].data);
     return ReplyError(from, message.error());
   }
   from.request_id = message->id;
   switch (message->type) {
-    case MessageType::kPing:
-      return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
-    case MessageType::kControlOpen:
+    case wire::MessageType::kPing:
+      return Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Finish());
+    case wire::MessageType::kControlOpen:
       if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
       if (store_failed_) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
-      return OpenChannel(std::string(StringMember(*message, "tic")), from);
-    case MessageType::kControlClose: {
-      auto channel = channels_.find(StringMember(*message, "channel"));
+      return OpenChannel(std::string(wire::StringMember(*message, "tic")), from);
+    case wire::MessageType::kControlClose: {
+      auto channel = channels_.find(wire::StringMember(*message, "channel"));
       if (channel == channels_.end()) {
-        return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(StringMember(*message, "channel"))));
+        return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(wire::StringMember(*message, "channel"))));
       }
       if (channel->second.record.state == ChannelState::kClosed) {
-        return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channel", ChannelStateJson(channel->second)).Finish());
+        return Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("channel", ChannelStateJson(channel->second)).Finish());
       }
       channel->second.close_requesters.push_back(from);
       if (!channel->second.closing) {
@@ -2083,17 +2084,17 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
       }
       return;
     }
-    case MessageType::kControlPolicy:
+    case wire::MessageType::kControlPolicy:
       return ControlPolicy(from, *message);
-    case MessageType::kControlList: {
+    case wire::MessageType::kControlList: {
       Json list = Json::Array();
       for (const auto& [id, channel] : channels_) list.PushBack(ChannelStateJson(channel));
-      return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channels", list).Finish());
+      return Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("channels", list).Finish());
     }
-    case MessageType::kControlHealth:
+    case wire::MessageType::kControlHealth:
       return ControlHealth(from);
     default: {
-      const Error error(ErrorCode::kInvalidArgument, std::string(MessageTypeName(message->type)) + " is not a control request");
+      const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);
       return ReplyError(from, error);
     }
@@ -2120,15 +2121,15 @@ Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
   return policy;
 }
 
-void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) {
+void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& message) {
   const Json* channel_member = message.body.Find("channel");
-  const auto n = OptionalUint(message, "n");
+  const auto n = wire::OptionalUint(message, "n");
   if (channel_member != nullptr) {
     auto channel = channels_.find(channel_member->as_string());
     if (channel == channels_.end()) {
       return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + channel_member->as_string()));
     }
-    if (OptionalBool(message, "adaptive") || OptionalUint(message, "n_min") || OptionalUint(message, "n_max")) {
+    if (wire::OptionalBool(message, "adaptive") || wire::OptionalUint(message, "n_min") || wire::OptionalUint(message, "n_max")) {
       return ReplyError(from, Error(ErrorCode::kInvalidArgument,
                                     "adaptive, n_min and n_max are global; only n can be set per channel"));
     }
@@ -2155,13 +2156,13 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
     std::lock_guard lock(anchor_->policy_mutex());
     AnchorPolicyOptions options = anchor_->policy().options();
     if (n) options.default_n = *n;
-    if (auto adaptive = OptionalBool(message, "adaptive")) options.adaptive = *adaptive;
-    if (auto n_min = OptionalUint(message, "n_min")) options.n_min = *n_min;
-    if (auto n_max = OptionalUint(message, "n_max")) options.n_max = *n_max;
+    if (auto adaptive = wire::OptionalBool(message, "adaptive")) options.adaptive = *adaptive;
+    if (auto n_min = wire::OptionalUint(message, "n_min")) options.n_min = *n_min;
+    if (auto n_max = wire::OptionalUint(message, "n_max")) options.n_max = *n_max;
     if (Status set = anchor_->policy().SetOptions(options); !set.ok()) return ReplyError(from, set.error());
   }
   Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});
-  Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
+  Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
 }
 
 void Daemon::Impl::ControlHealth(const Requester& from) {
@@ -2229,7 +2230,7 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
       }
       health.Set("chain", std::move(chain));
       health.Set("status", status.ok() && !store_failed_ ? "ok" : "degraded");
-      Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("health", health).Finish());
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("health", health).Finish());
     };
   });
 }

@@ -3,10 +3,11 @@
 #include <set>
 #include <string>
 
+#include "anchor_policy.h"
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
 #include "tcc/controller/daemon.h"
-#include "tcc/controller/protocol.h"
+#include "tcc/wire/protocol.h"
 
 namespace tcc::controller {
 namespace {
@@ -189,10 +190,10 @@ Status FinishDaemonConfig(DaemonConfig& config) {
     return Error(ErrorCode::kInvalidArgument, "limits must be at least 1");
   }
   // A peer must be able to hold the largest reply (a channel.sync page or relayed proposal).
-  if (limits.max_queued_bytes_per_connection < 2 * kMaxFrameBytes ||
+  if (limits.max_queued_bytes_per_connection < 2 * wire::kMaxFrameBytes ||
       limits.max_queued_bytes_total < limits.max_queued_bytes_per_connection) {
     return Error(ErrorCode::kInvalidArgument,
-                 "limits.max_queued_bytes_per_connection must be at least " + std::to_string(2 * kMaxFrameBytes) +
+                 "limits.max_queued_bytes_per_connection must be at least " + std::to_string(2 * wire::kMaxFrameBytes) +
                      " and at most limits.max_queued_bytes_total");
   }
   // An unadmitted connection must live long enough to answer its challenge.

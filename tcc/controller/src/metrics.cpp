@@ -1,4 +1,4 @@
-#include "tcc/controller/metrics.h"
+#include "metrics.h"
 
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "tcc/controller/dispute.h"
+#include "tcc/wire/dispute.h"
 
 #ifndef TCC_VERSION
 #define TCC_VERSION "unknown"
@@ -293,9 +293,9 @@ class DaemonMetrics::Impl {
     party_closes_.emplace(
         counter("tcc_channels_closed_by_party_total", "Channels a party closed, by reason code."),
         "code");
-    for (ReasonCode code : kAllReasonCodes) {
-      bill_rejections_->Precreate(ReasonCodeName(code));
-      party_closes_->Precreate(ReasonCodeName(code));
+    for (wire::ReasonCode code : wire::kAllReasonCodes) {
+      bill_rejections_->Precreate(wire::ReasonCodeName(code));
+      party_closes_->Precreate(wire::ReasonCodeName(code));
     }
     replayed_ = &counter("tcc_submissions_replayed_total",
                          "Idempotent resubmissions answered with the stored TSC.").Add({});

@@ -19,9 +19,9 @@
 #include <set>
 #include <string>
 
+#include "channel.h"
+#include "channel_store.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/channel.h"
-#include "tcc/controller/channel_store.h"
 
 namespace tcc::controller {
 

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <utility>
 
+#include "channel_store.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/json.h"
@@ -15,6 +16,8 @@
 namespace tcc::controller {
 namespace {
 
+// Reads one store through ChannelStore, which already refuses TSC text that does not hash to its
+// stored hash; the proofs, links, heads and bundles are checked here.
 class Auditor {
  public:
   Auditor(ChannelStore& store, const StoreAuditOptions& options, StoreAuditReport& report)
@@ -205,9 +208,13 @@ std::string StoreAuditReport::ToString() const {
   return out.str();
 }
 
-Result<StoreAuditReport> AuditStore(ChannelStore& store, const StoreAuditOptions& options) {
-  if (options.resolver == nullptr)
+Result<StoreAuditReport> AuditStore(const std::string& store_path, const StoreAuditOptions& options) {
+  if (options.resolver == nullptr) {
     return Error(ErrorCode::kInvalidArgument, "a store audit needs a DID resolver");
+  }
+  TCC_ASSIGN_OR_RETURN(std::unique_ptr<ChannelStore> opened,
+                       ChannelStore::Open(store_path, {.create_if_missing = false}));
+  ChannelStore& store = *opened;
   TCC_ASSIGN_OR_RETURN(std::vector<ChannelRecord> channels, store.ListChannels());
   StoreAuditReport report;
   report.checked_on_chain = options.chain != nullptr;

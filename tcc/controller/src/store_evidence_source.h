@@ -9,7 +9,7 @@
 
 #include <cstddef>
 
-#include "tcc/controller/channel_store.h"
+#include "channel_store.h"
 #include "tcc/vcapi/credential_service.h"
 
 namespace tcc::controller {

@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "tcc/controller/channel_store.h"
+#include "channel_store.h"
 
 namespace tcc::controller {
 
@@ -36,7 +36,7 @@ class StoreWriter {
   void Commit(SettlementCommit commit, Done done);
   void PutChannel(ChannelRecord record, Done done);
   void AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done);
-  // Dispute records (controller/dispute.h), in the same order as the channel's other writes.
+  // Dispute records (wire/dispute.h), in the same order as the channel's other writes.
   void PutRejection(RejectionRecord rejection, Done done);
   void PutProposal(ProposalMark proposal, Done done);
   void PutClosingRecord(std::string channel_id, std::string record_json, Done done);

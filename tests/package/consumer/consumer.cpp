@@ -1,9 +1,13 @@
-// Issues and verifies a credential through the installed TCC package.
+// A party program built against the installed TCC package: issues and verifies a credential,
+// and encodes and decodes a channel frame with the wire library the SDK speaks.
 #include <iostream>
 
+#include "tcc/client/party_session.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 #include "tcc/vc/credential.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 
 int main() {
   auto key = tcc::did::KeyPair::Generate();
@@ -19,6 +23,14 @@ int main() {
     std::cerr << verified.error().ToString() << "\n";
     return 1;
   }
-  std::cout << "package consumer: issued and verified a credential from " << verified->issuer << "\n";
+  auto ping =
+      tcc::wire::DecodeMessage(tcc::wire::FrameBuilder(tcc::wire::MessageType::kPing, 7).Finish());
+  if (!ping.ok() || ping->type != tcc::wire::MessageType::kPing || ping->id != 7) return 1;
+  // The SDK's transport: a ZeroMQ context, as every PartySession opens one.
+  auto context = tcc::wire::ZmqContext::Create(1);
+  if (!context.ok()) return 1;
+  tcc::client::PartySessionOptions options;
+  std::cout << "package consumer: issued and verified a credential from " << verified->issuer
+            << "; a ping frame round-trips; SDK and transport link without the daemon\n";
   return 0;
 }

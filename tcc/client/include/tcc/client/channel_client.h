@@ -6,7 +6,7 @@
 // counterpart as an event), submit a co-signed claim and get the issued TSC back, read the
 // channel's state, sync TSCs it missed, and fetch evidence bundles. In a dispute the consumer sends
 // a signed rejection, either party a signed close request, and any member fetches the stored
-// rejections (controller/dispute.h builds the documents). Events (event.tsc, event.proposal,
+// rejections (wire/dispute.h builds the documents). Events (event.tsc, event.proposal,
 // event.rejection, event.channel, event.anchored) are read with NextEvent.
 //
 // Ownership: owns its Connection and shares the party key. Thread safety: none (one per thread).
@@ -65,9 +65,9 @@ class ChannelClient {
   // TSCs with seq > after, ascending (one page; repeat with the last seq for more).
   Result<std::vector<Json>> Sync(const std::string& channel_id, std::uint64_t after, std::uint64_t limit = 100);
   Result<EvidenceReply> GetEvidence(const std::string& channel_id, std::uint64_t seq);
-  // Sends a signed rejection (controller::MakeRejection); returns the seq it was recorded for.
+  // Sends a signed rejection (wire::MakeRejection); returns the seq it was recorded for.
   Result<std::uint64_t> Reject(const std::string& channel_id, const Json& rejection);
-  // Sends a signed close request (controller::MakeCloseRequest); returns the closing record.
+  // Sends a signed close request (wire::MakeCloseRequest); returns the closing record.
   Result<Json> Close(const std::string& channel_id, const Json& request);
   // The rejections with seq >= from_seq (one page) and the closing record, if any.
   Result<DisputeRecord> Disputes(const std::string& channel_id, std::uint64_t from_seq = 1);

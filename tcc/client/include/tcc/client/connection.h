@@ -23,20 +23,20 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/protocol.h"
-#include "tcc/controller/transport.h"
 #include "tcc/did/key_pair.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 
 namespace tcc::client {
 
-using controller::Message;
-using controller::MessageType;
+using wire::Message;
+using wire::MessageType;
 
 struct ConnectOptions {
   std::string endpoint;  // e.g. tcp://127.0.0.1:7700
   std::string tcc_did;   // did:key of the TCC: its key is the CURVE server key
   // The CURVE client key; empty: a fresh one (parties). Operators pass their admin key's form.
-  std::optional<controller::CurveKeyPair> client_key;
+  std::optional<wire::CurveKeyPair> client_key;
   std::chrono::milliseconds timeout{10000};  // per request
 };
 
@@ -60,7 +60,7 @@ class Connection {
   bool lost() const { return lost_; }
 
  private:
-  Connection(ConnectOptions options, controller::ZmqSocket socket, controller::ZmqSocket monitor)
+  Connection(ConnectOptions options, wire::ZmqSocket socket, wire::ZmqSocket monitor)
       : options_(std::move(options)), socket_(std::move(socket)), monitor_(std::move(monitor)) {}
   // Reads the monitor's events: an error once the handshake has failed for good.
   Status CheckHandshake();
@@ -69,8 +69,8 @@ class Connection {
   Result<std::optional<Message>> ReceiveOne(std::chrono::milliseconds wait);
 
   ConnectOptions options_;
-  controller::ZmqSocket socket_;
-  controller::ZmqSocket monitor_;  // the socket's connection and handshake events
+  wire::ZmqSocket socket_;
+  wire::ZmqSocket monitor_;  // the socket's connection and handshake events
   int handshake_failures_ = 0;     // in a row, since the last successful handshake
   bool refused_ = false;           // a connection attempt was refused and none has connected since
   std::uint64_t next_id_ = 1;

@@ -45,10 +45,10 @@
 #include "tcc/client/tsc_journal.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 #include "tcc/vc/template.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::client {
 
@@ -157,9 +157,9 @@ class PartySession {
   // Consumer: refuses `proposal` (the one for the next seq) with a reason; tccd stores the signed
   // rejection and tells the provider. kConflict for a proposal this session co-signed (a co-signed
   // claim is final) or a seq already issued. Returns the signed rejection.
-  Result<Json> Reject(const Json& proposal, const controller::Reason& reason);
+  Result<Json> Reject(const Json& proposal, const wire::Reason& reason);
   // Either party: closes the channel with a reason. Returns the TCC's closing record, verified.
-  Result<Json> Close(const controller::Reason& reason);
+  Result<Json> Close(const wire::Reason& reason);
   // The channel's rejections from `from_seq` on and its closing record, each verified.
   Result<DisputeRecord> FetchDisputes(std::uint64_t from_seq = 1);
   // Submits a joint claim, applies the TSC tccd issues, and returns it. Across a lost connection or

@@ -27,8 +27,7 @@
 #include <vector>
 
 #include "tcc/common/result.h"
-#include "tcc/controller/anchor_policy.h"
-#include "tcc/controller/anchor_service.h"
+#include "tcc/controller/anchor_options.h"
 #include "tcc/vcapi/server.h"
 
 namespace tcc::controller {

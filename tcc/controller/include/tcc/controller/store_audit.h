@@ -9,9 +9,8 @@
 // checks, from the chain, the TST and the parties' joint proofs of every TSC and that each bundle's
 // root is anchored as its receipt says.
 //
-// The caller owns the store, resolver and adapter, which must outlive the call; AuditStore only
-// reads. It expects a store nothing writes meanwhile (a closed tccd's, or a backup copy): LevelDB's
-// lock keeps a running tccd's store from being opened anyway.
+// The caller owns the resolver and adapter, which must outlive the call; AuditStore only reads,
+// a store nothing writes meanwhile (a stopped tccd's, or a backup copy).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +20,6 @@
 
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/channel_store.h"
 #include "tcc/did/resolver.h"
 
 namespace tcc::controller {
@@ -56,8 +54,9 @@ struct StoreAuditReport {
   std::string ToString() const;
 };
 
-// kInvalidArgument without a resolver; a store that cannot be listed at all is its error. Problems
-// inside the store are in the report, not errors.
-Result<StoreAuditReport> AuditStore(ChannelStore& store, const StoreAuditOptions& options);
+// Opens the store at `store_path` (never creating one; a store tccd has open is refused by
+// LevelDB's lock) and audits it. kInvalidArgument without a resolver; a store that cannot be
+// opened or listed at all is its error. Problems inside the store are in the report, not errors.
+Result<StoreAuditReport> AuditStore(const std::string& store_path, const StoreAuditOptions& options);
 
 }  // namespace tcc::controller

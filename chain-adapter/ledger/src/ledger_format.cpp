@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "codec.h"
+#include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
 
 namespace tcc::chain::ledger {

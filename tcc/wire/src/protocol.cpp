@@ -1,11 +1,11 @@
-#include "tcc/controller/protocol.h"
+#include "tcc/wire/protocol.h"
 
 #include <array>
 #include <cassert>
 #include <span>
 #include <utility>
 
-namespace tcc::controller {
+namespace tcc::wire {
 namespace {
 
 // Largest integer a double (and so a JSON number in every mainstream parser) holds exactly.
@@ -471,4 +471,4 @@ std::string EncodeError(std::uint64_t id, const Error& error) {
   return std::move(builder).Finish();
 }
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

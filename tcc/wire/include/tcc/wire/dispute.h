@@ -30,7 +30,7 @@
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 
 enum class ReasonCode { kWrongAmount, kWrongUsage, kPrice, kOther };
 std::string_view ReasonCodeName(
@@ -88,4 +88,4 @@ Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq,
 Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did,
                                          did::Resolver& resolver);
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

@@ -27,7 +27,7 @@
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 
 inline constexpr int kProtocolVersion = 1;
 // Large enough for a 4 KB claim proposal plus proofs many times over; small enough that a flood
@@ -44,7 +44,7 @@ enum class MessageType {
   kSettleSubmit,   // channel, claim (object)        -> reply: seq, tsc (object)
   kChannelSync,    // channel, after (uint), [limit] -> reply: tscs (array), last_seq
   kEvidenceGet,    // channel, seq (uint >= 1)       -> reply: bundle (object), tscs (array)
-  // Disputes (controller/dispute.h).
+  // Disputes (wire/dispute.h).
   kSettleReject,       // channel, rejection (object) -> reply: seq ; relayed as event.rejection
   kChannelRejections,  // channel, [from_seq]         -> reply: rejections (array), [closing (object)]
   kChannelClose,       // channel, request (object)   -> reply: closing (object), state (object)
@@ -110,4 +110,4 @@ class FrameBuilder {
 
 std::string EncodeError(std::uint64_t id, const Error& error);
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

@@ -1,4 +1,4 @@
-#include "tcc/controller/dispute.h"
+#include "tcc/wire/dispute.h"
 
 #include "tcc/common/json_object_reader.h"
 #include "tcc/common/time.h"
@@ -6,7 +6,7 @@
 #include "tcc/vc/data_integrity.h"
 #include "tcc/vc/transaction.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 namespace {
 
 constexpr std::string_view kRejectionType = "SettlementRejection";
@@ -233,4 +233,4 @@ Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& 
   return inner;
 }
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

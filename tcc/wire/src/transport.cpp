@@ -1,4 +1,4 @@
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
 #include <sodium.h>
 #include <zmq.h>
@@ -15,7 +15,7 @@
 #include <cstring>
 #include <utility>
 
-namespace tcc::controller {
+namespace tcc::wire {
 namespace {
 
 Error ZmqError(std::string_view what) {
@@ -290,11 +290,11 @@ std::optional<std::uint64_t> BytesWritten(int fd) {
 
 std::uint64_t CurveWireSize(std::size_t payload) {
   // MESSAGE command: name (8), short nonce (8), MAC (16), flags (1); measured against libzmq 4.3
-  // (tests/controller/transport_test.cpp). Frames up to 255 bytes have a 1-byte size, others 8.
+  // (tests/wire/transport_test.cpp). Frames up to 255 bytes have a 1-byte size, others 8.
   const std::uint64_t command = payload + 33;
   return command + (command <= 255 ? 2 : 9);
 }
 
 }  // namespace peer_socket
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

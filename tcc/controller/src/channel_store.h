@@ -33,10 +33,10 @@
 #include <string_view>
 #include <vector>
 
+#include "channel.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/channel.h"
 
 namespace tcc::controller {
 
@@ -73,7 +73,7 @@ struct RejectionRecord {
   std::string channel_id;
   std::uint64_t seq = 0;
   std::string proposal_hash;  // 64 lowercase hex
-  std::string content_hash;   // the rejected claim without its proof (dispute.h ContentHash)
+  std::string content_hash;   // the rejected claim without its proof (wire/dispute.h ContentHash)
   std::uint64_t received_ms = 0;  // Unix ms, tccd's clock
   Json document;                  // the signed SettlementRejection
 };
@@ -128,7 +128,7 @@ class ChannelStore {
   // The highest anchored seq of the channel (0 when nothing is anchored).
   Result<std::uint64_t> AnchoredSeq(std::string_view channel_id);
 
-  // Disputes (controller/dispute.h). A rejection is stored under its channel, seq and proposal
+  // Disputes (wire/dispute.h). A rejection is stored under its channel, seq and proposal
   // hash; storing the same one again is a no-op. The provider's latest proposal is one per channel
   // (its seq and hash), so that tccd tells an amend from a second claim after a restart too.
   // PutProposal alone is not synced (one per settlement; every other write is): it survives a

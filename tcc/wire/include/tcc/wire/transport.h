@@ -27,7 +27,7 @@
 #include "tcc/common/secure_memory.h"
 #include "tcc/did/key_pair.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 
 struct CurveKeyPair {
   did::X25519PublicKey public_key{};
@@ -167,4 +167,4 @@ std::optional<std::uint64_t> BytesWritten(int fd);
 std::uint64_t CurveWireSize(std::size_t payload);
 }  // namespace peer_socket
 
-}  // namespace tcc::controller
+}  // namespace tcc::wire

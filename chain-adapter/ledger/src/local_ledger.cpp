@@ -17,8 +17,8 @@
 #include <thread>
 #include <utility>
 
-#include "codec.h"
 #include "ledger_rules.h"
+#include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
 
 namespace tcc::chain {

@@ -1,4 +1,4 @@
-#include "tcc/controller/protocol.h"
+#include "tcc/wire/protocol.h"
 
 #include <doctest/doctest.h>
 
@@ -12,12 +12,12 @@
 
 #include "tcc/common/file.h"
 #include "tcc/common/json.h"
-#include "tcc/controller/dispute.h"
 #include "tcc/did/did_key.h"
 #include "tcc/vc/schema_validator.h"
+#include "tcc/wire/dispute.h"
 #include "test_util.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 namespace {
 
 constexpr std::string_view kChannelId =
@@ -665,4 +665,4 @@ TEST_CASE("protocol: signed dispute documents match the schema's rejection and c
 }
 
 }  // namespace
-}  // namespace tcc::controller
+}  // namespace tcc::wire

@@ -32,21 +32,15 @@
 #include <string>
 #include <vector>
 
+#include "anchor_policy.h"
+#include "channel_store.h"
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/anchor_policy.h"
-#include "tcc/controller/channel_store.h"
+#include "tcc/controller/anchor_options.h"
 
 namespace tcc::controller {
 
-struct AnchorServiceOptions {
-  std::chrono::milliseconds interval{500};
-  std::size_t max_batch = 65536;
-  std::string batch_id_prefix = "tcc";  // unique per TCC: the daemon derives it from its DID
-  std::chrono::milliseconds retry_min{100};
-  std::chrono::milliseconds retry_max{10000};
-};
 
 struct AnchorStats {
   std::uint64_t batches_anchored = 0;

@@ -38,18 +38,10 @@
 #include <optional>
 
 #include "tcc/common/result.h"
+#include "tcc/controller/anchor_options.h"
 
 namespace tcc::controller {
 
-struct AnchorPolicyOptions {
-  std::uint64_t default_n = 10;
-  std::uint64_t n_min = 1;
-  std::uint64_t n_max = 10000;
-  bool adaptive = false;
-  std::chrono::milliseconds target_latency{2000};
-  std::size_t backlog_high = 100000;
-  std::size_t adapter_pending_high = 64;
-};
 // kInvalidArgument unless 1 <= n_min <= default_n <= n_max and the limits are positive.
 Status ValidateAnchorPolicyOptions(const AnchorPolicyOptions& options);
 

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <thread>
 
-#include "tcc/controller/transport.h"
+#include "tcc/wire/transport.h"
 
-namespace tcc::controller {
+namespace tcc::wire {
 namespace {
 
 TEST_CASE("peer_socket: the kernel's written bytes grow by CurveWireSize per message; Shutdown ends the connection") {
@@ -66,4 +66,4 @@ TEST_CASE("peer_socket: the kernel's written bytes grow by CurveWireSize per mes
 }
 
 }  // namespace
-}  // namespace tcc::controller
+}  // namespace tcc::wire
