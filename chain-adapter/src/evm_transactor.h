@@ -64,6 +64,8 @@ class Transactor {
   struct Sent {
     std::string hash;
     std::uint64_t nonce = 0;
+    std::uint64_t gas_price = 0;
+    std::uint64_t gas_limit = 0;
   };
   Result<Sent> SignAndSend(const std::optional<Address>& to, const Bytes& data,
                            std::uint64_t gas_limit, Clock::time_point deadline);
@@ -71,6 +73,12 @@ class Transactor {
                                         const std::optional<Address>& to, const Bytes& data,
                                         Clock::time_point deadline);
   Result<std::uint64_t> GasPrice(Clock::time_point deadline);
+  // A transaction of ours that stays in the pool while the node's price rose past it (the base
+  // fee went up; a pool keeps it but no block takes it): the same nonce, data and gas limit
+  // signed again at the higher of the node's price + 25 % and ours + 25 % and sent. Returns the
+  // replacement, or nullopt when no raise is due or the node refused it (the caller keeps
+  // waiting and asks again at its next check). Never with a fixed gas_price.
+  std::optional<Sent> Replace(const Sent& stuck, const std::optional<Address>& to, const Bytes& data);
   // True when our transaction with `nonce` waits in the pool behind a nonce gap: the chain's
   // count is below it and some nonce in between is not one of our transactions in flight.
   bool QueuedBehindGap(std::uint64_t nonce);
