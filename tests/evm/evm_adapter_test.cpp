@@ -470,8 +470,9 @@ TEST_CASE("fees: an underpriced refusal raises the price and the write lands") {
 // base fee up before each block it mines). anvil 1.7.1 evicts it from the pool at the next block
 // (txpool_status shows it empty), so what this shows is the eviction path: the adapter notices
 // the transaction is gone, sends the anchor again with the same nonce, is refused as underpriced
-// at its cached price, takes the node's new price, and the anchor lands once. (Nodes that keep an
-// underpriced transaction instead, waiting for a replacement, are not covered: see docs/evm.md.)
+// at its cached price, takes the node's new price, and the anchor lands once. Hardhat's node keeps
+// the transaction instead, so there this shows the replacement path (the next test's): the adapter
+// replaces the pooled transaction, same nonce, at the node's new price.
 TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its nonce at the new price; lands once") {
   EvmChain chain;
   EvmOptions options = chain.options();
