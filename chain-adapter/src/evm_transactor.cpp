@@ -65,19 +65,23 @@ Result<Hash256> HashOf(const Json& json, std::string_view what) {
 // What nodes answer eth_sendRawTransaction with, lower-cased, in the one place that knows the
 // spellings: geth/Besu/Hardhat/anvil texts for the same refusal differ (docs/evm.md, "Nodes
 // tested").
-constexpr std::string_view kAlreadyKnown[] = {
-    "already known", "known transaction", "already imported", "already in the pool"};
-constexpr std::string_view kNonceTooLow[] = {
-    "nonce too low", "nonce is too low", "old nonce", "nonce too small"};
-constexpr std::string_view kNonceTooHigh[] = {
-    "nonce too high", "nonce gap", "future", "nonce is too high"};
-constexpr std::string_view kUnderpriced[] = {
-    "underpriced", "fee too low", "gas price too low", "less than block base fee",
-    "max fee per gas less than", "gas price below",
-    "is too low for the next block"};  // Hardhat: "Transaction gasPrice (P) is too low for the next block, ..."
-constexpr std::string_view kInsufficientFunds[] = {
-    "insufficient funds",
-    "doesn't have enough funds"};  // Hardhat: "Sender doesn't have enough funds to send tx. ..."
+constexpr std::string_view kAlreadyKnown[] = {"already known", "known transaction",
+                                              "already imported", "already in the pool"};
+constexpr std::string_view kNonceTooLow[] = {"nonce too low", "nonce is too low", "old nonce",
+                                             "nonce too small"};
+constexpr std::string_view kNonceTooHigh[] = {"nonce too high", "nonce gap", "future",
+                                              "nonce is too high"};
+// Hardhat says "Transaction gasPrice (P) is too low for the next block, ...".
+constexpr std::string_view kUnderpriced[] = {"underpriced",
+                                             "fee too low",
+                                             "gas price too low",
+                                             "less than block base fee",
+                                             "max fee per gas less than",
+                                             "gas price below",
+                                             "is too low for the next block"};
+// Hardhat says "Sender doesn't have enough funds to send tx. ...", and only at the send.
+constexpr std::string_view kInsufficientFunds[] = {"insufficient funds",
+                                                   "doesn't have enough funds"};
 
 void SleepUntilAtMost(Clock::duration pause, Clock::time_point deadline) {
   Clock::time_point wake = std::min(Clock::now() + pause, deadline);
@@ -299,15 +303,16 @@ bool Transactor::QueuedBehindGap(std::uint64_t nonce) {
 }
 
 std::optional<Transactor::Sent> Transactor::Replace(const Sent& stuck,
-                                                   const std::optional<Address>& to,
-                                                   const Bytes& data) {
+                                                    const std::optional<Address>& to,
+                                                    const Bytes& data) {
   if (options_.gas_price) return std::nullopt;
   auto fresh = rpc_.Call("eth_gasPrice", Json::Array());
   if (!fresh.ok() || fresh->error) return std::nullopt;
   auto price = QuantityOf(fresh->result, "eth_gasPrice");
   if (!price.ok() || *price <= stuck.gas_price) return std::nullopt;
   Sent replacement = stuck;
-  replacement.gas_price = std::max(*price + *price / 4 + 1, stuck.gas_price + stuck.gas_price / 4 + 1);
+  replacement.gas_price =
+      std::max(*price + *price / 4 + 1, stuck.gas_price + stuck.gas_price / 4 + 1);
   LegacyTransaction tx{stuck.nonce, replacement.gas_price, stuck.gas_limit, to, 0, data, chain_id_};
   auto raw = key_.SignTransaction(tx);
   if (!raw.ok()) return std::nullopt;
@@ -364,7 +369,8 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       const Json* block_hash = receipt.Find("blockHash");
       const Json* gas_used = receipt.Find("gasUsed");
       if (status == nullptr || block == nullptr || block_hash == nullptr || gas_used == nullptr) {
-        return Error(ErrorCode::kParse, "receipt of " + mined.tx_hash + " lacks status/block/gasUsed");
+        return Error(ErrorCode::kParse,
+                     "receipt of " + mined.tx_hash + " lacks status/block/gasUsed");
       }
       TCC_ASSIGN_OR_RETURN(std::uint64_t ok, QuantityOf(*status, "receipt status"));
       TCC_ASSIGN_OR_RETURN(mined.block, QuantityOf(*block, "receipt block"));
@@ -378,7 +384,9 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
         std::string reason;
         if (to) {
           auto replay = ReadCall(*to, data, deadline);
-          if (!replay.ok()) return std::move(replay).error().WithContext(std::string(what) + " (" + mined.tx_hash + ")");
+          if (!replay.ok())
+            return std::move(replay).error().WithContext(std::string(what) + " (" + mined.tx_hash +
+                                                         ")");
         }
         return RevertError(std::string(what) + " (" + mined.tx_hash + ", out of gas?)", reason);
       }
@@ -417,7 +425,8 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
     }
     if (Clock::now() >= deadline) {
       return Error(ErrorCode::kUnavailable,
-                   std::string(what) + ": transaction " + versions.back().hash + " was not confirmed in time" +
+                   std::string(what) + ": transaction " + versions.back().hash +
+                       " was not confirmed in time" +
                        (reply.ok() ? std::string() : " (" + reply.error().message() + ")"));
     }
     SleepUntilAtMost(pause, deadline);

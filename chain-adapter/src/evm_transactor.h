@@ -78,7 +78,8 @@ class Transactor {
   // signed again at the higher of the node's price + 25 % and ours + 25 % and sent. Returns the
   // replacement, or nullopt when no raise is due or the node refused it (the caller keeps
   // waiting and asks again at its next check). Never with a fixed gas_price.
-  std::optional<Sent> Replace(const Sent& stuck, const std::optional<Address>& to, const Bytes& data);
+  std::optional<Sent> Replace(const Sent& stuck, const std::optional<Address>& to,
+                              const Bytes& data);
   // True when our transaction with `nonce` waits in the pool behind a nonce gap: the chain's
   // count is below it and some nonce in between is not one of our transactions in flight.
   bool QueuedBehindGap(std::uint64_t nonce);

@@ -127,7 +127,8 @@ TEST_CASE("clear errors: no funds, an underpriced fixed gas price, a DID updated
   REQUIRE(evm::AccountKey::Generate().WriteFile(poor.key_file).ok());
   auto unfunded = chain.Open(poor)->Anchor(AnchorFor("poor"));
   REQUIRE(!unfunded.ok());
-  CHECK_MESSAGE(unfunded.error().code() == ErrorCode::kResourceExhausted, unfunded.error().ToString());
+  CHECK_MESSAGE(unfunded.error().code() == ErrorCode::kResourceExhausted,
+                unfunded.error().ToString());
   CHECK(unfunded.error().message().find("cannot pay for gas") != std::string::npos);
 
   EvmOptions cheap = chain.options();
@@ -517,7 +518,8 @@ TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its n
 
 // The version of `account`'s transaction `nonce` that the node's next block would take (its
 // pending block), as hash and gas price; nullopt while there is none.
-std::optional<std::pair<std::string, std::uint64_t>> Pooled(EvmChain& chain, const evm::Address& account,
+std::optional<std::pair<std::string, std::uint64_t>> Pooled(EvmChain& chain,
+                                                            const evm::Address& account,
                                                             std::uint64_t nonce) {
   auto block = chain.node().Call("eth_getBlockByNumber", JsonArray{Json("pending"), Json(true)});
   REQUIRE(block.ok());
@@ -525,7 +527,8 @@ std::optional<std::pair<std::string, std::uint64_t>> Pooled(EvmChain& chain, con
   for (const Json& tx : block->Find("transactions")->as_array()) {
     if (evm::ParseAddress(tx.Find("from")->as_string()).value() == account &&
         evm::ParseQuantity(tx.Find("nonce")->as_string()).value() == nonce) {
-      return std::make_pair(tx.Find("hash")->as_string(), evm::ParseQuantity(tx.Find("gasPrice")->as_string()).value());
+      return std::make_pair(tx.Find("hash")->as_string(),
+                            evm::ParseQuantity(tx.Find("gasPrice")->as_string()).value());
     }
   }
   return std::nullopt;
@@ -537,12 +540,15 @@ std::optional<std::pair<std::string, std::uint64_t>> Pooled(EvmChain& chain, con
 // node's price passed it and replaces it: the same nonce at a higher price. The test mines only
 // once the pool holds the replacement; the anchor lands once, at the new price, and the first
 // version never does.
-TEST_CASE("pools: a transaction stuck in the pool is replaced with its nonce at a higher price; it lands once") {
+TEST_CASE(
+    "pools: a transaction stuck in the pool is replaced with its nonce at a higher price; it lands "
+    "once") {
   EvmChain chain;
   EvmOptions options = chain.options();
   options.write_timeout = std::chrono::seconds(60);
   auto adapter = chain.Open(options);
-  auto first = Landed(adapter->Anchor(AnchorFor("before-the-stall")));  // the price is cached from here
+  auto first =
+      Landed(adapter->Anchor(AnchorFor("before-the-stall")));  // the price is cached from here
   auto price_and_nonce = [&](const std::string& tx) {
     auto found = chain.node().Call("eth_getTransactionByHash", JsonArray{Json(tx)});
     REQUIRE(found.ok());
@@ -561,14 +567,17 @@ TEST_CASE("pools: a transaction stuck in the pool is replaced with its nonce at 
     done = true;
   });
   std::optional<std::pair<std::string, std::uint64_t>> original;
-  REQUIRE(WaitUntil([&] { return (original = Pooled(chain, adapter->account(), nonce)).has_value(); }));
+  REQUIRE(
+      WaitUntil([&] { return (original = Pooled(chain, adapter->account(), nonce)).has_value(); }));
   CHECK(original->second < old_price * 10);
   REQUIRE(chain.node().SetNextBaseFee(old_price * 10).ok());
   std::optional<std::pair<std::string, std::uint64_t>> replacement;
-  REQUIRE(WaitUntil([&] {
-    replacement = Pooled(chain, adapter->account(), nonce);
-    return replacement && replacement->second >= old_price * 10;
-  }, std::chrono::seconds(40)));
+  REQUIRE(WaitUntil(
+      [&] {
+        replacement = Pooled(chain, adapter->account(), nonce);
+        return replacement && replacement->second >= old_price * 10;
+      },
+      std::chrono::seconds(40)));
   CHECK(replacement->first != original->first);
   CHECK(!done);  // nothing was mined yet
   chain.Mine();
@@ -580,7 +589,8 @@ TEST_CASE("pools: a transaction stuck in the pool is replaced with its nonce at 
   CHECK(landed_nonce == nonce);
   CHECK(price >= old_price * 10);
   CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
-  auto original_receipt = chain.node().Call("eth_getTransactionReceipt", JsonArray{Json(original->first)});
+  auto original_receipt =
+      chain.node().Call("eth_getTransactionReceipt", JsonArray{Json(original->first)});
   REQUIRE(original_receipt.ok());
   CHECK(original_receipt->is_null());
   CHECK(Landed(adapter->FindAnchor("stuck-in-pool")) == *anchored);

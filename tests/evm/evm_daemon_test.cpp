@@ -198,7 +198,9 @@ TEST_CASE("DID rotation on the EVM registry reaches the resolver cache through t
 // ChainWatcher has passed the DidUpdated event to its resolver cache (1 h TTL, so only the event
 // can drop the old document), the old key is refused and the new one joins. No sleeps race the
 // daemon: joins with the old key are retried until refused, within a deadline.
-TEST_CASE("DID rotation on the EVM registry through a running tccd: the old key can no longer join, the new one can") {
+TEST_CASE(
+    "DID rotation on the EVM registry through a running tccd: the old key can no longer join, the "
+    "new one can") {
   EvmChain chain;
   std::shared_ptr<chain::ChainAdapter> writer = chain.Open();
   const auto old_key = std::make_shared<did::KeyPair>(did::KeyPair::Generate());
@@ -206,20 +208,24 @@ TEST_CASE("DID rotation on the EVM registry through a running tccd: the old key 
   Trade trade;
   trade.consumer = old_key;
   trade.consumer_did = "did:web:consumer.example:rotating";
-  Unwrap(writer->RegisterDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *old_key))), "register");
+  Unwrap(
+      writer->RegisterDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *old_key))),
+      "register");
   trade.Record(writer, /*n=*/2);
   const TempDir& dir = chain.dir();
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   chain::EvmOptions options = chain.options();
   options.key_file = chain.NewFundedKey("tccd-evm.key");
   TccdProcess tccd;
-  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain", chain::EvmUri(options),
-              "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"});
+  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain",
+              chain::EvmUri(options), "--listen", "tcp://127.0.0.1:*", "--control",
+              "tcp://127.0.0.1:*"});
   auto join_as = [&](const std::shared_ptr<did::KeyPair>& key) {
-    auto party = Unwrap(client::ChannelClient::Connect({.endpoint = tccd.listen(), .tcc_did = tccd.did(),
-                                                        .timeout = std::chrono::seconds(10)},
-                                                       key, trade.consumer_did),
-                        "connect");
+    auto party = Unwrap(
+        client::ChannelClient::Connect(
+            {.endpoint = tccd.listen(), .tcc_did = tccd.did(), .timeout = std::chrono::seconds(10)},
+            key, trade.consumer_did),
+        "connect");
     return party->Join(trade.channel_id);
   };
   auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
@@ -232,7 +238,8 @@ TEST_CASE("DID rotation on the EVM registry through a running tccd: the old key 
   MESSAGE("the new key before the rotation: " << early.error().ToString());
   CHECK(join_as(old_key).ok());  // a refusal does not stick: the old key still joins
 
-  Unwrap(writer->UpdateDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *new_key))), "rotate");
+  Unwrap(writer->UpdateDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *new_key))),
+         "rotate");
   bool refused = false;
   int admitted_after_rotation = 0;  // joins before tccd's cache heard of the event
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "evm_node.h"
 #include "chain/chain_test_util.h"
+#include "evm_node.h"
 #include "tcc/chain/evm_adapter.h"
 
 namespace tcc::chain::testing {
