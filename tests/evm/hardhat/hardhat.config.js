@@ -10,6 +10,15 @@ const os = require("os");
 const path = require("path");
 
 const blockTimeS = Number(process.env.TCC_HARDHAT_BLOCK_TIME_S || "0");
+
+// A test binary killed before it could stop the node (a ctest timeout, SIGKILL) leaves it
+// orphaned: it then stops itself instead of holding its port and a core's share for good.
+if (process.env.TCC_HARDHAT_DIR) {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(0);
+  }, 1000).unref();
+}
 const scratch = process.env.TCC_HARDHAT_DIR || path.join(os.tmpdir(), "tcc-hardhat");
 
 module.exports = {
