@@ -5,8 +5,10 @@
 // locally, and transactions are handed to the node in nonce order under one lock so concurrent
 // writers never leave a gap. Transport failures are retried with backoff until the caller's
 // deadline (a node that restarts is waited for); node errors are classified (nonce too low/high,
-// underpriced, insufficient funds, revert) into clear tcc::Errors. Receipt waits run in parallel
-// outside the lock. Thread-safe; shares the JsonRpcClient it is given.
+// underpriced, insufficient funds, revert) into clear tcc::Errors; the nodes' texts for them are
+// listed in one place (evm_transactor.cpp). Receipt waits run in parallel outside the lock; a
+// transaction that stays in the pool while the node's price passes it is replaced (same nonce,
+// higher price). Thread-safe; shares the JsonRpcClient it is given.
 #pragma once
 
 #include <atomic>
