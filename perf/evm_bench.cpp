@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "bench_util.h"
-#include "evm/anvil_node.h"
+#include "evm/evm_node.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/evm_adapter.h"
 
@@ -81,7 +81,7 @@ int Run(int argc, char** argv) {
   char pattern[] = "/tmp/tcc_evm_bench_XXXXXX";
   if (::mkdtemp(pattern) == nullptr) return Fail("cannot create a temporary directory");
   const std::string dir = pattern;
-  chain::testing::AnvilNode node({.state_file = {}, .block_time_s = 0});
+  chain::testing::EvmNode node({.state_file = {}, .block_time_s = 0});
   if (std::string started = node.Start(); !started.empty()) return Fail(started);
   chain::EvmOptions options;
   options.rpc_url = node.rpc_url();

@@ -51,11 +51,14 @@ struct Trade {
   std::shared_ptr<vc::Template> tit;
   std::shared_ptr<vc::Template> tst;
   std::string channel_id;
+  // The consumer's DID when it is a registered one (did:web on a chain) rather than consumer's did:key.
+  std::string consumer_did;
   std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
   // The validFrom stamps used so far (earliest, latest): each TIC needs its own, see Record.
   std::optional<std::pair<Timestamp, Timestamp>> valid_from_range;
 
   std::string tcc_did() const { return DidOf(*tcc); }
+  std::string consumer_id() const { return consumer_did.empty() ? DidOf(*consumer) : consumer_did; }
 
   static vc::Template Example(const std::string& file, const std::string& owner) {
     Json document = ReadExampleJson(file);
@@ -83,7 +86,7 @@ struct Trade {
     }
     Json claim = ReadExampleJson("claims/gpu-hour.tic-claim.json");
     claim.Set("provider", DidOf(*provider));
-    claim.Set("consumer", DidOf(*consumer));
+    claim.Set("consumer", consumer_id());
     Json* settlement = claim.Find("settlement");
     settlement->Set("n", n);
     if (with_auditor) claim.Set("auditors", JsonArray{Json(DidOf(*auditor))});
@@ -114,7 +117,7 @@ struct Trade {
   Json Proposal(std::uint64_t seq, const std::string& prev, const std::string& fee = "0.38") const {
     Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
     claim.Set("provider", DidOf(*provider));
-    claim.Set("consumer", DidOf(*consumer));
+    claim.Set("consumer", consumer_id());
     claim.Set("channel", channel_id);
     claim.Set("seq", seq);
     claim.Set("prev", prev);

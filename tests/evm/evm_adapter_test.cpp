@@ -36,7 +36,7 @@ TEST_CASE("the adapter contract: embedded ledger") {
   }
 }
 
-TEST_CASE("the adapter contract: EVM registry on anvil") {
+TEST_CASE("the adapter contract: EVM registry on the test node") {
   EvmChain chain;
   for (const auto& [name, check] : kChecks) {
     CAPTURE(name);
@@ -127,7 +127,8 @@ TEST_CASE("clear errors: no funds, an underpriced fixed gas price, a DID updated
   REQUIRE(evm::AccountKey::Generate().WriteFile(poor.key_file).ok());
   auto unfunded = chain.Open(poor)->Anchor(AnchorFor("poor"));
   REQUIRE(!unfunded.ok());
-  CHECK(unfunded.error().code() == ErrorCode::kResourceExhausted);
+  CHECK_MESSAGE(unfunded.error().code() == ErrorCode::kResourceExhausted,
+                unfunded.error().ToString());
   CHECK(unfunded.error().message().find("cannot pay for gas") != std::string::npos);
 
   EvmOptions cheap = chain.options();
@@ -246,7 +247,7 @@ TEST_CASE("a transaction the node drops is noticed, re-read and sent again: it l
   std::uint64_t before = chain.TransactionCount(adapter->account());
   // From now on blocks come only from this test: the first pending transaction is thrown away
   // (as a node restart without its pool would), then blocks are mined on demand.
-  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+  REQUIRE(chain.node().SetAutomine(false).ok());
   std::atomic<bool> stop{false};
   std::atomic<bool> dropped{false};
   std::thread miner([&] {
@@ -302,7 +303,7 @@ TEST_CASE("confirmations K: nothing is reported anchored before K blocks; reads 
   EvmOptions twin_options = deep_options;
   twin_options.key_file = chain.NewFundedKey("twin.key");
   auto twin = chain.Open(twin_options);
-  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+  REQUIRE(chain.node().SetAutomine(false).ok());
 
   EvidenceBatchBuilder builder;
   for (int i = 0; i < 5; ++i) REQUIRE(builder.Add({"channel-k", std::uint64_t(i + 1), Sha256("tsc k" + std::to_string(i))}).ok());
@@ -460,7 +461,7 @@ TEST_CASE("fees: an underpriced refusal raises the price and the write lands") {
   };
   const std::uint64_t old_price = price_of(first.receipt.tx);
   const std::uint64_t base_fee = old_price * 10;
-  REQUIRE(chain.node().Call("anvil_setNextBlockBaseFeePerGas", JsonArray{Json(evm::QuantityHex(base_fee))}).ok());
+  REQUIRE(chain.node().SetNextBaseFee(base_fee).ok());
   auto expensive = Landed(adapter->Anchor(AnchorFor("expensive-era")));
   CHECK(price_of(expensive.receipt.tx) >= base_fee);
   CHECK(Landed(adapter->FindAnchor("expensive-era")) == expensive);
@@ -470,8 +471,9 @@ TEST_CASE("fees: an underpriced refusal raises the price and the write lands") {
 // base fee up before each block it mines). anvil 1.7.1 evicts it from the pool at the next block
 // (txpool_status shows it empty), so what this shows is the eviction path: the adapter notices
 // the transaction is gone, sends the anchor again with the same nonce, is refused as underpriced
-// at its cached price, takes the node's new price, and the anchor lands once. (Nodes that keep an
-// underpriced transaction instead, waiting for a replacement, are not covered: see docs/evm.md.)
+// at its cached price, takes the node's new price, and the anchor lands once. Hardhat's node keeps
+// the transaction instead, so there this shows the replacement path (the next test's): the adapter
+// replaces the pooled transaction, same nonce, at the node's new price.
 TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its nonce at the new price; lands once") {
   EvmChain chain;
   EvmOptions options = chain.options();
@@ -487,7 +489,7 @@ TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its n
   auto first = Landed(adapter->Anchor(AnchorFor("before-the-rise")));  // the price is cached from here
   const std::uint64_t old_price = price_and_nonce(first.receipt.tx).first;
   const std::uint64_t nonce = chain.TransactionCount(adapter->account());
-  REQUIRE(chain.node().Call("evm_setAutomine", JsonArray{Json(false)}).ok());
+  REQUIRE(chain.node().SetAutomine(false).ok());
 
   std::atomic<bool> done{false};
   Result<Recorded<BatchAnchor>> anchored = Error(ErrorCode::kInternal, "not run");
@@ -496,11 +498,10 @@ TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its n
     done = true;
   });
   REQUIRE(WaitUntil([&] { return chain.PendingCount(adapter->account()) > nonce; }));
-  const Json high_fee = JsonArray{Json(evm::QuantityHex(old_price * 10))};
   std::uint64_t blocks = 0;
   REQUIRE(WaitUntil([&] {
     if (done) return true;
-    REQUIRE(chain.node().Call("anvil_setNextBlockBaseFeePerGas", high_fee).ok());
+    REQUIRE(chain.node().SetNextBaseFee(old_price * 10).ok());
     chain.Mine();
     ++blocks;
     return false;
@@ -513,6 +514,86 @@ TEST_CASE("pools: a transaction the base fee leaves behind is re-sent with its n
   CHECK(price >= old_price * 10);
   CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
   CHECK(Landed(adapter->FindAnchor("stuck")) == *anchored);
+}
+
+// The version of `account`'s transaction `nonce` that the node's next block would take (its
+// pending block), as hash and gas price; nullopt while there is none.
+std::optional<std::pair<std::string, std::uint64_t>> Pooled(EvmChain& chain,
+                                                            const evm::Address& account,
+                                                            std::uint64_t nonce) {
+  auto block = chain.node().Call("eth_getBlockByNumber", JsonArray{Json("pending"), Json(true)});
+  REQUIRE(block.ok());
+  if (!block->is_object() || block->Find("transactions") == nullptr) return std::nullopt;
+  for (const Json& tx : block->Find("transactions")->as_array()) {
+    if (evm::ParseAddress(tx.Find("from")->as_string()).value() == account &&
+        evm::ParseQuantity(tx.Find("nonce")->as_string()).value() == nonce) {
+      return std::make_pair(tx.Find("hash")->as_string(),
+                            evm::ParseQuantity(tx.Find("gasPrice")->as_string()).value());
+    }
+  }
+  return std::nullopt;
+}
+
+// Mining paused (evm_setAutomine false, so nothing races the test): an anchor waits in the pool,
+// then the next block's base fee is raised tenfold, and the node's eth_gasPrice with it, so no
+// block would take the pooled transaction. The adapter notices its transaction waiting while the
+// node's price passed it and replaces it: the same nonce at a higher price. The test mines only
+// once the pool holds the replacement; the anchor lands once, at the new price, and the first
+// version never does.
+TEST_CASE(
+    "pools: a transaction stuck in the pool is replaced with its nonce at a higher price; it lands "
+    "once") {
+  EvmChain chain;
+  EvmOptions options = chain.options();
+  options.write_timeout = std::chrono::seconds(60);
+  auto adapter = chain.Open(options);
+  auto first =
+      Landed(adapter->Anchor(AnchorFor("before-the-stall")));  // the price is cached from here
+  auto price_and_nonce = [&](const std::string& tx) {
+    auto found = chain.node().Call("eth_getTransactionByHash", JsonArray{Json(tx)});
+    REQUIRE(found.ok());
+    REQUIRE(found->is_object());
+    return std::make_pair(evm::ParseQuantity(found->Find("gasPrice")->as_string()).value(),
+                          evm::ParseQuantity(found->Find("nonce")->as_string()).value());
+  };
+  const std::uint64_t old_price = price_and_nonce(first.receipt.tx).first;
+  const std::uint64_t nonce = chain.TransactionCount(adapter->account());
+  REQUIRE(chain.node().SetAutomine(false).ok());
+
+  std::atomic<bool> done{false};
+  Result<Recorded<BatchAnchor>> anchored = Error(ErrorCode::kInternal, "not run");
+  std::jthread writer([&] {
+    anchored = adapter->Anchor(AnchorFor("stuck-in-pool"));
+    done = true;
+  });
+  std::optional<std::pair<std::string, std::uint64_t>> original;
+  REQUIRE(
+      WaitUntil([&] { return (original = Pooled(chain, adapter->account(), nonce)).has_value(); }));
+  CHECK(original->second < old_price * 10);
+  REQUIRE(chain.node().SetNextBaseFee(old_price * 10).ok());
+  std::optional<std::pair<std::string, std::uint64_t>> replacement;
+  REQUIRE(WaitUntil(
+      [&] {
+        replacement = Pooled(chain, adapter->account(), nonce);
+        return replacement && replacement->second >= old_price * 10;
+      },
+      std::chrono::seconds(40)));
+  CHECK(replacement->first != original->first);
+  CHECK(!done);  // nothing was mined yet
+  chain.Mine();
+  REQUIRE(WaitUntil([&] { return done.load(); }));
+  writer.join();
+  REQUIRE_MESSAGE(anchored.ok(), anchored.error().ToString());
+  CHECK(anchored->receipt.tx == replacement->first);
+  auto [price, landed_nonce] = price_and_nonce(anchored->receipt.tx);
+  CHECK(landed_nonce == nonce);
+  CHECK(price >= old_price * 10);
+  CHECK(chain.TransactionCount(adapter->account()) == nonce + 1);
+  auto original_receipt =
+      chain.node().Call("eth_getTransactionReceipt", JsonArray{Json(original->first)});
+  REQUIRE(original_receipt.ok());
+  CHECK(original_receipt->is_null());
+  CHECK(Landed(adapter->FindAnchor("stuck-in-pool")) == *anchored);
 }
 
 // Interval mining (anvil --block-time 1, as a QBFT/PBFT chain sealing every second) with K = 2:

@@ -149,7 +149,7 @@ TEST_CASE("two tccd on an interval-mined EVM chain with confirmations = 2") {
 // resolver tccd uses (MakeChainResolver, 1 h cache) and its ChainWatcher follow the chain: the
 // cache serves the old document until the DidUpdated event is K deep, then drops it, and the next
 // resolution names the new key. (The daemon-level part — the old key refused at join, the new one
-// admitted — needs parties with registered DIDs in the daemon tests and is not covered here.)
+// admitted — is the next test.)
 TEST_CASE("DID rotation on the EVM registry reaches the resolver cache through the chain's event") {
   EvmChain chain(/*block_time_s=*/1);
   chain.options().confirmations = 2;
@@ -190,6 +190,77 @@ TEST_CASE("DID rotation on the EVM registry reaches the resolver cache through t
   auto hijack = chain.Open(other)->UpdateDid(alice, AsBytes(DocumentFor(alice, old_key)));
   REQUIRE_FALSE(hijack.ok());
   CHECK(hijack.error().code() == ErrorCode::kPermissionDenied);
+}
+
+// The same rotation through a running tccd: the TIC names a consumer whose DID (did:web) is
+// registered on the EVM registry. Before the rotation the old key joins and the new key cannot
+// (tccd seals its join challenge to the key the registry names); after it, once tccd's
+// ChainWatcher has passed the DidUpdated event to its resolver cache (1 h TTL, so only the event
+// can drop the old document), the old key is refused and the new one joins. No sleeps race the
+// daemon: joins with the old key are retried until refused, within a deadline.
+TEST_CASE(
+    "DID rotation on the EVM registry through a running tccd: the old key can no longer join, the "
+    "new one can") {
+  EvmChain chain;
+  std::shared_ptr<chain::ChainAdapter> writer = chain.Open();
+  const auto old_key = std::make_shared<did::KeyPair>(did::KeyPair::Generate());
+  const auto new_key = std::make_shared<did::KeyPair>(did::KeyPair::Generate());
+  Trade trade;
+  trade.consumer = old_key;
+  trade.consumer_did = "did:web:consumer.example:rotating";
+  Unwrap(
+      writer->RegisterDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *old_key))),
+      "register");
+  trade.Record(writer, /*n=*/2);
+  const TempDir& dir = chain.dir();
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  chain::EvmOptions options = chain.options();
+  options.key_file = chain.NewFundedKey("tccd-evm.key");
+  TccdProcess tccd;
+  tccd.Start({"--data-dir", dir.Sub("data"), "--key", dir.Sub("tcc.key"), "--chain",
+              chain::EvmUri(options), "--listen", "tcp://127.0.0.1:*", "--control",
+              "tcp://127.0.0.1:*"});
+  auto join_as = [&](const std::shared_ptr<did::KeyPair>& key) {
+    auto party = Unwrap(
+        client::ChannelClient::Connect(
+            {.endpoint = tccd.listen(), .tcc_did = tccd.did(), .timeout = std::chrono::seconds(10)},
+            key, trade.consumer_did),
+        "connect");
+    return party->Join(trade.channel_id);
+  };
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  CHECK(JoinWhenOpen(*provider, trade.channel_id).role == "provider");  // the channel is open
+  auto joined = join_as(old_key);
+  REQUIRE_MESSAGE(joined.ok(), joined.error().ToString());
+  CHECK(joined->role == "consumer");
+  auto early = join_as(new_key);  // sealed to the old key: the new one cannot open it
+  REQUIRE_FALSE(early.ok());
+  MESSAGE("the new key before the rotation: " << early.error().ToString());
+  CHECK(join_as(old_key).ok());  // a refusal does not stick: the old key still joins
+
+  Unwrap(writer->UpdateDid(trade.consumer_did, AsBytes(DocumentFor(trade.consumer_did, *new_key))),
+         "rotate");
+  bool refused = false;
+  int admitted_after_rotation = 0;  // joins before tccd's cache heard of the event
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    auto attempt = join_as(old_key);
+    refused = !attempt.ok();
+    if (refused) {
+      MESSAGE("the old key after the rotation: " << attempt.error().ToString());
+      CHECK(attempt.error().code() == early.error().code());  // refused the way a wrong key is
+    } else {
+      ++admitted_after_rotation;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  MESSAGE("old-key joins admitted after the rotation landed: " << admitted_after_rotation);
+  REQUIRE_MESSAGE(refused, "tccd still admits the old key 30 s after the rotation");
+  auto rejoined = join_as(new_key);
+  REQUIRE_MESSAGE(rejoined.ok(), rejoined.error().ToString());
+  CHECK(rejoined->role == "consumer");
+  CHECK_FALSE(join_as(old_key).ok());
+  CHECK(tccd.Stop() == 0);
 }
 
 // Runs the tcc CLI; returns its exit status and standard output.

@@ -1,17 +1,21 @@
-// EvmChain: an anvil node with a funded account key file and a freshly deployed TccRegistry, the
-// starting point of every EVM test. Stop()/Start() restart the node on the same port and state.
+// EvmChain: an EVM node (anvil, or Hardhat's with TCC_EVM_NODE=hardhat: evm_node.h) with a funded
+// account key file and a freshly deployed TccRegistry, the starting point of every EVM test.
+// On anvil, node().Stop()/Start() restart the node on the same port and state. When the chosen
+// node is not installed the test binary exits 77 (skipped), never passes.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "anvil_node.h"
 #include "chain/chain_test_util.h"
+#include "evm_node.h"
 #include "tcc/chain/evm_adapter.h"
 
 namespace tcc::chain::testing {
@@ -30,7 +34,10 @@ inline bool WaitUntil(const std::function<bool()>& condition,
 class EvmChain {
  public:
   explicit EvmChain(unsigned block_time_s = 0)
-      : node_({.state_file = dir_.Sub("anvil-state.json"), .block_time_s = block_time_s}) {
+      : node_({.state_file = dir_.Sub("anvil-state.json"),
+               .block_time_s = block_time_s,
+               .kind = ChosenKind(),
+               .work_dir = dir_.Sub("hardhat")}) {
     std::string started = node_.Start();
     REQUIRE_MESSAGE(started.empty(), started);
     options_.rpc_url = node_.rpc_url();
@@ -83,7 +90,19 @@ class EvmChain {
     return evm::ParseQuantity(count->as_string()).value();
   }
 
-  // Mines one block now (anvil's evm_mine) and returns the new head.
+  // The node TCC_EVM_NODE names; a node that is not installed skips the whole binary.
+  static EvmNodeKind ChosenKind() {
+    auto kind = EvmNode::KindFromEnvironment();
+    REQUIRE_MESSAGE(kind.has_value(), "TCC_EVM_NODE must be anvil or hardhat");
+    if (!EvmNode::Installed(*kind)) {
+      std::cerr << "SKIP: the " << (*kind == EvmNodeKind::kAnvil ? "anvil" : "hardhat")
+                << " node is not installed (scripts/install-npm-tools.sh)\n";
+      std::_Exit(77);
+    }
+    return *kind;
+  }
+
+  // Mines one block now (evm_mine) and returns the new head.
   std::uint64_t Mine() {
     REQUIRE(node_.Call("evm_mine", Json::Array()).ok());
     auto head = node_.Call("eth_blockNumber", Json::Array());
@@ -91,7 +110,7 @@ class EvmChain {
     return evm::ParseQuantity(head->as_string()).value();
   }
 
-  AnvilNode& node() { return node_; }
+  EvmNode& node() { return node_; }
   const EvmOptions& options() const { return options_; }
   EvmOptions& options() { return options_; }
   const EvmDeployment& deployment() const { return deployment_; }
@@ -100,7 +119,7 @@ class EvmChain {
 
  private:
   TempDir dir_;
-  AnvilNode node_;
+  EvmNode node_;
   EvmOptions options_;
   EvmDeployment deployment_;
 };

@@ -137,7 +137,14 @@ Result<RpcReply> JsonRpcClient::Call(std::string_view method, Json params) {
       }
       if (const Json* m = error->Find("message"); m && m->is_string()) rpc_error.message = m->as_string();
       if (const Json* d = error->Find("data"); d) {
-        rpc_error.data = d->is_string() ? d->as_string() : d->Serialize();
+        // geth, Besu and anvil put a revert's return data here as hex; Hardhat's node wraps it as
+        // {"message": ..., "data": "0x..."}. Either way `data` holds the hex from here on.
+        const Json* inner = d->is_object() ? d->Find("data") : nullptr;
+        if (inner != nullptr && inner->is_string()) {
+          rpc_error.data = inner->as_string();
+        } else {
+          rpc_error.data = d->is_string() ? d->as_string() : d->Serialize();
+        }
       }
     } else {
       rpc_error.message = error->Serialize();

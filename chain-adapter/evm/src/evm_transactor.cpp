@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <span>
 #include <thread>
 
 #include "evm_abi.h"
@@ -22,7 +23,7 @@ std::string Lower(std::string text) {
   return text;
 }
 
-bool Mentions(const std::string& lower, std::initializer_list<std::string_view> needles) {
+bool Mentions(const std::string& lower, std::span<const std::string_view> needles) {
   for (std::string_view needle : needles) {
     if (lower.find(needle) != std::string::npos) return true;
   }
@@ -60,6 +61,27 @@ Result<Hash256> HashOf(const Json& json, std::string_view what) {
   std::copy(bytes.begin(), bytes.end(), hash.begin());
   return hash;
 }
+
+// What nodes answer eth_sendRawTransaction with, lower-cased, in the one place that knows the
+// spellings: geth/Besu/Hardhat/anvil texts for the same refusal differ (docs/evm.md, "Nodes
+// tested").
+constexpr std::string_view kAlreadyKnown[] = {"already known", "known transaction",
+                                              "already imported", "already in the pool"};
+constexpr std::string_view kNonceTooLow[] = {"nonce too low", "nonce is too low", "old nonce",
+                                             "nonce too small"};
+constexpr std::string_view kNonceTooHigh[] = {"nonce too high", "nonce gap", "future",
+                                              "nonce is too high"};
+// Hardhat says "Transaction gasPrice (P) is too low for the next block, ...".
+constexpr std::string_view kUnderpriced[] = {"underpriced",
+                                             "fee too low",
+                                             "gas price too low",
+                                             "less than block base fee",
+                                             "max fee per gas less than",
+                                             "gas price below",
+                                             "is too low for the next block"};
+// Hardhat says "Sender doesn't have enough funds to send tx. ...", and only at the send.
+constexpr std::string_view kInsufficientFunds[] = {"insufficient funds",
+                                                   "doesn't have enough funds"};
 
 void SleepUntilAtMost(Clock::duration pause, Clock::time_point deadline) {
   Clock::time_point wake = std::min(Clock::now() + pause, deadline);
@@ -158,7 +180,7 @@ Result<MinedTransaction> Transactor::Transact(std::string_view what,
   if (estimate.error) {
     if (IsRevert(*estimate.error)) return RevertError(what, ReasonOf(*estimate.error));
     std::string lower = Lower(estimate.error->message);
-    if (Mentions(lower, {"insufficient funds"})) {
+    if (Mentions(lower, kInsufficientFunds)) {
       return Error(ErrorCode::kResourceExhausted,
                    std::string(what) + ": account " + AddressHex(account()) +
                        " cannot pay for gas (" + estimate.error->message + ")");
@@ -203,16 +225,15 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
     TCC_ASSIGN_OR_RETURN(RpcReply reply, Call("eth_sendRawTransaction", params, deadline));
     if (!reply.error) {
       in_flight_.insert(*next_nonce_);
-      return Sent{hash, (*next_nonce_)++};
+      return Sent{hash, (*next_nonce_)++, gas_price, gas_limit};
     }
     std::string lower = Lower(reply.error->message);
     last_problem = reply.error->message;
-    if (Mentions(lower, {"already known", "known transaction", "already imported",
-                         "already in the pool"})) {
+    if (Mentions(lower, kAlreadyKnown)) {
       in_flight_.insert(*next_nonce_);
-      return Sent{hash, (*next_nonce_)++};
+      return Sent{hash, (*next_nonce_)++, gas_price, gas_limit};
     }
-    if (Mentions(lower, {"nonce too low", "nonce is too low", "old nonce", "nonce too small"})) {
+    if (Mentions(lower, kNonceTooLow)) {
       // Either an earlier attempt of this very transaction landed, or another writer used the
       // nonce: only the first counts as sent.
       Json by_hash = Json::Array();
@@ -220,19 +241,18 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
       auto known = Call("eth_getTransactionByHash", by_hash, deadline);
       if (known.ok() && !known->error && known->result.is_object()) {
         in_flight_.insert(*next_nonce_);
-        Sent sent{hash, *next_nonce_};
+        Sent sent{hash, *next_nonce_, gas_price, gas_limit};
         next_nonce_.reset();
         return sent;
       }
       next_nonce_.reset();
       continue;
     }
-    if (Mentions(lower, {"nonce too high", "nonce gap", "future", "nonce is too high"})) {
+    if (Mentions(lower, kNonceTooHigh)) {
       next_nonce_.reset();
       continue;
     }
-    if (Mentions(lower, {"underpriced", "fee too low", "gas price too low", "less than block base fee",
-                         "max fee per gas less than", "gas price below"})) {
+    if (Mentions(lower, kUnderpriced)) {
       if (options_.gas_price) {
         return Error(ErrorCode::kInvalidArgument,
                      "the node refuses gas_price=" + std::to_string(*options_.gas_price) +
@@ -252,7 +272,7 @@ Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& t
       gas_price_read_ = Clock::now();
       continue;
     }
-    if (Mentions(lower, {"insufficient funds"})) {
+    if (Mentions(lower, kInsufficientFunds)) {
       return Error(ErrorCode::kResourceExhausted,
                    "account " + AddressHex(account()) + " cannot pay for gas (" +
                        reply.error->message + ")");
@@ -282,6 +302,37 @@ bool Transactor::QueuedBehindGap(std::uint64_t nonce) {
   return false;
 }
 
+std::optional<Transactor::Sent> Transactor::Replace(const Sent& stuck,
+                                                    const std::optional<Address>& to,
+                                                    const Bytes& data) {
+  if (options_.gas_price) return std::nullopt;
+  auto fresh = rpc_.Call("eth_gasPrice", Json::Array());
+  if (!fresh.ok() || fresh->error) return std::nullopt;
+  auto price = QuantityOf(fresh->result, "eth_gasPrice");
+  if (!price.ok() || *price <= stuck.gas_price) return std::nullopt;
+  Sent replacement = stuck;
+  replacement.gas_price =
+      std::max(*price + *price / 4 + 1, stuck.gas_price + stuck.gas_price / 4 + 1);
+  LegacyTransaction tx{stuck.nonce, replacement.gas_price, stuck.gas_limit, to, 0, data, chain_id_};
+  auto raw = key_.SignTransaction(tx);
+  if (!raw.ok()) return std::nullopt;
+  replacement.hash = PrefixedHex(Keccak256(*raw));
+  Json params = Json::Array();
+  params.PushBack(PrefixedHex(*raw));
+  auto reply = rpc_.Call("eth_sendRawTransaction", params);
+  if (!reply.ok()) return std::nullopt;
+  if (reply->error && !Mentions(Lower(reply->error->message), kAlreadyKnown)) {
+    // "nonce too low": the stuck one (or another of ours) was mined meanwhile; "underpriced":
+    // the pool wants more. Either way the next check decides again.
+    return std::nullopt;
+  }
+  std::lock_guard lock(send_mutex_);
+  // Later sends start from the raised price instead of being refused for it first.
+  gas_price_ = std::max(gas_price_.value_or(0), replacement.gas_price);
+  gas_price_read_ = Clock::now();
+  return replacement;
+}
+
 Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const Sent& sent,
                                                   const std::optional<Address>& to,
                                                   const Bytes& data, Clock::time_point deadline) {
@@ -293,17 +344,24 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       self.in_flight_.erase(nonce);
     }
   } in_flight{*this, sent.nonce};
-  Json by_hash = Json::Array();
-  by_hash.PushBack(sent.hash);
+  // Every version of the transaction sent with this nonce, the newest last: once replaced at a
+  // higher price either may be mined (a pool may already have handed the old one to a block).
+  std::vector<Sent> versions = {sent};
   // A transaction the node has not mined after this long is asked about; if the node does not
   // know it any more it is reported lost (and the nonce is re-read before the next send).
   const auto lost_after = std::max<Clock::duration>(10 * options_.poll_interval, std::chrono::seconds(2));
   Clock::time_point checked = Clock::now();
   auto pause = std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(1));
   MinedTransaction mined;
-  mined.tx_hash = sent.hash;
   while (true) {
-    auto reply = rpc_.Call("eth_getTransactionReceipt", by_hash);
+    Result<RpcReply> reply = Error(ErrorCode::kInternal, "no receipt asked for");
+    for (auto version = versions.rbegin(); version != versions.rend(); ++version) {
+      Json by_hash = Json::Array();
+      by_hash.PushBack(version->hash);
+      reply = rpc_.Call("eth_getTransactionReceipt", by_hash);
+      mined.tx_hash = version->hash;
+      if (!reply.ok() || reply->error || !reply->result.is_null()) break;
+    }
     if (reply.ok() && !reply->error && reply->result.is_object()) {
       const Json& receipt = reply->result;
       const Json* status = receipt.Find("status");
@@ -311,7 +369,8 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       const Json* block_hash = receipt.Find("blockHash");
       const Json* gas_used = receipt.Find("gasUsed");
       if (status == nullptr || block == nullptr || block_hash == nullptr || gas_used == nullptr) {
-        return Error(ErrorCode::kParse, "receipt of " + sent.hash + " lacks status/block/gasUsed");
+        return Error(ErrorCode::kParse,
+                     "receipt of " + mined.tx_hash + " lacks status/block/gasUsed");
       }
       TCC_ASSIGN_OR_RETURN(std::uint64_t ok, QuantityOf(*status, "receipt status"));
       TCC_ASSIGN_OR_RETURN(mined.block, QuantityOf(*block, "receipt block"));
@@ -325,9 +384,11 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
         std::string reason;
         if (to) {
           auto replay = ReadCall(*to, data, deadline);
-          if (!replay.ok()) return std::move(replay).error().WithContext(std::string(what) + " (" + sent.hash + ")");
+          if (!replay.ok())
+            return std::move(replay).error().WithContext(std::string(what) + " (" + mined.tx_hash +
+                                                         ")");
         }
-        return RevertError(std::string(what) + " (" + sent.hash + ", out of gas?)", reason);
+        return RevertError(std::string(what) + " (" + mined.tx_hash + ", out of gas?)", reason);
       }
       if (options_.confirmations <= 1) return mined;
       // Deep enough, and still in the canonical chain?
@@ -336,6 +397,8 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       if (height + 1 >= mined.block + options_.confirmations) return mined;
     } else if (reply.ok() && !reply->error && reply->result.is_null() &&
                Clock::now() - checked > lost_after) {
+      Json by_hash = Json::Array();
+      by_hash.PushBack(versions.back().hash);
       auto known = rpc_.Call("eth_getTransactionByHash", by_hash);
       if (known.ok() && !known->error && known->result.is_null()) {
         std::lock_guard lock(send_mutex_);
@@ -348,17 +411,22 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       // below this nonce and nothing will ever fill it. Treat it as lost; the write loop re-reads
       // and sends again from the chain's count. (A later write of ours may still fill the gap and
       // let this one through; every registry write is idempotent, so that lands nothing twice.)
-      if (known.ok() && !known->error && known->result.is_object() && QueuedBehindGap(sent.nonce)) {
-        std::lock_guard lock(send_mutex_);
-        next_nonce_.reset();
-        mined.lost = true;
-        return mined;
+      if (known.ok() && !known->error && known->result.is_object()) {
+        if (QueuedBehindGap(sent.nonce)) {
+          std::lock_guard lock(send_mutex_);
+          next_nonce_.reset();
+          mined.lost = true;
+          return mined;
+        }
+        // Waiting in the pool while the node's price passed it: replace it, same nonce.
+        if (auto replacement = Replace(versions.back(), to, data)) versions.push_back(*replacement);
       }
       checked = Clock::now();
     }
     if (Clock::now() >= deadline) {
       return Error(ErrorCode::kUnavailable,
-                   std::string(what) + ": transaction " + sent.hash + " was not confirmed in time" +
+                   std::string(what) + ": transaction " + versions.back().hash +
+                       " was not confirmed in time" +
                        (reply.ok() ? std::string() : " (" + reply.error().message() + ")"));
     }
     SleepUntilAtMost(pause, deadline);

@@ -5,8 +5,10 @@
 // locally, and transactions are handed to the node in nonce order under one lock so concurrent
 // writers never leave a gap. Transport failures are retried with backoff until the caller's
 // deadline (a node that restarts is waited for); node errors are classified (nonce too low/high,
-// underpriced, insufficient funds, revert) into clear tcc::Errors. Receipt waits run in parallel
-// outside the lock. Thread-safe; shares the JsonRpcClient it is given.
+// underpriced, insufficient funds, revert) into clear tcc::Errors; the nodes' texts for them are
+// listed in one place (evm_transactor.cpp). Receipt waits run in parallel outside the lock; a
+// transaction that stays in the pool while the node's price passes it is replaced (same nonce,
+// higher price). Thread-safe; shares the JsonRpcClient it is given.
 #pragma once
 
 #include <atomic>
@@ -64,6 +66,8 @@ class Transactor {
   struct Sent {
     std::string hash;
     std::uint64_t nonce = 0;
+    std::uint64_t gas_price = 0;
+    std::uint64_t gas_limit = 0;
   };
   Result<Sent> SignAndSend(const std::optional<Address>& to, const Bytes& data,
                            std::uint64_t gas_limit, Clock::time_point deadline);
@@ -71,6 +75,13 @@ class Transactor {
                                         const std::optional<Address>& to, const Bytes& data,
                                         Clock::time_point deadline);
   Result<std::uint64_t> GasPrice(Clock::time_point deadline);
+  // A transaction of ours that stays in the pool while the node's price rose past it (the base
+  // fee went up; a pool keeps it but no block takes it): the same nonce, data and gas limit
+  // signed again at the higher of the node's price + 25 % and ours + 25 % and sent. Returns the
+  // replacement, or nullopt when no raise is due or the node refused it (the caller keeps
+  // waiting and asks again at its next check). Never with a fixed gas_price.
+  std::optional<Sent> Replace(const Sent& stuck, const std::optional<Address>& to,
+                              const Bytes& data);
   // True when our transaction with `nonce` waits in the pool behind a nonce gap: the chain's
   // count is below it and some nonce in between is not one of our transactions in flight.
   bool QueuedBehindGap(std::uint64_t nonce);
