@@ -14,6 +14,7 @@
 
 #include "daemon/daemon_test_util.h"
 #include "http_client.h"
+#include "openapi_check.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/vc/credential.h"
 #include "tcc/vc/data_integrity.h"
@@ -24,6 +25,9 @@ namespace {
 
 constexpr char kToken[] = "vc-api-test-token-0123456789abcdef";
 constexpr char kRegisteredDid[] = "did:example:registered-issuer";
+
+// Every answer these tests receive must be one the OpenAPI document describes.
+const bool kAnswersChecked = (CheckEveryAnswer(), true);
 
 Json VerifyRequest(const Json& credential, Json options = Json()) {
   Json request = Json::Object();
