@@ -29,25 +29,34 @@ std::string OpenSslErrors() {
   return text.empty() ? "unknown OpenSSL error" : text;
 }
 
-// Loads the library once per process; it stays loaded (civetweb keeps using it).
+#ifndef TCC_CIVETWEB_LIBCRYPTO_PATHS
+#define TCC_CIVETWEB_LIBCRYPTO_PATHS ""
+#endif
+
+// Loads the first of `paths` (':'-separated) that loads; empty when one did, else why none did.
+std::string LoadFirst(std::string_view name, std::string_view paths) {
+  std::string tried;
+  while (!paths.empty()) {
+    const std::size_t colon = std::min(paths.find(':'), paths.size());
+    const std::string path(paths.substr(0, colon));
+    paths.remove_prefix(std::min(colon + 1, paths.size()));
+    if (::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) != nullptr) return {};
+    const char* error = ::dlerror();
+    tried += (tried.empty() ? "" : "; ") + (error != nullptr ? std::string(error) : path);
+  }
+  return "vc-api TLS: cannot load " + std::string(name) +
+         ", which civetweb needs to use OpenSSL 3 (" + tried + ")";
+}
+
+// Loads the libraries once per process; they stay loaded (civetweb keeps using them): civetweb
+// opens both names, "libcrypto.so" and "libssl.so".
 Status LoadCompatibilityLibrary() {
   static std::once_flag once;
   static std::string failure;
   std::call_once(once, [] {
-    std::string tried;
-    std::string_view paths = TCC_CIVETWEB_OPENSSL3_PATHS;
-    while (!paths.empty()) {
-      const std::size_t colon = std::min(paths.find(':'), paths.size());
-      const std::string path(paths.substr(0, colon));
-      paths.remove_prefix(std::min(colon + 1, paths.size()));
-      if (::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) != nullptr) return;
-      const char* error = ::dlerror();
-      tried += (tried.empty() ? "" : "; ") + (error != nullptr ? std::string(error) : path);
-    }
-    failure =
-        "vc-api TLS: cannot load libtcc_civetweb_openssl3.so, which civetweb needs to use "
-        "OpenSSL 3 (" +
-        tried + ")";
+    failure = LoadFirst("libtcc_civetweb_libcrypto.so", TCC_CIVETWEB_LIBCRYPTO_PATHS);
+    if (failure.empty())
+      failure = LoadFirst("libtcc_civetweb_openssl3.so", TCC_CIVETWEB_OPENSSL3_PATHS);
   });
   if (!failure.empty()) return Error(ErrorCode::kUnavailable, failure);
   return OkStatus();
