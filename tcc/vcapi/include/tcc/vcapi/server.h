@@ -11,10 +11,12 @@
 //   GET  /docs                Swagger UI for it (swagger-ui-dist, installed with tccd; no CDN)
 //   OPTIONS any of the above  CORS preflight, for the origins in `cors_origins` only
 //
-// Every response but the Swagger UI page and its assets, errors included, is JSON ({"error": {"code", "message"}} on failure) with
-// Content-Type: application/json. Issuing is off unless a token file is given (Start refuses a
-// token file when the service has no issuer key); the token is compared in constant time
-// (sodium_memcmp over SHA-256 digests).
+// Every response but the Swagger UI page and its assets, errors included, is JSON
+// ({"error": {"code", "message"}} on failure) with Content-Type: application/json. Issuing is off
+// unless a token file is given (Start refuses a token file when the service has no issuer key); the
+// token is compared in constant time (sodium_memcmp over SHA-256 digests). With a certificate and
+// key the port speaks TLS only (civetweb's OpenSSL support; tls.h); CORS is off unless origins are
+// listed.
 //
 // Limits, so that a few slow or greedy clients cannot deny the endpoint to everyone else:
 // `max_connections` connections are served at once (civetweb worker threads; more wait in the
