@@ -11,6 +11,7 @@ packages=(
   python3-yaml systemd strace docker-compose
   libcurl4-openssl-dev libsecp256k1-dev libcrypto++-dev
   python3-dev pybind11-dev
+  chromium  # headless, for the test that opens tccd's Swagger UI page (tests/vcapi)
 )
 
 missing=()

@@ -23,9 +23,9 @@ bool ReadDigits(std::string_view text, size_t pos, size_t count, int& value) {
 
 }  // namespace
 
-Result<Timestamp> ParseRfc3339(std::string_view text) {
+Result<Timestamp> ParseRfc3339(std::string_view text, MissingZone missing_zone) {
   int year, month, day, hour, minute, second;
-  if (!ReadDigits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
+  if (!ReadDigits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
       !ReadDigits(text, 5, 2, month) || text[7] != '-' || !ReadDigits(text, 8, 2, day) ||
       (text[10] != 'T' && text[10] != 't') || !ReadDigits(text, 11, 2, hour) || text[13] != ':' ||
       !ReadDigits(text, 14, 2, minute) || text[16] != ':' || !ReadDigits(text, 17, 2, second)) {
@@ -61,7 +61,7 @@ Result<Timestamp> ParseRfc3339(std::string_view text) {
     offset = hours(offset_hours) + minutes(offset_minutes);
     if (text[pos] == '-') offset = -offset;
     pos += 6;
-  } else {
+  } else if (missing_zone != MissingZone::kUtc) {
     return BadTime(text, "missing zone ('Z' or +HH:MM)");
   }
   if (pos != text.size()) return BadTime(text, "trailing characters");

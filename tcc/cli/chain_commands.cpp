@@ -311,22 +311,16 @@ int RunTicRecord(std::span<const std::string> arguments) {
     if (chain_uri.empty()) return MissingOption("--chain URI");
     if (tcc_did.empty()) return MissingOption("--tcc DID");
     TCC_ASSIGN_OR_RETURN(Json tic, ReadJson(files[0]));
-    const Json* schema = tic.Find("credentialSchema");
-    if (schema == nullptr || !schema->is_object()) {
-      return Error(ErrorCode::kInvalidArgument, files[0] + ": the TIC names no TIT (credentialSchema)");
-    }
-    TCC_ASSIGN_OR_RETURN(std::string_view tit_id, schema->GetString("id"));
-    TCC_ASSIGN_OR_RETURN(double tit_version, schema->GetNumber("version"));
+    auto named = vc::ReadNamedTemplate(tic);
+    if (!named.ok()) return std::move(named).error().WithContext(files[0] + ": the TIC's TIT");
+    const std::string& tit_id = named->id;
+    const std::uint32_t tit_version = named->version;
     TCC_ASSIGN_OR_RETURN(std::string content, vc::Canonicalize(tic));
     TCC_ASSIGN_OR_RETURN(std::string tic_id, vc::CredentialHash(tic));
 
-    if (tit_version < 1 || tit_version > 4294967295.0 || std::floor(tit_version) != tit_version) {
-      return Error(ErrorCode::kInvalidArgument, files[0] + ": credentialSchema.version is not a template version");
-    }
-
     TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
-    TCC_ASSIGN_OR_RETURN(vc::Template tit, registry.Get(tit_id, static_cast<std::uint32_t>(tit_version)));
+    TCC_ASSIGN_OR_RETURN(vc::Template tit, registry.Get(tit_id, tit_version));
     auto resolver = controller::MakeChainResolver(adapter);
     auto verified = vc::VerifyTic(tic, tit, *resolver);
     if (!verified.ok()) return std::move(verified).error().WithContext(files[0]);

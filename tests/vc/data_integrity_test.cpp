@@ -183,6 +183,27 @@ TEST_CASE_FIXTURE(Fixture, "validity period and creation time are enforced") {
   CHECK(FailureOf(Verify(future)).find("future") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(Fixture, "proof created and expires without an offset are read as UTC (VC Data Integrity)") {
+  Json issued = IssueCredential(Unsigned(), issuer, {.created = "2025-06-01T00:00:00"}).value();
+  CHECK(issued.Find("proof")->GetString("created").value() == "2025-06-01T00:00:00");
+  CHECK(Verify(issued).ok());
+  // UTC, not some other zone: a minute past "now" is within the clock skew, six are not.
+  CHECK(Verify(issued, "2025-05-31T23:59:00Z").ok());
+  CHECK(FailureOf(Verify(issued, "2025-05-31T23:54:00Z")).find("future") != std::string::npos);
+  ProofOptions expiring{.verification_method = did::DidKeyVerificationMethod(issuer.public_key()),
+                        .created = "2025-06-01T00:00:00Z"};
+  expiring.expires = "2026-06-01T00:00:00";
+  Json credential = Unsigned();
+  credential.Set("issuer", did::DidKeyFromPublicKey(issuer.public_key()));
+  REQUIRE(AddProof(credential, issuer, expiring).ok());
+  CHECK(Verify(credential, "2026-05-31T23:00:00Z").ok());
+  CHECK(FailureOf(Verify(credential, "2026-06-01T00:10:00Z")).find("expired") != std::string::npos);
+  // Other malformed stamps are refused as before.
+  Json bad = IssueCredential(Unsigned(), issuer, {.created = "2025-06-01T00:00:00Z"}).value();
+  bad.Find("proof")->Set("created", "2025-06-01T00:00");
+  CHECK(FailureOf(Verify(bad)).find("created") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(Fixture, "a key that is not the issuer's cannot issue for it") {
   Json credential = Unsigned();
   credential.Set("issuer", did::DidKeyFromPublicKey(other.public_key()));

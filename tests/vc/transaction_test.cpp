@@ -62,6 +62,32 @@ TEST_CASE_FIXTURE(Trade, "a TIC is applied for, issued by the provider, verified
   CHECK(tic.Find("credentialSchema")->GetString("contentHash").value() == tit.content_hash_hex());
 }
 
+TEST_CASE_FIXTURE(Trade, "templates are named by URN (credentialSchema.id is a URL); the short id is name") {
+  Json tic = Tic();
+  const Json& schema = *tic.Find("credentialSchema");
+  CHECK(schema.GetString("id").value() == "urn:tcc:template:" + tit.id());
+  CHECK(schema.GetString("name").value() == tit.id());
+  auto named = ReadNamedTemplate(tic);
+  REQUIRE(named.ok());
+  CHECK(named->id == tit.id());
+  CHECK(named->version == tit.version());
+  // A URN whose name says another template is refused.
+  Json mismatched = tic;
+  mismatched.Find("credentialSchema")->Set("name", "other.tit");
+  CHECK_FALSE(ReadNamedTemplate(mismatched).ok());
+  CHECK_FALSE(VerifyTic(mismatched, tit, resolver).ok());
+  // Credentials from before the URN (the bare id, no name) are still read and verified.
+  Json application = ApplyForTic(tit, LoadClaim("gpu-hour.tic-claim.json")).value();
+  Json legacy_reference = *application.Find("credentialSchema");
+  legacy_reference.Set("id", tit.id());
+  legacy_reference.Erase("name");
+  application.Set("credentialSchema", legacy_reference);
+  auto legacy = IssueTic(application, tit, provider);
+  REQUIRE_MESSAGE(legacy.ok(), FailureOf(legacy));
+  CHECK(ReadNamedTemplate(*legacy).value().id == tit.id());
+  CHECK(VerifyTic(*legacy, tit, resolver).ok());
+}
+
 TEST_CASE_FIXTURE(Trade, "TIC rules: the claim must fit the TIT and only its provider may issue") {
   Json bad_claim = LoadClaim("gpu-hour.tic-claim.json");
   bad_claim.Find("computeSpec")->Set("gpuCount", 0);

@@ -7,6 +7,9 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +22,28 @@ struct HttpResponse {
   long status = 0;  // 0 when the request failed at the transport level (see error)
   std::string body;
   std::string content_type;
+  std::string headers;  // the response's header lines, as received
   std::string error;
+
+  // The value of header `name` (case-insensitive), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const {
+    std::size_t start = 0;
+    while (start < headers.size()) {
+      const std::size_t end = std::min(headers.find("\r\n", start), headers.size());
+      const std::string_view line = std::string_view(headers).substr(start, end - start);
+      const std::size_t colon = line.find(':');
+      if (colon == name.size() &&
+          std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        return std::string(value);
+      }
+      start = end + 2;
+    }
+    return std::nullopt;
+  }
 
   // The body parsed; a null Json when it is not JSON.
   Json json() const {
@@ -40,7 +64,21 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // From now on: HTTPS, trusting the certificates of the PEM file `ca_file` only.
+  void UseTls(std::string ca_file) {
+    base_.replace(0, 4, "https");
+    ca_file_ = std::move(ca_file);
+  }
+
   HttpResponse Get(std::string_view path) { return Send("GET", path, nullptr, {}); }
+
+  // Sees every answer any client receives, once set (the VC-API tests check each against the
+  // OpenAPI document). Set it before clients run; it is called on their threads.
+  using Observer = std::function<void(std::string_view method, std::string_view path, const HttpResponse&)>;
+  static Observer& observer() {
+    static Observer observer;
+    return observer;
+  }
 
   // POST with a Content-Length, or with chunked transfer encoding (no length announced).
   HttpResponse Post(std::string_view path, std::string_view body, const std::vector<std::string>& headers = {},
@@ -61,10 +99,13 @@ class HttpClient {
     curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    if (!ca_file_.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, ca_file_.c_str());
     const std::string interface = "host!" + source_;
     if (!source_.empty()) curl_easy_setopt(curl_, CURLOPT_INTERFACE, interface.c_str());
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &HttpClient::Append);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &HttpClient::Append);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response.headers);
     Upload upload;
     if (body != nullptr) {
       curl_easy_setopt(curl_, CURLOPT_POST, 1L);
@@ -90,6 +131,7 @@ class HttpClient {
     char* content_type = nullptr;
     curl_easy_getinfo(curl_, CURLINFO_CONTENT_TYPE, &content_type);
     if (content_type != nullptr) response.content_type = content_type;
+    if (observer()) observer()(method, path, response);
     return response;
   }
 
@@ -120,6 +162,7 @@ class HttpClient {
 
   std::string base_;
   std::string source_;
+  std::string ca_file_;
   CURL* curl_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "daemon/daemon_test_util.h"
 #include "http_client.h"
+#include "openapi_check.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/vc/credential.h"
 #include "tcc/vc/data_integrity.h"
@@ -24,6 +25,9 @@ namespace {
 
 constexpr char kToken[] = "vc-api-test-token-0123456789abcdef";
 constexpr char kRegisteredDid[] = "did:example:registered-issuer";
+
+// Every answer these tests receive must be one the OpenAPI document describes.
+const bool kAnswersChecked = (CheckEveryAnswer(), true);
 
 Json VerifyRequest(const Json& credential, Json options = Json()) {
   Json request = Json::Object();
@@ -568,14 +572,17 @@ TEST_CASE_FIXTURE(
   }
   const Json ordinary = ReadVectorJson("eddsa-jcs-2022/01-minimal/signed.json");
   double slowest = 0;
-  for (int i = 0; i < 20; ++i) {
+  // At least 20, and on until every sender had a set refused (on a busy machine the senders may
+  // start late): the measure is of verifies made while large sets were being sent.
+  const auto give_up = Clock::now() + std::chrono::seconds(60);
+  for (int i = 0; i < 20 || (refusals < 4 && Clock::now() < give_up); ++i) {
     const auto sent = Clock::now();
     CHECK(Verify(ordinary).status == 200);
     slowest = std::max(slowest, seconds_since(sent));
   }
   stop = true;
   for (auto& sender : senders) sender.join();
-  CHECK(refusals > 0);
+  CHECK(refusals >= 4);
   CHECK_MESSAGE(slowest < 1.5, "the slowest ordinary verify took " << slowest << " s");
 }
 

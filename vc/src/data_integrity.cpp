@@ -123,12 +123,14 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
   TCC_ASSIGN_OR_RETURN(std::string_view method_id, field("verificationMethod"));
   TCC_ASSIGN_OR_RETURN(std::string_view proof_value, field("proofValue"));
   TCC_ASSIGN_OR_RETURN(std::string_view created_text, field("created"));
-  auto created = ParseRfc3339(created_text);
+  // VC Data Integrity 1.0 (created, expires): "Time values that are incorrectly serialized without
+  // an offset MUST be interpreted as UTC"; its reference implementation does so.
+  auto created = ParseRfc3339(created_text, MissingZone::kUtc);
   if (!created.ok()) return ProofError(index, "created: " + created.error().message());
   if (*created > options.now + options.max_clock_skew) return ProofError(index, "created lies in the future");
   if (const Json* expires = proof.Find("expires")) {
     if (!expires->is_string()) return ProofError(index, "expires must be a string");
-    auto expiry = ParseRfc3339(expires->as_string());
+    auto expiry = ParseRfc3339(expires->as_string(), MissingZone::kUtc);
     if (!expiry.ok()) return ProofError(index, "expires: " + expiry.error().message());
     if (*expiry < options.now - options.max_clock_skew) return ProofError(index, "proof has expired");
   }
@@ -195,7 +197,8 @@ Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const Pr
   if (options.created.empty()) {
     proof.Set("created", FormatRfc3339(NowSeconds()));
   } else {
-    auto created = ParseRfc3339(options.created);
+    // The grammar verification accepts (a stamp without an offset is UTC); the text is kept as given.
+    auto created = ParseRfc3339(options.created, MissingZone::kUtc);
     if (!created.ok()) return std::move(created).error().WithContext("proof created");
     proof.Set("created", options.created);
   }

@@ -10,19 +10,31 @@ namespace {
 Error Invalid(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
 Error Failed(std::string message) { return Error(ErrorCode::kVerificationFailed, std::move(message)); }
 
+// VC Data Model 2.0 requires credentialSchema.id to be a URL: the template's URN, with its short
+// id in `name` (JSON-LD processors in safe mode refuse a bare `example.gpu-hour.tst`).
 Json TemplateReference(const Template& template_) {
   Json reference = Json::Object();
-  reference.Set("id", template_.id());
+  reference.Set("id", std::string(kTemplateUrnPrefix) + template_.id());
+  reference.Set("name", template_.id());
   reference.Set("type", kTemplateSchemaType);
   reference.Set("version", static_cast<std::uint64_t>(template_.version()));
   reference.Set("contentHash", template_.content_hash_hex());
   return reference;
 }
 
+// How TICs and TSCs named their template before the URN: the short id itself, no `name`. Still
+// accepted, so that credentials issued then keep verifying (stored TSCs, evidence links).
+Json LegacyTemplateReference(const Template& template_) {
+  Json reference = TemplateReference(template_);
+  reference.Set("id", template_.id());
+  reference.Erase("name");
+  return reference;
+}
+
 Status CheckTemplateReference(const Json& credential, const Template& template_) {
   const Json* schema = credential.Find("credentialSchema");
   if (schema == nullptr) return Failed("credential names no template (credentialSchema)");
-  if (!(*schema == TemplateReference(template_))) {
+  if (!(*schema == TemplateReference(template_)) && !(*schema == LegacyTemplateReference(template_))) {
     return Failed("credentialSchema does not name " + std::string(TemplateKindName(template_.kind())) + " " +
                   template_.id() + " version " + std::to_string(template_.version()) + " with content hash " +
                   template_.content_hash_hex());
@@ -92,6 +104,13 @@ Result<NamedTemplate> ReadNamedTemplate(const Json& credential) {
   const Json* schema = credential.Find("credentialSchema");
   if (schema == nullptr || !schema->is_object()) return Invalid("the credential names no template (credentialSchema)");
   TCC_ASSIGN_OR_RETURN(std::string_view id, schema->GetString("id"));
+  if (id.starts_with(kTemplateUrnPrefix)) {
+    id.remove_prefix(kTemplateUrnPrefix.size());
+    const Json* name = schema->Find("name");
+    if (name == nullptr || !name->is_string() || name->as_string() != id) {
+      return Invalid("credentialSchema.name must be the template id its URN names");
+    }
+  }
   TCC_ASSIGN_OR_RETURN(double version_number, schema->GetNumber("version"));
   const std::optional<std::uint64_t> version = JsonInteger(version_number, 1, 4294967295);
   if (!version) return Invalid("credentialSchema.version is not a template version");

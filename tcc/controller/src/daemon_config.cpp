@@ -148,6 +148,10 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
                     .Uint("max_body_bytes", config.vc_api.max_body_bytes)
                     .Millis("header_timeout_ms", config.vc_api.header_timeout)
                     .Millis("request_timeout_ms", config.vc_api.request_timeout)
+                    .Strings("cors_origins", config.vc_api.cors_origins)
+                    .String("swagger_ui_dir", config.vc_api.swagger_ui_dir)
+                    .String("tls_certificate_file", config.vc_api.tls_certificate_file)
+                    .String("tls_key_file", config.vc_api.tls_key_file)
                     .Read();
               })
       .Object("limits", [&](MemberReader& limits) {

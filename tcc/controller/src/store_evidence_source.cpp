@@ -36,4 +36,12 @@ Result<std::optional<vcapi::StoredEvidence>> StoreEvidenceSource::FindEvidence(s
   return std::optional<vcapi::StoredEvidence>(std::move(evidence));
 }
 
+Status StoreEvidenceSource::Health() {
+  const ChannelStore::WriteHealth health = store_.write_health();
+  if (health.writable) return OkStatus();
+  return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" +
+                                            std::to_string(health.write_failures) +
+                                            " failed writes so far); tccd retries by reopening it");
+}
+
 }  // namespace tcc::controller

@@ -22,6 +22,8 @@ class StoreEvidenceSource final : public vcapi::EvidenceSource {
       : store_(store), max_links_(max_links) {}
 
   Result<std::optional<vcapi::StoredEvidence>> FindEvidence(std::string_view tsc_hash) override;
+  // kUnavailable while the store's last write (or reopen) failed.
+  Status Health() override;
 
  private:
   ChannelStore& store_;

@@ -169,6 +169,16 @@ Result<Json> CredentialService::HandleVerify(const Json& request) const {
   if (!request.is_object()) {
     return Invalid("the request body must be a JSON object {\"verifiableCredential\": ..., \"options\": ...}");
   }
+  // A common mistake: posting the credential itself. Say what the wrapper is rather than naming the
+  // credential's first member as unknown.
+  if (request.Find("verifiableCredential") == nullptr &&
+      (request.Find("@context") != nullptr || request.Find("proof") != nullptr ||
+       request.Find("credentialSubject") != nullptr)) {
+    return Invalid(
+        "the body is a bare credential; POST /credentials/verify takes it wrapped: "
+        "{\"verifiableCredential\": <the credential>, \"options\": {\"checks\": [...]}} (options "
+        "optional)");
+  }
   TCC_RETURN_IF_ERROR(CheckMembers(request, "the request", {"verifiableCredential", "options"}));
   const Json* credential = request.Find("verifiableCredential");
   if (credential == nullptr) return Invalid("the request has no verifiableCredential");
@@ -229,5 +239,44 @@ Result<Json> CredentialService::HandleEvidence(std::string_view tsc_hash) const 
 }
 
 Json CredentialService::HandleIdentity() const { return parts_.identity.ToJson(); }
+
+CredentialService::Health CredentialService::HandleHealth() const {
+  Json reasons = Json::Array();
+  Json store = Json::Object();
+  if (parts_.evidence == nullptr) {
+    store.Set("ok", false);
+    store.Set("error", "no store behind this endpoint");
+  } else if (Status health = parts_.evidence->Health(); !health.ok()) {
+    store.Set("ok", false);
+    store.Set("error", health.error().message());
+  } else {
+    store.Set("ok", true);
+  }
+  Json chain = Json::Object();
+  if (parts_.chain == nullptr) {
+    chain.Set("ok", false);
+    chain.Set("error", "no chain adapter behind this endpoint");
+  } else if (auto status = parts_.chain->Status(); !status.ok()) {
+    chain.Set("ok", false);
+    chain.Set("error", status.error().message());
+  } else {
+    chain.Set("ok", true);
+    chain.Set("adapter", status->adapter);
+    chain.Set("height", status->height);
+  }
+  for (const auto& [name, check] : {std::pair<std::string_view, const Json*>{"store", &store}, {"chain", &chain}}) {
+    if (!check->Find("ok")->as_bool()) reasons.PushBack(std::string(name) + ": " + check->Find("error")->as_string());
+  }
+  Health health;
+  health.ready = reasons.as_array().empty();
+  Json checks = Json::Object();
+  checks.Set("store", std::move(store));
+  checks.Set("chain", std::move(chain));
+  health.body = Json::Object();
+  health.body.Set("status", health.ready ? "ready" : "degraded");
+  health.body.Set("reasons", std::move(reasons));
+  health.body.Set("checks", std::move(checks));
+  return health;
+}
 
 }  // namespace tcc::vcapi

@@ -25,6 +25,9 @@
 #include "tcc/common/file.h"
 #include "tcc/common/secure_memory.h"
 #include "tcc/common/sha256.h"
+#include "server_threads.h"
+#include "static_content.h"
+#include "tls.h"
 
 namespace tcc::vcapi {
 namespace {
@@ -60,6 +63,7 @@ std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -83,6 +87,8 @@ struct Answer {
   std::optional<ErrorCode> error;
   std::string extra_headers;  // complete "Name: value\r\n" lines
   bool close = false;         // the request body was not read: the connection cannot be reused
+  std::string content_type = "application/json";  // empty: no body
+  std::string_view cache_control = "no-store";
 };
 
 Json ErrorJson(const Error& error) {
@@ -173,6 +179,8 @@ std::string_view EndpointOf(std::string_view uri) {
   if (uri == "/credentials/issue") return kIssueEndpoint;
   if (uri.starts_with(kEvidencePrefix)) return kEvidenceEndpoint;
   if (uri == "/identity") return kIdentityEndpoint;
+  if (uri == "/healthz") return kHealthEndpoint;
+  if (uri == "/openapi.json" || uri == "/docs" || uri.starts_with("/docs/")) return kDocsEndpoint;
   return kOtherEndpoint;
 }
 
@@ -212,150 +220,25 @@ Status ValidateServerOptions(const ServerOptions& options) {
   if (options.header_timeout.count() < 1) {
     return Invalid("vc_api.header_timeout_ms must be at least 1");
   }
+  if (options.tls_certificate_file.empty() != options.tls_key_file.empty()) {
+    return Invalid("vc_api TLS needs both tls_certificate_file and tls_key_file");
+  }
+  for (const std::string& origin : options.cors_origins) {
+    // An origin is scheme://host[:port], exactly as a browser sends it in Origin.
+    const std::size_t scheme_end = origin.find("://");
+    const std::string_view scheme = std::string_view(origin).substr(0, scheme_end);
+    const bool valid =
+        scheme_end != std::string::npos && (scheme == "http" || scheme == "https") &&
+        origin.size() > scheme_end + 3 && origin.find('/', scheme_end + 3) == std::string::npos &&
+        std::all_of(origin.begin(), origin.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (!valid) {
+      return Invalid("vc_api.cors_origins: \"" + origin.substr(0, 100) +
+                     "\" is not an origin (scheme://host[:port], e.g. https://app.example; no "
+                     "wildcard, no path)");
+    }
+  }
   return OkStatus();
 }
-
-// Runs the credential work on threads with the platform's default stack. civetweb's workers have
-// a small fixed stack (Debian builds it with 100 KiB), and verifying a TIC or TSC compiles its
-// template's schema recursively: under AddressSanitizer that overflowed a worker's stack and took
-// tccd down. civetweb's threads only read the request and write the answer.
-class FullStackExecutor {
- public:
-  explicit FullStackExecutor(std::size_t threads) {
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
-  }
-  ~FullStackExecutor() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& thread : threads_) thread.join();
-  }
-  FullStackExecutor(const FullStackExecutor&) = delete;
-  FullStackExecutor& operator=(const FullStackExecutor&) = delete;
-
-  // Runs `work` on one of the executor's threads and waits for its result.
-  template <typename Work>
-  auto Run(Work work) -> decltype(work()) {
-    std::packaged_task<decltype(work())()> task(std::move(work));
-    auto result = task.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      queue_.emplace_back([&task] { task(); });
-    }
-    wake_.notify_one();
-    return result.get();
-  }
-
- private:
-  void Work() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to run
-      std::function<void()> job = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
-
-// Ends body reads that outlive their deadline by shutting the socket's read side down, so that a
-// blocked mg_read returns at once. civetweb's mg_read waits until it has every byte asked for and
-// applies its timeout only while none arrive: a client trickling a byte a second would hold a read,
-// and a worker thread, for hours. A watched socket belongs to the worker that reads it until the
-// watch ends (before civetweb may close it), so the shutdown never hits a reused descriptor.
-class ReadDeadlines {
- public:
-  ReadDeadlines() : thread_([this] { Run(); }) {}
-  ~ReadDeadlines() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  ReadDeadlines(const ReadDeadlines&) = delete;
-  ReadDeadlines& operator=(const ReadDeadlines&) = delete;
-
-  // Watches a socket (-1: nothing to watch) while it lives.
-  class Watch {
-   public:
-    Watch(ReadDeadlines& deadlines, int socket, std::chrono::steady_clock::time_point deadline)
-        : deadlines_(deadlines), id_(socket >= 0 ? deadlines.Add(socket, deadline) : 0) {}
-    ~Watch() {
-      if (id_ != 0) deadlines_.Remove(id_);
-    }
-    Watch(const Watch&) = delete;
-    Watch& operator=(const Watch&) = delete;
-
-   private:
-    ReadDeadlines& deadlines_;
-    std::uint64_t id_;
-  };
-
- private:
-  struct Watched {
-    int socket;
-    std::chrono::steady_clock::time_point deadline;
-  };
-
-  std::uint64_t Add(int socket, std::chrono::steady_clock::time_point deadline) {
-    std::lock_guard lock(mutex_);
-    const std::uint64_t id = ++last_id_;
-    watched_.emplace(id, Watched{socket, deadline});
-    // Most requests end long before their deadline: wake the thread only when it would sleep past
-    // this one.
-    if (deadline < next_wake_) wake_.notify_all();
-    return id;
-  }
-
-  void Remove(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
-    watched_.erase(id);
-  }
-
-  void Run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      const auto now = std::chrono::steady_clock::now();
-      auto next = std::chrono::steady_clock::time_point::max();
-      for (auto it = watched_.begin(); it != watched_.end();) {
-        if (it->second.deadline <= now) {
-          ::shutdown(it->second.socket, SHUT_RD);
-          it = watched_.erase(it);
-        } else {
-          next = std::min(next, it->second.deadline);
-          ++it;
-        }
-      }
-      next_wake_ = next;
-      if (next == std::chrono::steady_clock::time_point::max()) {
-        wake_.wait(lock);
-      } else {
-        wake_.wait_until(lock, next);
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
-  std::uint64_t last_id_ = 0;
-  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
-  bool stopping_ = false;
-  std::thread thread_;  // last: it starts with the members above in place
-};
 
 class Server::Impl {
  public:
@@ -365,7 +248,13 @@ class Server::Impl {
   ~Impl() {
     // civetweb's workers may be waiting on the executor: stop them first, then the executor.
     if (context_ != nullptr) mg_stop(context_);
+    if (tls_initialized_) mg_exit_library();
     if (library_initialized_) mg_exit_library();
+  }
+
+  Status LoadStaticContent() {
+    TCC_ASSIGN_OR_RETURN(static_, StaticContent::Load(options_.swagger_ui_dir));
+    return OkStatus();
   }
 
   Status LoadToken() {
@@ -395,18 +284,31 @@ class Server::Impl {
     port_ = static_cast<std::uint16_t>(configured_port);
     mg_init_library(0);
     library_initialized_ = true;
+    const bool tls = !options_.tls_certificate_file.empty();
+    if (tls) {
+      TCC_RETURN_IF_ERROR(CheckTlsFiles(options_.tls_certificate_file, options_.tls_key_file));
+      TCC_RETURN_IF_ERROR(EnableCivetwebTls());
+      tls_initialized_ = true;
+    }
+    const std::string listening = tls ? address + "s" : address;
     // civetweb's request timeout bounds the headers from when it starts waiting for them (not per
     // read), and each single wait for body bytes; ReadBody bounds the body as a whole.
     const std::string threads = std::to_string(options_.max_connections);
     const std::string timeout =
         std::to_string(std::min(options_.header_timeout, options_.request_timeout).count());
-    const char* config[] = {"listening_ports", address.c_str(),
+    const char* config[] = {"listening_ports", listening.c_str(),
+                            "ssl_protocol_version", "4",  // TLS 1.2 and later
                             "num_threads", threads.c_str(),
                             "request_timeout_ms", timeout.c_str(),
                             "keep_alive_timeout_ms", timeout.c_str(),
                             "enable_keep_alive", "yes",
                             "tcp_nodelay", "1",
                             "enable_directory_listing", "no",
+                            // civetweb 1.15 answers every CORS preflight itself, for any origin,
+                            // unless these are empty: CORS is decided here (cors_origins).
+                            "access_control_allow_origin", "",
+                            "access_control_allow_methods", "",
+                            "access_control_allow_headers", "",
                             nullptr};
     mg_callbacks callbacks{};
     callbacks.log_message = [](const mg_connection* connection, const char* message) -> int {
@@ -433,6 +335,14 @@ class Server::Impl {
       self->Send(connection, answer, kOtherEndpoint, std::nullopt);
       return 0;
     };
+    // Loads the certificate and the key from their own files (civetweb itself wants both in one).
+    callbacks.init_ssl = [](void* ssl_context, void* user_data) -> int {
+      auto* self = static_cast<Impl*>(user_data);
+      Status loaded = LoadTlsFiles(ssl_context, self->options_.tls_certificate_file, self->options_.tls_key_file);
+      if (loaded.ok()) return 1;
+      self->tls_error_ = loaded.error().message();
+      return -1;
+    };
     callbacks.init_connection = [](const mg_connection* connection, void**) -> int {
       auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(connection)));
       if (self != nullptr) self->AdmitConnections();
@@ -443,6 +353,7 @@ class Server::Impl {
     mg_init_data init{&callbacks, this, config};
     context_ = mg_start2(&init, &error);
     if (context_ == nullptr) {
+      if (!tls_error_.empty()) return Invalid(tls_error_);
       return Error(ErrorCode::kUnavailable, "vc-api: cannot serve on " + address + ": " + error_text);
     }
     mg_set_request_handler(context_, "/", &Impl::HandleThunk, this);
@@ -510,9 +421,12 @@ class Server::Impl {
                     " connections open to the VC API (vc_api.max_connections_per_source)"));
       answer.close = true;
       if (hooks_.on_rejected) hooks_.on_rejected(kOtherEndpoint, *answer.error);
-      const std::string response = Format(answer);
-      (void)::send(connection.socket, response.data(), response.size(),
-                   MSG_NOSIGNAL | MSG_DONTWAIT);
+      // Over TLS the handshake has not happened yet: the refusal is the closed connection.
+      if (!tls_initialized_) {
+        const std::string response = Format(answer);
+        (void)::send(connection.socket, response.data(), response.size(),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
       ::shutdown(connection.socket, SHUT_RDWR);
     }
     admitted_ = std::move(still_open);
@@ -526,23 +440,37 @@ class Server::Impl {
     const std::string_view method = request->request_method != nullptr ? request->request_method : "";
     const std::string_view uri = request->local_uri != nullptr ? request->local_uri : "";
     const std::string_view endpoint = EndpointOf(uri);
-    if (hooks_.on_request) hooks_.on_request(endpoint);
-    Answer answer = Route(connection, request, method, uri, endpoint, deadline);
-    return Send(connection, answer, endpoint, deadline);
+    std::string_view routed = endpoint;
+    Answer answer = Route(connection, request, method, uri, routed, deadline);
+    if (hooks_.on_request) hooks_.on_request(routed);
+    if (method != "OPTIONS") {
+      if (const std::string* origin = AllowedOrigin(connection)) {
+        answer.extra_headers += "Access-Control-Allow-Origin: " + *origin + "\r\nVary: Origin\r\n";
+      }
+    }
+    return Send(connection, answer, routed, deadline);
   }
 
   Answer Route(mg_connection* connection, const mg_request_info* request, std::string_view method,
-               std::string_view uri, std::string_view endpoint,
+               std::string_view uri, std::string_view& endpoint,
                std::chrono::steady_clock::time_point deadline) {
     const bool post = endpoint == kVerifyEndpoint || endpoint == kIssueEndpoint;
+    if (endpoint == kDocsEndpoint && static_.Find(uri) == nullptr) {
+      if (!static_.docs_missing().empty() && uri.starts_with("/docs")) {
+        return Refuse(404, Error(ErrorCode::kNotFound, static_.docs_missing()));
+      }
+      endpoint = kOtherEndpoint;  // an unknown asset
+    }
     if (endpoint == kOtherEndpoint) {
       // The path is echoed only when it is printable ASCII: answers must stay valid JSON (UTF-8).
       const std::string_view shown = uri.substr(0, 200);
       const bool printable = std::all_of(shown.begin(), shown.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
       return Refuse(404, Error(ErrorCode::kNotFound, "no such resource" + (printable ? " " + std::string(shown) : "") +
                                                          " (POST /credentials/verify, POST /credentials/issue, "
-                                                         "GET /evidence/{tsc-hash}, GET /identity)"));
+                                                         "GET /evidence/{tsc-hash}, GET /identity, GET /healthz, "
+                                                         "GET /openapi.json, GET /docs)"));
     }
+    if (method == "OPTIONS") return Preflight(connection, post);
     if (method != (post ? "POST" : "GET")) {
       Answer answer = Refuse(405, Invalid(std::string(uri) + " accepts " + (post ? "POST" : "GET") + " only"));
       answer.extra_headers = std::string("Allow: ") + (post ? "POST" : "GET") + "\r\n";
@@ -551,6 +479,22 @@ class Server::Impl {
       return answer;
     }
     if (endpoint == kIdentityEndpoint) return Answer{200, service_->HandleIdentity().Serialize(), std::nullopt, {}, false};
+    if (endpoint == kDocsEndpoint) {
+      const StaticResource& resource = *static_.Find(uri);
+      Answer answer{200, resource.body, std::nullopt, {}, false};
+      answer.content_type = resource.content_type;
+      answer.cache_control = "max-age=300";
+      return answer;
+    }
+    if (endpoint == kHealthEndpoint) {
+      // The chain adapter's status may take a round trip: not on civetweb's small stacks.
+      return executor_.Run([&] {
+        CredentialService::Health health = service_->HandleHealth();
+        Answer answer{health.ready ? 200 : 503, health.body.Serialize(), std::nullopt, {}, false};
+        if (!health.ready) answer.error = ErrorCode::kUnavailable;
+        return answer;
+      });
+    }
     if (endpoint == kEvidenceEndpoint) {
       const std::string_view hash = uri.substr(kEvidencePrefix.size());
       return executor_.Run(
@@ -574,6 +518,37 @@ class Server::Impl {
       }
       return FromResult(service_->HandleIssue(*json), 201, endpoint);
     });
+  }
+
+  // The request's Origin when it is one of cors_origins; nullptr otherwise (CORS is off by default).
+  const std::string* AllowedOrigin(mg_connection* connection) const {
+    const char* origin = mg_get_header(connection, "Origin");
+    if (origin == nullptr) return nullptr;
+    auto found = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin);
+    return found != options_.cors_origins.end() ? &*found : nullptr;
+  }
+
+  // A CORS preflight: allowed for the configured origins only. Answering other origins without the
+  // Access-Control-Allow-* headers would be enough for a browser, but a 403 tells a developer why.
+  Answer Preflight(mg_connection* connection, bool post) {
+    const std::string* origin = AllowedOrigin(connection);
+    if (origin == nullptr) {
+      Answer answer = Refuse(
+          403, Error(ErrorCode::kPermissionDenied,
+                     options_.cors_origins.empty()
+                         ? "cross-origin requests are not enabled on this endpoint (vc_api.cors_origins)"
+                         : "this origin is not one of vc_api.cors_origins"));
+      answer.close = mg_get_request_info(connection)->content_length > 0;
+      return answer;
+    }
+    Answer answer{204, {}, std::nullopt, {}, false};
+    answer.content_type.clear();
+    answer.extra_headers = "Access-Control-Allow-Origin: " + *origin +
+                           "\r\nAccess-Control-Allow-Methods: " + (post ? "POST" : "GET") +
+                           "\r\nAccess-Control-Allow-Headers: Content-Type, Authorization"
+                           "\r\nAccess-Control-Max-Age: 600\r\nVary: Origin\r\n";
+    answer.close = mg_get_request_info(connection)->content_length > 0;
+    return answer;
   }
 
   // Refuses a body of unknown length (chunked), and one larger than the limit before anything is
@@ -679,9 +654,13 @@ class Server::Impl {
   static std::string Format(const Answer& answer) {
     std::string response =
         "HTTP/1.1 " + std::to_string(answer.status) + " " +
-        std::string(ReasonPhrase(answer.status)) +
-        "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: " +
-        std::to_string(answer.body.size()) + "\r\n" + answer.extra_headers +
+        std::string(ReasonPhrase(answer.status)) + "\r\n" +
+        (answer.content_type.empty() ? "" : "Content-Type: " + answer.content_type + "\r\n") +
+        "Cache-Control: " + std::string(answer.cache_control) +
+        "\r\n" +
+        // RFC 9110: no Content-Length on a 204.
+        (answer.status == 204 ? "" : "Content-Length: " + std::to_string(answer.body.size()) + "\r\n") +
+        answer.extra_headers +
         (answer.close ? "Connection: close\r\n" : "") + "\r\n";
     response += answer.body;
     return response;
@@ -717,7 +696,10 @@ class Server::Impl {
   bool admission_unavailable_logged_ = false;
   ServerHooks hooks_;
   std::optional<Sha256Digest> token_digest_;
+  StaticContent static_;
   bool library_initialized_ = false;
+  bool tls_initialized_ = false;
+  std::string tls_error_;  // why init_ssl refused the files
   mg_context* context_ = nullptr;
   std::string bound_address_;
   FullStackExecutor executor_;
@@ -731,6 +713,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std:
   }
   auto impl = std::make_unique<Impl>(options, std::move(service), std::move(hooks));
   TCC_RETURN_IF_ERROR(impl->LoadToken());
+  TCC_RETURN_IF_ERROR(impl->LoadStaticContent());
   TCC_RETURN_IF_ERROR(impl->Bind());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

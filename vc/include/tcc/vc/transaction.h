@@ -31,9 +31,15 @@ inline constexpr std::string_view kTicType = "TransactionInitiationCredential";
 inline constexpr std::string_view kTscType = "TransactionSettlementCredential";
 inline constexpr std::string_view kTemplateSchemaType = "TccClaimTemplate";
 inline constexpr std::string_view kUndefinedTermsContext = "https://www.w3.org/ns/credentials/undefined-terms/v2";
+// TICs and TSCs name their template in credentialSchema as {"id": "urn:tcc:template:<template id>",
+// "type": "TccClaimTemplate", "name": "<template id>", "version", "contentHash"}: VC Data Model 2.0
+// wants the id to be a URL. Credentials from before name the bare template id (no `name`); they
+// are still read and verified.
+inline constexpr std::string_view kTemplateUrnPrefix = "urn:tcc:template:";
 
-// The template a TIC or TSC names in credentialSchema: {id, version}. kInvalidArgument when the
-// credential names none, or the version is not a positive 32-bit integer. Callers look the template
+// The template a TIC or TSC names in credentialSchema: {id, version}, the id without the URN prefix.
+// kInvalidArgument when the credential names none, a URN's `name` is not its template id, or the
+// version is not a positive 32-bit integer. Callers look the template
 // up in their registry and then verify against it (VerifyTic / VerifyTsc check the content hash).
 struct NamedTemplate {
   std::string id;

@@ -60,6 +60,8 @@ class EvidenceSource {
   // `tsc_hash` is 64 lowercase hex digits (vc::CredentialHash). kNotFound when this TCC issued no
   // such TSC; nullopt while no anchored leaf commits to it yet.
   virtual Result<std::optional<StoredEvidence>> FindEvidence(std::string_view tsc_hash) = 0;
+  // Whether the store takes writes now (GET /healthz); kUnavailable says why not.
+  virtual Status Health() { return OkStatus(); }
 };
 
 // Looks a template version up (tccd's cached chain registry). Must be thread-safe; kNotFound when
@@ -108,6 +110,14 @@ class CredentialService {
   Result<Json> HandleEvidence(std::string_view tsc_hash) const;
   // GET /identity: the DID document.
   Json HandleIdentity() const;
+  // GET /healthz: {"status": "ready"|"degraded", "reasons": [...], "checks": {"store", "chain"}},
+  // drawn from the evidence source (the store takes writes) and the chain adapter (it answers).
+  // `ready` is false when degraded. May block on the chain adapter's round trip.
+  struct Health {
+    bool ready = false;
+    Json body;
+  };
+  Health HandleHealth() const;
 
  private:
   Result<Json> CheckEvidence(const Json& tsc) const;

@@ -6,11 +6,17 @@
 //        201 {"verifiableCredential": VC} | 400 invalid credential | 401 no/bad token | 403 disabled
 //   GET  /evidence/{tsc-hash} 200 the evidence bundle once anchored | 404 before
 //   GET  /identity            200 the TCC's DID document
+//   GET  /healthz             200 {"status": "ready", ...} | 503 {"status": "degraded", "reasons"}
+//   GET  /openapi.json        the OpenAPI 3.1 document of all of these (tcc/vcapi/openapi.json)
+//   GET  /docs                Swagger UI for it (swagger-ui-dist, installed with tccd; no CDN)
+//   OPTIONS any of the above  CORS preflight, for the origins in `cors_origins` only
 //
-// Every response, errors included, is JSON ({"error": {"code", "message"}} on failure) with
-// Content-Type: application/json. Issuing is off unless a token file is given (Start refuses a
-// token file when the service has no issuer key); the token is compared in constant time
-// (sodium_memcmp over SHA-256 digests).
+// Every response but the Swagger UI page and its assets, errors included, is JSON
+// ({"error": {"code", "message"}} on failure) with Content-Type: application/json. Issuing is off
+// unless a token file is given (Start refuses a token file when the service has no issuer key); the
+// token is compared in constant time (sodium_memcmp over SHA-256 digests). With a certificate and
+// key the port speaks TLS only (civetweb's OpenSSL support; tls.h); CORS is off unless origins are
+// listed.
 //
 // Limits, so that a few slow or greedy clients cannot deny the endpoint to everyone else:
 // `max_connections` connections are served at once (civetweb worker threads; more wait in the
@@ -31,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tcc/common/result.h"
 #include "tcc/vcapi/credential_service.h"
@@ -55,6 +62,16 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{5000};
   // The body must be complete this long after the headers, however steadily it trickles in.
   std::chrono::milliseconds request_timeout{10000};
+  // Browser origins ("https://app.example:8080") that may call the API across origins: their
+  // preflights are answered and their responses carry Access-Control-Allow-Origin. Empty: CORS off.
+  std::vector<std::string> cors_origins;
+  // TLS (HTTPS only on the port) with the certificate chain and the private key (mode 0600) of
+  // these PEM files, TLS 1.2 at least. Both empty: plain HTTP.
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  // The swagger-ui-dist files GET /docs serves. Empty: the directory tccd's install fills
+  // (share/tcc/swagger-ui), and /docs is 404 when it is not there.
+  std::string swagger_ui_dir;
 };
 
 // "PORT" -> "127.0.0.1:PORT"; checks the port is a number up to 65535. kInvalidArgument otherwise.
@@ -67,6 +84,8 @@ inline constexpr std::string_view kVerifyEndpoint = "verify";
 inline constexpr std::string_view kIssueEndpoint = "issue";
 inline constexpr std::string_view kEvidenceEndpoint = "evidence";
 inline constexpr std::string_view kIdentityEndpoint = "identity";
+inline constexpr std::string_view kHealthEndpoint = "healthz";
+inline constexpr std::string_view kDocsEndpoint = "docs";  // /openapi.json, /docs and its assets
 inline constexpr std::string_view kOtherEndpoint = "other";
 
 struct ServerHooks {

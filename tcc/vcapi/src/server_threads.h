@@ -1,0 +1,164 @@
+// The VC API server's own threads (internal to server.cpp): FullStackExecutor runs the credential
+// work off civetweb's small worker stacks, and ReadDeadlines ends body reads that outlive their
+// deadline. Both are thread-safe; destroying one joins its threads.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace tcc::vcapi {
+
+// Runs the credential work on threads with the platform's default stack. civetweb's workers have
+// a small fixed stack (Debian builds it with 100 KiB), and verifying a TIC or TSC compiles its
+// template's schema recursively: under AddressSanitizer that overflowed a worker's stack and took
+// tccd down. civetweb's threads only read the request and write the answer.
+class FullStackExecutor {
+ public:
+  explicit FullStackExecutor(std::size_t threads) {
+    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~FullStackExecutor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& thread : threads_) thread.join();
+  }
+  FullStackExecutor(const FullStackExecutor&) = delete;
+  FullStackExecutor& operator=(const FullStackExecutor&) = delete;
+
+  // Runs `work` on one of the executor's threads and waits for its result.
+  template <typename Work>
+  auto Run(Work work) -> decltype(work()) {
+    std::packaged_task<decltype(work())()> task(std::move(work));
+    auto result = task.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      queue_.emplace_back([&task] { task(); });
+    }
+    wake_.notify_one();
+    return result.get();
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to run
+      std::function<void()> job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Ends body reads that outlive their deadline by shutting the socket's read side down, so that a
+// blocked mg_read returns at once. civetweb's mg_read waits until it has every byte asked for and
+// applies its timeout only while none arrive: a client trickling a byte a second would hold a read,
+// and a worker thread, for hours. A watched socket belongs to the worker that reads it until the
+// watch ends (before civetweb may close it), so the shutdown never hits a reused descriptor.
+class ReadDeadlines {
+ public:
+  ReadDeadlines() : thread_([this] { Run(); }) {}
+  ~ReadDeadlines() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  ReadDeadlines(const ReadDeadlines&) = delete;
+  ReadDeadlines& operator=(const ReadDeadlines&) = delete;
+
+  // Watches a socket (-1: nothing to watch) while it lives.
+  class Watch {
+   public:
+    Watch(ReadDeadlines& deadlines, int socket, std::chrono::steady_clock::time_point deadline)
+        : deadlines_(deadlines), id_(socket >= 0 ? deadlines.Add(socket, deadline) : 0) {}
+    ~Watch() {
+      if (id_ != 0) deadlines_.Remove(id_);
+    }
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+
+   private:
+    ReadDeadlines& deadlines_;
+    std::uint64_t id_;
+  };
+
+ private:
+  struct Watched {
+    int socket;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  std::uint64_t Add(int socket, std::chrono::steady_clock::time_point deadline) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t id = ++last_id_;
+    watched_.emplace(id, Watched{socket, deadline});
+    // Most requests end long before their deadline: wake the thread only when it would sleep past
+    // this one.
+    if (deadline < next_wake_) wake_.notify_all();
+    return id;
+  }
+
+  void Remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    watched_.erase(id);
+  }
+
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      const auto now = std::chrono::steady_clock::now();
+      auto next = std::chrono::steady_clock::time_point::max();
+      for (auto it = watched_.begin(); it != watched_.end();) {
+        if (it->second.deadline <= now) {
+          ::shutdown(it->second.socket, SHUT_RD);
+          it = watched_.erase(it);
+        } else {
+          next = std::min(next, it->second.deadline);
+          ++it;
+        }
+      }
+      next_wake_ = next;
+      if (next == std::chrono::steady_clock::time_point::max()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_until(lock, next);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
+  std::uint64_t last_id_ = 0;
+  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts with the members above in place
+};
+
+}  // namespace tcc::vcapi
