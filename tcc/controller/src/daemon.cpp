@@ -18,8 +18,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "channel_state_machine.h"
 #include "connection_table.h"
 #include "negotiation.h"
+#include "requester.h"
 #include "store_evidence_source.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
@@ -44,8 +46,6 @@
 namespace tcc::controller {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
 constexpr std::string_view kPartyDomain = "tcc-party";
 constexpr std::string_view kControlDomain = "tcc-control";
@@ -69,39 +69,18 @@ Json StringArray(const std::vector<std::string>& values) {
   return array;
 }
 
-// Who asked, so the answer can be routed back after asynchronous work: for a party, the very
-// connection the request came over (an answer for a peer that has gone is dropped).
-struct Requester {
-  bool control = false;
-  std::string routing_id;
-  std::uint64_t request_id = 0;
-  Clock::time_point received{};  // for the settlement latency metrics
-  std::uint64_t generation = 0;  // of the party's transport connection
-};
-
-struct Submission {
-  Requester requester;
-  Json claim;
-  vc::SettlementLink link;
-};
-
 struct ChannelRuntime {
-  ChannelRecord record;  // the latest state handed to the store writer
+  explicit ChannelRuntime(ChannelRecord stored) : machine(std::move(stored)) {}
+  // The record with the pending head (handed to the store writer) and the current settings.
+  const ChannelRecord& record() const { return machine.record(); }
+
+  // Heads, waiting submissions, closing, settings not stored yet, the negotiation.
+  ChannelStateMachine machine;
   std::shared_ptr<const vc::Template> tst;
-  std::uint64_t durable_seq = 0;
-  std::string durable_hash;
-  std::uint64_t durable_evidence_seq = 0;
   std::uint64_t anchored_seq = 0;
-  bool in_flight = false;
-  // The record in memory holds a change the store does not: it waits for the in-flight commit,
-  // or for the store to recover.
-  bool record_dirty = false;
   std::vector<Requester> settings_requesters;  // answered once the change is stored
-  bool closing = false;
   std::vector<Requester> close_requesters;
-  std::deque<Submission> waiting;
   std::set<std::string> members;  // routing ids of admitted connections
-  Negotiation negotiation;        // over seq last_seq + 1 (negotiation.h)
   // A close a party asked for (its signed request), answered with the closing record once closed.
   std::optional<Json> close_request;
   std::vector<Requester> party_close_requesters;
@@ -147,16 +126,6 @@ std::string ClaimHash(const Json& claim, Status& status) {
     return {};
   }
   return HexEncode(Sha256(AsBytes(*canonical)));
-}
-
-// The evidence item for a channel's TSC. The hash is one tccd computed (HexEncode of a SHA-256)
-// or the channel id, which the store validated as 64 hex digits, so decoding cannot fail.
-chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t seq, const std::string& tsc_hash) {
-  chain::EvidenceItem item{channel_id, seq, {}};
-  auto hash = HexDecode(tsc_hash);
-  assert(hash.ok() && hash->size() == item.tsc_hash.size());
-  std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
-  return item;
 }
 
 // Reads the key, or creates it if there is no file: never replaces one (a key that cannot be read
@@ -262,24 +231,23 @@ class Daemon::Impl {
   void Rejections(const Requester& from, ChannelRuntime& channel, const Message& message);
   void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
                   const Message& message);
-  // The negotiation of the channel's next seq (moved on when a TSC was issued).
-  Negotiation& NegotiationOf(ChannelRuntime& channel) {
-    channel.negotiation.MoveTo(channel.record.last_seq + 1);
-    return channel.negotiation;
-  }
-
-  // settlement pipeline
-  void Process(ChannelRuntime& channel, Submission submission);
+  // settlement pipeline: the channel's state machine decides, these carry out its effects
+  void Apply(ChannelRuntime& channel, Effects effects);
+  void Issue(ChannelRuntime& channel, Submission submission);
   void Replay(ChannelRuntime& channel, Submission submission);
-  void OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc);
-  void OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
-                 const std::optional<chain::EvidenceItem>& evidence, const Status& status);
-  void Pump(ChannelRuntime& channel);
+  void CommitTsc(ChannelRuntime& channel, effect::Commit commit);
+  void Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged);
+  void WriteSettings(ChannelRuntime& channel);
+  void Pump(ChannelRuntime& channel) { Apply(channel, channel.machine.Pump(StoreStatus())); }
+  void PersistSettings(ChannelRuntime& channel) {
+    Apply(channel, channel.machine.SettingsChanged(StoreStatus()));
+  }
   std::uint64_t EffectiveN(const ChannelRecord& record);
-  void PersistSettings(ChannelRuntime& channel);
 
   // store failure and recovery (loop thread)
   Error StoreUnavailable() const;
+  // Ok while the store writes; else the error settlements are refused with.
+  Status StoreStatus() const { return store_failed_ ? Status(StoreUnavailable()) : OkStatus(); }
   void OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error);
   bool StoreQuiet() const;
   void ProbeStore();
@@ -447,13 +415,10 @@ Status Daemon::Impl::RecoverChannels() {
       }
     }
     TCC_ASSIGN_OR_RETURN(std::uint64_t anchored, store_->AnchoredSeq(record.channel_id));
-    ChannelRuntime runtime;
+    ChannelRuntime runtime(record);
     runtime.tst = std::move(tst).value();
-    runtime.durable_seq = record.last_seq;
-    runtime.durable_hash = record.last_hash;
-    runtime.durable_evidence_seq = record.evidence_seq;
     runtime.anchored_seq = anchored;
-    TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.negotiation));
+    TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.machine.negotiation()));
     if (record.state == ChannelState::kClosed) {
       TCC_ASSIGN_OR_RETURN(std::optional<std::string> closing,
                            store_->GetClosingRecord(record.channel_id));
@@ -470,8 +435,7 @@ Status Daemon::Impl::RecoverChannels() {
         }
       }
     }
-    runtime.record = std::move(record);
-    const std::string id = runtime.record.channel_id;
+    const std::string id = record.channel_id;
     channels_.emplace(id, std::move(runtime));
   }
   return OkStatus();
@@ -589,7 +553,7 @@ Status Daemon::Impl::Start() {
   TCC_RETURN_IF_ERROR(StartVcApi());
 
   std::uint64_t settled = 0;
-  for (const auto& [id, channel] : channels_) settled += channel.durable_seq;
+  for (const auto& [id, channel] : channels_) settled += channel.machine.acknowledged().seq;
   Log(LogLevel::kInfo, "ready",
       {{"did", did_},
        {"listen", listen_endpoint_},
@@ -703,17 +667,16 @@ void Daemon::Impl::FinishDrain() {
   std::size_t final_items = 0;
   if (!store_failed_ && outstanding_ == 0) {
     for (auto& [id, channel] : channels_) {
-      ChannelRecord& record = channel.record;
-      if (record.last_seq <= record.evidence_seq) continue;
-      const chain::EvidenceItem item = EvidenceItemFor(id, record.last_seq, record.last_hash);
-      ChannelRecord updated = record;
-      updated.evidence_seq = record.last_seq;
-      if (Status added = store_->AddPendingEvidence(item, updated); !added.ok()) {
+      const std::optional<chain::EvidenceItem> item = channel.machine.FinalEvidence();
+      if (!item) continue;
+      ChannelRecord updated = channel.record();
+      updated.evidence_seq = item->seq;
+      if (Status added = store_->AddPendingEvidence(*item, updated); !added.ok()) {
         Log(LogLevel::kError, "final anchor", {{"channel", id}, {"error", added.error().ToString()}});
         continue;
       }
-      record = updated;
-      anchor_->Submit(item);
+      channel.machine.EvidenceQueued(item->seq);
+      anchor_->Submit(*item);
       ++final_items;
     }
   }
@@ -829,7 +792,7 @@ std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view fram
   for (const auto& routing_id : members) {
     Connection* connection = peers_->FindByRoutingId(routing_id);
     if (connection == nullptr) continue;
-    auto role = connection->admitted.find(channel.record.channel_id);
+    auto role = connection->admitted.find(channel.record().channel_id);
     // Members are admitted connections; the check guards against a stale member entry.
     if (role == connection->admitted.end() || (only && role->second != *only)) continue;
     if (SendParty(*connection, frame)) ++delivered;
@@ -856,7 +819,7 @@ void Daemon::Impl::OnForgetting(const Connection& connection) {
 
 void Daemon::Impl::UpdateGauges() {
   std::int64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
+  for (const auto& [id, channel] : channels_) open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
   metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
                            static_cast<std::int64_t>(peers_->unauthenticated_count()));
@@ -1009,7 +972,7 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
   if (channel == channels_.end()) {
     return fail(Error(ErrorCode::kNotFound, "no channel " + channel_id + " at this TCC"), "unknown_channel");
   }
-  const ChannelRecord& record = channel->second.record;
+  const ChannelRecord& record = channel->second.record();
   std::optional<Role> role;
   if (party_did == record.provider) role = Role::kProvider;
   else if (party_did == record.consumer) role = Role::kConsumer;
@@ -1131,9 +1094,9 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
     return ReplyError(from, error);
   }
   const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
-  const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
+  const std::string& sender = role == Role::kProvider ? channel.record().provider : channel.record().consumer;
   const Json& proposal = ObjectMember(message, "proposal");
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   auto relay = [this, from, counterpart,
                 frame = FrameBuilder(MessageType::kEventProposal)
                             .Add("channel", channel_id)
@@ -1153,14 +1116,14 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   // for the same seq is an amend, allowed only after the consumer rejected the latest.
   auto link = vc::ReadSettlementLink(proposal);
   if (role != Role::kProvider || !link.ok() || link->channel != channel_id ||
-      link->seq != channel.record.last_seq + 1) {
+      link->seq != channel.record().last_seq + 1) {
     return relay(channel);
   }
   auto hash = ProposalHash(proposal);
   auto content = ContentHash(proposal);
   if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
   if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
-  Negotiation& negotiation = NegotiationOf(channel);
+  Negotiation& negotiation = channel.machine.negotiation();
   if (Status allowed = negotiation.CheckProposal(*content); !allowed.ok()) {
     CountRejection(allowed.error());
     return ReplyError(from, allowed.error());
@@ -1192,65 +1155,54 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
     ReplyError(from, error);
   };
   if (role == Role::kAuditor) return reject(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
-    return reject(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  if (channel.machine.ended()) {
+    return reject(Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
   if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
   Json claim = ObjectMember(message, "claim");
   auto link = vc::ReadSettlementLink(claim);
   if (!link.ok()) return reject(link.error().WithContext("claim"));
-  if (link->channel != channel.record.channel_id) {
+  if (link->channel != channel.record().channel_id) {
     return reject(Error(ErrorCode::kInvalidArgument, "the claim names channel " + link->channel +
                                                          ", not the channel it was submitted to"));
   }
   // The proofs are checked against the parties the claim names, so the claim must name this
   // channel's parties: otherwise one party and a key of its choosing could settle in the channel.
-  for (const auto& [party, expected] : {std::pair{"provider", &channel.record.provider},
-                                        std::pair{"consumer", &channel.record.consumer}}) {
-    Status named = CheckClaimParty(claim, party, *expected, channel.record.channel_id);
+  for (const auto& [party, expected] : {std::pair{"provider", &channel.record().provider},
+                                        std::pair{"consumer", &channel.record().consumer}}) {
+    Status named = CheckClaimParty(claim, party, *expected, channel.record().channel_id);
     if (!named.ok()) return reject(named.error());
   }
   Submission submission{from, std::move(claim), std::move(link).value()};
-  if (channel.in_flight) {
-    if (channel.waiting.size() >= config_.limits.max_waiting_per_channel) {
-      return reject(Error(ErrorCode::kResourceExhausted, "too many submissions waiting in this channel"));
-    }
-    channel.waiting.push_back(std::move(submission));
-    return;
-  }
-  Process(channel, std::move(submission));
+  Apply(channel, channel.machine.Submit(std::move(submission), config_.limits.max_waiting_per_channel,
+                                        StoreStatus()));
 }
 
-void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
-  const vc::SettlementLink& link = submission.link;
-  const ChannelRecord& record = channel.record;
-  auto reject = [&](const Error& error) {
-    CountRejection(error);
-    ReplyError(submission.requester, error);
-  };
-  if (record.state == ChannelState::kClosed || channel.closing) {
-    return reject(Error(ErrorCode::kConflict, "channel " + record.channel_id + " is closed"));
+void Daemon::Impl::Apply(ChannelRuntime& channel, Effects effects) {
+  for (auto& next : effects) {
+    if (auto* issue = std::get_if<effect::Issue>(&next)) {
+      Issue(channel, std::move(issue->submission));
+    } else if (auto* replay = std::get_if<effect::Replay>(&next)) {
+      Replay(channel, std::move(replay->submission));
+    } else if (auto* refuse = std::get_if<effect::Refuse>(&next)) {
+      if (refuse->counted) CountRejection(refuse->error);
+      ReplyError(refuse->to, refuse->error);
+    } else if (auto* commit = std::get_if<effect::Commit>(&next)) {
+      CommitTsc(channel, std::move(*commit));
+    } else if (auto* evidence = std::get_if<effect::SubmitEvidence>(&next)) {
+      anchor_->Submit(evidence->item);
+    } else if (auto* acknowledged = std::get_if<effect::Acknowledge>(&next)) {
+      Acknowledge(channel, *acknowledged);
+    } else if (std::holds_alternative<effect::WriteSettings>(next)) {
+      WriteSettings(channel);
+    } else if (std::holds_alternative<effect::Close>(next)) {
+      CloseChannel(channel);
+    }
   }
-  if (link.seq <= record.last_seq) return Replay(channel, std::move(submission));  // a read: served even now
-  if (store_failed_) return reject(StoreUnavailable());
-  if (link.seq != record.last_seq + 1) {
-    return reject(Error(ErrorCode::kConflict, "seq " + std::to_string(link.seq) + " does not follow the channel's last seq " +
-                                                  std::to_string(record.last_seq)));
-  }
-  if (link.prev != record.last_hash) {
-    return reject(Error(ErrorCode::kVerificationFailed,
-                        "prev does not name the channel's last TSC (seq " + std::to_string(record.last_seq) +
-                            ", hash " + record.last_hash + ")"));
-  }
-  // Only a seq with rejections pays for hashing the claim on the loop.
-  if (Negotiation& negotiation = NegotiationOf(channel); negotiation.HasRejections()) {
-    auto content = ContentHash(submission.claim);
-    if (!content.ok()) return reject(content.error().WithContext("claim"));
-    if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok())
-      return reject(allowed.error());
-  }
-  channel.in_flight = true;
-  const std::string channel_id = record.channel_id;
+}
+
+void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
+  const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
     TscRecord tsc;
@@ -1272,20 +1224,18 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
     return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc)]() mutable {
       auto live = channels_.find(channel_id);
       if (live == channels_.end()) return;
+      ChannelStateMachine& machine = live->second.machine;
       if (!status.ok()) {
-        live->second.in_flight = false;
-        CountRejection(status.error());
-        ReplyError(requester, status.error());
-        Pump(live->second);
-        return;
+        return Apply(live->second, machine.IssueFailed(std::move(requester), status.error(), StoreStatus()));
       }
-      OnIssued(channel_id, std::move(requester), std::move(tsc));
+      const std::uint64_t n = EffectiveN(machine.record());
+      Apply(live->second, machine.Issued(std::move(requester), std::move(tsc), n, StoreStatus()));
     };
   });
 }
 
 void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, submission = std::move(submission)]() -> Task {
     Status status = OkStatus();
     const std::string claim_hash = ClaimHash(submission.claim, status);
@@ -1324,106 +1274,55 @@ std::uint64_t Daemon::Impl::EffectiveN(const ChannelRecord& record) {
   return anchor_->policy().EffectiveN(record.strategy_n, record.n_override);
 }
 
-void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc) {
-  ChannelRuntime& channel = channels_.find(channel_id)->second;
-  if (store_failed_) {
-    // Issued while another write failed: nothing is written until the store has recovered.
-    channel.in_flight = false;
-    const Error error = StoreUnavailable();
-    CountRejection(error);
-    ReplyError(requester, error);
-    Pump(channel);
-    return;
-  }
-  SettlementCommit commit;
-  commit.channel = channel.record;
-  commit.channel.last_seq = tsc.seq;
-  commit.channel.last_hash = tsc.tsc_hash;
-  if (tsc.seq - commit.channel.evidence_seq >= EffectiveN(commit.channel)) {
-    commit.evidence = EvidenceItemFor(channel_id, tsc.seq, tsc.tsc_hash);
-    commit.channel.evidence_seq = tsc.seq;
-  }
-  channel.record = commit.channel;
-  channel.record_dirty = false;
-  commit.tsc = std::move(tsc);
-  const TscRecord record_copy = commit.tsc;
-  const auto evidence = commit.evidence;
+void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
+  const std::string channel_id = channel.record().channel_id;
+  const TscRecord tsc = commit.commit.tsc;
+  const auto evidence = commit.commit.evidence;
   ++outstanding_;
   ++store_writes_pending_;
-  writer_->Commit(std::move(commit), [this, channel_id, requester, record_copy, evidence](const Status& status) {
-    loop_.Post([this, channel_id, requester, record_copy, evidence, status] {
+  writer_->Commit(std::move(commit.commit), [this, channel_id, requester = std::move(commit.requester), tsc,
+                                             evidence](const Status& status) {
+    loop_.Post([this, channel_id, requester, tsc, evidence, status] {
       --outstanding_;
       --store_writes_pending_;
-      OnDurable(channel_id, requester, record_copy, evidence, status);
+      ChannelRuntime& live = channels_.find(channel_id)->second;
+      if (!status.ok()) {
+        // Marked failed first: what the machine starts next sees the store as it is now.
+        OnStoreWriteFailed("commit settlement", channel_id, status.error());
+        return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
+      }
+      Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
     });
   });
 }
 
-void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
-                             const std::optional<chain::EvidenceItem>& evidence, const Status& status) {
-  ChannelRuntime& channel = channels_.find(channel_id)->second;
-  channel.in_flight = false;
-  if (!status.ok()) {
-    // Not known to be durable, so not acknowledged: the channel's head goes back to the last
-    // acknowledged TSC until recovery reads the store (the commit may have reached the disk).
-    channel.record.last_seq = channel.durable_seq;
-    channel.record.last_hash = channel.durable_hash;
-    channel.record.evidence_seq = channel.durable_evidence_seq;
-    OnStoreWriteFailed("commit settlement", channel_id, status.error());
-    const Error error(ErrorCode::kUnavailable, "the TSC could not be stored and is not issued: " + status.error().message());
-    CountRejection(error);
-    ReplyError(requester, error);
-    Pump(channel);
-    return;
-  }
-  channel.durable_seq = tsc.seq;
-  channel.durable_hash = tsc.tsc_hash;
+void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged) {
+  const Requester& requester = acknowledged.to;
+  const TscRecord& tsc = acknowledged.tsc;
   ++issued_;
   metrics_->TscIssued();
   metrics_->SettlementDurable(std::chrono::duration<double>(Clock::now() - requester.received).count());
-  if (evidence) {
-    channel.durable_evidence_seq = evidence->seq;
-    anchor_->Submit(*evidence);
-  }
   Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
-                       .Add("channel", channel_id)
+                       .Add("channel", tsc.channel_id)
                        .Add("seq", tsc.seq)
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
-  Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
+  Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", tsc.channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
   metrics_->SettlementPublished(std::chrono::duration<double>(Clock::now() - requester.received).count());
-  if (channel.record_dirty) PersistSettings(channel);
-  Pump(channel);
 }
 
-void Daemon::Impl::Pump(ChannelRuntime& channel) {
-  while (!channel.in_flight && !channel.waiting.empty()) {
-    Submission next = std::move(channel.waiting.front());
-    channel.waiting.pop_front();
-    Process(channel, std::move(next));
-  }
-  if (!channel.in_flight && channel.closing) CloseChannel(channel);
-}
-
-void Daemon::Impl::PersistSettings(ChannelRuntime& channel) {
-  // In flight: the commit's record predates the change. Store failed: the head in memory may lag
-  // the store's, so the record is written only after recovery has reloaded it.
-  if (channel.in_flight || store_failed_) {
-    channel.record_dirty = true;
-    return;
-  }
-  channel.record_dirty = false;
+void Daemon::Impl::WriteSettings(ChannelRuntime& channel) {
   ++outstanding_;
   ++store_writes_pending_;
-  const std::string channel_id = channel.record.channel_id;
-  writer_->PutChannel(channel.record, [this, channel_id](const Status& status) {
+  const std::string channel_id = channel.record().channel_id;
+  writer_->PutChannel(channel.record(), [this, channel_id](const Status& status) {
     loop_.Post([this, channel_id, status] {
       --outstanding_;
       --store_writes_pending_;
       ChannelRuntime& stored = channels_.find(channel_id)->second;
       if (!status.ok()) {
         OnStoreWriteFailed("store channel", channel_id, status.error());
-        stored.record_dirty = true;  // written again once the store recovers
+        stored.machine.SettingsNotStored();  // written again once the store recovers
         return;
       }
       for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
@@ -1455,7 +1354,7 @@ void Daemon::Impl::OnStoreWriteFailed(std::string_view what, const std::string& 
 // may be on its way.
 bool Daemon::Impl::StoreQuiet() const {
   if (store_writes_pending_ > 0) return false;
-  return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.in_flight; });
+  return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.machine.in_flight(); });
 }
 
 void Daemon::Impl::ProbeStore() {
@@ -1482,7 +1381,7 @@ void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
   std::uint64_t evidence_resubmitted = 0;
   for (const auto& item : pending) {
     auto channel = channels_.find(item.channel_id);
-    if (channel == channels_.end() || item.seq <= channel->second.durable_evidence_seq) continue;
+    if (channel == channels_.end() || item.seq <= channel->second.machine.acknowledged().evidence_seq) continue;
     anchor_->Submit(item);
     ++evidence_resubmitted;
   }
@@ -1493,14 +1392,10 @@ void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
   for (auto& [id, channel] : channels_) {
     auto found = stored.find(id);
     if (found == stored.end()) {
-      channel.record_dirty = true;  // opened while the store could not write
+      channel.machine.SettingsNotStored();  // opened while the store could not write
       continue;
     }
-    const ChannelRecord& record = *found->second;
-    unacknowledged += record.last_seq - std::min(record.last_seq, channel.durable_seq);
-    channel.durable_seq = channel.record.last_seq = record.last_seq;
-    channel.durable_hash = channel.record.last_hash = record.last_hash;
-    channel.durable_evidence_seq = channel.record.evidence_seq = record.evidence_seq;
+    unacknowledged += channel.machine.ReloadHead(*found->second);
   }
   const auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - store_failed_since_);
   store_failed_ = false;
@@ -1511,7 +1406,7 @@ void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
        {"evidence_resubmitted", evidence_resubmitted}});
   ReportStoreHealth();
   for (auto& [id, channel] : channels_) {
-    if (channel.record_dirty) PersistSettings(channel);
+    if (channel.machine.settings_dirty()) PersistSettings(channel);
     Pump(channel);  // closes the channels whose close waited for the store
   }
 }
@@ -1522,10 +1417,10 @@ void Daemon::Impl::ReportStoreHealth() {
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t after = UintMember(message, "after");
   const std::size_t limit = static_cast<std::size_t>(OptionalUint(message, "limit").value_or(100));
-  const std::uint64_t last = channel.durable_seq;
+  const std::uint64_t last = channel.machine.acknowledged().seq;
   PeerAsync(from, true, [this, channel_id, after, limit, last, from]() -> Task {
     auto tscs = store_->ListTscs(channel_id, after, limit);
     return [this, channel_id, last, from, tscs = std::move(tscs)] {
@@ -1550,11 +1445,12 @@ void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Me
 }
 
 void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, const Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t seq = UintMember(message, "seq");
-  if (seq > channel.durable_seq) {
+  const std::uint64_t acknowledged = channel.machine.acknowledged().seq;
+  if (seq > acknowledged) {
     return ReplyError(from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) + " (last is " +
-                                                            std::to_string(channel.durable_seq) + ")"));
+                                                            std::to_string(acknowledged) + ")"));
   }
   const std::uint64_t anchored = channel.anchored_seq;
   PeerAsync(from, true, [this, channel_id, seq, anchored, from]() -> Task {
@@ -1600,24 +1496,24 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
   };
   if (role != Role::kConsumer)
     return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(
-        Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+        Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
   Json document = ObjectMember(message, "rejection");
   auto read = ReadRejection(document);
   if (!read.ok()) return refuse(read.error());
-  if (read->channel != channel.record.channel_id) {
+  if (read->channel != channel.record().channel_id) {
     return refuse(
         Error(ErrorCode::kInvalidArgument,
               "the rejection names channel " + read->channel + ", not the channel it was sent to"));
   }
-  if (read->consumer != channel.record.consumer) {
+  if (read->consumer != channel.record().consumer) {
     return refuse(Error(ErrorCode::kPermissionDenied,
                         "the rejection names " + read->consumer +
-                            " as consumer; the channel's consumer is " + channel.record.consumer));
+                            " as consumer; the channel's consumer is " + channel.record().consumer));
   }
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
               auto verified = VerifyRejection(document, *resolver_);
@@ -1637,10 +1533,10 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   if (!rejection.ok()) return refuse(rejection.error());
   ChannelRuntime& channel = channels_.find(channel_id)->second;
   // Checked here, on the loop, where nothing can settle the seq between the check and the record.
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(Error(ErrorCode::kConflict, "channel " + channel_id + " is closed"));
   }
-  const std::uint64_t next = channel.record.last_seq + 1;
+  const std::uint64_t next = channel.record().last_seq + 1;
   if (rejection->seq < next) {
     return refuse(
         Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
@@ -1651,12 +1547,12 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                                   " is not the next seq of the channel (" +
                                                   std::to_string(next) + ")"));
   }
-  if (channel.in_flight) {
+  if (channel.machine.in_flight()) {
     return refuse(
         Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
                                         " is being issued; it cannot be rejected any more"));
   }
-  Negotiation& negotiation = NegotiationOf(channel);
+  Negotiation& negotiation = channel.machine.negotiation();
   if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
     return refuse(allowed.error());
   if (store_failed_) return refuse(StoreUnavailable());
@@ -1709,7 +1605,7 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
 
 void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
                               const Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t from_seq = OptionalUint(message, "from_seq").value_or(1);
   std::optional<Json> closing = channel.closing_record;
   PeerAsync(from, true, [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
@@ -1744,20 +1640,20 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
   };
   if (role == Role::kAuditor)
     return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(Error(ErrorCode::kConflict,
-                        "channel " + channel.record.channel_id + " is closed or closing"));
+                        "channel " + channel.record().channel_id + " is closed or closing"));
   }
   Json document = ObjectMember(message, "request");
   auto read = ReadCloseRequest(document);
   if (!read.ok()) return refuse(read.error());
   const std::string& sender =
-      role == Role::kProvider ? channel.record.provider : channel.record.consumer;
-  if (read->channel != channel.record.channel_id || read->party != sender) {
+      role == Role::kProvider ? channel.record().provider : channel.record().consumer;
+  if (read->channel != channel.record().channel_id || read->party != sender) {
     return refuse(Error(ErrorCode::kPermissionDenied,
                         "the close request must name this channel and " + sender));
   }
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
               auto verified = VerifyCloseRequest(document, *resolver_);
@@ -1768,7 +1664,7 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
                   return ReplyError(from, verified.error());
                 }
                 ChannelRuntime& channel = channels_.find(channel_id)->second;
-                if (channel.record.state == ChannelState::kClosed || channel.closing) {
+                if (channel.machine.ended()) {
                   const Error error(ErrorCode::kConflict,
                                     "channel " + channel_id + " is closed or closing");
                   CountRejection(error);
@@ -1776,8 +1672,8 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
                 }
                 channel.close_request = std::move(document);
                 channel.party_close_requesters.push_back(from);
-                channel.closing = true;
-                Pump(channel);  // closes once the settlement in flight, if any, is done
+                // Closes once the settlement in flight, if any, is done.
+                Apply(channel, channel.machine.RequestClose(StoreStatus()));
               };
             });
 }
@@ -1858,15 +1754,13 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
     if (requester) ReplyError(*requester, Error(ErrorCode::kResourceExhausted, "the channel limit is reached"));
     return;
   }
-  ChannelRuntime runtime;
+  ChannelRuntime runtime(std::move(prepared->record));
   runtime.tst = std::move(prepared->tst);
-  runtime.durable_hash = prepared->record.last_hash;
-  runtime.record = std::move(prepared->record);
   ChannelRuntime& channel = channels_.emplace(tic_id, std::move(runtime)).first->second;
   // A channel the store could not take stays open in memory (members may join and read it) and is
   // written once the store recovers; settlements wait for that anyway.
   const auto not_stored = [this, tic_id, requester](ChannelRuntime& unstored) {
-    unstored.record_dirty = true;
+    unstored.machine.SettingsNotStored();
     if (requester) {
       ReplyError(*requester, Error(ErrorCode::kUnavailable, "channel " + tic_id +
                                                                 " is not stored yet: the store cannot write; it is stored once the store recovers"));
@@ -1875,7 +1769,7 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
   if (store_failed_) return not_stored(channel);
   ++outstanding_;
   ++store_writes_pending_;
-  writer_->PutChannel(channel.record, [this, tic_id, requester, not_stored](const Status& status) {
+  writer_->PutChannel(channel.record(), [this, tic_id, requester, not_stored](const Status& status) {
     loop_.Post([this, tic_id, requester, not_stored, status] {
       --outstanding_;
       --store_writes_pending_;
@@ -1887,8 +1781,8 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
       }
       metrics_->ChannelOpened();
       Log(LogLevel::kInfo, "channel opened",
-          {{"channel", tic_id}, {"provider", opened->second.record.provider}, {"consumer", opened->second.record.consumer},
-           {"n", EffectiveN(opened->second.record)}});
+          {{"channel", tic_id}, {"provider", opened->second.record().provider}, {"consumer", opened->second.record().consumer},
+           {"n", EffectiveN(opened->second.record())}});
       if (requester) {
         Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
                               .Add("channel", ChannelStateJson(opened->second))
@@ -1899,13 +1793,11 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
 }
 
 void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
-  if (store_failed_) return;  // still closing: closed once the store recovers
-  channel.closing = false;
-  for (auto& waiting : channel.waiting) {
-    ReplyError(waiting.requester, Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  // Only started by the machine (effect::Close): nothing in flight, and the store writes.
+  for (const auto& waiting : channel.machine.BeginClose()) {
+    ReplyError(waiting, Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
-  channel.waiting.clear();
-  ChannelRecord& record = channel.record;
+  const ChannelRecord& record = channel.record();
   const std::string channel_id = record.channel_id;
   if (channel.close_request) {
     // Signed over the final head: the closing record names the last TSC, which the close anchors.
@@ -1938,8 +1830,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
                                 });
     }
   }
-  record.state = ChannelState::kClosed;
-  record.closed_ms = UnixMillis();
+  ChannelStateMachine::CloseWrite write = channel.machine.MarkClosed(UnixMillis());
   auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
     loop_.Post([this, channel_id, status, item] {
       --outstanding_;
@@ -1949,21 +1840,17 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
         // Not known to be stored: the channel goes on closing, and the close is written again
         // (and only then answered) once the store recovers.
         OnStoreWriteFailed("store channel close", channel_id, status.error());
-        ChannelRecord& reopened = closed->second.record;
-        reopened.state = ChannelState::kOpen;
-        reopened.closed_ms = 0;
-        reopened.evidence_seq = closed->second.durable_evidence_seq;
-        closed->second.closing = true;
+        closed->second.machine.CloseFailed();
         return;
       }
+      closed->second.machine.CloseStored(item);
       if (item) {
-        closed->second.durable_evidence_seq = item->seq;
         // Closing anchors the last TSC at once rather than at the next interval.
         anchor_->Submit(*item);
         anchor_->Flush();
       }
       metrics_->ChannelClosed();
-      Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.durable_seq}});
+      Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
       Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
                                    .Add("channel", channel_id)
                                    .Add("state", ChannelStateJson(closed->second))
@@ -1990,12 +1877,12 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   };
   ++outstanding_;
   ++store_writes_pending_;
-  if (record.last_seq > record.evidence_seq) {
-    const chain::EvidenceItem item = EvidenceItemFor(channel_id, record.last_seq, record.last_hash);
-    record.evidence_seq = record.last_seq;
-    writer_->AddPendingEvidence(item, record, [finish, item](const Status& status) { finish(status, item); });
+  if (write.evidence) {
+    const chain::EvidenceItem item = *write.evidence;
+    writer_->AddPendingEvidence(item, std::move(write.record),
+                                [finish, item](const Status& status) { finish(status, item); });
   } else {
-    writer_->PutChannel(record, [finish](const Status& status) { finish(status, std::nullopt); });
+    writer_->PutChannel(std::move(write.record), [finish](const Status& status) { finish(status, std::nullopt); });
   }
 }
 
@@ -2014,10 +1901,11 @@ void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles)
 }
 
 Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
-  const ChannelRecord& record = channel.record;
+  const ChannelRecord& record = channel.record();
+  const ChannelStateMachine::Head& acknowledged = channel.machine.acknowledged();
   Json state = Json::Object();
   state.Set("channel", record.channel_id);
-  state.Set("state", channel.closing ? std::string("closing") : std::string(ChannelStateName(record.state)));
+  state.Set("state", channel.machine.closing() ? std::string("closing") : std::string(ChannelStateName(record.state)));
   state.Set("provider", record.provider);
   state.Set("consumer", record.consumer);
   state.Set("auditors", StringArray(record.auditors));
@@ -2025,10 +1913,10 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   tst.Set("id", record.tst_id);
   tst.Set("version", static_cast<std::uint64_t>(record.tst_version));
   state.Set("tst", std::move(tst));
-  state.Set("last_seq", channel.durable_seq);
-  state.Set("last_hash", channel.durable_hash);
+  state.Set("last_seq", acknowledged.seq);
+  state.Set("last_hash", acknowledged.hash);
   state.Set("n", EffectiveN(record));
-  state.Set("evidence_seq", channel.durable_evidence_seq);
+  state.Set("evidence_seq", acknowledged.evidence_seq);
   state.Set("anchored_seq", channel.anchored_seq);
   state.Set("members", static_cast<std::uint64_t>(channel.members.size()));
   if (channel.closing_record) {
@@ -2069,14 +1957,11 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
       if (channel == channels_.end()) {
         return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(StringMember(*message, "channel"))));
       }
-      if (channel->second.record.state == ChannelState::kClosed) {
+      if (channel->second.record().state == ChannelState::kClosed) {
         return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("channel", ChannelStateJson(channel->second)).Finish());
       }
       channel->second.close_requesters.push_back(from);
-      if (!channel->second.closing) {
-        channel->second.closing = true;
-        Pump(channel->second);
-      }
+      Apply(channel->second, channel->second.machine.RequestClose(StoreStatus()));
       return;
     }
     case MessageType::kControlPolicy:
@@ -2108,10 +1993,10 @@ Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
     policy.Set("factor", anchor_->policy().factor());
   }
   if (channel != nullptr) {
-    policy.Set("channel", channel->record.channel_id);
-    policy.Set("strategy_n", channel->record.strategy_n);
-    if (channel->record.n_override) policy.Set("n_override", *channel->record.n_override);
-    policy.Set("n", EffectiveN(channel->record));
+    policy.Set("channel", channel->record().channel_id);
+    policy.Set("strategy_n", channel->record().strategy_n);
+    if (channel->record().n_override) policy.Set("n_override", *channel->record().n_override);
+    policy.Set("n", EffectiveN(channel->record()));
   }
   return policy;
 }
@@ -2140,11 +2025,11 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
     if (store_failed_) {
       return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
     }
-    channel->second.record.n_override = n;
+    channel->second.machine.SetNOverride(n);
     // Answered once stored (after the channel's in-flight commit, if any).
     channel->second.settings_requesters.push_back(from);
     PersistSettings(channel->second);
-    Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record)}});
+    Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record())}});
     return;
   }
   {
@@ -2166,7 +2051,7 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   health.Set("listen", listen_endpoint_);
   health.Set("control", control_endpoint_);
   std::uint64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
+  for (const auto& [id, channel] : channels_) open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   health.Set("channels_open", open);
   health.Set("channels", static_cast<std::uint64_t>(channels_.size()));
   health.Set("connections", static_cast<std::uint64_t>(peers_->admitted_count()));
