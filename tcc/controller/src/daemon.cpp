@@ -23,6 +23,8 @@
 #include "negotiation.h"
 #include "requester.h"
 #include "store_evidence_source.h"
+#include "store_guard.h"
+#include "in_flight.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
@@ -213,6 +215,9 @@ class Daemon::Impl {
 
   // Runs `work` on a worker; the closure it returns runs back on the loop.
   void Async(std::function<Task()> work);
+  // The store writer's callback for a write: `done` runs on the loop with the write's outcome.
+  // Until then the write counts as work in flight and as a store write on its way.
+  StoreWriter::Done OnLoop(std::function<void(const Status&)> done);
   // The same for a party's request, counted against its connection's requests in flight
   // (`large`: its answer may be up to a frame, e.g. channel.sync).
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work);
@@ -245,13 +250,12 @@ class Daemon::Impl {
   std::uint64_t EffectiveN(const ChannelRecord& record);
 
   // store failure and recovery (loop thread)
-  Error StoreUnavailable() const;
   // Ok while the store writes; else the error settlements are refused with.
-  Status StoreStatus() const { return store_failed_ ? Status(StoreUnavailable()) : OkStatus(); }
+  Status StoreStatus() const { return store_guard_->status(); }
   void OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error);
-  bool StoreQuiet() const;
+  bool ChannelsQuiet() const;
   void ProbeStore();
-  void OnStoreRecovered(const std::vector<ChannelRecord>& records, const std::vector<chain::EvidenceItem>& pending);
+  void OnStoreRecovered(const StoreGuard::Recovery& recovery, std::chrono::milliseconds down);
   void ReportStoreHealth();
 
   // channels
@@ -274,6 +278,11 @@ class Daemon::Impl {
   void WatchChain();
 
   DaemonConfig config_;
+  // Worker tasks and store writes whose completion has not run on the loop (a drain waits for
+  // them), and the store's state. Before loop_: completions still queued at destruction hold their
+  // tokens, released when loop_ is destroyed.
+  InFlight outstanding_;
+  std::unique_ptr<StoreGuard> store_guard_;
   // Before everything that posts to it (anchor service, store writer, workers, watcher), so it is
   // destroyed after them.
   LoopQueue loop_;
@@ -302,17 +311,9 @@ class Daemon::Impl {
   std::map<std::string, ChannelRuntime, std::less<>> channels_;
   std::unique_ptr<ConnectionTable> peers_;
   std::unordered_map<std::string, TokenBucket> auth_buckets_;
-  std::size_t outstanding_ = 0;  // worker tasks and store ops whose completion has not run
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
-  // Set by the first failed store write: nothing more is written or acknowledged until a probe
-  // writes again and the channels' heads are reloaded from the store.
-  bool store_failed_ = false;
-  Clock::time_point store_failed_since_;
-  std::string store_error_;  // the failure that set store_failed_
-  bool store_probe_in_flight_ = false;
-  std::size_t store_writes_pending_ = 0;  // handed to the store writer, outcome not yet seen
   std::uint64_t issued_ = 0;
   std::uint64_t replayed_ = 0;
   std::map<std::string, std::uint64_t> rejected_;
@@ -369,6 +370,7 @@ Status Daemon::Impl::OpenChainAndStore() {
   auto store = ChannelStore::Open(config_.data_dir + "/store");
   if (!store.ok()) return std::move(store).error().WithContext("open store");
   store_ = std::move(store).value();
+  store_guard_ = std::make_unique<StoreGuard>(*store_);
   return OkStatus();
 }
 
@@ -652,10 +654,10 @@ void Daemon::Impl::RunLoop() {
 void Daemon::Impl::BeginDrain() {
   draining_ = true;
   drain_deadline_ = Clock::now() + std::chrono::seconds(15);
-  Log(LogLevel::kInfo, "draining", {{"in_flight", static_cast<std::uint64_t>(outstanding_)}});
+  Log(LogLevel::kInfo, "draining", {{"in_flight", static_cast<std::uint64_t>(outstanding_.count())}});
 }
 
-bool Daemon::Impl::Drained() const { return outstanding_ == 0; }
+bool Daemon::Impl::Drained() const { return outstanding_.count() == 0; }
 
 void Daemon::Impl::FinishDrain() {
   vc_api_.reset();
@@ -665,7 +667,7 @@ void Daemon::Impl::FinishDrain() {
   // Final anchors: each open channel's latest TSC, so nothing settled stays unanchored while the
   // daemon is down.
   std::size_t final_items = 0;
-  if (!store_failed_ && outstanding_ == 0) {
+  if (store_guard_->ok() && outstanding_.count() == 0) {
     for (auto& [id, channel] : channels_) {
       const std::optional<chain::EvidenceItem> item = channel.machine.FinalEvidence();
       if (!item) continue;
@@ -699,14 +701,24 @@ void Daemon::Impl::FinishDrain() {
 }
 
 void Daemon::Impl::Async(std::function<Task()> work) {
-  ++outstanding_;
-  workers_->Post([this, work = std::move(work)] {
+  workers_->Post([this, token = outstanding_.BeginCarried(), work = std::move(work)] {
     Task done = work();
-    loop_.Post([this, done = std::move(done)] {
-      --outstanding_;
+    loop_.Post([token, done = std::move(done)] {
+      token.Take().Release();
       done();
     });
   });
+}
+
+StoreWriter::Done Daemon::Impl::OnLoop(std::function<void(const Status&)> done) {
+  return [this, work = outstanding_.BeginCarried(), write = store_guard_->BeginWrite(),
+          done = std::move(done)](const Status& status) {
+    loop_.Post([work, write, done, status] {
+      work.Take().Release();
+      write.Take().Release();
+      done(status);
+    });
+  };
 }
 
 void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Task()> work) {
@@ -824,7 +836,7 @@ void Daemon::Impl::UpdateGauges() {
   metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
                            static_cast<std::int64_t>(peers_->unauthenticated_count()));
   metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(peers_->queued_bytes()));
-  metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_));
+  metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_.count()));
   const did::CachingResolver::Stats cache = resolver_->stats();
   metrics_->SetDidCache(cache.hits, cache.misses);
   const AnchorStats anchoring = anchor_->stats();
@@ -844,7 +856,7 @@ void Daemon::Impl::Sweep() {
   next_sweep_ = now + std::chrono::seconds(1);
   DrainMonitor();
   peers_->Sweep(now);
-  if (store_failed_ && !store_probe_in_flight_ && StoreQuiet()) ProbeStore();
+  if (store_guard_->ShouldProbe(ChannelsQuiet())) ProbeStore();
   UpdateGauges();
   // Buckets refill within seconds; forgetting them all now and then bounds their memory.
   if (auth_buckets_.size() > 100000) auth_buckets_.clear();
@@ -1132,21 +1144,15 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   negotiation.Proposed(*hash, *content);
   // Relaying acknowledges nothing durable, so a store that cannot write does not stop it: the
   // mark then lives in memory only (a restart before recovery forgets it).
-  if (store_failed_) return relay(channel);
-  ++outstanding_;
-  ++store_writes_pending_;
+  if (!store_guard_->ok()) return relay(channel);
   writer_->PutProposal({channel_id, link->seq, *hash, *content},
-                       [this, channel_id, relay](const Status& status) {
-                         loop_.Post([this, channel_id, relay, status] {
-                           --outstanding_;
-                           --store_writes_pending_;
-                           ChannelRuntime& stored = channels_.find(channel_id)->second;
-                           if (!status.ok()) {
-                             OnStoreWriteFailed("store proposal", channel_id, status.error());
-                           }
-                           relay(stored);
-                         });
-                       });
+                       OnLoop([this, channel_id, relay](const Status& status) {
+                         ChannelRuntime& stored = channels_.find(channel_id)->second;
+                         if (!status.ok()) {
+                           OnStoreWriteFailed("store proposal", channel_id, status.error());
+                         }
+                         relay(stored);
+                       }));
 }
 
 void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const Message& message) {
@@ -1278,22 +1284,15 @@ void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
   const std::string channel_id = channel.record().channel_id;
   const TscRecord tsc = commit.commit.tsc;
   const auto evidence = commit.commit.evidence;
-  ++outstanding_;
-  ++store_writes_pending_;
-  writer_->Commit(std::move(commit.commit), [this, channel_id, requester = std::move(commit.requester), tsc,
-                                             evidence](const Status& status) {
-    loop_.Post([this, channel_id, requester, tsc, evidence, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      ChannelRuntime& live = channels_.find(channel_id)->second;
-      if (!status.ok()) {
-        // Marked failed first: what the machine starts next sees the store as it is now.
-        OnStoreWriteFailed("commit settlement", channel_id, status.error());
-        return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
-      }
-      Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
-    });
-  });
+  writer_->Commit(std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester), tsc, evidence](const Status& status) {
+    ChannelRuntime& live = channels_.find(channel_id)->second;
+    if (!status.ok()) {
+      // Marked failed first: what the machine starts next sees the store as it is now.
+      OnStoreWriteFailed("commit settlement", channel_id, status.error());
+      return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
+    }
+    Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
+  }));
 }
 
 void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged) {
@@ -1312,82 +1311,56 @@ void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledg
 }
 
 void Daemon::Impl::WriteSettings(ChannelRuntime& channel) {
-  ++outstanding_;
-  ++store_writes_pending_;
   const std::string channel_id = channel.record().channel_id;
-  writer_->PutChannel(channel.record(), [this, channel_id](const Status& status) {
-    loop_.Post([this, channel_id, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      ChannelRuntime& stored = channels_.find(channel_id)->second;
-      if (!status.ok()) {
-        OnStoreWriteFailed("store channel", channel_id, status.error());
-        stored.machine.SettingsNotStored();  // written again once the store recovers
-        return;
-      }
-      for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
-        Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
-      }
-    });
-  });
+  writer_->PutChannel(channel.record(), OnLoop([this, channel_id](const Status& status) {
+    ChannelRuntime& stored = channels_.find(channel_id)->second;
+    if (!status.ok()) {
+      OnStoreWriteFailed("store channel", channel_id, status.error());
+      stored.machine.SettingsNotStored();  // written again once the store recovers
+      return;
+    }
+    for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
+      Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
+    }
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Store failure and recovery
-
-Error Daemon::Impl::StoreUnavailable() const {
-  return Error(ErrorCode::kUnavailable, "the store cannot write (" + store_error_ +
-                                            "); settlements are not accepted until it recovers");
-}
+// Store failure and recovery (the state and the probe are the store guard's)
 
 void Daemon::Impl::OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error) {
   Log(LogLevel::kError, "store write failed", {{"write", what}, {"channel", channel_id}, {"error", error.ToString()}});
-  if (store_failed_) return;
-  store_failed_ = true;
-  store_failed_since_ = Clock::now();
-  store_error_ = error.message();
-  Log(LogLevel::kError, "store cannot write; settlements stop until it recovers", {{"error", error.ToString()}});
-  ReportStoreHealth();
+  if (store_guard_->WriteFailed(error, Clock::now())) ReportStoreHealth();
 }
 
-// Recovery reloads the channels' heads, which must not move under it: no commit or record write
-// may be on its way.
-bool Daemon::Impl::StoreQuiet() const {
-  if (store_writes_pending_ > 0) return false;
+// Recovery reloads the channels' heads, which must not move under it.
+bool Daemon::Impl::ChannelsQuiet() const {
   return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.machine.in_flight(); });
 }
 
 void Daemon::Impl::ProbeStore() {
-  store_probe_in_flight_ = true;
+  store_guard_->ProbeStarted();
   Async([this]() -> Task {
-    // While the store failed nothing writes channel records, so what is read here stays current
-    // until the loop applies it.
-    Result<std::vector<ChannelRecord>> records = Error(ErrorCode::kUnavailable, "");
-    Result<std::vector<chain::EvidenceItem>> pending = Error(ErrorCode::kUnavailable, "");
-    Status probed = store_->Probe();
-    if (probed.ok()) records = store_->ListChannels();
-    if (records.ok()) pending = store_->PendingEvidence();
-    return [this, records = std::move(records), pending = std::move(pending)] {
-      store_probe_in_flight_ = false;
-      if (records.ok() && pending.ok()) OnStoreRecovered(*records, *pending);
+    auto probed = store_guard_->Probe();
+    return [this, probed = std::move(probed)]() mutable {
+      std::chrono::milliseconds down{};
+      auto recovery = store_guard_->ProbeFinished(std::move(probed), Clock::now(), down);
+      if (recovery.ok()) OnStoreRecovered(*recovery, down);
     };
   });
 }
 
-void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
-                                    const std::vector<chain::EvidenceItem>& pending) {
-  // Evidence beyond a channel's last acknowledged evidence seq became durable in a commit reported
-  // as failed; the anchor service has never seen it.
-  std::uint64_t evidence_resubmitted = 0;
-  for (const auto& item : pending) {
-    auto channel = channels_.find(item.channel_id);
-    if (channel == channels_.end() || item.seq <= channel->second.machine.acknowledged().evidence_seq) continue;
-    anchor_->Submit(item);
-    ++evidence_resubmitted;
-  }
+void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery, std::chrono::milliseconds down) {
+  const auto resubmit = StoreGuard::EvidenceToResubmit(
+      recovery.pending_evidence, [this](const std::string& channel_id) -> std::optional<std::uint64_t> {
+        auto channel = channels_.find(channel_id);
+        if (channel == channels_.end()) return std::nullopt;
+        return channel->second.machine.acknowledged().evidence_seq;
+      });
+  for (const auto& item : resubmit) anchor_->Submit(item);
   // The store is the source of truth for each head; settings and state stay as in memory.
   std::map<std::string_view, const ChannelRecord*> stored;
-  for (const auto& record : records) stored.emplace(record.channel_id, &record);
+  for (const auto& record : recovery.records) stored.emplace(record.channel_id, &record);
   std::uint64_t unacknowledged = 0;
   for (auto& [id, channel] : channels_) {
     auto found = stored.find(id);
@@ -1397,13 +1370,10 @@ void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
     }
     unacknowledged += channel.machine.ReloadHead(*found->second);
   }
-  const auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - store_failed_since_);
-  store_failed_ = false;
-  store_error_.clear();
   Log(LogLevel::kInfo, "store recovered",
       {{"down_ms", static_cast<std::uint64_t>(down.count())},
        {"stored_unacknowledged_tscs", unacknowledged},
-       {"evidence_resubmitted", evidence_resubmitted}});
+       {"evidence_resubmitted", static_cast<std::uint64_t>(resubmit.size())}});
   ReportStoreHealth();
   for (auto& [id, channel] : channels_) {
     if (channel.machine.settings_dirty()) PersistSettings(channel);
@@ -1412,8 +1382,8 @@ void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
 }
 
 void Daemon::Impl::ReportStoreHealth() {
-  const ChannelStore::WriteHealth health = store_->write_health();
-  metrics_->SetStoreHealth(!store_failed_, health.write_failures, health.reopens);
+  const ChannelStore::WriteHealth health = store_guard_->write_health();
+  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const Message& message) {
@@ -1555,7 +1525,7 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   Negotiation& negotiation = channel.machine.negotiation();
   if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
     return refuse(allowed.error());
-  if (store_failed_) return refuse(StoreUnavailable());
+  if (Status store = StoreStatus(); !store.ok()) return refuse(store.error());
   // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
   // write leaves it refused in memory (stricter, and the consumer is told to send it again).
   // A rejection sent again keeps the content hash recorded the first time.
@@ -1579,28 +1549,22 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                 .Add("seq", next)
                                 .Add("rejection", record.document)
                                 .Finish();
-  ++outstanding_;
-  ++store_writes_pending_;
   writer_->PutRejection(std::move(record),
-                        [this, from, channel_id, next, code, event](const Status& status) {
-                          loop_.Post([this, from, channel_id, next, code, event, status] {
-                            --outstanding_;
-                            --store_writes_pending_;
-                            ChannelRuntime& stored = channels_.find(channel_id)->second;
-                            if (!status.ok()) {
-                              OnStoreWriteFailed("store rejection", channel_id, status.error());
-                              return ReplyError(from, StoreUnavailable());
-                            }
-                            metrics_->BillRejected(code);
-                            Log(LogLevel::kInfo, "proposal rejected",
-                                {{"channel", channel_id}, {"seq", next}, {"code", code}});
-                            Publish(stored, event, Role::kProvider);
-                            Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
-                                            .Add("channel", channel_id)
-                                            .Add("seq", next)
-                                            .Finish());
-                          });
-                        });
+                        OnLoop([this, from, channel_id, next, code, event](const Status& status) {
+                          ChannelRuntime& stored = channels_.find(channel_id)->second;
+                          if (!status.ok()) {
+                            OnStoreWriteFailed("store rejection", channel_id, status.error());
+                            return ReplyError(from, StoreStatus().error());
+                          }
+                          metrics_->BillRejected(code);
+                          Log(LogLevel::kInfo, "proposal rejected",
+                              {{"channel", channel_id}, {"seq", next}, {"code", code}});
+                          Publish(stored, event, Role::kProvider);
+                          Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
+                                          .Add("channel", channel_id)
+                                          .Add("seq", next)
+                                          .Finish());
+                        }));
 }
 
 void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
@@ -1766,30 +1730,24 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
                                                                 " is not stored yet: the store cannot write; it is stored once the store recovers"));
     }
   };
-  if (store_failed_) return not_stored(channel);
-  ++outstanding_;
-  ++store_writes_pending_;
-  writer_->PutChannel(channel.record(), [this, tic_id, requester, not_stored](const Status& status) {
-    loop_.Post([this, tic_id, requester, not_stored, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      auto opened = channels_.find(tic_id);
-      if (!status.ok()) {
-        OnStoreWriteFailed("store channel", tic_id, status.error());
-        not_stored(opened->second);
-        return;
-      }
-      metrics_->ChannelOpened();
-      Log(LogLevel::kInfo, "channel opened",
-          {{"channel", tic_id}, {"provider", opened->second.record().provider}, {"consumer", opened->second.record().consumer},
-           {"n", EffectiveN(opened->second.record())}});
-      if (requester) {
-        Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
-                              .Add("channel", ChannelStateJson(opened->second))
-                              .Finish());
-      }
-    });
-  });
+  if (!store_guard_->ok()) return not_stored(channel);
+  writer_->PutChannel(channel.record(), OnLoop([this, tic_id, requester, not_stored](const Status& status) {
+    auto opened = channels_.find(tic_id);
+    if (!status.ok()) {
+      OnStoreWriteFailed("store channel", tic_id, status.error());
+      not_stored(opened->second);
+      return;
+    }
+    metrics_->ChannelOpened();
+    Log(LogLevel::kInfo, "channel opened",
+        {{"channel", tic_id}, {"provider", opened->second.record().provider}, {"consumer", opened->second.record().consumer},
+         {"n", EffectiveN(opened->second.record())}});
+    if (requester) {
+      Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+                            .Add("channel", ChannelStateJson(opened->second))
+                            .Finish());
+    }
+  }));
 }
 
 void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
@@ -1816,73 +1774,62 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
     } else {
       channel.closing_record = std::move(closing).value();
       // Queued before the channel's close, so the store never holds a party's close without it.
-      ++outstanding_;
-      ++store_writes_pending_;
       writer_->PutClosingRecord(channel_id, channel.closing_record->Serialize(),
-                                [this, channel_id](const Status& status) {
-                                  loop_.Post([this, channel_id, status] {
-                                    --outstanding_;
-                                    --store_writes_pending_;
-                                    if (!status.ok())
-                                      OnStoreWriteFailed("store closing record", channel_id,
-                                                         status.error());
-                                  });
-                                });
+                                OnLoop([this, channel_id](const Status& status) {
+                                  if (!status.ok())
+                                    OnStoreWriteFailed("store closing record", channel_id,
+                                                       status.error());
+                                }));
     }
   }
   ChannelStateMachine::CloseWrite write = channel.machine.MarkClosed(UnixMillis());
-  auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
-    loop_.Post([this, channel_id, status, item] {
-      --outstanding_;
-      --store_writes_pending_;
-      auto closed = channels_.find(channel_id);
-      if (!status.ok()) {
-        // Not known to be stored: the channel goes on closing, and the close is written again
-        // (and only then answered) once the store recovers.
-        OnStoreWriteFailed("store channel close", channel_id, status.error());
-        closed->second.machine.CloseFailed();
-        return;
+  // On the loop, with the outcome of the close's write.
+  auto finish = [this, channel_id](const Status& status, const std::optional<chain::EvidenceItem>& item) {
+    auto closed = channels_.find(channel_id);
+    if (!status.ok()) {
+      // Not known to be stored: the channel goes on closing, and the close is written again
+      // (and only then answered) once the store recovers.
+      OnStoreWriteFailed("store channel close", channel_id, status.error());
+      closed->second.machine.CloseFailed();
+      return;
+    }
+    closed->second.machine.CloseStored(item);
+    if (item) {
+      // Closing anchors the last TSC at once rather than at the next interval.
+      anchor_->Submit(*item);
+      anchor_->Flush();
+    }
+    metrics_->ChannelClosed();
+    Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
+    Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
+                                 .Add("channel", channel_id)
+                                 .Add("state", ChannelStateJson(closed->second))
+                                 .Finish());
+    for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
+      Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                           .Add("channel", ChannelStateJson(closed->second))
+                           .Finish());
+    }
+    if (closed->second.closing_record) {
+      const Json& closing = *closed->second.closing_record;
+      if (const Json* code = closing.Find("code"); code != nullptr && code->is_string()) {
+        metrics_->ClosedByParty(code->as_string());
       }
-      closed->second.machine.CloseStored(item);
-      if (item) {
-        // Closing anchors the last TSC at once rather than at the next interval.
-        anchor_->Submit(*item);
-        anchor_->Flush();
-      }
-      metrics_->ChannelClosed();
-      Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
-      Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
-                                   .Add("channel", channel_id)
-                                   .Add("state", ChannelStateJson(closed->second))
-                                   .Finish());
-      for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
+      for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
         Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
-                             .Add("channel", ChannelStateJson(closed->second))
+                             .Add("channel", channel_id)
+                             .Add("closing", closing)
+                             .Add("state", ChannelStateJson(closed->second))
                              .Finish());
       }
-      if (closed->second.closing_record) {
-        const Json& closing = *closed->second.closing_record;
-        if (const Json* code = closing.Find("code"); code != nullptr && code->is_string()) {
-          metrics_->ClosedByParty(code->as_string());
-        }
-        for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
-          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
-                               .Add("channel", channel_id)
-                               .Add("closing", closing)
-                               .Add("state", ChannelStateJson(closed->second))
-                               .Finish());
-        }
-      }
-    });
+    }
   };
-  ++outstanding_;
-  ++store_writes_pending_;
-  if (write.evidence) {
-    const chain::EvidenceItem item = *write.evidence;
-    writer_->AddPendingEvidence(item, std::move(write.record),
-                                [finish, item](const Status& status) { finish(status, item); });
+  const std::optional<chain::EvidenceItem> item = write.evidence;
+  StoreWriter::Done done = OnLoop([finish, item](const Status& status) { finish(status, item); });
+  if (item) {
+    writer_->AddPendingEvidence(*item, std::move(write.record), std::move(done));
   } else {
-    writer_->PutChannel(std::move(write.record), [finish](const Status& status) { finish(status, std::nullopt); });
+    writer_->PutChannel(std::move(write.record), std::move(done));
   }
 }
 
@@ -1950,7 +1897,7 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
       return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
     case MessageType::kControlOpen:
       if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
-      if (store_failed_) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
+      if (!store_guard_->ok()) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
       return OpenChannel(std::string(StringMember(*message, "tic")), from);
     case MessageType::kControlClose: {
       auto channel = channels_.find(StringMember(*message, "channel"));
@@ -2022,7 +1969,7 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
                                           std::to_string(options.n_max) + "]"));
       }
     }
-    if (store_failed_) {
+    if (!store_guard_->ok()) {
       return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
     }
     channel->second.machine.SetNOverride(n);
@@ -2085,11 +2032,10 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   const StoreWriter::Stats writer = writer_->stats();
   const ChannelStore::WriteHealth store_health = store_->write_health();
   Json store = Json::Object();
-  store.Set("ok", !store_failed_);
-  if (store_failed_) {
-    store.Set("error", store_error_);
-    store.Set("failed_for_ms", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                               Clock::now() - store_failed_since_).count()));
+  store.Set("ok", store_guard_->ok());
+  if (!store_guard_->ok()) {
+    store.Set("error", store_guard_->error());
+    store.Set("failed_for_ms", static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count()));
   }
   store.Set("write_failures", store_health.write_failures);
   store.Set("reopens", store_health.reopens);
@@ -2109,7 +2055,7 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
         chain.Set("error", status.error().ToString());
       }
       health.Set("chain", std::move(chain));
-      health.Set("status", status.ok() && !store_failed_ ? "ok" : "degraded");
+      health.Set("status", status.ok() && store_guard_->ok() ? "ok" : "degraded");
       Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("health", health).Finish());
     };
   });
