@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "admission.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
 #include "negotiation.h"
@@ -49,8 +50,6 @@ namespace tcc::controller {
 namespace {
 
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
-constexpr std::string_view kPartyDomain = "tcc-party";
-constexpr std::string_view kControlDomain = "tcc-control";
 constexpr std::string_view kCursorName = "chain.cursor";
 constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
@@ -87,28 +86,6 @@ struct ChannelRuntime {
   std::optional<Json> close_request;
   std::vector<Requester> party_close_requesters;
   std::optional<Json> closing_record;  // the TCC-signed record of a close a party asked for
-};
-
-class TokenBucket {
- public:
-  bool Take(double rate, Clock::time_point now) {
-    const double burst = rate * 2;
-    if (!started_) {
-      tokens_ = burst;
-      started_ = true;
-    } else {
-      tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - last_).count());
-    }
-    last_ = now;
-    if (tokens_ < 1) return false;
-    tokens_ -= 1;
-    return true;
-  }
-
- private:
-  bool started_ = false;
-  double tokens_ = 0;
-  Clock::time_point last_;
 };
 
 Status CheckClaimParty(const Json& claim, std::string_view role, const std::string& expected,
@@ -207,10 +184,6 @@ class Daemon::Impl {
     ++rejected_[std::string(ErrorCodeName(error.code()))];
     metrics_->Rejected(ErrorCodeName(error.code()));
   }
-  void CountAuthFailure(std::string_view reason) {
-    ++auth_failures_[std::string(reason)];
-    metrics_->AuthFailed(reason);
-  }
   void UpdateGauges();
 
   // Runs `work` on a worker; the closure it returns runs back on the loop.
@@ -288,7 +261,7 @@ class Daemon::Impl {
   LoopQueue loop_;
   std::optional<did::KeyPair> key_;
   CurveKeyPair curve_;
-  std::set<std::string> admin_curve_keys_;  // hex
+  std::unique_ptr<Admission> admission_;  // ZAP, channel admission, rate limits
 
   std::shared_ptr<chain::ChainAdapter> adapter_;
   std::shared_ptr<did::CachingResolver> resolver_;
@@ -310,15 +283,12 @@ class Daemon::Impl {
   // Loop-thread state.
   std::map<std::string, ChannelRuntime, std::less<>> channels_;
   std::unique_ptr<ConnectionTable> peers_;
-  std::unordered_map<std::string, TokenBucket> auth_buckets_;
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
   std::uint64_t issued_ = 0;
   std::uint64_t replayed_ = 0;
   std::map<std::string, std::uint64_t> rejected_;
-  std::uint64_t auth_ok_ = 0;
-  std::map<std::string, std::uint64_t> auth_failures_;
   std::uint64_t dropped_events_ = 0;
 
   std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
@@ -352,12 +322,17 @@ Status Daemon::Impl::LoadKeys() {
     if (created) Log(LogLevel::kInfo, "created admin key", {{"file", admin_key_file_}});
     admins.push_back(did::DidKeyFromPublicKey(admin.public_key()));
   }
+  std::set<std::string> admin_curve_keys;  // hex
   for (const auto& admin : admins) {
     auto public_key = did::ParseDidKey(admin);
     if (!public_key.ok()) return std::move(public_key).error().WithContext("admin DID " + admin);
     TCC_ASSIGN_OR_RETURN(did::X25519PublicKey x25519, did::X25519FromEd25519(*public_key));
-    admin_curve_keys_.insert(HexEncode(x25519));
+    admin_curve_keys.insert(HexEncode(x25519));
   }
+  admission_ = std::make_unique<Admission>(
+      did_, std::move(admin_curve_keys),
+      Admission::Options{config_.limits.auth_rate_per_source, config_.limits.challenge_ttl},
+      [this](std::string_view reason) { metrics_->AuthFailed(reason); });
   return OkStatus();
 }
 
@@ -741,30 +716,12 @@ void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Ta
 void Daemon::Impl::HandleZap() {
   auto request = zap_->Receive(true);
   if (!request.ok()) return;
-  auto& frames = *request;
-  // ZAP 1.0: version, request id, domain, address, identity, mechanism, credentials...
-  std::string status = "400";
-  std::string status_text = "refused";
-  std::string user_id;
-  if (frames.size() >= 7 && frames[0].data == "1.0" && frames[5].data == "CURVE" && frames[6].data.size() == 32) {
-    const std::string key_hex = HexEncode(AsBytes(frames[6].data));
-    if (frames[2].data == kPartyDomain) {
-      // Any CURVE client may connect; channel admission is the DID challenge-response.
-      status = "200";
-      status_text = "OK";
-      user_id = key_hex;
-    } else if (frames[2].data == kControlDomain && admin_curve_keys_.contains(key_hex)) {
-      status = "200";
-      status_text = "OK";
-      user_id = key_hex;
-    } else {
-      CountAuthFailure("control_key_not_admin");
-      Log(LogLevel::kWarning, "control connection refused", {{"address", frames[3].data}});
-    }
-  }
+  std::vector<std::string_view> frames;
+  for (const auto& frame : *request) frames.push_back(frame.data);
+  const Admission::ZapReply reply = admission_->Zap(frames);
   const std::string version = "1.0";
-  const std::string request_id = frames.size() > 1 ? frames[1].data : std::string();
-  const std::string_view parts[] = {version, request_id, status, status_text, user_id, std::string_view()};
+  const std::string_view request_id = frames.size() > 1 ? frames[1] : std::string_view();
+  const std::string_view parts[] = {version, request_id, reply.status, reply.status_text, reply.user_id, std::string_view()};
   (void)zap_->Send(parts, false);
 }
 
@@ -858,8 +815,7 @@ void Daemon::Impl::Sweep() {
   peers_->Sweep(now);
   if (store_guard_->ShouldProbe(ChannelsQuiet())) ProbeStore();
   UpdateGauges();
-  // Buckets refill within seconds; forgetting them all now and then bounds their memory.
-  if (auth_buckets_.size() > 100000) auth_buckets_.clear();
+  admission_->Sweep();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -970,105 +926,37 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
 
 void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const Message& message) {
   const std::string channel_id(StringMember(message, "channel"));
-  const std::string party_did(StringMember(message, "did"));
-  auto fail = [&](const Error& error, std::string_view reason) {
-    CountAuthFailure(reason);
-    ReplyError(from, error);
-  };
-  const auto now = Clock::now();
-  if (!auth_buckets_[connection.peer_address].Take(config_.limits.auth_rate_per_source, now)) {
-    return fail(Error(ErrorCode::kResourceExhausted, "too many authentication attempts from this address"),
-                "rate_limited");
-  }
   auto channel = channels_.find(channel_id);
-  if (channel == channels_.end()) {
-    return fail(Error(ErrorCode::kNotFound, "no channel " + channel_id + " at this TCC"), "unknown_channel");
-  }
-  const ChannelRecord& record = channel->second.record();
-  std::optional<Role> role;
-  if (party_did == record.provider) role = Role::kProvider;
-  else if (party_did == record.consumer) role = Role::kConsumer;
-  else if (std::find(record.auditors.begin(), record.auditors.end(), party_did) != record.auditors.end()) role = Role::kAuditor;
-  if (!role) {
-    return fail(Error(ErrorCode::kPermissionDenied, party_did + " is not a member of channel " + channel_id),
-                "not_a_member");
-  }
-  did::Challenge challenge{{channel_id, did_, party_did,
-                            UnixMillis() + static_cast<std::uint64_t>(config_.limits.challenge_ttl.count())},
-                           did::NewChallengeNonce()};
-  const Role admitted_role = *role;
-  PeerAsync(from, false, [this, challenge, admitted_role, from]() -> Task {
-    auto document = resolver_->Resolve(challenge.binding.party_did);
-    Result<Bytes> sealed = Error(ErrorCode::kInternal, "");
-    if (!document.ok()) {
-      sealed = document.error();
-    } else if (auto key = document->KeyAgreementKey(); !key.ok()) {
-      sealed = key.error();
-    } else {
-      sealed = did::SealChallenge(challenge, *key);
-    }
-    return [this, challenge, admitted_role, from, sealed = std::move(sealed)] {
-      if (!sealed.ok()) {
-        CountAuthFailure(sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did");
-        ReplyError(from, sealed.error().WithContext("resolve " + challenge.binding.party_did));
-        return;
-      }
+  auto begun = admission_->Begin(connection.peer_address, channel_id,
+                                 channel == channels_.end() ? nullptr : &channel->second.record(),
+                                 std::string(StringMember(message, "did")), Clock::now(), UnixMillis());
+  if (!begun.ok()) return ReplyError(from, begun.error());
+  PeerAsync(from, false, [this, begun = std::move(begun).value(), from]() -> Task {
+    Result<Bytes> sealed = Admission::Seal(begun.challenge, *resolver_);
+    return [this, begun, from, sealed = std::move(sealed)] {
+      auto pending = admission_->Sealed(begun.challenge, begun.role, sealed, Clock::now());
+      if (!pending.ok()) return ReplyError(from, pending.error());
       DrainMonitor();
       Connection* live = peers_->Find({from.routing_id, from.generation});
       if (live == nullptr) return;
-      peers_->AddChallenge(*live, challenge.binding.channel_id,
-                           {challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl});
+      peers_->AddChallenge(*live, begun.challenge.binding.channel_id, std::move(pending).value());
       Reply(from, FrameBuilder(MessageType::kReply, from.request_id)
                       .Add("sealed", HexEncode(*sealed))
-                      .Add("expires", challenge.binding.expires_ms)
+                      .Add("expires", begun.challenge.binding.expires_ms)
                       .Finish());
     };
   });
 }
 
 void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const Message& message) {
-  const std::string channel_id(StringMember(message, "channel"));
-  auto fail = [&](const Error& error, std::string_view reason) {
-    CountAuthFailure(reason);
-    ReplyError(from, error);
-  };
-  auto pending = connection.challenges.find(channel_id);
-  if (pending == connection.challenges.end()) {
-    return fail(Error(ErrorCode::kPermissionDenied,
-                      "no challenge pending for channel " + channel_id + " on this connection"),
-                "no_challenge");
-  }
-  // Single use: whatever the answer, this challenge is spent.
-  PendingChallenge challenge = std::move(pending->second);
-  connection.challenges.erase(pending);
-  if (Clock::now() > challenge.expires) {
-    return fail(Error(ErrorCode::kPermissionDenied, "the challenge expired; start again with auth.begin"), "expired");
-  }
-  auto nonce = HexDecode(StringMember(message, "nonce"));
-  if (!nonce.ok() || !ConstantTimeEqual(*nonce, challenge.challenge.nonce)) {
-    return fail(Error(ErrorCode::kVerificationFailed, "the nonce does not match the challenge"), "wrong_nonce");
-  }
-  auto signature = HexDecode(StringMember(message, "signature"));
-  if (!signature.ok()) return fail(signature.error(), "bad_signature");
-  PeerAsync(from, false, [this, challenge, signature = std::move(signature).value(), from]() -> Task {
-    Status verified = Error(ErrorCode::kVerificationFailed,
-                            "the signature does not verify with an authentication key of " +
-                                challenge.challenge.binding.party_did);
-    auto document = resolver_->Resolve(challenge.challenge.binding.party_did);
-    if (!document.ok()) {
-      verified = document.error();
-    } else {
-      for (const auto& method : document->authentication) {
-        auto key = document->Ed25519KeyFor(method, did::Relationship::kAuthentication);
-        if (key.ok() && did::VerifyChallengeResponse(challenge.challenge, *key, signature)) {
-          verified = OkStatus();
-          break;
-        }
-      }
-    }
-    return [this, challenge, verified, from] {
+  auto proof = admission_->Prove(connection, std::string(StringMember(message, "channel")),
+                                 StringMember(message, "nonce"), StringMember(message, "signature"), Clock::now());
+  if (!proof.ok()) return ReplyError(from, proof.error());
+  PeerAsync(from, false, [this, proof = std::move(proof).value(), from]() -> Task {
+    Status verified = Admission::Verify(proof, *resolver_);
+    return [this, challenge = proof.challenge, verified, from] {
       if (!verified.ok()) {
-        CountAuthFailure("bad_signature");
+        admission_->Refused("bad_signature");
         ReplyError(from, verified.error());
         return;
       }
@@ -1081,13 +969,13 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
         return;
       }
       if (!peers_->Admit(*live, channel->first, challenge.role)) {
-        CountAuthFailure("connection_limit");
+        admission_->Refused("connection_limit");
         ReplyError(from, Error(ErrorCode::kResourceExhausted,
                                "too many admitted connections at this TCC (limits.max_connections)"));
         return;
       }
       channel->second.members.insert(from.routing_id);
-      ++auth_ok_;
+      admission_->Admitted();
       metrics_->AuthSucceeded();
       Log(LogLevel::kInfo, "admitted",
           {{"channel", channel->first}, {"did", challenge.challenge.binding.party_did}, {"role", RoleName(challenge.role)}});
@@ -1884,7 +1772,7 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
   if (frames.size() != 2) return;
   Requester from{true, frames[0].data, 0};
   // The ZAP handler admits only admin keys to this socket; check again, cheaply, per request.
-  if (!admin_curve_keys_.contains(frames[1].user_id)) return;
+  if (!admission_->IsAdmin(frames[1].user_id)) return;
   auto message = DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
@@ -2011,9 +1899,9 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   for (const auto& [reason, count] : rejected_) rejected.Set(reason, count);
   health.Set("rejected", std::move(rejected));
   Json auth = Json::Object();
-  auth.Set("ok", auth_ok_);
+  auth.Set("ok", admission_->admitted());
   Json failures = Json::Object();
-  for (const auto& [reason, count] : auth_failures_) failures.Set(reason, count);
+  for (const auto& [reason, count] : admission_->failures()) failures.Set(reason, count);
   auth.Set("failures", std::move(failures));
   health.Set("auth", std::move(auth));
   const AnchorStats anchoring = anchor_->stats();
