@@ -21,6 +21,7 @@
 #include "admission.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
+#include "control_api.h"
 #include "negotiation.h"
 #include "requester.h"
 #include "store_evidence_source.h"
@@ -1817,50 +1818,27 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
 }
 
 Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
-  Json policy = Json::Object();
-  {
-    std::lock_guard lock(anchor_->policy_mutex());
-    const AnchorPolicyOptions& options = anchor_->policy().options();
-    policy.Set("default_n", options.default_n);
-    policy.Set("n_min", options.n_min);
-    policy.Set("n_max", options.n_max);
-    policy.Set("adaptive", options.adaptive);
-    policy.Set("factor", anchor_->policy().factor());
-  }
-  if (channel != nullptr) {
-    policy.Set("channel", channel->record().channel_id);
-    policy.Set("strategy_n", channel->record().strategy_n);
-    if (channel->record().n_override) policy.Set("n_override", *channel->record().n_override);
-    policy.Set("n", EffectiveN(channel->record()));
-  }
-  return policy;
+  std::lock_guard lock(anchor_->policy_mutex());
+  return control::PolicyJson(anchor_->policy(), channel == nullptr ? nullptr : &channel->record());
 }
 
 void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) {
   const Json* channel_member = message.body.Find("channel");
-  const auto n = OptionalUint(message, "n");
   if (channel_member != nullptr) {
     auto channel = channels_.find(channel_member->as_string());
     if (channel == channels_.end()) {
       return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + channel_member->as_string()));
     }
-    if (OptionalBool(message, "adaptive") || OptionalUint(message, "n_min") || OptionalUint(message, "n_max")) {
-      return ReplyError(from, Error(ErrorCode::kInvalidArgument,
-                                    "adaptive, n_min and n_max are global; only n can be set per channel"));
-    }
+    Result<std::optional<std::uint64_t>> n = Error(ErrorCode::kInternal, "");
     {
       std::lock_guard lock(anchor_->policy_mutex());
-      const AnchorPolicyOptions& options = anchor_->policy().options();
-      if (n && (*n < options.n_min || *n > options.n_max)) {
-        return ReplyError(from, Error(ErrorCode::kInvalidArgument,
-                                      "n must be within [" + std::to_string(options.n_min) + ", " +
-                                          std::to_string(options.n_max) + "]"));
-      }
+      n = control::ChannelPolicyChange(message, anchor_->policy().options());
     }
+    if (!n.ok()) return ReplyError(from, n.error());
     if (!store_guard_->ok()) {
       return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
     }
-    channel->second.machine.SetNOverride(n);
+    channel->second.machine.SetNOverride(*n);
     // Answered once stored (after the channel's in-flight commit, if any).
     channel->second.settings_requesters.push_back(from);
     PersistSettings(channel->second);
@@ -1869,81 +1847,46 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
   }
   {
     std::lock_guard lock(anchor_->policy_mutex());
-    AnchorPolicyOptions options = anchor_->policy().options();
-    if (n) options.default_n = *n;
-    if (auto adaptive = OptionalBool(message, "adaptive")) options.adaptive = *adaptive;
-    if (auto n_min = OptionalUint(message, "n_min")) options.n_min = *n_min;
-    if (auto n_max = OptionalUint(message, "n_max")) options.n_max = *n_max;
-    if (Status set = anchor_->policy().SetOptions(options); !set.ok()) return ReplyError(from, set.error());
+    AnchorPolicy& policy = anchor_->policy();
+    if (Status set = policy.SetOptions(control::GlobalPolicyChange(message, policy.options())); !set.ok()) {
+      return ReplyError(from, set.error());
+    }
   }
   Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});
   Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
 }
 
 void Daemon::Impl::ControlHealth(const Requester& from) {
-  Json health = Json::Object();
-  health.Set("did", did_);
-  health.Set("listen", listen_endpoint_);
-  health.Set("control", control_endpoint_);
-  std::uint64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record().state == ChannelState::kOpen ? 1 : 0;
-  health.Set("channels_open", open);
-  health.Set("channels", static_cast<std::uint64_t>(channels_.size()));
-  health.Set("connections", static_cast<std::uint64_t>(peers_->admitted_count()));
-  health.Set("unauthenticated_connections", static_cast<std::uint64_t>(peers_->unauthenticated_count()));
-  health.Set("peer_queued_bytes", peers_->queued_bytes());
-  health.Set("issued", issued_);
-  health.Set("replayed", replayed_);
-  health.Set("dropped_events", dropped_events_);
-  Json rejected = Json::Object();
-  for (const auto& [reason, count] : rejected_) rejected.Set(reason, count);
-  health.Set("rejected", std::move(rejected));
-  Json auth = Json::Object();
-  auth.Set("ok", admission_->admitted());
-  Json failures = Json::Object();
-  for (const auto& [reason, count] : admission_->failures()) failures.Set(reason, count);
-  auth.Set("failures", std::move(failures));
-  health.Set("auth", std::move(auth));
-  const AnchorStats anchoring = anchor_->stats();
-  Json anchor = Json::Object();
-  anchor.Set("batches", anchoring.batches_anchored);
-  anchor.Set("leaves", anchoring.leaves_anchored);
-  anchor.Set("queued", static_cast<std::uint64_t>(anchoring.queued_items));
-  anchor.Set("in_flight", static_cast<std::uint64_t>(anchoring.in_flight_items));
-  anchor.Set("adapter_errors", anchoring.adapter_errors);
-  anchor.Set("last_root", anchoring.last_root_hex);
-  anchor.Set("last_height", anchoring.last_height);
-  anchor.Set("last_latency_ms", static_cast<double>(anchoring.last_anchor_latency.count()) / 1000.0);
-  anchor.Set("last_error", anchoring.last_error);
-  health.Set("anchoring", std::move(anchor));
-  health.Set("policy", PolicyJson(nullptr));
+  control::HealthFacts facts;
+  facts.did = did_;
+  facts.listen = listen_endpoint_;
+  facts.control = control_endpoint_;
+  for (const auto& [id, channel] : channels_) facts.channels_open += channel.record().state == ChannelState::kOpen ? 1 : 0;
+  facts.channels = channels_.size();
+  facts.connections = peers_->admitted_count();
+  facts.unauthenticated_connections = peers_->unauthenticated_count();
+  facts.peer_queued_bytes = peers_->queued_bytes();
+  facts.issued = issued_;
+  facts.replayed = replayed_;
+  facts.dropped_events = dropped_events_;
+  facts.rejected = rejected_;
+  facts.auth_ok = admission_->admitted();
+  facts.auth_failures = admission_->failures();
+  facts.anchoring = anchor_->stats();
+  facts.policy = PolicyJson(nullptr);
+  facts.store_ok = store_guard_->ok();
+  facts.store_error = store_guard_->error();
+  facts.store_failed_for_ms = static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count());
+  const ChannelStore::WriteHealth store_health = store_guard_->write_health();
+  facts.store_write_failures = store_health.write_failures;
+  facts.store_reopens = store_health.reopens;
   const StoreWriter::Stats writer = writer_->stats();
-  const ChannelStore::WriteHealth store_health = store_->write_health();
-  Json store = Json::Object();
-  store.Set("ok", store_guard_->ok());
-  if (!store_guard_->ok()) {
-    store.Set("error", store_guard_->error());
-    store.Set("failed_for_ms", static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count()));
-  }
-  store.Set("write_failures", store_health.write_failures);
-  store.Set("reopens", store_health.reopens);
-  store.Set("group_commits", writer.group_commits);
-  store.Set("commits", writer.commits);
-  health.Set("store", std::move(store));
-  Async([this, from, health = std::move(health)]() mutable -> Task {
+  facts.group_commits = writer.group_commits;
+  facts.commits = writer.commits;
+  Async([this, from, health = control::HealthJson(facts)]() mutable -> Task {
     auto status = adapter_->Status();
     return [this, from, status = std::move(status), health = std::move(health)]() mutable {
-      Json chain = Json::Object();
-      chain.Set("ok", status.ok());
-      if (status.ok()) {
-        chain.Set("adapter", status->adapter);
-        chain.Set("height", status->height);
-        chain.Set("pending", static_cast<std::uint64_t>(status->pending));
-      } else {
-        chain.Set("error", status.error().ToString());
-      }
-      health.Set("chain", std::move(chain));
-      health.Set("status", status.ok() && store_guard_->ok() ? "ok" : "degraded");
+      control::AddChainHealth(health, status, store_guard_->ok());
       Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Add("health", health).Finish());
     };
   });
