@@ -26,6 +26,7 @@
 #include "requester.h"
 #include "store_evidence_source.h"
 #include "store_guard.h"
+#include "template_cache.h"
 #include "in_flight.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
@@ -160,7 +161,9 @@ class Daemon::Impl {
   Status RecoverChannels();
   Status BindSockets();
   Status StartVcApi();
-  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version);
+  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version) {
+    return templates_->Get(id, version);
+  }
 
   // --- the loop (I/O thread) ---
   void RunLoop();
@@ -266,9 +269,7 @@ class Daemon::Impl {
 
   std::shared_ptr<chain::ChainAdapter> adapter_;
   std::shared_ptr<did::CachingResolver> resolver_;
-  std::unique_ptr<ChainTemplateRegistry> templates_;
-  std::mutex template_cache_mutex_;
-  std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> template_cache_;
+  std::unique_ptr<TemplateCache> templates_;
   std::unique_ptr<DaemonMetrics> metrics_;
   std::unique_ptr<ChannelStore> store_;
   std::unique_ptr<AnchorService> anchor_;
@@ -342,41 +343,12 @@ Status Daemon::Impl::OpenChainAndStore() {
   if (!adapter.ok()) return std::move(adapter).error().WithContext("open chain " + config_.chain_uri);
   adapter_ = std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
   resolver_ = MakeChainResolver(adapter_);
-  templates_ = std::make_unique<ChainTemplateRegistry>(adapter_);
   auto store = ChannelStore::Open(config_.data_dir + "/store");
   if (!store.ok()) return std::move(store).error().WithContext("open store");
   store_ = std::move(store).value();
   store_guard_ = std::make_unique<StoreGuard>(*store_);
+  templates_ = std::make_unique<TemplateCache>(adapter_, *store_);
   return OkStatus();
-}
-
-Result<std::shared_ptr<const vc::Template>> Daemon::Impl::GetTemplate(const std::string& id,
-                                                                      std::uint32_t version) {
-  {
-    std::lock_guard lock(template_cache_mutex_);
-    auto found = template_cache_.find({id, version});
-    if (found != template_cache_.end()) return found->second;
-  }
-  // Published versions are immutable, so a compiled template is cached for good, and a copy is
-  // kept in the store: a tccd restarted while the chain is unreachable still recovers its channels
-  // and settles on them.
-  const std::string copy_name = "template:" + id + "@" + std::to_string(version);
-  std::optional<vc::Template> loaded;
-  if (auto copy = store_->GetValue(copy_name); copy.ok()) {
-    auto parsed = vc::Template::Parse(*copy);
-    if (parsed.ok() && parsed->id() == id && parsed->version() == version) loaded = std::move(parsed).value();
-  }
-  if (!loaded) {
-    TCC_ASSIGN_OR_RETURN(vc::Template fetched, templates_->Get(id, version));
-    // Only a shortcut for restarts: if the store cannot take it now, the next fetch tries again.
-    if (auto canonical = vc::Canonicalize(fetched.document()); canonical.ok()) {
-      (void)store_->PutValue(copy_name, *canonical);
-    }
-    loaded = std::move(fetched);
-  }
-  auto shared = std::make_shared<const vc::Template>(std::move(*loaded));
-  std::lock_guard lock(template_cache_mutex_);
-  return template_cache_.try_emplace({id, version}, shared).first->second;
 }
 
 Status Daemon::Impl::RecoverChannels() {
