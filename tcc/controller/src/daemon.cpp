@@ -22,12 +22,11 @@
 #include "channel_state_machine.h"
 #include "connection_table.h"
 #include "control_api.h"
+#include "in_flight.h"
 #include "negotiation.h"
 #include "requester.h"
 #include "store_evidence_source.h"
 #include "store_guard.h"
-#include "template_cache.h"
-#include "in_flight.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
@@ -46,6 +45,7 @@
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
+#include "template_cache.h"
 #include "work_queue.h"
 
 namespace tcc::controller {
@@ -161,7 +161,8 @@ class Daemon::Impl {
   Status RecoverChannels();
   Status BindSockets();
   Status StartVcApi();
-  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version) {
+  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id,
+                                                          std::uint32_t version) {
     return templates_->Get(id, version);
   }
 
@@ -602,7 +603,8 @@ void Daemon::Impl::RunLoop() {
 void Daemon::Impl::BeginDrain() {
   draining_ = true;
   drain_deadline_ = Clock::now() + std::chrono::seconds(15);
-  Log(LogLevel::kInfo, "draining", {{"in_flight", static_cast<std::uint64_t>(outstanding_.count())}});
+  Log(LogLevel::kInfo, "draining",
+      {{"in_flight", static_cast<std::uint64_t>(outstanding_.count())}});
 }
 
 bool Daemon::Impl::Drained() const { return outstanding_.count() == 0; }
@@ -694,7 +696,8 @@ void Daemon::Impl::HandleZap() {
   const Admission::ZapReply reply = admission_->Zap(frames);
   const std::string version = "1.0";
   const std::string_view request_id = frames.size() > 1 ? frames[1] : std::string_view();
-  const std::string_view parts[] = {version, request_id, reply.status, reply.status_text, reply.user_id, std::string_view()};
+  const std::string_view parts[] = {version,           request_id,    reply.status,
+                                    reply.status_text, reply.user_id, std::string_view()};
   (void)zap_->Send(parts, false);
 }
 
@@ -761,7 +764,8 @@ void Daemon::Impl::OnForgetting(const Connection& connection) {
 
 void Daemon::Impl::UpdateGauges() {
   std::int64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record().state == ChannelState::kOpen ? 1 : 0;
+  for (const auto& [id, channel] : channels_)
+    open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
   metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
                            static_cast<std::int64_t>(peers_->unauthenticated_count()));
@@ -900,9 +904,10 @@ void Daemon::Impl::HandleParty(std::vector<ReceivedFrame> frames) {
 void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const Message& message) {
   const std::string channel_id(StringMember(message, "channel"));
   auto channel = channels_.find(channel_id);
-  auto begun = admission_->Begin(connection.peer_address, channel_id,
-                                 channel == channels_.end() ? nullptr : &channel->second.record(),
-                                 std::string(StringMember(message, "did")), Clock::now(), UnixMillis());
+  auto begun =
+      admission_->Begin(connection.peer_address, channel_id,
+                        channel == channels_.end() ? nullptr : &channel->second.record(),
+                        std::string(StringMember(message, "did")), Clock::now(), UnixMillis());
   if (!begun.ok()) return ReplyError(from, begun.error());
   PeerAsync(from, false, [this, begun = std::move(begun).value(), from]() -> Task {
     Result<Bytes> sealed = Admission::Seal(begun.challenge, *resolver_);
@@ -923,7 +928,8 @@ void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, cons
 
 void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const Message& message) {
   auto proof = admission_->Prove(connection, std::string(StringMember(message, "channel")),
-                                 StringMember(message, "nonce"), StringMember(message, "signature"), Clock::now());
+                                 StringMember(message, "nonce"), StringMember(message, "signature"),
+                                 Clock::now());
   if (!proof.ok()) return ReplyError(from, proof.error());
   PeerAsync(from, false, [this, proof = std::move(proof).value(), from]() -> Task {
     Status verified = Admission::Verify(proof, *resolver_);
@@ -967,7 +973,8 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
     return ReplyError(from, error);
   }
   const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
-  const std::string& sender = role == Role::kProvider ? channel.record().provider : channel.record().consumer;
+  const std::string& sender =
+      role == Role::kProvider ? channel.record().provider : channel.record().consumer;
   const Json& proposal = ObjectMember(message, "proposal");
   const std::string channel_id = channel.record().channel_id;
   auto relay = [this, from, counterpart,
@@ -1023,7 +1030,8 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
   };
   if (role == Role::kAuditor) return reject(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
   if (channel.machine.ended()) {
-    return reject(Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
+    return reject(
+        Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
   if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
   Json claim = ObjectMember(message, "claim");
@@ -1041,8 +1049,8 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
     if (!named.ok()) return reject(named.error());
   }
   Submission submission{from, std::move(claim), std::move(link).value()};
-  Apply(channel, channel.machine.Submit(std::move(submission), config_.limits.max_waiting_per_channel,
-                                        StoreStatus()));
+  Apply(channel, channel.machine.Submit(std::move(submission),
+                                        config_.limits.max_waiting_per_channel, StoreStatus()));
 }
 
 void Daemon::Impl::Apply(ChannelRuntime& channel, Effects effects) {
@@ -1093,7 +1101,8 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
       if (live == channels_.end()) return;
       ChannelStateMachine& machine = live->second.machine;
       if (!status.ok()) {
-        return Apply(live->second, machine.IssueFailed(std::move(requester), status.error(), StoreStatus()));
+        return Apply(live->second,
+                     machine.IssueFailed(std::move(requester), status.error(), StoreStatus()));
       }
       const std::uint64_t n = EffectiveN(machine.record());
       Apply(live->second, machine.Issued(std::move(requester), std::move(tsc), n, StoreStatus()));
@@ -1145,15 +1154,17 @@ void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
   const std::string channel_id = channel.record().channel_id;
   const TscRecord tsc = commit.commit.tsc;
   const auto evidence = commit.commit.evidence;
-  writer_->Commit(std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester), tsc, evidence](const Status& status) {
-    ChannelRuntime& live = channels_.find(channel_id)->second;
-    if (!status.ok()) {
-      // Marked failed first: what the machine starts next sees the store as it is now.
-      OnStoreWriteFailed("commit settlement", channel_id, status.error());
-      return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
-    }
-    Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
-  }));
+  writer_->Commit(
+      std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester),
+                                        tsc, evidence](const Status& status) {
+        ChannelRuntime& live = channels_.find(channel_id)->second;
+        if (!status.ok()) {
+          // Marked failed first: what the machine starts next sees the store as it is now.
+          OnStoreWriteFailed("commit settlement", channel_id, status.error());
+          return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
+        }
+        Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
+      }));
 }
 
 void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged) {
@@ -1161,29 +1172,38 @@ void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledg
   const TscRecord& tsc = acknowledged.tsc;
   ++issued_;
   metrics_->TscIssued();
-  metrics_->SettlementDurable(std::chrono::duration<double>(Clock::now() - requester.received).count());
+  metrics_->SettlementDurable(
+      std::chrono::duration<double>(Clock::now() - requester.received).count());
   Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
                        .Add("channel", tsc.channel_id)
                        .Add("seq", tsc.seq)
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
-  Publish(channel, FrameBuilder(MessageType::kEventTsc).Add("channel", tsc.channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
-  metrics_->SettlementPublished(std::chrono::duration<double>(Clock::now() - requester.received).count());
+  Publish(channel, FrameBuilder(MessageType::kEventTsc)
+                       .Add("channel", tsc.channel_id)
+                       .Add("seq", tsc.seq)
+                       .AddRaw("tsc", tsc.tsc)
+                       .Finish());
+  metrics_->SettlementPublished(
+      std::chrono::duration<double>(Clock::now() - requester.received).count());
 }
 
 void Daemon::Impl::WriteSettings(ChannelRuntime& channel) {
   const std::string channel_id = channel.record().channel_id;
-  writer_->PutChannel(channel.record(), OnLoop([this, channel_id](const Status& status) {
-    ChannelRuntime& stored = channels_.find(channel_id)->second;
-    if (!status.ok()) {
-      OnStoreWriteFailed("store channel", channel_id, status.error());
-      stored.machine.SettingsNotStored();  // written again once the store recovers
-      return;
-    }
-    for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
-      Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
-    }
-  }));
+  writer_->PutChannel(
+      channel.record(), OnLoop([this, channel_id](const Status& status) {
+        ChannelRuntime& stored = channels_.find(channel_id)->second;
+        if (!status.ok()) {
+          OnStoreWriteFailed("store channel", channel_id, status.error());
+          stored.machine.SettingsNotStored();  // written again once the store recovers
+          return;
+        }
+        for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
+          Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
+                               .Add("policy", PolicyJson(&stored))
+                               .Finish());
+        }
+      }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1196,7 +1216,8 @@ void Daemon::Impl::OnStoreWriteFailed(std::string_view what, const std::string& 
 
 // Recovery reloads the channels' heads, which must not move under it.
 bool Daemon::Impl::ChannelsQuiet() const {
-  return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.machine.in_flight(); });
+  return std::none_of(channels_.begin(), channels_.end(),
+                      [](const auto& entry) { return entry.second.machine.in_flight(); });
 }
 
 void Daemon::Impl::ProbeStore() {
@@ -1211,9 +1232,11 @@ void Daemon::Impl::ProbeStore() {
   });
 }
 
-void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery, std::chrono::milliseconds down) {
+void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
+                                    std::chrono::milliseconds down) {
   const auto resubmit = StoreGuard::EvidenceToResubmit(
-      recovery.pending_evidence, [this](const std::string& channel_id) -> std::optional<std::uint64_t> {
+      recovery.pending_evidence,
+      [this](const std::string& channel_id) -> std::optional<std::uint64_t> {
         auto channel = channels_.find(channel_id);
         if (channel == channels_.end()) return std::nullopt;
         return channel->second.machine.acknowledged().evidence_seq;
@@ -1280,8 +1303,9 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
   const std::uint64_t seq = UintMember(message, "seq");
   const std::uint64_t acknowledged = channel.machine.acknowledged().seq;
   if (seq > acknowledged) {
-    return ReplyError(from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) + " (last is " +
-                                                            std::to_string(acknowledged) + ")"));
+    return ReplyError(
+        from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) +
+                                              " (last is " + std::to_string(acknowledged) + ")"));
   }
   const std::uint64_t anchored = channel.anchored_seq;
   PeerAsync(from, true, [this, channel_id, seq, anchored, from]() -> Task {
@@ -1340,9 +1364,10 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
               "the rejection names channel " + read->channel + ", not the channel it was sent to"));
   }
   if (read->consumer != channel.record().consumer) {
-    return refuse(Error(ErrorCode::kPermissionDenied,
-                        "the rejection names " + read->consumer +
-                            " as consumer; the channel's consumer is " + channel.record().consumer));
+    return refuse(
+        Error(ErrorCode::kPermissionDenied, "the rejection names " + read->consumer +
+                                                " as consumer; the channel's consumer is " +
+                                                channel.record().consumer));
   }
   const std::string channel_id = channel.record().channel_id;
   PeerAsync(from, false,
@@ -1592,29 +1617,33 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
     }
   };
   if (!store_guard_->ok()) return not_stored(channel);
-  writer_->PutChannel(channel.record(), OnLoop([this, tic_id, requester, not_stored](const Status& status) {
-    auto opened = channels_.find(tic_id);
-    if (!status.ok()) {
-      OnStoreWriteFailed("store channel", tic_id, status.error());
-      not_stored(opened->second);
-      return;
-    }
-    metrics_->ChannelOpened();
-    Log(LogLevel::kInfo, "channel opened",
-        {{"channel", tic_id}, {"provider", opened->second.record().provider}, {"consumer", opened->second.record().consumer},
-         {"n", EffectiveN(opened->second.record())}});
-    if (requester) {
-      Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
-                            .Add("channel", ChannelStateJson(opened->second))
-                            .Finish());
-    }
-  }));
+  writer_->PutChannel(channel.record(),
+                      OnLoop([this, tic_id, requester, not_stored](const Status& status) {
+                        auto opened = channels_.find(tic_id);
+                        if (!status.ok()) {
+                          OnStoreWriteFailed("store channel", tic_id, status.error());
+                          not_stored(opened->second);
+                          return;
+                        }
+                        metrics_->ChannelOpened();
+                        Log(LogLevel::kInfo, "channel opened",
+                            {{"channel", tic_id},
+                             {"provider", opened->second.record().provider},
+                             {"consumer", opened->second.record().consumer},
+                             {"n", EffectiveN(opened->second.record())}});
+                        if (requester) {
+                          Reply(*requester, FrameBuilder(MessageType::kReply, requester->request_id)
+                                                .Add("channel", ChannelStateJson(opened->second))
+                                                .Finish());
+                        }
+                      }));
 }
 
 void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   // Only started by the machine (effect::Close): nothing in flight, and the store writes.
   for (const auto& waiting : channel.machine.BeginClose()) {
-    ReplyError(waiting, Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
+    ReplyError(waiting, Error(ErrorCode::kConflict,
+                              "channel " + channel.record().channel_id + " is closed"));
   }
   const ChannelRecord& record = channel.record();
   const std::string channel_id = record.channel_id;
@@ -1645,7 +1674,8 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
   }
   ChannelStateMachine::CloseWrite write = channel.machine.MarkClosed(UnixMillis());
   // On the loop, with the outcome of the close's write.
-  auto finish = [this, channel_id](const Status& status, const std::optional<chain::EvidenceItem>& item) {
+  auto finish = [this, channel_id](const Status& status,
+                                   const std::optional<chain::EvidenceItem>& item) {
     auto closed = channels_.find(channel_id);
     if (!status.ok()) {
       // Not known to be stored: the channel goes on closing, and the close is written again
@@ -1661,11 +1691,12 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       anchor_->Flush();
     }
     metrics_->ChannelClosed();
-    Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
+    Log(LogLevel::kInfo, "channel closed",
+        {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
     Publish(closed->second, FrameBuilder(MessageType::kEventChannel)
-                                 .Add("channel", channel_id)
-                                 .Add("state", ChannelStateJson(closed->second))
-                                 .Finish());
+                                .Add("channel", channel_id)
+                                .Add("state", ChannelStateJson(closed->second))
+                                .Finish());
     for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
       Reply(requester, FrameBuilder(MessageType::kReply, requester.request_id)
                            .Add("channel", ChannelStateJson(closed->second))
@@ -1713,7 +1744,8 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   const ChannelStateMachine::Head& acknowledged = channel.machine.acknowledged();
   Json state = Json::Object();
   state.Set("channel", record.channel_id);
-  state.Set("state", channel.machine.closing() ? std::string("closing") : std::string(ChannelStateName(record.state)));
+  state.Set("state", channel.machine.closing() ? std::string("closing")
+                                               : std::string(ChannelStateName(record.state)));
   state.Set("provider", record.provider);
   state.Set("consumer", record.consumer);
   state.Set("auditors", StringArray(record.auditors));
@@ -1758,7 +1790,9 @@ void Daemon::Impl::HandleControl(std::vector<ReceivedFrame> frames) {
       return Reply(from, FrameBuilder(MessageType::kReply, from.request_id).Finish());
     case MessageType::kControlOpen:
       if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
-      if (!store_guard_->ok()) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
+      if (!store_guard_->ok())
+        return ReplyError(
+            from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
       return OpenChannel(std::string(StringMember(*message, "tic")), from);
     case MessageType::kControlClose: {
       auto channel = channels_.find(StringMember(*message, "channel"));
@@ -1814,13 +1848,15 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const Message& message) 
     // Answered once stored (after the channel's in-flight commit, if any).
     channel->second.settings_requesters.push_back(from);
     PersistSettings(channel->second);
-    Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record())}});
+    Log(LogLevel::kInfo, "channel policy",
+        {{"channel", channel->first}, {"n", EffectiveN(channel->second.record())}});
     return;
   }
   {
     std::lock_guard lock(anchor_->policy_mutex());
     AnchorPolicy& policy = anchor_->policy();
-    if (Status set = policy.SetOptions(control::GlobalPolicyChange(message, policy.options())); !set.ok()) {
+    if (Status set = policy.SetOptions(control::GlobalPolicyChange(message, policy.options()));
+        !set.ok()) {
       return ReplyError(from, set.error());
     }
   }
@@ -1833,7 +1869,8 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   facts.did = did_;
   facts.listen = listen_endpoint_;
   facts.control = control_endpoint_;
-  for (const auto& [id, channel] : channels_) facts.channels_open += channel.record().state == ChannelState::kOpen ? 1 : 0;
+  for (const auto& [id, channel] : channels_)
+    facts.channels_open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   facts.channels = channels_.size();
   facts.connections = peers_->admitted_count();
   facts.unauthenticated_connections = peers_->unauthenticated_count();
@@ -1848,7 +1885,8 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   facts.policy = PolicyJson(nullptr);
   facts.store_ok = store_guard_->ok();
   facts.store_error = store_guard_->error();
-  facts.store_failed_for_ms = static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count());
+  facts.store_failed_for_ms =
+      static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count());
   const ChannelStore::WriteHealth store_health = store_guard_->write_health();
   facts.store_write_failures = store_health.write_failures;
   facts.store_reopens = store_health.reopens;
