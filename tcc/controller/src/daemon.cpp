@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "admission.h"
+#include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
 #include "control_api.h"
@@ -237,11 +238,6 @@ class Daemon::Impl {
   void ReportStoreHealth();
 
   // channels
-  struct PreparedChannel {
-    ChannelRecord record;
-    std::shared_ptr<const vc::Template> tst;
-  };
-  Result<PreparedChannel> PrepareChannel(const std::string& tic_id);
   void OpenChannel(const std::string& tic_id, std::optional<Requester> requester);
   void OnPrepared(Result<PreparedChannel> prepared, const std::string& tic_id, std::optional<Requester> requester);
   void CloseChannel(ChannelRuntime& channel);
@@ -1531,50 +1527,6 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
 // ---------------------------------------------------------------------------------------------
 // Channels
 
-Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::string& tic_id) {
-  TCC_ASSIGN_OR_RETURN(auto recorded, adapter_->GetTic(tic_id));
-  if (recorded.value.tcc_did != did_) {
-    return Error(ErrorCode::kPermissionDenied,
-                 "TIC " + tic_id + " names TCC " + recorded.value.tcc_did + ", not this one (" + did_ + ")");
-  }
-  auto tic = Json::Parse(AsChars(recorded.value.content));
-  if (!tic.ok()) return std::move(tic).error().WithContext("recorded TIC " + tic_id);
-  TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(*tic));
-  if (hash != tic_id) return Error(ErrorCode::kVerificationFailed, "recorded TIC " + tic_id + " hashes to " + hash);
-  auto tit_named = vc::ReadNamedTemplate(*tic);
-  if (!tit_named.ok()) return std::move(tit_named).error().WithContext("TIC " + tic_id);
-  TCC_ASSIGN_OR_RETURN(auto tit, GetTemplate(tit_named->id, tit_named->version));
-  auto verified = vc::VerifyTic(*tic, *tit, *resolver_);
-  if (!verified.ok()) return std::move(verified).error().WithContext("TIC " + tic_id);
-  if (verified->tst_id.empty()) return Error(ErrorCode::kInvalidArgument, "TIC " + tic_id + " names no TST");
-  TCC_ASSIGN_OR_RETURN(auto tst, GetTemplate(verified->tst_id, verified->tst_version));
-
-  PreparedChannel prepared;
-  ChannelRecord& record = prepared.record;
-  record.channel_id = tic_id;
-  record.provider = verified->provider;
-  record.consumer = verified->consumer;
-  record.tst_id = verified->tst_id;
-  record.tst_version = verified->tst_version;
-  record.last_hash = tic_id;
-  record.opened_ms = UnixMillis();
-  const Json* subject = tic->Find("credentialSubject");
-  if (const Json* settlement = subject->Find("settlement"); settlement != nullptr && settlement->is_object()) {
-    if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number()) {
-      if (auto valid = JsonInteger(n->as_number(), 1)) record.strategy_n = *valid;
-    }
-  }
-  if (const Json* auditors = subject->Find("auditors"); auditors != nullptr) {
-    if (!auditors->is_array()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
-    for (const auto& auditor : auditors->as_array()) {
-      if (!auditor.is_string()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
-      record.auditors.push_back(auditor.as_string());
-    }
-  }
-  prepared.tst = std::move(tst);
-  return prepared;
-}
-
 void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requester> requester) {
   if (auto existing = channels_.find(tic_id); existing != channels_.end()) {
     if (requester) {
@@ -1585,7 +1537,7 @@ void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requeste
     return;
   }
   Async([this, tic_id, requester]() -> Task {
-    auto prepared = PrepareChannel(tic_id);
+    auto prepared = PrepareChannel(*adapter_, *templates_, *resolver_, did_, tic_id, UnixMillis());
     return [this, tic_id, requester, prepared = std::move(prepared)]() mutable {
       OnPrepared(std::move(prepared), tic_id, requester);
     };
