@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "admission.h"
+#include "chain_watch.h"
 #include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
@@ -53,7 +54,6 @@ namespace tcc::controller {
 namespace {
 
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
-constexpr std::string_view kCursorName = "chain.cursor";
 constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
 constexpr std::size_t kMaxSyncReplyBytes = kMaxFrameBytes / 2;
@@ -249,8 +249,6 @@ class Daemon::Impl {
   void ControlPolicy(const Requester& from, const Message& message);
   void ControlHealth(const Requester& from);
 
-  void WatchChain();
-
   DaemonConfig config_;
   // Worker tasks and store writes whose completion has not run on the loop (a drain waits for
   // them), and the store's state. Before loop_: completions still queued at destruction hold their
@@ -292,9 +290,8 @@ class Daemon::Impl {
 
   std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
-  std::thread watcher_thread_;
+  std::unique_ptr<ChainWatchThread> watch_;  // with auto_open
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> watcher_stop_{false};
   std::mutex state_mutex_;
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
@@ -513,8 +510,16 @@ Status Daemon::Impl::Start() {
        {"recovered_tscs", settled},
        {"workers", static_cast<std::uint64_t>(workers_->size())}});
 
+  if (config_.auto_open) {
+    // Made before the loop starts, which may ask it to stop.
+    watch_ = std::make_unique<ChainWatchThread>(
+        adapter_, resolver_, *store_, did_, config_.chain_poll_wait,
+        [this](const std::string& tic_id) {
+          loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
+        });
+  }
   loop_thread_ = std::thread([this] { RunLoop(); });
-  if (config_.auto_open) watcher_thread_ = std::thread([this] { WatchChain(); });
+  if (watch_) watch_->Start();
   return OkStatus();
 }
 
@@ -523,39 +528,13 @@ void Daemon::Impl::Stop() {
   stop_requested_ = true;
   loop_.Post([] {});
   if (loop_thread_.joinable()) loop_thread_.join();
-  watcher_stop_ = true;
-  if (watcher_thread_.joinable()) watcher_thread_.join();
+  if (watch_) watch_->Stop();
 }
 
 Status Daemon::Impl::Wait() {
   std::unique_lock lock(state_mutex_);
   stopped_cv_.wait(lock, [&] { return stopped_; });
   return final_status_;
-}
-
-void Daemon::Impl::WatchChain() {
-  std::string saved_cursor;
-  if (auto saved = store_->GetValue(kCursorName); saved.ok()) saved_cursor = *saved;
-  ChainWatcher watcher(adapter_, resolver_, saved_cursor, did_, [this](const std::string& tic_id) {
-    loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
-  });
-  while (!watcher_stop_) {
-    auto handled = watcher.PollOnce(config_.chain_poll_wait);
-    if (!handled.ok()) {
-      Log(LogLevel::kWarning, "chain watcher", {{"error", handled.error().ToString()}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    // A cursor the store could not take is saved again after the next poll; until then a restart
-    // only replays events, and opening a channel twice is harmless.
-    if (watcher.cursor() != saved_cursor) {
-      if (Status saved = store_->PutValue(kCursorName, watcher.cursor()); saved.ok()) {
-        saved_cursor = watcher.cursor();
-      } else {
-        Log(LogLevel::kWarning, "save chain cursor", {{"error", saved.error().ToString()}});
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -607,7 +586,7 @@ bool Daemon::Impl::Drained() const { return outstanding_.count() == 0; }
 
 void Daemon::Impl::FinishDrain() {
   vc_api_.reset();
-  watcher_stop_ = true;
+  if (watch_) watch_->RequestStop();
   if (workers_) workers_->Stop();
   if (writer_) writer_->Stop();
   // Final anchors: each open channel's latest TSC, so nothing settled stays unanchored while the
