@@ -18,12 +18,17 @@
 #include <unordered_map>
 #include <utility>
 
-#include "anchor_service.h"
-#include "channel_store.h"
+#include "admission.h"
+#include "chain_watch.h"
+#include "channel_opening.h"
+#include "channel_state_machine.h"
 #include "connection_table.h"
-#include "metrics.h"
+#include "control_api.h"
+#include "in_flight.h"
 #include "negotiation.h"
+#include "requester.h"
 #include "store_evidence_source.h"
+#include "store_guard.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
 #include "tcc/common/bytes.h"
@@ -31,26 +36,24 @@
 #include "tcc/common/sha256.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
+#include "channel_store.h"
+#include "tcc/wire/dispute.h"
 #include "tcc/controller/log.h"
+#include "metrics.h"
+#include "tcc/wire/protocol.h"
+#include "tcc/wire/transport.h"
 #include "tcc/did/challenge.h"
 #include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
-#include "tcc/wire/dispute.h"
-#include "tcc/wire/protocol.h"
-#include "tcc/wire/transport.h"
+#include "template_cache.h"
 #include "work_queue.h"
 
 namespace tcc::controller {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
-constexpr std::string_view kPartyDomain = "tcc-party";
-constexpr std::string_view kControlDomain = "tcc-control";
-constexpr std::string_view kCursorName = "chain.cursor";
 constexpr char kPartyMonitorEndpoint[] = "inproc://tcc.party.monitor";
 // Replies carrying TSCs (channel.sync) stay well under the client's frame limit.
 constexpr std::size_t kMaxSyncReplyBytes = wire::kMaxFrameBytes / 2;
@@ -70,65 +73,22 @@ Json StringArray(const std::vector<std::string>& values) {
   return array;
 }
 
-// Who asked, so the answer can be routed back after asynchronous work: for a party, the very
-// connection the request came over (an answer for a peer that has gone is dropped).
-struct Requester {
-  bool control = false;
-  std::string routing_id;
-  std::uint64_t request_id = 0;
-  Clock::time_point received{};  // for the settlement latency metrics
-  std::uint64_t generation = 0;  // of the party's transport connection
-};
-
-struct Submission {
-  Requester requester;
-  Json claim;
-  vc::SettlementLink link;
-};
-
 struct ChannelRuntime {
-  ChannelRecord record;  // the latest state handed to the store writer
+  explicit ChannelRuntime(ChannelRecord stored) : machine(std::move(stored)) {}
+  // The record with the pending head (handed to the store writer) and the current settings.
+  const ChannelRecord& record() const { return machine.record(); }
+
+  // Heads, waiting submissions, closing, settings not stored yet, the negotiation.
+  ChannelStateMachine machine;
   std::shared_ptr<const vc::Template> tst;
-  std::uint64_t durable_seq = 0;
-  std::string durable_hash;
-  std::uint64_t durable_evidence_seq = 0;
   std::uint64_t anchored_seq = 0;
-  bool in_flight = false;
-  // The record in memory holds a change the store does not: it waits for the in-flight commit,
-  // or for the store to recover.
-  bool record_dirty = false;
   std::vector<Requester> settings_requesters;  // answered once the change is stored
-  bool closing = false;
   std::vector<Requester> close_requesters;
-  std::deque<Submission> waiting;
   std::set<std::string> members;  // routing ids of admitted connections
-  Negotiation negotiation;        // over seq last_seq + 1 (negotiation.h)
   // A close a party asked for (its signed request), answered with the closing record once closed.
   std::optional<Json> close_request;
   std::vector<Requester> party_close_requesters;
   std::optional<Json> closing_record;  // the TCC-signed record of a close a party asked for
-};
-
-class TokenBucket {
- public:
-  bool Take(double rate, Clock::time_point now) {
-    const double burst = rate * 2;
-    if (!started_) {
-      tokens_ = burst;
-      started_ = true;
-    } else {
-      tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - last_).count());
-    }
-    last_ = now;
-    if (tokens_ < 1) return false;
-    tokens_ -= 1;
-    return true;
-  }
-
- private:
-  bool started_ = false;
-  double tokens_ = 0;
-  Clock::time_point last_;
 };
 
 Status CheckClaimParty(const Json& claim, std::string_view role, const std::string& expected,
@@ -148,16 +108,6 @@ std::string ClaimHash(const Json& claim, Status& status) {
     return {};
   }
   return HexEncode(Sha256(AsBytes(*canonical)));
-}
-
-// The evidence item for a channel's TSC. The hash is one tccd computed (HexEncode of a SHA-256)
-// or the channel id, which the store validated as 64 hex digits, so decoding cannot fail.
-chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t seq, const std::string& tsc_hash) {
-  chain::EvidenceItem item{channel_id, seq, {}};
-  auto hash = HexDecode(tsc_hash);
-  assert(hash.ok() && hash->size() == item.tsc_hash.size());
-  std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
-  return item;
 }
 
 // Reads the key, or creates it if there is no file: never replaces one (a key that cannot be read
@@ -212,7 +162,10 @@ class Daemon::Impl {
   Status RecoverChannels();
   Status BindSockets();
   Status StartVcApi();
-  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id, std::uint32_t version);
+  Result<std::shared_ptr<const vc::Template>> GetTemplate(const std::string& id,
+                                                          std::uint32_t version) {
+    return templates_->Get(id, version);
+  }
 
   // --- the loop (I/O thread) ---
   void RunLoop();
@@ -237,14 +190,13 @@ class Daemon::Impl {
     ++rejected_[std::string(ErrorCodeName(error.code()))];
     metrics_->Rejected(ErrorCodeName(error.code()));
   }
-  void CountAuthFailure(std::string_view reason) {
-    ++auth_failures_[std::string(reason)];
-    metrics_->AuthFailed(reason);
-  }
   void UpdateGauges();
 
   // Runs `work` on a worker; the closure it returns runs back on the loop.
   void Async(std::function<Task()> work);
+  // The store writer's callback for a write: `done` runs on the loop with the write's outcome.
+  // Until then the write counts as work in flight and as a store write on its way.
+  StoreWriter::Done OnLoop(std::function<void(const Status&)> done);
   // The same for a party's request, counted against its connection's requests in flight
   // (`large`: its answer may be up to a frame, e.g. channel.sync).
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work);
@@ -263,36 +215,29 @@ class Daemon::Impl {
   void Rejections(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
   void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
                   const wire::Message& message);
-  // The negotiation of the channel's next seq (moved on when a TSC was issued).
-  Negotiation& NegotiationOf(ChannelRuntime& channel) {
-    channel.negotiation.MoveTo(channel.record.last_seq + 1);
-    return channel.negotiation;
-  }
-
-  // settlement pipeline
-  void Process(ChannelRuntime& channel, Submission submission);
+  // settlement pipeline: the channel's state machine decides, these carry out its effects
+  void Apply(ChannelRuntime& channel, Effects effects);
+  void Issue(ChannelRuntime& channel, Submission submission);
   void Replay(ChannelRuntime& channel, Submission submission);
-  void OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc);
-  void OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
-                 const std::optional<chain::EvidenceItem>& evidence, const Status& status);
-  void Pump(ChannelRuntime& channel);
+  void CommitTsc(ChannelRuntime& channel, effect::Commit commit);
+  void Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged);
+  void WriteSettings(ChannelRuntime& channel);
+  void Pump(ChannelRuntime& channel) { Apply(channel, channel.machine.Pump(StoreStatus())); }
+  void PersistSettings(ChannelRuntime& channel) {
+    Apply(channel, channel.machine.SettingsChanged(StoreStatus()));
+  }
   std::uint64_t EffectiveN(const ChannelRecord& record);
-  void PersistSettings(ChannelRuntime& channel);
 
   // store failure and recovery (loop thread)
-  Error StoreUnavailable() const;
+  // Ok while the store writes; else the error settlements are refused with.
+  Status StoreStatus() const { return store_guard_->status(); }
   void OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error);
-  bool StoreQuiet() const;
+  bool ChannelsQuiet() const;
   void ProbeStore();
-  void OnStoreRecovered(const std::vector<ChannelRecord>& records, const std::vector<chain::EvidenceItem>& pending);
+  void OnStoreRecovered(const StoreGuard::Recovery& recovery, std::chrono::milliseconds down);
   void ReportStoreHealth();
 
   // channels
-  struct PreparedChannel {
-    ChannelRecord record;
-    std::shared_ptr<const vc::Template> tst;
-  };
-  Result<PreparedChannel> PrepareChannel(const std::string& tic_id);
   void OpenChannel(const std::string& tic_id, std::optional<Requester> requester);
   void OnPrepared(Result<PreparedChannel> prepared, const std::string& tic_id, std::optional<Requester> requester);
   void CloseChannel(ChannelRuntime& channel);
@@ -304,21 +249,22 @@ class Daemon::Impl {
   void ControlPolicy(const Requester& from, const wire::Message& message);
   void ControlHealth(const Requester& from);
 
-  void WatchChain();
-
   DaemonConfig config_;
+  // Worker tasks and store writes whose completion has not run on the loop (a drain waits for
+  // them), and the store's state. Before loop_: completions still queued at destruction hold their
+  // tokens, released when loop_ is destroyed.
+  InFlight outstanding_;
+  std::unique_ptr<StoreGuard> store_guard_;
   // Before everything that posts to it (anchor service, store writer, workers, watcher), so it is
   // destroyed after them.
   LoopQueue loop_;
   std::optional<did::KeyPair> key_;
   wire::CurveKeyPair curve_;
-  std::set<std::string> admin_curve_keys_;  // hex
+  std::unique_ptr<Admission> admission_;  // ZAP, channel admission, rate limits
 
   std::shared_ptr<chain::ChainAdapter> adapter_;
   std::shared_ptr<did::CachingResolver> resolver_;
-  std::unique_ptr<ChainTemplateRegistry> templates_;
-  std::mutex template_cache_mutex_;
-  std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> template_cache_;
+  std::unique_ptr<TemplateCache> templates_;
   std::unique_ptr<DaemonMetrics> metrics_;
   std::unique_ptr<ChannelStore> store_;
   std::unique_ptr<AnchorService> anchor_;
@@ -334,30 +280,18 @@ class Daemon::Impl {
   // Loop-thread state.
   std::map<std::string, ChannelRuntime, std::less<>> channels_;
   std::unique_ptr<ConnectionTable> peers_;
-  std::unordered_map<std::string, TokenBucket> auth_buckets_;
-  std::size_t outstanding_ = 0;  // worker tasks and store ops whose completion has not run
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
-  // Set by the first failed store write: nothing more is written or acknowledged until a probe
-  // writes again and the channels' heads are reloaded from the store.
-  bool store_failed_ = false;
-  Clock::time_point store_failed_since_;
-  std::string store_error_;  // the failure that set store_failed_
-  bool store_probe_in_flight_ = false;
-  std::size_t store_writes_pending_ = 0;  // handed to the store writer, outcome not yet seen
   std::uint64_t issued_ = 0;
   std::uint64_t replayed_ = 0;
   std::map<std::string, std::uint64_t> rejected_;
-  std::uint64_t auth_ok_ = 0;
-  std::map<std::string, std::uint64_t> auth_failures_;
   std::uint64_t dropped_events_ = 0;
 
   std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
-  std::thread watcher_thread_;
+  std::unique_ptr<ChainWatchThread> watch_;  // with auto_open
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> watcher_stop_{false};
   std::mutex state_mutex_;
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
@@ -384,12 +318,17 @@ Status Daemon::Impl::LoadKeys() {
     if (created) Log(LogLevel::kInfo, "created admin key", {{"file", admin_key_file_}});
     admins.push_back(did::DidKeyFromPublicKey(admin.public_key()));
   }
+  std::set<std::string> admin_curve_keys;  // hex
   for (const auto& admin : admins) {
     auto public_key = did::ParseDidKey(admin);
     if (!public_key.ok()) return std::move(public_key).error().WithContext("admin DID " + admin);
     TCC_ASSIGN_OR_RETURN(did::X25519PublicKey x25519, did::X25519FromEd25519(*public_key));
-    admin_curve_keys_.insert(HexEncode(x25519));
+    admin_curve_keys.insert(HexEncode(x25519));
   }
+  admission_ = std::make_unique<Admission>(
+      did_, std::move(admin_curve_keys),
+      Admission::Options{config_.limits.auth_rate_per_source, config_.limits.challenge_ttl},
+      [this](std::string_view reason) { metrics_->AuthFailed(reason); });
   return OkStatus();
 }
 
@@ -398,40 +337,12 @@ Status Daemon::Impl::OpenChainAndStore() {
   if (!adapter.ok()) return std::move(adapter).error().WithContext("open chain " + config_.chain_uri);
   adapter_ = std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
   resolver_ = MakeChainResolver(adapter_);
-  templates_ = std::make_unique<ChainTemplateRegistry>(adapter_);
   auto store = ChannelStore::Open(config_.data_dir + "/store");
   if (!store.ok()) return std::move(store).error().WithContext("open store");
   store_ = std::move(store).value();
+  store_guard_ = std::make_unique<StoreGuard>(*store_);
+  templates_ = std::make_unique<TemplateCache>(adapter_, *store_);
   return OkStatus();
-}
-
-Result<std::shared_ptr<const vc::Template>> Daemon::Impl::GetTemplate(const std::string& id,
-                                                                      std::uint32_t version) {
-  {
-    std::lock_guard lock(template_cache_mutex_);
-    auto found = template_cache_.find({id, version});
-    if (found != template_cache_.end()) return found->second;
-  }
-  // Published versions are immutable, so a compiled template is cached for good, and a copy is
-  // kept in the store: a tccd restarted while the chain is unreachable still recovers its channels
-  // and settles on them.
-  const std::string copy_name = "template:" + id + "@" + std::to_string(version);
-  std::optional<vc::Template> loaded;
-  if (auto copy = store_->GetValue(copy_name); copy.ok()) {
-    auto parsed = vc::Template::Parse(*copy);
-    if (parsed.ok() && parsed->id() == id && parsed->version() == version) loaded = std::move(parsed).value();
-  }
-  if (!loaded) {
-    TCC_ASSIGN_OR_RETURN(vc::Template fetched, templates_->Get(id, version));
-    // Only a shortcut for restarts: if the store cannot take it now, the next fetch tries again.
-    if (auto canonical = vc::Canonicalize(fetched.document()); canonical.ok()) {
-      (void)store_->PutValue(copy_name, *canonical);
-    }
-    loaded = std::move(fetched);
-  }
-  auto shared = std::make_shared<const vc::Template>(std::move(*loaded));
-  std::lock_guard lock(template_cache_mutex_);
-  return template_cache_.try_emplace({id, version}, shared).first->second;
 }
 
 Status Daemon::Impl::RecoverChannels() {
@@ -448,13 +359,10 @@ Status Daemon::Impl::RecoverChannels() {
       }
     }
     TCC_ASSIGN_OR_RETURN(std::uint64_t anchored, store_->AnchoredSeq(record.channel_id));
-    ChannelRuntime runtime;
+    ChannelRuntime runtime(record);
     runtime.tst = std::move(tst).value();
-    runtime.durable_seq = record.last_seq;
-    runtime.durable_hash = record.last_hash;
-    runtime.durable_evidence_seq = record.evidence_seq;
     runtime.anchored_seq = anchored;
-    TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.negotiation));
+    TCC_RETURN_IF_ERROR(RecoverNegotiation(*store_, record, runtime.machine.negotiation()));
     if (record.state == ChannelState::kClosed) {
       TCC_ASSIGN_OR_RETURN(std::optional<std::string> closing,
                            store_->GetClosingRecord(record.channel_id));
@@ -471,8 +379,7 @@ Status Daemon::Impl::RecoverChannels() {
         }
       }
     }
-    runtime.record = std::move(record);
-    const std::string id = runtime.record.channel_id;
+    const std::string id = record.channel_id;
     channels_.emplace(id, std::move(runtime));
   }
   return OkStatus();
@@ -590,7 +497,7 @@ Status Daemon::Impl::Start() {
   TCC_RETURN_IF_ERROR(StartVcApi());
 
   std::uint64_t settled = 0;
-  for (const auto& [id, channel] : channels_) settled += channel.durable_seq;
+  for (const auto& [id, channel] : channels_) settled += channel.machine.acknowledged().seq;
   Log(LogLevel::kInfo, "ready",
       {{"did", did_},
        {"listen", listen_endpoint_},
@@ -603,8 +510,16 @@ Status Daemon::Impl::Start() {
        {"recovered_tscs", settled},
        {"workers", static_cast<std::uint64_t>(workers_->size())}});
 
+  if (config_.auto_open) {
+    // Made before the loop starts, which may ask it to stop.
+    watch_ = std::make_unique<ChainWatchThread>(
+        adapter_, resolver_, *store_, did_, config_.chain_poll_wait,
+        [this](const std::string& tic_id) {
+          loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
+        });
+  }
   loop_thread_ = std::thread([this] { RunLoop(); });
-  if (config_.auto_open) watcher_thread_ = std::thread([this] { WatchChain(); });
+  if (watch_) watch_->Start();
   return OkStatus();
 }
 
@@ -613,39 +528,13 @@ void Daemon::Impl::Stop() {
   stop_requested_ = true;
   loop_.Post([] {});
   if (loop_thread_.joinable()) loop_thread_.join();
-  watcher_stop_ = true;
-  if (watcher_thread_.joinable()) watcher_thread_.join();
+  if (watch_) watch_->Stop();
 }
 
 Status Daemon::Impl::Wait() {
   std::unique_lock lock(state_mutex_);
   stopped_cv_.wait(lock, [&] { return stopped_; });
   return final_status_;
-}
-
-void Daemon::Impl::WatchChain() {
-  std::string saved_cursor;
-  if (auto saved = store_->GetValue(kCursorName); saved.ok()) saved_cursor = *saved;
-  ChainWatcher watcher(adapter_, resolver_, saved_cursor, did_, [this](const std::string& tic_id) {
-    loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
-  });
-  while (!watcher_stop_) {
-    auto handled = watcher.PollOnce(config_.chain_poll_wait);
-    if (!handled.ok()) {
-      Log(LogLevel::kWarning, "chain watcher", {{"error", handled.error().ToString()}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    // A cursor the store could not take is saved again after the next poll; until then a restart
-    // only replays events, and opening a channel twice is harmless.
-    if (watcher.cursor() != saved_cursor) {
-      if (Status saved = store_->PutValue(kCursorName, watcher.cursor()); saved.ok()) {
-        saved_cursor = watcher.cursor();
-      } else {
-        Log(LogLevel::kWarning, "save chain cursor", {{"error", saved.error().ToString()}});
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,32 +578,32 @@ void Daemon::Impl::RunLoop() {
 void Daemon::Impl::BeginDrain() {
   draining_ = true;
   drain_deadline_ = Clock::now() + std::chrono::seconds(15);
-  Log(LogLevel::kInfo, "draining", {{"in_flight", static_cast<std::uint64_t>(outstanding_)}});
+  Log(LogLevel::kInfo, "draining",
+      {{"in_flight", static_cast<std::uint64_t>(outstanding_.count())}});
 }
 
-bool Daemon::Impl::Drained() const { return outstanding_ == 0; }
+bool Daemon::Impl::Drained() const { return outstanding_.count() == 0; }
 
 void Daemon::Impl::FinishDrain() {
   vc_api_.reset();
-  watcher_stop_ = true;
+  if (watch_) watch_->RequestStop();
   if (workers_) workers_->Stop();
   if (writer_) writer_->Stop();
   // Final anchors: each open channel's latest TSC, so nothing settled stays unanchored while the
   // daemon is down.
   std::size_t final_items = 0;
-  if (!store_failed_ && outstanding_ == 0) {
+  if (store_guard_->ok() && outstanding_.count() == 0) {
     for (auto& [id, channel] : channels_) {
-      ChannelRecord& record = channel.record;
-      if (record.last_seq <= record.evidence_seq) continue;
-      const chain::EvidenceItem item = EvidenceItemFor(id, record.last_seq, record.last_hash);
-      ChannelRecord updated = record;
-      updated.evidence_seq = record.last_seq;
-      if (Status added = store_->AddPendingEvidence(item, updated); !added.ok()) {
+      const std::optional<chain::EvidenceItem> item = channel.machine.FinalEvidence();
+      if (!item) continue;
+      ChannelRecord updated = channel.record();
+      updated.evidence_seq = item->seq;
+      if (Status added = store_->AddPendingEvidence(*item, updated); !added.ok()) {
         Log(LogLevel::kError, "final anchor", {{"channel", id}, {"error", added.error().ToString()}});
         continue;
       }
-      record = updated;
-      anchor_->Submit(item);
+      channel.machine.EvidenceQueued(item->seq);
+      anchor_->Submit(*item);
       ++final_items;
     }
   }
@@ -737,14 +626,24 @@ void Daemon::Impl::FinishDrain() {
 }
 
 void Daemon::Impl::Async(std::function<Task()> work) {
-  ++outstanding_;
-  workers_->Post([this, work = std::move(work)] {
+  workers_->Post([this, token = outstanding_.BeginCarried(), work = std::move(work)] {
     Task done = work();
-    loop_.Post([this, done = std::move(done)] {
-      --outstanding_;
+    loop_.Post([token, done = std::move(done)] {
+      token.Take().Release();
       done();
     });
   });
+}
+
+StoreWriter::Done Daemon::Impl::OnLoop(std::function<void(const Status&)> done) {
+  return [this, work = outstanding_.BeginCarried(), write = store_guard_->BeginWrite(),
+          done = std::move(done)](const Status& status) {
+    loop_.Post([work, write, done, status] {
+      work.Take().Release();
+      write.Take().Release();
+      done(status);
+    });
+  };
 }
 
 void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Task()> work) {
@@ -767,34 +666,13 @@ void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Ta
 void Daemon::Impl::HandleZap() {
   auto request = zap_->Receive(true);
   if (!request.ok()) return;
-  auto& frames = *request;
-  // ZAP 1.0: version, request id, domain, address, identity, mechanism, credentials...
-  std::string status = "400";
-  std::string status_text = "refused";
-  std::string user_id;
-  if (frames.size() >= 7 && frames[0].data == "1.0" && frames[5].data == "CURVE" && frames[6].data.size() == 32) {
-    const std::string key_hex = HexEncode(AsBytes(frames[6].data));
-    if (frames[2].data == kPartyDomain) {
-      // Any CURVE client may connect; channel admission is the DID challenge-response.
-      status = "200";
-      status_text = "OK";
-      user_id = key_hex;
-    } else if (frames[2].data == kControlDomain && admin_curve_keys_.contains(key_hex)) {
-      status = "200";
-      status_text = "OK";
-      user_id = key_hex;
-    } else {
-      CountAuthFailure("control_key_not_admin");
-      // The key as DID documents name it (the X25519 keyAgreement key `tcc did show` prints).
-      did::X25519PublicKey refused{};
-      std::memcpy(refused.data(), frames[6].data.data(), refused.size());
-      Log(LogLevel::kWarning, "control connection refused",
-          {{"address", frames[3].data}, {"key_agreement", did::X25519Multibase(refused)}});
-    }
-  }
+  std::vector<std::string_view> frames;
+  for (const auto& frame : *request) frames.push_back(frame.data);
+  const Admission::ZapReply reply = admission_->Zap(frames);
   const std::string version = "1.0";
-  const std::string request_id = frames.size() > 1 ? frames[1].data : std::string();
-  const std::string_view parts[] = {version, request_id, status, status_text, user_id, std::string_view()};
+  const std::string_view request_id = frames.size() > 1 ? frames[1] : std::string_view();
+  const std::string_view parts[] = {version,           request_id,    reply.status,
+                                    reply.status_text, reply.user_id, std::string_view()};
   (void)zap_->Send(parts, false);
 }
 
@@ -834,7 +712,7 @@ std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view fram
   for (const auto& routing_id : members) {
     Connection* connection = peers_->FindByRoutingId(routing_id);
     if (connection == nullptr) continue;
-    auto role = connection->admitted.find(channel.record.channel_id);
+    auto role = connection->admitted.find(channel.record().channel_id);
     // Members are admitted connections; the check guards against a stale member entry.
     if (role == connection->admitted.end() || (only && role->second != *only)) continue;
     if (SendParty(*connection, frame)) ++delivered;
@@ -861,12 +739,13 @@ void Daemon::Impl::OnForgetting(const Connection& connection) {
 
 void Daemon::Impl::UpdateGauges() {
   std::int64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
+  for (const auto& [id, channel] : channels_)
+    open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
   metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
                            static_cast<std::int64_t>(peers_->unauthenticated_count()));
   metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(peers_->queued_bytes()));
-  metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_));
+  metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_.count()));
   const did::CachingResolver::Stats cache = resolver_->stats();
   metrics_->SetDidCache(cache.hits, cache.misses);
   const AnchorStats anchoring = anchor_->stats();
@@ -886,10 +765,9 @@ void Daemon::Impl::Sweep() {
   next_sweep_ = now + std::chrono::seconds(1);
   DrainMonitor();
   peers_->Sweep(now);
-  if (store_failed_ && !store_probe_in_flight_ && StoreQuiet()) ProbeStore();
+  if (store_guard_->ShouldProbe(ChannelsQuiet())) ProbeStore();
   UpdateGauges();
-  // Buckets refill within seconds; forgetting them all now and then bounds their memory.
-  if (auth_buckets_.size() > 100000) auth_buckets_.clear();
+  admission_->Sweep();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1000,105 +878,39 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
 
 void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const wire::Message& message) {
   const std::string channel_id(wire::StringMember(message, "channel"));
-  const std::string party_did(wire::StringMember(message, "did"));
-  auto fail = [&](const Error& error, std::string_view reason) {
-    CountAuthFailure(reason);
-    ReplyError(from, error);
-  };
-  const auto now = Clock::now();
-  if (!auth_buckets_[connection.peer_address].Take(config_.limits.auth_rate_per_source, now)) {
-    return fail(Error(ErrorCode::kResourceExhausted, "too many authentication attempts from this address"),
-                "rate_limited");
-  }
   auto channel = channels_.find(channel_id);
-  if (channel == channels_.end()) {
-    return fail(Error(ErrorCode::kNotFound, "no channel " + channel_id + " at this TCC"), "unknown_channel");
-  }
-  const ChannelRecord& record = channel->second.record;
-  std::optional<Role> role;
-  if (party_did == record.provider) role = Role::kProvider;
-  else if (party_did == record.consumer) role = Role::kConsumer;
-  else if (std::find(record.auditors.begin(), record.auditors.end(), party_did) != record.auditors.end()) role = Role::kAuditor;
-  if (!role) {
-    return fail(Error(ErrorCode::kPermissionDenied, party_did + " is not a member of channel " + channel_id),
-                "not_a_member");
-  }
-  did::Challenge challenge{{channel_id, did_, party_did,
-                            UnixMillis() + static_cast<std::uint64_t>(config_.limits.challenge_ttl.count())},
-                           did::NewChallengeNonce()};
-  const Role admitted_role = *role;
-  PeerAsync(from, false, [this, challenge, admitted_role, from]() -> Task {
-    auto document = resolver_->Resolve(challenge.binding.party_did);
-    Result<Bytes> sealed = Error(ErrorCode::kInternal, "");
-    if (!document.ok()) {
-      sealed = document.error();
-    } else if (auto key = document->KeyAgreementKey(); !key.ok()) {
-      sealed = key.error();
-    } else {
-      sealed = did::SealChallenge(challenge, *key);
-    }
-    return [this, challenge, admitted_role, from, sealed = std::move(sealed)] {
-      if (!sealed.ok()) {
-        CountAuthFailure(sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did");
-        ReplyError(from, sealed.error().WithContext("resolve " + challenge.binding.party_did));
-        return;
-      }
+  auto begun =
+      admission_->Begin(connection.peer_address, channel_id,
+                        channel == channels_.end() ? nullptr : &channel->second.record(),
+                        std::string(wire::StringMember(message, "did")), Clock::now(), UnixMillis());
+  if (!begun.ok()) return ReplyError(from, begun.error());
+  PeerAsync(from, false, [this, begun = std::move(begun).value(), from]() -> Task {
+    Result<Bytes> sealed = Admission::Seal(begun.challenge, *resolver_);
+    return [this, begun, from, sealed = std::move(sealed)] {
+      auto pending = admission_->Sealed(begun.challenge, begun.role, sealed, Clock::now());
+      if (!pending.ok()) return ReplyError(from, pending.error());
       DrainMonitor();
       Connection* live = peers_->Find({from.routing_id, from.generation});
       if (live == nullptr) return;
-      peers_->AddChallenge(*live, challenge.binding.channel_id,
-                           {challenge, admitted_role, Clock::now() + config_.limits.challenge_ttl});
+      peers_->AddChallenge(*live, begun.challenge.binding.channel_id, std::move(pending).value());
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
                       .Add("sealed", HexEncode(*sealed))
-                      .Add("expires", challenge.binding.expires_ms)
+                      .Add("expires", begun.challenge.binding.expires_ms)
                       .Finish());
     };
   });
 }
 
 void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, const wire::Message& message) {
-  const std::string channel_id(wire::StringMember(message, "channel"));
-  auto fail = [&](const Error& error, std::string_view reason) {
-    CountAuthFailure(reason);
-    ReplyError(from, error);
-  };
-  auto pending = connection.challenges.find(channel_id);
-  if (pending == connection.challenges.end()) {
-    return fail(Error(ErrorCode::kPermissionDenied,
-                      "no challenge pending for channel " + channel_id + " on this connection"),
-                "no_challenge");
-  }
-  // Single use: whatever the answer, this challenge is spent.
-  PendingChallenge challenge = std::move(pending->second);
-  connection.challenges.erase(pending);
-  if (Clock::now() > challenge.expires) {
-    return fail(Error(ErrorCode::kPermissionDenied, "the challenge expired; start again with auth.begin"), "expired");
-  }
-  auto nonce = HexDecode(wire::StringMember(message, "nonce"));
-  if (!nonce.ok() || !ConstantTimeEqual(*nonce, challenge.challenge.nonce)) {
-    return fail(Error(ErrorCode::kVerificationFailed, "the nonce does not match the challenge"), "wrong_nonce");
-  }
-  auto signature = HexDecode(wire::StringMember(message, "signature"));
-  if (!signature.ok()) return fail(signature.error(), "bad_signature");
-  PeerAsync(from, false, [this, challenge, signature = std::move(signature).value(), from]() -> Task {
-    Status verified = Error(ErrorCode::kVerificationFailed,
-                            "the signature does not verify with an authentication key of " +
-                                challenge.challenge.binding.party_did);
-    auto document = resolver_->Resolve(challenge.challenge.binding.party_did);
-    if (!document.ok()) {
-      verified = document.error();
-    } else {
-      for (const auto& method : document->authentication) {
-        auto key = document->Ed25519KeyFor(method, did::Relationship::kAuthentication);
-        if (key.ok() && did::VerifyChallengeResponse(challenge.challenge, *key, signature)) {
-          verified = OkStatus();
-          break;
-        }
-      }
-    }
-    return [this, challenge, verified, from] {
+  auto proof = admission_->Prove(connection, std::string(wire::StringMember(message, "channel")),
+                                 wire::StringMember(message, "nonce"), wire::StringMember(message, "signature"),
+                                 Clock::now());
+  if (!proof.ok()) return ReplyError(from, proof.error());
+  PeerAsync(from, false, [this, proof = std::move(proof).value(), from]() -> Task {
+    Status verified = Admission::Verify(proof, *resolver_);
+    return [this, challenge = proof.challenge, verified, from] {
       if (!verified.ok()) {
-        CountAuthFailure("bad_signature");
+        admission_->Refused("bad_signature");
         ReplyError(from, verified.error());
         return;
       }
@@ -1111,13 +923,13 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
         return;
       }
       if (!peers_->Admit(*live, channel->first, challenge.role)) {
-        CountAuthFailure("connection_limit");
+        admission_->Refused("connection_limit");
         ReplyError(from, Error(ErrorCode::kResourceExhausted,
                                "too many admitted connections at this TCC (limits.max_connections)"));
         return;
       }
       channel->second.members.insert(from.routing_id);
-      ++auth_ok_;
+      admission_->Admitted();
       metrics_->AuthSucceeded();
       Log(LogLevel::kInfo, "admitted",
           {{"channel", channel->first}, {"did", challenge.challenge.binding.party_did}, {"role", RoleName(challenge.role)}});
@@ -1136,9 +948,10 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
     return ReplyError(from, error);
   }
   const Role counterpart = role == Role::kProvider ? Role::kConsumer : Role::kProvider;
-  const std::string& sender = role == Role::kProvider ? channel.record.provider : channel.record.consumer;
+  const std::string& sender =
+      role == Role::kProvider ? channel.record().provider : channel.record().consumer;
   const Json& proposal = wire::ObjectMember(message, "proposal");
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   auto relay = [this, from, counterpart,
                 frame = wire::FrameBuilder(wire::MessageType::kEventProposal)
                             .Add("channel", channel_id)
@@ -1158,14 +971,14 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   // for the same seq is an amend, allowed only after the consumer rejected the latest.
   auto link = vc::ReadSettlementLink(proposal);
   if (role != Role::kProvider || !link.ok() || link->channel != channel_id ||
-      link->seq != channel.record.last_seq + 1) {
+      link->seq != channel.record().last_seq + 1) {
     return relay(channel);
   }
   auto hash = wire::ProposalHash(proposal);
   auto content = wire::ContentHash(proposal);
   if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
   if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
-  Negotiation& negotiation = NegotiationOf(channel);
+  Negotiation& negotiation = channel.machine.negotiation();
   if (Status allowed = negotiation.CheckProposal(*content); !allowed.ok()) {
     CountRejection(allowed.error());
     return ReplyError(from, allowed.error());
@@ -1174,21 +987,15 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
   negotiation.Proposed(*hash, *content);
   // Relaying acknowledges nothing durable, so a store that cannot write does not stop it: the
   // mark then lives in memory only (a restart before recovery forgets it).
-  if (store_failed_) return relay(channel);
-  ++outstanding_;
-  ++store_writes_pending_;
+  if (!store_guard_->ok()) return relay(channel);
   writer_->PutProposal({channel_id, link->seq, *hash, *content},
-                       [this, channel_id, relay](const Status& status) {
-                         loop_.Post([this, channel_id, relay, status] {
-                           --outstanding_;
-                           --store_writes_pending_;
-                           ChannelRuntime& stored = channels_.find(channel_id)->second;
-                           if (!status.ok()) {
-                             OnStoreWriteFailed("store proposal", channel_id, status.error());
-                           }
-                           relay(stored);
-                         });
-                       });
+                       OnLoop([this, channel_id, relay](const Status& status) {
+                         ChannelRuntime& stored = channels_.find(channel_id)->second;
+                         if (!status.ok()) {
+                           OnStoreWriteFailed("store proposal", channel_id, status.error());
+                         }
+                         relay(stored);
+                       }));
 }
 
 void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message) {
@@ -1197,65 +1004,55 @@ void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& chan
     ReplyError(from, error);
   };
   if (role == Role::kAuditor) return reject(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
-    return reject(Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  if (channel.machine.ended()) {
+    return reject(
+        Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
   if (draining_) return reject(Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
   Json claim = wire::ObjectMember(message, "claim");
   auto link = vc::ReadSettlementLink(claim);
   if (!link.ok()) return reject(link.error().WithContext("claim"));
-  if (link->channel != channel.record.channel_id) {
+  if (link->channel != channel.record().channel_id) {
     return reject(Error(ErrorCode::kInvalidArgument, "the claim names channel " + link->channel +
                                                          ", not the channel it was submitted to"));
   }
   // The proofs are checked against the parties the claim names, so the claim must name this
   // channel's parties: otherwise one party and a key of its choosing could settle in the channel.
-  for (const auto& [party, expected] : {std::pair{"provider", &channel.record.provider},
-                                        std::pair{"consumer", &channel.record.consumer}}) {
-    Status named = CheckClaimParty(claim, party, *expected, channel.record.channel_id);
+  for (const auto& [party, expected] : {std::pair{"provider", &channel.record().provider},
+                                        std::pair{"consumer", &channel.record().consumer}}) {
+    Status named = CheckClaimParty(claim, party, *expected, channel.record().channel_id);
     if (!named.ok()) return reject(named.error());
   }
   Submission submission{from, std::move(claim), std::move(link).value()};
-  if (channel.in_flight) {
-    if (channel.waiting.size() >= config_.limits.max_waiting_per_channel) {
-      return reject(Error(ErrorCode::kResourceExhausted, "too many submissions waiting in this channel"));
-    }
-    channel.waiting.push_back(std::move(submission));
-    return;
-  }
-  Process(channel, std::move(submission));
+  Apply(channel, channel.machine.Submit(std::move(submission),
+                                        config_.limits.max_waiting_per_channel, StoreStatus()));
 }
 
-void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
-  const vc::SettlementLink& link = submission.link;
-  const ChannelRecord& record = channel.record;
-  auto reject = [&](const Error& error) {
-    CountRejection(error);
-    ReplyError(submission.requester, error);
-  };
-  if (record.state == ChannelState::kClosed || channel.closing) {
-    return reject(Error(ErrorCode::kConflict, "channel " + record.channel_id + " is closed"));
+void Daemon::Impl::Apply(ChannelRuntime& channel, Effects effects) {
+  for (auto& next : effects) {
+    if (auto* issue = std::get_if<effect::Issue>(&next)) {
+      Issue(channel, std::move(issue->submission));
+    } else if (auto* replay = std::get_if<effect::Replay>(&next)) {
+      Replay(channel, std::move(replay->submission));
+    } else if (auto* refuse = std::get_if<effect::Refuse>(&next)) {
+      if (refuse->counted) CountRejection(refuse->error);
+      ReplyError(refuse->to, refuse->error);
+    } else if (auto* commit = std::get_if<effect::Commit>(&next)) {
+      CommitTsc(channel, std::move(*commit));
+    } else if (auto* evidence = std::get_if<effect::SubmitEvidence>(&next)) {
+      anchor_->Submit(evidence->item);
+    } else if (auto* acknowledged = std::get_if<effect::Acknowledge>(&next)) {
+      Acknowledge(channel, *acknowledged);
+    } else if (std::holds_alternative<effect::WriteSettings>(next)) {
+      WriteSettings(channel);
+    } else if (std::holds_alternative<effect::Close>(next)) {
+      CloseChannel(channel);
+    }
   }
-  if (link.seq <= record.last_seq) return Replay(channel, std::move(submission));  // a read: served even now
-  if (store_failed_) return reject(StoreUnavailable());
-  if (link.seq != record.last_seq + 1) {
-    return reject(Error(ErrorCode::kConflict, "seq " + std::to_string(link.seq) + " does not follow the channel's last seq " +
-                                                  std::to_string(record.last_seq)));
-  }
-  if (link.prev != record.last_hash) {
-    return reject(Error(ErrorCode::kVerificationFailed,
-                        "prev does not name the channel's last TSC (seq " + std::to_string(record.last_seq) +
-                            ", hash " + record.last_hash + ")"));
-  }
-  // Only a seq with rejections pays for hashing the claim on the loop.
-  if (Negotiation& negotiation = NegotiationOf(channel); negotiation.HasRejections()) {
-    auto content = wire::ContentHash(submission.claim);
-    if (!content.ok()) return reject(content.error().WithContext("claim"));
-    if (Status allowed = negotiation.CheckClaim(*content); !allowed.ok())
-      return reject(allowed.error());
-  }
-  channel.in_flight = true;
-  const std::string channel_id = record.channel_id;
+}
+
+void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
+  const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
     TscRecord tsc;
@@ -1277,20 +1074,19 @@ void Daemon::Impl::Process(ChannelRuntime& channel, Submission submission) {
     return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc)]() mutable {
       auto live = channels_.find(channel_id);
       if (live == channels_.end()) return;
+      ChannelStateMachine& machine = live->second.machine;
       if (!status.ok()) {
-        live->second.in_flight = false;
-        CountRejection(status.error());
-        ReplyError(requester, status.error());
-        Pump(live->second);
-        return;
+        return Apply(live->second,
+                     machine.IssueFailed(std::move(requester), status.error(), StoreStatus()));
       }
-      OnIssued(channel_id, std::move(requester), std::move(tsc));
+      const std::uint64_t n = EffectiveN(machine.record());
+      Apply(live->second, machine.Issued(std::move(requester), std::move(tsc), n, StoreStatus()));
     };
   });
 }
 
 void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, submission = std::move(submission)]() -> Task {
     Status status = OkStatus();
     const std::string claim_hash = ClaimHash(submission.claim, status);
@@ -1329,208 +1125,131 @@ std::uint64_t Daemon::Impl::EffectiveN(const ChannelRecord& record) {
   return anchor_->policy().EffectiveN(record.strategy_n, record.n_override);
 }
 
-void Daemon::Impl::OnIssued(const std::string& channel_id, Requester requester, TscRecord tsc) {
-  ChannelRuntime& channel = channels_.find(channel_id)->second;
-  if (store_failed_) {
-    // Issued while another write failed: nothing is written until the store has recovered.
-    channel.in_flight = false;
-    const Error error = StoreUnavailable();
-    CountRejection(error);
-    ReplyError(requester, error);
-    Pump(channel);
-    return;
-  }
-  SettlementCommit commit;
-  commit.channel = channel.record;
-  commit.channel.last_seq = tsc.seq;
-  commit.channel.last_hash = tsc.tsc_hash;
-  if (tsc.seq - commit.channel.evidence_seq >= EffectiveN(commit.channel)) {
-    commit.evidence = EvidenceItemFor(channel_id, tsc.seq, tsc.tsc_hash);
-    commit.channel.evidence_seq = tsc.seq;
-  }
-  channel.record = commit.channel;
-  channel.record_dirty = false;
-  commit.tsc = std::move(tsc);
-  const TscRecord record_copy = commit.tsc;
-  const auto evidence = commit.evidence;
-  ++outstanding_;
-  ++store_writes_pending_;
-  writer_->Commit(std::move(commit), [this, channel_id, requester, record_copy, evidence](const Status& status) {
-    loop_.Post([this, channel_id, requester, record_copy, evidence, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      OnDurable(channel_id, requester, record_copy, evidence, status);
-    });
-  });
+void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
+  const std::string channel_id = channel.record().channel_id;
+  const TscRecord tsc = commit.commit.tsc;
+  const auto evidence = commit.commit.evidence;
+  writer_->Commit(
+      std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester),
+                                        tsc, evidence](const Status& status) {
+        ChannelRuntime& live = channels_.find(channel_id)->second;
+        if (!status.ok()) {
+          // Marked failed first: what the machine starts next sees the store as it is now.
+          OnStoreWriteFailed("commit settlement", channel_id, status.error());
+          return Apply(live, live.machine.CommitFailed(requester, status.error(), StoreStatus()));
+        }
+        Apply(live, live.machine.Committed(requester, tsc, evidence, StoreStatus()));
+      }));
 }
 
-void Daemon::Impl::OnDurable(const std::string& channel_id, const Requester& requester, const TscRecord& tsc,
-                             const std::optional<chain::EvidenceItem>& evidence, const Status& status) {
-  ChannelRuntime& channel = channels_.find(channel_id)->second;
-  channel.in_flight = false;
-  if (!status.ok()) {
-    // Not known to be durable, so not acknowledged: the channel's head goes back to the last
-    // acknowledged TSC until recovery reads the store (the commit may have reached the disk).
-    channel.record.last_seq = channel.durable_seq;
-    channel.record.last_hash = channel.durable_hash;
-    channel.record.evidence_seq = channel.durable_evidence_seq;
-    OnStoreWriteFailed("commit settlement", channel_id, status.error());
-    const Error error(ErrorCode::kUnavailable, "the TSC could not be stored and is not issued: " + status.error().message());
-    CountRejection(error);
-    ReplyError(requester, error);
-    Pump(channel);
-    return;
-  }
-  channel.durable_seq = tsc.seq;
-  channel.durable_hash = tsc.tsc_hash;
+void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledge& acknowledged) {
+  const Requester& requester = acknowledged.to;
+  const TscRecord& tsc = acknowledged.tsc;
   ++issued_;
   metrics_->TscIssued();
-  metrics_->SettlementDurable(std::chrono::duration<double>(Clock::now() - requester.received).count());
-  if (evidence) {
-    channel.durable_evidence_seq = evidence->seq;
-    anchor_->Submit(*evidence);
-  }
+  metrics_->SettlementDurable(
+      std::chrono::duration<double>(Clock::now() - requester.received).count());
   Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
-                       .Add("channel", channel_id)
+                       .Add("channel", tsc.channel_id)
                        .Add("seq", tsc.seq)
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
-  Publish(channel, wire::FrameBuilder(wire::MessageType::kEventTsc).Add("channel", channel_id).Add("seq", tsc.seq).AddRaw("tsc", tsc.tsc).Finish());
-  metrics_->SettlementPublished(std::chrono::duration<double>(Clock::now() - requester.received).count());
-  if (channel.record_dirty) PersistSettings(channel);
-  Pump(channel);
+  Publish(channel, wire::FrameBuilder(wire::MessageType::kEventTsc)
+                       .Add("channel", tsc.channel_id)
+                       .Add("seq", tsc.seq)
+                       .AddRaw("tsc", tsc.tsc)
+                       .Finish());
+  metrics_->SettlementPublished(
+      std::chrono::duration<double>(Clock::now() - requester.received).count());
 }
 
-void Daemon::Impl::Pump(ChannelRuntime& channel) {
-  while (!channel.in_flight && !channel.waiting.empty()) {
-    Submission next = std::move(channel.waiting.front());
-    channel.waiting.pop_front();
-    Process(channel, std::move(next));
-  }
-  if (!channel.in_flight && channel.closing) CloseChannel(channel);
-}
-
-void Daemon::Impl::PersistSettings(ChannelRuntime& channel) {
-  // In flight: the commit's record predates the change. Store failed: the head in memory may lag
-  // the store's, so the record is written only after recovery has reloaded it.
-  if (channel.in_flight || store_failed_) {
-    channel.record_dirty = true;
-    return;
-  }
-  channel.record_dirty = false;
-  ++outstanding_;
-  ++store_writes_pending_;
-  const std::string channel_id = channel.record.channel_id;
-  writer_->PutChannel(channel.record, [this, channel_id](const Status& status) {
-    loop_.Post([this, channel_id, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      ChannelRuntime& stored = channels_.find(channel_id)->second;
-      if (!status.ok()) {
-        OnStoreWriteFailed("store channel", channel_id, status.error());
-        stored.record_dirty = true;  // written again once the store recovers
-        return;
-      }
-      for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
-        Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id).Add("policy", PolicyJson(&stored)).Finish());
-      }
-    });
-  });
+void Daemon::Impl::WriteSettings(ChannelRuntime& channel) {
+  const std::string channel_id = channel.record().channel_id;
+  writer_->PutChannel(
+      channel.record(), OnLoop([this, channel_id](const Status& status) {
+        ChannelRuntime& stored = channels_.find(channel_id)->second;
+        if (!status.ok()) {
+          OnStoreWriteFailed("store channel", channel_id, status.error());
+          stored.machine.SettingsNotStored();  // written again once the store recovers
+          return;
+        }
+        for (const auto& requester : std::exchange(stored.settings_requesters, {})) {
+          Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
+                               .Add("policy", PolicyJson(&stored))
+                               .Finish());
+        }
+      }));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Store failure and recovery
-
-Error Daemon::Impl::StoreUnavailable() const {
-  return Error(ErrorCode::kUnavailable, "the store cannot write (" + store_error_ +
-                                            "); settlements are not accepted until it recovers");
-}
+// Store failure and recovery (the state and the probe are the store guard's)
 
 void Daemon::Impl::OnStoreWriteFailed(std::string_view what, const std::string& channel_id, const Error& error) {
   Log(LogLevel::kError, "store write failed", {{"write", what}, {"channel", channel_id}, {"error", error.ToString()}});
-  if (store_failed_) return;
-  store_failed_ = true;
-  store_failed_since_ = Clock::now();
-  store_error_ = error.message();
-  Log(LogLevel::kError, "store cannot write; settlements stop until it recovers", {{"error", error.ToString()}});
-  ReportStoreHealth();
+  if (store_guard_->WriteFailed(error, Clock::now())) ReportStoreHealth();
 }
 
-// Recovery reloads the channels' heads, which must not move under it: no commit or record write
-// may be on its way.
-bool Daemon::Impl::StoreQuiet() const {
-  if (store_writes_pending_ > 0) return false;
-  return std::none_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.in_flight; });
+// Recovery reloads the channels' heads, which must not move under it.
+bool Daemon::Impl::ChannelsQuiet() const {
+  return std::none_of(channels_.begin(), channels_.end(),
+                      [](const auto& entry) { return entry.second.machine.in_flight(); });
 }
 
 void Daemon::Impl::ProbeStore() {
-  store_probe_in_flight_ = true;
+  store_guard_->ProbeStarted();
   Async([this]() -> Task {
-    // While the store failed nothing writes channel records, so what is read here stays current
-    // until the loop applies it.
-    Result<std::vector<ChannelRecord>> records = Error(ErrorCode::kUnavailable, "");
-    Result<std::vector<chain::EvidenceItem>> pending = Error(ErrorCode::kUnavailable, "");
-    Status probed = store_->Probe();
-    if (probed.ok()) records = store_->ListChannels();
-    if (records.ok()) pending = store_->PendingEvidence();
-    return [this, records = std::move(records), pending = std::move(pending)] {
-      store_probe_in_flight_ = false;
-      if (records.ok() && pending.ok()) OnStoreRecovered(*records, *pending);
+    auto probed = store_guard_->Probe();
+    return [this, probed = std::move(probed)]() mutable {
+      std::chrono::milliseconds down{};
+      auto recovery = store_guard_->ProbeFinished(std::move(probed), Clock::now(), down);
+      if (recovery.ok()) OnStoreRecovered(*recovery, down);
     };
   });
 }
 
-void Daemon::Impl::OnStoreRecovered(const std::vector<ChannelRecord>& records,
-                                    const std::vector<chain::EvidenceItem>& pending) {
-  // Evidence beyond a channel's last acknowledged evidence seq became durable in a commit reported
-  // as failed; the anchor service has never seen it.
-  std::uint64_t evidence_resubmitted = 0;
-  for (const auto& item : pending) {
-    auto channel = channels_.find(item.channel_id);
-    if (channel == channels_.end() || item.seq <= channel->second.durable_evidence_seq) continue;
-    anchor_->Submit(item);
-    ++evidence_resubmitted;
-  }
+void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
+                                    std::chrono::milliseconds down) {
+  const auto resubmit = StoreGuard::EvidenceToResubmit(
+      recovery.pending_evidence,
+      [this](const std::string& channel_id) -> std::optional<std::uint64_t> {
+        auto channel = channels_.find(channel_id);
+        if (channel == channels_.end()) return std::nullopt;
+        return channel->second.machine.acknowledged().evidence_seq;
+      });
+  for (const auto& item : resubmit) anchor_->Submit(item);
   // The store is the source of truth for each head; settings and state stay as in memory.
   std::map<std::string_view, const ChannelRecord*> stored;
-  for (const auto& record : records) stored.emplace(record.channel_id, &record);
+  for (const auto& record : recovery.records) stored.emplace(record.channel_id, &record);
   std::uint64_t unacknowledged = 0;
   for (auto& [id, channel] : channels_) {
     auto found = stored.find(id);
     if (found == stored.end()) {
-      channel.record_dirty = true;  // opened while the store could not write
+      channel.machine.SettingsNotStored();  // opened while the store could not write
       continue;
     }
-    const ChannelRecord& record = *found->second;
-    unacknowledged += record.last_seq - std::min(record.last_seq, channel.durable_seq);
-    channel.durable_seq = channel.record.last_seq = record.last_seq;
-    channel.durable_hash = channel.record.last_hash = record.last_hash;
-    channel.durable_evidence_seq = channel.record.evidence_seq = record.evidence_seq;
+    unacknowledged += channel.machine.ReloadHead(*found->second);
   }
-  const auto down = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - store_failed_since_);
-  store_failed_ = false;
-  store_error_.clear();
   Log(LogLevel::kInfo, "store recovered",
       {{"down_ms", static_cast<std::uint64_t>(down.count())},
        {"stored_unacknowledged_tscs", unacknowledged},
-       {"evidence_resubmitted", evidence_resubmitted}});
+       {"evidence_resubmitted", static_cast<std::uint64_t>(resubmit.size())}});
   ReportStoreHealth();
   for (auto& [id, channel] : channels_) {
-    if (channel.record_dirty) PersistSettings(channel);
+    if (channel.machine.settings_dirty()) PersistSettings(channel);
     Pump(channel);  // closes the channels whose close waited for the store
   }
 }
 
 void Daemon::Impl::ReportStoreHealth() {
-  const ChannelStore::WriteHealth health = store_->write_health();
-  metrics_->SetStoreHealth(!store_failed_, health.write_failures, health.reopens);
+  const ChannelStore::WriteHealth health = store_guard_->write_health();
+  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t after = wire::UintMember(message, "after");
   const std::size_t limit = static_cast<std::size_t>(wire::OptionalUint(message, "limit").value_or(100));
-  const std::uint64_t last = channel.durable_seq;
+  const std::uint64_t last = channel.machine.acknowledged().seq;
   PeerAsync(from, true, [this, channel_id, after, limit, last, from]() -> Task {
     auto tscs = store_->ListTscs(channel_id, after, limit);
     return [this, channel_id, last, from, tscs = std::move(tscs)] {
@@ -1555,11 +1274,13 @@ void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wi
 }
 
 void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t seq = wire::UintMember(message, "seq");
-  if (seq > channel.durable_seq) {
-    return ReplyError(from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) + " (last is " +
-                                                            std::to_string(channel.durable_seq) + ")"));
+  const std::uint64_t acknowledged = channel.machine.acknowledged().seq;
+  if (seq > acknowledged) {
+    return ReplyError(
+        from, Error(ErrorCode::kNotFound, "channel has no TSC " + std::to_string(seq) +
+                                              " (last is " + std::to_string(acknowledged) + ")"));
   }
   const std::uint64_t anchored = channel.anchored_seq;
   PeerAsync(from, true, [this, channel_id, seq, anchored, from]() -> Task {
@@ -1605,24 +1326,25 @@ void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& chan
   };
   if (role != Role::kConsumer)
     return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(
-        Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+        Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
   }
   Json document = wire::ObjectMember(message, "rejection");
   auto read = wire::ReadRejection(document);
   if (!read.ok()) return refuse(read.error());
-  if (read->channel != channel.record.channel_id) {
+  if (read->channel != channel.record().channel_id) {
     return refuse(
         Error(ErrorCode::kInvalidArgument,
               "the rejection names channel " + read->channel + ", not the channel it was sent to"));
   }
-  if (read->consumer != channel.record.consumer) {
-    return refuse(Error(ErrorCode::kPermissionDenied,
-                        "the rejection names " + read->consumer +
-                            " as consumer; the channel's consumer is " + channel.record.consumer));
+  if (read->consumer != channel.record().consumer) {
+    return refuse(
+        Error(ErrorCode::kPermissionDenied, "the rejection names " + read->consumer +
+                                                " as consumer; the channel's consumer is " +
+                                                channel.record().consumer));
   }
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
               auto verified = wire::VerifyRejection(document, *resolver_);
@@ -1642,10 +1364,10 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
   if (!rejection.ok()) return refuse(rejection.error());
   ChannelRuntime& channel = channels_.find(channel_id)->second;
   // Checked here, on the loop, where nothing can settle the seq between the check and the record.
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(Error(ErrorCode::kConflict, "channel " + channel_id + " is closed"));
   }
-  const std::uint64_t next = channel.record.last_seq + 1;
+  const std::uint64_t next = channel.record().last_seq + 1;
   if (rejection->seq < next) {
     return refuse(
         Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
@@ -1656,15 +1378,15 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                                   " is not the next seq of the channel (" +
                                                   std::to_string(next) + ")"));
   }
-  if (channel.in_flight) {
+  if (channel.machine.in_flight()) {
     return refuse(
         Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
                                         " is being issued; it cannot be rejected any more"));
   }
-  Negotiation& negotiation = NegotiationOf(channel);
+  Negotiation& negotiation = channel.machine.negotiation();
   if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
     return refuse(allowed.error());
-  if (store_failed_) return refuse(StoreUnavailable());
+  if (Status store = StoreStatus(); !store.ok()) return refuse(store.error());
   // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
   // write leaves it refused in memory (stricter, and the consumer is told to send it again).
   // A rejection sent again keeps the content hash recorded the first time.
@@ -1688,33 +1410,27 @@ void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string&
                                 .Add("seq", next)
                                 .Add("rejection", record.document)
                                 .Finish();
-  ++outstanding_;
-  ++store_writes_pending_;
   writer_->PutRejection(std::move(record),
-                        [this, from, channel_id, next, code, event](const Status& status) {
-                          loop_.Post([this, from, channel_id, next, code, event, status] {
-                            --outstanding_;
-                            --store_writes_pending_;
-                            ChannelRuntime& stored = channels_.find(channel_id)->second;
-                            if (!status.ok()) {
-                              OnStoreWriteFailed("store rejection", channel_id, status.error());
-                              return ReplyError(from, StoreUnavailable());
-                            }
-                            metrics_->BillRejected(code);
-                            Log(LogLevel::kInfo, "proposal rejected",
-                                {{"channel", channel_id}, {"seq", next}, {"code", code}});
-                            Publish(stored, event, Role::kProvider);
-                            Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
-                                            .Add("channel", channel_id)
-                                            .Add("seq", next)
-                                            .Finish());
-                          });
-                        });
+                        OnLoop([this, from, channel_id, next, code, event](const Status& status) {
+                          ChannelRuntime& stored = channels_.find(channel_id)->second;
+                          if (!status.ok()) {
+                            OnStoreWriteFailed("store rejection", channel_id, status.error());
+                            return ReplyError(from, StoreStatus().error());
+                          }
+                          metrics_->BillRejected(code);
+                          Log(LogLevel::kInfo, "proposal rejected",
+                              {{"channel", channel_id}, {"seq", next}, {"code", code}});
+                          Publish(stored, event, Role::kProvider);
+                          Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
+                                          .Add("channel", channel_id)
+                                          .Add("seq", next)
+                                          .Finish());
+                        }));
 }
 
 void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
                               const wire::Message& message) {
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   const std::uint64_t from_seq = wire::OptionalUint(message, "from_seq").value_or(1);
   std::optional<Json> closing = channel.closing_record;
   PeerAsync(from, true, [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
@@ -1749,20 +1465,20 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
   };
   if (role == Role::kAuditor)
     return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
-  if (channel.record.state == ChannelState::kClosed || channel.closing) {
+  if (channel.machine.ended()) {
     return refuse(Error(ErrorCode::kConflict,
-                        "channel " + channel.record.channel_id + " is closed or closing"));
+                        "channel " + channel.record().channel_id + " is closed or closing"));
   }
   Json document = wire::ObjectMember(message, "request");
   auto read = wire::ReadCloseRequest(document);
   if (!read.ok()) return refuse(read.error());
   const std::string& sender =
-      role == Role::kProvider ? channel.record.provider : channel.record.consumer;
-  if (read->channel != channel.record.channel_id || read->party != sender) {
+      role == Role::kProvider ? channel.record().provider : channel.record().consumer;
+  if (read->channel != channel.record().channel_id || read->party != sender) {
     return refuse(Error(ErrorCode::kPermissionDenied,
                         "the close request must name this channel and " + sender));
   }
-  const std::string channel_id = channel.record.channel_id;
+  const std::string channel_id = channel.record().channel_id;
   PeerAsync(from, false,
             [this, from, channel_id, document = std::move(document)]() mutable -> Task {
               auto verified = wire::VerifyCloseRequest(document, *resolver_);
@@ -1773,7 +1489,7 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
                   return ReplyError(from, verified.error());
                 }
                 ChannelRuntime& channel = channels_.find(channel_id)->second;
-                if (channel.record.state == ChannelState::kClosed || channel.closing) {
+                if (channel.machine.ended()) {
                   const Error error(ErrorCode::kConflict,
                                     "channel " + channel_id + " is closed or closing");
                   CountRejection(error);
@@ -1781,58 +1497,14 @@ void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& 
                 }
                 channel.close_request = std::move(document);
                 channel.party_close_requesters.push_back(from);
-                channel.closing = true;
-                Pump(channel);  // closes once the settlement in flight, if any, is done
+                // Closes once the settlement in flight, if any, is done.
+                Apply(channel, channel.machine.RequestClose(StoreStatus()));
               };
             });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Channels
-
-Result<Daemon::Impl::PreparedChannel> Daemon::Impl::PrepareChannel(const std::string& tic_id) {
-  TCC_ASSIGN_OR_RETURN(auto recorded, adapter_->GetTic(tic_id));
-  if (recorded.value.tcc_did != did_) {
-    return Error(ErrorCode::kPermissionDenied,
-                 "TIC " + tic_id + " names TCC " + recorded.value.tcc_did + ", not this one (" + did_ + ")");
-  }
-  auto tic = Json::Parse(AsChars(recorded.value.content));
-  if (!tic.ok()) return std::move(tic).error().WithContext("recorded TIC " + tic_id);
-  TCC_ASSIGN_OR_RETURN(std::string hash, vc::CredentialHash(*tic));
-  if (hash != tic_id) return Error(ErrorCode::kVerificationFailed, "recorded TIC " + tic_id + " hashes to " + hash);
-  auto tit_named = vc::ReadNamedTemplate(*tic);
-  if (!tit_named.ok()) return std::move(tit_named).error().WithContext("TIC " + tic_id);
-  TCC_ASSIGN_OR_RETURN(auto tit, GetTemplate(tit_named->id, tit_named->version));
-  auto verified = vc::VerifyTic(*tic, *tit, *resolver_);
-  if (!verified.ok()) return std::move(verified).error().WithContext("TIC " + tic_id);
-  if (verified->tst_id.empty()) return Error(ErrorCode::kInvalidArgument, "TIC " + tic_id + " names no TST");
-  TCC_ASSIGN_OR_RETURN(auto tst, GetTemplate(verified->tst_id, verified->tst_version));
-
-  PreparedChannel prepared;
-  ChannelRecord& record = prepared.record;
-  record.channel_id = tic_id;
-  record.provider = verified->provider;
-  record.consumer = verified->consumer;
-  record.tst_id = verified->tst_id;
-  record.tst_version = verified->tst_version;
-  record.last_hash = tic_id;
-  record.opened_ms = UnixMillis();
-  const Json* subject = tic->Find("credentialSubject");
-  if (const Json* settlement = subject->Find("settlement"); settlement != nullptr && settlement->is_object()) {
-    if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number()) {
-      if (auto valid = JsonInteger(n->as_number(), 1)) record.strategy_n = *valid;
-    }
-  }
-  if (const Json* auditors = subject->Find("auditors"); auditors != nullptr) {
-    if (!auditors->is_array()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
-    for (const auto& auditor : auditors->as_array()) {
-      if (!auditor.is_string()) return Error(ErrorCode::kInvalidArgument, "TIC auditors must be an array of DIDs");
-      record.auditors.push_back(auditor.as_string());
-    }
-  }
-  prepared.tst = std::move(tst);
-  return prepared;
-}
 
 void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requester> requester) {
   if (auto existing = channels_.find(tic_id); existing != channels_.end()) {
@@ -1844,7 +1516,7 @@ void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requeste
     return;
   }
   Async([this, tic_id, requester]() -> Task {
-    auto prepared = PrepareChannel(tic_id);
+    auto prepared = PrepareChannel(*adapter_, *templates_, *resolver_, did_, tic_id, UnixMillis());
     return [this, tic_id, requester, prepared = std::move(prepared)]() mutable {
       OnPrepared(std::move(prepared), tic_id, requester);
     };
@@ -1863,54 +1535,48 @@ void Daemon::Impl::OnPrepared(Result<PreparedChannel> prepared, const std::strin
     if (requester) ReplyError(*requester, Error(ErrorCode::kResourceExhausted, "the channel limit is reached"));
     return;
   }
-  ChannelRuntime runtime;
+  ChannelRuntime runtime(std::move(prepared->record));
   runtime.tst = std::move(prepared->tst);
-  runtime.durable_hash = prepared->record.last_hash;
-  runtime.record = std::move(prepared->record);
   ChannelRuntime& channel = channels_.emplace(tic_id, std::move(runtime)).first->second;
   // A channel the store could not take stays open in memory (members may join and read it) and is
   // written once the store recovers; settlements wait for that anyway.
   const auto not_stored = [this, tic_id, requester](ChannelRuntime& unstored) {
-    unstored.record_dirty = true;
+    unstored.machine.SettingsNotStored();
     if (requester) {
       ReplyError(*requester, Error(ErrorCode::kUnavailable, "channel " + tic_id +
                                                                 " is not stored yet: the store cannot write; it is stored once the store recovers"));
     }
   };
-  if (store_failed_) return not_stored(channel);
-  ++outstanding_;
-  ++store_writes_pending_;
-  writer_->PutChannel(channel.record, [this, tic_id, requester, not_stored](const Status& status) {
-    loop_.Post([this, tic_id, requester, not_stored, status] {
-      --outstanding_;
-      --store_writes_pending_;
-      auto opened = channels_.find(tic_id);
-      if (!status.ok()) {
-        OnStoreWriteFailed("store channel", tic_id, status.error());
-        not_stored(opened->second);
-        return;
-      }
-      metrics_->ChannelOpened();
-      Log(LogLevel::kInfo, "channel opened",
-          {{"channel", tic_id}, {"provider", opened->second.record.provider}, {"consumer", opened->second.record.consumer},
-           {"n", EffectiveN(opened->second.record)}});
-      if (requester) {
-        Reply(*requester, wire::FrameBuilder(wire::MessageType::kReply, requester->request_id)
-                              .Add("channel", ChannelStateJson(opened->second))
-                              .Finish());
-      }
-    });
-  });
+  if (!store_guard_->ok()) return not_stored(channel);
+  writer_->PutChannel(channel.record(),
+                      OnLoop([this, tic_id, requester, not_stored](const Status& status) {
+                        auto opened = channels_.find(tic_id);
+                        if (!status.ok()) {
+                          OnStoreWriteFailed("store channel", tic_id, status.error());
+                          not_stored(opened->second);
+                          return;
+                        }
+                        metrics_->ChannelOpened();
+                        Log(LogLevel::kInfo, "channel opened",
+                            {{"channel", tic_id},
+                             {"provider", opened->second.record().provider},
+                             {"consumer", opened->second.record().consumer},
+                             {"n", EffectiveN(opened->second.record())}});
+                        if (requester) {
+                          Reply(*requester, wire::FrameBuilder(wire::MessageType::kReply, requester->request_id)
+                                                .Add("channel", ChannelStateJson(opened->second))
+                                                .Finish());
+                        }
+                      }));
 }
 
 void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
-  if (store_failed_) return;  // still closing: closed once the store recovers
-  channel.closing = false;
-  for (auto& waiting : channel.waiting) {
-    ReplyError(waiting.requester, Error(ErrorCode::kConflict, "channel " + channel.record.channel_id + " is closed"));
+  // Only started by the machine (effect::Close): nothing in flight, and the store writes.
+  for (const auto& waiting : channel.machine.BeginClose()) {
+    ReplyError(waiting, Error(ErrorCode::kConflict,
+                              "channel " + channel.record().channel_id + " is closed"));
   }
-  channel.waiting.clear();
-  ChannelRecord& record = channel.record;
+  const ChannelRecord& record = channel.record();
   const std::string channel_id = record.channel_id;
   if (channel.close_request) {
     // Signed over the final head: the closing record names the last TSC, which the close anchors.
@@ -1929,78 +1595,64 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
     } else {
       channel.closing_record = std::move(closing).value();
       // Queued before the channel's close, so the store never holds a party's close without it.
-      ++outstanding_;
-      ++store_writes_pending_;
       writer_->PutClosingRecord(channel_id, channel.closing_record->Serialize(),
-                                [this, channel_id](const Status& status) {
-                                  loop_.Post([this, channel_id, status] {
-                                    --outstanding_;
-                                    --store_writes_pending_;
-                                    if (!status.ok())
-                                      OnStoreWriteFailed("store closing record", channel_id,
-                                                         status.error());
-                                  });
-                                });
+                                OnLoop([this, channel_id](const Status& status) {
+                                  if (!status.ok())
+                                    OnStoreWriteFailed("store closing record", channel_id,
+                                                       status.error());
+                                }));
     }
   }
-  record.state = ChannelState::kClosed;
-  record.closed_ms = UnixMillis();
-  auto finish = [this, channel_id](const Status& status, std::optional<chain::EvidenceItem> item) {
-    loop_.Post([this, channel_id, status, item] {
-      --outstanding_;
-      --store_writes_pending_;
-      auto closed = channels_.find(channel_id);
-      if (!status.ok()) {
-        // Not known to be stored: the channel goes on closing, and the close is written again
-        // (and only then answered) once the store recovers.
-        OnStoreWriteFailed("store channel close", channel_id, status.error());
-        ChannelRecord& reopened = closed->second.record;
-        reopened.state = ChannelState::kOpen;
-        reopened.closed_ms = 0;
-        reopened.evidence_seq = closed->second.durable_evidence_seq;
-        closed->second.closing = true;
-        return;
+  ChannelStateMachine::CloseWrite write = channel.machine.MarkClosed(UnixMillis());
+  // On the loop, with the outcome of the close's write.
+  auto finish = [this, channel_id](const Status& status,
+                                   const std::optional<chain::EvidenceItem>& item) {
+    auto closed = channels_.find(channel_id);
+    if (!status.ok()) {
+      // Not known to be stored: the channel goes on closing, and the close is written again
+      // (and only then answered) once the store recovers.
+      OnStoreWriteFailed("store channel close", channel_id, status.error());
+      closed->second.machine.CloseFailed();
+      return;
+    }
+    closed->second.machine.CloseStored(item);
+    if (item) {
+      // Closing anchors the last TSC at once rather than at the next interval.
+      anchor_->Submit(*item);
+      anchor_->Flush();
+    }
+    metrics_->ChannelClosed();
+    Log(LogLevel::kInfo, "channel closed",
+        {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
+    Publish(closed->second, wire::FrameBuilder(wire::MessageType::kEventChannel)
+                                .Add("channel", channel_id)
+                                .Add("state", ChannelStateJson(closed->second))
+                                .Finish());
+    for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
+      Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
+                           .Add("channel", ChannelStateJson(closed->second))
+                           .Finish());
+    }
+    if (closed->second.closing_record) {
+      const Json& closing = *closed->second.closing_record;
+      if (const Json* code = closing.Find("code"); code != nullptr && code->is_string()) {
+        metrics_->ClosedByParty(code->as_string());
       }
-      if (item) {
-        closed->second.durable_evidence_seq = item->seq;
-        // Closing anchors the last TSC at once rather than at the next interval.
-        anchor_->Submit(*item);
-        anchor_->Flush();
-      }
-      metrics_->ChannelClosed();
-      Log(LogLevel::kInfo, "channel closed", {{"channel", channel_id}, {"last_seq", closed->second.durable_seq}});
-      Publish(closed->second, wire::FrameBuilder(wire::MessageType::kEventChannel)
-                                   .Add("channel", channel_id)
-                                   .Add("state", ChannelStateJson(closed->second))
-                                   .Finish());
-      for (const auto& requester : std::exchange(closed->second.close_requesters, {})) {
+      for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
         Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
-                             .Add("channel", ChannelStateJson(closed->second))
+                             .Add("channel", channel_id)
+                             .Add("closing", closing)
+                             .Add("state", ChannelStateJson(closed->second))
                              .Finish());
       }
-      if (closed->second.closing_record) {
-        const Json& closing = *closed->second.closing_record;
-        if (const Json* code = closing.Find("code"); code != nullptr && code->is_string()) {
-          metrics_->ClosedByParty(code->as_string());
-        }
-        for (const auto& requester : std::exchange(closed->second.party_close_requesters, {})) {
-          Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
-                               .Add("channel", channel_id)
-                               .Add("closing", closing)
-                               .Add("state", ChannelStateJson(closed->second))
-                               .Finish());
-        }
-      }
-    });
+    }
   };
-  ++outstanding_;
-  ++store_writes_pending_;
-  if (record.last_seq > record.evidence_seq) {
-    const chain::EvidenceItem item = EvidenceItemFor(channel_id, record.last_seq, record.last_hash);
-    record.evidence_seq = record.last_seq;
-    writer_->AddPendingEvidence(item, record, [finish, item](const Status& status) { finish(status, item); });
+  const std::optional<chain::EvidenceItem> item = write.evidence;
+  StoreWriter::Done done = OnLoop([finish, item](const Status& status) { finish(status, item); });
+  if (item) {
+    writer_->AddPendingEvidence(*item, std::move(write.record), std::move(done));
   } else {
-    writer_->PutChannel(record, [finish](const Status& status) { finish(status, std::nullopt); });
+    writer_->PutChannel(std::move(write.record), std::move(done));
   }
 }
 
@@ -2019,10 +1671,12 @@ void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles)
 }
 
 Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
-  const ChannelRecord& record = channel.record;
+  const ChannelRecord& record = channel.record();
+  const ChannelStateMachine::Head& acknowledged = channel.machine.acknowledged();
   Json state = Json::Object();
   state.Set("channel", record.channel_id);
-  state.Set("state", channel.closing ? std::string("closing") : std::string(ChannelStateName(record.state)));
+  state.Set("state", channel.machine.closing() ? std::string("closing")
+                                               : std::string(ChannelStateName(record.state)));
   state.Set("provider", record.provider);
   state.Set("consumer", record.consumer);
   state.Set("auditors", StringArray(record.auditors));
@@ -2030,10 +1684,10 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   tst.Set("id", record.tst_id);
   tst.Set("version", static_cast<std::uint64_t>(record.tst_version));
   state.Set("tst", std::move(tst));
-  state.Set("last_seq", channel.durable_seq);
-  state.Set("last_hash", channel.durable_hash);
+  state.Set("last_seq", acknowledged.seq);
+  state.Set("last_hash", acknowledged.hash);
   state.Set("n", EffectiveN(record));
-  state.Set("evidence_seq", channel.durable_evidence_seq);
+  state.Set("evidence_seq", acknowledged.evidence_seq);
   state.Set("anchored_seq", channel.anchored_seq);
   state.Set("members", static_cast<std::uint64_t>(channel.members.size()));
   if (channel.closing_record) {
@@ -2054,7 +1708,7 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
   if (frames.size() != 2) return;
   Requester from{true, frames[0].data, 0};
   // The ZAP handler admits only admin keys to this socket; check again, cheaply, per request.
-  if (!admin_curve_keys_.contains(frames[1].user_id)) return;
+  if (!admission_->IsAdmin(frames[1].user_id)) return;
   auto message = wire::DecodeMessage(frames[1].data);
   if (!message.ok()) {
     CountRejection(message.error());
@@ -2067,21 +1721,20 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
       return Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Finish());
     case wire::MessageType::kControlOpen:
       if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
-      if (store_failed_) return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
+      if (!store_guard_->ok())
+        return ReplyError(
+            from, Error(ErrorCode::kUnavailable, "the store cannot write; no channel is opened"));
       return OpenChannel(std::string(wire::StringMember(*message, "tic")), from);
     case wire::MessageType::kControlClose: {
       auto channel = channels_.find(wire::StringMember(*message, "channel"));
       if (channel == channels_.end()) {
         return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(wire::StringMember(*message, "channel"))));
       }
-      if (channel->second.record.state == ChannelState::kClosed) {
+      if (channel->second.record().state == ChannelState::kClosed) {
         return Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("channel", ChannelStateJson(channel->second)).Finish());
       }
       channel->second.close_requesters.push_back(from);
-      if (!channel->second.closing) {
-        channel->second.closing = true;
-        Pump(channel->second);
-      }
+      Apply(channel->second, channel->second.machine.RequestClose(StoreStatus()));
       return;
     }
     case wire::MessageType::kControlPolicy:
@@ -2102,134 +1755,79 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
 }
 
 Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
-  Json policy = Json::Object();
-  {
-    std::lock_guard lock(anchor_->policy_mutex());
-    const AnchorPolicyOptions& options = anchor_->policy().options();
-    policy.Set("default_n", options.default_n);
-    policy.Set("n_min", options.n_min);
-    policy.Set("n_max", options.n_max);
-    policy.Set("adaptive", options.adaptive);
-    policy.Set("factor", anchor_->policy().factor());
-  }
-  if (channel != nullptr) {
-    policy.Set("channel", channel->record.channel_id);
-    policy.Set("strategy_n", channel->record.strategy_n);
-    if (channel->record.n_override) policy.Set("n_override", *channel->record.n_override);
-    policy.Set("n", EffectiveN(channel->record));
-  }
-  return policy;
+  std::lock_guard lock(anchor_->policy_mutex());
+  return control::PolicyJson(anchor_->policy(), channel == nullptr ? nullptr : &channel->record());
 }
 
 void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& message) {
   const Json* channel_member = message.body.Find("channel");
-  const auto n = wire::OptionalUint(message, "n");
   if (channel_member != nullptr) {
     auto channel = channels_.find(channel_member->as_string());
     if (channel == channels_.end()) {
       return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + channel_member->as_string()));
     }
-    if (wire::OptionalBool(message, "adaptive") || wire::OptionalUint(message, "n_min") || wire::OptionalUint(message, "n_max")) {
-      return ReplyError(from, Error(ErrorCode::kInvalidArgument,
-                                    "adaptive, n_min and n_max are global; only n can be set per channel"));
-    }
+    Result<std::optional<std::uint64_t>> n = Error(ErrorCode::kInternal, "");
     {
       std::lock_guard lock(anchor_->policy_mutex());
-      const AnchorPolicyOptions& options = anchor_->policy().options();
-      if (n && (*n < options.n_min || *n > options.n_max)) {
-        return ReplyError(from, Error(ErrorCode::kInvalidArgument,
-                                      "n must be within [" + std::to_string(options.n_min) + ", " +
-                                          std::to_string(options.n_max) + "]"));
-      }
+      n = control::ChannelPolicyChange(message, anchor_->policy().options());
     }
-    if (store_failed_) {
+    if (!n.ok()) return ReplyError(from, n.error());
+    if (!store_guard_->ok()) {
       return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
     }
-    channel->second.record.n_override = n;
+    channel->second.machine.SetNOverride(*n);
     // Answered once stored (after the channel's in-flight commit, if any).
     channel->second.settings_requesters.push_back(from);
     PersistSettings(channel->second);
-    Log(LogLevel::kInfo, "channel policy", {{"channel", channel->first}, {"n", EffectiveN(channel->second.record)}});
+    Log(LogLevel::kInfo, "channel policy",
+        {{"channel", channel->first}, {"n", EffectiveN(channel->second.record())}});
     return;
   }
   {
     std::lock_guard lock(anchor_->policy_mutex());
-    AnchorPolicyOptions options = anchor_->policy().options();
-    if (n) options.default_n = *n;
-    if (auto adaptive = wire::OptionalBool(message, "adaptive")) options.adaptive = *adaptive;
-    if (auto n_min = wire::OptionalUint(message, "n_min")) options.n_min = *n_min;
-    if (auto n_max = wire::OptionalUint(message, "n_max")) options.n_max = *n_max;
-    if (Status set = anchor_->policy().SetOptions(options); !set.ok()) return ReplyError(from, set.error());
+    AnchorPolicy& policy = anchor_->policy();
+    if (Status set = policy.SetOptions(control::GlobalPolicyChange(message, policy.options()));
+        !set.ok()) {
+      return ReplyError(from, set.error());
+    }
   }
   Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});
   Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
 }
 
 void Daemon::Impl::ControlHealth(const Requester& from) {
-  Json health = Json::Object();
-  health.Set("did", did_);
-  health.Set("listen", listen_endpoint_);
-  health.Set("control", control_endpoint_);
-  std::uint64_t open = 0;
-  for (const auto& [id, channel] : channels_) open += channel.record.state == ChannelState::kOpen ? 1 : 0;
-  health.Set("channels_open", open);
-  health.Set("channels", static_cast<std::uint64_t>(channels_.size()));
-  health.Set("connections", static_cast<std::uint64_t>(peers_->admitted_count()));
-  health.Set("unauthenticated_connections", static_cast<std::uint64_t>(peers_->unauthenticated_count()));
-  health.Set("peer_queued_bytes", peers_->queued_bytes());
-  health.Set("issued", issued_);
-  health.Set("replayed", replayed_);
-  health.Set("dropped_events", dropped_events_);
-  Json rejected = Json::Object();
-  for (const auto& [reason, count] : rejected_) rejected.Set(reason, count);
-  health.Set("rejected", std::move(rejected));
-  Json auth = Json::Object();
-  auth.Set("ok", auth_ok_);
-  Json failures = Json::Object();
-  for (const auto& [reason, count] : auth_failures_) failures.Set(reason, count);
-  auth.Set("failures", std::move(failures));
-  health.Set("auth", std::move(auth));
-  const AnchorStats anchoring = anchor_->stats();
-  Json anchor = Json::Object();
-  anchor.Set("batches", anchoring.batches_anchored);
-  anchor.Set("leaves", anchoring.leaves_anchored);
-  anchor.Set("queued", static_cast<std::uint64_t>(anchoring.queued_items));
-  anchor.Set("in_flight", static_cast<std::uint64_t>(anchoring.in_flight_items));
-  anchor.Set("adapter_errors", anchoring.adapter_errors);
-  anchor.Set("last_root", anchoring.last_root_hex);
-  anchor.Set("last_height", anchoring.last_height);
-  anchor.Set("last_latency_ms", static_cast<double>(anchoring.last_anchor_latency.count()) / 1000.0);
-  anchor.Set("last_error", anchoring.last_error);
-  health.Set("anchoring", std::move(anchor));
-  health.Set("policy", PolicyJson(nullptr));
+  control::HealthFacts facts;
+  facts.did = did_;
+  facts.listen = listen_endpoint_;
+  facts.control = control_endpoint_;
+  for (const auto& [id, channel] : channels_)
+    facts.channels_open += channel.record().state == ChannelState::kOpen ? 1 : 0;
+  facts.channels = channels_.size();
+  facts.connections = peers_->admitted_count();
+  facts.unauthenticated_connections = peers_->unauthenticated_count();
+  facts.peer_queued_bytes = peers_->queued_bytes();
+  facts.issued = issued_;
+  facts.replayed = replayed_;
+  facts.dropped_events = dropped_events_;
+  facts.rejected = rejected_;
+  facts.auth_ok = admission_->admitted();
+  facts.auth_failures = admission_->failures();
+  facts.anchoring = anchor_->stats();
+  facts.policy = PolicyJson(nullptr);
+  facts.store_ok = store_guard_->ok();
+  facts.store_error = store_guard_->error();
+  facts.store_failed_for_ms =
+      static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count());
+  const ChannelStore::WriteHealth store_health = store_guard_->write_health();
+  facts.store_write_failures = store_health.write_failures;
+  facts.store_reopens = store_health.reopens;
   const StoreWriter::Stats writer = writer_->stats();
-  const ChannelStore::WriteHealth store_health = store_->write_health();
-  Json store = Json::Object();
-  store.Set("ok", !store_failed_);
-  if (store_failed_) {
-    store.Set("error", store_error_);
-    store.Set("failed_for_ms", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                               Clock::now() - store_failed_since_).count()));
-  }
-  store.Set("write_failures", store_health.write_failures);
-  store.Set("reopens", store_health.reopens);
-  store.Set("group_commits", writer.group_commits);
-  store.Set("commits", writer.commits);
-  health.Set("store", std::move(store));
-  Async([this, from, health = std::move(health)]() mutable -> Task {
+  facts.group_commits = writer.group_commits;
+  facts.commits = writer.commits;
+  Async([this, from, health = control::HealthJson(facts)]() mutable -> Task {
     auto status = adapter_->Status();
     return [this, from, status = std::move(status), health = std::move(health)]() mutable {
-      Json chain = Json::Object();
-      chain.Set("ok", status.ok());
-      if (status.ok()) {
-        chain.Set("adapter", status->adapter);
-        chain.Set("height", status->height);
-        chain.Set("pending", static_cast<std::uint64_t>(status->pending));
-      } else {
-        chain.Set("error", status.error().ToString());
-      }
-      health.Set("chain", std::move(chain));
-      health.Set("status", status.ok() && !store_failed_ ? "ok" : "degraded");
+      control::AddChainHealth(health, status, store_guard_->ok());
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("health", health).Finish());
     };
   });
