@@ -401,9 +401,9 @@ inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& p
   return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
 }
 
-// A PartySession (the SDK) joined to the trade's channel with `key`.
-inline std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
-                                                         std::shared_ptr<did::KeyPair> key) {
+// The options of a PartySession (the SDK) for the trade's channel with `key`.
+inline client::PartySessionOptions SessionOptions(const Trade& trade, const TccdProcess& tccd,
+                                                  std::shared_ptr<did::KeyPair> key) {
   client::PartySessionOptions options;
   options.connect.endpoint = tccd.listen();
   options.connect.tcc_did = tccd.did();
@@ -411,7 +411,13 @@ inline std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, con
   options.channel_id = trade.channel_id;
   options.key = std::move(key);
   options.tst = *trade.tst;
-  return Unwrap(client::PartySession::Join(std::move(options)), "join");
+  return options;
+}
+
+// A PartySession joined to the trade's channel with `key`.
+inline std::unique_ptr<client::PartySession> JoinSession(const Trade& trade, const TccdProcess& tccd,
+                                                         std::shared_ptr<did::KeyPair> key) {
+  return Unwrap(client::PartySession::Join(SessionOptions(trade, tccd, std::move(key))), "join");
 }
 
 // The proposal the provider's session makes for the next seq, as the consumer receives it.

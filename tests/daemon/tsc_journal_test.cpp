@@ -18,13 +18,7 @@ namespace fs = std::filesystem;
 std::unique_ptr<client::PartySession> JoinWithJournal(
     const Trade& trade, const TccdProcess& tccd, std::shared_ptr<did::KeyPair> key,
     const std::string& tsc_dir, Result<std::unique_ptr<client::PartySession>>* refused = nullptr) {
-  client::PartySessionOptions options;
-  options.connect.endpoint = tccd.listen();
-  options.connect.tcc_did = tccd.did();
-  options.connect.timeout = std::chrono::milliseconds(3000);
-  options.channel_id = trade.channel_id;
-  options.key = std::move(key);
-  options.tst = *trade.tst;
+  client::PartySessionOptions options = SessionOptions(trade, tccd, std::move(key));
   options.tsc_dir = tsc_dir;
   auto joined = client::PartySession::Join(std::move(options));
   if (refused != nullptr) {
