@@ -178,7 +178,13 @@ Result<VerifiedTic> VerifyTic(const Json& tic, const Template& tit, did::Resolve
   result.consumer = std::string(claim.GetString("consumer").value());
   if (verified.issuer != result.provider) return Failed("the TIC was not issued by the claim's provider");
   if (const Json* tst = claim.Find("tst"); tst != nullptr && tst->is_object()) {
-    if (auto id = tst->GetString("id"); id.ok()) result.tst_id = std::string(*id);
+    // The claim names its TST by URL (urn:tcc:template:<id>), as JSON-LD needs of an "id"; a
+    // TIC from before names it by the bare template id, which still reads.
+    if (auto id = tst->GetString("id"); id.ok()) {
+      std::string_view name = *id;
+      if (name.starts_with(kTemplateUrnPrefix)) name.remove_prefix(kTemplateUrnPrefix.size());
+      result.tst_id = std::string(name);
+    }
     if (auto version = tst->GetNumber("version"); version.ok() && *version >= 1 && *version <= 4294967295.0) {
       result.tst_version = static_cast<std::uint32_t>(*version);
     }

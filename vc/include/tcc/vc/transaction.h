@@ -72,7 +72,7 @@ struct VerifiedTic {
   std::string channel_id;  // CredentialHash of the TIC
   std::string provider;
   std::string consumer;
-  std::string tst_id;  // from claim.tst, when the TIT names one
+  std::string tst_id;  // from claim.tst (its id, without the urn:tcc:template: prefix), when the TIT names one
   std::uint32_t tst_version = 0;
 };
 Result<VerifiedTic> VerifyTic(const Json& tic, const Template& tit, did::Resolver& resolver,
