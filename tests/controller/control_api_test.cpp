@@ -30,22 +30,26 @@ AnchorPolicyOptions Bounds() {
 
 TEST_CASE("a channel's policy: only n, within the bounds") {
   const auto set = ChannelPolicyChange(
-      PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("n", 50); }), Bounds());
+      PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("n", 50); }),
+      Bounds());
   REQUIRE(set.ok());
   CHECK(*set == std::optional<std::uint64_t>(50));
 
   const auto low = ChannelPolicyChange(
-      PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("n", 1); }), Bounds());
+      PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("n", 1); }),
+      Bounds());
   REQUIRE_FALSE(low.ok());
   CHECK(low.error().code() == ErrorCode::kInvalidArgument);
   CHECK(low.error().message() == "n must be within [2, 100]");
-  CHECK_FALSE(
-      ChannelPolicyChange(
-          PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("n", 101); }), Bounds())
-          .ok());
-  const auto global_only = ChannelPolicyChange(
-      PolicyRequest([](wire::FrameBuilder& b) { b.Add("channel", kChannel).Add("adaptive", true); }),
-      Bounds());
+  CHECK_FALSE(ChannelPolicyChange(PolicyRequest([](wire::FrameBuilder& b) {
+                                    b.Add("channel", kChannel).Add("n", 101);
+                                  }),
+                                  Bounds())
+                  .ok());
+  const auto global_only = ChannelPolicyChange(PolicyRequest([](wire::FrameBuilder& b) {
+                                                 b.Add("channel", kChannel).Add("adaptive", true);
+                                               }),
+                                               Bounds());
   REQUIRE_FALSE(global_only.ok());
   CHECK(global_only.error().message().find("global") != std::string::npos);
 }
@@ -63,8 +67,8 @@ TEST_CASE("the global policy takes the request's changes and keeps the rest") {
 
   // The policy itself refuses what is inconsistent (default_n below n_min).
   AnchorPolicy policy(Bounds());
-  const AnchorPolicyOptions bad =
-      GlobalPolicyChange(PolicyRequest([](wire::FrameBuilder& b) { b.Add("n", 1); }), policy.options());
+  const AnchorPolicyOptions bad = GlobalPolicyChange(
+      PolicyRequest([](wire::FrameBuilder& b) { b.Add("n", 1); }), policy.options());
   CHECK_FALSE(policy.SetOptions(bad).ok());
   CHECK(policy.options().default_n == 10);
 }
@@ -128,6 +132,30 @@ TEST_CASE(
   CHECK(chain_down.Find("chain")->Find("error")->as_string().find("connection refused") !=
         std::string::npos);
   CHECK(chain_down.Find("status")->as_string() == "degraded");
+}
+
+TEST_CASE("control: global policy changes are merged into what is stored, and read back checked") {
+  Json stored = Json::Object();
+  MergePolicyChange(
+      PolicyRequest([](wire::FrameBuilder& b) { b.Add("n", 40).Add("adaptive", true); }), stored);
+  MergePolicyChange(PolicyRequest([](wire::FrameBuilder& b) { b.Add("n_max", 500); }), stored);
+  MergePolicyChange(PolicyRequest([](wire::FrameBuilder& b) { b.Add("n", 30); }), stored);
+  Json read = ReadStoredPolicy(stored.Serialize()).value();
+  AnchorPolicyOptions options;  // the configuration's: adaptive off, n_min 1
+  options.default_n = 10;
+  options = ApplyStoredPolicy(read, options);
+  CHECK(options.default_n == 30);
+  CHECK(options.adaptive);
+  CHECK(options.n_min == 1);  // never set live: the configuration's
+  CHECK(options.n_max == 500);
+
+  for (const char* bad :
+       {"[1]", "{\"n\": 0}", "{\"n\": 2.5}", "{\"adaptive\": 1}", "{\"factor\": 2}", "{\"n\":"}) {
+    CAPTURE(bad);
+    auto refused = ReadStoredPolicy(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().find("global policy") != std::string::npos);
+  }
 }
 
 }  // namespace

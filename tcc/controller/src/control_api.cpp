@@ -44,6 +44,41 @@ AnchorPolicyOptions GlobalPolicyChange(const wire::Message& message, AnchorPolic
   return options;
 }
 
+void MergePolicyChange(const wire::Message& message, Json& stored) {
+  if (auto n = wire::OptionalUint(message, "n")) stored.Set("n", *n);
+  if (auto adaptive = wire::OptionalBool(message, "adaptive")) stored.Set("adaptive", *adaptive);
+  if (auto n_min = wire::OptionalUint(message, "n_min")) stored.Set("n_min", *n_min);
+  if (auto n_max = wire::OptionalUint(message, "n_max")) stored.Set("n_max", *n_max);
+}
+
+Result<Json> ReadStoredPolicy(std::string_view text) {
+  auto parsed = Json::Parse(text);
+  if (!parsed.ok()) return std::move(parsed).error().WithContext("the stored global policy");
+  Json stored = std::move(parsed).value();
+  if (!stored.is_object()) return Error(ErrorCode::kParse, "the stored global policy is not a JSON object");
+  for (const auto& [name, value] : stored.as_object()) {
+    if (name == "adaptive") {
+      if (!value.is_bool()) return Error(ErrorCode::kParse, "the stored global policy's adaptive is not a boolean");
+    } else if (name == "n" || name == "n_min" || name == "n_max") {
+      auto number = stored.GetInteger(name, 1);
+      if (!number.ok()) return std::move(number).error().WithContext("the stored global policy");
+    } else {
+      return Error(ErrorCode::kParse, "the stored global policy has an unknown member \"" + name + "\"");
+    }
+  }
+  return stored;
+}
+
+AnchorPolicyOptions ApplyStoredPolicy(const Json& stored, AnchorPolicyOptions options) {
+  if (auto n = stored.GetInteger("n", 1); n.ok()) options.default_n = *n;
+  if (const Json* adaptive = stored.Find("adaptive"); adaptive != nullptr && adaptive->is_bool()) {
+    options.adaptive = adaptive->as_bool();
+  }
+  if (auto n_min = stored.GetInteger("n_min", 1); n_min.ok()) options.n_min = *n_min;
+  if (auto n_max = stored.GetInteger("n_max", 1); n_max.ok()) options.n_max = *n_max;
+  return options;
+}
+
 Json HealthJson(const HealthFacts& facts) {
   Json health = Json::Object();
   health.Set("did", facts.did);

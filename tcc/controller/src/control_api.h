@@ -36,6 +36,15 @@ Result<std::optional<std::uint64_t>> ChannelPolicyChange(const wire::Message& me
 // validates them when they are set).
 AnchorPolicyOptions GlobalPolicyChange(const wire::Message& message, AnchorPolicyOptions options);
 
+// Global policy changes outlive a restart: the members a control.policy request set (n, adaptive,
+// n_min, n_max), merged over time into one object stored under kStoredPolicyKey, and applied over
+// the configuration's policy at start (what the operator set live wins over the file).
+inline constexpr std::string_view kStoredPolicyKey = "global_policy";
+void MergePolicyChange(const wire::Message& message, Json& stored);
+// The stored object, checked: only those members, each of its type. kParse naming the problem.
+Result<Json> ReadStoredPolicy(std::string_view text);
+AnchorPolicyOptions ApplyStoredPolicy(const Json& stored, AnchorPolicyOptions options);
+
 // What control.health reports, gathered by the daemon on its loop.
 struct HealthFacts {
   std::string did;

@@ -250,6 +250,8 @@ class Daemon::Impl {
   void ControlHealth(const Requester& from);
 
   DaemonConfig config_;
+  // The global policy members set through control.policy, stored (control_api.h); loop thread.
+  Json stored_policy_ = Json::Object();
   // Worker tasks and store writes whose completion has not run on the loop (a drain waits for
   // them), and the store's state. Before loop_: completions still queued at destruction hold their
   // tokens, released when loop_ is destroyed.
@@ -481,8 +483,19 @@ Status Daemon::Impl::Start() {
   if (!metrics.ok()) return std::move(metrics).error().WithContext("metrics");
   metrics_ = std::move(metrics).value();
   metrics_address_ = metrics_->bound_address();
+  // What was set live through control.policy outlives a restart (control_api.h).
+  AnchorPolicyOptions policy = config_.policy;
+  if (auto stored = store_->GetValue(control::kStoredPolicyKey); stored.ok()) {
+    auto read = control::ReadStoredPolicy(*stored);
+    if (!read.ok()) return std::move(read).error().WithContext("store " + config_.data_dir + "/store");
+    stored_policy_ = std::move(read).value();
+    policy = control::ApplyStoredPolicy(stored_policy_, policy);
+    Log(LogLevel::kInfo, "global policy restored", {{"set_live", stored_policy_}});
+  } else if (stored.error().code() != ErrorCode::kNotFound) {
+    return std::move(stored).error().WithContext("reading the stored global policy");
+  }
   anchor_ = std::make_unique<AnchorService>(
-      adapter_, *store_, anchoring, config_.policy,
+      adapter_, *store_, anchoring, policy,
       [this](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds latency) {
         metrics_->AnchorBatch(bundles.size(), static_cast<double>(latency.count()) / 1e6);
         loop_.Post([this, bundles] { OnAnchored(bundles); });
@@ -1783,6 +1796,9 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& mes
         {{"channel", channel->first}, {"n", EffectiveN(channel->second.record())}});
     return;
   }
+  if (!store_guard_->ok()) {
+    return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
+  }
   {
     std::lock_guard lock(anchor_->policy_mutex());
     AnchorPolicy& policy = anchor_->policy();
@@ -1791,8 +1807,21 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& mes
       return ReplyError(from, set.error());
     }
   }
+  control::MergePolicyChange(message, stored_policy_);
   Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});
-  Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("policy", PolicyJson(nullptr)).Finish());
+  // Answered once stored, so that what the reply shows also holds after a restart.
+  writer_->PutValue(std::string(control::kStoredPolicyKey), stored_policy_.Serialize(),
+                    OnLoop([this, from](const Status& status) {
+                      if (!status.ok()) {
+                        OnStoreWriteFailed("store global policy", "", status.error());
+                        return ReplyError(from, Error(ErrorCode::kUnavailable,
+                                                      "the policy is in effect but not stored (it "
+                                                      "reverts on restart): " + status.error().message()));
+                      }
+                      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
+                                      .Add("policy", PolicyJson(nullptr))
+                                      .Finish());
+                    }));
 }
 
 void Daemon::Impl::ControlHealth(const Requester& from) {

@@ -32,6 +32,10 @@ void StoreWriter::PutClosingRecord(std::string channel_id, std::string record_js
   Enqueue({ClosingOp{std::move(channel_id), std::move(record_json)}, std::move(done)});
 }
 
+void StoreWriter::PutValue(std::string name, std::string value, Done done) {
+  Enqueue({ValueOp{std::move(name), std::move(value)}, std::move(done)});
+}
+
 void StoreWriter::Enqueue(Op op) {
   {
     std::lock_guard lock(mutex_);
@@ -102,6 +106,8 @@ void StoreWriter::Run() {
         status = store_.PutProposal(*proposal);
       } else if (auto* closing = std::get_if<ClosingOp>(&op.what)) {
         status = store_.PutClosingRecord(closing->channel_id, closing->record_json);
+      } else if (auto* value = std::get_if<ValueOp>(&op.what)) {
+        status = store_.PutValue(value->name, value->value);
       }
       op.done(status);
       ++index;

@@ -40,6 +40,8 @@ class StoreWriter {
   void PutRejection(RejectionRecord rejection, Done done);
   void PutProposal(ProposalMark proposal, Done done);
   void PutClosingRecord(std::string channel_id, std::string record_json, Done done);
+  // A small named value (ChannelStore::PutValue): the daemon's settings that outlive it.
+  void PutValue(std::string name, std::string value, Done done);
 
   // Writes what is queued, then joins the thread.
   void Stop();
@@ -64,8 +66,13 @@ class StoreWriter {
     std::string channel_id;
     std::string record_json;
   };
+  struct ValueOp {
+    std::string name;
+    std::string value;
+  };
   struct Op {
-    std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp>
+    std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp,
+                 ValueOp>
         what;
     Done done;
   };
