@@ -399,8 +399,9 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
   ControlOptions options;
   CommandLine command_line(
       "anchor status",
-      "Show tccd's anchoring: batches and leaves anchored, what is queued, the last root\n"
-      "and its chain height, the chain's state and the N policy (control.health).");
+      "Show tccd's anchoring: batches and leaves anchored since tccd started (counters of this\n"
+      "process; what each channel has anchored is in `tcc channel status`), what is queued, the\n"
+      "last root and its chain height, the chain's state and the N policy (control.health).");
   options.Declare(command_line);
   return RunCommand(command_line, "anchor status", arguments, [&]() -> Status {
     TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
@@ -425,16 +426,16 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
     const Json* latency = anchoring.Find("last_latency_ms");
     std::ostringstream text;
     text << "status        " << StringOf(health, "status") << "\n"
-         << "TSCs issued   " << count(health, "issued") << "\n"
-         << "batches       " << count(anchoring, "batches") << " anchored\n"
-         << "leaves        " << count(anchoring, "leaves") << " anchored\n"
+         << "TSCs issued   " << count(health, "issued") << " since tccd started\n"
+         << "batches       " << count(anchoring, "batches") << " anchored since tccd started\n"
+         << "leaves        " << count(anchoring, "leaves") << " anchored since tccd started\n"
          << "queued        " << count(anchoring, "queued") << " (in flight "
          << count(anchoring, "in_flight") << ")\n"
          << "last root     " << StringOf(anchoring, "last_root") << "\n"
          << "last height   " << count(anchoring, "last_height") << "\n";
     if (latency != nullptr && latency->is_number())
       text << "last latency  " << latency->as_number() << " ms\n";
-    text << "errors        " << count(anchoring, "adapter_errors")
+    text << "errors        " << count(anchoring, "adapter_errors") << " since tccd started"
          << (StringOf(anchoring, "last_error", "").empty()
                  ? ""
                  : " (last: " + StringOf(anchoring, "last_error") + ")")

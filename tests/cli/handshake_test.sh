@@ -63,6 +63,8 @@ control=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["contr
 [[ $listen == tcp://127.0.0.1:* ]] && [[ $listen != *'*'* ]] || fail "endpoints.json listen is \"$listen\""
 
 "$tcc" anchor status --data-dir "$out/tccd" > "$out/ok.out" 2>&1 || fail "--data-dir alone: $(cat "$out/ok.out")"
+grep -q '^batches  *[0-9]* anchored since tccd started$' "$out/ok.out" ||
+  fail "anchor status does not say its counters are this process's: $(cat "$out/ok.out")"
 "$tcc" anchor status --data-dir "$out/tccd" --control "$control" > /dev/null 2>&1 || fail "--data-dir with --control"
 
 channel=$(printf '%064d' 7)
