@@ -1,5 +1,7 @@
 #include "tcc/chain/factory.h"
 
+#include "deferred_adapter.h"
+
 #include <charconv>
 #include <string>
 
@@ -115,6 +117,17 @@ Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri, con
   return Error(ErrorCode::kInvalidArgument,
                "unsupported chain URI '" + std::string(uri.substr(0, 200)) +
                    "'; supported: " + SupportedList());
+}
+
+Result<std::unique_ptr<ChainAdapter>> OpenChainAdapterOrDefer(std::string_view uri, const ChainOpenOptions& open_options,
+                                                              std::chrono::milliseconds retry_interval, bool* deferred) {
+  *deferred = false;
+  auto opened = OpenChainAdapter(uri, open_options);
+  if (opened.ok() || opened.error().code() != ErrorCode::kUnavailable) return opened;
+  *deferred = true;
+  const std::string name = uri.starts_with("evm+") ? "evm" : std::string(uri.substr(0, uri.find(':')));
+  return std::unique_ptr<ChainAdapter>(std::make_unique<DeferredChainAdapter>(
+      std::string(uri), open_options, name, std::move(opened).error(), retry_interval));
 }
 
 std::vector<std::string> SupportedChainUris() {

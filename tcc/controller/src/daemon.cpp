@@ -335,9 +335,17 @@ Status Daemon::Impl::LoadKeys() {
 }
 
 Status Daemon::Impl::OpenChainAndStore() {
-  auto adapter = chain::OpenChainAdapter(config_.chain_uri);
+  // A node that does not answer yet does not stop tccd (under systemd it may boot later): tccd
+  // starts degraded, settles, queues evidence and opens the adapter once the node answers.
+  bool deferred = false;
+  auto adapter = chain::OpenChainAdapterOrDefer(config_.chain_uri, {}, std::chrono::seconds(1), &deferred);
   if (!adapter.ok()) return std::move(adapter).error().WithContext("open chain " + config_.chain_uri);
   adapter_ = std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
+  if (deferred) {
+    auto status = adapter_->Status();
+    Log(LogLevel::kWarning, "chain unreachable at start; starting degraded",
+        {{"chain", config_.chain_uri}, {"error", status.ok() ? std::string() : status.error().message()}});
+  }
   resolver_ = MakeChainResolver(adapter_);
   auto store = ChannelStore::Open(config_.data_dir + "/store");
   if (!store.ok()) return std::move(store).error().WithContext("open store");

@@ -9,6 +9,7 @@
 // owned by the caller. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,13 @@ struct ChainOpenOptions {
 
 Result<std::unique_ptr<ChainAdapter>> OpenChainAdapter(std::string_view uri,
                                                        const ChainOpenOptions& open_options = {});
+
+// For a daemon that starts while its node is away (a consortium node that boots later): as
+// OpenChainAdapter, except that a node that does not answer (kUnavailable) yields an adapter that
+// tries to open it again on use, at most every `retry_interval`, and fails with kUnavailable until
+// it can; `*deferred` says which happened. Any other error (a bad URI, key or contract) is returned.
+Result<std::unique_ptr<ChainAdapter>> OpenChainAdapterOrDefer(std::string_view uri, const ChainOpenOptions& open_options,
+                                                              std::chrono::milliseconds retry_interval, bool* deferred);
 
 // The URI forms OpenChainAdapter accepts, for --help and error messages.
 std::vector<std::string> SupportedChainUris();
