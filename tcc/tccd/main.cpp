@@ -176,7 +176,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   auto daemon = tcc::controller::Daemon::Start(config);
-  if (!daemon.ok()) return tcc::cli::ReportProgramError("tccd", daemon.error());
+  if (!daemon.ok()) {
+    // For the log collector (JSON, like every line tccd logs) and for the person at the terminal.
+    tcc::controller::Log(tcc::controller::LogLevel::kError, "start failed",
+                         {{"code", std::string(tcc::ErrorCodeName(daemon.error().code()))},
+                          {"error", daemon.error().message()}});
+    return tcc::cli::ReportProgramError("tccd", daemon.error());
+  }
   // Clients given only --data-dir find the bound endpoints here (ports chosen with tcp://HOST:*).
   const std::string endpoints_file = tcc::cli::EndpointsFile(config.data_dir);
   if (tcc::Status written = tcc::cli::WriteEndpoints(endpoints_file, (*daemon)->did(), (*daemon)->listen_endpoint(),

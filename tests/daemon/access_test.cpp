@@ -96,7 +96,8 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: clients without CURVE or with the wrong 
 
 TEST_CASE_FIXTURE(AccessFixture, "tccd: non-members, impostors, replayed and foreign answers are refused") {
   // A DID not named by the TIC.
-  auto outsider = ConnectParty(tccd.listen(), tccd.did(), NewKey());
+  const auto outsider_key = NewKey();
+  auto outsider = ConnectParty(tccd.listen(), tccd.did(), outsider_key);
   auto refused = outsider->Join(trade.channel_id);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code() == ErrorCode::kPermissionDenied);
@@ -105,6 +106,12 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: non-members, impostors, replayed and for
   auto unknown = outsider->Join(std::string(64, 'a'));
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code() == ErrorCode::kNotFound);
+  // The operator's log has the refusal as a JSON line with the DID and the reason; a party asking
+  // for a channel not opened yet is only a debug line (it polls while it waits).
+  const std::string refusal = "\"msg\":\"authentication refused\",\"reason\":\"not_a_member\",\"did\":\"" +
+                              DidOf(*outsider_key) + "\"";
+  CHECK_MESSAGE(LogShows(tccd, refusal), tccd.Log());
+  CHECK(tccd.Log().find("\"reason\":\"unknown_channel\"") == std::string::npos);
 
   // An impostor naming the consumer's DID cannot open the sealed challenge, so it can only guess.
   auto impostor = RawConnection();

@@ -401,6 +401,18 @@ inline client::IssuedTsc SettleOnce(const Trade& trade, client::ChannelClient& p
   return Unwrap(consumer.Submit(trade.channel_id, joint), "submit");
 }
 
+// Whether tccd's log shows `fragment` within `wait`: its stderr is read by a thread of the test,
+// so a line tccd wrote before an answer the test has seen may not be in Log() yet.
+inline bool LogShows(const TccdProcess& tccd, const std::string& fragment,
+                     std::chrono::seconds wait = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (tccd.Log().find(fragment) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 // The options of a PartySession (the SDK) for the trade's channel with `key`.
 inline client::PartySessionOptions SessionOptions(const Trade& trade, const TccdProcess& tccd,
                                                   std::shared_ptr<did::KeyPair> key) {

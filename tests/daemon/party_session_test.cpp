@@ -73,6 +73,8 @@ TEST_CASE("PartySession: checks before co-signing, one TSC per seq, events once,
       (void)Unwrap(consumer->Poll(std::chrono::milliseconds(100)), "poll");
     }
     REQUIRE(consumer->head().anchored_seq == 4);
+    // The operator's log names each anchored batch.
+    CHECK_MESSAGE(LogShows(tccd, "\"msg\":\"anchored\",\"batch\":"), tccd.Log());
     CHECK(consumer->FetchEvidence(0).error().code() == ErrorCode::kInvalidArgument);
     client::VerifiedEvidence evidence = Unwrap(consumer->FetchEvidence(3), "evidence for 3");
     CHECK(evidence.seq == 3);

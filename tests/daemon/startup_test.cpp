@@ -42,6 +42,8 @@ void ExpectRefused(const std::vector<std::string>& arguments,
   REQUIRE_MESSAGE(status.has_value(), "tccd started instead of refusing:\n" << log);
   CHECK_MESSAGE(*status == kExitInputError, "exit status " << *status << ":\n" << log);
   CHECK_MESSAGE(log.find("terminate called") == std::string::npos, log);
+  // A JSON line for the log collector, as well as the plain message for a person.
+  CHECK_MESSAGE(log.find("\"level\":\"error\",\"msg\":\"start failed\"") != std::string::npos, log);
   for (const auto& fragment : fragments)
     CHECK_MESSAGE(log.find(fragment) != std::string::npos, fragment << " not in:\n" << log);
 }

@@ -31,13 +31,18 @@ Admission::Admission(std::string tcc_did, std::set<std::string> admin_curve_keys
       options_(options),
       on_failure_(std::move(on_failure)) {}
 
-void Admission::Count(std::string reason) {
+void Admission::Count(std::string reason, std::string_view did, std::string_view detail) {
   if (on_failure_) on_failure_(reason);
+  // A party polling for a channel not opened yet and a source over its rate are expected or a
+  // flood: counted always, logged only at debug so that they cannot fill the log.
+  const bool quiet = reason == "unknown_channel" || reason == "rate_limited";
+  Log(quiet ? LogLevel::kDebug : LogLevel::kWarning, "authentication refused",
+      {{"reason", reason}, {"did", std::string(did)}, {"error", std::string(detail)}});
   ++failures_[std::move(reason)];
 }
 
-Error Admission::Fail(Error error, std::string reason) {
-  Count(std::move(reason));
+Error Admission::Fail(Error error, std::string reason, std::string_view did) {
+  Count(std::move(reason), did, error.message());
   return error;
 }
 
@@ -73,7 +78,7 @@ Result<Admission::Begun> Admission::Begin(std::string_view peer_address,
   }
   if (record == nullptr) {
     return Fail(Error(ErrorCode::kNotFound, "no channel " + channel_id + " at this TCC"),
-                "unknown_channel");
+                "unknown_channel", party_did);
   }
   std::optional<Role> role;
   if (party_did == record->provider) {
@@ -87,7 +92,7 @@ Result<Admission::Begun> Admission::Begin(std::string_view peer_address,
   if (!role) {
     return Fail(Error(ErrorCode::kPermissionDenied,
                       party_did + " is not a member of channel " + channel_id),
-                "not_a_member");
+                "not_a_member", party_did);
   }
   did::Challenge challenge{{channel_id, tcc_did_, party_did,
                             now_ms + static_cast<std::uint64_t>(options_.challenge_ttl.count())},
@@ -106,7 +111,8 @@ Result<PendingChallenge> Admission::Sealed(const did::Challenge& challenge, Role
                                            SteadyClock::time_point now) {
   if (!sealed.ok()) {
     return Fail(sealed.error().WithContext("resolve " + challenge.binding.party_did),
-                sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did");
+                sealed.error().code() == ErrorCode::kNotFound ? "unknown_did" : "unresolvable_did",
+                challenge.binding.party_did);
   }
   return PendingChallenge{challenge, role, now + options_.challenge_ttl};
 }
@@ -127,15 +133,15 @@ Result<Admission::Proof> Admission::Prove(Connection& connection, const std::str
   if (now > challenge.expires) {
     return Fail(
         Error(ErrorCode::kPermissionDenied, "the challenge expired; start again with auth.begin"),
-        "expired");
+        "expired", challenge.challenge.binding.party_did);
   }
   auto nonce = HexDecode(nonce_hex);
   if (!nonce.ok() || !ConstantTimeEqual(*nonce, challenge.challenge.nonce)) {
     return Fail(Error(ErrorCode::kVerificationFailed, "the nonce does not match the challenge"),
-                "wrong_nonce");
+                "wrong_nonce", challenge.challenge.binding.party_did);
   }
   auto signature = HexDecode(signature_hex);
-  if (!signature.ok()) return Fail(signature.error(), "bad_signature");
+  if (!signature.ok()) return Fail(signature.error(), "bad_signature", challenge.challenge.binding.party_did);
   return Proof{std::move(challenge), std::move(signature).value()};
 }
 

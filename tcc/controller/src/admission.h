@@ -106,7 +106,9 @@ class Admission {
   static Status Verify(const Proof& proof, did::Resolver& resolver);
   // Back on the loop: the connection was admitted, or refused for `reason`.
   void Admitted() { ++ok_; }
-  void Refused(std::string_view reason) { Count(std::string(reason)); }
+  void Refused(std::string_view reason, std::string_view did = {}, std::string_view detail = {}) {
+    Count(std::string(reason), did, detail);
+  }
 
   // --- health ---
   std::uint64_t admitted() const { return ok_; }
@@ -115,8 +117,10 @@ class Admission {
   void Sweep();
 
  private:
-  Error Fail(Error error, std::string reason);
-  void Count(std::string reason);
+  // Counts the refusal and logs it (warning; debug for the expected or flooding kinds) with the
+  // DID when one was named.
+  Error Fail(Error error, std::string reason, std::string_view did = {});
+  void Count(std::string reason, std::string_view did = {}, std::string_view detail = {});
 
   std::string tcc_did_;
   std::set<std::string, std::less<>> admin_curve_keys_;

@@ -508,7 +508,12 @@ Status Daemon::Impl::Start() {
         metrics_->AnchorBatch(bundles.size(), static_cast<double>(latency.count()) / 1e6);
         loop_.Post([this, bundles] { OnAnchored(bundles); });
       });
-  anchor_->OnAdapterError([this](const Error& error) { metrics_->AdapterError(ErrorCodeName(error.code())); });
+  anchor_->OnAdapterError([this](const Error& error) {
+    metrics_->AdapterError(ErrorCodeName(error.code()));
+    // One per failed anchor attempt: bounded by the anchor interval and the retry backoff.
+    Log(LogLevel::kWarning, "chain adapter error",
+        {{"kind", std::string(ErrorCodeName(error.code()))}, {"error", error.message()}});
+  });
   TCC_RETURN_IF_ERROR(anchor_->Start());
   writer_ = std::make_unique<StoreWriter>(*store_, [this](double seconds, std::size_t tscs) {
     metrics_->StoreWrite(seconds, tscs);
@@ -931,7 +936,7 @@ void Daemon::Impl::AuthProve(Connection& connection, const Requester& from, cons
     Status verified = Admission::Verify(proof, *resolver_);
     return [this, challenge = proof.challenge, verified, from] {
       if (!verified.ok()) {
-        admission_->Refused("bad_signature");
+        admission_->Refused("bad_signature", challenge.challenge.binding.party_did, verified.error().message());
         ReplyError(from, verified.error());
         return;
       }
@@ -1678,6 +1683,13 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
 }
 
 void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles) {
+  if (!bundles.empty()) {
+    const chain::EvidenceBundle& first = bundles.front();
+    Log(LogLevel::kInfo, "anchored",
+        {{"batch", first.batch_id}, {"leaves", static_cast<std::uint64_t>(bundles.size())},
+         {"root", HexEncode(first.root)}, {"adapter", first.receipt.adapter},
+         {"height", first.receipt.height}, {"tx", first.receipt.tx}});
+  }
   for (const auto& bundle : bundles) {
     auto channel = channels_.find(bundle.item.channel_id);
     if (channel == channels_.end()) continue;
