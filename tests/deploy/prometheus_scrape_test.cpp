@@ -365,7 +365,7 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
   std::string health;
   CHECK(RunCapture(health_check, health) == 0);
   CHECK(health.find("status        ok") != std::string::npos);
-  CHECK(health.find("TSCs issued   " + std::to_string(kSettledA + kSettledB) + "\n") != std::string::npos);
+  CHECK(health.find("TSCs issued   " + std::to_string(kSettledA + kSettledB) + " since tccd started\n") != std::string::npos);
 
   // SIGTERM drains and exits 0; Prometheus then sees the target down.
   CHECK(tccd.Stop() == 0);
