@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "daemon/daemon_test_util.h"
@@ -25,7 +26,9 @@ struct Opened {
   std::unique_ptr<TemplateCache> templates;
   did::DidKeyResolver resolver;
 
-  explicit Opened(bool with_auditor = true) {
+  explicit Opened(bool with_auditor = true,
+                  std::optional<std::uint64_t> amend_after_s = std::nullopt) {
+    trade.amend_after_s = amend_after_s;
     auto opened = chain::LocalLedger::Open({.path = dir.Sub("ledger")});
     REQUIRE(opened.ok());
     ledger = std::shared_ptr<chain::ChainAdapter>(std::move(opened).value());
@@ -76,6 +79,27 @@ TEST_CASE("a TIC for another TCC, or one not on the chain, opens no channel") {
   auto missing = o.Prepare(o.trade.tcc_did(), std::string(64, 'f'));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().code() == ErrorCode::kNotFound);
+}
+
+TEST_CASE("the TIC's settlement.amend_after_s goes into the channel record and survives the store") {
+  Opened timed(true, 30);
+  auto prepared = timed.Prepare(timed.trade.tcc_did(), timed.trade.channel_id);
+  REQUIRE_MESSAGE(prepared.ok(), (prepared.ok() ? "" : prepared.error().ToString()));
+  CHECK(prepared->record.amend_after_s == std::optional<std::uint64_t>(30));
+  auto decoded = ChannelRecordFromJson(ChannelRecordToJson(prepared->record));
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == prepared->record);
+
+  // Absent: only a rejection allows an amend.
+  Opened untimed;
+  auto plain = untimed.Prepare(untimed.trade.tcc_did(), untimed.trade.channel_id);
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->record.amend_after_s.has_value());
+  CHECK_FALSE(ChannelRecordToJson(plain->record).Find("amendAfterS"));
+  // A stored record with an out-of-range timeout is refused like any corrupt record.
+  Json stored = ChannelRecordToJson(prepared->record);
+  stored.Set("amendAfterS", kMaxAmendAfterSeconds + 1);
+  CHECK_FALSE(ChannelRecordFromJson(stored).ok());
 }
 
 }  // namespace

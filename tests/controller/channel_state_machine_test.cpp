@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -332,11 +333,12 @@ TEST_CASE("a bill the consumer rejected is not issued; an amend is") {
   const std::string amended_content = *wire::ContentHash(amended.claim);
   Negotiation& negotiation = channel.negotiation();
   CHECK(negotiation.seq() == 1);
-  negotiation.Proposed(HashOf("proposal 1"), rejected_content);
+  const auto now = Negotiation::Clock::now();
+  negotiation.Proposed(HashOf("proposal 1"), rejected_content, now);
   REQUIRE(negotiation.CheckRejection(HashOf("proposal 1")).ok());
   negotiation.Rejected(HashOf("proposal 1"), rejected_content);
-  REQUIRE(negotiation.CheckProposal(amended_content).ok());
-  negotiation.Proposed(HashOf("proposal 2"), amended_content);
+  REQUIRE(negotiation.CheckProposal(amended_content, now).ok());
+  negotiation.Proposed(HashOf("proposal 2"), amended_content, now);
 
   auto refused = Of<effect::Refuse>(channel.Submit(rejected, 8, kStoreOk));
   REQUIRE(refused.size() == 1);
@@ -353,6 +355,44 @@ TEST_CASE("a bill the consumer rejected is not issued; an amend is") {
   // The negotiation moved on to seq 2 with nothing rejected.
   CHECK(channel.negotiation().seq() == 2);
   CHECK_FALSE(channel.negotiation().HasRejections());
+}
+
+TEST_CASE("an unsigned bill may be amended without a rejection only once the TIC's timeout passed") {
+  Negotiation negotiation;
+  negotiation.MoveTo(1);
+  const std::string first = HashOf("bill 1");
+  const std::string second = HashOf("bill 2");
+  const std::string third = HashOf("bill 3");
+  const Negotiation::Clock::time_point t0{std::chrono::hours(1)};
+  REQUIRE(negotiation.CheckProposal(first, t0, 5).ok());
+  negotiation.Proposed(HashOf("proposal 1"), first, t0);
+
+  // Without a timeout in the TIC, only a rejection allows an amend, however long the bill stood.
+  const Status no_timeout = negotiation.CheckProposal(second, t0 + std::chrono::hours(24));
+  REQUIRE_FALSE(no_timeout.ok());
+  CHECK(no_timeout.error().code() == ErrorCode::kConflict);
+  CHECK(no_timeout.error().message().find("only after a rejection") != std::string::npos);
+  // With one, not before it has passed (the message names it), and from then on.
+  const Status early = negotiation.CheckProposal(second, t0 + std::chrono::milliseconds(4999), 5);
+  REQUIRE_FALSE(early.ok());
+  CHECK(early.error().message().find("amend_after_s") != std::string::npos);
+  CHECK(negotiation.CheckProposal(second, t0 + std::chrono::seconds(5), 5).ok());
+  // The same bill re-sent later does not restart the clock; a new bill does.
+  negotiation.Proposed(HashOf("proposal 1 again"), first, t0 + std::chrono::seconds(4));
+  CHECK(negotiation.CheckProposal(second, t0 + std::chrono::seconds(5), 5).ok());
+  negotiation.Proposed(HashOf("proposal 2"), second, t0 + std::chrono::seconds(5));
+  CHECK(negotiation.IsLatest(HashOf("proposal 2")));
+  CHECK_FALSE(negotiation.IsLatest(HashOf("proposal 1")));
+  CHECK_FALSE(negotiation.CheckProposal(third, t0 + std::chrono::seconds(9), 5).ok());
+  CHECK(negotiation.CheckProposal(third, t0 + std::chrono::seconds(10), 5).ok());
+  // A rejected bill stays dead after any timeout.
+  negotiation.Rejected(HashOf("proposal 2"), second);
+  CHECK_FALSE(negotiation.CheckProposal(second, t0 + std::chrono::hours(24), 5).ok());
+  // A timeout of 0 lets the provider amend at once.
+  Negotiation immediate;
+  immediate.MoveTo(1);
+  immediate.Proposed(HashOf("proposal 1"), first, t0);
+  CHECK(immediate.CheckProposal(second, t0, 0).ok());
 }
 
 TEST_CASE("shutdown evidence names the latest TSC once") {

@@ -56,6 +56,8 @@ struct Trade {
   std::shared_ptr<did::Resolver> resolver = std::make_shared<did::DidKeyResolver>();
   // The validFrom stamps used so far (earliest, latest): each TIC needs its own, see Record.
   std::optional<std::pair<Timestamp, Timestamp>> valid_from_range;
+  // The TIC's settlement.amend_after_s for the next Record (none when unset).
+  std::optional<std::uint64_t> amend_after_s;
 
   std::string tcc_did() const { return DidOf(*tcc); }
   std::string consumer_id() const { return consumer_did.empty() ? DidOf(*consumer) : consumer_did; }
@@ -89,6 +91,7 @@ struct Trade {
     claim.Set("consumer", consumer_id());
     Json* settlement = claim.Find("settlement");
     settlement->Set("n", n);
+    if (amend_after_s) settlement->Set("amend_after_s", *amend_after_s);
     if (with_auditor) claim.Set("auditors", JsonArray{Json(DidOf(*auditor))});
     // A distinct TIC per call (its hash is the channel id): validFrom is now in whole seconds, or,
     // for calls within the same second (the benchmarks record thousands), one second before the

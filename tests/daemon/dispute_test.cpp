@@ -5,7 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <optional>
 #include <source_location>
+#include <thread>
 
 #include "daemon_test_util.h"
 
@@ -61,8 +64,10 @@ Status StatusOf(const Result<T>& result) {
 // A trade with its channel recorded (anchoring every `n`), a tccd running for it, and both
 // parties' sessions joined.
 struct Dispute {
-  explicit Dispute(std::uint64_t n, std::vector<std::string> extra = {"--anchor-interval", "50"}) {
+  explicit Dispute(std::uint64_t n, std::vector<std::string> extra = {"--anchor-interval", "50"},
+                   std::optional<std::uint64_t> amend_after_s = std::nullopt) {
     REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+    trade.amend_after_s = amend_after_s;
     trade.Record(dir.Sub("ledger"), n);
     arguments = LocalTccdArguments(dir, std::move(extra));
     tccd.Start(arguments);
@@ -224,6 +229,44 @@ TEST_CASE("dispute: a provider that has not read the rejection learns it from tc
     rejections += event->kind == client::SessionEventKind::kRejection;
   }
   CHECK(rejections == 1);
+}
+
+TEST_CASE("dispute: the TIC's amend timeout lets the provider amend a bill left unsigned") {
+  const std::vector<std::string> extra = {"--anchor-interval", "50"};
+  {
+    // An hour: the bill has not stood that long, so an amend without a rejection is refused.
+    Dispute d(5, extra, 3600);
+    ProposeAndReceive(*d.provider, *d.consumer, Bill("0.50"));
+    auto raw_provider = ConnectParty(d.tccd.listen(), d.tccd.did(), d.trade.provider);
+    JoinWhenOpen(*raw_provider, d.trade.channel_id);
+    CheckRefused(
+        raw_provider->Propose(d.trade.channel_id,
+                              d.trade.Proposal(1, d.trade.channel_id, "0.45")),
+        ErrorCode::kConflict, "amend_after_s");
+  }
+  // One second: once more than a second has passed since tccd relayed the bill, the provider
+  // amends it without a rejection, and the amended bill settles the seq.
+  Dispute d(5, extra, 1);
+  const Trade& trade = d.trade;
+  const Json first = ProposeAndReceive(*d.provider, *d.consumer, Bill("0.50"));
+  // tccd stamped the bill before it answered the proposal, which was before this point: waiting
+  // from here is at least as long as tccd counts.
+  const auto relayed = std::chrono::steady_clock::now();
+  auto raw_provider = ConnectParty(d.tccd.listen(), d.tccd.did(), trade.provider);
+  JoinWhenOpen(*raw_provider, trade.channel_id);
+  std::this_thread::sleep_until(relayed + std::chrono::milliseconds(1100));
+  const Json amended = trade.Proposal(1, trade.channel_id, "0.45");
+  REQUIRE(raw_provider->Propose(trade.channel_id, amended).ok());
+  CHECK(AwaitSessionEvent(*d.consumer, client::SessionEventKind::kProposal).body == amended);
+  const Json tsc = Unwrap(d.consumer->Submit(Unwrap(d.consumer->Cosign(amended), "cosign")),
+                          "submit amended");
+  CHECK(tsc.Find("credentialSubject")->Find("fee")->GetString("amount").value() == "0.45");
+  // The seq is final: the lapsed bill, co-signed now, is not issued as a second claim.
+  auto raw_consumer = ConnectParty(d.tccd.listen(), d.tccd.did(), trade.consumer);
+  JoinWhenOpen(*raw_consumer, trade.channel_id);
+  CheckRefused(StatusOf(raw_consumer->Submit(trade.channel_id, trade.Cosign(first))),
+               ErrorCode::kConflict, "fork");
+  CHECK(d.consumer->head().seq == 1);
 }
 
 void CloseWithReason(bool by_consumer) {

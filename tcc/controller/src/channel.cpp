@@ -59,6 +59,7 @@ Json ChannelRecordToJson(const ChannelRecord& record) {
   json.Set("tstVersion", std::uint64_t(record.tst_version));
   json.Set("strategyN", record.strategy_n);
   if (record.n_override) json.Set("nOverride", *record.n_override);
+  if (record.amend_after_s) json.Set("amendAfterS", *record.amend_after_s);
   json.Set("state", ChannelStateName(record.state));
   json.Set("lastSeq", record.last_seq);
   json.Set("lastHash", record.last_hash);
@@ -91,6 +92,8 @@ Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
   TCC_ASSIGN_OR_RETURN(record.strategy_n, object.Integer("strategyN"));
   // An override of 0 would mean "never anchor", which no policy allows.
   TCC_ASSIGN_OR_RETURN(record.n_override, object.OptionalInteger("nOverride", 1));
+  TCC_ASSIGN_OR_RETURN(record.amend_after_s,
+                       object.OptionalInteger("amendAfterS", 0, kMaxAmendAfterSeconds));
   TCC_ASSIGN_OR_RETURN(std::string state, object.String("state"));
   if (state == ChannelStateName(ChannelState::kOpen)) {
     record.state = ChannelState::kOpen;

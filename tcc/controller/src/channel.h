@@ -23,6 +23,10 @@
 namespace tcc::controller {
 
 enum class ChannelState { kOpen, kClosed };
+
+// The longest amend timeout a TIC may name (a year): a bound that keeps the millisecond arithmetic
+// far from overflowing.
+inline constexpr std::uint64_t kMaxAmendAfterSeconds = 366ull * 24 * 3600;
 std::string_view ChannelStateName(ChannelState state);  // "open" / "closed"
 
 struct ChannelRecord {
@@ -34,6 +38,9 @@ struct ChannelRecord {
   std::uint32_t tst_version = 0;
   std::uint64_t strategy_n = 0;          // the TIC's settlement strategy N (0: none given)
   std::optional<std::uint64_t> n_override;  // set live through the control API
+  // The TIC's settlement.amend_after_s: how long a proposal stands unsigned before the provider may
+  // amend it without a rejection (nullopt: only after a rejection; negotiation.h).
+  std::optional<std::uint64_t> amend_after_s;
   ChannelState state = ChannelState::kOpen;
   std::uint64_t last_seq = 0;   // 0 before the first TSC
   std::string last_hash;        // hash of TSC last_seq; the channel id while last_seq == 0

@@ -46,6 +46,17 @@ Result<PreparedChannel> PrepareChannel(chain::ChainAdapter& adapter, TemplateCac
     if (const Json* n = settlement->Find("n"); n != nullptr && n->is_number()) {
       if (auto valid = JsonInteger(n->as_number(), 1)) record.strategy_n = *valid;
     }
+    // Enforced by tccd, so a value it cannot honour refuses the channel rather than being ignored.
+    if (const Json* amend = settlement->Find("amend_after_s"); amend != nullptr) {
+      std::optional<std::uint64_t> seconds;
+      if (amend->is_number()) seconds = JsonInteger(amend->as_number(), 0, kMaxAmendAfterSeconds);
+      if (!seconds) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "TIC " + tic_id + ": settlement.amend_after_s must be an integer from 0 to " +
+                         std::to_string(kMaxAmendAfterSeconds));
+      }
+      record.amend_after_s = *seconds;
+    }
   }
   if (const Json* auditors = subject->Find("auditors"); auditors != nullptr) {
     if (!auditors->is_array())

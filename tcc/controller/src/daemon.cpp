@@ -24,6 +24,7 @@
 #include "channel_state_machine.h"
 #include "connection_table.h"
 #include "control_api.h"
+#include "dispute_handler.h"
 #include "in_flight.h"
 #include "negotiation.h"
 #include "requester.h"
@@ -208,13 +209,9 @@ class Daemon::Impl {
   void Submit(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message);
   void Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
   void EvidenceGet(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
-  // disputes (dispute.h, negotiation.h)
-  void Reject(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message);
-  void OnRejectionVerified(const Requester& from, const std::string& channel_id,
-                           Result<wire::Rejection> rejection, Json document);
-  void Rejections(const Requester& from, ChannelRuntime& channel, const wire::Message& message);
-  void PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
-                  const wire::Message& message);
+  // disputes (dispute_handler.h): the daemon's side of them
+  class DisputeHost;
+  void ClosePerParty(const std::string& channel_id, Json request, const Requester& from);
   // settlement pipeline: the channel's state machine decides, these carry out its effects
   void Apply(ChannelRuntime& channel, Effects effects);
   void Issue(ChannelRuntime& channel, Submission submission);
@@ -272,6 +269,8 @@ class Daemon::Impl {
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<DisputeHost> dispute_host_;
+  std::unique_ptr<DisputeHandler> disputes_;
 
   std::shared_ptr<wire::ZmqContext> zmq_;
   std::optional<wire::ZmqSocket> zap_;
@@ -519,6 +518,9 @@ Status Daemon::Impl::Start() {
     metrics_->StoreWrite(seconds, tscs);
   });
   workers_ = std::make_unique<WorkerPool>(config_.workers);
+  dispute_host_ = std::make_unique<DisputeHost>(*this);
+  disputes_ =
+      std::make_unique<DisputeHandler>(*dispute_host_, *writer_, *store_, *resolver_, *metrics_);
   TCC_RETURN_IF_ERROR(BindSockets());
   TCC_RETURN_IF_ERROR(StartVcApi());
 
@@ -889,13 +891,13 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       EvidenceGet(from, channel->second, *message);
       return;
     case wire::MessageType::kSettleReject:
-      Reject(from, admitted->second, channel->second, *message);
+      disputes_->Reject(from, admitted->second, channel->first, *message);
       return;
     case wire::MessageType::kChannelRejections:
-      Rejections(from, channel->second, *message);
+      disputes_->Rejections(from, channel->first, channel->second.closing_record, *message);
       return;
     case wire::MessageType::kChannelClose:
-      PartyClose(from, admitted->second, channel->second, *message);
+      disputes_->Close(from, admitted->second, channel->first, *message);
       return;
     default:
       return;
@@ -993,35 +995,16 @@ void Daemon::Impl::Propose(const Requester& from, Role role, ChannelRuntime& cha
                     .Add("delivered", static_cast<std::uint64_t>(delivered))
                     .Finish());
   };
-  // A provider's proposal for the next seq is the one the negotiation is about: a different one
-  // for the same seq is an amend, allowed only after the consumer rejected the latest.
+  // A provider's proposal for the next seq is the one the negotiation is about (an amend is allowed
+  // only after a rejection or the TIC's timeout): the dispute handler decides.
   auto link = vc::ReadSettlementLink(proposal);
   if (role != Role::kProvider || !link.ok() || link->channel != channel_id ||
       link->seq != channel.record().last_seq + 1) {
     return relay(channel);
   }
-  auto hash = wire::ProposalHash(proposal);
-  auto content = wire::ContentHash(proposal);
-  if (!hash.ok()) return ReplyError(from, hash.error().WithContext("proposal"));
-  if (!content.ok()) return ReplyError(from, content.error().WithContext("proposal"));
-  Negotiation& negotiation = channel.machine.negotiation();
-  if (Status allowed = negotiation.CheckProposal(*content); !allowed.ok()) {
-    CountRejection(allowed.error());
-    return ReplyError(from, allowed.error());
-  }
-  if (negotiation.IsLatest(*hash)) return relay(channel);  // a re-send
-  negotiation.Proposed(*hash, *content);
-  // Relaying acknowledges nothing durable, so a store that cannot write does not stop it: the
-  // mark then lives in memory only (a restart before recovery forgets it).
-  if (!store_guard_->ok()) return relay(channel);
-  writer_->PutProposal({channel_id, link->seq, *hash, *content},
-                       OnLoop([this, channel_id, relay](const Status& status) {
-                         ChannelRuntime& stored = channels_.find(channel_id)->second;
-                         if (!status.ok()) {
-                           OnStoreWriteFailed("store proposal", channel_id, status.error());
-                         }
-                         relay(stored);
-                       }));
+  disputes_->ProviderProposal(from, channel_id, *link, proposal, [this, channel_id, relay] {
+    relay(channels_.find(channel_id)->second);
+  });
 }
 
 void Daemon::Impl::Submit(const Requester& from, Role role, ChannelRuntime& channel, const wire::Message& message) {
@@ -1342,191 +1325,54 @@ void Daemon::Impl::EvidenceGet(const Requester& from, ChannelRuntime& channel, c
 }
 
 // ---------------------------------------------------------------------------------------------
-// Disputes: rejections, amends (Propose, Process) and closes with a reason
+// Disputes: the handler (dispute_handler.h) decides; this is what it borrows from the daemon
 
-void Daemon::Impl::Reject(const Requester& from, Role role, ChannelRuntime& channel,
-                          const wire::Message& message) {
-  auto refuse = [&](const Error& error) {
-    CountRejection(error);
-    ReplyError(from, error);
-  };
-  if (role != Role::kConsumer)
-    return refuse(Error(ErrorCode::kPermissionDenied, "only the consumer rejects proposals"));
-  if (channel.machine.ended()) {
-    return refuse(
-        Error(ErrorCode::kConflict, "channel " + channel.record().channel_id + " is closed"));
-  }
-  Json document = wire::ObjectMember(message, "rejection");
-  auto read = wire::ReadRejection(document);
-  if (!read.ok()) return refuse(read.error());
-  if (read->channel != channel.record().channel_id) {
-    return refuse(
-        Error(ErrorCode::kInvalidArgument,
-              "the rejection names channel " + read->channel + ", not the channel it was sent to"));
-  }
-  if (read->consumer != channel.record().consumer) {
-    return refuse(
-        Error(ErrorCode::kPermissionDenied, "the rejection names " + read->consumer +
-                                                " as consumer; the channel's consumer is " +
-                                                channel.record().consumer));
-  }
-  const std::string channel_id = channel.record().channel_id;
-  PeerAsync(from, false,
-            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-              auto verified = wire::VerifyRejection(document, *resolver_);
-              return [this, from, channel_id, verified = std::move(verified),
-                      document = std::move(document)]() mutable {
-                OnRejectionVerified(from, channel_id, std::move(verified), std::move(document));
-              };
-            });
-}
+// The daemon lends the dispute handler its loop, sockets and channels.
+class Daemon::Impl::DisputeHost final : public DisputeHandler::Host {
+ public:
+  explicit DisputeHost(Impl& impl) : impl_(impl) {}
 
-void Daemon::Impl::OnRejectionVerified(const Requester& from, const std::string& channel_id,
-                                       Result<wire::Rejection> rejection, Json document) {
-  auto refuse = [&](const Error& error) {
-    CountRejection(error);
-    ReplyError(from, error);
-  };
-  if (!rejection.ok()) return refuse(rejection.error());
+  ChannelStateMachine* Machine(const std::string& channel_id) override {
+    auto channel = impl_.channels_.find(channel_id);
+    return channel == impl_.channels_.end() ? nullptr : &channel->second.machine;
+  }
+  void Reply(const Requester& to, std::string frame) override {
+    impl_.Reply(to, std::move(frame));
+  }
+  void ReplyError(const Requester& to, const Error& error) override {
+    impl_.ReplyError(to, error);
+  }
+  void CountRejection(const Error& error) override { impl_.CountRejection(error); }
+  void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {
+    impl_.PeerAsync(from, large, std::move(work));
+  }
+  Status StoreStatus() const override { return impl_.StoreStatus(); }
+  StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override {
+    return impl_.OnLoop(std::move(done));
+  }
+  void OnStoreWriteFailed(std::string_view what, const std::string& channel_id,
+                          const Error& error) override {
+    impl_.OnStoreWriteFailed(what, channel_id, error);
+  }
+  std::size_t Publish(const std::string& channel_id, std::string_view frame, Role role) override {
+    auto channel = impl_.channels_.find(channel_id);
+    return channel == impl_.channels_.end() ? 0 : impl_.Publish(channel->second, frame, role);
+  }
+  void ClosePerParty(const std::string& channel_id, Json request, const Requester& from) override {
+    impl_.ClosePerParty(channel_id, std::move(request), from);
+  }
+
+ private:
+  Impl& impl_;
+};
+
+void Daemon::Impl::ClosePerParty(const std::string& channel_id, Json request,
+                                 const Requester& from) {
   ChannelRuntime& channel = channels_.find(channel_id)->second;
-  // Checked here, on the loop, where nothing can settle the seq between the check and the record.
-  if (channel.machine.ended()) {
-    return refuse(Error(ErrorCode::kConflict, "channel " + channel_id + " is closed"));
-  }
-  const std::uint64_t next = channel.record().last_seq + 1;
-  if (rejection->seq < next) {
-    return refuse(
-        Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
-                                        " is already issued; an issued settlement is final"));
-  }
-  if (rejection->seq > next) {
-    return refuse(Error(ErrorCode::kConflict, "seq " + std::to_string(rejection->seq) +
-                                                  " is not the next seq of the channel (" +
-                                                  std::to_string(next) + ")"));
-  }
-  if (channel.machine.in_flight()) {
-    return refuse(
-        Error(ErrorCode::kConflict, "a claim for seq " + std::to_string(next) +
-                                        " is being issued; it cannot be rejected any more"));
-  }
-  Negotiation& negotiation = channel.machine.negotiation();
-  if (Status allowed = negotiation.CheckRejection(rejection->proposal_hash); !allowed.ok())
-    return refuse(allowed.error());
-  if (Status store = StoreStatus(); !store.ok()) return refuse(store.error());
-  // Recorded before it is durable, so that no claim made from it is issued meanwhile; a failed
-  // write leaves it refused in memory (stricter, and the consumer is told to send it again).
-  // A rejection sent again keeps the content hash recorded the first time.
-  const std::string content = negotiation.IsLatest(rejection->proposal_hash)
-                                  ? negotiation.proposed_content()
-                                  : std::string();
-  if (content.empty()) {
-    // Rejected before and stored: answer again without a second record.
-    Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
-                    .Add("channel", channel_id)
-                    .Add("seq", next)
-                    .Finish());
-    return;
-  }
-  negotiation.Rejected(rejection->proposal_hash, content);
-  RejectionRecord record{channel_id, next,         rejection->proposal_hash,
-                         content,    UnixMillis(), std::move(document)};
-  const std::string code(wire::ReasonCodeName(rejection->reason.code));
-  const std::string event = wire::FrameBuilder(wire::MessageType::kEventRejection)
-                                .Add("channel", channel_id)
-                                .Add("seq", next)
-                                .Add("rejection", record.document)
-                                .Finish();
-  writer_->PutRejection(std::move(record),
-                        OnLoop([this, from, channel_id, next, code, event](const Status& status) {
-                          ChannelRuntime& stored = channels_.find(channel_id)->second;
-                          if (!status.ok()) {
-                            OnStoreWriteFailed("store rejection", channel_id, status.error());
-                            return ReplyError(from, StoreStatus().error());
-                          }
-                          metrics_->BillRejected(code);
-                          Log(LogLevel::kInfo, "proposal rejected",
-                              {{"channel", channel_id}, {"seq", next}, {"code", code}});
-                          Publish(stored, event, Role::kProvider);
-                          Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id)
-                                          .Add("channel", channel_id)
-                                          .Add("seq", next)
-                                          .Finish());
-                        }));
-}
-
-void Daemon::Impl::Rejections(const Requester& from, ChannelRuntime& channel,
-                              const wire::Message& message) {
-  const std::string channel_id = channel.record().channel_id;
-  const std::uint64_t from_seq = wire::OptionalUint(message, "from_seq").value_or(1);
-  std::optional<Json> closing = channel.closing_record;
-  PeerAsync(from, true, [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
-    auto rejections = store_->ListRejections(channel_id, from_seq);
-    return [this, from, channel_id, closing, rejections = std::move(rejections)] {
-      if (!rejections.ok()) return ReplyError(from, rejections.error());
-      Json array = Json::Array();
-      std::size_t bytes = 0;
-      for (const auto& rejection : *rejections) {
-        Json entry = Json::Object();
-        entry.Set("received_ms", rejection.received_ms);
-        entry.Set("rejection", rejection.document);
-        // A long dispute history must still fit a frame: the answer stops early, and the caller
-        // asks again from the last seq it got.
-        bytes += entry.Serialize().size();
-        if (bytes > kMaxSyncReplyBytes && !array.as_array().empty()) break;
-        array.PushBack(std::move(entry));
-      }
-      wire::FrameBuilder reply(wire::MessageType::kReply, from.request_id);
-      reply.Add("channel", channel_id).Add("rejections", array);
-      if (closing) reply.Add("closing", *closing);
-      Reply(from, reply.Finish());
-    };
-  });
-}
-
-void Daemon::Impl::PartyClose(const Requester& from, Role role, ChannelRuntime& channel,
-                              const wire::Message& message) {
-  auto refuse = [&](const Error& error) {
-    CountRejection(error);
-    ReplyError(from, error);
-  };
-  if (role == Role::kAuditor)
-    return refuse(Error(ErrorCode::kPermissionDenied, "auditors are read-only"));
-  if (channel.machine.ended()) {
-    return refuse(Error(ErrorCode::kConflict,
-                        "channel " + channel.record().channel_id + " is closed or closing"));
-  }
-  Json document = wire::ObjectMember(message, "request");
-  auto read = wire::ReadCloseRequest(document);
-  if (!read.ok()) return refuse(read.error());
-  const std::string& sender =
-      role == Role::kProvider ? channel.record().provider : channel.record().consumer;
-  if (read->channel != channel.record().channel_id || read->party != sender) {
-    return refuse(Error(ErrorCode::kPermissionDenied,
-                        "the close request must name this channel and " + sender));
-  }
-  const std::string channel_id = channel.record().channel_id;
-  PeerAsync(from, false,
-            [this, from, channel_id, document = std::move(document)]() mutable -> Task {
-              auto verified = wire::VerifyCloseRequest(document, *resolver_);
-              return [this, from, channel_id, verified = std::move(verified),
-                      document = std::move(document)]() mutable {
-                if (!verified.ok()) {
-                  CountRejection(verified.error());
-                  return ReplyError(from, verified.error());
-                }
-                ChannelRuntime& channel = channels_.find(channel_id)->second;
-                if (channel.machine.ended()) {
-                  const Error error(ErrorCode::kConflict,
-                                    "channel " + channel_id + " is closed or closing");
-                  CountRejection(error);
-                  return ReplyError(from, error);
-                }
-                channel.close_request = std::move(document);
-                channel.party_close_requesters.push_back(from);
-                // Closes once the settlement in flight, if any, is done.
-                Apply(channel, channel.machine.RequestClose(StoreStatus()));
-              };
-            });
+  channel.close_request = std::move(request);
+  channel.party_close_requesters.push_back(from);
+  // Closes once the settlement in flight, if any, is done.
+  Apply(channel, channel.machine.RequestClose(StoreStatus()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ Status RecoverNegotiation(ChannelStore& store, const ChannelRecord& record,
   auto proposal = store.GetProposal(record.channel_id);
   if (!proposal.ok()) return context(std::move(proposal).error());
   if (*proposal && (*proposal)->seq == next)
-    negotiation.Proposed((*proposal)->proposal_hash, (*proposal)->content_hash);
+    negotiation.Proposed((*proposal)->proposal_hash, (*proposal)->content_hash,
+                         Negotiation::Clock::now());
   auto rejections = store.ListRejections(record.channel_id, next);
   if (!rejections.ok()) return context(std::move(rejections).error());
   for (auto& rejection : *rejections) {
