@@ -81,7 +81,8 @@ TEST_CASE("a TIC for another TCC, or one not on the chain, opens no channel") {
   CHECK(missing.error().code() == ErrorCode::kNotFound);
 }
 
-TEST_CASE("the TIC's settlement.amend_after_s goes into the channel record and survives the store") {
+TEST_CASE(
+    "the TIC's settlement.amend_after_s goes into the channel record and survives the store") {
   Opened timed(true, 30);
   auto prepared = timed.Prepare(timed.trade.tcc_did(), timed.trade.channel_id);
   REQUIRE_MESSAGE(prepared.ok(), (prepared.ok() ? "" : prepared.error().ToString()));

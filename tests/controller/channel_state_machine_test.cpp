@@ -357,7 +357,8 @@ TEST_CASE("a bill the consumer rejected is not issued; an amend is") {
   CHECK_FALSE(channel.negotiation().HasRejections());
 }
 
-TEST_CASE("an unsigned bill may be amended without a rejection only once the TIC's timeout passed") {
+TEST_CASE(
+    "an unsigned bill may be amended without a rejection only once the TIC's timeout passed") {
   Negotiation negotiation;
   negotiation.MoveTo(1);
   const std::string first = HashOf("bill 1");

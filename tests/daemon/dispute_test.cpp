@@ -240,8 +240,7 @@ TEST_CASE("dispute: the TIC's amend timeout lets the provider amend a bill left 
     auto raw_provider = ConnectParty(d.tccd.listen(), d.tccd.did(), d.trade.provider);
     JoinWhenOpen(*raw_provider, d.trade.channel_id);
     CheckRefused(
-        raw_provider->Propose(d.trade.channel_id,
-                              d.trade.Proposal(1, d.trade.channel_id, "0.45")),
+        raw_provider->Propose(d.trade.channel_id, d.trade.Proposal(1, d.trade.channel_id, "0.45")),
         ErrorCode::kConflict, "amend_after_s");
   }
   // One second: once more than a second has passed since tccd relayed the bill, the provider
@@ -258,8 +257,8 @@ TEST_CASE("dispute: the TIC's amend timeout lets the provider amend a bill left 
   const Json amended = trade.Proposal(1, trade.channel_id, "0.45");
   REQUIRE(raw_provider->Propose(trade.channel_id, amended).ok());
   CHECK(AwaitSessionEvent(*d.consumer, client::SessionEventKind::kProposal).body == amended);
-  const Json tsc = Unwrap(d.consumer->Submit(Unwrap(d.consumer->Cosign(amended), "cosign")),
-                          "submit amended");
+  const Json tsc =
+      Unwrap(d.consumer->Submit(Unwrap(d.consumer->Cosign(amended), "cosign")), "submit amended");
   CHECK(tsc.Find("credentialSubject")->Find("fee")->GetString("amount").value() == "0.45");
   // The seq is final: the lapsed bill, co-signed now, is not issued as a second claim.
   auto raw_consumer = ConnectParty(d.tccd.listen(), d.tccd.did(), trade.consumer);

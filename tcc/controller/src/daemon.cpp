@@ -1336,12 +1336,8 @@ class Daemon::Impl::DisputeHost final : public DisputeHandler::Host {
     auto channel = impl_.channels_.find(channel_id);
     return channel == impl_.channels_.end() ? nullptr : &channel->second.machine;
   }
-  void Reply(const Requester& to, std::string frame) override {
-    impl_.Reply(to, std::move(frame));
-  }
-  void ReplyError(const Requester& to, const Error& error) override {
-    impl_.ReplyError(to, error);
-  }
+  void Reply(const Requester& to, std::string frame) override { impl_.Reply(to, std::move(frame)); }
+  void ReplyError(const Requester& to, const Error& error) override { impl_.ReplyError(to, error); }
   void CountRejection(const Error& error) override { impl_.CountRejection(error); }
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {
     impl_.PeerAsync(from, large, std::move(work));
