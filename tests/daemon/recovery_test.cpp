@@ -21,7 +21,8 @@ namespace {
 using client::MessageType;
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTccdOptions{"--anchor-interval", "50", "--metrics", "127.0.0.1:0"};
+const std::vector<std::string> kTccdOptions{"--anchor-interval", "50", "--metrics", "127.0.0.1:0",
+                                            "--vc-api", "127.0.0.1:0"};
 
 std::string HashOf(const Json& tsc) { return Unwrap(vc::CredentialHash(tsc), "TSC hash"); }
 
@@ -59,6 +60,19 @@ Json RecoverRequest(client::ChannelClient& party, const std::string& channel_id,
 
 std::uint64_t Count(const Json& object, std::string_view name) {
   return Unwrap(object.GetInteger(name), "count");
+}
+
+// The VC API's GET /healthz body (200 or 503), by curl.
+Json Healthz(const TccdProcess& tccd) {
+  const std::string command = "curl -s --max-time 10 http://" + tccd.vc_api() + "/healthz";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  REQUIRE(::pclose(pipe) == 0);
+  return Unwrap(Json::Parse(text), "healthz");
 }
 
 int RunCli(const std::string& arguments) {
@@ -117,6 +131,12 @@ TEST_CASE("a store put back to an older copy: the channel recovers from the part
     const std::string scrape = ScrapeMetrics(tccd.metrics());
     CHECK(MetricValue(scrape, "tcc_channels_recovering_found_total") == 1.0);
     CHECK(LogShows(tccd, "\"msg\":\"channel recovering\""));
+    const Json healthz = Healthz(tccd);
+    INFO(healthz.Serialize());
+    CHECK(Unwrap(healthz.GetString("status"), "status") == "degraded");
+    CHECK(healthz.Serialize().find("recovering channel(s)") != std::string::npos);
+    CHECK(healthz.Serialize().find(trade.channel_id + " (store seq 6, chain confirms seq 6)") !=
+          std::string::npos);
   }
   auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
   auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
@@ -171,6 +191,7 @@ TEST_CASE("a store put back to an older copy: the channel recovers from the part
 
   // Settling resumes after seq 12, every acknowledged TSC is served unchanged, none twice.
   CHECK(Unwrap(ControlHealth(tccd, admin_key).GetString("status"), "status") == "ok");
+  CHECK(Unwrap(Healthz(tccd).GetString("status"), "status") == "ready");
   SettleThrough(trade, tccd, 13, tscs);
   const std::vector<std::string> served = ServedHashes(trade, tccd);
   REQUIRE(served.size() == 13);
