@@ -21,8 +21,8 @@ namespace {
 using client::MessageType;
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTccdOptions{"--anchor-interval", "50", "--metrics", "127.0.0.1:0",
-                                            "--vc-api", "127.0.0.1:0"};
+const std::vector<std::string> kTccdOptions{"--anchor-interval", "50",       "--metrics",
+                                            "127.0.0.1:0",       "--vc-api", "127.0.0.1:0"};
 
 std::string HashOf(const Json& tsc) { return Unwrap(vc::CredentialHash(tsc), "TSC hash"); }
 
@@ -177,8 +177,8 @@ TEST_CASE("a store put back to an older copy: the channel recovers from the part
       files.push_back(dir.Sub("tsc-" + std::to_string(seq) + ".json"));
       std::ofstream(files.back()) << tscs[seq - 1].Serialize();
     }
-    const std::string connect = "--control " + tccd.control() + " --tcc " + tccd.did() +
-                                " --key " + admin_key + " " + trade.channel_id;
+    const std::string connect = "--control " + tccd.control() + " --tcc " + tccd.did() + " --key " +
+                                admin_key + " " + trade.channel_id;
     // Seq 7 missing: nothing can be linked, and the channel stays recovering (exit != 0).
     std::string later;
     for (std::size_t i = 1; i < files.size(); ++i) later += " " + files[i];

@@ -156,10 +156,9 @@ Result<CrossCheckResult> CrossCheckWithChain(ChannelStore& store, chain::ChainAd
         "): the store is behind the chain and TSCs after its head may be missing";
     for (const ChannelRecord& channel : channels) {
       if (channel.state != ChannelState::kOpen) continue;
-      const bool listed = std::any_of(result.recovering.begin(), result.recovering.end(),
-                                      [&](const RecoveringChannel& found) {
-                                        return found.channel_id == channel.channel_id;
-                                      });
+      const bool listed = std::any_of(
+          result.recovering.begin(), result.recovering.end(),
+          [&](const RecoveringChannel& found) { return found.channel_id == channel.channel_id; });
       if (listed) continue;
       result.recovering.push_back(RecoveringChannel{channel.channel_id, channel.last_seq,
                                                     result.anchored_on_chain[channel.channel_id],
@@ -188,8 +187,10 @@ Result<StartupCrossCheck> RunStartupCrossCheck(ChannelStore& store, chain::Chain
     if (!book.Add(channel)) continue;
     ++outcome.newly_recovering;
     Log(LogLevel::kError, "channel recovering",
-        {{"channel", channel.channel_id}, {"store_seq", channel.store_seq},
-         {"chain_seq", channel.chain_seq}, {"reason", channel.reason}});
+        {{"channel", channel.channel_id},
+         {"store_seq", channel.store_seq},
+         {"chain_seq", channel.chain_seq},
+         {"reason", channel.reason}});
   }
   if (outcome.newly_recovering > 0) {
     TCC_RETURN_IF_ERROR(store.PutValue(kRecoveryValueName, book.Serialize()));
@@ -212,7 +213,8 @@ Status RecoveryBook::Load(ChannelStore& store) {
   TCC_ASSIGN_OR_RETURN(const JsonArray* channels, parsed.GetArray("recovering"));
   std::lock_guard lock(mutex_);
   for (const Json& entry : *channels) {
-    if (!entry.is_object()) return Error(ErrorCode::kInvalidArgument, "stored recovery: not an object");
+    if (!entry.is_object())
+      return Error(ErrorCode::kInvalidArgument, "stored recovery: not an object");
     RecoveringChannel channel;
     TCC_ASSIGN_OR_RETURN(std::string_view id, entry.GetString("channel"));
     channel.channel_id = std::string(id);

@@ -11,8 +11,8 @@
 //  - puts a channel in `recovering` when the chain contradicts its store: a bundle whose TSC hash
 //    differs from the stored TSC, an anchor with another root or size, a bundle beyond the head;
 //  - finds batch ids on the chain past the store's batch counter: the store is behind the chain
-//    (an older copy, a lost log tail) and has lost anchored TSCs; the chain names only Merkle roots,
-//    not channels, so every open channel goes to `recovering`.
+//    (an older copy, a lost log tail) and has lost anchored TSCs; the chain names only Merkle
+//    roots, not channels, so every open channel goes to `recovering`.
 //
 // RecoveryBook holds the recovering channels. It is persisted in the store as the named value
 // "recovery" so that a restart keeps them recovering (the anchor service skips the chain's taken

@@ -23,9 +23,9 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
                                           const vc::Template& tst, did::Resolver& resolver,
                                           const std::string& tcc_did, const JsonArray& presented) {
   if (presented.size() > kMaxRecoverTscs) {
-    return Error(ErrorCode::kInvalidArgument,
-                 std::to_string(presented.size()) + " TSCs in one request, over the limit of " +
-                     std::to_string(kMaxRecoverTscs));
+    return Error(ErrorCode::kInvalidArgument, std::to_string(presented.size()) +
+                                                  " TSCs in one request, over the limit of " +
+                                                  std::to_string(kMaxRecoverTscs));
   }
   std::vector<Presented> ordered;
   for (const Json& tsc : presented) {
@@ -36,7 +36,8 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
     TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(*subject));
     if (link.channel != head.channel_id) {
       return Error(ErrorCode::kInvalidArgument, "a presented TSC (seq " + std::to_string(link.seq) +
-                                                    ") is for channel " + link.channel.substr(0, 80));
+                                                    ") is for channel " +
+                                                    link.channel.substr(0, 80));
     }
     ordered.push_back(Presented{link.seq, &tsc});
   }
@@ -55,10 +56,10 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
     if (entry.seq <= head.last_seq) {
       TCC_ASSIGN_OR_RETURN(TscRecord stored, store.GetTsc(head.channel_id, entry.seq));
       if (stored.tsc_hash != hash) {
-        return Error(ErrorCode::kConflict,
-                     "seq " + std::to_string(entry.seq) + " is stored as TSC " + stored.tsc_hash +
-                         ", the presented one hashes to " + hash +
-                         ": a stored seq is never replaced");
+        return Error(ErrorCode::kConflict, "seq " + std::to_string(entry.seq) +
+                                               " is stored as TSC " + stored.tsc_hash +
+                                               ", the presented one hashes to " + hash +
+                                               ": a stored seq is never replaced");
       }
       ++result.already_stored;
       continue;
