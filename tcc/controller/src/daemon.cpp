@@ -281,6 +281,7 @@ class Daemon::Impl {
   // settle until restored (shared with the VC-API's /healthz).
   std::shared_ptr<RecoveryBook> recovery_ = std::make_shared<RecoveryBook>();
   std::uint64_t recovering_found_ = 0;  // by this start's cross-check, for the metric
+  std::mutex restore_mutex_;            // held by a worker restoring TSCs (Recover)
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
@@ -1944,9 +1945,16 @@ void Daemon::Impl::Recover(const Requester& from, std::optional<Role> role, Chan
   const Json* tscs = message.body.Find("tscs");  // an array: the wire layer checked it
   const Json* finish = message.body.Find("finish");
   const bool finishing = !role && (finish == nullptr || finish->as_bool());
-  auto work = [this, from, role, finishing, channel_id, record = channel.record(), tst = channel.tst,
-               tscs = *tscs]() -> Task {
-    auto recovered = VerifyRecoveredTscs(*store_, record, *tst, *resolver_, did_, tscs.as_array());
+  auto work = [this, from, role, finishing, channel_id, tst = channel.tst, tscs = *tscs]() -> Task {
+    // One restore at a time, each from the head as stored: two members presenting at once must
+    // not both write TSCs after the same head.
+    std::lock_guard restoring(restore_mutex_);
+    Result<RecoveredTscs> recovered = Error(ErrorCode::kInternal, "not run");
+    if (auto record = store_->GetChannel(channel_id); !record.ok()) {
+      recovered = record.error();
+    } else {
+      recovered = VerifyRecoveredTscs(*store_, *record, *tst, *resolver_, did_, tscs.as_array());
+    }
     if (recovered.ok() && !recovered->commits.empty()) {
       // The channel settles nothing while recovering, so no other write touches its head.
       if (Status committed = store_->CommitSettlements(recovered->commits); !committed.ok()) {
@@ -1975,7 +1983,8 @@ void Daemon::Impl::OnRecovered(const Requester& from, std::optional<Role> role, 
   }
   if (!recovered->commits.empty()) {
     const SettlementCommit& last = recovered->commits.back();
-    channel.machine.ReloadHead(last.channel);
+    // Restores complete in any order; the head only moves forward.
+    if (last.tsc.seq > channel.machine.acknowledged().seq) channel.machine.ReloadHead(last.channel);
     if (last.evidence) anchor_->Submit(*last.evidence);
     Log(LogLevel::kInfo, "channel TSCs restored",
         {{"channel", channel_id}, {"restored", static_cast<std::uint64_t>(recovered->commits.size())},
