@@ -141,6 +141,11 @@ Result<std::string> ChannelText(const Json& state) {
       << "evidence seq  " << count(state, "evidence_seq") << "\n"
       << "anchored seq  " << count(state, "anchored_seq") << "\n"
       << "members       " << count(state, "members") << " connected\n";
+  if (const Json* recovering = state.Find("recovering"); recovering != nullptr) {
+    out << "RECOVERING    store seq " << count(*recovering, "store_seq") << ", chain confirms seq "
+        << count(*recovering, "chain_seq") << ": " << StringOf(*recovering, "reason")
+        << " (tcc channel recover)\n";
+  }
   TCC_RETURN_IF_ERROR(count.status());
   return out.str();
 }

@@ -179,6 +179,11 @@ TEST_CASE("a store put back to an older copy: the channel recovers from the part
     }
     const std::string connect = "--control " + tccd.control() + " --tcc " + tccd.did() + " --key " +
                                 admin_key + " " + trade.channel_id;
+    const std::string control = "--control " + tccd.control() + " --tcc " + tccd.did() +
+                                " --key " + admin_key;
+    CHECK(std::system((std::string(TCC_CLI_PATH) + " channel status " + control + " " +
+                       trade.channel_id + " | grep -q '^RECOVERING    store seq 6'")
+                          .c_str()) == 0);
     // Seq 7 missing: nothing can be linked, and the channel stays recovering (exit != 0).
     std::string later;
     for (std::size_t i = 1; i < files.size(); ++i) later += " " + files[i];
