@@ -224,6 +224,66 @@ TEST_CASE("a store put back to an older copy: the channel recovers from the part
   REQUIRE(again.Stop() == 0);
 }
 
+// Cuts the newest LevelDB log of a closed store to `keep` of its length: the writes at its end are
+// lost, as after a disk that lost the tail of a file.
+void TruncateNewestLog(const std::string& store, double keep) {
+  fs::path newest;
+  for (const auto& entry : fs::directory_iterator(store)) {
+    if (entry.path().extension() != ".log") continue;
+    if (newest.empty() || entry.path().filename().string() > newest.filename().string())
+      newest = entry.path();
+  }
+  REQUIRE_FALSE(newest.empty());
+  const auto size = fs::file_size(newest);
+  REQUIRE(size > 0);
+  fs::resize_file(newest, static_cast<std::uintmax_t>(static_cast<double>(size) * keep));
+}
+
+TEST_CASE("a store log that lost its tail: the members restore the TSCs it lost") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 4);
+  const std::string store = dir.Sub("data") + "/store";
+  const std::string admin_key = dir.Sub("data") + "/admin.key";
+  std::vector<Json> tscs;
+  for (std::uint64_t through : {6, 12}) {
+    TccdProcess tccd;
+    tccd.Start(LocalTccdArguments(dir, kTccdOptions));
+    SettleThrough(trade, tccd, through, tscs);
+    REQUIRE(tccd.Stop() == 0);
+  }
+  // The second run's log holds TSCs 7 to 12 and their anchors; a third of it survives.
+  TruncateNewestLog(store, 1.0 / 3);
+
+  TccdProcess tccd;
+  tccd.Start(LocalTccdArguments(dir, kTccdOptions));
+  const Json health = ControlHealth(tccd, admin_key);
+  INFO(health.Serialize());
+  CHECK(Unwrap(health.GetString("status"), "status") == "recovering");
+  const JsonArray& recovering = *Unwrap(health.GetArray("recovering"), "recovering");
+  REQUIRE(recovering.size() == 1);
+  const std::uint64_t kept = Count(recovering[0], "store_seq");
+  CHECK(kept >= 6);
+  CHECK(kept < 12);
+  auto provider = ConnectParty(tccd.listen(), tccd.did(), trade.provider);
+  auto consumer = ConnectParty(tccd.listen(), tccd.did(), trade.consumer);
+  JoinWhenOpen(*provider, trade.channel_id);
+  JoinWhenOpen(*consumer, trade.channel_id);
+  // Each presents what its journal holds after seq 6; the TSCs the store kept match.
+  Json first = RecoverRequest(*consumer, trade.channel_id, tscs, 7, 12);
+  CHECK(Count(first, "restored") == 12 - kept);
+  CHECK(Count(first, "last_seq") == 12);
+  Json second = RecoverRequest(*provider, trade.channel_id, tscs, 7, 12);
+  CHECK(Count(second, "restored") == 0);
+  CHECK_FALSE(second.Find("recovering")->as_bool());
+  SettleThrough(trade, tccd, 14, tscs);
+  const std::vector<std::string> served = ServedHashes(trade, tccd);
+  REQUIRE(served.size() == 14);
+  for (std::size_t i = 0; i < served.size(); ++i) CHECK(served[i] == HashOf(tscs[i]));
+  REQUIRE(tccd.Stop() == 0);
+}
+
 // A settlement through two SDK sessions; returns the TSC's hash.
 std::string SettleSessions(client::PartySession& provider, client::PartySession& consumer) {
   const Json proposal = NextProposal(provider, consumer);
