@@ -44,6 +44,8 @@ Members RequiredMembers(MessageType type) {
     case MessageType::kChannelRejections: return {{"channel"}, {}, {}};
     case MessageType::kChannelClose: return {{"channel"}, {}, {"request"}};
     case MessageType::kEventRejection: return {{"channel"}, {"seq"}, {"rejection"}};
+    case MessageType::kChannelRecover: return {{"channel"}, {}, {}};
+    case MessageType::kControlRecover: return {{"channel"}, {}, {}};
     default: return {};
   }
 }

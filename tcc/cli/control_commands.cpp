@@ -141,6 +141,11 @@ Result<std::string> ChannelText(const Json& state) {
       << "evidence seq  " << count(state, "evidence_seq") << "\n"
       << "anchored seq  " << count(state, "anchored_seq") << "\n"
       << "members       " << count(state, "members") << " connected\n";
+  if (const Json* recovering = state.Find("recovering"); recovering != nullptr) {
+    out << "RECOVERING    store seq " << count(*recovering, "store_seq") << ", chain confirms seq "
+        << count(*recovering, "chain_seq") << ": " << StringOf(*recovering, "reason")
+        << " (tcc channel recover)\n";
+  }
   TCC_RETURN_IF_ERROR(count.status());
   return out.str();
 }
@@ -298,6 +303,88 @@ int RunChannelOpen(std::span<const std::string> arguments) {
 }
 int RunChannelClose(std::span<const std::string> arguments) {
   return RunChannelOpenOrClose(arguments, false);
+}
+
+// The TSCs of FILE... (each a TSC, an array of TSCs, or a TscJournal file), in requests that each
+// stay well inside tccd's frame and count limits; only the last one ends the recovering state.
+int RunChannelRecover(std::span<const std::string> arguments) {
+  ControlOptions options;
+  std::vector<std::string> positionals;
+  CommandLine command_line(
+      "channel recover",
+      "Restore a recovering channel's TSCs from copies (e.g. a party's TSC journal,\n"
+      "DIR/<channel>/*.json) and let it settle again. tccd checks its own signature, the\n"
+      "TST, the parties' proofs and the hash links; a TSC differing from a stored one is\n"
+      "refused. Without files it only ends the recovering state.");
+  options.Declare(command_line);
+  command_line.Positionals("CHANNEL [TSC_FILE...]", "The channel id, then the TSC files.",
+                           &positionals, 1, 0);
+  return RunCommand(command_line, "channel recover", arguments, [&]() -> Status {
+    const std::string& channel = positionals[0];
+    TCC_RETURN_IF_ERROR(CheckChannelId(channel, "CHANNEL"));
+    std::vector<Json> tscs;
+    for (std::size_t i = 1; i < positionals.size(); ++i) {
+      TCC_ASSIGN_OR_RETURN(Json document, ReadJson(positionals[i]));
+      if (document.is_array()) {
+        for (Json& tsc : document.as_array()) tscs.push_back(std::move(tsc));
+      } else {
+        tscs.push_back(std::move(document));
+      }
+    }
+    constexpr std::size_t kMaxRequestBytes = 192 * 1024;
+    constexpr std::size_t kMaxRequestTscs = 256;
+    std::vector<Json> requests;
+    Json current = Json::Array();
+    std::size_t bytes = 0;
+    for (Json& tsc : tscs) {
+      const std::size_t size = tsc.Serialize().size();
+      if (size > kMaxRequestBytes) {
+        return Error(ErrorCode::kInvalidArgument, "a TSC of " + std::to_string(size) +
+                                                      " bytes does not fit in one request");
+      }
+      if (!current.as_array().empty() &&
+          (bytes + size > kMaxRequestBytes || current.as_array().size() == kMaxRequestTscs)) {
+        requests.push_back(std::move(current));
+        current = Json::Array();
+        bytes = 0;
+      }
+      bytes += size;
+      current.PushBack(std::move(tsc));
+    }
+    requests.push_back(std::move(current));
+    TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+    Counts count;
+    std::uint64_t restored = 0;
+    Json last = Json::Object();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const bool finish = i + 1 == requests.size();
+      auto reply = connection->Request(MessageType::kControlRecover,
+                                       {{"channel", channel}, {"tscs", requests[i]}, {"finish", finish}});
+      if (!reply.ok()) return reply.error();
+      last = reply->body;
+      restored += count(last, "restored");
+      if (last.Contains("not_taken")) {
+        std::cerr << "tcc channel recover: not taken: " << StringOf(last, "not_taken") << "\n";
+      }
+    }
+    TCC_RETURN_IF_ERROR(count.status());
+    const Json* recovering = last.Find("recovering");
+    const bool still = recovering != nullptr && recovering->is_bool() && recovering->as_bool();
+    if (options.json) {
+      Json out = Json::Object();
+      out.Set("channel", channel);
+      out.Set("restored", restored);
+      out.Set("last_seq", count(last, "last_seq"));
+      out.Set("recovering", still);
+      std::cout << out.SerializePretty() << "\n";
+    } else {
+      std::cout << "channel " << channel << ": " << restored << " TSC(s) restored, head seq "
+                << count(last, "last_seq") << (still ? ", still recovering" : ", settling again")
+                << "\n";
+    }
+    if (still) return Error(ErrorCode::kConflict, "channel " + channel + " is still recovering");
+    return OkStatus();
+  });
 }
 
 Result<std::string> PolicyText(const Json& policy) {
@@ -460,6 +547,8 @@ std::vector<Command> ControlCommands() {
       {"channel open", "Open the channel of a recorded TIC (control API)", RunChannelOpen},
       {"channel close", "Close a channel; its last TSC is anchored at once (control API)",
        RunChannelClose},
+      {"channel recover", "Restore a recovering channel's TSCs from files (control API)",
+       RunChannelRecover},
       {"channel status", "Show one channel's state (control API)", RunChannelStatus},
       {"channel list", "List tccd's channels (control API)", RunChannelList},
       {"channel policy", "Show or set the anchoring policy N (control API)", RunChannelPolicy},

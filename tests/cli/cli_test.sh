@@ -256,7 +256,7 @@ check "evidence show: no tccd answers, exit 3" expect_exit 3 "$tcc" evidence sho
 for command in "key new" "did show" "jcs" "vc issue" "vc verify" "vc hash" "template validate" "template show" \
   "tic apply" "tic issue" "tic verify" "tsc propose" "tsc cosign" "tsc issue" "tsc verify" \
   "ledger verify" "evidence anchor" "evidence verify" "template register" "template list" "tic record" "did register" \
-  "channel open" "channel close" "channel status" "channel list" "channel policy" "anchor status" "settle" "evidence show" \
+  "channel open" "channel close" "channel recover" "channel status" "channel list" "channel policy" "anchor status" "settle" "evidence show" \
   "dispute show" "dispute close"; do
   check "$command --help" bash -c "'$tcc' $command --help | grep -q '^Usage: tcc $command'"
 done

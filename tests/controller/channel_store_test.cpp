@@ -600,6 +600,20 @@ TEST_CASE("CompleteBatch rejects bundles that do not match the batch and writes 
   RequireOk(store->CompleteBatch("batch-7", BundlesFor("batch-7", {a1, b1}, 3)));
   CHECK(Ok(store->AnchoredSeq(kChannelA)) == 1);
   CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{a2});
+
+  // A batch anchored again (the start-up cross-check) gets its new receipt; nothing else changes.
+  chain::EvidenceBundle again = Ok(store->GetBundle(kChannelA, 1));
+  again.receipt.height += 7;
+  again.receipt.tx = "re-anchored";
+  RequireOk(store->ReplaceBundleReceipt(again));
+  CHECK(Ok(store->GetBundle(kChannelA, 1)) == again);
+  chain::EvidenceBundle moved = again;
+  moved.root = Sha256("another root");
+  CheckError(store->ReplaceBundleReceipt(moved), ErrorCode::kInvalidArgument, "more than its receipt");
+  chain::EvidenceBundle absent = again;
+  absent.item = a2;
+  CheckError(store->ReplaceBundleReceipt(absent), ErrorCode::kNotFound);
+  CHECK(Ok(store->GetBundle(kChannelA, 1)) == again);
 }
 
 // --- named values and counters ---
@@ -649,6 +663,8 @@ TEST_CASE("Named values round trip and NextCounter is atomic and persistent") {
     CheckError(store->GetValue("batch"), ErrorCode::kNotFound);
   }
   auto store = OpenStore(path);
+  CHECK(Ok(store->PeekCounter("batch")) == 4000);  // read without advancing
+  CHECK(Ok(store->PeekCounter("unused")) == 0);
   CHECK(Ok(store->NextCounter("batch")) == 4001);
   CHECK(Ok(store->NextCounter("other")) == 1);
   CHECK(Ok(store->GetValue("cursor")) == "13:0");

@@ -68,6 +68,9 @@ Status PartySession::Connect() {
                          .timeout = options_.connect.timeout};
   TCC_ASSIGN_OR_RETURN(client_, ChannelClient::Connect(std::move(connect), options_.key, did_));
   TCC_ASSIGN_OR_RETURN(JoinResult joined, client_->Join(options_.channel_id));
+  if (journal_ && joined.role != "auditor" && joined.state.Contains("recovering")) {
+    TCC_ASSIGN_OR_RETURN(joined.state, PresentJournal(joined.state));
+  }
   head_.role = joined.role;
   last_heard_ = Clock::now();
   if (joined_once_) {
@@ -112,6 +115,26 @@ auto PartySession::WithResume(Call request) -> decltype(request()) {
     if (!lost || Cancelled()) return result;
     TCC_RETURN_IF_ERROR(Reconnect());
   }
+}
+
+Result<Json> PartySession::PresentJournal(const Json& state) {
+  // Small requests: a TSC is a few KB, a frame at most 256 KiB.
+  constexpr std::size_t kPerRequest = 16;
+  TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(state, "last_seq"));
+  while (true) {
+    TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, journal_->After(seq, kPerRequest));
+    Json array = Json::Array();
+    for (Json& tsc : tscs) array.PushBack(std::move(tsc));
+    // Sent even when empty: tccd ends the state once provider and consumer have both presented.
+    TCC_ASSIGN_OR_RETURN(Message answer,
+                         client_->connection().Request(MessageType::kChannelRecover,
+                                                       {{"channel", options_.channel_id}, {"tscs", array}}));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t restored, UintOf(answer.body, "restored"));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t last_seq, UintOf(answer.body, "last_seq"));
+    if (restored == 0 || tscs.size() < kPerRequest || last_seq <= seq) break;
+    seq = last_seq;
+  }
+  return client_->State(options_.channel_id);
 }
 
 Status PartySession::AdoptState(const Json& state) {

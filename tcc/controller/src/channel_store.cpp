@@ -1178,4 +1178,35 @@ Result<std::optional<std::string>> ChannelStore::GetClosingRecord(std::string_vi
   return impl_->Get(NameKey(kClosingKind, channel_id));
 }
 
+Result<std::uint64_t> ChannelStore::PeekCounter(std::string_view name) {
+  TCC_RETURN_IF_ERROR(CheckName(name));
+  const std::string key = NameKey(kCounterKind, name);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> current, impl_->Get(key));
+  if (!current) return std::uint64_t{0};
+  return DecodeU64(key, *current);
+}
+
+Status ChannelStore::ReplaceBundleReceipt(const chain::EvidenceBundle& bundle) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(bundle.item.channel_id));
+  const std::string key = SeqKey(kBundleKind, bundle.item.channel_id, bundle.item.seq);
+  std::string encoded = chain::SerializeEvidenceBundle(bundle);
+  Result<chain::EvidenceBundle> check = chain::ParseEvidenceBundle(encoded);
+  if (!check.ok()) {
+    return Invalid("the bundle of " + ItemName(bundle.item) + " is malformed: " + check.error().message());
+  }
+  TCC_ASSIGN_OR_RETURN(auto access, impl_->BeginWrite());
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> saved, impl_->Get(key));
+  if (!saved) return Error(ErrorCode::kNotFound, "no evidence bundle stored for " + ItemName(bundle.item));
+  TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle stored, DecodeBundle(key, *saved));
+  chain::EvidenceBundle same = bundle;
+  same.receipt = stored.receipt;
+  if (!(same == stored)) {
+    return Invalid("the new bundle of " + ItemName(bundle.item) + " differs from the stored one in more than its receipt");
+  }
+  leveldb::WriteBatch batch;
+  batch.Put(key, encoded);
+  return impl_->Write(batch, "replacing the receipt of the bundle of " + ItemName(bundle.item));
+}
+
 }  // namespace tcc::controller

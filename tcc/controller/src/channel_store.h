@@ -149,6 +149,13 @@ class ChannelStore {
   // Atomically increments and returns a persisted counter (1 on first use).
   Result<std::uint64_t> NextCounter(std::string_view name);
 
+  // The counter's current value without advancing it (0 when never used).
+  Result<std::uint64_t> PeekCounter(std::string_view name);
+  // Start-up cross-check (chain_crosscheck.h): puts back the bundle of an item whose batch was
+  // re-anchored, so that it carries the chain's new receipt. Only the receipt may differ from the
+  // bundle stored under its channel and seq (kNotFound without one, kInvalidArgument otherwise).
+  Status ReplaceBundleReceipt(const chain::EvidenceBundle& bundle);
+
   // A synced write of a small marker, reopening the database first if a write failed: OK once the
   // store can write again. For a caller that stopped writing after a failure and wants to know
   // when to resume.

@@ -126,6 +126,9 @@ Json HealthJson(const HealthFacts& facts) {
   store.Set("group_commits", facts.group_commits);
   store.Set("commits", facts.commits);
   health.Set("store", std::move(store));
+  Json recovering = Json::Array();
+  for (const Json& channel : facts.recovering) recovering.PushBack(channel);
+  health.Set("recovering", std::move(recovering));
   return health;
 }
 
@@ -140,7 +143,10 @@ void AddChainHealth(Json& health, const Result<chain::AdapterStatus>& status, bo
     chain.Set("error", status.error().ToString());
   }
   health.Set("chain", std::move(chain));
-  health.Set("status", status.ok() && store_ok ? "ok" : "degraded");
+  const Json* recovering = health.Find("recovering");
+  const bool any_recovering =
+      recovering != nullptr && recovering->is_array() && !recovering->as_array().empty();
+  health.Set("status", !(status.ok() && store_ok) ? "degraded" : any_recovering ? "recovering" : "ok");
 }
 
 }  // namespace tcc::controller::control

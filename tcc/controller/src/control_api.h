@@ -70,11 +70,14 @@ struct HealthFacts {
   std::uint64_t store_reopens = 0;
   std::uint64_t group_commits = 0;
   std::uint64_t commits = 0;
+  // RecoveringChannel::ToJson of each channel the start-up cross-check put in `recovering`.
+  std::vector<Json> recovering;
 };
 // The health answer without the chain's part.
 Json HealthJson(const HealthFacts& facts);
 // Adds the chain's status (asked on a worker) and the overall status: "ok" only while both the
-// chain answers and the store writes.
+// chain answers and the store writes, and no channel is recovering ("recovering" then, unless
+// degraded).
 void AddChainHealth(Json& health, const Result<chain::AdapterStatus>& status, bool store_ok);
 
 }  // namespace tcc::controller::control

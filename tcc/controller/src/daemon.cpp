@@ -19,7 +19,9 @@
 #include <utility>
 
 #include "admission.h"
+#include "chain_crosscheck.h"
 #include "chain_watch.h"
+#include "channel_recovery.h"
 #include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
@@ -245,6 +247,12 @@ class Daemon::Impl {
   // control requests
   void ControlPolicy(const Requester& from, const wire::Message& message);
   void ControlHealth(const Requester& from);
+  // recovery (chain_crosscheck.h, channel_recovery.h): a party's channel.recover (`role`) or an
+  // operator's control.recover (no role: it also ends the recovering state)
+  void Recover(const Requester& from, std::optional<Role> role, ChannelRuntime& channel,
+               const wire::Message& message);
+  void OnRecovered(const Requester& from, std::optional<Role> role, bool finishing,
+                   const std::string& channel_id, Result<RecoveredTscs> recovered);
 
   DaemonConfig config_;
   // The global policy members set through control.policy, stored (control_api.h); loop thread.
@@ -266,6 +274,11 @@ class Daemon::Impl {
   std::unique_ptr<TemplateCache> templates_;
   std::unique_ptr<DaemonMetrics> metrics_;
   std::unique_ptr<ChannelStore> store_;
+  // Channels the start-up cross-check found behind or contradicted by the chain; they do not
+  // settle until restored (shared with the VC-API's /healthz).
+  std::shared_ptr<RecoveryBook> recovery_ = std::make_shared<RecoveryBook>();
+  std::uint64_t recovering_found_ = 0;  // by this start's cross-check, for the metric
+  std::mutex restore_mutex_;            // held by a worker restoring TSCs (Recover)
   std::unique_ptr<AnchorService> anchor_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
@@ -467,7 +480,7 @@ Status Daemon::Impl::StartVcApi() {
   auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
       did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key), resolver_,
       [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); },
-      adapter_, std::make_shared<StoreEvidenceSource>(*store_)});
+      adapter_, std::make_shared<StoreEvidenceSource>(*store_, recovery_)});
   vcapi::ServerHooks hooks;
   hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
   hooks.on_rejected = [this](std::string_view, ErrorCode code) { metrics_->VcApiRejected(ErrorCodeName(code)); };
@@ -486,10 +499,18 @@ Status Daemon::Impl::Start() {
 
   AnchorServiceOptions anchoring = config_.anchoring;
   if (anchoring.batch_id_prefix == AnchorServiceOptions{}.batch_id_prefix) anchoring.batch_id_prefix = did_;
+  // Before the anchor service draws batch ids: it would skip the ids that show the store behind.
+  TCC_ASSIGN_OR_RETURN(StartupCrossCheck cross_check,
+                       RunStartupCrossCheck(*store_, *adapter_, anchoring.batch_id_prefix, *recovery_));
+  for (const auto& [id, seq] : cross_check.anchored_on_chain) {
+    if (auto channel = channels_.find(id); channel != channels_.end()) channel->second.anchored_seq = seq;
+  }
+  recovering_found_ = cross_check.newly_recovering;
   auto metrics = DaemonMetrics::Create(config_.metrics, did_, adapter_->name());
   if (!metrics.ok()) return std::move(metrics).error().WithContext("metrics");
   metrics_ = std::move(metrics).value();
   metrics_address_ = metrics_->bound_address();
+  metrics_->ChannelsRecoveringFound(recovering_found_);
   // What was set live through control.policy outlives a restart (control_api.h).
   AnchorPolicyOptions policy = config_.policy;
   if (auto stored = store_->GetValue(control::kStoredPolicyKey); stored.ok()) {
@@ -770,6 +791,7 @@ void Daemon::Impl::UpdateGauges() {
   for (const auto& [id, channel] : channels_)
     open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
+  metrics_->SetChannelsRecovering(static_cast<std::int64_t>(recovery_->size()));
   metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
                            static_cast<std::int64_t>(peers_->unauthenticated_count()));
   metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(peers_->queued_bytes()));
@@ -879,10 +901,25 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("state", ChannelStateJson(channel->second)).Finish());
       return;
     case wire::MessageType::kSettlePropose:
-      Propose(from, admitted->second, channel->second, *message);
-      return;
     case wire::MessageType::kSettleSubmit:
-      Submit(from, admitted->second, channel->second, *message);
+      if (auto recovering = recovery_->Find(channel->first)) {
+        const Error error(ErrorCode::kUnavailable,
+                          "channel " + channel->first + " is recovering (store seq " +
+                              std::to_string(recovering->store_seq) + ", chain confirms seq " +
+                              std::to_string(recovering->chain_seq) + "): " + recovering->reason +
+                              "; it settles again once its members presented their TSCs "
+                              "(channel.recover) or an operator ran `tcc channel recover`");
+        CountRejection(error);
+        return ReplyError(from, error);
+      }
+      if (message->type == wire::MessageType::kSettlePropose) {
+        Propose(from, admitted->second, channel->second, *message);
+      } else {
+        Submit(from, admitted->second, channel->second, *message);
+      }
+      return;
+    case wire::MessageType::kChannelRecover:
+      Recover(from, admitted->second, channel->second, *message);
       return;
     case wire::MessageType::kChannelSync:
       Sync(from, channel->second, *message);
@@ -1565,6 +1602,7 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   state.Set("evidence_seq", acknowledged.evidence_seq);
   state.Set("anchored_seq", channel.anchored_seq);
   state.Set("members", static_cast<std::uint64_t>(channel.members.size()));
+  if (auto recovering = recovery_->Find(record.channel_id)) state.Set("recovering", recovering->ToJson());
   if (channel.closing_record) {
     // Who closed it and why; the signed record itself comes with channel.rejections.
     Json closed_by = Json::Object();
@@ -1621,6 +1659,13 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
     }
     case wire::MessageType::kControlHealth:
       return ControlHealth(from);
+    case wire::MessageType::kControlRecover: {
+      auto channel = channels_.find(wire::StringMember(*message, "channel"));
+      if (channel == channels_.end()) {
+        return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(wire::StringMember(*message, "channel"))));
+      }
+      return Recover(from, std::nullopt, channel->second, *message);
+    }
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);
@@ -1714,6 +1759,7 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   facts.store_reopens = store_health.reopens;
   const StoreWriter::Stats writer = writer_->stats();
   facts.group_commits = writer.group_commits;
+  for (const RecoveringChannel& channel : recovery_->List()) facts.recovering.push_back(channel.ToJson());
   facts.commits = writer.commits;
   Async([this, from, health = control::HealthJson(facts)]() mutable -> Task {
     auto status = adapter_->Status();
@@ -1722,6 +1768,114 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("health", health).Finish());
     };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery of a channel the start-up cross-check found behind or contradicted by the chain
+
+void Daemon::Impl::Recover(const Requester& from, std::optional<Role> role, ChannelRuntime& channel,
+                           const wire::Message& message) {
+  const std::string channel_id = channel.record().channel_id;
+  if (!recovery_->Find(channel_id)) {
+    const Error error(ErrorCode::kConflict, "channel " + channel_id + " is not recovering");
+    CountRejection(error);
+    return ReplyError(from, error);
+  }
+  if (!store_guard_->ok()) {
+    return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; nothing is restored"));
+  }
+  const Json* tscs = message.body.Find("tscs");  // an array: the wire layer checked it
+  const Json* finish = message.body.Find("finish");
+  const bool finishing = !role && (finish == nullptr || finish->as_bool());
+  auto work = [this, from, role, finishing, channel_id, tst = channel.tst, tscs = *tscs]() -> Task {
+    // One restore at a time, each from the head as stored: two members presenting at once must
+    // not both write TSCs after the same head.
+    std::lock_guard restoring(restore_mutex_);
+    Result<RecoveredTscs> recovered = Error(ErrorCode::kInternal, "not run");
+    if (auto record = store_->GetChannel(channel_id); !record.ok()) {
+      recovered = record.error();
+    } else {
+      recovered = VerifyRecoveredTscs(*store_, *record, *tst, *resolver_, did_, tscs.as_array());
+    }
+    if (recovered.ok() && !recovered->commits.empty()) {
+      // The channel settles nothing while recovering, so no other write touches its head.
+      if (Status committed = store_->CommitSettlements(recovered->commits); !committed.ok()) {
+        recovered = committed.error().WithContext("restore TSCs");
+      }
+    }
+    return [this, from, role, finishing, channel_id, recovered = std::move(recovered)]() mutable {
+      OnRecovered(from, role, finishing, channel_id, std::move(recovered));
+    };
+  };
+  if (role) return PeerAsync(from, true, std::move(work));
+  Async(std::move(work));
+}
+
+void Daemon::Impl::OnRecovered(const Requester& from, std::optional<Role> role, bool finishing,
+                               const std::string& channel_id, Result<RecoveredTscs> recovered) {
+  auto live = channels_.find(channel_id);
+  if (live == channels_.end()) return;
+  ChannelRuntime& channel = live->second;
+  if (!recovered.ok()) {
+    CountRejection(recovered.error());
+    if (recovered.error().code() == ErrorCode::kInternal || recovered.error().code() == ErrorCode::kUnavailable) {
+      OnStoreWriteFailed("restore TSCs", channel_id, recovered.error());
+    }
+    return ReplyError(from, recovered.error());
+  }
+  if (!recovered->commits.empty()) {
+    const SettlementCommit& last = recovered->commits.back();
+    // Restores complete in any order; the head only moves forward.
+    if (last.tsc.seq > channel.machine.acknowledged().seq) channel.machine.ReloadHead(last.channel);
+    if (last.evidence) anchor_->Submit(*last.evidence);
+    Log(LogLevel::kInfo, "channel TSCs restored",
+        {{"channel", channel_id}, {"restored", static_cast<std::uint64_t>(recovered->commits.size())},
+         {"last_seq", last.tsc.seq}, {"by", role ? std::string(RoleName(*role)) : std::string("operator")}});
+  }
+  if (!recovered->stopped.empty()) {
+    Log(LogLevel::kWarning, "channel recovery: presented TSCs not taken",
+        {{"channel", channel_id}, {"why", recovered->stopped}});
+  }
+  // An operator's word ends the state; parties end it once provider and consumer both presented,
+  // since each holds every TSC it applied and the longest verified continuation won.
+  bool ended = false;
+  if (!role) {
+    ended = finishing && recovered->stopped.empty();
+  } else if (*role != Role::kAuditor) {
+    const auto presented = recovery_->Presented(channel_id, std::string(RoleName(*role)));
+    ended = presented.contains("provider") && presented.contains("consumer");
+  }
+  auto answer = [this, from, channel_id, restored = static_cast<std::uint64_t>(recovered->commits.size()),
+                 stopped = recovered->stopped](bool still_recovering) {
+    auto now = channels_.find(channel_id);
+    if (now == channels_.end()) return;
+    wire::FrameBuilder reply(wire::MessageType::kReply, from.request_id);
+    reply.Add("channel", channel_id)
+        .Add("restored", restored)
+        .Add("last_seq", now->second.machine.acknowledged().seq)
+        .Add("recovering", still_recovering);
+    if (!stopped.empty()) reply.Add("not_taken", stopped);
+    Reply(from, reply.Finish());
+    Publish(now->second, wire::FrameBuilder(wire::MessageType::kEventChannel)
+                              .Add("channel", channel_id)
+                              .Add("state", ChannelStateJson(now->second))
+                              .Finish());
+  };
+  if (!ended) return answer(true);
+  const std::optional<RecoveringChannel> was = recovery_->Find(channel_id);
+  recovery_->Remove(channel_id);
+  writer_->PutValue(std::string(kRecoveryValueName), recovery_->Serialize(),
+                    OnLoop([this, channel_id, was, answer](const Status& status) {
+                      if (!status.ok()) {
+                        // Still recovering after a restart; in memory it settles again now.
+                        OnStoreWriteFailed("store recovery state", channel_id, status.error());
+                      }
+                      Log(LogLevel::kInfo, "channel recovered",
+                          {{"channel", channel_id},
+                           {"was_store_seq", was ? was->store_seq : 0},
+                           {"last_seq", channels_.find(channel_id)->second.machine.acknowledged().seq}});
+                      answer(false);
+                    }));
 }
 
 // ---------------------------------------------------------------------------------------------

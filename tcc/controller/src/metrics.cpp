@@ -304,6 +304,10 @@ class DaemonMetrics::Impl {
     channels_opened_ = &counter("tcc_channels_opened_total", "Channels opened.").Add({});
     channels_closed_ = &counter("tcc_channels_closed_total", "Channels closed.").Add({});
     channels_open_ = gauge("tcc_channels_open", "Channels currently open.");
+    channels_recovering_found_ = &counter("tcc_channels_recovering_found_total",
+                                          "Channels the start-up cross-check found behind or contradicted by the chain.")
+                                      .Add({});
+    channels_recovering_ = gauge("tcc_channels_recovering", "Channels recovering: not settling until restored.");
     connections_ = gauge("tcc_connections", "Party connections currently admitted to at least one channel.");
     unauthenticated_connections_ =
         gauge("tcc_connections_unauthenticated", "Party connections not admitted to any channel (yet).");
@@ -419,6 +423,8 @@ class DaemonMetrics::Impl {
   prometheus::Counter* channels_opened_;
   prometheus::Counter* channels_closed_;
   prometheus::Gauge* channels_open_;
+  prometheus::Counter* channels_recovering_found_;
+  prometheus::Gauge* channels_recovering_;
   prometheus::Gauge* connections_;
   prometheus::Gauge* unauthenticated_connections_;
   std::optional<LabeledCounter> peer_disconnects_;
@@ -487,6 +493,12 @@ void DaemonMetrics::SetPipelineDepth(std::int64_t submissions) {
 void DaemonMetrics::ChannelOpened() { impl_->channels_opened_->Increment(); }
 void DaemonMetrics::ChannelClosed() { impl_->channels_closed_->Increment(); }
 void DaemonMetrics::SetChannelsOpen(std::int64_t channels) { impl_->channels_open_->Set(static_cast<double>(channels)); }
+void DaemonMetrics::ChannelsRecoveringFound(std::uint64_t channels) {
+  impl_->channels_recovering_found_->Increment(static_cast<double>(channels));
+}
+void DaemonMetrics::SetChannelsRecovering(std::int64_t channels) {
+  impl_->channels_recovering_->Set(static_cast<double>(channels));
+}
 void DaemonMetrics::SetConnections(std::int64_t admitted, std::int64_t unauthenticated) {
   impl_->connections_->Set(static_cast<double>(admitted));
   impl_->unauthenticated_connections_->Set(static_cast<double>(unauthenticated));

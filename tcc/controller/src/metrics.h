@@ -76,6 +76,10 @@ class DaemonMetrics {
   // exported so that alerts can compare the effective N with the configured maximum.
   void SetNBounds(std::int64_t n_min, std::int64_t n_max);
   void SetChainHeight(std::uint64_t height);
+  // Channels the start-up cross-check found behind or contradicted by the chain (counted once
+  // each), and those still recovering.
+  void ChannelsRecoveringFound(std::uint64_t channels);
+  void SetChannelsRecovering(std::int64_t channels);
 
   // VC-API over HTTP: each request by endpoint (verify, issue, evidence, identity, other) and each
   // refusal by its ErrorCodeName.

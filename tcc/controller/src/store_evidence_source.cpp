@@ -38,6 +38,19 @@ Result<std::optional<vcapi::StoredEvidence>> StoreEvidenceSource::FindEvidence(s
 
 Status StoreEvidenceSource::Health() {
   const ChannelStore::WriteHealth health = store_.write_health();
+  if (health.writable && recovery_ != nullptr && recovery_->size() > 0) {
+    std::string message = "recovering channel(s), not settling until restored:";
+    std::size_t listed = 0;
+    for (const RecoveringChannel& channel : recovery_->List()) {
+      if (++listed > 10) {
+        message += " and " + std::to_string(recovery_->size() - 10) + " more";
+        break;
+      }
+      message += " " + channel.channel_id + " (store seq " + std::to_string(channel.store_seq) +
+                 ", chain confirms seq " + std::to_string(channel.chain_seq) + ")";
+    }
+    return Error(ErrorCode::kUnavailable, message);
+  }
   if (health.writable) return OkStatus();
   return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" +
                                             std::to_string(health.write_failures) +

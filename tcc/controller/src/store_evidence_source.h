@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
+#include "chain_crosscheck.h"
 #include "channel_store.h"
 #include "tcc/vcapi/credential_service.h"
 
@@ -18,15 +20,20 @@ class StoreEvidenceSource final : public vcapi::EvidenceSource {
  public:
   // A TSC committed only through more than `max_links` later TSCs is refused (kResourceExhausted)
   // rather than answered with an unbounded response.
-  explicit StoreEvidenceSource(ChannelStore& store, std::size_t max_links = 1000)
-      : store_(store), max_links_(max_links) {}
+  // With `recovery`, Health also reports the channels that are recovering.
+  explicit StoreEvidenceSource(ChannelStore& store,
+                               std::shared_ptr<const RecoveryBook> recovery = nullptr,
+                               std::size_t max_links = 1000)
+      : store_(store), recovery_(std::move(recovery)), max_links_(max_links) {}
 
   Result<std::optional<vcapi::StoredEvidence>> FindEvidence(std::string_view tsc_hash) override;
-  // kUnavailable while the store's last write (or reopen) failed.
+  // kUnavailable while the store's last write (or reopen) failed, or while a channel is
+  // recovering (naming the channels and seqs).
   Status Health() override;
 
  private:
   ChannelStore& store_;
+  std::shared_ptr<const RecoveryBook> recovery_;
   std::size_t max_links_;
 };
 

@@ -65,6 +65,9 @@ constexpr std::array kEvidenceGetMembers{kChannel, Uint("seq", true, 1)};
 constexpr std::array kSettleRejectMembers{kChannel, Required("rejection", MemberKind::kObject)};
 constexpr std::array kChannelRejectionsMembers{kChannel, Uint("from_seq", false, 1)};
 constexpr std::array kChannelCloseMembers{kChannel, Required("request", MemberKind::kObject)};
+constexpr std::array kRecoverMembers{kChannel, Required("tscs", MemberKind::kArray)};
+constexpr std::array kControlRecoverMembers{kChannel, Required("tscs", MemberKind::kArray),
+                                            Optional("finish", MemberKind::kBool)};
 constexpr std::array kControlOpenMembers{Required("tic", MemberKind::kIdentifier)};
 constexpr std::array kControlPolicyMembers{
     Optional("channel", MemberKind::kChannelId), Uint("n", false, 1),
@@ -81,7 +84,8 @@ constexpr std::array kReplyMembers{
     Optional("tscs", MemberKind::kArray),       Uint("last_seq", false, 0),
     Optional("bundle", MemberKind::kObject),    Optional("policy", MemberKind::kObject),
     Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject),
-    Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject)};
+    Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject),
+    Uint("restored", false, 0),                 Optional("recovering", MemberKind::kBool)};
 constexpr std::array kErrorMembers{Required("code", MemberKind::kIdentifier),
                                    Required("message", MemberKind::kText)};
 constexpr std::array kEventTscMembers{kChannel, Uint("seq", true, 0),
@@ -116,6 +120,7 @@ constexpr TypeSpec kTypes[] = {
     {MessageType::kChannelRejections, "channel.rejections", Direction::kRequest,
      kChannelRejectionsMembers},
     {MessageType::kChannelClose, "channel.close", Direction::kRequest, kChannelCloseMembers},
+    {MessageType::kChannelRecover, "channel.recover", Direction::kRequest, kRecoverMembers},
     {MessageType::kPing, "ping", Direction::kRequest, {}},
     {MessageType::kControlOpen, "control.open", Direction::kRequest, kControlOpenMembers},
     {MessageType::kControlClose, "control.close", Direction::kRequest, kChannelOnlyMembers},
@@ -123,6 +128,7 @@ constexpr TypeSpec kTypes[] = {
      false, kPolicySettings},
     {MessageType::kControlList, "control.list", Direction::kRequest, {}},
     {MessageType::kControlHealth, "control.health", Direction::kRequest, {}},
+    {MessageType::kControlRecover, "control.recover", Direction::kRequest, kControlRecoverMembers},
     {MessageType::kReply, "reply", Direction::kReply, kReplyMembers, true},
     {MessageType::kError, "error", Direction::kError, kErrorMembers},
     {MessageType::kEventTsc, "event.tsc", Direction::kEvent, kEventTscMembers},

@@ -13,7 +13,10 @@
 // Durability on the party's side: with `tsc_dir` every applied TSC is also kept on this party's
 // disk, and a tccd that comes back behind or apart from it (a restored backup, a lost log tail)
 // is refused, never followed into a fork. A rejoin after a lost connection makes the same check
-// against the session's head, journal or not.
+// against the session's head, journal or not. When tccd says the channel is `recovering` (its
+// start-up cross-check found its store behind the chain), a session with a journal presents the
+// journal's TSCs after tccd's head on every join (channel.recover), so tccd restores them before
+// it settles again; the check above then runs against the restored head.
 //
 // Resume: when the connection is lost (no answer within the timeout, or a restarted tccd that no
 // longer knows this connection's admission), the session connects and joins again, syncs the
@@ -183,6 +186,8 @@ class PartySession {
   template <typename Call>
   auto WithResume(Call request) -> decltype(request());
   Status AdoptState(const Json& state);
+  // A recovering channel: sends the journal's TSCs after tccd's head; returns the state after.
+  Result<Json> PresentJournal(const Json& state);
   // First join with a journal: start from its last TSC, checked against tccd's.
   Status StartFromJournal(std::uint64_t tccd_seq);
   Error BehindParty(std::uint64_t tccd_seq) const;

@@ -48,6 +48,8 @@ enum class MessageType {
   kSettleReject,       // channel, rejection (object) -> reply: seq ; relayed as event.rejection
   kChannelRejections,  // channel, [from_seq]         -> reply: rejections (array), [closing (object)]
   kChannelClose,       // channel, request (object)   -> reply: closing (object), state (object)
+  // A member of a recovering channel presents the TSCs after tccd's head from its journal.
+  kChannelRecover,     // channel, tscs (array)       -> reply: restored, last_seq, recovering
   kPing,           //                                -> reply: {}
   // operator / chain node -> tccd (control socket)
   kControlOpen,    // tic (id)                       -> reply: channel (object)
@@ -55,6 +57,7 @@ enum class MessageType {
   kControlPolicy,  // [channel], [n], [adaptive], [n_min], [n_max] -> reply: policy (object)
   kControlList,    //                                -> reply: channels (array)
   kControlHealth,  //                                -> reply: health (object)
+  kControlRecover, // channel, tscs (array), [finish] -> reply: restored, last_seq, recovering
   // tccd -> client
   kReply,          // id, any result members
   kError,          // id, code, message
