@@ -39,8 +39,8 @@ Result<std::optional<vcapi::StoredEvidence>> StoreEvidenceSource::FindEvidence(s
 Status StoreEvidenceSource::Health() {
   const ChannelStore::WriteHealth health = store_.write_health();
   if (health.writable) return OkStatus();
-  return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" +
-                                            std::to_string(health.write_failures) +
+  return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" + health.cause +
+                                            "; " + std::to_string(health.write_failures) +
                                             " failed writes so far); tccd retries by reopening it");
 }
 
