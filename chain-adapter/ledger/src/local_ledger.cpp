@@ -18,9 +18,9 @@
 #include <utility>
 
 #include "ledger_rules.h"
-#include "tcc/storage/database.h"
 #include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
+#include "tcc/storage/database.h"
 
 namespace tcc::chain {
 namespace {
@@ -35,7 +35,6 @@ using Clock = std::chrono::steady_clock;
 // Event polls read at most this many event keys per call, so a filter that matches little cannot
 // turn one poll into a scan of the whole chain; the cursor still advances.
 constexpr std::size_t kMaxEventsScanned = 4096;
-
 
 struct Head {
   std::uint64_t height = 0;
@@ -487,12 +486,14 @@ Result<Recorded<DidDocumentVersion>> LocalLedger::ResolveDid(
   std::string name(did);
   if (!version) {
     std::string latest;
-    leveldb::Status status = reading.db().Get(snapshot.options(), ledger::DidLatestKey(did), &latest);
+    leveldb::Status status =
+        reading.db().Get(snapshot.options(), ledger::DidLatestKey(did), &latest);
     if (status.IsNotFound()) return Error(ErrorCode::kNotFound, "DID " + name + " is not registered");
     if (!status.ok()) return Error(ErrorCode::kIo, "reading the ledger: " + status.ToString());
     TCC_ASSIGN_OR_RETURN(version, ledger::DecodeU64(AsBytes(latest), "latest DID version"));
   }
-  return impl_->Find<DidDocumentVersion>(reading.db(), snapshot.options(), ledger::DidVersionKey(did, *version),
+  return impl_->Find<DidDocumentVersion>(
+      reading.db(), snapshot.options(), ledger::DidVersionKey(did, *version),
       "DID " + name + " has no version " + std::to_string(*version));
 }
 
@@ -517,7 +518,8 @@ Result<Recorded<TemplateVersion>> LocalLedger::GetTemplate(std::string_view id,
     if (!status.ok()) return Error(ErrorCode::kIo, "reading the ledger: " + status.ToString());
     TCC_ASSIGN_OR_RETURN(version, ledger::DecodeU64(AsBytes(latest), "latest template version"));
   }
-  return impl_->Find<TemplateVersion>(reading.db(), snapshot.options(), ledger::TemplateVersionKey(id, *version),
+  return impl_->Find<TemplateVersion>(
+      reading.db(), snapshot.options(), ledger::TemplateVersionKey(id, *version),
       "template " + name + " has no version " + std::to_string(*version));
 }
 
@@ -533,8 +535,9 @@ Result<std::vector<Recorded<TemplateVersion>>> LocalLedger::ListTemplates(std::s
     if (!location.ok()) {
       return Error(ErrorCode::kInternal, "ledger template index is malformed; run the verifier");
     }
-    TCC_ASSIGN_OR_RETURN(Recorded<TemplateVersion> version,
-                         Narrow<TemplateVersion>(impl_->Load(reading.db(), snapshot.options(), *location)));
+    TCC_ASSIGN_OR_RETURN(
+        Recorded<TemplateVersion> version,
+        Narrow<TemplateVersion>(impl_->Load(reading.db(), snapshot.options(), *location)));
     versions.push_back(std::move(version));
   }
   if (!it->status().ok()) return Error(ErrorCode::kIo, "listing templates: " + it->status().ToString());
@@ -606,7 +609,8 @@ Result<EventPage> LocalLedger::Impl::ScanEvents(const EventQuery& query, Locatio
       break;
     }
     if (!cached || cached->header.height != location.height) {
-      TCC_ASSIGN_OR_RETURN(cached, ledger::ReadBlock(reading.db(), snapshot.options(), location.height));
+      TCC_ASSIGN_OR_RETURN(cached,
+                           ledger::ReadBlock(reading.db(), snapshot.options(), location.height));
     }
     if (location.index >= cached->entries.size()) {
       return Error(ErrorCode::kInternal, "ledger event index points past its block");
