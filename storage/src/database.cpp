@@ -84,6 +84,17 @@ Status Database::OpenHandle() {
 }
 
 Result<Database::Reader> Database::BeginRead() {
+  {
+    std::shared_lock handle(handle_mutex_);
+    if (db_) return Reader(std::move(handle), db_.get());
+  }
+  // Without a handle there are no reads to keep: a read may try the reopen (as rate-limited as a
+  // write's), so a database that reads but is not written heals too. No Reader or Writer can be
+  // held here (both need a handle), so this cannot wait on its own thread.
+  {
+    std::lock_guard writing(write_mutex_);
+    if (!writable_.load()) (void)Reopen();
+  }
   std::shared_lock handle(handle_mutex_);
   if (!db_) {
     std::lock_guard state(state_mutex_);

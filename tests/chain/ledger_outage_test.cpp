@@ -88,9 +88,16 @@ TEST_CASE("LocalLedger: a full disk refuses writes as unavailable; the ledger re
   CHECK(read.error().message().find("ledger cannot read") != std::string::npos);
 
   REQUIRE(volume->Free().ok());
+  // Without a handle, reads try the reopen too: the ledger reads again without any write.
+  const auto freed = Clock::now();
+  while (!read.ok() && Clock::now() - freed < milliseconds(5000)) {
+    std::this_thread::sleep_for(milliseconds(50));
+    read = ledger->FindAnchor(AnchorNumber(0).batch_id);
+  }
+  REQUIRE_MESSAGE(read.ok(), (read.ok() ? "" : read.error().ToString()));
+  CHECK(read->value.batch_id == AnchorNumber(0).batch_id);
   // Within a few reopen intervals the ledger writes again. The write that failed is retried under
   // its own id: whether or not it reached the disk, it lands once.
-  const auto freed = Clock::now();
   Result<Recorded<BatchAnchor>> retried = Error(ErrorCode::kUnavailable, "not tried");
   while (Clock::now() - freed < milliseconds(5000)) {
     retried = ledger->Anchor(AnchorNumber(failed_number));

@@ -16,10 +16,11 @@
 // sync or compaction. Reopens are tried at most every 300 ms, and, while the old handle still
 // serves reads, only once the logs' size plus 1 MiB is free (the reopen writes them out); in
 // between, writes fail at once with kUnavailable "store cannot write: <cause>". Reads go on through
-// the old handle; only a failed reopen leaves none, and reads are then kUnavailable until a write
-// or Probe reopens it. A write that reported failure may still be on disk after the reopen (its
-// sync failed after the append), like a write a crash interrupted: callers must treat a failed
-// write as "maybe durable" and read the store back before relying on what they wrote.
+// the old handle; only a failed reopen leaves none, and reads are then kUnavailable until a
+// reopen (tried by writes, Probe and reads alike) succeeds. A write that reported failure may
+// still be on disk after the reopen (its sync failed after the append), like a write a crash
+// interrupted: callers must treat a failed write as "maybe durable" and read the store back
+// before relying on what they wrote.
 //
 // The key layout is in channel_store_keys.h, the record codecs in channel_store_records.h.
 //

@@ -12,7 +12,8 @@
 // out, and without room it would fail after closing the handle and take the reads with it. Reads
 // go on through the old handle; only a failed reopen (or an open at start that failed for an I/O
 // reason, if the owner asks for that) leaves none, and reads are then kUnavailable
-// "<state name> cannot read: <cause>" until a reopen succeeds. A write that reported failure may
+// "<state name> cannot read: <cause>" until a reopen succeeds (BeginRead tries one too then, by
+// the same interval). A write that reported failure may
 // still be on disk after the reopen (its sync failed after the append): owners treat a failed
 // write as "maybe durable" and read back before relying on it.
 //
@@ -113,7 +114,7 @@ class Database {
     leveldb::DB* db_;
   };
 
-  // kUnavailable while there is no handle.
+  // kUnavailable while there is no handle (after trying a reopen, if one is due).
   Result<Reader> BeginRead();
   // Reopens first when latched (if due and there is room); kUnavailable while still latched.
   Result<Writer> BeginWrite();

@@ -18,7 +18,7 @@
 // writes again. A write reported as failed may turn out to be on disk after the reopen: writes are
 // idempotent (the same anchor again returns its receipt), so a caller retries it. Only while a
 // reopen fails (or an open at start failed for an I/O reason) is there no handle, and reads are
-// refused too ("ledger cannot read: <cause>").
+// refused too ("ledger cannot read: <cause>"); reads then try the reopen as well.
 //
 // The LocalLedger owns its LevelDB handle and packer thread; LevelDB's lock keeps a second
 // process (or a second LocalLedger) from opening the same directory. All methods are thread-safe;
