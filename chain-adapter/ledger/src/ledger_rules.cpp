@@ -113,39 +113,25 @@ Result<Decision> DecideAnchor(const BatchAnchor& request, const LedgerView& view
 
 }  // namespace
 
-Result<std::unique_ptr<leveldb::DB>> OpenDatabase(const std::string& path,
-                                                  bool create_if_missing) {
-  if (path.empty()) return Error(ErrorCode::kInvalidArgument, "ledger path is empty");
-  // LevelDB creates the directory and its lock file before it finds there is no database; a
-  // read-only open of a mistyped path must leave nothing behind.
-  std::error_code ignored;
-  if (!create_if_missing && !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ignored)) {
-    return Error(ErrorCode::kNotFound, "no ledger at " + path);
-  }
-  leveldb::Options options;
+storage::DatabaseOptions DatabaseOptionsFor(const std::string& path, bool create_if_missing) {
+  storage::DatabaseOptions options;
+  options.path = path;
+  options.name = "ledger";
+  options.state_name = "ledger";
   options.create_if_missing = create_if_missing;
-  options.paranoid_checks = true;
-  leveldb::DB* raw = nullptr;
-  leveldb::Status status = leveldb::DB::Open(options, path, &raw);
-  std::unique_ptr<leveldb::DB> db(raw);
-  if (!status.ok()) {
-    std::string message = status.ToString();
-    if (message.find("lock") != std::string::npos) {
-      return Error(ErrorCode::kUnavailable,
-                   "ledger " + path + " is in use by another process (" + message + ")");
-    }
-    if (status.IsInvalidArgument() && message.find("does not exist") != std::string::npos) {
-      return Error(ErrorCode::kNotFound, "no ledger at " + path);
-    }
-    if (status.IsCorruption()) {
-      return Error(ErrorCode::kVerificationFailed, "ledger " + path + " is corrupt: " + message);
-    }
-    return Error(ErrorCode::kIo, "opening ledger " + path + ": " + message);
-  }
+  options.corruption_code = ErrorCode::kVerificationFailed;
+  options.check = [path, create_if_missing](leveldb::DB& db) {
+    return CheckFormat(db, path, create_if_missing);
+  };
+  return options;
+}
+
+tcc::Status CheckFormat(leveldb::DB& db, const std::string& path, bool create_if_missing) {
+  leveldb::Status status;
   std::string format;
-  status = db->Get(leveldb::ReadOptions(), std::string(kFormatKey), &format);
+  status = db.Get(leveldb::ReadOptions(), std::string(kFormatKey), &format);
   if (status.IsNotFound()) {
-    std::unique_ptr<leveldb::Iterator> any(db->NewIterator(leveldb::ReadOptions()));
+    std::unique_ptr<leveldb::Iterator> any(db.NewIterator(leveldb::ReadOptions()));
     any->SeekToFirst();
     if (any->Valid()) {
       return Error(ErrorCode::kInvalidArgument, path + " is a LevelDB store but not a TCC ledger");
@@ -153,7 +139,7 @@ Result<std::unique_ptr<leveldb::DB>> OpenDatabase(const std::string& path,
     if (!create_if_missing) return Error(ErrorCode::kNotFound, "no ledger at " + path);
     leveldb::WriteOptions sync;
     sync.sync = true;
-    status = db->Put(sync, std::string(kFormatKey), std::string(kFormatValue));
+    status = db.Put(sync, std::string(kFormatKey), std::string(kFormatValue));
     if (!status.ok()) return Error(ErrorCode::kIo, "initializing ledger: " + status.ToString());
   } else if (!status.ok()) {
     return Error(ErrorCode::kIo, "reading ledger format: " + status.ToString());
@@ -162,7 +148,7 @@ Result<std::unique_ptr<leveldb::DB>> OpenDatabase(const std::string& path,
                  path + " has ledger format '" + format + "', expected " +
                      std::string(kFormatValue));
   }
-  return db;
+  return OkStatus();
 }
 
 Result<Block> ReadBlock(leveldb::DB& db, const leveldb::ReadOptions& options,

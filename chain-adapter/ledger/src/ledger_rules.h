@@ -20,12 +20,15 @@
 #include "tcc/chain/ledger_verifier.h"
 #include "tcc/chain/types.h"
 #include "tcc/common/result.h"
+#include "tcc/storage/database.h"
 
 namespace tcc::chain::ledger {
 
-// Opens the LevelDB directory, mapping LevelDB's failures to TCC errors (a held lock is
-// kUnavailable, a missing directory kNotFound) and checking the format marker.
-Result<std::unique_ptr<leveldb::DB>> OpenDatabase(const std::string& path, bool create_if_missing);
+// How a ledger directory is opened (storage::Database: a held lock is kUnavailable, a missing
+// directory kNotFound, LevelDB corruption kVerificationFailed), with CheckFormat as its check.
+storage::DatabaseOptions DatabaseOptionsFor(const std::string& path, bool create_if_missing);
+// An empty database gets the format marker (if it may be created); anything else must carry it.
+tcc::Status CheckFormat(leveldb::DB& db, const std::string& path, bool create_if_missing);
 
 Result<Block> ReadBlock(leveldb::DB& db, const leveldb::ReadOptions& options,
                         std::uint64_t height);

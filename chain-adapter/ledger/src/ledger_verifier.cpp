@@ -224,14 +224,16 @@ std::string LedgerReport::ToString() const {
 }
 
 Result<LedgerReport> VerifyLedger(const std::string& path) {
-  TCC_ASSIGN_OR_RETURN(std::unique_ptr<leveldb::DB> db,
-                       ledger::OpenDatabase(path, /*create_if_missing=*/false));
-  const leveldb::Snapshot* snapshot = db->GetSnapshot();
+  TCC_ASSIGN_OR_RETURN(std::unique_ptr<storage::Database> database,
+                       storage::Database::Open(ledger::DatabaseOptionsFor(path, false)));
+  TCC_ASSIGN_OR_RETURN(storage::Database::Reader reading, database->BeginRead());
+  leveldb::DB& db = reading.db();
+  const leveldb::Snapshot* snapshot = db.GetSnapshot();
   leveldb::ReadOptions options;
   options.snapshot = snapshot;
   options.verify_checksums = true;
-  auto report = ledger::VerifyDatabase(*db, options);
-  db->ReleaseSnapshot(snapshot);
+  auto report = ledger::VerifyDatabase(db, options);
+  db.ReleaseSnapshot(snapshot);
   return report;
 }
 

@@ -20,6 +20,7 @@
 #include "ledger_rules.h"
 #include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
+#include "tcc/storage/database.h"
 
 namespace tcc::chain {
 namespace {
@@ -34,11 +35,6 @@ using Clock = std::chrono::steady_clock;
 // Event polls read at most this many event keys per call, so a filter that matches little cannot
 // turn one poll into a scan of the whole chain; the cursor still advances.
 constexpr std::size_t kMaxEventsScanned = 4096;
-
-// After a failure, how often a call may try to reopen the database: often enough that the ledger
-// is back within a fraction of a second of its disk, rarely enough that a ledger whose disk stays
-// full does not spend its time opening LevelDB.
-constexpr std::chrono::milliseconds kReopenInterval{300};
 
 struct Head {
   std::uint64_t height = 0;
@@ -182,34 +178,22 @@ std::optional<ChainEvent> EventFor(const Entry& entry, std::uint64_t height,
 
 struct LocalLedger::Impl {
   LocalLedgerOptions options;
-  // Readers and the packer hold it shared while they use `db`; a reopen holds it exclusively.
-  std::shared_mutex db_mutex;
-  std::unique_ptr<leveldb::DB> db;  // null while the database cannot be opened
-
+  // The database with the failure policy every TCC store shares (storage/database.h): after a
+  // commit fails (or an open failed for an I/O reason) it refuses writes until a reopen, tried at
+  // most every 300 ms by Enqueue, the packer and Status, and only once there is room for it, has
+  // replayed the log (dropping a torn tail) and read the head back (ReadHead, as Open does).
+  std::unique_ptr<storage::Database> database;
   std::mutex mutex;
   std::condition_variable queue_changed;  // the packer waits for requests
   std::condition_variable head_changed;   // long polls wait for blocks
   std::deque<Request> queue;
   std::size_t in_flight = 0;
   bool stopping = false;
-  // Why the ledger cannot write, after a failed commit (or an open that failed for an I/O reason).
-  // LevelDB latches a failed sync or compaction, and a failed log append may leave a torn record
-  // that a later append on the same handle would bury mid-log, so the handle is not written again:
-  // writes are refused until a reopen (which replays the log, dropping a torn tail, and re-reads
-  // the head) succeeds. Reopens are tried by calls, at most once per kReopenInterval.
-  std::optional<std::string> failure;
-  Clock::time_point next_reopen{};
   Head head;
   std::chrono::microseconds last_anchor_latency{0};
   std::uint64_t anchors = 0;
   std::thread packer;
 
-  Error WriteRefused() const { return Error(ErrorCode::kUnavailable, "ledger cannot write: " + *failure); }
-  // Closes the database and opens it again if the ledger has failed and a reopen is due.
-  void MaybeReopen();
-  // The database for reading, held open until the lock is released; kUnavailable while it is
-  // closed.
-  Result<std::shared_lock<std::shared_mutex>> ReadLock();
   // kResourceExhausted/kUnavailable are returned at once and `done` is not called.
   tcc::Status Enqueue(WriteKind kind, Entry entry, Done done);
   Result<Recorded<Entry>> Submit(WriteKind kind, Entry entry);
@@ -217,52 +201,19 @@ struct LocalLedger::Impl {
   Result<Recorded<DidDocumentVersion>> SubmitDid(WriteKind kind, std::string_view did, ByteView document);
   void PackerLoop();
   void Commit(std::vector<Request>& batch);
-  Result<Recorded<Entry>> Load(const leveldb::ReadOptions& read, const Location& location);
+  static Result<Recorded<Entry>> Load(leveldb::DB& db, const leveldb::ReadOptions& read,
+                                      const Location& location);
   template <typename T>
-  Result<Recorded<T>> Find(const leveldb::ReadOptions& read, const std::string& key,
-                           const std::string& missing);
+  static Result<Recorded<T>> Find(leveldb::DB& db, const leveldb::ReadOptions& read,
+                                  const std::string& key, const std::string& missing);
   Result<EventPage> ScanEvents(const EventQuery& query, Location after,
                                std::uint64_t head_height, bool& exhausted);
 };
 
-void LocalLedger::Impl::MaybeReopen() {
-  {
-    std::lock_guard lock(mutex);
-    const auto now = Clock::now();
-    if (!failure || stopping || now < next_reopen) return;
-    next_reopen = now + kReopenInterval;
-  }
-  std::unique_lock exclusive(db_mutex);
-  // LevelDB's lock admits one handle per directory, within a process too: close before opening.
-  db.reset();
-  auto opened = ledger::OpenDatabase(options.path, /*create_if_missing=*/false);
-  Result<Head> read_head = opened.ok() ? ReadHead(**opened) : Result<Head>(opened.error());
-  std::lock_guard lock(mutex);
-  if (!read_head.ok()) {
-    failure = read_head.error().message();
-    return;
-  }
-  // A commit reported as failed may have reached the disk after all; the head read back says.
-  db = std::move(opened).value();
-  head = *read_head;
-  failure.reset();
-}
-
-Result<std::shared_lock<std::shared_mutex>> LocalLedger::Impl::ReadLock() {
-  MaybeReopen();
-  std::shared_lock shared(db_mutex);
-  if (db == nullptr) {
-    std::lock_guard lock(mutex);
-    return Error(ErrorCode::kUnavailable, "ledger cannot read: " + failure.value_or("closed"));
-  }
-  return shared;
-}
-
 tcc::Status LocalLedger::Impl::Enqueue(WriteKind kind, Entry entry, Done done) {
-  MaybeReopen();
+  TCC_RETURN_IF_ERROR(database->Heal());
   {
     std::lock_guard lock(mutex);
-    if (failure) return WriteRefused();
     if (stopping) return Error(ErrorCode::kUnavailable, "ledger is closing");
     if (queue.size() >= options.max_pending) {
       return Error(ErrorCode::kResourceExhausted,
@@ -310,24 +261,25 @@ void LocalLedger::Impl::PackerLoop() {
 }
 
 void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
-  std::shared_lock shared(db_mutex);
-  Head base;
-  std::optional<Error> refused;
-  {
-    std::lock_guard lock(mutex);
-    base = head;
-    if (failure) {
+  // Held until the outcome is known; released before the callbacks run (a callback may read the
+  // ledger or queue another write, which may want to reopen it).
+  Result<storage::Database::Writer> writer = database->BeginWrite();
+  if (!writer.ok()) {
+    {
+      std::lock_guard lock(mutex);
       in_flight = 0;
-      refused = WriteRefused();
     }
-  }
-  if (refused) {
-    shared.unlock();
-    for (Request& request : batch) request.done(*refused);
+    for (Request& request : batch) request.done(writer.error());
     return;
   }
+  leveldb::DB& db = writer->db();
+  Head base;
+  {
+    std::lock_guard lock(mutex);
+    base = head;  // a reopen in BeginWrite read it back
+  }
   const std::size_t per_block = options.max_entries_per_block;
-  ledger::LedgerView view(*db, leveldb::ReadOptions(), /*index_from_db=*/true);
+  ledger::LedgerView view(db, leveldb::ReadOptions(), /*index_from_db=*/true);
   std::vector<Result<Location>> outcomes;
   outcomes.reserve(batch.size());
   std::uint64_t fresh_count = 0;
@@ -380,19 +332,15 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
     }
     for (const auto& [key, value] : view.writes()) write.Put(key, value);
     write.Put(std::string(ledger::kHeadKey), EncodeHead(next));
-    leveldb::WriteOptions sync;
-    sync.sync = true;
-    leveldb::Status status = db->Write(sync, &write);
-    if (!status.ok()) {
+    if (!writer->Write(write, "committing blocks").ok()) {
+      // The database is latched now; callers see the refusal every later write gets.
+      const Error refused = database->WriteRefused();
       {
         std::lock_guard lock(mutex);
-        failure = status.ToString();
-        next_reopen = Clock::now() + kReopenInterval;
         in_flight = 0;
-        refused = WriteRefused();
       }
-      shared.unlock();
-      for (Request& request : batch) request.done(*refused);
+      writer = refused;
+      for (Request& request : batch) request.done(refused);
       return;
     }
   }
@@ -413,7 +361,7 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
                                         ledger::MakeReceipt(block.header,
                                                             block.entries[location.index])});
     } else {
-      results.push_back(Load(leveldb::ReadOptions(), location));
+      results.push_back(Load(db, leveldb::ReadOptions(), location));
     }
     if (batch[i].kind == WriteKind::kAnchor && results.back().ok()) {
       anchor_latency = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -429,15 +377,14 @@ void LocalLedger::Impl::Commit(std::vector<Request>& batch) {
       anchors += std::holds_alternative<BatchAnchor>(entry) ? 1 : 0;
     }
   }
-  // A callback may read the ledger, which may want to reopen it.
-  shared.unlock();
+  writer = Error(ErrorCode::kInternal, "released");  // unlocks the database
   if (!blocks.empty()) head_changed.notify_all();
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
-Result<Recorded<Entry>> LocalLedger::Impl::Load(const leveldb::ReadOptions& read,
+Result<Recorded<Entry>> LocalLedger::Impl::Load(leveldb::DB& db, const leveldb::ReadOptions& read,
                                                 const Location& location) {
-  TCC_ASSIGN_OR_RETURN(Block block, ledger::ReadBlock(*db, read, location.height));
+  TCC_ASSIGN_OR_RETURN(Block block, ledger::ReadBlock(db, read, location.height));
   if (location.index >= block.entries.size()) {
     return Error(ErrorCode::kInternal, "ledger index points past the end of block " +
                                            std::to_string(location.height) +
@@ -449,10 +396,10 @@ Result<Recorded<Entry>> LocalLedger::Impl::Load(const leveldb::ReadOptions& read
 }
 
 template <typename T>
-Result<Recorded<T>> LocalLedger::Impl::Find(const leveldb::ReadOptions& read,
+Result<Recorded<T>> LocalLedger::Impl::Find(leveldb::DB& db, const leveldb::ReadOptions& read,
                                             const std::string& key, const std::string& missing) {
   std::string value;
-  leveldb::Status status = db->Get(read, key, &value);
+  leveldb::Status status = db.Get(read, key, &value);
   if (status.IsNotFound()) return Error(ErrorCode::kNotFound, missing);
   if (!status.ok()) return Error(ErrorCode::kIo, "reading the ledger: " + status.ToString());
   auto location = ledger::DecodeLocation(AsBytes(value));
@@ -461,7 +408,7 @@ Result<Recorded<T>> LocalLedger::Impl::Find(const leveldb::ReadOptions& read,
                                            location.error().message() +
                                            "); run the ledger verifier");
   }
-  return Narrow<T>(Load(read, location.value()));
+  return Narrow<T>(Load(db, read, location.value()));
 }
 
 LocalLedger::LocalLedger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -491,19 +438,22 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const LocalLedgerOptions&
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  auto database = ledger::OpenDatabase(options.path, options.create_if_missing);
-  std::error_code ignored;
-  if (!database.ok() && database.error().code() == ErrorCode::kIo &&
-      std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ignored)) {
-    // An existing ledger that cannot be opened now (its disk is full) starts unavailable and heals
-    // like one whose write failed, so a daemon restarted during the outage can run without it.
-    impl->failure = database.error().message();
-  } else {
-    if (!database.ok()) return std::move(database).error();
-    impl->db = std::move(database).value();
-    TCC_ASSIGN_OR_RETURN(impl->head, ReadHead(*impl->db));
-  }
   Impl* raw = impl.get();
+  storage::DatabaseOptions database =
+      ledger::DatabaseOptionsFor(options.path, options.create_if_missing);
+  // An existing ledger that cannot be opened now (its disk is full) starts unavailable and heals
+  // like one whose write failed, so a daemon restarted during the outage can run without it.
+  database.open_latched_on_io_error = true;
+  // At open and after every reopen: a commit reported as failed may have reached the disk after
+  // all; the head read back says.
+  database.check = [raw, format = std::move(database.check)](leveldb::DB& db) -> tcc::Status {
+    TCC_RETURN_IF_ERROR(format(db));
+    TCC_ASSIGN_OR_RETURN(Head head, ReadHead(db));
+    std::lock_guard lock(raw->mutex);
+    raw->head = head;
+    return OkStatus();
+  };
+  TCC_ASSIGN_OR_RETURN(impl->database, storage::Database::Open(std::move(database)));
   impl->packer = std::thread([raw] { raw->PackerLoop(); });
   return std::unique_ptr<LocalLedger>(new LocalLedger(std::move(impl)));
 }
@@ -531,18 +481,19 @@ Result<Recorded<DidDocumentVersion>> LocalLedger::UpdateDid(std::string_view did
 Result<Recorded<DidDocumentVersion>> LocalLedger::ResolveDid(
     std::string_view did, std::optional<std::uint64_t> version) {
   TCC_RETURN_IF_ERROR(ValidateId(did, "DID"));
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  Snapshot snapshot(*impl_->db);
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  Snapshot snapshot(reading.db());
   std::string name(did);
   if (!version) {
     std::string latest;
-    leveldb::Status status = impl_->db->Get(snapshot.options(), ledger::DidLatestKey(did), &latest);
+    leveldb::Status status =
+        reading.db().Get(snapshot.options(), ledger::DidLatestKey(did), &latest);
     if (status.IsNotFound()) return Error(ErrorCode::kNotFound, "DID " + name + " is not registered");
     if (!status.ok()) return Error(ErrorCode::kIo, "reading the ledger: " + status.ToString());
     TCC_ASSIGN_OR_RETURN(version, ledger::DecodeU64(AsBytes(latest), "latest DID version"));
   }
   return impl_->Find<DidDocumentVersion>(
-      snapshot.options(), ledger::DidVersionKey(did, *version),
+      reading.db(), snapshot.options(), ledger::DidVersionKey(did, *version),
       "DID " + name + " has no version " + std::to_string(*version));
 }
 
@@ -554,13 +505,13 @@ Result<Recorded<TemplateVersion>> LocalLedger::PublishTemplate(const TemplateVer
 Result<Recorded<TemplateVersion>> LocalLedger::GetTemplate(std::string_view id,
                                                            std::optional<std::uint64_t> version) {
   TCC_RETURN_IF_ERROR(ValidateId(id, "template id"));
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  Snapshot snapshot(*impl_->db);
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  Snapshot snapshot(reading.db());
   std::string name(id);
   if (!version) {
     std::string latest;
     leveldb::Status status =
-        impl_->db->Get(snapshot.options(), ledger::TemplateLatestKey(id), &latest);
+        reading.db().Get(snapshot.options(), ledger::TemplateLatestKey(id), &latest);
     if (status.IsNotFound()) {
       return Error(ErrorCode::kNotFound, "template " + name + " is not published");
     }
@@ -568,24 +519,25 @@ Result<Recorded<TemplateVersion>> LocalLedger::GetTemplate(std::string_view id,
     TCC_ASSIGN_OR_RETURN(version, ledger::DecodeU64(AsBytes(latest), "latest template version"));
   }
   return impl_->Find<TemplateVersion>(
-      snapshot.options(), ledger::TemplateVersionKey(id, *version),
+      reading.db(), snapshot.options(), ledger::TemplateVersionKey(id, *version),
       "template " + name + " has no version " + std::to_string(*version));
 }
 
 Result<std::vector<Recorded<TemplateVersion>>> LocalLedger::ListTemplates(std::string_view id) {
   if (!id.empty()) TCC_RETURN_IF_ERROR(ValidateId(id, "template id"));
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  Snapshot snapshot(*impl_->db);
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  Snapshot snapshot(reading.db());
   std::string prefix = ledger::TemplateVersionPrefix(id);
-  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(snapshot.options()));
+  std::unique_ptr<leveldb::Iterator> it(reading.db().NewIterator(snapshot.options()));
   std::vector<Recorded<TemplateVersion>> versions;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto location = ledger::DecodeLocation(AsBytes(it->value().ToString()));
     if (!location.ok()) {
       return Error(ErrorCode::kInternal, "ledger template index is malformed; run the verifier");
     }
-    TCC_ASSIGN_OR_RETURN(Recorded<TemplateVersion> version,
-                         Narrow<TemplateVersion>(impl_->Load(snapshot.options(), *location)));
+    TCC_ASSIGN_OR_RETURN(
+        Recorded<TemplateVersion> version,
+        Narrow<TemplateVersion>(impl_->Load(reading.db(), snapshot.options(), *location)));
     versions.push_back(std::move(version));
   }
   if (!it->status().ok()) return Error(ErrorCode::kIo, "listing templates: " + it->status().ToString());
@@ -599,8 +551,8 @@ Result<Recorded<TicDocument>> LocalLedger::RecordTic(const TicDocument& tic) {
 
 Result<Recorded<TicDocument>> LocalLedger::GetTic(std::string_view tic_id) {
   TCC_RETURN_IF_ERROR(ValidateId(tic_id, "TIC id"));
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  return impl_->Find<TicDocument>(leveldb::ReadOptions(), ledger::TicKey(tic_id),
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  return impl_->Find<TicDocument>(reading.db(), leveldb::ReadOptions(), ledger::TicKey(tic_id),
                                   "TIC " + std::string(tic_id) + " is not recorded");
 }
 
@@ -619,22 +571,22 @@ tcc::Status LocalLedger::AnchorAsync(const BatchAnchor& anchor, AnchorCallback d
 
 Result<Recorded<BatchAnchor>> LocalLedger::FindAnchor(std::string_view batch_id) {
   TCC_RETURN_IF_ERROR(ValidateId(batch_id, "batch id"));
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  return impl_->Find<BatchAnchor>(leveldb::ReadOptions(), ledger::AnchorKey(batch_id),
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  return impl_->Find<BatchAnchor>(reading.db(), leveldb::ReadOptions(), ledger::AnchorKey(batch_id),
                                   "batch " + std::string(batch_id) + " is not anchored");
 }
 
 Result<Recorded<BatchAnchor>> LocalLedger::FindAnchorByRoot(const Hash256& root) {
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  return impl_->Find<BatchAnchor>(leveldb::ReadOptions(), ledger::AnchorRootKey(root),
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  return impl_->Find<BatchAnchor>(reading.db(), leveldb::ReadOptions(), ledger::AnchorRootKey(root),
                                   "no batch is anchored with root " + HexEncode(root));
 }
 
 Result<EventPage> LocalLedger::Impl::ScanEvents(const EventQuery& query, Location after,
                                                 std::uint64_t head_height, bool& exhausted) {
-  TCC_ASSIGN_OR_RETURN(auto reading, ReadLock());
-  Snapshot snapshot(*db);
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(snapshot.options()));
+  TCC_ASSIGN_OR_RETURN(auto reading, database->BeginRead());
+  Snapshot snapshot(reading.db());
+  std::unique_ptr<leveldb::Iterator> it(reading.db().NewIterator(snapshot.options()));
   std::string start = ledger::EventKey(after);
   it->Seek(start);
   if (it->Valid() && it->key() == start) it->Next();
@@ -657,7 +609,8 @@ Result<EventPage> LocalLedger::Impl::ScanEvents(const EventQuery& query, Locatio
       break;
     }
     if (!cached || cached->header.height != location.height) {
-      TCC_ASSIGN_OR_RETURN(cached, ledger::ReadBlock(*db, snapshot.options(), location.height));
+      TCC_ASSIGN_OR_RETURN(cached,
+                           ledger::ReadBlock(reading.db(), snapshot.options(), location.height));
     }
     if (location.index >= cached->entries.size()) {
       return Error(ErrorCode::kInternal, "ledger event index points past its block");
@@ -704,9 +657,8 @@ Result<EventPage> LocalLedger::PollEvents(const EventQuery& query) {
 }
 
 Result<AdapterStatus> LocalLedger::Status() {
-  impl_->MaybeReopen();
+  if (tcc::Status healed = impl_->database->Heal(); !healed.ok()) return healed.error();
   std::lock_guard lock(impl_->mutex);
-  if (impl_->failure) return impl_->WriteRefused();
   AdapterStatus status;
   status.adapter = "local";
   status.height = impl_->head.height;
@@ -717,9 +669,9 @@ Result<AdapterStatus> LocalLedger::Status() {
 }
 
 Result<LedgerReport> LocalLedger::Verify() {
-  TCC_ASSIGN_OR_RETURN(auto reading, impl_->ReadLock());
-  Snapshot snapshot(*impl_->db);
-  return ledger::VerifyDatabase(*impl_->db, snapshot.options());
+  TCC_ASSIGN_OR_RETURN(auto reading, impl_->database->BeginRead());
+  Snapshot snapshot(reading.db());
+  return ledger::VerifyDatabase(reading.db(), snapshot.options());
 }
 
 }  // namespace tcc::chain

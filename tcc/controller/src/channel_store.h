@@ -9,16 +9,20 @@
 //
 // Reads re-validate what they decode; a corrupt record is kInternal naming its key, never a crash.
 //
-// A failed write (disk full, I/O error) heals: the store stops using that database handle for
-// writes and the next write first closes and reopens the database, which recovers the log (a torn
-// tail is dropped) and clears the error LevelDB latches after a failed sync or compaction. Reopens
-// are tried at most every 300 ms, and, while the old handle still serves reads, only once the
-// logs' size plus 1 MiB is free (the reopen writes them out); in between, writes fail at once with
-// kUnavailable "store cannot write: <cause>". Reads go on through the old handle; only a failed
-// reopen leaves none, and reads are then kUnavailable until a write or Probe reopens it. A write
-// that reported failure may still be on disk after the reopen (its sync failed after the append),
-// like a write a crash interrupted: callers must treat a failed write as "maybe durable" and read
-// the store back before relying on what they wrote.
+// A failed write (disk full, I/O error) heals, by the policy of storage::Database
+// (storage/database.h), which the embedded ledger shares: the store stops using that database
+// handle for writes and the next write (or Probe) first closes and reopens the database, which
+// recovers the log (a torn tail is dropped) and clears the error LevelDB latches after a failed
+// sync or compaction. Reopens are tried at most every 300 ms, and, while the old handle still
+// serves reads, only once the logs' size plus 1 MiB is free (the reopen writes them out); in
+// between, writes fail at once with kUnavailable "store cannot write: <cause>". Reads go on through
+// the old handle; only a failed reopen leaves none, and reads are then kUnavailable until a
+// reopen (tried by writes, Probe and reads alike) succeeds. A write that reported failure may
+// still be on disk after the reopen (its sync failed after the append), like a write a crash
+// interrupted: callers must treat a failed write as "maybe durable" and read the store back
+// before relying on what they wrote.
+//
+// The key layout is in channel_store_keys.h, the record codecs in channel_store_records.h.
 //
 // Thread-safe: any method may be called from any thread. Write methods run one at a time (each
 // from its first read to its synced write), reads run alongside them; a reopen waits for both.
@@ -37,6 +41,7 @@
 #include "tcc/chain/evidence.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/storage/health.h"
 
 namespace tcc::controller {
 
@@ -161,13 +166,9 @@ class ChannelStore {
   // when to resume.
   Status Probe();
 
-  // Whether the last write (or reopen) succeeded, and cumulative counts of failed or refused
-  // writes and of reopens, for health reports and metrics.
-  struct WriteHealth {
-    bool writable = true;
-    std::uint64_t write_failures = 0;
-    std::uint64_t reopens = 0;
-  };
+  // Whether the last write (or reopen) succeeded and why not, and cumulative counts of failed or
+  // refused writes and of reopens, for health reports and metrics (storage::Database's).
+  using WriteHealth = storage::Health;
   WriteHealth write_health() const;
 
   // Approximate counts, for status and metrics.

@@ -52,8 +52,8 @@ Status StoreEvidenceSource::Health() {
     return Error(ErrorCode::kUnavailable, message);
   }
   if (health.writable) return OkStatus();
-  return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" +
-                                            std::to_string(health.write_failures) +
+  return Error(ErrorCode::kUnavailable, "the channel store's last write failed (" + health.cause +
+                                            "; " + std::to_string(health.write_failures) +
                                             " failed writes so far); tccd retries by reopening it");
 }
 

@@ -8,14 +8,17 @@
 // block is durable, so every receipt refers to a block that survives a crash. On open the head is
 // read back from LevelDB and checked against its block.
 //
-// Outages (a full disk): after a commit fails the ledger stops writing through that LevelDB handle
-// (LevelDB latches the error, and a failed log append may have left a torn record), and every
-// write is refused at once with kUnavailable ("ledger cannot write: <cause>") while reads go on
-// from the old handle. At most every 300 ms a call tries to close and reopen the database, which
-// replays its log and re-reads and checks the head as Open does; once that succeeds the ledger
+// Outages (a full disk) follow the policy of storage::Database (storage/database.h), which the
+// daemon's channel store shares: after a commit fails the ledger stops writing through that LevelDB
+// handle (LevelDB latches the error, and a failed log append may have left a torn record), and
+// every write is refused at once with kUnavailable ("ledger cannot write: <cause>"). At most every
+// 300 ms a write (or Status) tries to close and reopen the database, which replays its log and
+// re-reads and checks the head as Open does, and only once the logs' size plus 1 MiB is free, so
+// reads go on from the old handle while the disk is full; once the reopen succeeds the ledger
 // writes again. A write reported as failed may turn out to be on disk after the reopen: writes are
-// idempotent (the same anchor again returns its receipt), so a caller retries it. While a reopen
-// fails the database stays closed and reads are refused too ("ledger cannot read: <cause>").
+// idempotent (the same anchor again returns its receipt), so a caller retries it. Only while a
+// reopen fails (or an open at start failed for an I/O reason) is there no handle, and reads are
+// refused too ("ledger cannot read: <cause>"); reads then try the reopen as well.
 //
 // The LocalLedger owns its LevelDB handle and packer thread; LevelDB's lock keeps a second
 // process (or a second LocalLedger) from opening the same directory. All methods are thread-safe;

@@ -1,0 +1,66 @@
+// Internal: what ChannelStore's source files share: the database (storage::Database, which owns
+// the handle, the failure latch and the reopen policy) and the read helpers over a handle the
+// caller holds through a storage::Database::Reader or Writer. Thread safety as ChannelStore's.
+#pragma once
+
+#include <leveldb/db.h>
+#include <leveldb/iterator.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "channel_store.h"
+#include "channel_store_keys.h"
+#include "channel_store_records.h"
+#include "tcc/storage/database.h"
+
+namespace tcc::controller {
+
+class ChannelStore::Impl {
+ public:
+  std::unique_ptr<storage::Database> database;
+};
+
+namespace store_format {
+
+inline leveldb::ReadOptions Read(const leveldb::Snapshot* snapshot = nullptr) {
+  leveldb::ReadOptions options;
+  options.verify_checksums = true;
+  options.snapshot = snapshot;
+  return options;
+}
+
+inline Result<std::optional<std::string>> Get(leveldb::DB& db, const std::string& key,
+                                              const leveldb::ReadOptions& options = Read()) {
+  std::string value;
+  leveldb::Status status = db.Get(options, key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) {
+    return store_format::StoreError(status, "reading " + store_format::DescribeKey(key));
+  }
+  return std::optional<std::string>(std::move(value));
+}
+
+// Calls visit(key, value) -> Result<bool> (false: stop) for each key under `prefix`, in key
+// order, starting at `start` (which must not sort before `prefix`).
+template <typename Visit>
+Status Scan(leveldb::DB& db, std::string_view prefix, std::string_view start, Visit&& visit,
+            const leveldb::ReadOptions& options = Read()) {
+  std::unique_ptr<leveldb::Iterator> it(db.NewIterator(options));
+  for (it->Seek(store_format::AsSlice(start)); it->Valid(); it->Next()) {
+    std::string_view key = store_format::View(it->key());
+    if (!key.starts_with(prefix)) break;
+    TCC_ASSIGN_OR_RETURN(bool more, visit(key, store_format::View(it->value())));
+    if (!more) break;
+  }
+  if (!it->status().ok()) {
+    return store_format::StoreError(it->status(), "scanning " + store_format::DescribeKey(prefix));
+  }
+  return OkStatus();
+}
+
+}  // namespace store_format
+
+}  // namespace tcc::controller

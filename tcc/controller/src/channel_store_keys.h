@@ -1,0 +1,170 @@
+// Internal: the channel store's key layout and key helpers (the records' value codecs are in
+// channel_store_records.h). Free functions, no state: any thread.
+#pragma once
+
+#include <leveldb/slice.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tcc/chain/types.h"
+#include "tcc/common/bytes.h"
+#include "tcc/common/result.h"
+#include "tcc/storage/database.h"
+#include "tcc/storage/keys.h"
+
+namespace tcc::controller::store_format {
+
+using storage::AppendU64;
+using storage::ReadU64;
+using storage::U64Value;
+
+// Key layout. Every key starts with a one-letter kind and '/', so each kind is one contiguous
+// range. Channel ids are exactly 64 hex digits, so "<kind>/<channel id>/" is a fixed-width prefix
+// and no channel's range can run into another's. Seqs are 8 bytes big-endian, so byte order is
+// numeric order and range scans come out ascending.
+//   !format                      -> kFormatValue (refuses to treat another LevelDB as a store)
+//   c/<channel>                  -> ChannelRecordToJson, compact text
+//   t/<channel>/<u64be seq>      -> TSC: kTscFormat | tsc hash (32) | claim hash (32) | TSC text
+//   h/<channel>/<claim hash hex> -> u64be seq (replay index)
+//   x/<tsc hash hex>             -> channel (32) | u64be seq (lookup by TSC hash; stores written
+//                                   before the index existed are indexed once on open, then
+//                                   !tsc-hash-index is set)
+//   p/<channel>/<u64be seq>      -> tsc hash (32): evidence waiting for a batch
+//   b/<batch id>                 -> kBatchFormat | u32be n | n items of
+//                                   channel (32) | u64be seq | tsc hash (32)
+//   e/<channel>/<u64be seq>      -> SerializeEvidenceBundle
+//   a/<channel>                  -> u64be highest anchored seq
+//   v/<name>                     -> the value's bytes
+//   n/<name>                     -> u64be counter (apart from v/ so PutValue cannot break one)
+//   r/<channel>/<u64be seq><proposal hash (32)>
+//                                -> {"content_hash":hex,"received_ms":N,"rejection":{...}}
+//   q/<channel>                  -> u64be seq | proposal hash (32) | content hash (32): the
+//                                   provider's latest proposal
+//   z/<channel>                  -> the closing record (JSON text) of a channel a party closed
+//   !probe                       -> "1", rewritten by Probe
+constexpr std::string_view kFormatKey = "!format";
+constexpr std::string_view kProbeKey = "!probe";
+constexpr std::string_view kFormatValue = "tcc-channel-store/1";
+constexpr char kChannelKind = 'c';
+constexpr char kTscKind = 't';
+constexpr char kClaimKind = 'h';
+constexpr char kPendingKind = 'p';
+constexpr char kBatchKind = 'b';
+constexpr char kBundleKind = 'e';
+constexpr char kAnchoredKind = 'a';
+constexpr char kValueKind = 'v';
+constexpr char kCounterKind = 'n';
+constexpr char kTscHashKind = 'x';
+constexpr char kRejectionKind = 'r';
+constexpr char kProposalKind = 'q';
+constexpr char kClosingKind = 'z';
+constexpr std::string_view kTscHashIndexKey = "!tsc-hash-index";
+
+constexpr std::size_t kChannelIdSize = 64;  // hex digits
+constexpr std::size_t kHashSize = 32;       // bytes
+constexpr std::size_t kChannelPrefixSize = 2 + kChannelIdSize + 1;
+constexpr std::size_t kSeqKeySize = kChannelPrefixSize + 8;
+
+constexpr char kTscFormat = 1;
+constexpr std::size_t kTscHeaderSize = 1 + 2 * kHashSize;
+constexpr char kBatchFormat = 1;
+constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
+
+// Seqs travel in JSON (TSCs, channel records, bundles), where integers stop at 2^53 - 1.
+constexpr std::uint64_t kMaxSeq = 9007199254740991;
+constexpr std::size_t kMaxTscBytes = 1u << 20;
+constexpr std::size_t kMaxValueBytes = 1u << 20;
+
+inline std::string_view View(const leveldb::Slice& slice) { return {slice.data(), slice.size()}; }
+inline leveldb::Slice AsSlice(std::string_view text) { return {text.data(), text.size()}; }
+
+inline bool IsLowerHexHash(std::string_view text) {
+  return text.size() == 2 * kHashSize && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Only called on text IsLowerHexHash accepted, so decoding cannot fail.
+inline void AppendHashBytes(std::string& out, std::string_view hex) {
+  Bytes bytes = HexDecode(hex).value();
+  out.append(AsChars(bytes));
+}
+
+inline std::string HashHex(std::string_view raw) { return HexEncode(AsBytes(raw)); }
+
+inline chain::Hash256 ToHash256(std::string_view raw) {
+  chain::Hash256 hash;
+  std::copy(raw.begin(), raw.end(), hash.begin());
+  return hash;
+}
+
+// --- keys ---
+
+inline std::string KindPrefix(char kind) { return {kind, '/'}; }
+
+inline std::string ChannelPrefix(char kind, std::string_view channel_id) {
+  std::string key = KindPrefix(kind);
+  key.append(channel_id);
+  key.push_back('/');
+  return key;
+}
+
+inline std::string SeqKey(char kind, std::string_view channel_id, std::uint64_t seq) {
+  std::string key = ChannelPrefix(kind, channel_id);
+  AppendU64(key, seq);
+  return key;
+}
+
+inline std::string NameKey(char kind, std::string_view name) {
+  std::string key = KindPrefix(kind);
+  key.append(name);
+  return key;
+}
+
+inline std::string ChannelKey(std::string_view channel_id) {
+  return NameKey(kChannelKind, channel_id);
+}
+inline std::string AnchoredKey(std::string_view channel_id) {
+  return NameKey(kAnchoredKind, channel_id);
+}
+inline std::string ClaimKey(std::string_view channel_id, std::string_view claim_hash) {
+  return ChannelPrefix(kClaimKind, channel_id) + std::string(claim_hash);
+}
+
+inline std::string TscHashKey(std::string_view tsc_hash) { return NameKey(kTscHashKind, tsc_hash); }
+
+inline std::string TscHashValue(std::string_view channel_id, std::uint64_t seq) {
+  std::string value;
+  AppendHashBytes(value, channel_id);
+  AppendU64(value, seq);
+  return value;
+}
+
+inline bool IsSeqKey(std::string_view key) {
+  return key.size() == kSeqKeySize && key[1] == '/' && key[kChannelPrefixSize - 1] == '/' &&
+         IsLowerHexHash(key.substr(2, kChannelIdSize));
+}
+
+// Keys as people can read them in error messages: seq keys end in the decimal seq, any other
+// non-printable byte is \xNN.
+inline std::string DescribeKey(std::string_view key) {
+  if (IsSeqKey(key)) {
+    return std::string(key.substr(0, kChannelPrefixSize)) +
+           std::to_string(ReadU64(key.substr(kChannelPrefixSize)));
+  }
+  return storage::DescribeKey(key);
+}
+
+// The key of a consumer's rejection of a proposal: its seq key, then the proposal hash's bytes.
+inline std::string RejectionKey(std::string_view channel_id, std::uint64_t seq,
+                                std::string_view proposal_hash) {
+  std::string key = SeqKey(kRejectionKind, channel_id, seq);
+  AppendHashBytes(key, proposal_hash);
+  return key;
+}
+
+}  // namespace tcc::controller::store_format

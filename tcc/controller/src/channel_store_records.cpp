@@ -1,0 +1,268 @@
+#include "channel_store_records.h"
+
+#include <utility>
+
+#include "tcc/common/json_object_reader.h"
+#include "tcc/vc/transaction.h"
+#include "tcc/wire/dispute.h"
+
+namespace tcc::controller::store_format {
+
+Error Invalid(std::string message) {
+  return Error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+Error Corrupt(std::string_view key, std::string_view problem) {
+  return Error(ErrorCode::kInternal,
+               "channel store record " + DescribeKey(key) + " is corrupt: " + std::string(problem));
+}
+
+// IO errors are the disk's fault; corruption, or anything else LevelDB reports, is ours.
+Error StoreError(const leveldb::Status& status, std::string_view doing) {
+  return Error(status.IsIOError() ? ErrorCode::kIo : ErrorCode::kInternal,
+               std::string(doing) + ": " + status.ToString());
+}
+
+// --- input checks (kInvalidArgument; nothing is written when one fails) ---
+
+Status CheckChannelId(std::string_view channel_id, std::string_view what) {
+  if (!IsLowerHexHash(channel_id)) {
+    return Invalid(std::string(what) + " must be 64 lowercase hex digits (a TIC hash), not \"" +
+                   std::string(channel_id.substr(0, 80)) + "\"");
+  }
+  return OkStatus();
+}
+
+Status CheckHash(std::string_view hex, std::string_view what) {
+  if (!IsLowerHexHash(hex)) return Invalid(std::string(what) + " must be 64 lowercase hex digits");
+  return OkStatus();
+}
+
+Status CheckSeq(std::uint64_t seq, std::string_view what) {
+  if (seq < 1 || seq > kMaxSeq) {
+    return Invalid(std::string(what) + " " + std::to_string(seq) + " is not in 1..2^53-1");
+  }
+  return OkStatus();
+}
+
+Status CheckName(std::string_view name) {
+  Status valid = chain::ValidateId(name, "value name");
+  if (!valid.ok()) return Invalid(valid.error().message());
+  return OkStatus();
+}
+
+Status CheckItem(const chain::EvidenceItem& item) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(item.channel_id, "evidence item channel id"));
+  return CheckSeq(item.seq, "evidence item seq");
+}
+
+std::string ItemName(const chain::EvidenceItem& item) {
+  return "seq " + std::to_string(item.seq) + " of channel " + item.channel_id;
+}
+
+// The TSC text is stored and later sent on as is, without parsing: a cheap shape check catches
+// a caller handing over something that is not a serialized object.
+Status CheckTsc(const TscRecord& tsc) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(tsc.channel_id, "TSC channel id"));
+  TCC_RETURN_IF_ERROR(CheckSeq(tsc.seq, "TSC seq"));
+  TCC_RETURN_IF_ERROR(CheckHash(tsc.tsc_hash, "TSC hash"));
+  TCC_RETURN_IF_ERROR(CheckHash(tsc.claim_hash, "TSC claim hash"));
+  if (tsc.tsc.size() < 2 || tsc.tsc.front() != '{' || tsc.tsc.back() != '}') {
+    return Invalid("TSC text must be a serialized JSON object");
+  }
+  if (tsc.tsc.size() > kMaxTscBytes) {
+    return Invalid("TSC text is " + std::to_string(tsc.tsc.size()) + " bytes, over the limit of " +
+                   std::to_string(kMaxTscBytes));
+  }
+  return OkStatus();
+}
+
+// Encoding through the strict decoder means a record that could not be read back is never written.
+Result<std::string> EncodeChannel(const ChannelRecord& record) {
+  Json json = ChannelRecordToJson(record);
+  Result<ChannelRecord> check = ChannelRecordFromJson(json);
+  if (!check.ok()) return Invalid(check.error().message());
+  return json.Serialize();
+}
+
+// --- record codecs ---
+
+std::string EncodeTsc(const TscRecord& tsc) {
+  std::string out(1, kTscFormat);
+  out.reserve(kTscHeaderSize + tsc.tsc.size());
+  AppendHashBytes(out, tsc.tsc_hash);
+  AppendHashBytes(out, tsc.claim_hash);
+  out.append(tsc.tsc);
+  return out;
+}
+
+Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
+  if (!IsSeqKey(key)) return Corrupt(key, "malformed TSC key");
+  if (value.size() < kTscHeaderSize + 2 || value[0] != kTscFormat) {
+    return Corrupt(key, "not a TSC record");
+  }
+  TscRecord tsc;
+  tsc.channel_id = std::string(key.substr(2, kChannelIdSize));
+  tsc.seq = ReadU64(key.substr(kChannelPrefixSize));
+  tsc.tsc_hash = HashHex(value.substr(1, kHashSize));
+  tsc.claim_hash = HashHex(value.substr(1 + kHashSize, kHashSize));
+  tsc.tsc = std::string(value.substr(kTscHeaderSize));
+  Status valid = CheckTsc(tsc);
+  if (!valid.ok()) return Corrupt(key, valid.error().message());
+  // The stored hash is what was acknowledged and chained; text that no longer hashes to it was
+  // altered on disk and is never served or used.
+  Result<Json> document = Json::Parse(tsc.tsc);
+  if (!document.ok()) return Corrupt(key, "TSC text is not JSON: " + document.error().message());
+  Result<std::string> hash = vc::CredentialHash(*document);
+  if (!hash.ok() || *hash != tsc.tsc_hash) {
+    return Corrupt(
+        key, "TSC text does not hash to its stored hash " + tsc.tsc_hash + " (altered on disk)");
+  }
+  return tsc;
+}
+
+Result<ChannelRecord> DecodeChannel(std::string_view key, std::string_view value) {
+  Result<Json> json = Json::Parse(value);
+  if (!json.ok()) return Corrupt(key, json.error().message());
+  Result<ChannelRecord> record = ChannelRecordFromJson(*json);
+  if (!record.ok()) return Corrupt(key, record.error().message());
+  if (key.substr(2) != record->channel_id) return Corrupt(key, "holds another channel's record");
+  return std::move(record).value();
+}
+
+Result<std::uint64_t> DecodeU64(std::string_view key, std::string_view value) {
+  if (value.size() != 8) {
+    return Corrupt(key, "expected 8 bytes, found " + std::to_string(value.size()));
+  }
+  return ReadU64(value);
+}
+
+Result<chain::EvidenceItem> DecodePending(std::string_view key, std::string_view value) {
+  if (!IsSeqKey(key)) return Corrupt(key, "malformed pending evidence key");
+  if (value.size() != kHashSize) return Corrupt(key, "pending evidence is not a 32-byte hash");
+  chain::EvidenceItem item{std::string(key.substr(2, kChannelIdSize)),
+                           ReadU64(key.substr(kChannelPrefixSize)), ToHash256(value)};
+  Status valid = CheckItem(item);
+  if (!valid.ok()) return Corrupt(key, valid.error().message());
+  return item;
+}
+
+std::string EncodeBatch(const std::vector<chain::EvidenceItem>& items) {
+  std::string out(1, kBatchFormat);
+  out.reserve(5 + items.size() * kBatchItemSize);
+  const auto count = static_cast<std::uint32_t>(items.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(char(count >> shift));
+  for (const chain::EvidenceItem& item : items) {
+    AppendHashBytes(out, item.channel_id);
+    AppendU64(out, item.seq);
+    out.append(AsChars(item.tsc_hash));
+  }
+  return out;
+}
+
+Result<PendingBatch> DecodeBatch(std::string_view key, std::string_view value) {
+  PendingBatch batch;
+  batch.batch_id = std::string(key.substr(2));
+  Status id = chain::ValidateId(batch.batch_id, "batch id");
+  if (!id.ok()) return Corrupt(key, id.error().message());
+  if (value.size() < 5 || value[0] != kBatchFormat) return Corrupt(key, "not a batch record");
+  std::uint32_t count = 0;
+  for (std::size_t i = 1; i < 5; ++i) count = (count << 8) | static_cast<unsigned char>(value[i]);
+  if (count == 0 || value.size() != 5 + std::size_t(count) * kBatchItemSize) {
+    return Corrupt(key, "batch item count does not match its size");
+  }
+  for (std::size_t offset = 5; offset < value.size(); offset += kBatchItemSize) {
+    chain::EvidenceItem item{HashHex(value.substr(offset, kHashSize)),
+                             ReadU64(value.substr(offset + kHashSize)),
+                             ToHash256(value.substr(offset + kHashSize + 8, kHashSize))};
+    Status valid = CheckItem(item);
+    if (!valid.ok()) return Corrupt(key, valid.error().message());
+    batch.items.push_back(std::move(item));
+  }
+  return batch;
+}
+
+Result<chain::EvidenceBundle> DecodeBundle(std::string_view key, std::string_view value) {
+  Result<chain::EvidenceBundle> bundle = chain::ParseEvidenceBundle(value);
+  if (!bundle.ok()) return Corrupt(key, bundle.error().message());
+  if (!IsSeqKey(key) || bundle->item.channel_id != key.substr(2, kChannelIdSize) ||
+      bundle->item.seq != ReadU64(key.substr(kChannelPrefixSize))) {
+    return Corrupt(key, "holds the bundle of another item");
+  }
+  return std::move(bundle).value();
+}
+
+Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view value) {
+  const std::size_t key_size = kSeqKeySize + kHashSize;
+  if (key.size() != key_size || !IsSeqKey(key.substr(0, kSeqKeySize)))
+    return Corrupt(key, "malformed rejection key");
+  auto json = Json::Parse(value);
+  if (!json.ok()) return Corrupt(key, json.error().message());
+  JsonObjectReader reader(*json, "rejection record");
+  RejectionRecord record;
+  Status read = reader.CheckIsObject();
+  if (read.ok()) {
+    auto content = reader.LowerHex("content_hash");
+    auto received = reader.Integer("received_ms");
+    auto document = reader.Member("rejection", Json::Type::kObject);
+    if (!content.ok())
+      read = content.error();
+    else if (!received.ok())
+      read = received.error();
+    else if (!document.ok())
+      read = document.error();
+    else if (read = reader.Finish(); read.ok()) {
+      record.content_hash = *content;
+      record.received_ms = *received;
+      record.document = **document;
+    }
+  }
+  if (!read.ok()) return Corrupt(key, read.error().message());
+  auto rejection = wire::ReadRejection(record.document);
+  if (!rejection.ok()) return Corrupt(key, rejection.error().message());
+  record.channel_id = std::string(key.substr(2, kChannelIdSize));
+  record.seq = ReadU64(key.substr(kChannelPrefixSize, 8));
+  record.proposal_hash = HashHex(key.substr(kSeqKeySize));
+  if (rejection->channel != record.channel_id || rejection->seq != record.seq ||
+      rejection->proposal_hash != record.proposal_hash) {
+    return Corrupt(key, "the rejection names another channel, seq or proposal than its key");
+  }
+  return record;
+}
+
+std::string EncodeRejection(const RejectionRecord& rejection) {
+  Json value = Json::Object();
+  value.Set("content_hash", rejection.content_hash);
+  value.Set("received_ms", rejection.received_ms);
+  value.Set("rejection", rejection.document);
+  return value.Serialize();
+}
+
+std::string EncodeProposal(const ProposalMark& proposal) {
+  std::string value = U64Value(proposal.seq);
+  AppendHashBytes(value, proposal.proposal_hash);
+  AppendHashBytes(value, proposal.content_hash);
+  return value;
+}
+
+Result<ProposalMark> DecodeProposal(std::string_view key, std::string_view channel_id,
+                                    std::string_view value) {
+  if (value.size() != 8 + 2 * kHashSize) return Corrupt(key, "not a seq and two hashes");
+  ProposalMark mark{std::string(channel_id), ReadU64(value), HashHex(value.substr(8, kHashSize)),
+                    HashHex(value.substr(8 + kHashSize))};
+  if (!CheckSeq(mark.seq).ok()) {
+    return Corrupt(key, "seq " + std::to_string(mark.seq) + " is out of range");
+  }
+  return mark;
+}
+
+Result<TscLocation> DecodeTscLocation(std::string_view key, std::string_view value) {
+  if (value.size() != kHashSize + 8) return Corrupt(key, "not a channel and a seq");
+  TscLocation location{HashHex(value.substr(0, kHashSize)), ReadU64(value.substr(kHashSize))};
+  if (!CheckSeq(location.seq).ok()) {
+    return Corrupt(key, "seq " + std::to_string(location.seq) + " is out of range");
+  }
+  return location;
+}
+
+}  // namespace tcc::controller::store_format
