@@ -79,7 +79,7 @@ constexpr char kBatchFormat = 1;
 constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
 
 // Seqs travel in JSON (TSCs, channel records, bundles), where integers stop at 2^53 - 1.
-constexpr std::uint64_t kMaxSeq = 9007199254740991;
+constexpr std::uint64_t kMaxSeq = kMaxJsonInteger;
 constexpr std::size_t kMaxTscBytes = 1u << 20;
 constexpr std::size_t kMaxValueBytes = 1u << 20;
 

@@ -8,8 +8,6 @@
 namespace tcc::wire {
 namespace {
 
-// Largest integer a double (and so a JSON number in every mainstream parser) holds exactly.
-constexpr std::uint64_t kMaxSafeInteger = (std::uint64_t{1} << 53) - 1;
 constexpr std::size_t kChannelIdLength = 64;
 constexpr std::size_t kMaxIdentifierLength = 256;
 // A sealed challenge is a few hundred bytes; 2 KiB of box leaves room for long DIDs.
@@ -36,7 +34,7 @@ struct MemberSpec {
   MemberKind kind = MemberKind::kText;
   bool required = true;
   std::uint64_t min = 0;
-  std::uint64_t max = kMaxSafeInteger;
+  std::uint64_t max = kMaxJsonInteger;
   std::size_t hex_length = 0;
 };
 
@@ -45,11 +43,11 @@ constexpr MemberSpec Optional(std::string_view name, MemberKind kind) {
   return {name, kind, false};
 }
 constexpr MemberSpec Uint(std::string_view name, bool required, std::uint64_t min,
-                          std::uint64_t max = kMaxSafeInteger) {
+                          std::uint64_t max = kMaxJsonInteger) {
   return {name, MemberKind::kUint, required, min, max};
 }
 constexpr MemberSpec Hex(std::string_view name, std::size_t length) {
-  return {name, MemberKind::kHex, true, 0, kMaxSafeInteger, length};
+  return {name, MemberKind::kHex, true, 0, kMaxJsonInteger, length};
 }
 
 constexpr MemberSpec kChannel = Required("channel", MemberKind::kChannelId);
@@ -363,10 +361,10 @@ Result<Message> DecodeMessage(std::string_view frame) {
     // The answer to a frame that could not be decoded far enough to read its id.
   } else {
     if (id == nullptr) return ShapeError(spec.name, "member 'id' is required");
-    auto value = AsUint(*id, 1, kMaxSafeInteger);
+    auto value = AsUint(*id, 1, kMaxJsonInteger);
     if (!value) {
       return ShapeError(spec.name, "member 'id' must be an integer from 1 to " +
-                                       std::to_string(kMaxSafeInteger));
+                                       std::to_string(kMaxJsonInteger));
     }
     message.id = *value;
   }
@@ -380,7 +378,7 @@ std::uint64_t PeekRequestId(std::string_view frame) {
   if (!json.ok() || !json->is_object()) return 0;
   const Json* id = json->Find("id");
   if (id == nullptr) return 0;
-  return AsUint(*id, 1, kMaxSafeInteger).value_or(0);
+  return AsUint(*id, 1, kMaxJsonInteger).value_or(0);
 }
 
 std::string_view StringMember(const Message& message, std::string_view name) {
@@ -399,7 +397,7 @@ std::uint64_t UintMember(const Message& message, std::string_view name) {
 std::optional<std::uint64_t> OptionalUint(const Message& message, std::string_view name) {
   const Json* value = message.body.Find(name);
   if (value == nullptr) return std::nullopt;
-  auto number = AsUint(*value, 0, kMaxSafeInteger);
+  auto number = AsUint(*value, 0, kMaxJsonInteger);
   assert(number.has_value());
   return number;
 }
@@ -440,7 +438,7 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
 }
 
 FrameBuilder::FrameBuilder(MessageType type, std::uint64_t id) {
-  assert(id <= kMaxSafeInteger);
+  assert(id <= kMaxJsonInteger);
   text_ = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"type\":";
   AppendJsonString(text_, MessageTypeName(type));
   if (id != 0) text_ += ",\"id\":" + std::to_string(id);
