@@ -51,11 +51,10 @@ inline Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   return std::chrono::milliseconds(value);
 }
 
-inline std::string StringOf(const Json& object, std::string_view name, std::string fallback = "-") {
-  const Json* member = object.is_object() ? object.Find(name) : nullptr;
-  return member != nullptr && member->is_string() && !member->as_string().empty()
-             ? member->as_string()
-             : fallback;
+// What the CLI prints for a text member of tccd's answer: "-" where it is absent or empty.
+inline std::string StringOf(const Json& object, std::string_view name,
+                            std::string_view fallback = "-") {
+  return object.StringOr(name, fallback);
 }
 
 }  // namespace tcc::cli::tccd_client

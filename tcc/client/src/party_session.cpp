@@ -13,16 +13,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A count in tccd's channel state: absent is 0, anything but a JSON integer is refused.
-Result<std::uint64_t> UintOf(const Json& object, std::string_view name) {
-  if (!object.Contains(name)) return std::uint64_t{0};
-  auto value = object.GetInteger(name);
+Result<std::uint64_t> CountOf(const Json& state, std::string_view name) {
+  auto value = state.GetIntegerOr(name, 0);
   if (!value.ok()) return std::move(value).error().WithContext("channel state from tccd");
   return value;
-}
-
-std::string StringOf(const Json& object, std::string_view name) {
-  const Json* member = object.Find(name);
-  return member != nullptr && member->is_string() ? member->as_string() : std::string();
 }
 
 const Json& ClaimOf(const Json& tsc) {
@@ -71,7 +65,7 @@ Status PartySession::Connect() {
   head_.role = joined.role;
   last_heard_ = Clock::now();
   if (joined_once_) {
-    TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(joined.state, "last_seq"));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t seq, CountOf(joined.state, "last_seq"));
     // A tccd that came back behind this session lost TSCs it acknowledged: following it would let
     // it issue a second, different TSC under a seq this party already holds. (Channel events may
     // lag the head; a join's state may not.)
@@ -115,16 +109,16 @@ auto PartySession::WithResume(Call request) -> decltype(request()) {
 }
 
 Status PartySession::AdoptState(const Json& state) {
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t n, UintOf(state, "n"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t evidence_seq, UintOf(state, "evidence_seq"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t anchored_seq, UintOf(state, "anchored_seq"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t seq, UintOf(state, "last_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t n, CountOf(state, "n"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t evidence_seq, CountOf(state, "evidence_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t anchored_seq, CountOf(state, "anchored_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t seq, CountOf(state, "last_seq"));
   head_.n = n;
   head_.evidence_seq = evidence_seq;
   head_.anchored_seq = std::max(head_.anchored_seq, anchored_seq);
-  head_.provider = StringOf(state, "provider");
-  head_.consumer = StringOf(state, "consumer");
-  const std::string status = StringOf(state, "state");
+  head_.provider = state.StringOr("provider", "");
+  head_.consumer = state.StringOr("consumer", "");
+  const std::string status = state.StringOr("state", "");
   head_.closed = status == "closed" || status == "closing";
   if (!joined_once_) {
     if (journal_) {
@@ -136,7 +130,7 @@ Status PartySession::AdoptState(const Json& state) {
     // the TCC's word, and every TSC after it is verified against this head.
     joined_once_ = true;
     head_.seq = seq;
-    head_.hash = StringOf(state, "last_hash");
+    head_.hash = state.StringOr("last_hash", "");
     return OkStatus();
   }
   return CatchUp(seq);
@@ -391,7 +385,7 @@ Result<Json> PartySession::Cosign(const Json& proposal) {
     return Error(ErrorCode::kVerificationFailed,
                  "the proposal's prev " + link.prev + " is not the last TSC's hash " + head_.hash);
   }
-  if (StringOf(proposal, "provider") != head_.provider || StringOf(proposal, "consumer") != head_.consumer) {
+  if (proposal.StringOr("provider", "") != head_.provider || proposal.StringOr("consumer", "") != head_.consumer) {
     return Error(ErrorCode::kVerificationFailed, "the proposal names other parties than the channel's");
   }
   TCC_ASSIGN_OR_RETURN(pending_, vc::CosignSettlement(*options_.tst, proposal, *options_.key, *options_.resolver));
