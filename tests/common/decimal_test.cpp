@@ -1,9 +1,9 @@
+#include "tcc/common/decimal.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <optional>
-
-#include "tcc/common/decimal.h"
 
 namespace tcc {
 namespace {
