@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "command_line.h"
+#include "tcc/common/bytes.h"
 #include "tcc/common/json.h"
 
 namespace tcc::cli::tccd_client {
@@ -30,9 +31,7 @@ inline Result<std::uint64_t> ParseUint(const std::string& text, std::string_view
 }
 
 inline Status CheckChannelId(const std::string& id, std::string_view what) {
-  bool ok = id.size() == 64;
-  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-  if (!ok) {
+  if (!IsLowerHex(id, 64)) {
     return UsageError(std::string(what) +
                       " must be 64 lowercase hex digits (tcc vc hash tic.json), not \"" + id +
                       "\"");

@@ -113,11 +113,7 @@ std::string U64Value(std::uint64_t value) {
   return out;
 }
 
-bool IsLowerHexHash(std::string_view text) {
-  return text.size() == 2 * kHashSize && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+bool IsLowerHexHash(std::string_view text) { return IsLowerHex(text, 2 * kHashSize); }
 
 // Only called on text IsLowerHexHash accepted, so decoding cannot fail.
 void AppendHashBytes(std::string& out, std::string_view hex) {

@@ -5,6 +5,8 @@
 #include <span>
 #include <utility>
 
+#include "tcc/common/bytes.h"
+
 namespace tcc::wire {
 namespace {
 
@@ -149,13 +151,6 @@ constexpr std::array kErrorCodes{
     ErrorCode::kIo,              ErrorCode::kInternal,
 };
 
-bool IsLowerHex(std::string_view text) {
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 bool IsIdentifier(std::string_view text) {
   if (text.empty() || text.size() > kMaxIdentifierLength) return false;
   for (char c : text) {
@@ -198,12 +193,10 @@ std::string Expectation(const MemberSpec& spec) {
 bool MemberValid(const MemberSpec& spec, const Json& value) {
   switch (spec.kind) {
     case MemberKind::kChannelId:
-      return value.is_string() && value.as_string().size() == kChannelIdLength &&
-             IsLowerHex(value.as_string());
+      return value.is_string() && IsLowerHex(value.as_string(), kChannelIdLength);
     case MemberKind::kIdentifier: return value.is_string() && IsIdentifier(value.as_string());
     case MemberKind::kHex:
-      return value.is_string() && value.as_string().size() == spec.hex_length &&
-             IsLowerHex(value.as_string());
+      return value.is_string() && IsLowerHex(value.as_string(), spec.hex_length);
     case MemberKind::kSealedHex: {
       if (!value.is_string()) return false;
       const std::string& text = value.as_string();
