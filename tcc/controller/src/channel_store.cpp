@@ -244,7 +244,6 @@ std::string ItemName(const chain::EvidenceItem& item) {
 Status CheckTsc(const TscRecord& tsc) {
   TCC_RETURN_IF_ERROR(CheckChannelId(tsc.channel_id, "TSC channel id"));
   TCC_RETURN_IF_ERROR(CheckSeq(tsc.seq, "TSC seq"));
-  TCC_RETURN_IF_ERROR(CheckHash(tsc.tsc_hash, "TSC hash"));
   TCC_RETURN_IF_ERROR(CheckHash(tsc.claim_hash, "TSC claim hash"));
   if (tsc.tsc.size() < 2 || tsc.tsc.front() != '{' || tsc.tsc.back() != '}') {
     return Invalid("TSC text must be a serialized JSON object");
@@ -269,7 +268,7 @@ Result<std::string> EncodeChannel(const ChannelRecord& record) {
 std::string EncodeTsc(const TscRecord& tsc) {
   std::string out(1, kTscFormat);
   out.reserve(kTscHeaderSize + tsc.tsc.size());
-  AppendHashBytes(out, tsc.tsc_hash);
+  out.append(AsChars(tsc.tsc_hash));
   AppendHashBytes(out, tsc.claim_hash);
   out.append(tsc.tsc);
   return out;
@@ -283,7 +282,7 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   TscRecord tsc;
   tsc.channel_id = std::string(key.substr(2, kChannelIdSize));
   tsc.seq = ReadU64(key.substr(kChannelPrefixSize));
-  tsc.tsc_hash = HashHex(value.substr(1, kHashSize));
+  tsc.tsc_hash = ToHash256(value.substr(1, kHashSize));
   tsc.claim_hash = HashHex(value.substr(1 + kHashSize, kHashSize));
   tsc.tsc = std::string(value.substr(kTscHeaderSize));
   Status valid = CheckTsc(tsc);
@@ -292,9 +291,9 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   // altered on disk and is never served or used.
   Result<Json> document = Json::Parse(tsc.tsc);
   if (!document.ok()) return Corrupt(key, "TSC text is not JSON: " + document.error().message());
-  Result<std::string> hash = vc::CredentialHash(*document);
+  Result<chain::Hash256> hash = vc::CredentialDigest(*document);
   if (!hash.ok() || *hash != tsc.tsc_hash) {
-    return Corrupt(key, "TSC text does not hash to its stored hash " + tsc.tsc_hash +
+    return Corrupt(key, "TSC text does not hash to its stored hash " + HexEncode(tsc.tsc_hash) +
                             " (altered on disk)");
   }
   return tsc;
@@ -544,7 +543,7 @@ class ChannelStore::Impl {
     const std::string prefix = KindPrefix(kTscKind);
     TCC_RETURN_IF_ERROR(Scan(prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
       TCC_ASSIGN_OR_RETURN(TscRecord tsc, DecodeTsc(key, value));
-      batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
+      batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
       if (++pending == 10000) {
         TCC_RETURN_IF_ERROR(Write(batch, "indexing TSC hashes"));
         batch.Clear();
@@ -681,7 +680,7 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
     if (commit.evidence) {
       const chain::EvidenceItem& item = *commit.evidence;
       if (item.channel_id != tsc.channel_id || item.seq != tsc.seq ||
-          HexEncode(item.tsc_hash) != tsc.tsc_hash) {
+          item.tsc_hash != tsc.tsc_hash) {
         return Invalid(where + "the evidence item must be the TSC's own");
       }
     }
@@ -719,7 +718,7 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
 
     batch.Put(tsc_key, EncodeTsc(tsc));
     batch.Put(claim_key, U64Value(tsc.seq));
-    batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
+    batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
     batch.Put(ChannelKey(tsc.channel_id), *channel);
     if (commit.evidence) {
       batch.Put(SeqKey(kPendingKind, tsc.channel_id, tsc.seq),
