@@ -59,7 +59,7 @@ void CheckDecoded(const Message& message, std::string_view frame) {
   if (wire::IsEvent(message.type)) {
     fuzz::Require(message.id == 0, "an event was decoded with an id");
   } else if (message.id != 0 || message.type != MessageType::kError) {
-    fuzz::Require(message.id >= 1 && message.id <= (std::uint64_t{1} << 53) - 1, "id out of range");
+    fuzz::Require(message.id >= 1 && message.id <= tcc::kMaxJsonInteger, "id out of range");
     fuzz::Require(wire::PeekRequestId(frame) == message.id, "PeekRequestId disagrees");
   }
   const Members members = RequiredMembers(message.type);

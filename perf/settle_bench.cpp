@@ -183,7 +183,7 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
       record.tst_id = plan.tst.id();
       record.tst_version = plan.tst.version();
       record.strategy_n = n;
-      record.last_hash = record.channel_id;
+      record.last_hash = Must(tcc::Sha256DigestFromHex(record.channel_id), "channel id");
       if (auto put = store->PutChannel(record); !put.ok()) Die(put.error().ToString());
     }
     // As in tccd: did:key documents derived locally, behind the resolver cache.
@@ -230,7 +230,7 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             ChannelRecord& record = records[c];  // only this worker touches channel c
             Json claim = Must(Json::Parse(channel.claim_texts[next[c]]), "parse");
             auto link = Must(tcc::vc::ReadSettlementLink(claim), "link");
-            if (link.channel != record.channel_id || link.seq != record.last_seq + 1 || link.prev != record.last_hash) {
+            if (link.channel != record.channel_id || link.seq != record.last_seq + 1 || link.prev != tcc::HexEncode(record.last_hash)) {
               Die("hash-chain check failed at channel " + std::to_string(c) + " seq " + std::to_string(link.seq));
             }
             if (auto verified = tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver); !verified.ok()) {
@@ -242,15 +242,13 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             tsc.claim_hash = HexSha256(Must(tcc::vc::Canonicalize(claim), "claim hash"));
             Json issued = Must(tcc::vc::IssueTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated), "issue");
             tsc.tsc = Must(tcc::vc::Canonicalize(issued), "canonicalize");
-            tsc.tsc_hash = HexSha256(tsc.tsc);
-            if (tsc.tsc_hash != channel.tsc_hashes[next[c]]) Die("an issued TSC differs from the predicted one");
+            tsc.tsc_hash = tcc::Sha256(tsc.tsc);
+            if (tcc::HexEncode(tsc.tsc_hash) != channel.tsc_hashes[next[c]]) Die("an issued TSC differs from the predicted one");
             tcc::controller::SettlementCommit commit;
             record.last_seq = tsc.seq;
             record.last_hash = tsc.tsc_hash;
             if (record.last_seq - record.evidence_seq >= effective_n(record)) {
-              commit.evidence = tcc::chain::EvidenceItem{record.channel_id, tsc.seq, {}};
-              const tcc::Sha256Digest digest = tcc::Sha256(tsc.tsc);
-              std::copy(digest.begin(), digest.end(), commit.evidence->tsc_hash.begin());
+              commit.evidence = tcc::chain::EvidenceItem{record.channel_id, tsc.seq, tsc.tsc_hash};
               record.evidence_seq = tsc.seq;
             }
             commit.channel = record;

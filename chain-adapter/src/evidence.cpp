@@ -16,10 +16,8 @@ Error Shape(std::string_view what, std::string problem) {
 }
 
 Result<Hash256> ParseHash(std::string_view hex, std::string_view what) {
-  if (!IsLowerHex(hex, 64)) return Shape(what, "must be 64 lowercase hex digits (a SHA-256 hash)");
-  Hash256 hash;
-  Bytes bytes = HexDecode(hex).value();
-  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  Result<Hash256> hash = Sha256DigestFromHex(hex);
+  if (!hash.ok()) return Shape(what, "must be 64 lowercase hex digits (a SHA-256 hash)");
   return hash;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace tcc {
 namespace {
 
@@ -39,6 +41,15 @@ Result<Bytes> HexDecode(std::string_view hex) {
     out[i] = static_cast<std::uint8_t>(high << 4 | low);
   }
   return out;
+}
+
+bool IsLowerHex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool IsLowerHex(std::string_view text, std::size_t digits) {
+  return text.size() == digits && IsLowerHex(text);
 }
 
 bool ConstantTimeEqual(ByteView a, ByteView b) {

@@ -365,6 +365,19 @@ Result<std::uint64_t> Json::GetInteger(std::string_view key, std::uint64_t min,
                    std::to_string(min) + " to " + std::to_string(max) + ", " + shown);
 }
 
+Result<std::uint64_t> Json::GetIntegerOr(std::string_view key, std::uint64_t fallback) const {
+  if (!Contains(key)) return fallback;
+  return GetInteger(key);
+}
+
+std::string Json::StringOr(std::string_view key, std::string_view fallback) const {
+  const Json* member = Find(key);
+  if (member == nullptr || !member->is_string() || member->as_string().empty()) {
+    return std::string(fallback);
+  }
+  return member->as_string();
+}
+
 Result<const JsonObject*> Json::GetObject(std::string_view key) const {
   const Json* found = Find(key);
   if (found == nullptr || !found->is_object()) return MemberError(key, "an object", found);

@@ -4,12 +4,6 @@
 
 namespace tcc {
 
-bool IsLowerHex(std::string_view text, std::size_t digits) {
-  return text.size() == digits && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 Error JsonObjectReader::ShapeError(std::string_view problem) const {
   return Error(ErrorCode::kInvalidArgument, what_ + ": " + std::string(problem));
 }

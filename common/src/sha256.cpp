@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <cstdio>
+#include <string>
+#include <tuple>
 
 namespace tcc {
 namespace {
@@ -58,6 +60,21 @@ Sha256Digest Sha256(ByteView data) {
   thread_local Sha256Hasher hasher;
   hasher.Update(data);
   return hasher.Finish();
+}
+
+Result<Sha256Digest> Sha256DigestFromHex(std::string_view hex) {
+  constexpr std::size_t kDigits = 2 * std::tuple_size_v<Sha256Digest>;
+  if (!IsLowerHex(hex, kDigits)) {
+    // The text itself is not echoed: it may be anything a peer sent.
+    return Error(ErrorCode::kInvalidArgument,
+                 "a SHA-256 hash must be 64 lowercase hex digits, not " +
+                     (hex.size() == kDigits ? std::string("other characters")
+                                            : std::to_string(hex.size()) + " characters"));
+  }
+  TCC_ASSIGN_OR_RETURN(Bytes bytes, HexDecode(hex));
+  Sha256Digest digest;
+  std::copy(bytes.begin(), bytes.end(), digest.begin());
+  return digest;
 }
 
 }  // namespace tcc

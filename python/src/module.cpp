@@ -67,9 +67,6 @@ T Unwrap(tcc::Result<T> result) {
 
 // --- JSON <-> Python ---------------------------------------------------------------------------
 
-// JSON numbers are IEEE doubles (RFC 8785): integers beyond 2^53 would silently change.
-constexpr double kMaxExactInteger = 9007199254740992.0;
-
 tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
   if (depth > tcc::JsonLimits{}.max_depth)
     throw py::value_error("JSON nested deeper than 64 levels");
@@ -78,11 +75,12 @@ tcc::Json ToJson(py::handle value, std::size_t depth = 0) {
   if (PyLong_Check(value.ptr())) {
     int overflow = 0;
     const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
-    constexpr long long kMaxExact = 1LL << 53;
+    // JSON numbers are IEEE doubles (RFC 8785): integers beyond 2^53 - 1 would silently change.
+    constexpr auto kMaxExact = static_cast<long long>(tcc::kMaxJsonInteger);
     if (overflow != 0 || number > kMaxExact || number < -kMaxExact) {
       throw py::value_error(
           "integer " + py::str(value).cast<std::string>() +
-          " is beyond 2**53: a JSON number cannot hold it exactly (use a string)");
+          " is beyond 2**53 - 1: a JSON number cannot hold it exactly (use a string)");
     }
     return tcc::Json(static_cast<std::int64_t>(number));
   }
@@ -118,7 +116,8 @@ py::object FromJson(const tcc::Json& json) {
       // As Python's json module reads the same text: integral numbers (which RFC 8785 writes
       // without a fraction) become int.
       const double number = json.as_number();
-      if (std::trunc(number) == number && std::fabs(number) <= kMaxExactInteger) {
+      if (std::trunc(number) == number &&
+          std::fabs(number) <= static_cast<double>(tcc::kMaxJsonInteger)) {
         return py::int_(static_cast<long long>(number));
       }
       return py::float_(number);

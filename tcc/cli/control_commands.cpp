@@ -44,8 +44,7 @@ using tccd_client::TimeoutHelp;
 class Counts {
  public:
   std::uint64_t operator()(const Json& object, std::string_view name) {
-    if (!object.is_object() || !object.Contains(name)) return 0;
-    auto value = object.GetInteger(name);
+    auto value = object.GetIntegerOr(name, 0);
     if (value.ok()) return *value;
     if (status_.ok()) status_ = std::move(value).error().WithContext("tccd's answer");
     return 0;

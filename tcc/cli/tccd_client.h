@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "command_line.h"
+#include "tcc/common/bytes.h"
 #include "tcc/common/json.h"
 
 namespace tcc::cli::tccd_client {
@@ -30,9 +31,7 @@ inline Result<std::uint64_t> ParseUint(const std::string& text, std::string_view
 }
 
 inline Status CheckChannelId(const std::string& id, std::string_view what) {
-  bool ok = id.size() == 64;
-  for (char c : id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-  if (!ok) {
+  if (!IsLowerHex(id, 64)) {
     return UsageError(std::string(what) +
                       " must be 64 lowercase hex digits (tcc vc hash tic.json), not \"" + id +
                       "\"");
@@ -51,11 +50,10 @@ inline Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   return std::chrono::milliseconds(value);
 }
 
-inline std::string StringOf(const Json& object, std::string_view name, std::string fallback = "-") {
-  const Json* member = object.is_object() ? object.Find(name) : nullptr;
-  return member != nullptr && member->is_string() && !member->as_string().empty()
-             ? member->as_string()
-             : fallback;
+// What the CLI prints for a text member of tccd's answer: "-" where it is absent or empty.
+inline std::string StringOf(const Json& object, std::string_view name,
+                            std::string_view fallback = "-") {
+  return object.StringOr(name, fallback);
 }
 
 }  // namespace tcc::cli::tccd_client

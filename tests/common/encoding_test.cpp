@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cctype>
+#include <string>
+
 #include "tcc/common/base58.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/secure_memory.h"
@@ -15,6 +18,38 @@ TEST_CASE("hex round-trips and rejects bad input") {
   CHECK(HexDecode("abc").error().code() == ErrorCode::kParse);
   CHECK(HexDecode("zz").error().message().find("invalid hex digit") != std::string::npos);
   CHECK(HexDecode("").value().empty());
+}
+
+TEST_CASE("IsLowerHex accepts HexEncode's form only") {
+  CHECK(IsLowerHex(""));
+  CHECK(IsLowerHex("0123456789abcdef"));
+  CHECK_FALSE(IsLowerHex("0123456789ABCDEF"));
+  CHECK_FALSE(IsLowerHex("12 4"));
+  CHECK_FALSE(IsLowerHex("0x12"));
+  CHECK(IsLowerHex("00ff", 4));
+  CHECK_FALSE(IsLowerHex("00ff", 6));
+  CHECK_FALSE(IsLowerHex("00fg", 4));
+}
+
+TEST_CASE("Sha256DigestFromHex reads back exactly what HexEncode wrote") {
+  const Sha256Digest digest = Sha256("abc");
+  const std::string hex = HexEncode(digest);
+  CHECK(hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(Sha256DigestFromHex(hex).value() == digest);
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // One spelling per digest: upper case, a prefix, a short or long text are all refused.
+  for (const std::string& bad : {upper, "0x" + hex.substr(2), hex.substr(1), hex + "00",
+                                 std::string(), std::string(64, 'g')}) {
+    CAPTURE(bad);
+    Result<Sha256Digest> read = Sha256DigestFromHex(bad);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().code() == ErrorCode::kInvalidArgument);
+  }
+  CHECK(Sha256DigestFromHex(hex.substr(1)).error().message() ==
+        "a SHA-256 hash must be 64 lowercase hex digits, not 63 characters");
+  CHECK(Sha256DigestFromHex(upper).error().message() ==
+        "a SHA-256 hash must be 64 lowercase hex digits, not other characters");
 }
 
 TEST_CASE("base58btc matches known encodings and keeps leading zeros") {

@@ -107,6 +107,24 @@ TEST_CASE("JsonInteger converts only integers in range, never by casting what do
   CHECK(object.GetInteger("absent").error().code() == ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("optional members: GetIntegerOr and StringOr") {
+  Json object = Json::Parse(R"({"n":3,"neg":-1,"text":"7","empty":"","name":"alice"})").value();
+  CHECK(object.GetIntegerOr("n", 9).value() == 3);
+  CHECK(object.GetIntegerOr("absent", 9).value() == 9);
+  // Present but wrong is an error, not the fallback: a bad count is refused, not read as 0.
+  CHECK(object.GetIntegerOr("neg", 0).error().message() ==
+        "member \"neg\" must be an integer from 0 to 9007199254740991, not -1");
+  CHECK(object.GetIntegerOr("text", 0).error().message() ==
+        "member \"text\" must be a number, not a string");
+  CHECK(Json(5).GetIntegerOr("n", 4).value() == 4);  // not an object: nothing is present
+
+  CHECK(object.StringOr("name", "-") == "alice");
+  CHECK(object.StringOr("absent", "-") == "-");
+  CHECK(object.StringOr("empty", "-") == "-");
+  CHECK(object.StringOr("n", "") == "");  // not a string
+  CHECK(Json("alice").StringOr("name", "-") == "-");
+}
+
 TEST_CASE("Json pretty output indents and round-trips") {
   Json value = Json::Parse(R"({"a":[1,{"b":null}],"c":{}})").value();
   std::string pretty = value.SerializePretty();

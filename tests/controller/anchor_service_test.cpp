@@ -252,7 +252,7 @@ ChannelRecord ChannelAt(const chain::EvidenceItem& item) {
   channel.tst_version = 1;
   channel.strategy_n = 1;
   channel.last_seq = item.seq;
-  channel.last_hash = HexEncode(item.tsc_hash);
+  channel.last_hash = item.tsc_hash;
   channel.evidence_seq = item.seq;
   channel.opened_ms = 1700000000000;
   return channel;
@@ -271,7 +271,7 @@ void CommitPending(ChannelStore& store, const std::vector<chain::EvidenceItem>& 
   commits.reserve(items.size());
   for (const auto& item : items) {
     const std::string name = item.channel_id + "-" + std::to_string(item.seq);
-    TscRecord tsc{item.channel_id, item.seq, HexEncode(item.tsc_hash),
+    TscRecord tsc{item.channel_id, item.seq, item.tsc_hash,
                   HexEncode(Sha256("claim-" + name)), "{\"tsc\":\"" + name + "\"}"};
     commits.push_back({std::move(tsc), ChannelAt(item), item});
   }

@@ -57,7 +57,7 @@ TEST_CASE("a recorded TIC naming this TCC becomes a channel record with its head
   CHECK(record.strategy_n == 7);
   CHECK(record.state == ChannelState::kOpen);
   CHECK(record.last_seq == 0);
-  CHECK(record.last_hash == o.trade.channel_id);
+  CHECK(HexEncode(record.last_hash) == o.trade.channel_id);
   CHECK(record.opened_ms == 1234);
   REQUIRE(prepared->tst != nullptr);
   CHECK(prepared->tst->content_hash() == o.trade.tst->content_hash());

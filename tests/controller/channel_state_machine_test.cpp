@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tcc/common/bytes.h"
@@ -17,6 +18,7 @@ namespace tcc::controller {
 namespace {
 
 const std::string kChannel(64, 'a');
+const chain::Hash256 kChannelHash = Sha256DigestFromHex(kChannel).value();
 
 std::string HashOf(std::string_view text) { return HexEncode(Sha256(AsBytes(text))); }
 
@@ -25,7 +27,7 @@ ChannelRecord OpenRecord() {
   record.channel_id = kChannel;
   record.provider = "did:key:provider";
   record.consumer = "did:key:consumer";
-  record.last_hash = kChannel;  // no TSC yet: the channel id
+  record.last_hash = kChannelHash;  // no TSC yet: the channel id
   return record;
 }
 
@@ -48,12 +50,16 @@ Submission Claim(std::uint64_t seq, std::string prev, std::string amount = "10")
   return submission;
 }
 
+Submission Claim(std::uint64_t seq, const chain::Hash256& prev, std::string amount = "10") {
+  return Claim(seq, HexEncode(prev), std::move(amount));
+}
+
 TscRecord TscFor(const Submission& submission) {
   TscRecord tsc;
   tsc.channel_id = kChannel;
   tsc.seq = submission.link.seq;
   tsc.tsc = "{\"seq\":" + std::to_string(tsc.seq) + "}";
-  tsc.tsc_hash = HashOf(tsc.tsc);
+  tsc.tsc_hash = Sha256(tsc.tsc);
   return tsc;
 }
 
@@ -101,7 +107,7 @@ TEST_CASE("a submission is issued, committed, then acknowledged; the next one fo
   // The pending head moved; the acknowledged one did not.
   CHECK(channel.record().last_seq == 1);
   CHECK(channel.acknowledged().seq == 0);
-  CHECK(channel.acknowledged().hash == kChannel);
+  CHECK(channel.acknowledged().hash == kChannelHash);
 
   Effects done = channel.Committed(commit.requester, commit.commit.tsc, std::nullopt, kStoreOk);
   REQUIRE(done.size() == 1);
@@ -127,7 +133,7 @@ TEST_CASE("a failed commit rolls the pending head back to the acknowledged one")
   REQUIRE(commit.commit.evidence.has_value());  // every 2nd TSC carries evidence
   CHECK(channel.record().evidence_seq == 2);
   // A third claim waits behind the one in flight.
-  const std::string guessed_prev = commit.commit.tsc.tsc_hash;
+  const std::string guessed_prev = HexEncode(commit.commit.tsc.tsc_hash);
   CHECK(channel.Submit(Claim(3, guessed_prev), 8, kStoreOk).empty());
   CHECK(channel.waiting() == 1);
 
@@ -183,7 +189,7 @@ TEST_CASE("submissions that do not follow the head are refused, not started") {
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].error.code() == ErrorCode::kConflict);
   CHECK(refused[0].counted);
-  refused = Of<effect::Refuse>(channel.Submit(Claim(1, HashOf("other")), 8, kStoreOk));
+  refused = Of<effect::Refuse>(channel.Submit(Claim(1, Sha256("other")), 8, kStoreOk));
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].error.code() == ErrorCode::kVerificationFailed);
   CHECK_FALSE(channel.in_flight());
@@ -217,7 +223,7 @@ TEST_CASE("the waiting queue is bounded and runs in order once the claim in flig
 
   // Queue behind a real head: both wait, and run one after the other.
   Settle(channel);
-  const std::string head = channel.record().last_hash;
+  const std::string head = HexEncode(channel.record().last_hash);
   Effects again = channel.Submit(Claim(2, head), 2, kStoreOk);
   const Submission second = Of<effect::Issue>(again).at(0).submission;
   CHECK(channel.Submit(Claim(2, head, "99"), 2, kStoreOk).empty());  // same seq, other claim
@@ -403,7 +409,7 @@ TEST_CASE("shutdown evidence names the latest TSC once") {
   const auto final_item = channel.FinalEvidence();
   REQUIRE(final_item.has_value());
   CHECK(final_item->seq == 1);
-  CHECK(HexEncode(final_item->tsc_hash) == tsc.tsc_hash);
+  CHECK(final_item->tsc_hash == tsc.tsc_hash);
   channel.EvidenceQueued(final_item->seq);
   CHECK_FALSE(channel.FinalEvidence().has_value());
 }

@@ -70,7 +70,9 @@ ChannelRecord NewChannel(const std::string& channel_id) {
   record.tst_id = "urn:tcc:tst:gpu-hour";
   record.tst_version = 3;
   record.strategy_n = 10;
-  record.last_hash = channel_id;
+  // The head of a channel without TSCs is its id (ids the store refuses get a zero head).
+  const Result<chain::Hash256> head = Sha256DigestFromHex(channel_id);
+  record.last_hash = head.ok() ? *head : chain::Hash256{};
   record.opened_ms = 1700000000123;
   return record;
 }
@@ -81,22 +83,19 @@ std::string TscText(const std::string& channel_id, std::uint64_t seq, std::size_
 }
 
 // The store checks a TSC's text against its hash on every read, so the hash is the real one.
-std::string TscHash(const std::string& text) {
-  return Ok(vc::CredentialHash(Ok(Json::Parse(text))));
+chain::Hash256 TscHash(const std::string& text) {
+  return Ok(vc::CredentialDigest(Ok(Json::Parse(text))));
 }
 
 TscRecord NewTsc(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
   std::string text = TscText(channel_id, seq, pad);
-  std::string hash = TscHash(text);
-  return TscRecord{channel_id, seq, std::move(hash),
+  const chain::Hash256 hash = TscHash(text);
+  return TscRecord{channel_id, seq, hash,
                    HexHash(channel_id + "/claim/" + std::to_string(seq)), std::move(text)};
 }
 
 chain::EvidenceItem ItemFor(const TscRecord& tsc) {
-  chain::EvidenceItem item{tsc.channel_id, tsc.seq, {}};
-  Bytes hash = HexDecode(tsc.tsc_hash).value();
-  std::copy(hash.begin(), hash.end(), item.tsc_hash.begin());
-  return item;
+  return chain::EvidenceItem{tsc.channel_id, tsc.seq, tsc.tsc_hash};
 }
 
 // The commit of TSC `seq`, moving the channel's head to it.
@@ -174,7 +173,7 @@ TEST_CASE("ChannelRecord JSON round trips and omits an unset N override") {
   record.n_override = 25;
   record.state = ChannelState::kClosed;
   record.last_seq = 9007199254740991;  // 2^53 - 1, the largest exact JSON integer
-  record.last_hash = HexHash("last");
+  record.last_hash = Sha256("last");
   record.evidence_seq = 9007199254740990;
   record.tst_version = 4294967295;
   record.closed_ms = 1700000999999;
@@ -320,7 +319,7 @@ TEST_CASE("CommitSettlements writes TSC, claim index, head and pending evidence 
     // A call whose last commit is bad writes none of its commits.
     std::vector<SettlementCommit> next = {CommitOf(kChannelA, 3), CommitOf(kChannelB, 2, true),
                                           CommitOf(kChannelA, 4)};
-    next[2].channel.last_hash = HexHash("not the TSC");
+    next[2].channel.last_hash = Sha256("not the TSC");
     CheckError(store->CommitSettlements(next), ErrorCode::kInvalidArgument, "commit 2");
   }
   auto store = OpenStore(path);
@@ -338,7 +337,7 @@ TEST_CASE("FindTscByHash finds TSCs by hash, also in a store written before the 
                                                  CommitOf(kChannelA, 2, /*evidence=*/true)};
   auto check_found = [&](ChannelStore& store) {
     for (const SettlementCommit& commit : commits) {
-      std::optional<TscLocation> found = Ok(store.FindTscByHash(commit.tsc.tsc_hash));
+      std::optional<TscLocation> found = Ok(store.FindTscByHash(HexEncode(commit.tsc.tsc_hash)));
       REQUIRE(found.has_value());
       CHECK(found->channel_id == commit.tsc.channel_id);
       CHECK(found->seq == commit.tsc.seq);
@@ -357,14 +356,15 @@ TEST_CASE("FindTscByHash finds TSCs by hash, also in a store written before the 
   // A store from before the index: no index entries, no marker. Opening it builds the index.
   WriteRaw(path, "!tsc-hash-index", std::nullopt);
   for (const SettlementCommit& commit : commits)
-    WriteRaw(path, "x/" + commit.tsc.tsc_hash, std::nullopt);
+    WriteRaw(path, "x/" + HexEncode(commit.tsc.tsc_hash), std::nullopt);
   auto store = OpenStore(path);
   check_found(*store);
   // A corrupt index entry is reported, not trusted.
   store.reset();
-  WriteRaw(path, "x/" + commits[0].tsc.tsc_hash, "short");
+  WriteRaw(path, "x/" + HexEncode(commits[0].tsc.tsc_hash), "short");
   store = OpenStore(path);
-  CheckError(store->FindTscByHash(commits[0].tsc.tsc_hash), ErrorCode::kInternal, "corrupt");
+  CheckError(store->FindTscByHash(HexEncode(commits[0].tsc.tsc_hash)), ErrorCode::kInternal,
+             "corrupt");
 }
 
 TEST_CASE("ListTscs pages in seq order across byte boundaries and stays in its channel") {
@@ -774,9 +774,6 @@ TEST_CASE("Bad inputs are kInvalidArgument and change nothing") {
   huge.tsc.seq = 9007199254740992;
   huge.channel.last_seq = huge.tsc.seq;
   commit_rejected(huge, "TSC seq");
-  SettlementCommit short_hash = CommitOf(kChannelA, 2);
-  short_hash.tsc.tsc_hash.pop_back();
-  commit_rejected(short_hash, "TSC hash");
   SettlementCommit bad_claim = CommitOf(kChannelA, 2);
   bad_claim.tsc.claim_hash = "not hex";
   commit_rejected(bad_claim, "claim hash");
@@ -800,7 +797,7 @@ TEST_CASE("Bad inputs are kInvalidArgument and change nothing") {
              ErrorCode::kInvalidArgument, "does not follow seq 3");
 
   ChannelRecord bad = NewChannel(kChannelC);
-  bad.last_hash = "zz";
+  bad.last_hash = Sha256("not the channel id");  // a channel without TSCs names its own id
   CheckError(store->PutChannel(bad), ErrorCode::kInvalidArgument, "lastHash");
   CheckError(store->GetChannel("short"), ErrorCode::kInvalidArgument, "channel id");
   CheckError(store->GetTsc(kChannelA.substr(1), 1), ErrorCode::kInvalidArgument);

@@ -108,7 +108,7 @@ struct Fixture {
     record.consumer = DidOf(*trade.consumer);
     record.tst_id = trade.tst->id();
     record.tst_version = trade.tst->version();
-    record.last_hash = trade.channel_id;
+    record.last_hash = Sha256DigestFromHex(trade.channel_id).value();
     record.amend_after_s = amend_after_s;
     host.machines.emplace(trade.channel_id, ChannelStateMachine(std::move(record)));
     handler = std::make_unique<DisputeHandler>(host, *writer, *store, resolver, *metrics);

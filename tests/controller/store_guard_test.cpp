@@ -41,7 +41,7 @@ ChannelRecord Record(const std::string& id) {
   record.consumer = "did:key:consumer";
   record.tst_id = "tst";
   record.tst_version = 1;
-  record.last_hash = id;
+  record.last_hash = Sha256DigestFromHex(id).value();
   return record;
 }
 
@@ -142,7 +142,7 @@ TEST_CASE("a probe reads back the stored heads and the pending evidence") {
   commit.tsc.channel_id = kChannelA;
   commit.tsc.seq = 1;
   commit.tsc.tsc = "{\"seq\":1}";
-  commit.tsc.tsc_hash = HexHash(commit.tsc.tsc);
+  commit.tsc.tsc_hash = Sha256(commit.tsc.tsc);
   commit.tsc.claim_hash = HexHash("claim 1");
   commit.channel = a;
   commit.channel.last_seq = 1;
@@ -170,7 +170,7 @@ TEST_CASE("a probe reads back the stored heads and the pending evidence") {
 }
 
 TEST_CASE("recovery re-sends only the evidence the anchor service has not seen") {
-  const std::string hash = HexHash("tsc");
+  const chain::Hash256 hash = Sha256("tsc");
   const std::vector<chain::EvidenceItem> pending = {
       EvidenceItemFor(kChannelA, 4, hash), EvidenceItemFor(kChannelA, 8, hash),
       EvidenceItemFor(kChannelB, 2, hash), EvidenceItemFor(std::string(64, 'c'), 1, hash)};

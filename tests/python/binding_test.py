@@ -103,7 +103,9 @@ check("a key's public key is 32 bytes",
 check("credential_hash of the TIC is the channel id", tcc.credential_hash(tic).hex() == args.channel)
 check("Template.from_dict of a template's document is the same template",
       tcc.Template.from_dict(tst.document).content_hash == tst.content_hash)
-raises("an integer beyond 2**53 is refused", ValueError, lambda: tcc.credential_hash({"n": 2**53 + 1}))
+raises("an integer beyond 2**53 - 1 is refused", ValueError, lambda: tcc.credential_hash({"n": 2**53}))
+check("2**53 - 1, the largest JSON-safe integer, is taken",
+      len(tcc.credential_hash({"n": 2**53 - 1})) == 32)
 raises("NaN is refused", ValueError, lambda: tcc.credential_hash({"n": float("nan")}))
 raises("a set is not JSON", TypeError, lambda: tcc.credential_hash({"n": {1, 2}}))
 raises("object keys must be str", TypeError, lambda: tcc.credential_hash({1: "a"}))

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "tcc/did/did_key.h"
 #include "tcc/vc/transaction.h"
 #include "test_util.h"
@@ -59,6 +61,10 @@ TEST_CASE_FIXTURE(Trade, "a TIC is applied for, issued by the provider, verified
   CHECK(verified->tst_version == 1);
   CHECK(verified->channel_id == CredentialHash(tic).value());
   CHECK(verified->channel_id.size() == 64);
+  // The digest is the hash CredentialHash writes as hex; a document that cannot be canonicalized
+  // has neither.
+  CHECK(HexEncode(CredentialDigest(tic).value()) == verified->channel_id);
+  CHECK_FALSE(CredentialDigest(Json(std::numeric_limits<double>::quiet_NaN())).ok());
   CHECK(tic.Find("credentialSchema")->GetString("contentHash").value() == tit.content_hash_hex());
 }
 

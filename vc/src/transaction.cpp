@@ -138,9 +138,14 @@ std::optional<std::string_view> TradeCredentialKind(const Json& credential) {
                                   : std::nullopt;
 }
 
-Result<std::string> CredentialHash(const Json& credential) {
+Result<Sha256Digest> CredentialDigest(const Json& credential) {
   TCC_ASSIGN_OR_RETURN(std::string canonical, Canonicalize(credential));
-  return HexEncode(Sha256(std::string_view(canonical)));
+  return Sha256(std::string_view(canonical));
+}
+
+Result<std::string> CredentialHash(const Json& credential) {
+  TCC_ASSIGN_OR_RETURN(Sha256Digest digest, CredentialDigest(credential));
+  return HexEncode(digest);
 }
 
 Result<Json> ApplyForTic(const Template& tit, Json claim, std::string valid_from) {

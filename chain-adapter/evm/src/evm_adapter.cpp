@@ -1,7 +1,6 @@
 #include "tcc/chain/evm_adapter.h"
 
 #include <algorithm>
-#include <charconv>
 #include <condition_variable>
 #include <limits>
 #include <map>
@@ -11,6 +10,7 @@
 #include "evm_artifact.h"
 #include "evm_transactor.h"
 #include "tcc/chain/evm_json_rpc.h"
+#include "tcc/common/decimal.h"
 
 namespace tcc::chain {
 
@@ -98,13 +98,6 @@ Error Inconsistent(const std::string& what) {
                "the chain's event data does not match the registry state: " + what);
 }
 
-template <typename Integer>
-bool ParseDecimal(std::string_view text, Integer& value) {
-  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
 struct Position {
   std::uint64_t block = 0;
   std::uint32_t index = kWholeBlock;  // kWholeBlock: everything in `block` was handed out
@@ -113,14 +106,14 @@ struct Position {
 
 Result<Position> ParseCursor(std::string_view cursor, std::uint64_t deployed_at) {
   if (cursor.empty()) return Position{deployed_at - 1, kWholeBlock};
-  std::size_t dot = cursor.find('.');
-  Position position;
-  if (dot == std::string_view::npos || !ParseDecimal(cursor.substr(0, dot), position.block) ||
-      !ParseDecimal(cursor.substr(dot + 1), position.index)) {
+  const std::size_t dot = cursor.find('.');
+  const auto block = ParseDecimal<decltype(Position::block)>(cursor.substr(0, dot));
+  const auto index = ParseDecimal<decltype(Position::index)>(cursor.substr(dot + 1));
+  if (dot == std::string_view::npos || !block || !index) {
     return Error(ErrorCode::kInvalidArgument, "event cursor '" + std::string(cursor.substr(0, 64)) +
                                                   "' is not one this adapter issued (BLOCK.LOG_INDEX)");
   }
-  return position;
+  return Position{*block, *index};
 }
 
 std::string FormatCursor(const Position& position) {

@@ -1,8 +1,9 @@
 // evm+http(s):// URIs <-> EvmOptions.
-#include <charconv>
+#include <optional>
 #include <string>
 
 #include "tcc/chain/evm_adapter.h"
+#include "tcc/common/decimal.h"
 
 namespace tcc::chain {
 namespace {
@@ -13,15 +14,13 @@ constexpr std::string_view kKnown =
 
 Result<std::uint64_t> Number(std::string_view name, std::string_view text, std::uint64_t min,
                              std::uint64_t max) {
-  std::uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min ||
-      value > max) {
+  const std::optional<std::uint64_t> value = ParseDecimal<std::uint64_t>(text);
+  if (!value || *value < min || *value > max) {
     return Error(ErrorCode::kInvalidArgument,
                  "evm URI parameter " + std::string(name) + "='" + std::string(text.substr(0, 40)) +
                      "' must be an integer in " + std::to_string(min) + ".." + std::to_string(max));
   }
-  return value;
+  return *value;
 }
 
 Result<std::chrono::milliseconds> Millis(std::string_view name, std::string_view text) {

@@ -2,11 +2,12 @@
 
 #include "deferred_adapter.h"
 
-#include <charconv>
+#include <optional>
 #include <string>
 
 #include "tcc/chain/evm_adapter.h"
 #include "tcc/chain/ledger_format.h"
+#include "tcc/common/decimal.h"
 
 namespace tcc::chain {
 namespace {
@@ -50,16 +51,14 @@ std::string SupportedList() {
 
 Result<std::uint64_t> ParseParameter(std::string_view name, std::string_view text,
                                      std::uint64_t min, std::uint64_t max) {
-  std::uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min ||
-      value > max) {
+  const std::optional<std::uint64_t> value = ParseDecimal<std::uint64_t>(text);
+  if (!value || *value < min || *value > max) {
     return Error(ErrorCode::kInvalidArgument,
                  "local: parameter " + std::string(name) + "='" + std::string(text) +
                      "' must be an integer in " + std::to_string(min) + ".." +
                      std::to_string(max));
   }
-  return value;
+  return *value;
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
-#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include "ledger_rules.h"
 #include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
+#include "tcc/common/decimal.h"
 #include "tcc/storage/database.h"
 
 namespace tcc::chain {
@@ -139,24 +139,17 @@ std::string FormatCursor(const Location& location) {
   return std::to_string(location.height) + "." + std::to_string(location.index);
 }
 
-template <typename Integer>
-bool ParseDecimal(std::string_view text, Integer& value) {
-  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
 Result<Location> ParseCursor(std::string_view cursor) {
   if (cursor.empty()) return Location{};
-  std::size_t dot = cursor.find('.');
-  Location location;
-  if (dot == std::string_view::npos || !ParseDecimal(cursor.substr(0, dot), location.height) ||
-      !ParseDecimal(cursor.substr(dot + 1), location.index)) {
+  const std::size_t dot = cursor.find('.');
+  const auto height = ParseDecimal<decltype(Location::height)>(cursor.substr(0, dot));
+  const auto index = ParseDecimal<decltype(Location::index)>(cursor.substr(dot + 1));
+  if (dot == std::string_view::npos || !height || !index) {
     return Error(ErrorCode::kInvalidArgument,
                  "event cursor '" + std::string(cursor.substr(0, 64)) +
                      "' is not one this ledger issued (HEIGHT.INDEX)");
   }
-  return location;
+  return Location{*height, *index};
 }
 
 std::optional<ChainEvent> EventFor(const Entry& entry, std::uint64_t height,

@@ -12,17 +12,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A count in tccd's channel state: absent is 0, anything but a JSON integer is refused.
-Result<std::uint64_t> UintOf(const Json& object, std::string_view name) {
-  if (!object.Contains(name)) return std::uint64_t{0};
-  auto value = object.GetInteger(name);
-  if (!value.ok()) return std::move(value).error().WithContext("channel state from tccd");
+// A count in an answer from tccd (channel state, recovery): absent is 0, anything but a JSON integer is refused.
+Result<std::uint64_t> CountOf(const Json& state, std::string_view name) {
+  auto value = state.GetIntegerOr(name, 0);
+  if (!value.ok()) return std::move(value).error().WithContext("answer from tccd");
   return value;
-}
-
-std::string StringOf(const Json& object, std::string_view name) {
-  const Json* member = object.Find(name);
-  return member != nullptr && member->is_string() ? member->as_string() : std::string();
 }
 
 const Json& ClaimOf(const Json& tsc) {
@@ -74,7 +68,7 @@ Status PartySession::Connect() {
   head_.role = joined.role;
   last_heard_ = Clock::now();
   if (joined_once_) {
-    TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(joined.state, "last_seq"));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t seq, CountOf(joined.state, "last_seq"));
     // A tccd that came back behind this session lost TSCs it acknowledged: following it would let
     // it issue a second, different TSC under a seq this party already holds. (Channel events may
     // lag the head; a join's state may not.)
@@ -120,7 +114,7 @@ auto PartySession::WithResume(Call request) -> decltype(request()) {
 Result<Json> PartySession::PresentJournal(const Json& state) {
   // Small requests: a TSC is a few KB, a frame at most 256 KiB.
   constexpr std::size_t kPerRequest = 16;
-  TCC_ASSIGN_OR_RETURN(std::uint64_t seq, UintOf(state, "last_seq"));
+  TCC_ASSIGN_OR_RETURN(std::uint64_t seq, CountOf(state, "last_seq"));
   while (true) {
     TCC_ASSIGN_OR_RETURN(std::vector<Json> tscs, journal_->After(seq, kPerRequest));
     Json array = Json::Array();
@@ -129,8 +123,8 @@ Result<Json> PartySession::PresentJournal(const Json& state) {
     TCC_ASSIGN_OR_RETURN(Message answer,
                          client_->connection().Request(MessageType::kChannelRecover,
                                                        {{"channel", options_.channel_id}, {"tscs", array}}));
-    TCC_ASSIGN_OR_RETURN(std::uint64_t restored, UintOf(answer.body, "restored"));
-    TCC_ASSIGN_OR_RETURN(std::uint64_t last_seq, UintOf(answer.body, "last_seq"));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t restored, CountOf(answer.body, "restored"));
+    TCC_ASSIGN_OR_RETURN(std::uint64_t last_seq, CountOf(answer.body, "last_seq"));
     if (restored == 0 || tscs.size() < kPerRequest || last_seq <= seq) break;
     seq = last_seq;
   }
@@ -138,16 +132,16 @@ Result<Json> PartySession::PresentJournal(const Json& state) {
 }
 
 Status PartySession::AdoptState(const Json& state) {
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t n, UintOf(state, "n"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t evidence_seq, UintOf(state, "evidence_seq"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t anchored_seq, UintOf(state, "anchored_seq"));
-  TCC_ASSIGN_OR_RETURN(const std::uint64_t seq, UintOf(state, "last_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t n, CountOf(state, "n"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t evidence_seq, CountOf(state, "evidence_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t anchored_seq, CountOf(state, "anchored_seq"));
+  TCC_ASSIGN_OR_RETURN(const std::uint64_t seq, CountOf(state, "last_seq"));
   head_.n = n;
   head_.evidence_seq = evidence_seq;
   head_.anchored_seq = std::max(head_.anchored_seq, anchored_seq);
-  head_.provider = StringOf(state, "provider");
-  head_.consumer = StringOf(state, "consumer");
-  const std::string status = StringOf(state, "state");
+  head_.provider = state.StringOr("provider", "");
+  head_.consumer = state.StringOr("consumer", "");
+  const std::string status = state.StringOr("state", "");
   head_.closed = status == "closed" || status == "closing";
   if (!joined_once_) {
     if (journal_) {
@@ -159,7 +153,7 @@ Status PartySession::AdoptState(const Json& state) {
     // the TCC's word, and every TSC after it is verified against this head.
     joined_once_ = true;
     head_.seq = seq;
-    head_.hash = StringOf(state, "last_hash");
+    head_.hash = state.StringOr("last_hash", "");
     return OkStatus();
   }
   return CatchUp(seq);
@@ -414,7 +408,7 @@ Result<Json> PartySession::Cosign(const Json& proposal) {
     return Error(ErrorCode::kVerificationFailed,
                  "the proposal's prev " + link.prev + " is not the last TSC's hash " + head_.hash);
   }
-  if (StringOf(proposal, "provider") != head_.provider || StringOf(proposal, "consumer") != head_.consumer) {
+  if (proposal.StringOr("provider", "") != head_.provider || proposal.StringOr("consumer", "") != head_.consumer) {
     return Error(ErrorCode::kVerificationFailed, "the proposal names other parties than the channel's");
   }
   TCC_ASSIGN_OR_RETURN(pending_, vc::CosignSettlement(*options_.tst, proposal, *options_.key, *options_.resolver));

@@ -35,10 +35,10 @@ class CrossChecker {
         return std::move(bundle).error();
       }
       TCC_ASSIGN_OR_RETURN(TscRecord tsc, store_.GetTsc(channel.channel_id, seq));
-      if (HexEncode(bundle->item.tsc_hash) != tsc.tsc_hash) {
+      if (bundle->item.tsc_hash != tsc.tsc_hash) {
         contradiction.emplace("the chain anchors TSC " + HexEncode(bundle->item.tsc_hash) +
                               " as seq " + std::to_string(seq) + ", the store holds " +
-                              tsc.tsc_hash);
+                              HexEncode(tsc.tsc_hash));
         break;
       }
       TCC_ASSIGN_OR_RETURN(std::optional<std::string> problem, ConfirmOnChain(*bundle));

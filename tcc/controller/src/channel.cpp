@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "tcc/chain/types.h"
+#include "tcc/common/bytes.h"
 #include "tcc/common/json_object_reader.h"
+#include "tcc/common/sha256.h"
 
 namespace tcc::controller {
 namespace {
@@ -33,6 +35,10 @@ class StrictObject : public JsonObjectReader {
   }
 
   Result<std::string> Hash(std::string_view key) { return LowerHex(key, 64); }
+  Result<chain::Hash256> Digest(std::string_view key) {
+    TCC_ASSIGN_OR_RETURN(std::string hex, Hash(key));
+    return Sha256DigestFromHex(hex);
+  }
 };
 
 }  // namespace
@@ -62,7 +68,7 @@ Json ChannelRecordToJson(const ChannelRecord& record) {
   if (record.amend_after_s) json.Set("amendAfterS", *record.amend_after_s);
   json.Set("state", ChannelStateName(record.state));
   json.Set("lastSeq", record.last_seq);
-  json.Set("lastHash", record.last_hash);
+  json.Set("lastHash", HexEncode(record.last_hash));
   json.Set("evidenceSeq", record.evidence_seq);
   json.Set("openedMs", record.opened_ms);
   json.Set("closedMs", record.closed_ms);
@@ -103,14 +109,14 @@ Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
     return Shape("member \"state\" must be \"open\" or \"closed\"");
   }
   TCC_ASSIGN_OR_RETURN(record.last_seq, object.Integer("lastSeq"));
-  TCC_ASSIGN_OR_RETURN(record.last_hash, object.Hash("lastHash"));
+  TCC_ASSIGN_OR_RETURN(record.last_hash, object.Digest("lastHash"));
   TCC_ASSIGN_OR_RETURN(record.evidence_seq, object.Integer("evidenceSeq"));
   TCC_ASSIGN_OR_RETURN(record.opened_ms, object.Integer("openedMs"));
   TCC_ASSIGN_OR_RETURN(record.closed_ms, object.Integer("closedMs"));
   TCC_RETURN_IF_ERROR(object.Finish());
 
   // The hash chain starts at the TIC: seq 1 names the channel id as its `prev`.
-  if (record.last_seq == 0 && record.last_hash != record.channel_id) {
+  if (record.last_seq == 0 && HexEncode(record.last_hash) != record.channel_id) {
     return Shape("lastHash must be the channel id while lastSeq is 0");
   }
   if (record.evidence_seq > record.last_seq) {

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tcc/chain/types.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
 
@@ -43,7 +44,7 @@ struct ChannelRecord {
   std::optional<std::uint64_t> amend_after_s;
   ChannelState state = ChannelState::kOpen;
   std::uint64_t last_seq = 0;   // 0 before the first TSC
-  std::string last_hash;        // hash of TSC last_seq; the channel id while last_seq == 0
+  chain::Hash256 last_hash{};   // hash of TSC last_seq; the channel id's while last_seq == 0
   std::uint64_t evidence_seq = 0;  // the last seq whose evidence leaf went to the batcher
   std::uint64_t opened_ms = 0;     // Unix ms
   std::uint64_t closed_ms = 0;     // 0 while open
@@ -57,7 +58,7 @@ Result<ChannelRecord> ChannelRecordFromJson(const Json& json);
 struct TscRecord {
   std::string channel_id;
   std::uint64_t seq = 0;
-  std::string tsc_hash;    // vc::CredentialHash of the TSC, hex
+  chain::Hash256 tsc_hash{};  // vc::CredentialDigest of the TSC
   std::string claim_hash;  // SHA-256 hex of the JCS form of the joint claim: the replay key
   std::string tsc;         // the TSC as serialized JSON text
 

@@ -4,6 +4,7 @@
 
 #include "tcc/common/bytes.h"
 #include "tcc/common/json.h"
+#include "tcc/common/sha256.h"
 #include "tcc/vc/transaction.h"
 
 namespace tcc::controller {
@@ -38,7 +39,8 @@ Result<PreparedChannel> PrepareChannel(chain::ChainAdapter& adapter, TemplateCac
   record.consumer = verified->consumer;
   record.tst_id = verified->tst_id;
   record.tst_version = verified->tst_version;
-  record.last_hash = tic_id;
+  // The hash chain starts at the TIC: seq 1 names its hash as `prev`.
+  TCC_ASSIGN_OR_RETURN(record.last_hash, Sha256DigestFromHex(tic_id));
   record.opened_ms = now_ms;
   const Json* subject = tic->Find("credentialSubject");
   if (const Json* settlement = subject->Find("settlement");

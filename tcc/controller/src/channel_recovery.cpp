@@ -1,5 +1,7 @@
 #include "channel_recovery.h"
 
+#include "channel_state_machine.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -52,13 +54,13 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
   options.expected_issuer = tcc_did;
   for (const Presented& entry : ordered) {
     TCC_ASSIGN_OR_RETURN(std::string text, vc::Canonicalize(*entry.tsc));
-    const std::string hash = HexEncode(Sha256(AsBytes(text)));
+    const chain::Hash256 hash = Sha256(AsBytes(text));
     if (entry.seq <= head.last_seq) {
       TCC_ASSIGN_OR_RETURN(TscRecord stored, store.GetTsc(head.channel_id, entry.seq));
       if (stored.tsc_hash != hash) {
         return Error(ErrorCode::kConflict, "seq " + std::to_string(entry.seq) +
-                                               " is stored as TSC " + stored.tsc_hash +
-                                               ", the presented one hashes to " + hash +
+                                               " is stored as TSC " + HexEncode(stored.tsc_hash) +
+                                               ", the presented one hashes to " + HexEncode(hash) +
                                                ": a stored seq is never replaced");
       }
       ++result.already_stored;
@@ -83,7 +85,7 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
       }
       break;
     }
-    options.expected_prev = channel.last_hash;
+    options.expected_prev = HexEncode(channel.last_hash);
     auto verified = vc::VerifyTsc(*entry.tsc, tst, resolver, options);
     if (!verified.ok()) {
       if (result.stopped.empty()) {
@@ -106,14 +108,7 @@ Result<RecoveredTscs> VerifyRecoveredTscs(ChannelStore& store, const ChannelReco
   }
   if (!result.commits.empty()) {
     SettlementCommit& last = result.commits.back();
-    chain::EvidenceItem item;
-    item.channel_id = head.channel_id;
-    item.seq = last.tsc.seq;
-    auto digest = HexDecode(last.tsc.tsc_hash);
-    if (!digest.ok() || digest->size() != item.tsc_hash.size()) {
-      return Error(ErrorCode::kInternal, "a TSC hash is not 32 bytes of hex");
-    }
-    std::copy(digest->begin(), digest->end(), item.tsc_hash.begin());
+    const chain::EvidenceItem item = EvidenceItemFor(head.channel_id, last.tsc.seq, last.tsc.tsc_hash);
     last.evidence = item;
     last.channel.evidence_seq = item.seq;
   }

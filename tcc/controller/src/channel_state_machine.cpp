@@ -1,7 +1,6 @@
 #include "channel_state_machine.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 #include "tcc/common/bytes.h"
@@ -10,12 +9,8 @@
 namespace tcc::controller {
 
 chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t seq,
-                                    const std::string& tsc_hash) {
-  chain::EvidenceItem item{channel_id, seq, {}};
-  auto hash = HexDecode(tsc_hash);
-  assert(hash.ok() && hash->size() == item.tsc_hash.size());
-  std::copy(hash->begin(), hash->end(), item.tsc_hash.begin());
-  return item;
+                                    const chain::Hash256& tsc_hash) {
+  return chain::EvidenceItem{channel_id, seq, tsc_hash};
 }
 
 ChannelStateMachine::ChannelStateMachine(ChannelRecord record)
@@ -61,11 +56,11 @@ void ChannelStateMachine::Start(Submission submission, const Status& store, Effe
                                                   " does not follow the channel's last seq " +
                                                   std::to_string(record_.last_seq)));
   }
-  if (link.prev != record_.last_hash) {
+  if (const std::string last_hash = HexEncode(record_.last_hash); link.prev != last_hash) {
     return refuse(
         Error(ErrorCode::kVerificationFailed, "prev does not name the channel's last TSC (seq " +
                                                   std::to_string(record_.last_seq) + ", hash " +
-                                                  record_.last_hash + ")"));
+                                                  last_hash + ")"));
   }
   // Only a seq with rejections pays for hashing the claim on the loop.
   if (Negotiation& next = negotiation(); next.HasRejections()) {

@@ -32,10 +32,9 @@
 
 namespace tcc::controller {
 
-// The evidence item for a channel's TSC. The hash is one tccd computed (hex of a SHA-256) or the
-// channel id, which the store validated as 64 hex digits, so decoding cannot fail.
+// The evidence item for a channel's TSC.
 chain::EvidenceItem EvidenceItemFor(const std::string& channel_id, std::uint64_t seq,
-                                    const std::string& tsc_hash);
+                                    const chain::Hash256& tsc_hash);
 
 namespace effect {
 // Verify the claim and issue its TSC (on a worker); the outcome comes back as Issued/IssueFailed.
@@ -82,7 +81,7 @@ class ChannelStateMachine {
  public:
   struct Head {
     std::uint64_t seq = 0;
-    std::string hash;
+    chain::Hash256 hash{};
     std::uint64_t evidence_seq = 0;
   };
 

@@ -60,7 +60,7 @@ Status EnsureTscHashIndex(leveldb::DB& db) {
   TCC_RETURN_IF_ERROR(
       Scan(db, prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
         TCC_ASSIGN_OR_RETURN(TscRecord tsc, DecodeTsc(key, value));
-        batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
+        batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
         if (++pending == 10000) {
           if (Status written = WriteSynced(db, batch, "indexing TSC hashes"); !written.ok()) {
             return written.error();
@@ -173,7 +173,7 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
     if (commit.evidence) {
       const chain::EvidenceItem& item = *commit.evidence;
       if (item.channel_id != tsc.channel_id || item.seq != tsc.seq ||
-          HexEncode(item.tsc_hash) != tsc.tsc_hash) {
+          item.tsc_hash != tsc.tsc_hash) {
         return Invalid(where + "the evidence item must be the TSC's own");
       }
     }
@@ -211,7 +211,7 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
 
     batch.Put(tsc_key, EncodeTsc(tsc));
     batch.Put(claim_key, U64Value(tsc.seq));
-    batch.Put(TscHashKey(tsc.tsc_hash), TscHashValue(tsc.channel_id, tsc.seq));
+    batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
     batch.Put(ChannelKey(tsc.channel_id), *channel);
     if (commit.evidence) {
       batch.Put(SeqKey(kPendingKind, tsc.channel_id, tsc.seq),

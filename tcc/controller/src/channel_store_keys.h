@@ -12,6 +12,7 @@
 
 #include "tcc/chain/types.h"
 #include "tcc/common/bytes.h"
+#include "tcc/common/json.h"
 #include "tcc/common/result.h"
 #include "tcc/storage/database.h"
 #include "tcc/storage/keys.h"
@@ -75,18 +76,14 @@ constexpr char kBatchFormat = 1;
 constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
 
 // Seqs travel in JSON (TSCs, channel records, bundles), where integers stop at 2^53 - 1.
-constexpr std::uint64_t kMaxSeq = 9007199254740991;
+constexpr std::uint64_t kMaxSeq = kMaxJsonInteger;
 constexpr std::size_t kMaxTscBytes = 1u << 20;
 constexpr std::size_t kMaxValueBytes = 1u << 20;
 
 inline std::string_view View(const leveldb::Slice& slice) { return {slice.data(), slice.size()}; }
 inline leveldb::Slice AsSlice(std::string_view text) { return {text.data(), text.size()}; }
 
-inline bool IsLowerHexHash(std::string_view text) {
-  return text.size() == 2 * kHashSize && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+inline bool IsLowerHexHash(std::string_view text) { return IsLowerHex(text, 2 * kHashSize); }
 
 // Only called on text IsLowerHexHash accepted, so decoding cannot fail.
 inline void AppendHashBytes(std::string& out, std::string_view hex) {

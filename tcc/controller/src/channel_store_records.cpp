@@ -65,7 +65,6 @@ std::string ItemName(const chain::EvidenceItem& item) {
 Status CheckTsc(const TscRecord& tsc) {
   TCC_RETURN_IF_ERROR(CheckChannelId(tsc.channel_id, "TSC channel id"));
   TCC_RETURN_IF_ERROR(CheckSeq(tsc.seq, "TSC seq"));
-  TCC_RETURN_IF_ERROR(CheckHash(tsc.tsc_hash, "TSC hash"));
   TCC_RETURN_IF_ERROR(CheckHash(tsc.claim_hash, "TSC claim hash"));
   if (tsc.tsc.size() < 2 || tsc.tsc.front() != '{' || tsc.tsc.back() != '}') {
     return Invalid("TSC text must be a serialized JSON object");
@@ -90,7 +89,7 @@ Result<std::string> EncodeChannel(const ChannelRecord& record) {
 std::string EncodeTsc(const TscRecord& tsc) {
   std::string out(1, kTscFormat);
   out.reserve(kTscHeaderSize + tsc.tsc.size());
-  AppendHashBytes(out, tsc.tsc_hash);
+  out.append(AsChars(tsc.tsc_hash));
   AppendHashBytes(out, tsc.claim_hash);
   out.append(tsc.tsc);
   return out;
@@ -104,7 +103,7 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   TscRecord tsc;
   tsc.channel_id = std::string(key.substr(2, kChannelIdSize));
   tsc.seq = ReadU64(key.substr(kChannelPrefixSize));
-  tsc.tsc_hash = HashHex(value.substr(1, kHashSize));
+  tsc.tsc_hash = ToHash256(value.substr(1, kHashSize));
   tsc.claim_hash = HashHex(value.substr(1 + kHashSize, kHashSize));
   tsc.tsc = std::string(value.substr(kTscHeaderSize));
   Status valid = CheckTsc(tsc);
@@ -113,10 +112,10 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   // altered on disk and is never served or used.
   Result<Json> document = Json::Parse(tsc.tsc);
   if (!document.ok()) return Corrupt(key, "TSC text is not JSON: " + document.error().message());
-  Result<std::string> hash = vc::CredentialHash(*document);
+  Result<chain::Hash256> hash = vc::CredentialDigest(*document);
   if (!hash.ok() || *hash != tsc.tsc_hash) {
     return Corrupt(
-        key, "TSC text does not hash to its stored hash " + tsc.tsc_hash + " (altered on disk)");
+        key, "TSC text does not hash to its stored hash " + HexEncode(tsc.tsc_hash) + " (altered on disk)");
   }
   return tsc;
 }

@@ -1111,7 +1111,7 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
       auto issued = vc::IssueTsc(std::move(submission.claim), *tst, *key_);
       Result<std::string> text = issued.ok() ? vc::Canonicalize(*issued) : Result<std::string>(issued.error());
       if (text.ok()) {
-        tsc.tsc_hash = HexEncode(Sha256(AsBytes(*text)));
+        tsc.tsc_hash = Sha256(AsBytes(*text));
         tsc.tsc = std::move(text).value();
       } else {
         status = text.error();
@@ -1489,7 +1489,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
     auto closing =
         channel.closing_record
             ? Result<Json>(*channel.closing_record)
-            : wire::MakeClosingRecord(*channel.close_request, record.last_seq, record.last_hash, *key_);
+            : wire::MakeClosingRecord(*channel.close_request, record.last_seq, HexEncode(record.last_hash), *key_);
     if (!closing.ok()) {
       Log(LogLevel::kError, "closing record not made",
           {{"channel", channel_id}, {"error", closing.error().ToString()}});
@@ -1597,7 +1597,7 @@ Json Daemon::Impl::ChannelStateJson(const ChannelRuntime& channel) {
   tst.Set("version", static_cast<std::uint64_t>(record.tst_version));
   state.Set("tst", std::move(tst));
   state.Set("last_seq", acknowledged.seq);
-  state.Set("last_hash", acknowledged.hash);
+  state.Set("last_hash", HexEncode(acknowledged.hash));
   state.Set("n", EffectiveN(record));
   state.Set("evidence_seq", acknowledged.evidence_seq);
   state.Set("anchored_seq", channel.anchored_seq);

@@ -38,13 +38,13 @@ class Auditor {
     std::optional<std::string> prev = channel.channel_id;
     for (std::uint64_t seq = 1; seq <= channel.last_seq; ++seq)
       prev = AuditTsc(channel, seq, prev, tst);
-    if (prev && channel.last_seq > 0 && *prev != channel.last_hash) {
+    const std::string last_hash = HexEncode(channel.last_hash);
+    if (prev && channel.last_seq > 0 && *prev != last_hash) {
       Problem(channel.last_seq,
-              "the head names hash " + channel.last_hash + ", the TSC stored hashes to " + *prev);
+              "the head names hash " + last_hash + ", the TSC stored hashes to " + *prev);
     }
-    if (channel.last_seq == 0 && channel.last_hash != channel.channel_id) {
-      Problem(0,
-              "a channel without TSCs must name its own id as head hash, not " + channel.last_hash);
+    if (channel.last_seq == 0 && last_hash != channel.channel_id) {
+      Problem(0, "a channel without TSCs must name its own id as head hash, not " + last_hash);
     }
     auto beyond = store_.ListTscs(channel.channel_id, channel.last_seq, 1);
     if (!beyond.ok()) {
@@ -139,7 +139,7 @@ class Auditor {
       }
     }
     if (channel_->problems == before) ++channel_->tscs_checked;
-    return record->tsc_hash;
+    return HexEncode(record->tsc_hash);
   }
 
   void AuditBundles(const ChannelRecord& channel) {
@@ -164,9 +164,9 @@ class Auditor {
                          " seq " + std::to_string(bundle->item.seq));
       }
       auto tsc = store_.GetTsc(channel.channel_id, seq);
-      if (tsc.ok() && HexEncode(bundle->item.tsc_hash) != tsc->tsc_hash) {
+      if (tsc.ok() && bundle->item.tsc_hash != tsc->tsc_hash) {
         Problem(seq, "the evidence bundle commits TSC hash " + HexEncode(bundle->item.tsc_hash) +
-                         ", the store holds " + tsc->tsc_hash);
+                         ", the store holds " + HexEncode(tsc->tsc_hash));
       }
       Status verified = chain::VerifyEvidenceBundle(*bundle);
       if (verified.ok() && options_.chain != nullptr) {

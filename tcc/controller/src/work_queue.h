@@ -1,84 +1,28 @@
 // Internal: the two queues the daemon's threads hand work through.
 //
-// WorkerPool runs closures on a fixed set of threads (the CPU-heavy work: signature checks,
-// issuing, store reads). LoopQueue carries closures back to the I/O thread, which owns all channel
-// and connection state and every socket; it wakes that thread's poll through an eventfd, so the
-// loop sleeps in one zmq_poll over sockets and the queue together.
+// WorkerPool (the common ThreadPool) runs closures on a fixed set of threads (the CPU-heavy work:
+// signature checks, issuing, store reads). LoopQueue carries closures back to the I/O thread,
+// which owns all channel and connection state and every socket; it wakes that thread's poll
+// through an eventfd, so the loop sleeps in one zmq_poll over sockets and the queue together.
 #pragma once
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <condition_variable>
-#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <utility>
-#include <vector>
+
+#include "tcc/common/thread_pool.h"
 
 namespace tcc::controller {
 
 using Task = std::function<void()>;
 
-class WorkerPool {
- public:
-  explicit WorkerPool(std::size_t threads) {
-    if (threads == 0) threads = std::max<std::size_t>(1, std::thread::hardware_concurrency());
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WorkerPool() { Stop(); }
-
-  void Post(Task task) {
-    {
-      std::lock_guard lock(mutex_);
-      tasks_.push_back(std::move(task));
-    }
-    wake_.notify_one();
-  }
-
-  // Runs what is queued, then joins.
-  void Stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& thread : threads_) {
-      if (thread.joinable()) thread.join();
-    }
-  }
-
-  std::size_t queued() const {
-    std::lock_guard lock(mutex_);
-    return tasks_.size();
-  }
-  std::size_t size() const { return threads_.size(); }
-
- private:
-  void Run() {
-    while (true) {
-      Task task;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Task> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
+// The daemon's workers: the common pool (tcc/common/thread_pool.h).
+using WorkerPool = ThreadPool;
 
 class LoopQueue {
  public:

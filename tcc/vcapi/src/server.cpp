@@ -25,6 +25,7 @@
 #include "tcc/common/file.h"
 #include "tcc/common/secure_memory.h"
 #include "tcc/common/sha256.h"
+#include "tcc/common/thread_pool.h"
 #include "server_threads.h"
 #include "static_content.h"
 #include "tls.h"
@@ -506,7 +507,7 @@ class Server::Impl {
     std::string body;
     if (auto refused = ReadBody(connection, request, body, deadline)) return std::move(*refused);
     // Parsing, handling and serializing all recurse into the document, so all of them, and the
-    // document's destruction, happen on the executor's full stack (see FullStackExecutor).
+    // document's destruction, happen on the executor's full stack (see executor_).
     return executor_.Run([&]() -> Answer {
       auto json = Json::Parse(body, {.max_bytes = options_.max_body_bytes, .max_depth = 64});
       if (!json.ok()) {
@@ -702,7 +703,11 @@ class Server::Impl {
   std::string tls_error_;  // why init_ssl refused the files
   mg_context* context_ = nullptr;
   std::string bound_address_;
-  FullStackExecutor executor_;
+  // Runs the credential work on threads with the platform's default stack. civetweb's workers
+  // have a small fixed stack (Debian builds it with 100 KiB), and verifying a TIC or TSC compiles
+  // its template's schema recursively: under AddressSanitizer that overflowed a worker's stack and
+  // took tccd down. civetweb's threads only read the request and write the answer.
+  ThreadPool executor_;
 };
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<const CredentialService> service,

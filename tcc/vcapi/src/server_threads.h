@@ -1,6 +1,6 @@
-// The VC API server's own threads (internal to server.cpp): FullStackExecutor runs the credential
-// work off civetweb's small worker stacks, and ReadDeadlines ends body reads that outlive their
-// deadline. Both are thread-safe; destroying one joins its threads.
+// The VC API server's own thread (internal to server.cpp): ReadDeadlines ends body reads that
+// outlive their deadline. (The credential work runs on a common ThreadPool, see server.cpp.)
+// Thread-safe; destroying it joins its thread.
 #pragma once
 
 #include <sys/socket.h>
@@ -9,69 +9,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
-#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <vector>
 
 namespace tcc::vcapi {
-
-// Runs the credential work on threads with the platform's default stack. civetweb's workers have
-// a small fixed stack (Debian builds it with 100 KiB), and verifying a TIC or TSC compiles its
-// template's schema recursively: under AddressSanitizer that overflowed a worker's stack and took
-// tccd down. civetweb's threads only read the request and write the answer.
-class FullStackExecutor {
- public:
-  explicit FullStackExecutor(std::size_t threads) {
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
-  }
-  ~FullStackExecutor() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& thread : threads_) thread.join();
-  }
-  FullStackExecutor(const FullStackExecutor&) = delete;
-  FullStackExecutor& operator=(const FullStackExecutor&) = delete;
-
-  // Runs `work` on one of the executor's threads and waits for its result.
-  template <typename Work>
-  auto Run(Work work) -> decltype(work()) {
-    std::packaged_task<decltype(work())()> task(std::move(work));
-    auto result = task.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      queue_.emplace_back([&task] { task(); });
-    }
-    wake_.notify_one();
-    return result.get();
-  }
-
- private:
-  void Work() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to run
-      std::function<void()> job = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
 
 // Ends body reads that outlive their deadline by shutting the socket's read side down, so that a
 // blocked mg_read returns at once. civetweb's mg_read waits until it has every byte asked for and

@@ -17,11 +17,8 @@ Result<chain::EvidenceItem> TscEvidenceItem(const Json& tsc) {
   const Json* subject = tsc.Find("credentialSubject");
   if (subject == nullptr) return Error(ErrorCode::kInvalidArgument, "TSC has no credentialSubject");
   TCC_ASSIGN_OR_RETURN(vc::SettlementLink link, vc::ReadSettlementLink(*subject));
-  TCC_ASSIGN_OR_RETURN(std::string hash_hex, vc::CredentialHash(tsc));
-  TCC_ASSIGN_OR_RETURN(Bytes hash, HexDecode(hash_hex));
-  chain::EvidenceItem item{link.channel, link.seq, {}};
-  std::copy(hash.begin(), hash.end(), item.tsc_hash.begin());
-  return item;
+  TCC_ASSIGN_OR_RETURN(chain::Hash256 hash, vc::CredentialDigest(tsc));
+  return chain::EvidenceItem{link.channel, link.seq, hash};
 }
 
 Status CheckEvidenceCommits(const chain::EvidenceItem& tsc, std::span<const Json> links,

@@ -5,11 +5,11 @@
 #include <span>
 #include <utility>
 
+#include "tcc/common/bytes.h"
+
 namespace tcc::wire {
 namespace {
 
-// Largest integer a double (and so a JSON number in every mainstream parser) holds exactly.
-constexpr std::uint64_t kMaxSafeInteger = (std::uint64_t{1} << 53) - 1;
 constexpr std::size_t kChannelIdLength = 64;
 constexpr std::size_t kMaxIdentifierLength = 256;
 // A sealed challenge is a few hundred bytes; 2 KiB of box leaves room for long DIDs.
@@ -36,7 +36,7 @@ struct MemberSpec {
   MemberKind kind = MemberKind::kText;
   bool required = true;
   std::uint64_t min = 0;
-  std::uint64_t max = kMaxSafeInteger;
+  std::uint64_t max = kMaxJsonInteger;
   std::size_t hex_length = 0;
 };
 
@@ -45,11 +45,11 @@ constexpr MemberSpec Optional(std::string_view name, MemberKind kind) {
   return {name, kind, false};
 }
 constexpr MemberSpec Uint(std::string_view name, bool required, std::uint64_t min,
-                          std::uint64_t max = kMaxSafeInteger) {
+                          std::uint64_t max = kMaxJsonInteger) {
   return {name, MemberKind::kUint, required, min, max};
 }
 constexpr MemberSpec Hex(std::string_view name, std::size_t length) {
-  return {name, MemberKind::kHex, true, 0, kMaxSafeInteger, length};
+  return {name, MemberKind::kHex, true, 0, kMaxJsonInteger, length};
 }
 
 constexpr MemberSpec kChannel = Required("channel", MemberKind::kChannelId);
@@ -157,13 +157,6 @@ constexpr std::array kErrorCodes{
     ErrorCode::kIo,              ErrorCode::kInternal,
 };
 
-bool IsLowerHex(std::string_view text) {
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 bool IsIdentifier(std::string_view text) {
   if (text.empty() || text.size() > kMaxIdentifierLength) return false;
   for (char c : text) {
@@ -206,12 +199,10 @@ std::string Expectation(const MemberSpec& spec) {
 bool MemberValid(const MemberSpec& spec, const Json& value) {
   switch (spec.kind) {
     case MemberKind::kChannelId:
-      return value.is_string() && value.as_string().size() == kChannelIdLength &&
-             IsLowerHex(value.as_string());
+      return value.is_string() && IsLowerHex(value.as_string(), kChannelIdLength);
     case MemberKind::kIdentifier: return value.is_string() && IsIdentifier(value.as_string());
     case MemberKind::kHex:
-      return value.is_string() && value.as_string().size() == spec.hex_length &&
-             IsLowerHex(value.as_string());
+      return value.is_string() && IsLowerHex(value.as_string(), spec.hex_length);
     case MemberKind::kSealedHex: {
       if (!value.is_string()) return false;
       const std::string& text = value.as_string();
@@ -369,10 +360,10 @@ Result<Message> DecodeMessage(std::string_view frame) {
     // The answer to a frame that could not be decoded far enough to read its id.
   } else {
     if (id == nullptr) return ShapeError(spec.name, "member 'id' is required");
-    auto value = AsUint(*id, 1, kMaxSafeInteger);
+    auto value = AsUint(*id, 1, kMaxJsonInteger);
     if (!value) {
       return ShapeError(spec.name, "member 'id' must be an integer from 1 to " +
-                                       std::to_string(kMaxSafeInteger));
+                                       std::to_string(kMaxJsonInteger));
     }
     message.id = *value;
   }
@@ -386,7 +377,7 @@ std::uint64_t PeekRequestId(std::string_view frame) {
   if (!json.ok() || !json->is_object()) return 0;
   const Json* id = json->Find("id");
   if (id == nullptr) return 0;
-  return AsUint(*id, 1, kMaxSafeInteger).value_or(0);
+  return AsUint(*id, 1, kMaxJsonInteger).value_or(0);
 }
 
 std::string_view StringMember(const Message& message, std::string_view name) {
@@ -405,7 +396,7 @@ std::uint64_t UintMember(const Message& message, std::string_view name) {
 std::optional<std::uint64_t> OptionalUint(const Message& message, std::string_view name) {
   const Json* value = message.body.Find(name);
   if (value == nullptr) return std::nullopt;
-  auto number = AsUint(*value, 0, kMaxSafeInteger);
+  auto number = AsUint(*value, 0, kMaxJsonInteger);
   assert(number.has_value());
   return number;
 }
@@ -446,7 +437,7 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
 }
 
 FrameBuilder::FrameBuilder(MessageType type, std::uint64_t id) {
-  assert(id <= kMaxSafeInteger);
+  assert(id <= kMaxJsonInteger);
   text_ = "{\"v\":" + std::to_string(kProtocolVersion) + ",\"type\":";
   AppendJsonString(text_, MessageTypeName(type));
   if (id != 0) text_ += ",\"id\":" + std::to_string(id);

@@ -5,6 +5,7 @@
 // thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -27,6 +28,10 @@ inline std::string_view AsChars(ByteView bytes) {
 
 std::string HexEncode(ByteView bytes);
 Result<Bytes> HexDecode(std::string_view hex);
+// Whether `text` is in HexEncode's form, lowercase hex digits only; the second form also wants
+// exactly `digits` of them (64 for a SHA-256 hash).
+bool IsLowerHex(std::string_view text);
+bool IsLowerHex(std::string_view text, std::size_t digits);
 
 // Constant-time comparison for secrets and MACs.
 bool ConstantTimeEqual(ByteView a, ByteView b);

@@ -102,6 +102,10 @@ class Json {
   // The member as JsonInteger reads it; the error names the member and the range.
   Result<std::uint64_t> GetInteger(std::string_view key, std::uint64_t min = 0,
                                    std::uint64_t max = kMaxJsonInteger) const;
+  // An optional count: `fallback` when the member is absent, else as GetInteger reads it.
+  Result<std::uint64_t> GetIntegerOr(std::string_view key, std::uint64_t fallback) const;
+  // For showing an optional text member: its value when it is a non-empty string, else `fallback`.
+  std::string StringOr(std::string_view key, std::string_view fallback) const;
   Result<const JsonObject*> GetObject(std::string_view key) const;
   Result<const JsonArray*> GetArray(std::string_view key) const;
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tcc/common/bytes.h"  // IsLowerHex, which LowerHex() checks with
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
 
@@ -46,7 +47,5 @@ class JsonObjectReader {
   std::string what_;
   std::vector<std::string_view> seen_;
 };
-
-bool IsLowerHex(std::string_view text, std::size_t digits);
 
 }  // namespace tcc

@@ -1,6 +1,7 @@
 // SHA-256 through OpenSSL, which uses the CPU's SHA extensions where present.
 //
 // Sha256() is a one-shot hash, thread-safe (each thread reuses its own OpenSSL context).
+// Sha256DigestFromHex() is pure and thread-safe.
 // Sha256Hasher hashes incrementally; one instance belongs to one thread at a time.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "tcc/common/bytes.h"
+#include "tcc/common/result.h"
 
 namespace tcc {
 
@@ -16,6 +18,11 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 
 Sha256Digest Sha256(ByteView data);
 inline Sha256Digest Sha256(std::string_view text) { return Sha256(AsBytes(text)); }
+
+// A digest written as HexEncode writes it: exactly 64 lowercase hex digits, one spelling per
+// digest. Anything else is kInvalidArgument. The one way hex text becomes a digest, so a hash read
+// from a peer, a file or the chain is checked where it is decoded and nowhere else.
+Result<Sha256Digest> Sha256DigestFromHex(std::string_view hex);
 
 class Sha256Hasher {
  public:

@@ -20,6 +20,7 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/common/sha256.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 #include "tcc/vc/credential.h"
@@ -57,6 +58,8 @@ std::optional<std::string_view> TradeCredentialKind(const Json& credential);
 // Lowercase hex SHA-256 of the credential's JCS form: a TIC's hash is its channel id, a TSC's
 // hash is what the next TSC's `prev` names and what evidence commits to.
 Result<std::string> CredentialHash(const Json& credential);
+// The same hash as a digest (CredentialHash is its hex), for evidence and the chain.
+Result<Sha256Digest> CredentialDigest(const Json& credential);
 
 // --- TIC ---
 
