@@ -20,6 +20,7 @@
 #include "ledger_rules.h"
 #include "tcc/chain/codec.h"
 #include "tcc/chain/merkle.h"
+#include "tcc/common/thread_name.h"
 
 namespace tcc::chain {
 namespace {
@@ -504,7 +505,10 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const LocalLedgerOptions&
     TCC_ASSIGN_OR_RETURN(impl->head, ReadHead(*impl->db));
   }
   Impl* raw = impl.get();
-  impl->packer = std::thread([raw] { raw->PackerLoop(); });
+  impl->packer = std::thread([raw] {
+    SetCurrentThreadName("tcc-ledger-pack");
+    raw->PackerLoop();
+  });
   return std::unique_ptr<LocalLedger>(new LocalLedger(std::move(impl)));
 }
 

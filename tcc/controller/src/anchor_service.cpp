@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tcc/common/bytes.h"
+#include "tcc/common/thread_name.h"
 
 namespace tcc::controller {
 namespace {
@@ -151,7 +152,7 @@ Status AnchorService::Impl::Start() {
   if (thread_.joinable()) return Error(ErrorCode::kConflict, "anchor service is already running");
   TCC_RETURN_IF_ERROR(ValidateServiceOptions(options_));
   {
-    std::lock_guard policy_lock(owner_.policy_mutex_);
+    MutexLock policy_lock(owner_.policy_mutex_);
     TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(owner_.policy_.options()));
   }
   auto unfinished = store_.UnfinishedBatches();
@@ -195,8 +196,14 @@ Status AnchorService::Impl::Start() {
     slowest_landed_.reset();
     attempt_started_.reset();
   }
-  thread_ = std::thread([this] { Run(); });
-  timer_thread_ = std::thread([this] { RunTimer(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-anchor");
+    Run();
+  });
+  timer_thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-anchor-tick");
+    RunTimer();
+  });
   return OkStatus();
 }
 
@@ -473,7 +480,7 @@ void AnchorService::Impl::RunTimer() {
 void AnchorService::Impl::OnTick(Clock::time_point now) {
   bool adaptive = false;
   {
-    std::lock_guard policy_lock(owner_.policy_mutex_);
+    MutexLock policy_lock(owner_.policy_mutex_);
     adaptive = owner_.policy_.options().adaptive;
   }
   ChainLoad load;
@@ -499,7 +506,7 @@ void AnchorService::Impl::OnTick(Clock::time_point now) {
     cv_.notify_all();
   }
   if (!adaptive) return;
-  std::lock_guard policy_lock(owner_.policy_mutex_);
+  MutexLock policy_lock(owner_.policy_mutex_);
   owner_.policy_.Observe(load);
 }
 
@@ -515,6 +522,22 @@ AnchorService::~AnchorService() { impl_->Stop(/*drain=*/true, std::chrono::secon
 void AnchorService::OnAdapterError(AdapterErrorCallback callback) { impl_->on_adapter_error_ = std::move(callback); }
 
 Status AnchorService::Start() { return impl_->Start(); }
+
+std::uint64_t AnchorService::EffectiveN(std::uint64_t strategy_n,
+                                        std::optional<std::uint64_t> n_override) const {
+  MutexLock lock(policy_mutex_);
+  return policy_.EffectiveN(strategy_n, n_override);
+}
+
+AnchorPolicy AnchorService::policy() const {
+  MutexLock lock(policy_mutex_);
+  return policy_;
+}
+
+Status AnchorService::SetPolicyOptions(const AnchorPolicyOptions& options) {
+  MutexLock lock(policy_mutex_);
+  return policy_.SetOptions(options);
+}
 void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }
 void AnchorService::Flush() { impl_->Flush(); }
 void AnchorService::Stop(bool drain, std::chrono::milliseconds drain_timeout) {

@@ -10,15 +10,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tcc/common/thread_name.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::controller {
 
@@ -28,32 +29,35 @@ class WorkerPool {
  public:
   explicit WorkerPool(std::size_t threads) {
     if (threads == 0) threads = std::max<std::size_t>(1, std::thread::hardware_concurrency());
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] {
+      SetCurrentThreadName("tcc-worker");
+      Run();
+    });
   }
   ~WorkerPool() { Stop(); }
 
   void Post(Task task) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       tasks_.push_back(std::move(task));
     }
-    wake_.notify_one();
+    wake_.NotifyOne();
   }
 
   // Runs what is queued, then joins.
   void Stop() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.NotifyAll();
     for (auto& thread : threads_) {
       if (thread.joinable()) thread.join();
     }
   }
 
   std::size_t queued() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return tasks_.size();
   }
   std::size_t size() const { return threads_.size(); }
@@ -63,8 +67,8 @@ class WorkerPool {
     while (true) {
       Task task;
       {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        MutexLock lock(mutex_);
+        while (!stopping_ && tasks_.empty()) wake_.Wait(mutex_);
         if (tasks_.empty()) return;
         task = std::move(tasks_.front());
         tasks_.pop_front();
@@ -73,10 +77,10 @@ class WorkerPool {
     }
   }
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Task> tasks_;
-  bool stopping_ = false;
+  mutable Mutex mutex_;
+  CondVar wake_;
+  std::deque<Task> tasks_ TCC_GUARDED_BY(mutex_);
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
 
@@ -95,7 +99,7 @@ class LoopQueue {
   void Post(Task task) {
     bool was_empty;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       was_empty = tasks_.empty();
       tasks_.push_back(std::move(task));
     }
@@ -110,14 +114,14 @@ class LoopQueue {
   std::deque<Task> Drain() {
     std::uint64_t count;
     [[maybe_unused]] ssize_t read_bytes = read(fd_, &count, sizeof count);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return std::exchange(tasks_, {});
   }
 
  private:
   int fd_;
-  std::mutex mutex_;
-  std::deque<Task> tasks_;
+  Mutex mutex_;
+  std::deque<Task> tasks_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::controller

@@ -7,15 +7,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "tcc/common/thread_name.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::vcapi {
 
@@ -26,14 +27,19 @@ namespace tcc::vcapi {
 class FullStackExecutor {
  public:
   explicit FullStackExecutor(std::size_t threads) {
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+    for (std::size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        SetCurrentThreadName("tcc-vcapi-work");
+        Work();
+      });
+    }
   }
   ~FullStackExecutor() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.NotifyAll();
     for (auto& thread : threads_) thread.join();
   }
   FullStackExecutor(const FullStackExecutor&) = delete;
@@ -45,31 +51,31 @@ class FullStackExecutor {
     std::packaged_task<decltype(work())()> task(std::move(work));
     auto result = task.get_future();
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       queue_.emplace_back([&task] { task(); });
     }
-    wake_.notify_one();
+    wake_.NotifyOne();
     return result.get();
   }
 
  private:
   void Work() {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     while (true) {
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      while (!stopping_ && queue_.empty()) wake_.Wait(mutex_);
       if (queue_.empty()) return;  // stopping, and nothing left to run
       std::function<void()> job = std::move(queue_.front());
       queue_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       job();
-      lock.lock();
+      lock.Lock();
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
+  Mutex mutex_;
+  CondVar wake_;
+  std::deque<std::function<void()>> queue_ TCC_GUARDED_BY(mutex_);
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
 
@@ -80,13 +86,17 @@ class FullStackExecutor {
 // watch ends (before civetweb may close it), so the shutdown never hits a reused descriptor.
 class ReadDeadlines {
  public:
-  ReadDeadlines() : thread_([this] { Run(); }) {}
+  ReadDeadlines()
+      : thread_([this] {
+          SetCurrentThreadName("tcc-vcapi-time");
+          Run();
+        }) {}
   ~ReadDeadlines() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.NotifyAll();
     thread_.join();
   }
   ReadDeadlines(const ReadDeadlines&) = delete;
@@ -115,22 +125,22 @@ class ReadDeadlines {
   };
 
   std::uint64_t Add(int socket, std::chrono::steady_clock::time_point deadline) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const std::uint64_t id = ++last_id_;
     watched_.emplace(id, Watched{socket, deadline});
     // Most requests end long before their deadline: wake the thread only when it would sleep past
     // this one.
-    if (deadline < next_wake_) wake_.notify_all();
+    if (deadline < next_wake_) wake_.NotifyAll();
     return id;
   }
 
   void Remove(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     watched_.erase(id);
   }
 
   void Run() {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     while (!stopping_) {
       const auto now = std::chrono::steady_clock::now();
       auto next = std::chrono::steady_clock::time_point::max();
@@ -145,19 +155,21 @@ class ReadDeadlines {
       }
       next_wake_ = next;
       if (next == std::chrono::steady_clock::time_point::max()) {
-        wake_.wait(lock);
+        wake_.Wait(mutex_);
       } else {
-        wake_.wait_until(lock, next);
+        wake_.WaitUntil(mutex_, next);
       }
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
-  std::uint64_t last_id_ = 0;
-  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
-  bool stopping_ = false;
+  Mutex mutex_;
+  CondVar wake_;
+  // At most one per connection.
+  std::unordered_map<std::uint64_t, Watched> watched_ TCC_GUARDED_BY(mutex_);
+  std::uint64_t last_id_ TCC_GUARDED_BY(mutex_) = 0;
+  std::chrono::steady_clock::time_point next_wake_ TCC_GUARDED_BY(mutex_) =
+      std::chrono::steady_clock::time_point::min();
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
   std::thread thread_;  // last: it starts with the members above in place
 };
 
