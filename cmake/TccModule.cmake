@@ -28,6 +28,11 @@ endfunction()
 function(tcc_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
     -Wno-sign-conversion -Wno-missing-field-initializers)
+  # Every clang build checks the locking annotations (tcc/common/thread_safety.h) and fails on a
+  # breach; scripts/fuzz.sh's clang build compiles the annotated libraries for CI.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${target} PRIVATE -Wthread-safety -Werror=thread-safety)
+  endif()
   if(TCC_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

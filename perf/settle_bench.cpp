@@ -201,8 +201,7 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
     std::atomic<std::uint64_t> released{0};
     auto effective_n = [&](const ChannelRecord& record) {
       if (anchoring == nullptr) return n;
-      std::lock_guard lock(anchoring->service->policy_mutex());
-      return anchoring->service->policy().EffectiveN(record.strategy_n, record.n_override);
+      return anchoring->service->EffectiveN(record.strategy_n, record.n_override);
     };
 
     tcc::controller::StoreWriter writer(*store, [](double, std::size_t) {});
@@ -353,11 +352,7 @@ std::string AdaptiveRun(Plan& plan, int threads, double seconds, double rate, co
         last_time = now;
         const tcc::controller::AnchorStats stats = service.stats();
         const double backlog = static_cast<double>(stats.queued_items + stats.in_flight_items);
-        double n = 0;
-        {
-          std::lock_guard lock(service.policy_mutex());
-          n = static_cast<double>(service.policy().EffectiveN(kBaseN, std::nullopt));
-        }
+        const double n = static_cast<double>(service.EffectiveN(kBaseN, std::nullopt));
         char row[160];
         std::snprintf(row, sizeof row, "%.2f,%.0f,%.0f,%.0f,%.1f,%d\n", t, issued_rate, backlog, n,
                       static_cast<double>(stats.last_anchor_latency.count()) / 1000.0, adapter->anchor_delay_ms.load());

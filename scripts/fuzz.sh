@@ -3,6 +3,8 @@
 # $TCC_FUZZ_BUILD_DIR) and runs each one for SECONDS (default 20) on its seed corpus plus the
 # corpus earlier runs grew. Fails on the first crash, leak, timeout or broken property, naming the
 # fuzzer and the input that reproduces it. docs/reliability.md describes longer runs.
+# Before the fuzzers it also runs the lock annotation check (target tcc_thread_safety, clang
+# -Wthread-safety -Werror=thread-safety) over the libraries that hold locks.
 set -euo pipefail
 
 usage() {
@@ -36,7 +38,9 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTCC_SANITIZE=address,undefined -DTCC_FUZZ=ON -DTCC_BUILD_TESTS=OFF -DTCC_BUILD_PERF=OFF >/dev/null
 read -r -a all_fuzzers < "$build/fuzz/fuzzers.txt"
 fuzzers=(${TCC_FUZZERS:-${all_fuzzers[*]}})
-targets=(tcc_fuzz_corpus)
+# tcc_thread_safety: clang's lock annotation check over the daemon's libraries (syntax only, cheap;
+# cmake/ThreadSafetyCheck.cmake), which the fuzzers do not link.
+targets=(tcc_fuzz_corpus tcc_thread_safety)
 for name in "${fuzzers[@]}"; do targets+=("${name}_fuzz"); done
 cmake --build "$build" -j "${TCC_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "command_line.h"
+#include "tcc/common/thread_name.h"
 #include "tcc/controller/daemon.h"
 #include "tcc/controller/log.h"
 #include "tcc/did/did_key.h"
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
 
   // A daemon that stops on its own (fatal error) wakes the signal wait below.
   std::thread watchdog([&] {
+    tcc::SetCurrentThreadName("tccd-watchdog");
     (void)(*daemon)->Wait();
     kill(getpid(), SIGTERM);
   });

@@ -17,7 +17,7 @@ namespace tcc {
 namespace {
 
 TEST_CASE("ThreadPool runs every posted task on its own threads") {
-  ThreadPool pool(3);
+  ThreadPool pool(3, "test-pool");
   CHECK(pool.size() == 3);
   std::mutex mutex;
   std::set<std::thread::id> ran_on;
@@ -39,12 +39,12 @@ TEST_CASE("ThreadPool runs every posted task on its own threads") {
 }
 
 TEST_CASE("ThreadPool with 0 threads has one per core") {
-  ThreadPool pool(0);
+  ThreadPool pool(0, "test-pool");
   CHECK(pool.size() == std::max(1u, std::thread::hardware_concurrency()));
 }
 
 TEST_CASE("ThreadPool::Run waits for the result, computed on a pool thread") {
-  ThreadPool pool(2);
+  ThreadPool pool(2, "test-pool");
   const std::thread::id caller = std::this_thread::get_id();
   CHECK(pool.Run([&] { return std::this_thread::get_id() != caller; }));
   CHECK(pool.Run([] { return std::string("answer"); }) == "answer");
@@ -54,7 +54,7 @@ TEST_CASE("ThreadPool::Run waits for the result, computed on a pool thread") {
 }
 
 TEST_CASE("ThreadPool queues what no thread is free for, first posted first started") {
-  ThreadPool pool(1);
+  ThreadPool pool(1, "test-pool");
   std::mutex mutex;
   std::condition_variable changed;
   bool release = false;

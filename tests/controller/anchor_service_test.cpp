@@ -546,12 +546,10 @@ TEST_CASE("AnchorService: a slow chain raises N, a fast one brings it back to th
   AnchorService service(adapter, *store, FastOptions(milliseconds(20)), policy, collector.Callback());
   REQUIRE(service.Start().ok());
   auto factor = [&] {
-    std::lock_guard lock(service.policy_mutex());
     return service.policy().factor();
   };
   auto effective_n = [&] {
-    std::lock_guard lock(service.policy_mutex());
-    return service.policy().EffectiveN(10, std::nullopt);
+    return service.EffectiveN(10, std::nullopt);
   };
 
   // A steady trickle of settlements, so anchors keep happening and the policy keeps observing.
@@ -607,7 +605,6 @@ TEST_CASE("AnchorService: an unavailable chain is retried under the same batch i
   AnchorService service(adapter, *store, options, policy, collector.Callback());
   REQUIRE(service.Start().ok());
   auto factor = [&] {
-    std::lock_guard lock(service.policy_mutex());
     return service.policy().factor();
   };
 

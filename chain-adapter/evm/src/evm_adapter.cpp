@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <charconv>
 #include <limits>
 #include <map>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "evm_transactor.h"
 #include "tcc/chain/evm_json_rpc.h"
 #include "tcc/common/decimal.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::chain {
 
@@ -129,23 +131,25 @@ struct EvmAdapter::Impl {
   Address contract{};
   std::uint64_t deployed_at = 1;
 
-  std::mutex mutex;  // guards the members below
-  std::map<std::uint64_t, std::pair<Hash256, std::uint64_t>> blocks;  // number -> hash, time ms
-  std::chrono::microseconds last_anchor_latency{0};
-  std::uint64_t anchors = 0;
-  std::size_t writes_in_flight = 0;  // the destructor waits for them (chain_adapter.h)
-  std::condition_variable writes_done;
+  Mutex mutex;
+  // Number -> hash, time ms.
+  std::map<std::uint64_t, std::pair<Hash256, std::uint64_t>> blocks TCC_GUARDED_BY(mutex);
+  std::chrono::microseconds last_anchor_latency TCC_GUARDED_BY(mutex){0};
+  std::uint64_t anchors TCC_GUARDED_BY(mutex) = 0;
+  // The destructor waits for them (chain_adapter.h).
+  std::size_t writes_in_flight TCC_GUARDED_BY(mutex) = 0;
+  CondVar writes_done;
 
   // Counts one write as in flight for its lifetime.
   class WriteScope {
    public:
     explicit WriteScope(Impl& impl) : impl_(impl) {
-      std::lock_guard lock(impl_.mutex);
+      MutexLock lock(impl_.mutex);
       ++impl_.writes_in_flight;
     }
     ~WriteScope() {
-      std::lock_guard lock(impl_.mutex);
-      if (--impl_.writes_in_flight == 0) impl_.writes_done.notify_all();
+      MutexLock lock(impl_.mutex);
+      if (--impl_.writes_in_flight == 0) impl_.writes_done.NotifyAll();
     }
     WriteScope(const WriteScope&) = delete;
     WriteScope& operator=(const WriteScope&) = delete;
@@ -239,7 +243,7 @@ Result<std::vector<LogEntry>> EvmAdapter::Impl::Logs(std::uint64_t from, std::ui
 Result<ChainReceipt> EvmAdapter::Impl::ReceiptOf(const LogEntry& log, Clock::time_point deadline) {
   std::optional<std::pair<Hash256, std::uint64_t>> cached;
   {
-    std::lock_guard lock(mutex);
+    MutexLock lock(mutex);
     if (auto it = blocks.find(log.block); it != blocks.end()) cached = it->second;
   }
   // A cached block whose hash differs from the log's was reorganized away since it was cached
@@ -257,7 +261,7 @@ Result<ChainReceipt> EvmAdapter::Impl::ReceiptOf(const LogEntry& log, Clock::tim
     TCC_ASSIGN_OR_RETURN(Hash256 hash, Hash(block.Find("hash"), "block hash"));
     TCC_ASSIGN_OR_RETURN(std::uint64_t seconds, Quantity(block.Find("timestamp"), "block timestamp"));
     cached = std::make_pair(hash, seconds * 1000);
-    std::lock_guard lock(mutex);
+    MutexLock lock(mutex);
     if (blocks.size() >= 4096) blocks.erase(blocks.begin());
     blocks[log.block] = *cached;
   }
@@ -416,8 +420,8 @@ Result<Recorded<T>> EvmAdapter::Impl::Write(std::string_view what, const Bytes& 
 EvmAdapter::EvmAdapter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EvmAdapter::~EvmAdapter() {
   // Writes are bounded by write_timeout, so this wait is too.
-  std::unique_lock lock(impl_->mutex);
-  impl_->writes_done.wait(lock, [&] { return impl_->writes_in_flight == 0; });
+  MutexLock lock(impl_->mutex);
+  while (impl_->writes_in_flight != 0) impl_->writes_done.Wait(impl_->mutex);
 }
 
 namespace {
@@ -651,7 +655,7 @@ Result<Recorded<BatchAnchor>> EvmAdapter::Anchor(const BatchAnchor& anchor) {
       AbiCall("anchor(string,bytes32,uint64)").Dynamic(anchor.batch_id).Word(anchor.root).Uint(anchor.leaf_count).Finish(),
       landed, &transacted);
   if (recorded.ok() && transacted) {
-    std::lock_guard lock(impl_->mutex);
+    MutexLock lock(impl_->mutex);
     impl_->last_anchor_latency =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     ++impl_->anchors;
@@ -746,7 +750,7 @@ Result<AdapterStatus> EvmAdapter::Status() {
   status.adapter = "evm";
   TCC_ASSIGN_OR_RETURN(status.height, Quantity(&head, "eth_blockNumber"));
   status.pending = impl_->transactor->pending();
-  std::lock_guard lock(impl_->mutex);
+  MutexLock lock(impl_->mutex);
   status.last_anchor_latency = impl_->last_anchor_latency;
   status.anchors = impl_->anchors;
   return status;

@@ -4,9 +4,10 @@
 
 #include <atomic>
 #include <cmath>
-#include <mutex>
 #include <optional>
 #include <vector>
+
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::chain::evm {
 namespace {
@@ -38,8 +39,8 @@ void InitializeCurlOnce() {
 }  // namespace
 
 struct JsonRpcClient::Pool {
-  std::mutex mutex;
-  std::vector<CURL*> idle;
+  Mutex mutex;
+  std::vector<CURL*> idle TCC_GUARDED_BY(mutex);
   std::atomic<std::uint64_t> next_id{1};
 
   ~Pool() {
@@ -47,7 +48,7 @@ struct JsonRpcClient::Pool {
   }
   CURL* Take() {
     {
-      std::lock_guard lock(mutex);
+      MutexLock lock(mutex);
       if (!idle.empty()) {
         CURL* handle = idle.back();
         idle.pop_back();
@@ -57,7 +58,7 @@ struct JsonRpcClient::Pool {
     return curl_easy_init();
   }
   void Give(CURL* handle) {
-    std::lock_guard lock(mutex);
+    MutexLock lock(mutex);
     if (idle.size() < 16) {
       idle.push_back(handle);
     } else {

@@ -204,7 +204,7 @@ Result<MinedTransaction> Transactor::Transact(std::string_view what,
 Result<Transactor::Sent> Transactor::SignAndSend(const std::optional<Address>& to, const Bytes& data,
                                                  std::uint64_t gas_limit,
                                                  Clock::time_point deadline) {
-  std::lock_guard lock(send_mutex_);
+  MutexLock lock(send_mutex_);
   std::string last_problem;
   for (int attempt = 0; attempt < kMaxSendAttempts; ++attempt) {
     if (!next_nonce_) {
@@ -295,7 +295,7 @@ bool Transactor::QueuedBehindGap(std::uint64_t nonce) {
   if (!count.ok() || count->error) return false;
   auto mined = QuantityOf(count->result, "eth_getTransactionCount");
   if (!mined.ok() || *mined >= nonce) return false;
-  std::lock_guard lock(send_mutex_);
+  MutexLock lock(send_mutex_);
   for (std::uint64_t missing = *mined; missing < nonce; ++missing) {
     if (!in_flight_.contains(missing)) return true;
   }
@@ -326,7 +326,7 @@ std::optional<Transactor::Sent> Transactor::Replace(const Sent& stuck,
     // the pool wants more. Either way the next check decides again.
     return std::nullopt;
   }
-  std::lock_guard lock(send_mutex_);
+  MutexLock lock(send_mutex_);
   // Later sends start from the raised price instead of being refused for it first.
   gas_price_ = std::max(gas_price_.value_or(0), replacement.gas_price);
   gas_price_read_ = Clock::now();
@@ -340,7 +340,7 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
     Transactor& self;
     std::uint64_t nonce;
     ~Landed() {
-      std::lock_guard lock(self.send_mutex_);
+      MutexLock lock(self.send_mutex_);
       self.in_flight_.erase(nonce);
     }
   } in_flight{*this, sent.nonce};
@@ -401,7 +401,7 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       by_hash.PushBack(versions.back().hash);
       auto known = rpc_.Call("eth_getTransactionByHash", by_hash);
       if (known.ok() && !known->error && known->result.is_null()) {
-        std::lock_guard lock(send_mutex_);
+        MutexLock lock(send_mutex_);
         next_nonce_.reset();
         mined.lost = true;
         return mined;
@@ -413,7 +413,7 @@ Result<MinedTransaction> Transactor::AwaitReceipt(std::string_view what, const S
       // let this one through; every registry write is idempotent, so that lands nothing twice.)
       if (known.ok() && !known->error && known->result.is_object()) {
         if (QueuedBehindGap(sent.nonce)) {
-          std::lock_guard lock(send_mutex_);
+          MutexLock lock(send_mutex_);
           next_nonce_.reset();
           mined.lost = true;
           return mined;

@@ -14,13 +14,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "tcc/chain/evm_json_rpc.h"
 #include "tcc/chain/evm_adapter.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::chain::evm {
 
@@ -74,7 +74,7 @@ class Transactor {
   Result<MinedTransaction> AwaitReceipt(std::string_view what, const Sent& sent,
                                         const std::optional<Address>& to, const Bytes& data,
                                         Clock::time_point deadline);
-  Result<std::uint64_t> GasPrice(Clock::time_point deadline);
+  Result<std::uint64_t> GasPrice(Clock::time_point deadline) TCC_REQUIRES(send_mutex_);
   // A transaction of ours that stays in the pool while the node's price rose past it (the base
   // fee went up; a pool keeps it but no block takes it): the same nonce, data and gas limit
   // signed again at the higher of the node's price + 25 % and ours + 25 % and sent. Returns the
@@ -93,11 +93,12 @@ class Transactor {
   EvmOptions options_;
   std::atomic<std::size_t> pending_{0};
 
-  std::mutex send_mutex_;  // guards the members below and orders sends by nonce
-  std::optional<std::uint64_t> next_nonce_;
-  std::set<std::uint64_t> in_flight_;  // nonces of sent transactions whose receipt is awaited
-  std::optional<std::uint64_t> gas_price_;
-  Clock::time_point gas_price_read_{};
+  Mutex send_mutex_;  // guards the members below and orders sends by nonce
+  std::optional<std::uint64_t> next_nonce_ TCC_GUARDED_BY(send_mutex_);
+  // Nonces of sent transactions whose receipt is awaited.
+  std::set<std::uint64_t> in_flight_ TCC_GUARDED_BY(send_mutex_);
+  std::optional<std::uint64_t> gas_price_ TCC_GUARDED_BY(send_mutex_);
+  Clock::time_point gas_price_read_ TCC_GUARDED_BY(send_mutex_){};
 };
 
 }  // namespace tcc::chain::evm

@@ -15,7 +15,7 @@ DeferredChainAdapter::DeferredChainAdapter(std::string uri, ChainOpenOptions opt
       next_attempt_(std::chrono::steady_clock::now() + retry_interval) {}
 
 Result<ChainAdapter*> DeferredChainAdapter::Opened() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (adapter_) return adapter_.get();
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_attempt_) {

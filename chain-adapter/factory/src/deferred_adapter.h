@@ -10,11 +10,11 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/chain/factory.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::chain {
 
@@ -43,16 +43,16 @@ class DeferredChainAdapter final : public ChainAdapter {
 
  private:
   // The opened adapter, opening it if it is time to try; kUnavailable while the node is away.
-  Result<ChainAdapter*> Opened();
+  Result<ChainAdapter*> Opened() TCC_EXCLUDES(mutex_);
 
   const std::string uri_;
   const ChainOpenOptions options_;
   const std::string name_;
   const std::chrono::milliseconds retry_interval_;
-  std::mutex mutex_;  // guards the members below
-  std::unique_ptr<ChainAdapter> adapter_;
-  Error last_error_;
-  std::chrono::steady_clock::time_point next_attempt_;
+  Mutex mutex_;
+  std::unique_ptr<ChainAdapter> adapter_ TCC_GUARDED_BY(mutex_);
+  Error last_error_ TCC_GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point next_attempt_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::chain

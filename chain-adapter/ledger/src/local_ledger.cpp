@@ -21,6 +21,7 @@
 #include "tcc/chain/merkle.h"
 #include "tcc/common/decimal.h"
 #include "tcc/storage/database.h"
+#include "tcc/common/thread_name.h"
 
 namespace tcc::chain {
 namespace {
@@ -447,7 +448,10 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::Open(const LocalLedgerOptions&
     return OkStatus();
   };
   TCC_ASSIGN_OR_RETURN(impl->database, storage::Database::Open(std::move(database)));
-  impl->packer = std::thread([raw] { raw->PackerLoop(); });
+  impl->packer = std::thread([raw] {
+    SetCurrentThreadName("tcc-ledger-pack");
+    raw->PackerLoop();
+  });
   return std::unique_ptr<LocalLedger>(new LocalLedger(std::move(impl)));
 }
 

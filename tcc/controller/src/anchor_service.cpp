@@ -1,7 +1,6 @@
 #include "anchor_service.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <optional>
 #include <set>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "tcc/common/bytes.h"
+#include "tcc/common/thread_name.h"
 
 namespace tcc::controller {
 namespace {
@@ -85,16 +85,16 @@ class AnchorService::Impl {
   };
 
   void Run();
-  bool QuitLocked(Clock::time_point now) const {
+  bool QuitLocked(Clock::time_point now) const TCC_REQUIRES(mutex_) {
     return stop_ && (!drain_ || now >= drain_deadline_ || (queue_.empty() && recovered_.empty()));
   }
   // Waits until a batch should be cut from the queue; false when the thread should end.
-  bool WaitForBatchLocked(std::unique_lock<std::mutex>& lock);
+  bool WaitForBatchLocked() TCC_REQUIRES(mutex_);
   // Waits out a retry delay; false when the thread should end. After a chain failure the timer may
   // end the wait early.
-  bool WaitBackoffLocked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds delay, bool chain_failed);
-  InFlightBatch TakeBatchLocked();
-  void EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival);
+  bool WaitBackoffLocked(std::chrono::milliseconds delay, bool chain_failed) TCC_REQUIRES(mutex_);
+  InFlightBatch TakeBatchLocked() TCC_REQUIRES(mutex_);
+  void EnqueueLocked(chain::EvidenceItem item, Clock::time_point arrival) TCC_REQUIRES(mutex_);
 
   // Runs the batch's remaining steps. On failure `adapter_failed` says whether the chain refused.
   Status Advance(InFlightBatch& batch, bool& adapter_failed);
@@ -112,46 +112,48 @@ class AnchorService::Impl {
   const AnchoredCallback on_anchored_;
 
   // Serializes Start and Stop; never taken by the anchoring thread.
-  mutable std::mutex lifecycle_mutex_;
-  std::thread thread_;
-  std::thread timer_thread_;
+  mutable Mutex lifecycle_mutex_;
+  std::thread thread_ TCC_GUARDED_BY(lifecycle_mutex_);
+  std::thread timer_thread_ TCC_GUARDED_BY(lifecycle_mutex_);
 
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Queued> queue_;
+  mutable Mutex mutex_;
+  CondVar cv_;
+  std::deque<Queued> queue_ TCC_GUARDED_BY(mutex_);
   // Items queued or in a batch not yet completed.
-  std::set<ItemKey> known_;
+  std::set<ItemKey> known_ TCC_GUARDED_BY(mutex_);
   // Everything Start recovered, kept until Stop: the daemon may submit an item it had made
   // pending just before Start read the store, perhaps after that item has already landed, and no
   // item may reach two batches.
-  std::set<ItemKey> recovered_keys_;
-  std::deque<InFlightBatch> recovered_;  // unfinished batches from the store, re-sent first
-  std::size_t in_flight_items_ = 0;
-  std::uint64_t next_number_ = 1;
-  std::uint64_t flush_upto_ = 0;  // items numbered up to this are cut without waiting
-  bool stop_ = false;
-  bool drain_ = false;
+  std::set<ItemKey> recovered_keys_ TCC_GUARDED_BY(mutex_);
+  // Unfinished batches from the store, re-sent first.
+  std::deque<InFlightBatch> recovered_ TCC_GUARDED_BY(mutex_);
+  std::size_t in_flight_items_ TCC_GUARDED_BY(mutex_) = 0;
+  std::uint64_t next_number_ TCC_GUARDED_BY(mutex_) = 1;
+  // Items numbered up to this are cut without waiting.
+  std::uint64_t flush_upto_ TCC_GUARDED_BY(mutex_) = 0;
+  bool stop_ TCC_GUARDED_BY(mutex_) = false;
+  bool drain_ TCC_GUARDED_BY(mutex_) = false;
   // For the policy, since its last evaluation: the slowest anchor call that landed; and when the
   // batch now being anchored started (empty while the thread waits for one).
-  std::optional<std::chrono::microseconds> slowest_landed_;
-  std::optional<Clock::time_point> attempt_started_;
+  std::optional<std::chrono::microseconds> slowest_landed_ TCC_GUARDED_BY(mutex_);
+  std::optional<Clock::time_point> attempt_started_ TCC_GUARDED_BY(mutex_);
   // The anchoring thread is waiting out a retry delay after the chain failed; the timer ends the
   // wait early (retry_now_) once the adapter answers its status again, so a backlog is not held
   // back by a long backoff after the chain has returned.
-  bool waiting_for_chain_ = false;
-  bool retry_now_ = false;
+  bool waiting_for_chain_ TCC_GUARDED_BY(mutex_) = false;
+  bool retry_now_ TCC_GUARDED_BY(mutex_) = false;
   // Only the anchoring thread reads or writes it after Start.
   bool ids_checked_ = false;
-  Clock::time_point drain_deadline_;
-  AnchorStats stats_;
+  Clock::time_point drain_deadline_ TCC_GUARDED_BY(mutex_);
+  AnchorStats stats_ TCC_GUARDED_BY(mutex_);
 };
 
 Status AnchorService::Impl::Start() {
-  std::lock_guard lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   if (thread_.joinable()) return Error(ErrorCode::kConflict, "anchor service is already running");
   TCC_RETURN_IF_ERROR(ValidateServiceOptions(options_));
   {
-    std::lock_guard policy_lock(owner_.policy_mutex_);
+    MutexLock policy_lock(owner_.policy_mutex_);
     TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(owner_.policy_.options()));
   }
   auto unfinished = store_.UnfinishedBatches();
@@ -160,7 +162,7 @@ Status AnchorService::Impl::Start() {
   if (!pending.ok()) return std::move(pending).error().WithContext("recover pending evidence");
 
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     std::set<ItemKey> in_batches;
     for (auto& stored : *unfinished) {
       InFlightBatch batch;
@@ -195,8 +197,14 @@ Status AnchorService::Impl::Start() {
     slowest_landed_.reset();
     attempt_started_.reset();
   }
-  thread_ = std::thread([this] { Run(); });
-  timer_thread_ = std::thread([this] { RunTimer(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-anchor");
+    Run();
+  });
+  timer_thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-anchor-tick");
+    RunTimer();
+  });
   return OkStatus();
 }
 
@@ -208,39 +216,39 @@ void AnchorService::Impl::EnqueueLocked(chain::EvidenceItem item, Clock::time_po
 void AnchorService::Impl::Submit(chain::EvidenceItem item) {
   bool wake = false;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const ItemKey key = KeyOf(item);
     if (known_.contains(key) || recovered_keys_.contains(key)) return;
     EnqueueLocked(std::move(item), Clock::now());
     // The thread only needs to re-plan when the interval clock starts or a batch is full.
     wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
   }
-  if (wake) cv_.notify_all();
+  if (wake) cv_.NotifyAll();
 }
 
 void AnchorService::Impl::Flush() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     flush_upto_ = next_number_ - 1;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeout) {
-  std::lock_guard lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stop_ = true;
     drain_ = drain;
     drain_deadline_ = Clock::now() + drain_timeout;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
   timer_thread_.join();
   // Whatever did not land is still pending or in a batch record in the store; the next Start
   // rebuilds the queue from there.
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   queue_.clear();
   known_.clear();
   recovered_keys_.clear();
@@ -249,14 +257,14 @@ void AnchorService::Impl::Stop(bool drain, std::chrono::milliseconds drain_timeo
 }
 
 AnchorStats AnchorService::Impl::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   AnchorStats stats = stats_;
   stats.queued_items = queue_.size();
   stats.in_flight_items = in_flight_items_;
   return stats;
 }
 
-bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock) {
+bool AnchorService::Impl::WaitForBatchLocked() {
   for (;;) {
     const auto now = Clock::now();
     if (QuitLocked(now)) return false;
@@ -266,15 +274,14 @@ bool AnchorService::Impl::WaitForBatchLocked(std::unique_lock<std::mutex>& lock)
       if (stop_ || queue_.size() >= options_.max_batch || oldest.number <= flush_upto_ || now >= due) {
         return true;
       }
-      cv_.wait_until(lock, due);
+      cv_.WaitUntil(mutex_, due);
     } else {
-      cv_.wait(lock);
+      cv_.Wait(mutex_);
     }
   }
 }
 
-bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
-                                            std::chrono::milliseconds delay, bool chain_failed) {
+bool AnchorService::Impl::WaitBackoffLocked(std::chrono::milliseconds delay, bool chain_failed) {
   const auto until = Clock::now() + delay;
   waiting_for_chain_ = chain_failed;
   retry_now_ = false;
@@ -290,7 +297,7 @@ bool AnchorService::Impl::WaitBackoffLocked(std::unique_lock<std::mutex>& lock,
       waiting_for_chain_ = false;
       return true;
     }
-    cv_.wait_until(lock, stop_ ? std::min(until, drain_deadline_) : until);
+    cv_.WaitUntil(mutex_, stop_ ? std::min(until, drain_deadline_) : until);
   }
 }
 
@@ -308,7 +315,7 @@ InFlightBatch AnchorService::Impl::TakeBatchLocked() {
 }
 
 void AnchorService::Impl::Run() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   std::chrono::milliseconds backoff = options_.retry_min;
   std::optional<InFlightBatch> current;
   for (;;) {
@@ -318,18 +325,18 @@ void AnchorService::Impl::Run() {
         current = std::move(recovered_.front());
         recovered_.pop_front();
       } else {
-        if (!WaitForBatchLocked(lock)) break;
+        if (!WaitForBatchLocked()) break;
         current = TakeBatchLocked();
       }
     }
     if (!attempt_started_) attempt_started_ = Clock::now();
-    lock.unlock();
+    lock.Unlock();
 
     bool adapter_failed = false;
     Status status = Advance(*current, adapter_failed);
     if (status.ok()) Finish(*current);
 
-    lock.lock();
+    lock.Lock();
     if (status.ok()) {
       in_flight_items_ -= current->counted;
       for (const auto& item : current->items) known_.erase(KeyOf(item));
@@ -341,11 +348,11 @@ void AnchorService::Impl::Run() {
     if (adapter_failed) ++stats_.adapter_errors;
     stats_.last_error = status.error().ToString();
     if (adapter_failed && on_adapter_error_) {
-      lock.unlock();
+      lock.Unlock();
       on_adapter_error_(status.error());
-      lock.lock();
+      lock.Lock();
     }
-    if (!WaitBackoffLocked(lock, backoff, adapter_failed)) break;
+    if (!WaitBackoffLocked(backoff, adapter_failed)) break;
     backoff = std::min(backoff * 2, options_.retry_max);
   }
   // A batch left here is either saved in the store (re-sent by the next Start) or still pending.
@@ -365,7 +372,7 @@ Status AnchorService::Impl::Advance(InFlightBatch& batch, bool& adapter_failed) 
     });
     batch.checked = true;
     if (!rejected.empty()) {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stats_.last_error = "evidence item dropped: " + rejected;
     }
   }
@@ -444,7 +451,7 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
   if (on_anchored_) on_anchored_(batch.bundles, batch.anchor_latency);
 
   // Stats move last, so whoever sees them has seen the callback too.
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ++stats_.batches_anchored;
   stats_.leaves_anchored += batch.items.size();
   stats_.last_batch_size = batch.items.size();
@@ -457,29 +464,30 @@ void AnchorService::Impl::Finish(const InFlightBatch& batch) {
 }
 
 void AnchorService::Impl::RunTimer() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   auto next = Clock::now() + options_.interval;
   for (;;) {
     // Stop ends the timer at once: a drain anchors what is queued whatever N is.
-    if (cv_.wait_until(lock, next, [&] { return stop_; })) return;
+    while (!stop_ && Clock::now() < next) cv_.WaitUntil(mutex_, next);
+    if (stop_) return;
     const auto now = Clock::now();
     next = std::max(next + options_.interval, now);
-    lock.unlock();
+    lock.Unlock();
     OnTick(now);
-    lock.lock();
+    lock.Lock();
   }
 }
 
 void AnchorService::Impl::OnTick(Clock::time_point now) {
   bool adaptive = false;
   {
-    std::lock_guard policy_lock(owner_.policy_mutex_);
+    MutexLock policy_lock(owner_.policy_mutex_);
     adaptive = owner_.policy_.options().adaptive;
   }
   ChainLoad load;
   bool waiting_for_chain = false;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     waiting_for_chain = waiting_for_chain_;
     load.unanchored_backlog = queue_.size() + in_flight_items_;
     load.slowest_landed = std::exchange(slowest_landed_, std::nullopt);
@@ -493,13 +501,13 @@ void AnchorService::Impl::OnTick(Clock::time_point now) {
   if (status.ok()) load.adapter_pending = status->pending;
   if (waiting_for_chain && status.ok()) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       retry_now_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
   if (!adaptive) return;
-  std::lock_guard policy_lock(owner_.policy_mutex_);
+  MutexLock policy_lock(owner_.policy_mutex_);
   owner_.policy_.Observe(load);
 }
 
@@ -515,6 +523,22 @@ AnchorService::~AnchorService() { impl_->Stop(/*drain=*/true, std::chrono::secon
 void AnchorService::OnAdapterError(AdapterErrorCallback callback) { impl_->on_adapter_error_ = std::move(callback); }
 
 Status AnchorService::Start() { return impl_->Start(); }
+
+std::uint64_t AnchorService::EffectiveN(std::uint64_t strategy_n,
+                                        std::optional<std::uint64_t> n_override) const {
+  MutexLock lock(policy_mutex_);
+  return policy_.EffectiveN(strategy_n, n_override);
+}
+
+AnchorPolicy AnchorService::policy() const {
+  MutexLock lock(policy_mutex_);
+  return policy_;
+}
+
+Status AnchorService::SetPolicyOptions(const AnchorPolicyOptions& options) {
+  MutexLock lock(policy_mutex_);
+  return policy_.SetOptions(options);
+}
 void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }
 void AnchorService::Flush() { impl_->Flush(); }
 void AnchorService::Stop(bool drain, std::chrono::milliseconds drain_timeout) {

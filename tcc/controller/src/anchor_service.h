@@ -14,10 +14,11 @@
 //
 // Once per interval, on its own timer (so also while the chain is away and the anchoring thread
 // is retrying), the service feeds the interval's chain load into the AnchorPolicy it shares with
-// the caller (see anchor_policy.h); the caller reads policy().EffectiveN under policy_mutex().
+// the caller (see anchor_policy.h); the caller reads it through EffectiveN and policy() and
+// changes it through SetPolicyOptions, never holding the service's lock itself.
 //
 // Threads: an anchoring thread and an interval timer thread, both owned by the service (the
-// adapter must take calls from both). Submit, Flush, stats and the policy accessors are
+// adapter must take calls from both). Submit, Flush, stats and the policy methods are
 // thread-safe. The callback runs on the anchoring thread and must not call Stop. The service
 // borrows the store and shares the adapter; both must outlive it. Stop (also run by the destructor)
 // anchors what is queued first when asked to drain.
@@ -28,7 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/controller/anchor_options.h"
 
 namespace tcc::controller {
@@ -83,14 +85,19 @@ class AnchorService {
 
   AnchorStats stats() const;
 
-  std::mutex& policy_mutex() { return policy_mutex_; }
-  AnchorPolicy& policy() { return policy_; }  // read or change under policy_mutex()
+  // A channel's N under the policy as it is now (AnchorPolicy::EffectiveN).
+  std::uint64_t EffectiveN(std::uint64_t strategy_n, std::optional<std::uint64_t> n_override) const
+      TCC_EXCLUDES(policy_mutex_);
+  // A copy of the policy as it is now: bounds, switches and the adaptive factor.
+  AnchorPolicy policy() const TCC_EXCLUDES(policy_mutex_);
+  // Replaces the policy's bounds and switches (control.policy); the adaptive factor is kept.
+  Status SetPolicyOptions(const AnchorPolicyOptions& options) TCC_EXCLUDES(policy_mutex_);
 
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
-  std::mutex policy_mutex_;
-  AnchorPolicy policy_;
+  mutable Mutex policy_mutex_;
+  AnchorPolicy policy_ TCC_GUARDED_BY(policy_mutex_);
 };
 
 }  // namespace tcc::controller

@@ -49,7 +49,7 @@ ChainWatcher::ChainWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
       cursor_(std::move(cursor)) {}
 
 Result<std::size_t> ChainWatcher::PollOnce(std::chrono::milliseconds wait) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   chain::EventQuery query;
   query.cursor = cursor_;
   query.filter.did_updated = true;
@@ -74,7 +74,7 @@ Result<std::size_t> ChainWatcher::PollOnce(std::chrono::milliseconds wait) {
 }
 
 std::string ChainWatcher::cursor() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return cursor_;
 }
 

@@ -60,7 +60,7 @@ Result<vc::Template> ChainTemplateRegistry::FromRecord(const chain::TemplateVers
 
 Result<TemplatePublication> ChainTemplateRegistry::PublishWithReceipt(const vc::Template& candidate,
                                                                        std::string_view publisher) {
-  std::lock_guard lock(publish_mutex_);
+  MutexLock lock(publish_mutex_);
   auto read = [&](std::optional<std::uint64_t> version) -> Result<std::optional<chain::Recorded<vc::Template>>> {
     auto recorded = adapter_->GetTemplate(candidate.id(), version);
     if (!recorded.ok()) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "tcc/common/thread_name.h"
 #include "tcc/controller/log.h"
 
 namespace tcc::controller {
@@ -21,7 +22,10 @@ ChainWatchThread::ChainWatchThread(std::shared_ptr<chain::ChainAdapter> adapter,
 ChainWatchThread::~ChainWatchThread() { Stop(); }
 
 void ChainWatchThread::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-chain-watch");
+    Run();
+  });
 }
 
 void ChainWatchThread::Stop() {

@@ -7,7 +7,6 @@
 #include <cassert>
 #include <cerrno>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -37,6 +36,8 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/sha256.h"
+#include "tcc/common/thread_name.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/chain_template_registry.h"
 #include "channel_store.h"
@@ -302,14 +303,14 @@ class Daemon::Impl {
   std::map<std::string, std::uint64_t> rejected_;
   std::uint64_t dropped_events_ = 0;
 
-  std::mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
+  Mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
   std::unique_ptr<ChainWatchThread> watch_;  // with auto_open
   std::atomic<bool> stop_requested_{false};
-  std::mutex state_mutex_;
-  std::condition_variable stopped_cv_;
-  bool stopped_ = false;
-  Status final_status_ = OkStatus();
+  Mutex state_mutex_;
+  CondVar stopped_cv_;
+  bool stopped_ TCC_GUARDED_BY(state_mutex_) = false;
+  Status final_status_ TCC_GUARDED_BY(state_mutex_) = OkStatus();
   // Last: destroyed first, so no HTTP request still reads the store, resolver or metrics.
   std::unique_ptr<vcapi::Server> vc_api_;
 };
@@ -538,7 +539,7 @@ Status Daemon::Impl::Start() {
   writer_ = std::make_unique<StoreWriter>(*store_, [this](double seconds, std::size_t tscs) {
     metrics_->StoreWrite(seconds, tscs);
   });
-  workers_ = std::make_unique<WorkerPool>(config_.workers);
+  workers_ = std::make_unique<WorkerPool>(config_.workers, "tcc-worker");
   dispute_host_ = std::make_unique<DisputeHost>(*this);
   disputes_ =
       std::make_unique<DisputeHandler>(*dispute_host_, *writer_, *store_, *resolver_, *metrics_);
@@ -567,13 +568,16 @@ Status Daemon::Impl::Start() {
           loop_.Post([this, tic_id] { OpenChannel(tic_id, std::nullopt); });
         });
   }
-  loop_thread_ = std::thread([this] { RunLoop(); });
+  loop_thread_ = std::thread([this] {
+    SetCurrentThreadName("tcc-loop");
+    RunLoop();
+  });
   if (watch_) watch_->Start();
   return OkStatus();
 }
 
 void Daemon::Impl::Stop() {
-  std::lock_guard lock(stop_mutex_);
+  MutexLock lock(stop_mutex_);
   stop_requested_ = true;
   loop_.Post([] {});
   if (loop_thread_.joinable()) loop_thread_.join();
@@ -581,8 +585,8 @@ void Daemon::Impl::Stop() {
 }
 
 Status Daemon::Impl::Wait() {
-  std::unique_lock lock(state_mutex_);
-  stopped_cv_.wait(lock, [&] { return stopped_; });
+  MutexLock lock(state_mutex_);
+  while (!stopped_) stopped_cv_.Wait(state_mutex_);
   return final_status_;
 }
 
@@ -598,6 +602,7 @@ void Daemon::Impl::RunLoop() {
     if (draining_ && (Drained() || Clock::now() > drain_deadline_)) break;
     if (Status polled = wire::PollReadable(items, std::chrono::milliseconds(200), ready); !polled.ok()) {
       Log(LogLevel::kError, "poll failed", {{"error", polled.error().ToString()}});
+      MutexLock lock(state_mutex_);
       final_status_ = polled;
       break;
     }
@@ -669,9 +674,9 @@ void Daemon::Impl::FinishDrain() {
   party_monitor_.reset();
   control_.reset();
   zap_.reset();
-  std::lock_guard lock(state_mutex_);
+  MutexLock lock(state_mutex_);
   stopped_ = true;
-  stopped_cv_.notify_all();
+  stopped_cv_.NotifyAll();
 }
 
 void Daemon::Impl::Async(std::function<Task()> work) {
@@ -801,8 +806,7 @@ void Daemon::Impl::UpdateGauges() {
   const AnchorStats anchoring = anchor_->stats();
   metrics_->SetUnanchored(static_cast<std::int64_t>(anchoring.queued_items + anchoring.in_flight_items));
   if (anchoring.last_height > 0) metrics_->SetChainHeight(anchoring.last_height);
-  std::lock_guard lock(anchor_->policy_mutex());
-  const AnchorPolicy& policy = anchor_->policy();
+  const AnchorPolicy policy = anchor_->policy();
   metrics_->SetEffectiveN(static_cast<std::int64_t>(policy.EffectiveN(0, std::nullopt)),
                           static_cast<std::int64_t>(policy.factor()));
   metrics_->SetNBounds(static_cast<std::int64_t>(policy.options().n_min),
@@ -1167,8 +1171,7 @@ void Daemon::Impl::Replay(ChannelRuntime& channel, Submission submission) {
 }
 
 std::uint64_t Daemon::Impl::EffectiveN(const ChannelRecord& record) {
-  std::lock_guard lock(anchor_->policy_mutex());
-  return anchor_->policy().EffectiveN(record.strategy_n, record.n_override);
+  return anchor_->EffectiveN(record.strategy_n, record.n_override);
 }
 
 void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
@@ -1675,7 +1678,6 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
 }
 
 Json Daemon::Impl::PolicyJson(const ChannelRuntime* channel) {
-  std::lock_guard lock(anchor_->policy_mutex());
   return control::PolicyJson(anchor_->policy(), channel == nullptr ? nullptr : &channel->record());
 }
 
@@ -1687,10 +1689,7 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& mes
       return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + channel_member->as_string()));
     }
     Result<std::optional<std::uint64_t>> n = Error(ErrorCode::kInternal, "");
-    {
-      std::lock_guard lock(anchor_->policy_mutex());
-      n = control::ChannelPolicyChange(message, anchor_->policy().options());
-    }
+    n = control::ChannelPolicyChange(message, anchor_->policy().options());
     if (!n.ok()) return ReplyError(from, n.error());
     if (!store_guard_->ok()) {
       return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
@@ -1706,13 +1705,12 @@ void Daemon::Impl::ControlPolicy(const Requester& from, const wire::Message& mes
   if (!store_guard_->ok()) {
     return ReplyError(from, Error(ErrorCode::kUnavailable, "the store cannot write; the policy is not changed"));
   }
-  {
-    std::lock_guard lock(anchor_->policy_mutex());
-    AnchorPolicy& policy = anchor_->policy();
-    if (Status set = policy.SetOptions(control::GlobalPolicyChange(message, policy.options()));
-        !set.ok()) {
-      return ReplyError(from, set.error());
-    }
+  // Only this loop changes the options (the timer changes the factor), so reading them and
+  // setting them apart loses no change.
+  if (Status set = anchor_->SetPolicyOptions(
+          control::GlobalPolicyChange(message, anchor_->policy().options()));
+      !set.ok()) {
+    return ReplyError(from, set.error());
   }
   control::MergePolicyChange(message, stored_policy_);
   Log(LogLevel::kInfo, "global policy", {{"policy", PolicyJson(nullptr)}});

@@ -6,13 +6,14 @@
 #include <mutex>
 #include <string>
 
+#include "tcc/common/thread_safety.h"
 #include "tcc/common/time.h"
 
 namespace tcc::controller {
 namespace {
 
 std::atomic<int> minimum_level{static_cast<int>(LogLevel::kInfo)};
-std::mutex output_mutex;
+Mutex output_mutex;
 
 std::string_view LevelName(LogLevel level) {
   switch (level) {
@@ -43,7 +44,7 @@ void Log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
     line += value.Serialize();
   }
   line += "}\n";
-  std::lock_guard lock(output_mutex);
+  MutexLock lock(output_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

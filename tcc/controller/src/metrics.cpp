@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "tcc/common/thread_safety.h"
 #include "tcc/wire/dispute.h"
 
 #ifndef TCC_VERSION
@@ -222,7 +223,7 @@ class LabeledCounter {
   prometheus::Counter* Get(std::string_view value) {
     if (value.empty() || value.size() > kMaxLabelValueBytes || value == kOtherLabelValue) return other_;
     if (prometheus::Counter* found = Find(value, size_.load(std::memory_order_acquire))) return found;
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     std::size_t size = size_.load(std::memory_order_relaxed);
     if (prometheus::Counter* found = Find(value, size)) return found;
     if (size >= slots_.size()) return other_;
@@ -248,7 +249,7 @@ class LabeledCounter {
   prometheus::Counter* other_ = nullptr;
   std::array<Slot, kMaxLabelValues - 1> slots_;  // "other" is the last of the kMaxLabelValues
   std::atomic<std::size_t> size_{0};
-  std::mutex mutex_;
+  Mutex mutex_;  // one new value at a time (readers go by size_)
 };
 
 // Buckets, in seconds or items, covering what each stage can take on a healthy and a sick system.
@@ -386,13 +387,13 @@ class DaemonMetrics::Impl {
   }
 
   void SetDidCache(std::uint64_t hits, std::uint64_t misses) {
-    std::lock_guard<std::mutex> lock(totals_mutex_);
+    MutexLock lock(totals_mutex_);
     did_cache_hits_->Increment(Delta(hits, last_hits_));
     did_cache_misses_->Increment(Delta(misses, last_misses_));
   }
 
   void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
-    std::lock_guard<std::mutex> lock(totals_mutex_);
+    MutexLock lock(totals_mutex_);
     store_writable_->Set(writable ? 1 : 0);
     store_write_failures_->Increment(Delta(write_failures, last_store_write_failures_));
     store_reopens_->Increment(Delta(reopens, last_store_reopens_));
@@ -434,16 +435,16 @@ class DaemonMetrics::Impl {
   std::optional<LabeledCounter> auth_failures_;
   prometheus::Counter* did_cache_hits_;
   prometheus::Counter* did_cache_misses_;
-  std::mutex totals_mutex_;  // guards the last_* totals below
-  std::uint64_t last_hits_ = 0;
-  std::uint64_t last_misses_ = 0;
+  Mutex totals_mutex_;  // guards the last_* totals
+  std::uint64_t last_hits_ TCC_GUARDED_BY(totals_mutex_) = 0;
+  std::uint64_t last_misses_ TCC_GUARDED_BY(totals_mutex_) = 0;
   AtomicHistogram* store_write_;
   prometheus::Counter* store_written_;
   prometheus::Gauge* store_writable_;
   prometheus::Counter* store_write_failures_;
   prometheus::Counter* store_reopens_;
-  std::uint64_t last_store_write_failures_ = 0;
-  std::uint64_t last_store_reopens_ = 0;
+  std::uint64_t last_store_write_failures_ TCC_GUARDED_BY(totals_mutex_) = 0;
+  std::uint64_t last_store_reopens_ TCC_GUARDED_BY(totals_mutex_) = 0;
   prometheus::Gauge* unanchored_;
   prometheus::Counter* anchor_batches_;
   AtomicHistogram* anchor_leaves_;

@@ -3,10 +3,15 @@
 #include <chrono>
 #include <utility>
 
+#include "tcc/common/thread_name.h"
+
 namespace tcc::controller {
 
 StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer)
-    : store_(store), observer_(std::move(observer)), thread_([this] { Run(); }) {}
+    : store_(store), observer_(std::move(observer)), thread_([this] {
+        SetCurrentThreadName("tcc-store-write");
+        Run();
+      }) {}
 
 StoreWriter::~StoreWriter() { Stop(); }
 
@@ -38,23 +43,23 @@ void StoreWriter::PutValue(std::string name, std::string value, Done done) {
 
 void StoreWriter::Enqueue(Op op) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     queue_.push_back(std::move(op));
   }
-  wake_.notify_one();
+  wake_.NotifyOne();
 }
 
 void StoreWriter::Stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 StoreWriter::Stats StoreWriter::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   Stats stats = stats_;
   stats.queued = queue_.size();
   return stats;
@@ -64,8 +69,8 @@ void StoreWriter::Run() {
   while (true) {
     std::deque<Op> ops;
     {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(mutex_);
+      while (!stopping_ && queue_.empty()) wake_.Wait(mutex_);
       if (queue_.empty()) return;
       ops.swap(queue_);
     }
@@ -85,7 +90,7 @@ void StoreWriter::Run() {
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::steady_clock::now() - started).count();
         {
-          std::lock_guard lock(mutex_);
+          MutexLock lock(mutex_);
           ++stats_.group_commits;
           stats_.commits += commits.size();
           stats_.last_group_micros = static_cast<std::uint64_t>(micros);

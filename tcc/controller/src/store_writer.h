@@ -7,17 +7,16 @@
 // expected to hand the outcome to the daemon's loop (LoopQueue::Post).
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <variant>
 #include <vector>
 
 #include "channel_store.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::controller {
 
@@ -82,11 +81,11 @@ class StoreWriter {
 
   ChannelStore& store_;
   GroupCommitObserver observer_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Op> queue_;
-  bool stopping_ = false;
-  Stats stats_;
+  mutable Mutex mutex_;
+  CondVar wake_;
+  std::deque<Op> queue_ TCC_GUARDED_BY(mutex_);
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
+  Stats stats_ TCC_GUARDED_BY(mutex_);
   std::thread thread_;
 };
 

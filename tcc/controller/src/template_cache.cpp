@@ -12,7 +12,7 @@ TemplateCache::TemplateCache(std::shared_ptr<chain::ChainAdapter> adapter, Chann
 Result<std::shared_ptr<const vc::Template>> TemplateCache::Get(const std::string& id,
                                                                std::uint32_t version) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto found = cache_.find({id, version});
     if (found != cache_.end()) return found->second;
   }
@@ -31,7 +31,7 @@ Result<std::shared_ptr<const vc::Template>> TemplateCache::Get(const std::string
     loaded = std::move(fetched);
   }
   auto shared = std::make_shared<const vc::Template>(std::move(*loaded));
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return cache_.try_emplace({id, version}, shared).first->second;
 }
 

@@ -13,11 +13,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/controller/chain_template_registry.h"
 #include "channel_store.h"
 #include "tcc/vc/template.h"
@@ -33,8 +33,9 @@ class TemplateCache {
  private:
   ChainTemplateRegistry registry_;
   ChannelStore& store_;
-  std::mutex mutex_;
-  std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> cache_;
+  Mutex mutex_;
+  std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<const vc::Template>> cache_
+      TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::controller

@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <utility>
 
 #include "tcc/common/thread_pool.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::controller {
 
@@ -39,7 +39,7 @@ class LoopQueue {
   void Post(Task task) {
     bool was_empty;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       was_empty = tasks_.empty();
       tasks_.push_back(std::move(task));
     }
@@ -54,14 +54,14 @@ class LoopQueue {
   std::deque<Task> Drain() {
     std::uint64_t count;
     [[maybe_unused]] ssize_t read_bytes = read(fd_, &count, sizeof count);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return std::exchange(tasks_, {});
   }
 
  private:
   int fd_;
-  std::mutex mutex_;
-  std::deque<Task> tasks_;
+  Mutex mutex_;
+  std::deque<Task> tasks_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::controller

@@ -23,6 +23,7 @@
 
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/common/secure_memory.h"
 #include "tcc/common/sha256.h"
 #include "tcc/common/thread_pool.h"
@@ -244,7 +245,7 @@ Status ValidateServerOptions(const ServerOptions& options) {
 class Server::Impl {
  public:
   Impl(ServerOptions options, std::shared_ptr<const CredentialService> service, ServerHooks hooks)
-      : options_(std::move(options)), service_(std::move(service)), hooks_(std::move(hooks)), executor_(options_.threads) {}
+      : options_(std::move(options)), service_(std::move(service)), hooks_(std::move(hooks)), executor_(options_.threads, "tcc-vcapi-work") {}
 
   ~Impl() {
     // civetweb's workers may be waiting on the executor: stop them first, then the executor.
@@ -388,7 +389,7 @@ class Server::Impl {
   void AdmitConnections() {
     const std::uint16_t port = port_.load();
     if (port == 0) return;  // still starting: nothing to compare with
-    std::lock_guard lock(admission_mutex_);
+    MutexLock lock(admission_mutex_);
     auto connections = ConnectionsToPort(port);
     if (!connections) {
       if (!admission_unavailable_logged_ && hooks_.on_log) {
@@ -603,7 +604,7 @@ class Server::Impl {
 
   // The socket of a connection being served on this thread, as admission saw it; -1 if unknown.
   int SocketOf(const mg_request_info& request) {
-    std::lock_guard lock(admission_mutex_);
+    MutexLock lock(admission_mutex_);
     auto found = admitted_.find(
         PeerKey(request.remote_addr, static_cast<std::uint16_t>(request.remote_port)));
     return found != admitted_.end() && found->second.admitted ? found->second.socket : -1;
@@ -688,13 +689,14 @@ class Server::Impl {
   std::shared_ptr<const CredentialService> service_;
   ReadDeadlines read_deadlines_;
   std::atomic<std::uint16_t> port_{0};  // the bound port, once known
-  std::mutex admission_mutex_;
+  Mutex admission_mutex_;
   struct Admission {
     bool admitted = false;
     int socket = -1;  // valid while the connection is open
   };
-  std::unordered_map<std::string, Admission> admitted_;  // open connections by PeerKey
-  bool admission_unavailable_logged_ = false;
+  // Open connections by PeerKey.
+  std::unordered_map<std::string, Admission> admitted_ TCC_GUARDED_BY(admission_mutex_);
+  bool admission_unavailable_logged_ TCC_GUARDED_BY(admission_mutex_) = false;
   ServerHooks hooks_;
   std::optional<Sha256Digest> token_digest_;
   StaticContent static_;

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+#include <functional>
 #include <thread>
 #include <unordered_map>
+
+#include "tcc/common/thread_name.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::vcapi {
 
@@ -22,13 +24,17 @@ namespace tcc::vcapi {
 // watch ends (before civetweb may close it), so the shutdown never hits a reused descriptor.
 class ReadDeadlines {
  public:
-  ReadDeadlines() : thread_([this] { Run(); }) {}
+  ReadDeadlines()
+      : thread_([this] {
+          SetCurrentThreadName("tcc-vcapi-time");
+          Run();
+        }) {}
   ~ReadDeadlines() {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.NotifyAll();
     thread_.join();
   }
   ReadDeadlines(const ReadDeadlines&) = delete;
@@ -57,22 +63,22 @@ class ReadDeadlines {
   };
 
   std::uint64_t Add(int socket, std::chrono::steady_clock::time_point deadline) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const std::uint64_t id = ++last_id_;
     watched_.emplace(id, Watched{socket, deadline});
     // Most requests end long before their deadline: wake the thread only when it would sleep past
     // this one.
-    if (deadline < next_wake_) wake_.notify_all();
+    if (deadline < next_wake_) wake_.NotifyAll();
     return id;
   }
 
   void Remove(std::uint64_t id) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     watched_.erase(id);
   }
 
   void Run() {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     while (!stopping_) {
       const auto now = std::chrono::steady_clock::now();
       auto next = std::chrono::steady_clock::time_point::max();
@@ -87,19 +93,21 @@ class ReadDeadlines {
       }
       next_wake_ = next;
       if (next == std::chrono::steady_clock::time_point::max()) {
-        wake_.wait(lock);
+        wake_.Wait(mutex_);
       } else {
-        wake_.wait_until(lock, next);
+        wake_.WaitUntil(mutex_, next);
       }
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::unordered_map<std::uint64_t, Watched> watched_;  // at most one per connection
-  std::uint64_t last_id_ = 0;
-  std::chrono::steady_clock::time_point next_wake_ = std::chrono::steady_clock::time_point::min();
-  bool stopping_ = false;
+  Mutex mutex_;
+  CondVar wake_;
+  // At most one per connection.
+  std::unordered_map<std::uint64_t, Watched> watched_ TCC_GUARDED_BY(mutex_);
+  std::uint64_t last_id_ TCC_GUARDED_BY(mutex_) = 0;
+  std::chrono::steady_clock::time_point next_wake_ TCC_GUARDED_BY(mutex_) =
+      std::chrono::steady_clock::time_point::min();
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
   std::thread thread_;  // last: it starts with the members above in place
 };
 

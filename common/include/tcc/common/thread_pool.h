@@ -5,19 +5,21 @@
 // closure over and returns at once; Run() hands one over and waits for its result. Stop() lets
 // the threads finish everything queued, then joins them; the destructor stops. Closures posted
 // after Stop() are never run, so the owner stops a pool only once nothing posts to it any more.
-// Its threads have the platform's default stack size. Thread-safe, except that Stop() and the
+// Its threads have the platform's default stack size and carry the name the owner gives (see
+// docs/design.md's thread table). Thread-safe, except that Stop() and the
 // destructor must not run on one of the pool's own threads.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <future>
-#include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tcc/common/thread_safety.h"
 
 namespace tcc {
 
@@ -25,8 +27,8 @@ class ThreadPool {
  public:
   using Task = std::function<void()>;
 
-  // `threads` == 0: one per core (at least one).
-  explicit ThreadPool(std::size_t threads);
+  // `threads` == 0: one per core (at least one). `thread_name`: at most 15 characters (longer is cut).
+  ThreadPool(std::size_t threads, std::string thread_name);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -52,10 +54,11 @@ class ThreadPool {
  private:
   void Work();
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Task> tasks_;
-  bool stopping_ = false;
+  mutable Mutex mutex_;
+  CondVar wake_;
+  std::deque<Task> tasks_ TCC_GUARDED_BY(mutex_);
+  bool stopping_ TCC_GUARDED_BY(mutex_) = false;
+  const std::string thread_name_;
   std::vector<std::thread> threads_;  // last: its threads start with the members above in place
 };
 

@@ -18,12 +18,12 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/did/document.h"
 #include "tcc/did/resolver.h"
 
@@ -77,8 +77,8 @@ class ChainWatcher {
   std::shared_ptr<did::CachingResolver> cache_;
   std::string tcc_did_;
   TicHandler on_tic_;
-  mutable std::mutex mutex_;
-  std::string cursor_;
+  mutable Mutex mutex_;
+  std::string cursor_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::controller

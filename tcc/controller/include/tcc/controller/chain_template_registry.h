@@ -20,13 +20,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/vc/template.h"
 
 namespace tcc::controller {
@@ -58,7 +58,7 @@ class ChainTemplateRegistry final : public vc::TemplateRegistry {
 
  private:
   std::shared_ptr<chain::ChainAdapter> adapter_;
-  std::mutex publish_mutex_;
+  Mutex publish_mutex_;  // one publication at a time: read, compare, then write
 };
 
 }  // namespace tcc::controller
