@@ -30,7 +30,7 @@ constexpr std::array kAllTypes{
     MessageType::kEvidenceGet,   MessageType::kSettleReject,   MessageType::kChannelRejections,
     MessageType::kChannelClose,  MessageType::kPing,           MessageType::kControlOpen,
     MessageType::kControlClose,  MessageType::kControlPolicy,  MessageType::kControlList,
-    MessageType::kControlHealth, MessageType::kReply,          MessageType::kError,
+    MessageType::kControlHealth, MessageType::kControlBackup, MessageType::kReply,          MessageType::kError,
     MessageType::kEventTsc,      MessageType::kEventProposal,  MessageType::kEventChannel,
     MessageType::kEventAnchored, MessageType::kEventRejection,
 };

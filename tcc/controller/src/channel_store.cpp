@@ -1178,4 +1178,31 @@ Result<std::optional<std::string>> ChannelStore::GetClosingRecord(std::string_vi
   return impl_->Get(NameKey(kClosingKind, channel_id));
 }
 
+// --- raw reads (backups, the start-up read check) ---
+
+Status ChannelStore::ScanSnapshot(const RawVisitor& visit) {
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  const leveldb::Snapshot* snapshot = impl_->db->GetSnapshot();
+  leveldb::ReadOptions options = Impl::Read(snapshot);
+  options.fill_cache = false;  // one pass over everything would evict what settlements read
+  Status scanned = impl_->Scan("", "", visit, options);
+  impl_->db->ReleaseSnapshot(snapshot);
+  return scanned;
+}
+
+Status ChannelStore::CheckChannelReadable(std::string_view channel_id) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->BeginRead());
+  const auto all = [](std::string_view, std::string_view) -> Result<bool> { return true; };
+  for (char kind : {kTscKind, kClaimKind, kPendingKind, kBundleKind, kRejectionKind}) {
+    const std::string prefix = ChannelPrefix(kind, channel_id);
+    TCC_RETURN_IF_ERROR(impl_->Scan(prefix, prefix, all));
+  }
+  for (char kind : {kChannelKind, kAnchoredKind, kProposalKind, kClosingKind}) {
+    auto read = impl_->Get(NameKey(kind, channel_id));
+    if (!read.ok()) return std::move(read).error();
+  }
+  return OkStatus();
+}
+
 }  // namespace tcc::controller

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -162,6 +163,17 @@ class ChannelStore {
     std::uint64_t reopens = 0;
   };
   WriteHealth write_health() const;
+
+  // Raw reads for backups (store_backup.h) and the start-up read check (store_check.h).
+  // ScanSnapshot calls visit(key, value) for every record of one LevelDB snapshot, in key order,
+  // with checksums verified (false from visit stops). A block LevelDB cannot read is skipped by
+  // its iterator and its error (Corruption, IO error) returned at the end, kInternal or kIo. It
+  // holds the read handle throughout: a reopen after a failed write waits for it.
+  using RawVisitor = std::function<Result<bool>(std::string_view key, std::string_view value)>;
+  Status ScanSnapshot(const RawVisitor& visit);
+  // Reads every record of one channel (its record, TSCs, claim index, evidence, anchored seq,
+  // disputes, closing record) with checksums verified: LevelDB's error if any cannot be read.
+  Status CheckChannelReadable(std::string_view channel_id);
 
   // Approximate counts, for status and metrics.
   struct Counts {

@@ -55,6 +55,7 @@ enum class MessageType {
   kControlPolicy,  // [channel], [n], [adaptive], [n_min], [n_max] -> reply: policy (object)
   kControlList,    //                                -> reply: channels (array)
   kControlHealth,  //                                -> reply: health (object)
+  kControlBackup,  // path (absolute, on tccd's host)  -> reply: backup (object)
   // tccd -> client
   kReply,          // id, any result members
   kError,          // id, code, message
