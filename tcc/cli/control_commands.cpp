@@ -521,7 +521,9 @@ int RunBackup(std::span<const std::string> arguments) {
     if (offline) {
       if (options.data_dir.empty()) return MissingOption("--data-dir DIR (with --offline)");
       controller::BackupOptions backup_options;
-      if (auto did = DataDirDid(options.data_dir); did.ok()) backup_options.tcc_did = *did;
+      backup_options.tcc_did = options.tcc;
+      if (auto did = DataDirDid(options.data_dir); options.tcc.empty() && did.ok())
+        backup_options.tcc_did = *did;
       backup_options.progress = [](std::uint64_t records) {
         std::cerr << "backup: " << records << " records copied\n";
       };

@@ -37,7 +37,7 @@ int RunCli(const std::string& arguments, std::string* output = nullptr) {
 }
 
 Json ReadJsonFile(const std::string& path) {
-  return Unwrap(Json::Parse(Unwrap(ReadFile(path), path)), path);
+  return Unwrap(Json::Parse(Unwrap(ReadFile(path), path.c_str())), path.c_str());
 }
 
 // Settles `count` more TSCs on the trade's channel after `prev`; returns the last hash.
@@ -97,7 +97,8 @@ TEST_CASE(
   // The copy is taken while settlements 9..40 go on.
   std::string backup_output;
   auto taken = std::async(std::launch::async, [&] {
-    return RunCli("backup --data-dir " + data + " --out " + backup, &backup_output);
+    return RunCli("backup --data-dir " + data + " --tcc " + trade.tcc_did() + " --out " + backup,
+                  &backup_output);
   });
   prev = Settle(trade, *provider, *consumer, 9, 32, prev);
   REQUIRE_MESSAGE(taken.get() == 0, backup_output);
@@ -107,11 +108,13 @@ TEST_CASE(
   // A second backup into the same (now non-empty) directory is refused and changes nothing.
   const std::string manifest_text = ReadFile(backup + "/manifest.json").value();
   std::string refused;
-  CHECK(RunCli("backup --data-dir " + data + " --out " + backup, &refused) == 3);
+  CHECK(RunCli("backup --data-dir " + data + " --tcc " + trade.tcc_did() + " --out " + backup,
+               &refused) == 3);
   CHECK(refused.find("not empty") != std::string::npos);
   CHECK(ReadFile(backup + "/manifest.json").value() == manifest_text);
   // The offline form cannot open the store tccd holds.
-  CHECK(RunCli("backup --offline --data-dir " + data + " --out " + dir.Sub("offline-early"),
+  CHECK(RunCli("backup --offline --data-dir " + data + " --tcc " + trade.tcc_did() + " --out " +
+                   dir.Sub("offline-early"),
                &refused) == 3);
   CHECK(refused.find("in use") != std::string::npos);
   CHECK_FALSE(fs::exists(dir.Sub("offline-early")));
@@ -127,6 +130,7 @@ TEST_CASE(
   const Json& channel = manifest.Find("channels")->as_array().at(0);
   CHECK(channel.GetString("channel").value() == trade.channel_id);
   const std::uint64_t head = channel.GetInteger("head_seq").value();
+  MESSAGE("the backup holds seq 1.." << head << " of the 40 settled");
   CHECK(head >= 8);
   CHECK(head <= 40);
   CHECK(channel.GetInteger("anchored_seq").value() <= head);
@@ -142,12 +146,13 @@ TEST_CASE(
   REQUIRE(RunCli("store verify " + restored + " --tcc-did " + trade.tcc_did() +
                      " --chain local:" + dir.Sub("ledger") + " --json",
                  &verified) == 0);
-  const Json audit = Unwrap(Json::Parse(verified), verified);
+  const Json audit = Unwrap(Json::Parse(verified), verified.c_str());
   CHECK(audit.Find("channels")->as_array().at(0).GetInteger("headSeq").value() == head);
   CHECK(audit.GetInteger("tscs").value() == head);
 
   // Offline, from the stopped tccd: the full head.
-  REQUIRE(RunCli("backup --offline --data-dir " + data + " --out " + dir.Sub("offline"),
+  REQUIRE(RunCli("backup --offline --data-dir " + data + " --tcc " + trade.tcc_did() + " --out " +
+                     dir.Sub("offline"),
                  &verified) == 0);
   const Json offline = ReadJsonFile(dir.Sub("offline") + "/manifest.json");
   CHECK(offline.Find("channels")->as_array().at(0).GetInteger("head_seq").value() == 40);

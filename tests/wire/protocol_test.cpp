@@ -119,7 +119,7 @@ TEST_CASE("protocol: type names round trip and classify") {
     events += IsEvent(type);
     CHECK_FALSE((IsRequest(type) && IsEvent(type)));
   }
-  CHECK(requests == 16);
+  CHECK(requests == 17);
   CHECK(events == 5);
   CHECK(MessageTypeName(MessageType::kSettleSubmit) == "settle.submit");
   CHECK(MessageTypeName(MessageType::kEventAnchored) == "event.anchored");

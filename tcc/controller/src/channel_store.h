@@ -25,6 +25,7 @@
 // The store owns its database handle; destroying it closes the database.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -174,6 +175,10 @@ class ChannelStore {
   // Reads every record of one channel (its record, TSCs, claim index, evidence, anchored seq,
   // disputes, closing record) with checksums verified: LevelDB's error if any cannot be read.
   Status CheckChannelReadable(std::string_view channel_id);
+  // Called once the start-up read check refused the channels whose records cannot be read:
+  // PendingEvidence then returns the items it can read instead of failing on a damaged block
+  // (whose items belong to refused channels only: each channel's check reads its pending range).
+  void TolerateUnreadablePending() { tolerate_unreadable_pending_ = true; }
 
   // Approximate counts, for status and metrics.
   struct Counts {
@@ -187,6 +192,7 @@ class ChannelStore {
   class Impl;
   explicit ChannelStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::atomic<bool> tolerate_unreadable_pending_{false};
 };
 
 }  // namespace tcc::controller

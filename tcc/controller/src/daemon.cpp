@@ -370,6 +370,7 @@ Status Daemon::Impl::RecoverChannels() {
   StoreReadCheck read_check = CheckStoreReadable(*store_, records);
   if (!read_check.ok()) {
     store_read_error_ = read_check.store_error;
+    if (!read_check.unreadable.empty()) store_->TolerateUnreadablePending();
     Log(LogLevel::kError, "store has unreadable records; the channels they belong to are refused",
         {{"error", store_read_error_},
          {"channels", static_cast<std::uint64_t>(read_check.unreadable.size())}});

@@ -87,8 +87,7 @@ Result<std::pair<std::uint64_t, std::uint64_t>> CopyRecords(ChannelStore& store,
     batched = 0;
     return OkStatus();
   };
-  TCC_RETURN_IF_ERROR(store.ScanSnapshot([&](std::string_view key,
-                                             std::string_view value) -> Result<bool> {
+  const auto copy_record = [&](std::string_view key, std::string_view value) -> Result<bool> {
     batch.Put(leveldb::Slice(key.data(), key.size()), leveldb::Slice(value.data(), value.size()));
     ++records;
     bytes += key.size() + value.size();
@@ -98,7 +97,8 @@ Result<std::pair<std::uint64_t, std::uint64_t>> CopyRecords(ChannelStore& store,
     if (options.progress && options.progress_every > 0 && records % options.progress_every == 0)
       options.progress(records);
     return true;
-  }));
+  };
+  TCC_RETURN_IF_ERROR(store.ScanSnapshot(copy_record));
   // The synced write makes the log durable; the tables LevelDB wrote are synced as they are made.
   TCC_RETURN_IF_ERROR(flush(true));
   if (options.progress) options.progress(records);
