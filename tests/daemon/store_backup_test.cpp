@@ -211,7 +211,7 @@ TEST_CASE(
   INFO("LevelDB reads: " << damage);
   REQUIRE(damage.find("Corruption") != std::string::npos);
 
-  tccd.Start(LocalTccdArguments(dir, {"--metrics", "127.0.0.1:0"}));
+  tccd.Start(LocalTccdArguments(dir, {"--metrics", "127.0.0.1:0", "--vc-api", "127.0.0.1:0"}));
   const Json health = ControlHealth(tccd, dir.Sub("data") + "/admin.key");
   INFO(health.SerializePretty());
   CHECK(health.GetString("status").value() == "degraded");
@@ -235,6 +235,15 @@ TEST_CASE(
                     ->Request(client::MessageType::kControlOpen, {{"tic", trade.channel_id}});
   REQUIRE_FALSE(opened.ok());
   CHECK(opened.error().message().find("refused") != std::string::npos);
+
+  // The VC API's /healthz says so too.
+  TempDir curl_dir;
+  const std::string body = curl_dir.Sub("healthz.json");
+  CHECK(std::system(("curl -s --max-time 10 -o " + body + " -w '%{http_code}' http://" +
+                     tccd.vc_api() + "/healthz > " + curl_dir.Sub("code"))
+                        .c_str()) == 0);
+  CHECK(ReadFile(curl_dir.Sub("code")).value() == "503");
+  CHECK(ReadFile(body).value().find("cannot be read") != std::string::npos);
 
   const std::string scrape = ScrapeMetrics(tccd.metrics());
   CHECK(MetricValue(scrape, "tcc_store_readable") == 0.0);

@@ -493,7 +493,7 @@ Status Daemon::Impl::StartVcApi() {
   auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
       did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key), resolver_,
       [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); },
-      adapter_, std::make_shared<StoreEvidenceSource>(*store_)});
+      adapter_, std::make_shared<StoreEvidenceSource>(*store_, 1000, store_read_error_)});
   vcapi::ServerHooks hooks;
   hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
   hooks.on_rejected = [this](std::string_view, ErrorCode code) { metrics_->VcApiRejected(ErrorCodeName(code)); };

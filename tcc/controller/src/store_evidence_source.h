@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <utility>
 
 #include "channel_store.h"
 #include "tcc/vcapi/credential_service.h"
@@ -17,17 +19,21 @@ namespace tcc::controller {
 class StoreEvidenceSource final : public vcapi::EvidenceSource {
  public:
   // A TSC committed only through more than `max_links` later TSCs is refused (kResourceExhausted)
-  // rather than answered with an unbounded response.
-  explicit StoreEvidenceSource(ChannelStore& store, std::size_t max_links = 1000)
-      : store_(store), max_links_(max_links) {}
+  // rather than answered with an unbounded response. `read_error`: what tccd's start-up read
+  // check could not read (store_check.h), empty when it read everything.
+  explicit StoreEvidenceSource(ChannelStore& store, std::size_t max_links = 1000,
+                               std::string read_error = {})
+      : store_(store), max_links_(max_links), read_error_(std::move(read_error)) {}
 
   Result<std::optional<vcapi::StoredEvidence>> FindEvidence(std::string_view tsc_hash) override;
-  // kUnavailable while the store's last write (or reopen) failed.
+  // kUnavailable while the store's last write (or reopen) failed, or for good when the start-up
+  // read check found records it cannot read.
   Status Health() override;
 
  private:
   ChannelStore& store_;
   std::size_t max_links_;
+  std::string read_error_;
 };
 
 }  // namespace tcc::controller
