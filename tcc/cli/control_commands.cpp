@@ -535,6 +535,7 @@ int RunBackup(std::span<const std::string> arguments) {
       backup.Set("records", result.manifest.records);
       backup.Set("bytes", result.bytes);
       backup.Set("seconds", result.seconds);
+      backup.Set("channels", static_cast<std::uint64_t>(result.manifest.channels.size()));
       backup.Set("manifest", result.manifest.ToJson());
     } else {
       // A large store takes a while to copy: the answer comes when it is synced.
@@ -557,7 +558,10 @@ int RunBackup(std::span<const std::string> arguments) {
     if (manifest != nullptr && manifest->is_object()) {
       text << "taken         " << StringOf(*manifest, "created") << "\n";
       const Json* channels = manifest->Find("channels");
-      if (channels != nullptr && channels->is_array()) {
+      if (channels == nullptr) {
+        text << "channels      " << count(backup, "channels") << " (listed in "
+             << StringOf(backup, "directory") << "/manifest.json)\n";
+      } else if (channels->is_array()) {
         for (const Json& channel : channels->as_array()) {
           text << "channel       " << StringOf(channel, "channel") << "  "
                << StringOf(channel, "state") << "  head " << count(channel, "head_seq")

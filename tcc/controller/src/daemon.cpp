@@ -62,6 +62,8 @@ constexpr std::size_t kMaxSyncReplyBytes = wire::kMaxFrameBytes / 2;
 constexpr std::size_t kMaxReceivesPerWake = 512;
 // channel.sync and evidence.get answers in preparation per connection (each up to a frame).
 constexpr std::size_t kMaxLargeRequestsInFlight = 4;
+// control.backup answers with the manifest's channels up to this many (about 250 bytes each).
+constexpr std::size_t kMaxBackupChannelsAnswered = 500;
 
 std::uint64_t UnixMillis() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1963,7 +1965,11 @@ void Daemon::Impl::ControlBackup(const Requester& from, const wire::Message& mes
       backup.Set("records", result->manifest.records);
       backup.Set("bytes", result->bytes);
       backup.Set("seconds", result->seconds);
-      backup.Set("manifest", result->manifest.ToJson());
+      backup.Set("channels", static_cast<std::uint64_t>(result->manifest.channels.size()));
+      // The answer stays one frame: a manifest of many channels is read from its file.
+      Json manifest = result->manifest.ToJson();
+      if (result->manifest.channels.size() > kMaxBackupChannelsAnswered) manifest.Erase("channels");
+      backup.Set("manifest", std::move(manifest));
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("backup", backup).Finish());
     };
   });
