@@ -6,6 +6,8 @@
 //    store and is refused while tccd has it open; a non-empty target is refused.
 //  - Flipped bytes in a table file (.ldb): tccd starts but refuses the channel whose records sit
 //    in the damaged block, naming LevelDB's error, and reports itself degraded.
+#include "tcc/controller/store_backup.h"
+
 #include <doctest/doctest.h>
 #include <leveldb/db.h>
 
@@ -158,6 +160,25 @@ TEST_CASE(
   CHECK(offline.Find("channels")->as_array().at(0).GetInteger("head_seq").value() == 40);
   CHECK(offline.Find("channels")->as_array().at(0).GetString("head_hash").value() == prev);
   CHECK(RunCli("backup --verify " + dir.Sub("offline")) == 0);
+
+  // The library refuses a relative target, and a target that is a file, touching neither.
+  auto relative = controller::BackupStoreOffline(data + "/store", "relative/backup");
+  REQUIRE_FALSE(relative.ok());
+  CHECK(relative.error().code() == ErrorCode::kInvalidArgument);
+  CHECK_FALSE(fs::exists("relative"));
+  REQUIRE(WriteFileAtomic(dir.Sub("a-file"), "keep").ok());
+  auto onto_file = controller::BackupStoreOffline(data + "/store", dir.Sub("a-file"));
+  REQUIRE_FALSE(onto_file.ok());
+  CHECK(onto_file.error().code() == ErrorCode::kAlreadyExists);
+  CHECK(ReadFile(dir.Sub("a-file")).value() == "keep");
+  // A manifest is read strictly: an unknown member or another format is refused.
+  Json unknown = manifest;
+  unknown.Set("extra", 1);
+  CHECK(controller::BackupManifest::FromJson(unknown).error().code() == ErrorCode::kParse);
+  Json other = manifest;
+  other.Set("format", "tcc-store-backup/2");
+  CHECK_FALSE(controller::BackupManifest::FromJson(other).ok());
+  CHECK(controller::BackupManifest::FromJson(manifest).ok());
 
   // A manifest that does not match its copy fails the check.
   Json altered = manifest;
