@@ -466,8 +466,8 @@ int RunBackup(std::span<const std::string> arguments) {
   bool offline = false;
   CommandLine command_line(
       "backup",
-      "Copy tccd's channel store into a new directory: OUT/store (a LevelDB store, copied from one\n"
-      "snapshot and synced) and OUT/manifest.json (per channel: head seq and hash, anchored seq;\n"
+      "Copy tccd's channel store into a new directory: OUT/store (a LevelDB store, copied from\n"
+      "one snapshot and synced) and OUT/manifest.json (per channel: head seq and hash, anchored seq;\n"
       "the TCC's DID, the time). A running tccd makes the copy itself (control.backup) while it\n"
       "settles; OUT is a path on tccd's host that does not exist or is an empty directory.\n"
       "--offline copies DIR/store of a stopped tccd (--data-dir DIR) without it.\n"
@@ -480,7 +480,8 @@ int RunBackup(std::span<const std::string> arguments) {
   options.Declare(command_line);
   command_line.Option("out", "OUT", "The new backup directory.", &out)
       .Flag("offline", "Copy the store of a stopped tccd (--data-dir) directly.", &offline)
-      .Option("verify", "BACKUP", "Check the backup directory BACKUP against its manifest.", &verify);
+      .Option("verify", "BACKUP", "Check the backup directory BACKUP against its manifest.",
+              &verify);
   return RunCommand(command_line, "backup", arguments, [&]() -> Status {
     namespace fs = std::filesystem;
     if (!verify.empty()) {

@@ -824,7 +824,9 @@ Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {
         items.push_back(std::move(item).value());
         return true;
       });
-  if (!scanned.ok() && !(decoded && tolerate_unreadable_pending_)) return std::move(scanned).error();
+  if (!scanned.ok() && !(decoded && tolerate_unreadable_pending_)) {
+    return std::move(scanned).error();
+  }
   return items;
 }
 
