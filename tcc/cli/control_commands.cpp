@@ -8,6 +8,7 @@
 // tccd on this machine.
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,9 @@
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/time.h"
+#include "tcc/controller/chain_resolver.h"
+#include "tcc/controller/store_backup.h"
+#include "tcc/did/resolver.h"
 #include "tcc/wire/protocol.h"
 #include "tcc/wire/transport.h"
 #include "tcc/did/did_key.h"
@@ -539,6 +543,125 @@ int RunAnchorStatus(std::span<const std::string> arguments) {
   });
 }
 
+// tcc backup: a consistent copy of tccd's store (controller/store_backup.h). Online through
+// control.backup (tccd copies from a LevelDB snapshot while it settles), offline from the store of
+// a stopped tccd, and --verify to check a backup against its manifest.
+int RunBackup(std::span<const std::string> arguments) {
+  ControlOptions options;
+  std::string out, verify;
+  bool offline = false;
+  CommandLine command_line(
+      "backup",
+      "Copy tccd's channel store into a new directory: OUT/store (a LevelDB store, copied from\n"
+      "one snapshot and synced) and OUT/manifest.json (per channel: head seq and hash, anchored seq;\n"
+      "the TCC's DID, the time). A running tccd makes the copy itself (control.backup) while it\n"
+      "settles; OUT is a path on tccd's host that does not exist or is an empty directory.\n"
+      "--offline copies DIR/store of a stopped tccd (--data-dir DIR) without it.\n"
+      "--verify BACKUP checks a backup: the copy is audited like `tcc store verify` and every\n"
+      "channel's head and anchored seq must equal the manifest's.\n"
+      "Restore: stop tccd, move DIR/store aside, copy BACKUP/store to DIR/store, start tccd\n"
+      "(docs/deploy.md, \"Backups\").\n"
+      "Exit codes: 0 ok, 1 the backup differs from its manifest or has problems, 2 usage,\n"
+      "3 cannot copy or read.");
+  options.Declare(command_line);
+  command_line.Option("out", "OUT", "The new backup directory.", &out)
+      .Flag("offline", "Copy the store of a stopped tccd (--data-dir) directly.", &offline)
+      .Option("verify", "BACKUP", "Check the backup directory BACKUP against its manifest.",
+              &verify);
+  return RunCommand(command_line, "backup", arguments, [&]() -> Status {
+    namespace fs = std::filesystem;
+    if (!verify.empty()) {
+      if (!out.empty() || offline) return UsageError("--verify takes no --out or --offline");
+      std::shared_ptr<did::Resolver> resolver = CliResolver();
+      controller::StoreAuditOptions audit;
+      audit.tcc_did = options.tcc;
+      audit.resolver = resolver.get();
+      TCC_ASSIGN_OR_RETURN(controller::BackupVerifyReport report,
+                           controller::VerifyBackup(verify, audit));
+      if (options.json) {
+        Json json = Json::Object();
+        json.Set("ok", report.ok());
+        json.Set("manifest", report.manifest.ToJson());
+        Json mismatches = Json::Array();
+        for (const auto& mismatch : report.mismatches) mismatches.PushBack(mismatch);
+        json.Set("mismatches", std::move(mismatches));
+        json.Set("problemCount", report.audit.problem_count);
+        Json problems = Json::Array();
+        for (const auto& problem : report.audit.problems) problems.PushBack(problem);
+        json.Set("problems", std::move(problems));
+        std::cout << json.SerializePretty() << "\n";
+      } else {
+        std::cout << report.ToString();
+      }
+      if (!report.ok()) {
+        return Error(ErrorCode::kVerificationFailed,
+                     verify + ": " + std::to_string(report.mismatches.size()) +
+                         " difference(s) from the manifest, " +
+                         std::to_string(report.audit.problem_count) + " problem(s)");
+      }
+      return OkStatus();
+    }
+    if (out.empty()) return MissingOption("--out OUT (or --verify BACKUP)");
+    std::error_code error;
+    const std::string target = fs::absolute(out, error).lexically_normal().string();
+    Json backup;
+    if (offline) {
+      if (options.data_dir.empty()) return MissingOption("--data-dir DIR (with --offline)");
+      controller::BackupOptions backup_options;
+      backup_options.tcc_did = options.tcc;
+      if (auto did = DataDirDid(options.data_dir); options.tcc.empty() && did.ok())
+        backup_options.tcc_did = *did;
+      backup_options.progress = [](std::uint64_t records) {
+        std::cerr << "backup: " << records << " records copied\n";
+      };
+      TCC_ASSIGN_OR_RETURN(controller::BackupResult result,
+                           controller::BackupStoreOffline(options.data_dir + "/store", target,
+                                                          backup_options));
+      backup = Json::Object();
+      backup.Set("directory", result.directory);
+      backup.Set("records", result.manifest.records);
+      backup.Set("bytes", result.bytes);
+      backup.Set("seconds", result.seconds);
+      backup.Set("channels", static_cast<std::uint64_t>(result.manifest.channels.size()));
+      backup.Set("manifest", result.manifest.ToJson());
+    } else {
+      // A large store takes a while to copy: the answer comes when it is synced.
+      if (options.timeout.empty()) options.timeout = "3600000";
+      TCC_ASSIGN_OR_RETURN(auto connection, options.Connect());
+      TCC_ASSIGN_OR_RETURN(Message reply,
+                           connection->Request(MessageType::kControlBackup, {{"path", target}}));
+      TCC_ASSIGN_OR_RETURN(backup, ReplyMember(reply, "backup"));
+    }
+    if (options.json) {
+      std::cout << backup.SerializePretty() << "\n";
+      return OkStatus();
+    }
+    Counts count;
+    const Json* manifest = backup.Find("manifest");
+    std::ostringstream text;
+    text << "backup        " << StringOf(backup, "directory") << "\n"
+         << "records       " << count(backup, "records") << " (" << count(backup, "bytes")
+         << " bytes)\n";
+    if (manifest != nullptr && manifest->is_object()) {
+      text << "taken         " << StringOf(*manifest, "created") << "\n";
+      const Json* channels = manifest->Find("channels");
+      if (channels == nullptr) {
+        text << "channels      " << count(backup, "channels") << " (listed in "
+             << StringOf(backup, "directory") << "/manifest.json)\n";
+      } else if (channels->is_array()) {
+        for (const Json& channel : channels->as_array()) {
+          text << "channel       " << StringOf(channel, "channel") << "  "
+               << StringOf(channel, "state") << "  head " << count(channel, "head_seq")
+               << "  anchored " << count(channel, "anchored_seq") << "\n";
+        }
+      }
+    }
+    TCC_RETURN_IF_ERROR(count.status());
+    std::cout << text.str();
+    return OkStatus();
+  });
+}
+
 }  // namespace
 
 std::vector<Command> ControlCommands() {
@@ -553,6 +676,8 @@ std::vector<Command> ControlCommands() {
       {"channel policy", "Show or set the anchoring policy N (control API)", RunChannelPolicy},
       {"anchor status", "Show tccd's anchoring: batches, queue, last root and height (control API)",
        RunAnchorStatus},
+      {"backup", "Copy tccd's store with a manifest (online or --offline); --verify a backup",
+       RunBackup},
   };
 }
 

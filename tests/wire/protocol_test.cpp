@@ -30,7 +30,8 @@ constexpr std::array kAllTypes{
     MessageType::kEvidenceGet,   MessageType::kSettleReject,   MessageType::kChannelRejections,
     MessageType::kChannelClose,  MessageType::kChannelRecover, MessageType::kPing,           MessageType::kControlOpen,
     MessageType::kControlClose,  MessageType::kControlPolicy,  MessageType::kControlList,
-    MessageType::kControlHealth, MessageType::kControlRecover, MessageType::kReply,          MessageType::kError,
+    MessageType::kControlHealth, MessageType::kControlRecover, MessageType::kControlBackup,
+    MessageType::kReply,          MessageType::kError,
     MessageType::kEventTsc,      MessageType::kEventProposal,  MessageType::kEventChannel,
     MessageType::kEventAnchored, MessageType::kEventRejection,
 };
@@ -119,7 +120,7 @@ TEST_CASE("protocol: type names round trip and classify") {
     events += IsEvent(type);
     CHECK_FALSE((IsRequest(type) && IsEvent(type)));
   }
-  CHECK(requests == 18);
+  CHECK(requests == 19);
   CHECK(events == 5);
   CHECK(MessageTypeName(MessageType::kSettleSubmit) == "settle.submit");
   CHECK(MessageTypeName(MessageType::kEventAnchored) == "event.anchored");

@@ -29,7 +29,9 @@
 // The store owns its database handle; destroying it closes the database.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -171,6 +173,21 @@ class ChannelStore {
   using WriteHealth = storage::Health;
   WriteHealth write_health() const;
 
+  // Raw reads for backups (store_backup.h) and the start-up read check (store_check.h).
+  // ScanSnapshot calls visit(key, value) for every record of one LevelDB snapshot, in key order,
+  // with checksums verified (false from visit stops). A block LevelDB cannot read is skipped by
+  // its iterator and its error (Corruption, IO error) returned at the end, kInternal or kIo. It
+  // holds the read handle throughout: a reopen after a failed write waits for it.
+  using RawVisitor = std::function<Result<bool>(std::string_view key, std::string_view value)>;
+  Status ScanSnapshot(const RawVisitor& visit);
+  // Reads every record of one channel (its record, TSCs, claim index, evidence, anchored seq,
+  // disputes, closing record) with checksums verified: LevelDB's error if any cannot be read.
+  Status CheckChannelReadable(std::string_view channel_id);
+  // Called once the start-up read check refused the channels whose records cannot be read:
+  // PendingEvidence then returns the items it can read instead of failing on a damaged block
+  // (whose items belong to refused channels only: each channel's check reads its pending range).
+  void TolerateUnreadablePending() { tolerate_unreadable_pending_ = true; }
+
   // Approximate counts, for status and metrics.
   struct Counts {
     std::uint64_t channels = 0;
@@ -183,6 +200,7 @@ class ChannelStore {
   class Impl;
   explicit ChannelStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::atomic<bool> tolerate_unreadable_pending_{false};
 };
 
 }  // namespace tcc::controller

@@ -37,13 +37,20 @@ Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {
   std::vector<chain::EvidenceItem> items;
   const std::string prefix = KindPrefix(kPendingKind);
   TCC_ASSIGN_OR_RETURN(auto handle, impl_->database->BeginRead());
-  TCC_RETURN_IF_ERROR(Scan(handle.db(), prefix, prefix,
-                           [&](std::string_view key, std::string_view value) -> Result<bool> {
-                             TCC_ASSIGN_OR_RETURN(chain::EvidenceItem item,
-                                                  DecodePending(key, value));
-                             items.push_back(std::move(item));
-                             return true;
-                           }));
+  bool decoded = true;  // false: a record read but did not decode, which is never tolerated
+  Status scanned = Scan(handle.db(), prefix, prefix,
+                        [&](std::string_view key, std::string_view value) -> Result<bool> {
+                          auto item = DecodePending(key, value);
+                          if (!item.ok()) {
+                            decoded = false;
+                            return std::move(item).error();
+                          }
+                          items.push_back(std::move(item).value());
+                          return true;
+                        });
+  if (!scanned.ok() && !(decoded && tolerate_unreadable_pending_)) {
+    return std::move(scanned).error();
+  }
   return items;
 }
 

@@ -121,6 +121,12 @@ Json HealthJson(const HealthFacts& facts) {
     store.Set("error", facts.store_error);
     store.Set("failed_for_ms", facts.store_failed_for_ms);
   }
+  store.Set("readable", facts.store_read_error.empty());
+  if (!facts.store_read_error.empty()) store.Set("read_error", facts.store_read_error);
+  Json refused = Json::Object();
+  for (const auto& [id, error] : facts.refused_channels) refused.Set(id, error);
+  store.Set("refused_channels", std::move(refused));
+  store.Set("backup_running", facts.backup_running);
   store.Set("write_failures", facts.store_write_failures);
   store.Set("reopens", facts.store_reopens);
   store.Set("group_commits", facts.group_commits);

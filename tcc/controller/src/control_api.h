@@ -66,6 +66,10 @@ struct HealthFacts {
   bool store_ok = true;
   std::string store_error;  // while the store cannot write
   std::uint64_t store_failed_for_ms = 0;
+  // The start-up read check (store_check.h): empty while every record reads.
+  std::string store_read_error;
+  std::map<std::string, std::string> refused_channels;  // id -> LevelDB's error
+  bool backup_running = false;
   std::uint64_t store_write_failures = 0;
   std::uint64_t store_reopens = 0;
   std::uint64_t group_commits = 0;
@@ -76,8 +80,8 @@ struct HealthFacts {
 // The health answer without the chain's part.
 Json HealthJson(const HealthFacts& facts);
 // Adds the chain's status (asked on a worker) and the overall status: "ok" only while both the
-// chain answers and the store writes, and no channel is recovering ("recovering" then, unless
-// degraded).
+// chain answers and the store writes and reads (`store_ok`), and no channel is recovering
+// ("recovering" then, unless degraded).
 void AddChainHealth(Json& health, const Result<chain::AdapterStatus>& status, bool store_ok);
 
 }  // namespace tcc::controller::control

@@ -29,6 +29,8 @@
 #include "in_flight.h"
 #include "negotiation.h"
 #include "requester.h"
+#include "store_backup_online.h"
+#include "store_check.h"
 #include "store_evidence_source.h"
 #include "store_guard.h"
 #include "store_writer.h"
@@ -64,6 +66,8 @@ constexpr std::size_t kMaxSyncReplyBytes = wire::kMaxFrameBytes / 2;
 constexpr std::size_t kMaxReceivesPerWake = 512;
 // channel.sync and evidence.get answers in preparation per connection (each up to a frame).
 constexpr std::size_t kMaxLargeRequestsInFlight = 4;
+// control.backup answers with the manifest's channels up to this many (about 250 bytes each).
+constexpr std::size_t kMaxBackupChannelsAnswered = 500;
 
 std::uint64_t UnixMillis() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -254,6 +258,9 @@ class Daemon::Impl {
                const wire::Message& message);
   void OnRecovered(const Requester& from, std::optional<Role> role, bool finishing,
                    const std::string& channel_id, Result<RecoveredTscs> recovered);
+  void ControlBackup(const Requester& from, const wire::Message& message);
+  // The refusal of a channel whose stored records cannot be read (store_check.h), if it is one.
+  std::optional<Error> Refused(std::string_view channel_id) const;
 
   DaemonConfig config_;
   // The global policy members set through control.policy, stored (control_api.h); loop thread.
@@ -302,6 +309,11 @@ class Daemon::Impl {
   std::uint64_t replayed_ = 0;
   std::map<std::string, std::uint64_t> rejected_;
   std::uint64_t dropped_events_ = 0;
+  // The start-up read check (store_check.h): the store-wide read error, and the channels refused
+  // because their records cannot be read (id -> LevelDB's error). Set before the loop starts.
+  std::string store_read_error_;
+  std::map<std::string, std::string, std::less<>> refused_;
+  bool backup_running_ = false;  // control.backup: one at a time
 
   Mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
@@ -370,7 +382,22 @@ Status Daemon::Impl::OpenChainAndStore() {
 
 Status Daemon::Impl::RecoverChannels() {
   TCC_ASSIGN_OR_RETURN(auto records, store_->ListChannels());
+  StoreReadCheck read_check = CheckStoreReadable(*store_, records);
+  if (!read_check.ok()) {
+    store_read_error_ = read_check.store_error;
+    if (!read_check.unreadable.empty()) store_->TolerateUnreadablePending();
+    Log(LogLevel::kError, "store has unreadable records; the channels they belong to are refused",
+        {{"error", store_read_error_},
+         {"channels", static_cast<std::uint64_t>(read_check.unreadable.size())}});
+  }
   for (auto& record : records) {
+    if (auto unreadable = read_check.unreadable.find(record.channel_id);
+        unreadable != read_check.unreadable.end()) {
+      Log(LogLevel::kError, "channel refused: its records cannot be read",
+          {{"channel", record.channel_id}, {"error", unreadable->second}});
+      refused_.emplace(record.channel_id, unreadable->second);
+      continue;
+    }
     auto tst = GetTemplate(record.tst_id, record.tst_version);
     if (!tst.ok()) return std::move(tst).error().WithContext("recover channel " + record.channel_id);
     if (record.last_seq > 0) {
@@ -481,7 +508,7 @@ Status Daemon::Impl::StartVcApi() {
   auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
       did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key), resolver_,
       [this](const std::string& id, std::uint32_t version) { return GetTemplate(id, version); },
-      adapter_, std::make_shared<StoreEvidenceSource>(*store_, recovery_)});
+      adapter_, std::make_shared<StoreEvidenceSource>(*store_, recovery_, 1000, store_read_error_)});
   vcapi::ServerHooks hooks;
   hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
   hooks.on_rejected = [this](std::string_view, ErrorCode code) { metrics_->VcApiRejected(ErrorCodeName(code)); };
@@ -512,6 +539,7 @@ Status Daemon::Impl::Start() {
   metrics_ = std::move(metrics).value();
   metrics_address_ = metrics_->bound_address();
   metrics_->ChannelsRecoveringFound(recovering_found_);
+  metrics_->SetStoreReadable(store_read_error_.empty(), static_cast<std::int64_t>(refused_.size()));
   // What was set live through control.policy outlives a restart (control_api.h).
   AnchorPolicyOptions policy = config_.policy;
   if (auto stored = store_->GetValue(control::kStoredPolicyKey); stored.ok()) {
@@ -947,6 +975,10 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
 
 void Daemon::Impl::AuthBegin(Connection& connection, const Requester& from, const wire::Message& message) {
   const std::string channel_id(wire::StringMember(message, "channel"));
+  if (auto refused = Refused(channel_id)) {
+    CountRejection(*refused);
+    return ReplyError(from, *refused);
+  }
   auto channel = channels_.find(channel_id);
   auto begun =
       admission_->Begin(connection.peer_address, channel_id,
@@ -1415,6 +1447,11 @@ void Daemon::Impl::ClosePerParty(const std::string& channel_id, Json request,
 // Channels
 
 void Daemon::Impl::OpenChannel(const std::string& tic_id, std::optional<Requester> requester) {
+  // Never opened afresh: its records exist but cannot be read, and a new head would fork it.
+  if (auto refused = Refused(tic_id)) {
+    if (requester) ReplyError(*requester, *refused);
+    return;
+  }
   if (auto existing = channels_.find(tic_id); existing != channels_.end()) {
     if (requester) {
       Reply(*requester, wire::FrameBuilder(wire::MessageType::kReply, requester->request_id)
@@ -1643,6 +1680,7 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
       return OpenChannel(std::string(wire::StringMember(*message, "tic")), from);
     case wire::MessageType::kControlClose: {
       auto channel = channels_.find(wire::StringMember(*message, "channel"));
+      if (auto refused = Refused(wire::StringMember(*message, "channel"))) return ReplyError(from, *refused);
       if (channel == channels_.end()) {
         return ReplyError(from, Error(ErrorCode::kNotFound, "no channel " + std::string(wire::StringMember(*message, "channel"))));
       }
@@ -1669,6 +1707,8 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
       }
       return Recover(from, std::nullopt, channel->second, *message);
     }
+    case wire::MessageType::kControlBackup:
+      return ControlBackup(from, *message);
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);
@@ -1750,6 +1790,9 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   facts.policy = PolicyJson(nullptr);
   facts.store_ok = store_guard_->ok();
   facts.store_error = store_guard_->error();
+  facts.store_read_error = store_read_error_;
+  facts.refused_channels.insert(refused_.begin(), refused_.end());
+  facts.backup_running = backup_running_;
   facts.store_failed_for_ms =
       static_cast<std::uint64_t>(store_guard_->failed_for(Clock::now()).count());
   const ChannelStore::WriteHealth store_health = store_guard_->write_health();
@@ -1762,8 +1805,58 @@ void Daemon::Impl::ControlHealth(const Requester& from) {
   Async([this, from, health = control::HealthJson(facts)]() mutable -> Task {
     auto status = adapter_->Status();
     return [this, from, status = std::move(status), health = std::move(health)]() mutable {
-      control::AddChainHealth(health, status, store_guard_->ok());
+      control::AddChainHealth(health, status, store_guard_->ok() && store_read_error_.empty());
       Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("health", health).Finish());
+    };
+  });
+}
+
+std::optional<Error> Daemon::Impl::Refused(std::string_view channel_id) const {
+  auto refused = refused_.find(channel_id);
+  if (refused == refused_.end()) return std::nullopt;
+  return Error(ErrorCode::kUnavailable, "channel " + refused->first +
+                                            " is refused: its stored records cannot be read (" +
+                                            refused->second + "); restore the store from a backup");
+}
+
+void Daemon::Impl::ControlBackup(const Requester& from, const wire::Message& message) {
+  if (backup_running_) {
+    return ReplyError(from, Error(ErrorCode::kUnavailable, "a backup is already running"));
+  }
+  if (draining_) return ReplyError(from, Error(ErrorCode::kUnavailable, "tccd is shutting down"));
+  backup_running_ = true;
+  const std::string path(wire::StringMember(message, "path"));
+  Log(LogLevel::kInfo, "backup started", {{"path", path}});
+  Async([this, from, path]() -> Task {
+    BackupOptions options;
+    options.tcc_did = did_;
+    options.progress = [path](std::uint64_t records) {
+      Log(LogLevel::kInfo, "backup progress", {{"path", path}, {"records", records}});
+    };
+    auto result = BackupStore(*store_, path, options);
+    return [this, from, path, result = std::move(result)] {
+      backup_running_ = false;
+      metrics_->Backup(result.ok(), result.ok() ? result->seconds : 0.0);
+      if (!result.ok()) {
+        Log(LogLevel::kError, "backup failed", {{"path", path}, {"error", result.error().ToString()}});
+        return ReplyError(from, result.error());
+      }
+      Log(LogLevel::kInfo, "backup finished",
+          {{"path", path},
+           {"records", result->manifest.records},
+           {"bytes", result->bytes},
+           {"seconds", result->seconds}});
+      Json backup = Json::Object();
+      backup.Set("directory", result->directory);
+      backup.Set("records", result->manifest.records);
+      backup.Set("bytes", result->bytes);
+      backup.Set("seconds", result->seconds);
+      backup.Set("channels", static_cast<std::uint64_t>(result->manifest.channels.size()));
+      // The answer stays one frame: a manifest of many channels is read from its file.
+      Json manifest = result->manifest.ToJson();
+      if (result->manifest.channels.size() > kMaxBackupChannelsAnswered) manifest.Erase("channels");
+      backup.Set("manifest", std::move(manifest));
+      Reply(from, wire::FrameBuilder(wire::MessageType::kReply, from.request_id).Add("backup", backup).Finish());
     };
   });
 }

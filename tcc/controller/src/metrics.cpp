@@ -332,6 +332,15 @@ class DaemonMetrics::Impl {
     store_write_failures_ = &counter("tcc_store_write_failures_total",
                                      "Store writes that failed, or were refused while the store waited to reopen.").Add({});
     store_reopens_ = &counter("tcc_store_reopens_total", "Store reopens after a failed write.").Add({});
+    store_readable_ = gauge("tcc_store_readable",
+                            "1 when the start-up read check read every store record, 0 when a record could not be read.");
+    store_readable_->Set(1);
+    channels_refused_ = gauge("tcc_channels_refused",
+                              "Channels refused since start because their store records cannot be read.");
+    auto& backups = counter("tcc_store_backups_total", "Store backups (control.backup), by result.");
+    backups_ok_ = &backups.Add({{"result", "ok"}});
+    backups_failed_ = &backups.Add({{"result", "failed"}});
+    backup_seconds_ = gauge("tcc_store_backup_last_seconds", "Seconds the last successful store backup took.");
 
     unanchored_ = gauge("tcc_unanchored_evidence", "Evidence items waiting to be anchored on chain.");
     anchor_batches_ = &counter("tcc_anchor_batches_total", "Merkle roots anchored on chain.").Add({});
@@ -443,6 +452,11 @@ class DaemonMetrics::Impl {
   prometheus::Gauge* store_writable_;
   prometheus::Counter* store_write_failures_;
   prometheus::Counter* store_reopens_;
+  prometheus::Gauge* store_readable_;
+  prometheus::Gauge* channels_refused_;
+  prometheus::Counter* backups_ok_;
+  prometheus::Counter* backups_failed_;
+  prometheus::Gauge* backup_seconds_;
   std::uint64_t last_store_write_failures_ TCC_GUARDED_BY(totals_mutex_) = 0;
   std::uint64_t last_store_reopens_ TCC_GUARDED_BY(totals_mutex_) = 0;
   prometheus::Gauge* unanchored_;
@@ -522,6 +536,15 @@ void DaemonMetrics::StoreWrite(double seconds, std::uint64_t tscs) {
 
 void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
   impl_->SetStoreHealth(writable, write_failures, reopens);
+}
+
+void DaemonMetrics::SetStoreReadable(bool readable, std::int64_t refused_channels) {
+  impl_->store_readable_->Set(readable ? 1 : 0);
+  impl_->channels_refused_->Set(static_cast<double>(refused_channels));
+}
+void DaemonMetrics::Backup(bool ok, double seconds) {
+  (ok ? impl_->backups_ok_ : impl_->backups_failed_)->Increment();
+  if (ok) impl_->backup_seconds_->Set(seconds);
 }
 
 void DaemonMetrics::SetUnanchored(std::int64_t evidence_items) {

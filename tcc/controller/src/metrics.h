@@ -66,6 +66,11 @@ class DaemonMetrics {
   // Whether settlements are accepted (0 while a failed store write is not yet recovered from), and
   // the store's cumulative failed or refused writes and reopens (ChannelStore::write_health).
   void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens);
+  // The start-up read check (store_check.h): whether every record read, and the channels refused
+  // because theirs did not.
+  void SetStoreReadable(bool readable, std::int64_t refused_channels);
+  // A control.backup finished (ok or failed) and how long a successful one took.
+  void Backup(bool ok, double seconds);
 
   // Anchoring and chain.
   void SetUnanchored(std::int64_t evidence_items);

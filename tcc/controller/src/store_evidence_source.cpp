@@ -37,6 +37,11 @@ Result<std::optional<vcapi::StoredEvidence>> StoreEvidenceSource::FindEvidence(s
 }
 
 Status StoreEvidenceSource::Health() {
+  if (!read_error_.empty()) {
+    return Error(ErrorCode::kUnavailable,
+                 "the channel store has records that cannot be read (" + read_error_ +
+                     "); the channels they belong to are refused");
+  }
   const ChannelStore::WriteHealth health = store_.write_health();
   if (health.writable && recovery_ != nullptr && recovery_->size() > 0) {
     std::string message = "recovering channel(s), not settling until restored:";

@@ -72,6 +72,7 @@ constexpr std::array kControlOpenMembers{Required("tic", MemberKind::kIdentifier
 constexpr std::array kControlPolicyMembers{
     Optional("channel", MemberKind::kChannelId), Uint("n", false, 1),
     Optional("adaptive", MemberKind::kBool), Uint("n_min", false, 1), Uint("n_max", false, 1)};
+constexpr std::array kControlBackupMembers{Required("path", MemberKind::kText)};
 constexpr std::array<std::string_view, 4> kPolicySettings{"n", "adaptive", "n_min", "n_max"};
 // The result members the requests above answer with; checked when present so clients may read
 // them without re-checking, while a reply may still carry members newer than this table.
@@ -85,7 +86,8 @@ constexpr std::array kReplyMembers{
     Optional("bundle", MemberKind::kObject),    Optional("policy", MemberKind::kObject),
     Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject),
     Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject),
-    Uint("restored", false, 0),                 Optional("recovering", MemberKind::kBool)};
+    Uint("restored", false, 0),                 Optional("recovering", MemberKind::kBool),
+    Optional("backup", MemberKind::kObject)};
 constexpr std::array kErrorMembers{Required("code", MemberKind::kIdentifier),
                                    Required("message", MemberKind::kText)};
 constexpr std::array kEventTscMembers{kChannel, Uint("seq", true, 0),
@@ -129,6 +131,7 @@ constexpr TypeSpec kTypes[] = {
     {MessageType::kControlList, "control.list", Direction::kRequest, {}},
     {MessageType::kControlHealth, "control.health", Direction::kRequest, {}},
     {MessageType::kControlRecover, "control.recover", Direction::kRequest, kControlRecoverMembers},
+    {MessageType::kControlBackup, "control.backup", Direction::kRequest, kControlBackupMembers},
     {MessageType::kReply, "reply", Direction::kReply, kReplyMembers, true},
     {MessageType::kError, "error", Direction::kError, kErrorMembers},
     {MessageType::kEventTsc, "event.tsc", Direction::kEvent, kEventTscMembers},

@@ -58,6 +58,7 @@ enum class MessageType {
   kControlList,    //                                -> reply: channels (array)
   kControlHealth,  //                                -> reply: health (object)
   kControlRecover, // channel, tscs (array), [finish] -> reply: restored, last_seq, recovering
+  kControlBackup,  // path (absolute, on tccd's host)  -> reply: backup (object)
   // tccd -> client
   kReply,          // id, any result members
   kError,          // id, code, message
