@@ -1,4 +1,3 @@
-#include "tcc/common/bytes.h"
 #include "tcc/controller/store_backup.h"
 
 #include <leveldb/db.h>
@@ -14,6 +13,7 @@
 
 #include "channel_store.h"
 #include "store_backup_online.h"
+#include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/json_object_reader.h"
 #include "tcc/common/time.h"
