@@ -142,9 +142,11 @@ Json RecoveringChannel::ToJson() const {
 }
 
 Result<CrossCheckResult> CrossCheckWithChain(ChannelStore& store, chain::ChainAdapter& chain,
-                                             const std::string& batch_id_prefix) {
+                                             const std::string& batch_id_prefix,
+                                             const std::set<std::string, std::less<>>& refused) {
   CrossCheckResult result;
   TCC_ASSIGN_OR_RETURN(std::vector<ChannelRecord> channels, store.ListChannels());
+  std::erase_if(channels, [&](const ChannelRecord& channel) { return refused.contains(channel.channel_id); });
   CrossChecker checker(store, chain, result);
   for (const ChannelRecord& channel : channels) TCC_RETURN_IF_ERROR(checker.CheckChannel(channel));
   TCC_ASSIGN_OR_RETURN(result.unknown_batches, UnknownBatches(store, chain, batch_id_prefix));
@@ -170,10 +172,11 @@ Result<CrossCheckResult> CrossCheckWithChain(ChannelStore& store, chain::ChainAd
 
 Result<StartupCrossCheck> RunStartupCrossCheck(ChannelStore& store, chain::ChainAdapter& chain,
                                                const std::string& batch_id_prefix,
-                                               RecoveryBook& book) {
+                                               RecoveryBook& book,
+                                               const std::set<std::string, std::less<>>& refused) {
   TCC_RETURN_IF_ERROR(book.Load(store));
   StartupCrossCheck outcome;
-  auto checked = CrossCheckWithChain(store, chain, batch_id_prefix);
+  auto checked = CrossCheckWithChain(store, chain, batch_id_prefix, refused);
   if (!checked.ok()) {
     if (checked.error().code() != ErrorCode::kUnavailable) return std::move(checked).error();
     // A chain that does not answer at start (tccd starts degraded) cannot be compared with.

@@ -59,9 +59,12 @@ struct CrossCheckResult {
 inline constexpr std::uint64_t kMaxUnknownBatchProbes = 1u << 20;
 
 // kUnavailable (or another adapter error) when the chain cannot be asked: the caller then starts
-// without the check. Store read errors are returned too.
+// without the check. Store read errors are returned too. Channels in `refused` (whose records the
+// start-up read check could not read, store_check.h) are left alone: they neither settle nor
+// recover until the store is restored.
 Result<CrossCheckResult> CrossCheckWithChain(ChannelStore& store, chain::ChainAdapter& chain,
-                                             const std::string& batch_id_prefix);
+                                             const std::string& batch_id_prefix,
+                                             const std::set<std::string, std::less<>>& refused = {});
 
 class RecoveryBook;
 
@@ -75,7 +78,8 @@ struct StartupCrossCheck {
 };
 Result<StartupCrossCheck> RunStartupCrossCheck(ChannelStore& store, chain::ChainAdapter& chain,
                                                const std::string& batch_id_prefix,
-                                               RecoveryBook& book);
+                                               RecoveryBook& book,
+                                               const std::set<std::string, std::less<>>& refused = {});
 
 class RecoveryBook {
  public:

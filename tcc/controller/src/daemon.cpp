@@ -528,8 +528,10 @@ Status Daemon::Impl::Start() {
   AnchorServiceOptions anchoring = config_.anchoring;
   if (anchoring.batch_id_prefix == AnchorServiceOptions{}.batch_id_prefix) anchoring.batch_id_prefix = did_;
   // Before the anchor service draws batch ids: it would skip the ids that show the store behind.
+  std::set<std::string, std::less<>> refused;
+  for (const auto& [id, error] : refused_) refused.insert(id);
   TCC_ASSIGN_OR_RETURN(StartupCrossCheck cross_check,
-                       RunStartupCrossCheck(*store_, *adapter_, anchoring.batch_id_prefix, *recovery_));
+                       RunStartupCrossCheck(*store_, *adapter_, anchoring.batch_id_prefix, *recovery_, refused));
   for (const auto& [id, seq] : cross_check.anchored_on_chain) {
     if (auto channel = channels_.find(id); channel != channels_.end()) channel->second.anchored_seq = seq;
   }
