@@ -2,9 +2,16 @@
 // process, a real embedded ledger and real LevelDB files: a store put back to an older copy taken
 // while tccd was stopped (the channel goes to `recovering`, refuses to settle, and is restored from
 // the parties' TSCs, through channel.recover or `tcc channel recover`), and a ledger put back to a
-// copy that lacks its last blocks (the store's batches are anchored again).
+// copy that lacks its last blocks (the store's batches are anchored again). Under load: three
+// channels settle at once through SDK sessions with journals while `tcc backup` copies the store;
+// the backup is restored, later the store's log loses its tail, and each time the parties' journals
+// bring every channel back with every acknowledged TSC and no seq issued twice.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -392,6 +399,165 @@ TEST_CASE("a ledger missing its last blocks: the store's batches are anchored ag
   auto ledger = Unwrap(chain::LocalLedger::Open({.path = dir.Sub("ledger")}), "ledger");
   auto on_chain = chain::VerifyEvidenceBundleOnChain(bundle, *ledger);
   CHECK_MESSAGE(on_chain.ok(), on_chain.error().ToString());
+}
+
+
+// One channel's load: two SDK sessions with TSC journals settling on their own thread. The
+// thread uses no doctest macros (they are not thread-safe); the first failure ends it and is kept.
+struct ChannelLoad {
+  std::string channel_id;
+  std::vector<std::string> hashes;  // every acknowledged TSC's hash, in seq order
+  std::atomic<std::size_t> settled{0};
+  std::string error;
+};
+
+// Joins (the journals restore a recovering channel on the way), checks that tccd's head is this
+// party's, then settles until `more` TSCs were acknowledged and, while `backup_done` is given, at
+// least 4 more after it became true.
+void SettleLoad(const Trade& trade, const TccdProcess& tccd, const Json& claim,
+                const std::string& journals, ChannelLoad& load, std::size_t more,
+                const std::atomic<bool>* backup_done) {
+  auto join = [&](const std::shared_ptr<did::KeyPair>& key, const char* role) {
+    client::PartySessionOptions options = SessionOptions(trade, tccd, key);
+    options.channel_id = load.channel_id;
+    options.tsc_dir = journals + "/" + load.channel_id.substr(0, 16) + "-" + role;
+    return client::PartySession::Join(std::move(options));
+  };
+  auto provider = join(trade.provider, "provider");
+  if (!provider.ok()) return void(load.error = "provider join: " + provider.error().ToString());
+  auto consumer = join(trade.consumer, "consumer");
+  if (!consumer.ok()) return void(load.error = "consumer join: " + consumer.error().ToString());
+  for (const auto* session : {&**provider, &**consumer}) {
+    if (session->head().seq != load.hashes.size() ||
+        (!load.hashes.empty() && session->head().hash != load.hashes.back())) {
+      return void(load.error = "joined at seq " + std::to_string(session->head().seq) +
+                               ", the parties acknowledged " + std::to_string(load.hashes.size()));
+    }
+  }
+  const std::size_t target = load.hashes.size() + more;
+  std::optional<std::size_t> after_backup;
+  while (load.hashes.size() < target || (backup_done != nullptr && (!after_backup || load.hashes.size() < *after_backup + 4))) {
+    if (backup_done != nullptr && !after_backup && backup_done->load()) after_backup = load.hashes.size();
+    auto proposal = (*provider)->ProposeNext(claim);
+    if (!proposal.ok()) return void(load.error = "propose: " + proposal.error().ToString());
+    std::optional<Json> seen;
+    for (int i = 0; i < 300 && !seen; ++i) {
+      auto event = (*consumer)->Poll(std::chrono::milliseconds(100));
+      if (!event.ok()) return void(load.error = "poll: " + event.error().ToString());
+      if (*event && (*event)->kind == client::SessionEventKind::kProposal) seen = (*event)->body;
+    }
+    if (!seen) return void(load.error = "the consumer never saw the proposal");
+    auto joint = (*consumer)->Cosign(*seen);
+    if (!joint.ok()) return void(load.error = "cosign: " + joint.error().ToString());
+    auto tsc = (*consumer)->Submit(*joint);
+    if (!tsc.ok()) return void(load.error = "submit: " + tsc.error().ToString());
+    const std::uint64_t seq = (*consumer)->head().seq;
+    if (auto awaited = (*provider)->AwaitTsc(seq, std::chrono::seconds(60)); !awaited.ok()) {
+      return void(load.error = "provider's TSC: " + awaited.error().ToString());
+    }
+    auto hash = vc::CredentialHash(*tsc);
+    if (!hash.ok()) return void(load.error = "TSC hash: " + hash.error().ToString());
+    load.hashes.push_back(*hash);
+    load.settled = load.hashes.size();
+  }
+}
+
+// Runs SettleLoad for every channel at once; `midway` runs on this thread once every channel has
+// `midway_after` TSCs, while they go on settling.
+void SettleAll(const Trade& trade, const TccdProcess& tccd, const Json& claim,
+               const std::string& journals, std::vector<ChannelLoad>& loads, std::size_t more,
+               std::size_t midway_after = 0, const std::function<void()>& midway = {}) {
+  std::atomic<bool> backup_done{false};
+  std::vector<std::thread> threads;
+  for (ChannelLoad& load : loads) {
+    threads.emplace_back(SettleLoad, std::cref(trade), std::cref(tccd), std::cref(claim),
+                         std::cref(journals), std::ref(load), more, midway ? &backup_done : nullptr);
+  }
+  if (midway) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    auto reached = [&] {
+      return std::all_of(loads.begin(), loads.end(), [&](const ChannelLoad& load) {
+        return load.settled.load() >= midway_after || !load.error.empty();
+      });
+    };
+    while (!reached() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    midway();
+    backup_done = true;
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const ChannelLoad& load : loads) {
+    INFO("channel " << load.channel_id);
+    REQUIRE(load.error.empty());
+  }
+}
+
+void CheckServed(Trade& trade, const TccdProcess& tccd, const std::vector<ChannelLoad>& loads) {
+  for (const ChannelLoad& load : loads) {
+    trade.channel_id = load.channel_id;
+    INFO("channel " << load.channel_id);
+    CHECK(ServedHashes(trade, tccd) == load.hashes);
+  }
+}
+
+TEST_CASE("under load: a backup restored and a log that lost its tail, every channel comes back") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  std::vector<ChannelLoad> loads(3);
+  for (ChannelLoad& load : loads) {
+    trade.Record(dir.Sub("ledger"), 4);
+    load.channel_id = trade.channel_id;
+  }
+  const Json claim = ReadExampleJson("claims/gpu-hour.tsc-claim.json");
+  const std::string data = dir.Sub("data");
+  const std::string store = data + "/store";
+  const std::string admin_key = data + "/admin.key";
+  const std::string journals = dir.Sub("journals");
+  const std::string backup = dir.Sub("backup");
+
+  // Three channels settle; `tcc backup` copies the store while they go on.
+  {
+    TccdProcess tccd;
+    tccd.Start(LocalTccdArguments(dir, kTccdOptions));
+    SettleAll(trade, tccd, claim, journals, loads, 6, 6, [&] {
+      REQUIRE(RunCli("backup --data-dir " + data + " --tcc " + trade.tcc_did() + " --out " + backup) == 0);
+    });
+    REQUIRE(tccd.Stop() == 0);  // drains: what was settled is anchored
+  }
+  const Json manifest = Unwrap(Json::Parse(Unwrap(ReadFile(backup + "/manifest.json"), "manifest")), "manifest");
+  for (const Json& channel : *Unwrap(manifest.GetArray("channels"), "channels")) {
+    const std::string id(Unwrap(channel.GetString("channel"), "channel"));
+    const auto load = std::find_if(loads.begin(), loads.end(), [&](const ChannelLoad& l) { return l.channel_id == id; });
+    REQUIRE(load != loads.end());
+    // The copy is behind what the parties hold: 4 TSCs each came after the backup finished.
+    CHECK(Count(channel, "head_seq") + 4 <= load->hashes.size());
+  }
+
+  // The backup put in place: tccd finds its store behind its anchors, the parties' journals bring
+  // every channel back as they rejoin, and they settle on.
+  fs::rename(store, dir.Sub("store.newer"));
+  CopyDirectory(backup + "/store", store);
+  {
+    TccdProcess tccd;
+    tccd.Start(LocalTccdArguments(dir, kTccdOptions));
+    CHECK(Unwrap(ControlHealth(tccd, admin_key).GetString("status"), "status") == "recovering");
+    SettleAll(trade, tccd, claim, journals, loads, 6);
+    CHECK(Unwrap(ControlHealth(tccd, admin_key).GetString("status"), "status") == "ok");
+    CheckServed(trade, tccd, loads);
+    REQUIRE(tccd.Stop() == 0);
+  }
+
+  // The store's newest log loses two thirds: again the journals restore what it lost.
+  TruncateNewestLog(store, 1.0 / 3);
+  TccdProcess tccd;
+  tccd.Start(LocalTccdArguments(dir, kTccdOptions));
+  CHECK(Unwrap(ControlHealth(tccd, admin_key).GetString("status"), "status") == "recovering");
+  SettleAll(trade, tccd, claim, journals, loads, 2);
+  CHECK(Unwrap(ControlHealth(tccd, admin_key).GetString("status"), "status") == "ok");
+  CheckServed(trade, tccd, loads);
+  REQUIRE(tccd.Stop() == 0);
 }
 
 }  // namespace
