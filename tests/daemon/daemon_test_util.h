@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -318,18 +319,39 @@ T Unwrap(Result<T> result, const char* what) {
   return std::move(result).value();
 }
 
-// The Prometheus text of tccd's metrics endpoint ("ADDR:PORT"), fetched with curl (a dependency
-// of the suite).
-inline std::string ScrapeMetrics(const std::string& address) {
-  std::string command = "curl -sf --max-time 10 http://" + address + "/metrics";
+// What a shell command prints on its standard output; the command must exit 0.
+inline std::string CommandOutput(const std::string& command) {
   std::FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string text;
   char buffer[4096];
   std::size_t got;
   while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  INFO("command: " << command);
   REQUIRE(::pclose(pipe) == 0);
   return text;
+}
+
+#ifdef TCC_CLI_PATH
+// Runs the `tcc` CLI with `arguments` (shell words) and returns its exit status (-1: it did not
+// exit). With `output`, what it printed on stdout and stderr.
+inline int RunCli(const std::string& arguments, std::string* output = nullptr) {
+  TempDir out_dir;
+  const std::string out_file = out_dir.Sub("out.txt");
+  const int status = std::system(
+      (std::string(TCC_CLI_PATH) + " " + arguments + " >" + out_file + " 2>&1").c_str());
+  if (output != nullptr) {
+    auto text = ReadFile(out_file);
+    *output = text.ok() ? *text : "";
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
+
+// The Prometheus text of tccd's metrics endpoint ("ADDR:PORT"), fetched with curl (a dependency
+// of the suite).
+inline std::string ScrapeMetrics(const std::string& address) {
+  return CommandOutput("curl -sf --max-time 10 http://" + address + "/metrics");
 }
 
 // One series' value in a scrape, the series written as exposed (`tcc_store_writable`,

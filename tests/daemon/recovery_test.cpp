@@ -71,21 +71,8 @@ std::uint64_t Count(const Json& object, std::string_view name) {
 
 // The VC API's GET /healthz body (200 or 503), by curl.
 Json Healthz(const TccdProcess& tccd) {
-  const std::string command = "curl -s --max-time 10 http://" + tccd.vc_api() + "/healthz";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string text;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
-  REQUIRE(::pclose(pipe) == 0);
+  const std::string text = CommandOutput("curl -s --max-time 10 http://" + tccd.vc_api() + "/healthz");
   return Unwrap(Json::Parse(text), "healthz");
-}
-
-int RunCli(const std::string& arguments) {
-  const int status =
-      std::system((std::string(TCC_CLI_PATH) + " " + arguments + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Every TSC tccd serves for the channel, by channel.sync.

@@ -76,12 +76,6 @@ bool Mentions(const controller::StoreAuditReport& report, const std::string& fra
   return false;
 }
 
-int RunCli(const std::string& arguments) {
-  const int status =
-      std::system((std::string(TCC_CLI_PATH) + " " + arguments + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST_CASE("store audit: an intact store verifies; altered TSCs and a forked hash chain are found") {
   TempDir dir;
   Trade trade;

@@ -27,18 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int RunCli(const std::string& arguments, std::string* output = nullptr) {
-  TempDir out_dir;
-  const std::string out_file = out_dir.Sub("out.txt");
-  const int status = std::system(
-      (std::string(TCC_CLI_PATH) + " " + arguments + " >" + out_file + " 2>&1").c_str());
-  if (output != nullptr) {
-    auto text = ReadFile(out_file);
-    *output = text.ok() ? *text : "";
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 Json ReadJsonFile(const std::string& path) {
   return Unwrap(Json::Parse(Unwrap(ReadFile(path), path.c_str())), path.c_str());
 }
