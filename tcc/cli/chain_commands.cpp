@@ -14,6 +14,7 @@
 
 #include "command_line.h"
 #include "tcc/chain/evidence.h"
+#include "tcc/client/channel_client.h"
 #include "tcc/chain/factory.h"
 #include "tcc/chain/ledger_verifier.h"
 #include "tcc/common/bytes.h"
@@ -112,26 +113,42 @@ int RunLedgerVerify(std::span<const std::string> arguments) {
 
 int RunEvidenceVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
-  std::string chain_uri, tsc_file;
+  std::string chain_uri, tsc_file, closing_file, tcc_did;
   bool json = false;
   CommandLine command_line("evidence verify",
                            "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
                            "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
-                           "the bundle commits to that TSC (hash, channel, seq). Prints 'OK FILE ...' or\n"
+                           "the bundle commits to that TSC (hash, channel, seq). With --closing and --tcc,\n"
+                           "that the bundle is the closing leaf of that closing record (channel, last seq,\n"
+                           "the record's hash) and that the TCC signed the record. Prints 'OK FILE ...' or\n"
                            "'FAIL FILE: reason' per bundle. Exit codes: 0 all verify, 1 any fails, 2 usage,\n"
-                           "3 the chain or the TSC cannot be read.");
+                           "3 the chain, the TSC or the closing record cannot be read.");
   command_line.Option("chain", "URI", ChainHelp(false), &chain_uri)
       .Option("tsc", "FILE", "The TSC the bundle is for (one BUNDLE only).", &tsc_file)
+      .Option("closing", "FILE",
+              "The closing record the bundle is for (one BUNDLE only; needs --tcc).", &closing_file)
+      .Option("tcc", "DID", "The TCC's DID, which must have signed the --closing record.", &tcc_did)
       .Positionals("BUNDLE.json", "Evidence bundle files.", &files, 1, 0)
       .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   return RunCommand(command_line, "evidence verify", arguments, [&]() -> Status {
     std::optional<chain::EvidenceItem> expected;
+    if (!tsc_file.empty() && !closing_file.empty()) return UsageError("--tsc and --closing exclude each other");
     if (!tsc_file.empty()) {
       if (files.size() != 1) return Error(ErrorCode::kInvalidArgument, "with --tsc, exactly one BUNDLE is required");
       TCC_ASSIGN_OR_RETURN(Json tsc, ReadJson(tsc_file));
       auto item = vcapi::TscEvidenceItem(tsc);
       if (!item.ok()) return std::move(item).error().WithContext(tsc_file);
       expected = *item;
+    }
+    std::optional<Json> closing;
+    std::shared_ptr<did::Resolver> resolver;
+    if (!closing_file.empty()) {
+      if (files.size() != 1) return UsageError("with --closing, exactly one BUNDLE is required");
+      if (tcc_did.empty()) return UsageError("--closing needs --tcc, the DID that must have signed it");
+      TCC_ASSIGN_OR_RETURN(closing, ReadJson(closing_file));
+      resolver = CliResolver();
+    } else if (!tcc_did.empty()) {
+      return UsageError("--tcc is only for --closing");
     }
     std::shared_ptr<chain::ChainAdapter> adapter;
     if (!chain_uri.empty()) {
@@ -146,8 +163,15 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
                          expected->channel_id + " seq " + std::to_string(expected->seq) + " TSC " +
                          HexEncode(expected->tsc_hash) + ")");
       }
+      if (closing) {
+        Status record = client::VerifyClosingEvidence(*closing, bundle, tcc_did, *resolver);
+        if (!record.ok()) return record.error().WithContext(closing_file);
+      }
       TCC_RETURN_IF_ERROR(chain::VerifyEvidenceBundle(bundle));
-      std::string detail = "seq=" + std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
+      const bool closing_leaf = bundle.item.kind == chain::EvidenceKind::kClosing;
+      std::string detail = std::string(closing_leaf ? "closing record, last " : "") + "seq=" +
+                           std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
+      if (closing) detail += " signed by " + tcc_did;
       if (adapter == nullptr) return detail + " (offline)";
       TCC_ASSIGN_OR_RETURN(auto anchor, chain::VerifyEvidenceBundleOnChain(bundle, *adapter));
       return detail + " anchored at height " + std::to_string(anchor.receipt.height);

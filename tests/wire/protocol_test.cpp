@@ -370,6 +370,8 @@ TEST_CASE("protocol: member rules per type") {
       {Event("event.proposal", R"("proposal":{})"), invalid, "event.proposal: member 'from' is required"},
       {Request("reply", R"("tscs":{})"), invalid, "reply: member 'tscs' must be an array"},
       {Request("reply", R"("state":[])"), invalid, "reply: member 'state' must be an object"},
+      {Request("reply", R"("closing_evidence":[])"), invalid,
+       "reply: member 'closing_evidence' must be an object"},
       // unsigned integers and their ranges
       {OnChannel("channel.sync"), invalid, "channel.sync: member 'after' is required"},
       {OnChannel("channel.sync", R"("after":-1)"), invalid,

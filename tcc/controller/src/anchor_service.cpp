@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "tcc/common/bytes.h"
@@ -18,9 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kBatchCounter = "anchor.batch";
 
-// An item is identified by its place in its channel's hash chain; the TSC hash adds nothing.
-using ItemKey = std::pair<std::string, std::uint64_t>;
-ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq}; }
+// An item is identified by its place in its channel's hash chain and its kind (a channel's closing
+// leaf has the seq of its last TSC); the hash adds nothing.
+using ItemKey = std::tuple<std::string, std::uint64_t, chain::EvidenceKind>;
+ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq, item.kind}; }
 
 std::chrono::microseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);

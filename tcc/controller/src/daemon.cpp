@@ -1563,11 +1563,13 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       return;
     }
     closed->second.machine.CloseStored(item);
-    if (item) {
-      // Closing anchors the last TSC at once rather than at the next interval.
-      anchor_->Submit(*item);
-      anchor_->Flush();
+    // Closing anchors the last TSC at once rather than at the next interval, and a party's
+    // closing record in the same batch (its leaf is pending since PutClosingRecord).
+    if (item) anchor_->Submit(*item);
+    if (closed->second.closing_record) {
+      if (auto closing = ClosingEvidenceItem(*closed->second.closing_record); closing.ok()) anchor_->Submit(*closing);
     }
+    anchor_->Flush();
     metrics_->ChannelClosed();
     Log(LogLevel::kInfo, "channel closed",
         {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
@@ -1612,6 +1614,8 @@ void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles)
          {"height", first.receipt.height}, {"tx", first.receipt.tx}});
   }
   for (const auto& bundle : bundles) {
+    // A closing leaf is fetched with channel.rejections; it anchors no TSC.
+    if (bundle.item.kind != chain::EvidenceKind::kTsc) continue;
     auto channel = channels_.find(bundle.item.channel_id);
     if (channel == channels_.end()) continue;
     channel->second.anchored_seq = std::max(channel->second.anchored_seq, bundle.item.seq);
