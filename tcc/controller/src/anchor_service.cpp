@@ -75,6 +75,7 @@ class AnchorService::Impl {
 
   Status Start();
   void Submit(chain::EvidenceItem item);
+  void SubmitTogether(std::vector<chain::EvidenceItem> items);
   void Flush();
   void Stop(bool drain, std::chrono::milliseconds drain_timeout);
   AnchorStats stats() const;
@@ -226,6 +227,21 @@ void AnchorService::Impl::Submit(chain::EvidenceItem item) {
     wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
   }
   if (wake) cv_.NotifyAll();
+}
+
+void AnchorService::Impl::SubmitTogether(std::vector<chain::EvidenceItem> items) {
+  {
+    MutexLock lock(mutex_);
+    const auto now = Clock::now();
+    for (auto& item : items) {
+      const ItemKey key = KeyOf(item);
+      if (known_.contains(key) || recovered_keys_.contains(key)) continue;
+      EnqueueLocked(std::move(item), now);
+    }
+    // Under the same lock as the items: the thread cannot cut a batch between them.
+    flush_upto_ = next_number_ - 1;
+  }
+  cv_.NotifyAll();
 }
 
 void AnchorService::Impl::Flush() {
@@ -543,6 +559,9 @@ Status AnchorService::SetPolicyOptions(const AnchorPolicyOptions& options) {
 }
 void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }
 void AnchorService::Flush() { impl_->Flush(); }
+void AnchorService::SubmitTogether(std::vector<chain::EvidenceItem> items) {
+  impl_->SubmitTogether(std::move(items));
+}
 void AnchorService::Stop(bool drain, std::chrono::milliseconds drain_timeout) {
   impl_->Stop(drain, drain_timeout);
 }

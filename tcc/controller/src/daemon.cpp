@@ -1565,11 +1565,13 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
     closed->second.machine.CloseStored(item);
     // Closing anchors the last TSC at once rather than at the next interval, and a party's
     // closing record in the same batch (its leaf is pending since PutClosingRecord).
-    if (item) anchor_->Submit(*item);
+    std::vector<chain::EvidenceItem> final_items;
+    if (item) final_items.push_back(*item);
     if (closed->second.closing_record) {
-      if (auto closing = ClosingEvidenceItem(*closed->second.closing_record); closing.ok()) anchor_->Submit(*closing);
+      if (auto closing = ClosingEvidenceItem(*closed->second.closing_record); closing.ok())
+        final_items.push_back(std::move(closing).value());
     }
-    anchor_->Flush();
+    anchor_->SubmitTogether(std::move(final_items));
     metrics_->ChannelClosed();
     Log(LogLevel::kInfo, "channel closed",
         {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
