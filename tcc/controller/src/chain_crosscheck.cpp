@@ -48,7 +48,9 @@ class CrossChecker {
       }
       confirmed = seq;
     }
-    if (!contradiction) TCC_ASSIGN_OR_RETURN(contradiction, CheckClosing(channel));
+    if (!contradiction) {
+      TCC_ASSIGN_OR_RETURN(contradiction, CheckClosing(channel));
+    }
     result_.anchored_on_chain[channel.channel_id] = confirmed;
     if (contradiction) {
       result_.recovering.push_back(

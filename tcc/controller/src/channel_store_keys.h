@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "tcc/chain/evidence.h"
 #include "tcc/chain/types.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/json.h"

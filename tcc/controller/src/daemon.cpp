@@ -1571,7 +1571,7 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       if (auto closing = ClosingEvidenceItem(*closed->second.closing_record); closing.ok())
         final_items.push_back(std::move(closing).value());
     }
-    anchor_->SubmitTogether(std::move(final_items));
+    if (!final_items.empty()) anchor_->SubmitTogether(std::move(final_items));
     metrics_->ChannelClosed();
     Log(LogLevel::kInfo, "channel closed",
         {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
