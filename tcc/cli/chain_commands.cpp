@@ -14,9 +14,9 @@
 
 #include "command_line.h"
 #include "tcc/chain/evidence.h"
-#include "tcc/client/channel_client.h"
 #include "tcc/chain/factory.h"
 #include "tcc/chain/ledger_verifier.h"
+#include "tcc/client/channel_client.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/controller/chain_resolver.h"
@@ -115,14 +115,15 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
   std::string chain_uri, tsc_file, closing_file, tcc_did;
   bool json = false;
-  CommandLine command_line("evidence verify",
-                           "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
-                           "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
-                           "the bundle commits to that TSC (hash, channel, seq). With --closing and --tcc,\n"
-                           "that the bundle is the closing leaf of that closing record (channel, last seq,\n"
-                           "the record's hash) and that the TCC signed the record. Prints 'OK FILE ...' or\n"
-                           "'FAIL FILE: reason' per bundle. Exit codes: 0 all verify, 1 any fails, 2 usage,\n"
-                           "3 the chain, the TSC or the closing record cannot be read.");
+  CommandLine command_line(
+      "evidence verify",
+      "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
+      "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
+      "the bundle commits to that TSC (hash, channel, seq). With --closing and --tcc,\n"
+      "that the bundle is the closing leaf of that closing record (channel, last seq,\n"
+      "the record's hash) and that the TCC signed the record. Prints 'OK FILE ...' or\n"
+      "'FAIL FILE: reason' per bundle. Exit codes: 0 all verify, 1 any fails, 2 usage,\n"
+      "3 the chain, the TSC or the closing record cannot be read.");
   command_line.Option("chain", "URI", ChainHelp(false), &chain_uri)
       .Option("tsc", "FILE", "The TSC the bundle is for (one BUNDLE only).", &tsc_file)
       .Option("closing", "FILE",
@@ -132,7 +133,8 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
       .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   return RunCommand(command_line, "evidence verify", arguments, [&]() -> Status {
     std::optional<chain::EvidenceItem> expected;
-    if (!tsc_file.empty() && !closing_file.empty()) return UsageError("--tsc and --closing exclude each other");
+    if (!tsc_file.empty() && !closing_file.empty())
+      return UsageError("--tsc and --closing exclude each other");
     if (!tsc_file.empty()) {
       if (files.size() != 1) return Error(ErrorCode::kInvalidArgument, "with --tsc, exactly one BUNDLE is required");
       TCC_ASSIGN_OR_RETURN(Json tsc, ReadJson(tsc_file));
@@ -144,7 +146,8 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
     std::shared_ptr<did::Resolver> resolver;
     if (!closing_file.empty()) {
       if (files.size() != 1) return UsageError("with --closing, exactly one BUNDLE is required");
-      if (tcc_did.empty()) return UsageError("--closing needs --tcc, the DID that must have signed it");
+      if (tcc_did.empty())
+        return UsageError("--closing needs --tcc, the DID that must have signed it");
       TCC_ASSIGN_OR_RETURN(closing, ReadJson(closing_file));
       resolver = CliResolver();
     } else if (!tcc_did.empty()) {
@@ -169,8 +172,8 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
       }
       TCC_RETURN_IF_ERROR(chain::VerifyEvidenceBundle(bundle));
       const bool closing_leaf = bundle.item.kind == chain::EvidenceKind::kClosing;
-      std::string detail = std::string(closing_leaf ? "closing record, last " : "") + "seq=" +
-                           std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
+      std::string detail = std::string(closing_leaf ? "closing record, last " : "") +
+                           "seq=" + std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
       if (closing) detail += " signed by " + tcc_did;
       if (adapter == nullptr) return detail + " (offline)";
       TCC_ASSIGN_OR_RETURN(auto anchor, chain::VerifyEvidenceBundleOnChain(bundle, *adapter));

@@ -1,3 +1,5 @@
+#include "tcc/chain/evidence.h"
+
 #include <doctest/doctest.h>
 
 #include <random>
@@ -5,7 +7,6 @@
 
 #include "chain_test_util.h"
 #include "tcc/chain/codec.h"
-#include "tcc/chain/evidence.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/common/json.h"
 
@@ -84,7 +85,8 @@ TEST_CASE("closing bundles name their kind and hash, round-trip, and cannot pass
     auto parsed = EvidenceBundleFromJson(bad);
     REQUIRE_FALSE(parsed.ok());
     CHECK(parsed.error().code() == ErrorCode::kInvalidArgument);
-    CHECK_MESSAGE(parsed.error().message().find(words) != std::string::npos, parsed.error().ToString());
+    CHECK_MESSAGE(parsed.error().message().find(words) != std::string::npos,
+                  parsed.error().ToString());
   };
   Json unknown_kind = json;
   unknown_kind.Set("kind", "tsc");

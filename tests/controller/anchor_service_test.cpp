@@ -461,7 +461,9 @@ TEST_CASE("AnchorService: Flush anchors what is queued without waiting for the i
   CheckAllAnchored(items, collector, *store, *ledger);
 }
 
-TEST_CASE("AnchorService: a channel's last TSC and its closing leaf, submitted together, land in one batch") {
+TEST_CASE(
+    "AnchorService: a channel's last TSC and its closing leaf, submitted together, land in one "
+    "batch") {
   TempDir dir;
   auto ledger = OpenLedger(dir.Sub("ledger"));
   auto store = OpenStore(dir.Sub("store"));

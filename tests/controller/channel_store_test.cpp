@@ -892,8 +892,9 @@ Json ClosingRecordFor(const std::string& channel_id, std::uint64_t last_seq) {
   return Ok(wire::MakeClosingRecord(request, last_seq, HexHash("head"), tcc));
 }
 
-TEST_CASE("A closing record's leaf is pending with it, anchored beside the last TSC, and never "
-          "moves the anchored seq") {
+TEST_CASE(
+    "A closing record's leaf is pending with it, anchored beside the last TSC, and never "
+    "moves the anchored seq") {
   TempDir dir;
   const std::string path = dir.Sub("store");
   auto store = OpenStore(path);

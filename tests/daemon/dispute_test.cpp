@@ -275,7 +275,8 @@ TEST_CASE("dispute: the TIC's amend timeout lets the provider amend a bill left 
 
 // Asks `member` for the channel's dispute record until it carries the closing record's evidence
 // (the close flushes the anchor; generous deadline for a busy machine).
-client::DisputeRecord AwaitClosingEvidence(client::ChannelClient& member, const std::string& channel_id) {
+client::DisputeRecord AwaitClosingEvidence(client::ChannelClient& member,
+                                           const std::string& channel_id) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     client::DisputeRecord record = Unwrap(member.Disputes(channel_id), "disputes");
@@ -285,11 +286,12 @@ client::DisputeRecord AwaitClosingEvidence(client::ChannelClient& member, const 
 }
 
 // The closing record's bundle: a closing leaf of this record, in the batch that anchored the last
-// TSC, and the anchored seq stays the last TSC's (asked of `member`, when given). Then `tcc evidence verify --closing` offline
-// (and with --chain when `ledger` is given: tccd must be stopped, it holds the ledger), which
-// refuses a tampered record.
-void CheckClosingEvidence(client::ChannelClient* member, const Trade& trade, const std::string& tcc_did,
-                          const client::DisputeRecord& record, std::uint64_t last_seq,
+// TSC, and the anchored seq stays the last TSC's (asked of `member`, when given). Then `tcc
+// evidence verify --closing` offline (and with --chain when `ledger` is given: tccd must be
+// stopped, it holds the ledger), which refuses a tampered record.
+void CheckClosingEvidence(client::ChannelClient* member, const Trade& trade,
+                          const std::string& tcc_did, const client::DisputeRecord& record,
+                          std::uint64_t last_seq,
                           const std::optional<std::string>& ledger = std::nullopt) {
   REQUIRE(record.closing.has_value());
   REQUIRE(record.closing_evidence.has_value());
@@ -301,7 +303,8 @@ void CheckClosingEvidence(client::ChannelClient* member, const Trade& trade, con
   Unwrap(client::VerifyClosingEvidence(*record.closing, bundle, tcc_did, *trade.resolver),
          "verify closing evidence");
   if (member != nullptr) {
-    const client::EvidenceReply last = Unwrap(member->GetEvidence(trade.channel_id, last_seq), "evidence");
+    const client::EvidenceReply last =
+        Unwrap(member->GetEvidence(trade.channel_id, last_seq), "evidence");
     CHECK(last.bundle.item.kind == chain::EvidenceKind::kTsc);
     CHECK(last.bundle.batch_id == bundle.batch_id);
     CHECK(last.anchored_seq == last_seq);
@@ -382,7 +385,8 @@ void CloseWithReason(bool by_consumer) {
   // The closing record is anchored under its own leaf with the last TSC; the closer's session
   // fetches and verifies it.
   {
-    auto member = ConnectParty(tccd.listen(), tccd.did(), by_consumer ? trade.consumer : trade.provider);
+    auto member =
+        ConnectParty(tccd.listen(), tccd.did(), by_consumer ? trade.consumer : trade.provider);
     JoinWhenOpen(*member, trade.channel_id);
     const client::DisputeRecord before = AwaitClosingEvidence(*member, trade.channel_id);
     CheckClosingEvidence(member.get(), trade, tccd.did(), before, 1);
@@ -431,7 +435,8 @@ TEST_CASE("dispute: a closing record left unanchored by a crash is anchored afte
   const Json proposal = ProposeAndReceive(*d.provider, *d.consumer, Bill("0.38"));
   Unwrap(d.consumer->Submit(Unwrap(d.consumer->Cosign(proposal), "cosign")), "submit");
   REQUIRE(d.provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
-  const Json closing = Unwrap(d.consumer->Close({ReasonCode::kWrongAmount, "billed twice"}), "close");
+  const Json closing =
+      Unwrap(d.consumer->Close({ReasonCode::kWrongAmount, "billed twice"}), "close");
   // Killed at once: the batch of the last TSC and the closing record may or may not have landed.
   d.tccd.Kill();
   d.provider.reset();

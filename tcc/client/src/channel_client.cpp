@@ -140,7 +140,8 @@ Result<DisputeRecord> ChannelClient::Disputes(const std::string& channel_id,
   }
   if (const Json* evidence = answer.body.Find("closing_evidence"); evidence != nullptr) {
     auto bundle = chain::EvidenceBundleFromJson(*evidence);
-    if (!bundle.ok()) return std::move(bundle).error().WithContext("channel.rejections closing_evidence");
+    if (!bundle.ok())
+      return std::move(bundle).error().WithContext("channel.rejections closing_evidence");
     record.closing_evidence = std::move(bundle).value();
   }
   return record;

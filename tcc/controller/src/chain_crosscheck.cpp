@@ -67,18 +67,25 @@ class CrossChecker {
     TCC_ASSIGN_OR_RETURN(std::optional<chain::EvidenceBundle> bundle,
                          store_.GetClosingBundle(channel.channel_id));
     if (!bundle) return std::optional<std::string>();
-    TCC_ASSIGN_OR_RETURN(std::optional<std::string> text, store_.GetClosingRecord(channel.channel_id));
-    if (!text) return std::optional<std::string>("the closing leaf is anchored but the store holds no closing record");
+    TCC_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                         store_.GetClosingRecord(channel.channel_id));
+    if (!text)
+      return std::optional<std::string>(
+          "the closing leaf is anchored but the store holds no closing record");
     auto record = Json::Parse(*text);
-    if (!record.ok()) return std::optional<std::string>("the closing record does not parse: " + record.error().message());
+    if (!record.ok())
+      return std::optional<std::string>("the closing record does not parse: " +
+                                        record.error().message());
     auto item = ClosingEvidenceItem(*record);
     // A record a later close replaced (same channel, another head) keeps its anchored leaf; only a
     // bundle of the record held is compared.
-    if (!item.ok()) return std::optional<std::string>("the closing record: " + item.error().message());
+    if (!item.ok())
+      return std::optional<std::string>("the closing record: " + item.error().message());
     if (!(item->seq == bundle->item.seq)) return std::optional<std::string>();
     if (item->tsc_hash != bundle->item.tsc_hash) {
-      return std::optional<std::string>("the chain anchors closing record " + HexEncode(bundle->item.tsc_hash) +
-                                        ", the store holds " + HexEncode(item->tsc_hash));
+      return std::optional<std::string>("the chain anchors closing record " +
+                                        HexEncode(bundle->item.tsc_hash) + ", the store holds " +
+                                        HexEncode(item->tsc_hash));
     }
     TCC_ASSIGN_OR_RETURN(std::optional<std::string> problem, ConfirmOnChain(*bundle));
     if (problem) return std::optional<std::string>("the closing record: " + *problem);

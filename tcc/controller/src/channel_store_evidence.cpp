@@ -5,8 +5,8 @@
 #include <limits>
 #include <map>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "channel_store.h"
@@ -65,19 +65,19 @@ Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {
   // leaves one for a channel that did not close (or closed later at another head); only the
   // record of the close the channel's record holds is anchored.
   const std::string closing_prefix = KindPrefix(kPendingClosingKind);
-  TCC_RETURN_IF_ERROR(
-      Scan(handle.db(), closing_prefix, closing_prefix,
-           [&](std::string_view key, std::string_view value) -> Result<bool> {
-             TCC_ASSIGN_OR_RETURN(chain::EvidenceItem item, DecodePendingClosing(key, value));
-             const std::string channel_key = ChannelKey(item.channel_id);
-             TCC_ASSIGN_OR_RETURN(std::optional<std::string> channel, Get(handle.db(), channel_key));
-             if (!channel) return true;
-             TCC_ASSIGN_OR_RETURN(ChannelRecord record, DecodeChannel(channel_key, *channel));
-             if (record.state == ChannelState::kClosed && record.last_seq == item.seq) {
-               items.push_back(std::move(item));
-             }
-             return true;
-           }));
+  TCC_RETURN_IF_ERROR(Scan(
+      handle.db(), closing_prefix, closing_prefix,
+      [&](std::string_view key, std::string_view value) -> Result<bool> {
+        TCC_ASSIGN_OR_RETURN(chain::EvidenceItem item, DecodePendingClosing(key, value));
+        const std::string channel_key = ChannelKey(item.channel_id);
+        TCC_ASSIGN_OR_RETURN(std::optional<std::string> channel, Get(handle.db(), channel_key));
+        if (!channel) return true;
+        TCC_ASSIGN_OR_RETURN(ChannelRecord record, DecodeChannel(channel_key, *channel));
+        if (record.state == ChannelState::kClosed && record.last_seq == item.seq) {
+          items.push_back(std::move(item));
+        }
+        return true;
+      }));
   return items;
 }
 

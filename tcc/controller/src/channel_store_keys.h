@@ -170,12 +170,14 @@ inline std::string DescribeKey(std::string_view key) {
 
 // Where an item waits for a batch and where its bundle is kept, by kind.
 inline std::string PendingKey(const chain::EvidenceItem& item) {
-  return item.kind == chain::EvidenceKind::kClosing ? NameKey(kPendingClosingKind, item.channel_id)
-                                                    : SeqKey(kPendingKind, item.channel_id, item.seq);
+  return item.kind == chain::EvidenceKind::kClosing
+             ? NameKey(kPendingClosingKind, item.channel_id)
+             : SeqKey(kPendingKind, item.channel_id, item.seq);
 }
 inline std::string BundleKey(const chain::EvidenceItem& item) {
-  return item.kind == chain::EvidenceKind::kClosing ? NameKey(kClosingBundleKind, item.channel_id)
-                                                    : SeqKey(kBundleKind, item.channel_id, item.seq);
+  return item.kind == chain::EvidenceKind::kClosing
+             ? NameKey(kClosingBundleKind, item.channel_id)
+             : SeqKey(kBundleKind, item.channel_id, item.seq);
 }
 
 // The key of a consumer's rejection of a proposal: its seq key, then the proposal hash's bytes.

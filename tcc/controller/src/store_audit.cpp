@@ -188,7 +188,8 @@ class Auditor {
     if (!text.ok()) return Problem(channel.last_seq, text.error().message());
     if (!*text) return;
     auto record = Json::Parse(**text);
-    if (!record.ok()) return Problem(channel.last_seq, "the closing record: " + record.error().message());
+    if (!record.ok())
+      return Problem(channel.last_seq, "the closing record: " + record.error().message());
     const std::uint64_t before = channel_->problems;
     std::string tcc_did = options_.tcc_did;
     if (tcc_did.empty()) {
@@ -196,7 +197,8 @@ class Auditor {
       if (issuer != nullptr && issuer->is_string()) tcc_did = issuer->as_string();
     }
     auto item = ClosingEvidenceItem(*record);
-    if (!item.ok()) return Problem(channel.last_seq, "the closing record: " + item.error().message());
+    if (!item.ok())
+      return Problem(channel.last_seq, "the closing record: " + item.error().message());
     const std::uint64_t seq = item->seq;
     auto signed_by = wire::VerifyClosingRecord(*record, tcc_did, *options_.resolver);
     if (!signed_by.ok()) Problem(seq, "the closing record: " + signed_by.error().message());
@@ -215,7 +217,8 @@ class Auditor {
       if (!on_chain.ok()) verified = std::move(on_chain).error();
     }
     if (!verified.ok()) {
-      Problem(seq, "closing evidence bundle " + (*bundle)->batch_id + ": " + verified.error().message());
+      Problem(seq,
+              "closing evidence bundle " + (*bundle)->batch_id + ": " + verified.error().message());
     }
     if (channel_->problems == before) ++channel_->bundles_checked;
   }

@@ -87,7 +87,7 @@ constexpr std::array kReplyMembers{
     Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject),
     Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject),
     Uint("restored", false, 0),                 Optional("recovering", MemberKind::kBool),
-    Optional("backup", MemberKind::kObject),     Optional("closing_evidence", MemberKind::kObject)};
+    Optional("backup", MemberKind::kObject),    Optional("closing_evidence", MemberKind::kObject)};
 constexpr std::array kErrorMembers{Required("code", MemberKind::kIdentifier),
                                    Required("message", MemberKind::kText)};
 constexpr std::array kEventTscMembers{kChannel, Uint("seq", true, 0),

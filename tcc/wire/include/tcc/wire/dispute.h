@@ -91,8 +91,8 @@ Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& 
 
 // What the closing record's evidence leaf commits (chain/evidence.h, kind "closing"): the channel,
 // its last seq as the record names it, and the record's hash, SHA-256 of the JCS form of the
-// whole record (vc::CredentialDigest), the TCC's proof included, so any change to the signed record changes the leaf.
-// Reads the members without checking the proof (VerifyClosingRecord does that).
+// whole record (vc::CredentialDigest), the TCC's proof included, so any change to the signed record
+// changes the leaf. Reads the members without checking the proof (VerifyClosingRecord does that).
 struct ClosingSubject {
   std::string channel;
   std::uint64_t last_seq = 0;
