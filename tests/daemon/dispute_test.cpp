@@ -300,8 +300,9 @@ void CheckClosingEvidence(client::ChannelClient* member, const Trade& trade,
   CHECK(bundle.item.channel_id == trade.channel_id);
   CHECK(bundle.item.seq == last_seq);
   CHECK(HexEncode(bundle.item.tsc_hash) == Unwrap(vc::CredentialHash(*record.closing), "hash"));
-  Unwrap(client::VerifyClosingEvidence(*record.closing, bundle, tcc_did, *trade.resolver),
-         "verify closing evidence");
+  const Status verified =
+      client::VerifyClosingEvidence(*record.closing, bundle, tcc_did, *trade.resolver);
+  CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().ToString()));
   if (member != nullptr) {
     const client::EvidenceReply last =
         Unwrap(member->GetEvidence(trade.channel_id, last_seq), "evidence");
