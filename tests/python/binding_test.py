@@ -286,7 +286,7 @@ def closing_anchored():
 check("the closing record's own leaf is anchored and fetched with its bundle", wait_for(
     closing_anchored, step=lambda: time.sleep(0.1)) and closing_disputes["closing_evidence"]["kind"] == "closing"
     and closing_disputes["closing_evidence"]["seq"] == 4
-    and closing_disputes["closing_evidence"]["closingHash"] == tcc.credential_hash(closing))
+    and closing_disputes["closing_evidence"]["closingHash"] == tcc.credential_hash(closing).hex())
 
 kept = sorted(os.listdir(f"{work}/consumer-tscs/{args.channel}"))
 check(f"the consumer's journal keeps each TSC it applied ({kept})",
