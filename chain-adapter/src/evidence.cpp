@@ -39,7 +39,30 @@ Status CheckId(std::string_view id, std::string_view what) {
   return OkStatus();
 }
 
-Result<ChainReceipt> ReceiptFromJson(const Json& json) {
+Error Mismatch(std::string problem) {
+  return Error(ErrorCode::kVerificationFailed, "evidence bundle: " + std::move(problem));
+}
+
+}  // namespace
+
+Result<Hash256> EvidenceLeaf(const EvidenceItem& item) {
+  TCC_RETURN_IF_ERROR(ValidateId(item.channel_id, "channel id"));
+  ByteWriter out;
+  out.Raw(kEvidenceLeafTag).U8(0).Sized(item.channel_id).U64(item.seq).Raw(item.tsc_hash);
+  return Sha256(out.bytes());
+}
+
+Json ChainReceiptToJson(const ChainReceipt& receipt) {
+  Json json = Json::Object();
+  json.Set("adapter", receipt.adapter);
+  json.Set("height", receipt.height);
+  if (!receipt.tx.empty()) json.Set("tx", receipt.tx);
+  json.Set("blockHash", HexEncode(receipt.block_hash));
+  json.Set("timeMs", receipt.timestamp_ms);
+  return json;
+}
+
+Result<ChainReceipt> ChainReceiptFromJson(const Json& json) {
   StrictObject object(json, "evidence bundle receipt");
   TCC_RETURN_IF_ERROR(object.CheckIsObject());
   ChainReceipt receipt;
@@ -55,28 +78,9 @@ Result<ChainReceipt> ReceiptFromJson(const Json& json) {
   return receipt;
 }
 
-Error Mismatch(std::string problem) {
-  return Error(ErrorCode::kVerificationFailed, "evidence bundle: " + std::move(problem));
-}
-
-}  // namespace
-
-Result<Hash256> EvidenceLeaf(const EvidenceItem& item) {
-  TCC_RETURN_IF_ERROR(ValidateId(item.channel_id, "channel id"));
-  ByteWriter out;
-  out.Raw(kEvidenceLeafTag).U8(0).Sized(item.channel_id).U64(item.seq).Raw(item.tsc_hash);
-  return Sha256(out.bytes());
-}
-
 Json EvidenceBundleToJson(const EvidenceBundle& bundle) {
   Json path = Json::Array();
   for (const Hash256& hash : bundle.path) path.PushBack(HexEncode(hash));
-  Json receipt = Json::Object();
-  receipt.Set("adapter", bundle.receipt.adapter);
-  receipt.Set("height", bundle.receipt.height);
-  if (!bundle.receipt.tx.empty()) receipt.Set("tx", bundle.receipt.tx);
-  receipt.Set("blockHash", HexEncode(bundle.receipt.block_hash));
-  receipt.Set("timeMs", bundle.receipt.timestamp_ms);
   Json json = Json::Object();
   json.Set("format", kEvidenceBundleFormat);
   json.Set("channelId", bundle.item.channel_id);
@@ -88,7 +92,7 @@ Json EvidenceBundleToJson(const EvidenceBundle& bundle) {
   json.Set("path", std::move(path));
   json.Set("root", HexEncode(bundle.root));
   json.Set("batchId", bundle.batch_id);
-  json.Set("receipt", std::move(receipt));
+  json.Set("receipt", ChainReceiptToJson(bundle.receipt));
   return json;
 }
 
@@ -127,7 +131,7 @@ Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json) {
   TCC_ASSIGN_OR_RETURN(bundle.batch_id, object.String("batchId"));
   TCC_RETURN_IF_ERROR(CheckId(bundle.batch_id, "batch id"));
   TCC_ASSIGN_OR_RETURN(const Json* receipt, object.Member("receipt", Json::Type::kObject));
-  TCC_ASSIGN_OR_RETURN(bundle.receipt, ReceiptFromJson(*receipt));
+  TCC_ASSIGN_OR_RETURN(bundle.receipt, ChainReceiptFromJson(*receipt));
   TCC_RETURN_IF_ERROR(object.Finish());
   return bundle;
 }

@@ -24,6 +24,7 @@
 #include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
+#include "chain_service.h"
 #include "control_api.h"
 #include "dispute_handler.h"
 #include "in_flight.h"
@@ -261,6 +262,8 @@ class Daemon::Impl {
   void ControlBackup(const Requester& from, const wire::Message& message);
   // The refusal of a channel whose stored records cannot be read (store_check.h), if it is one.
   std::optional<Error> Refused(std::string_view channel_id) const;
+  // chain.read / chain.write (chain_service.h), from either socket.
+  void ChainRequest(const Requester& from, const wire::Message& message, ChainAccess access);
 
   DaemonConfig config_;
   // The global policy members set through control.policy, stored (control_api.h); loop thread.
@@ -314,6 +317,7 @@ class Daemon::Impl {
   std::string store_read_error_;
   std::map<std::string, std::string, std::less<>> refused_;
   bool backup_running_ = false;  // control.backup: one at a time
+  std::size_t control_chain_in_flight_ = 0;  // chain requests from the control socket on workers
 
   Mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
@@ -880,8 +884,10 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   }
   from.request_id = message->id;
   if (!wire::IsRequest(message->type) || message->type >= wire::MessageType::kControlOpen) {
-    const Error error(ErrorCode::kInvalidArgument,
-                      std::string(wire::MessageTypeName(message->type)) + " is not a party request");
+    const Error error = message->type == wire::MessageType::kChainWrite
+                            ? CheckChainRequest(*message, ChainAccess::kMember).error()
+                            : Error(ErrorCode::kInvalidArgument,
+                                    std::string(wire::MessageTypeName(message->type)) + " is not a party request");
     CountRejection(error);
     ReplyError(from, error);
     return;
@@ -891,7 +897,8 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // bounded share of the workers and of the memory their answers take.
   const bool large = message->type == wire::MessageType::kChannelSync ||
                      message->type == wire::MessageType::kEvidenceGet ||
-                     message->type == wire::MessageType::kChannelRejections;
+                     message->type == wire::MessageType::kChannelRejections ||
+                     message->type == wire::MessageType::kChainRead;
   if (large || message->type == wire::MessageType::kAuthBegin ||
       message->type == wire::MessageType::kAuthProve || message->type == wire::MessageType::kSettleReject ||
       message->type == wire::MessageType::kChannelClose) {
@@ -914,6 +921,9 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       return;
     case wire::MessageType::kAuthProve:
       AuthProve(current, from, *message);
+      return;
+    case wire::MessageType::kChainRead:
+      ChainRequest(from, *message, current.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
       return;
     default:
       break;
@@ -1711,6 +1721,9 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
     }
     case wire::MessageType::kControlBackup:
       return ControlBackup(from, *message);
+    case wire::MessageType::kChainRead:
+    case wire::MessageType::kChainWrite:
+      return ChainRequest(from, *message, ChainAccess::kAdmin);
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);
@@ -1969,6 +1982,33 @@ void Daemon::Impl::OnRecovered(const Requester& from, std::optional<Role> role, 
                            {"last_seq", channels_.find(channel_id)->second.machine.acknowledged().seq}});
                       answer(false);
                     }));
+}
+
+void Daemon::Impl::ChainRequest(const Requester& from, const wire::Message& message, ChainAccess access) {
+  Result<chain::ChainOp> op = CheckChainRequest(message, access);
+  if (op.ok() && draining_) op = Error(ErrorCode::kUnavailable, "tccd is shutting down");
+  // The control socket is one trusted client, but its chain calls hold workers settlements need.
+  if (op.ok() && from.control && control_chain_in_flight_ >= kMaxLargeRequestsInFlight) {
+    op = Error(ErrorCode::kResourceExhausted, "too many chain requests in flight; wait for their answers");
+  }
+  if (!op.ok()) {
+    CountRejection(op.error());
+    return ReplyError(from, op.error());
+  }
+  auto work = [this, from, op = *op, message]() -> Task {
+    ChainAnswer answer = ServeChain(*adapter_, op, message);
+    return [this, from, op, answer = std::move(answer)]() mutable {
+      if (from.control) --control_chain_in_flight_;
+      if (chain::IsChainWrite(op)) {
+        Log(answer.error.empty() ? LogLevel::kInfo : LogLevel::kWarning, "chain write",
+            {{"op", std::string(chain::ChainOpName(op))}, {"error", answer.error}});
+      }
+      Reply(from, std::move(answer.frame));
+    };
+  };
+  if (!from.control) return PeerAsync(from, /*large=*/true, std::move(work));
+  ++control_chain_in_flight_;
+  Async(std::move(work));
 }
 
 // ---------------------------------------------------------------------------------------------
