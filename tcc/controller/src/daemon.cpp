@@ -262,8 +262,6 @@ class Daemon::Impl {
   void ControlBackup(const Requester& from, const wire::Message& message);
   // The refusal of a channel whose stored records cannot be read (store_check.h), if it is one.
   std::optional<Error> Refused(std::string_view channel_id) const;
-  // chain.read / chain.write (chain_service.h), from either socket.
-  void ChainRequest(const Requester& from, const wire::Message& message, ChainAccess access);
 
   DaemonConfig config_;
   // The global policy members set through control.policy, stored (control_api.h); loop thread.
@@ -294,6 +292,9 @@ class Daemon::Impl {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<DisputeHost> dispute_host_;
+  class ChainHost;  // lends the chain service (chain_service.h) the daemon's loop and sockets
+  std::unique_ptr<ChainHost> chain_host_;
+  std::unique_ptr<ChainService> chain_service_;
   std::unique_ptr<DisputeHandler> disputes_;
 
   std::shared_ptr<wire::ZmqContext> zmq_;
@@ -317,7 +318,6 @@ class Daemon::Impl {
   std::string store_read_error_;
   std::map<std::string, std::string, std::less<>> refused_;
   bool backup_running_ = false;  // control.backup: one at a time
-  std::size_t control_chain_in_flight_ = 0;  // chain requests from the control socket on workers
 
   Mutex stop_mutex_;  // one Stop joins the threads; a concurrent one waits for it
   std::thread loop_thread_;
@@ -577,6 +577,8 @@ Status Daemon::Impl::Start() {
   dispute_host_ = std::make_unique<DisputeHost>(*this);
   disputes_ =
       std::make_unique<DisputeHandler>(*dispute_host_, *writer_, *store_, *resolver_, *metrics_);
+  chain_host_ = std::make_unique<ChainHost>(*this);
+  chain_service_ = std::make_unique<ChainService>(*chain_host_, adapter_);
   TCC_RETURN_IF_ERROR(BindSockets());
   TCC_RETURN_IF_ERROR(StartVcApi());
 
@@ -883,11 +885,12 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
     return;
   }
   from.request_id = message->id;
+  if (message->type == wire::MessageType::kChainWrite) {  // refused there, saying where it is served
+    return chain_service_->Handle(from, *message, ChainAccess::kMember);
+  }
   if (!wire::IsRequest(message->type) || message->type >= wire::MessageType::kControlOpen) {
-    const Error error = message->type == wire::MessageType::kChainWrite
-                            ? CheckChainRequest(*message, ChainAccess::kMember).error()
-                            : Error(ErrorCode::kInvalidArgument,
-                                    std::string(wire::MessageTypeName(message->type)) + " is not a party request");
+    const Error error(ErrorCode::kInvalidArgument,
+                      std::string(wire::MessageTypeName(message->type)) + " is not a party request");
     CountRejection(error);
     ReplyError(from, error);
     return;
@@ -923,7 +926,7 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       AuthProve(current, from, *message);
       return;
     case wire::MessageType::kChainRead:
-      ChainRequest(from, *message, current.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
+      chain_service_->Handle(from, *message, current.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
       return;
     default:
       break;
@@ -1446,6 +1449,23 @@ class Daemon::Impl::DisputeHost final : public DisputeHandler::Host {
   Impl& impl_;
 };
 
+// The daemon lends the chain service its loop, workers and sockets.
+class Daemon::Impl::ChainHost final : public ChainService::Host {
+ public:
+  explicit ChainHost(Impl& impl) : impl_(impl) {}
+  void Reply(const Requester& to, std::string frame) override { impl_.Reply(to, std::move(frame)); }
+  void ReplyError(const Requester& to, const Error& error) override { impl_.ReplyError(to, error); }
+  void CountRejection(const Error& error) override { impl_.CountRejection(error); }
+  void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {
+    impl_.PeerAsync(from, large, std::move(work));
+  }
+  void Async(std::function<Task()> work) override { impl_.Async(std::move(work)); }
+  bool Draining() const override { return impl_.draining_; }
+
+ private:
+  Impl& impl_;
+};
+
 void Daemon::Impl::ClosePerParty(const std::string& channel_id, Json request,
                                  const Requester& from) {
   ChannelRuntime& channel = channels_.find(channel_id)->second;
@@ -1723,7 +1743,7 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
       return ControlBackup(from, *message);
     case wire::MessageType::kChainRead:
     case wire::MessageType::kChainWrite:
-      return ChainRequest(from, *message, ChainAccess::kAdmin);
+      return chain_service_->Handle(from, *message, ChainAccess::kAdmin);
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);
@@ -1982,33 +2002,6 @@ void Daemon::Impl::OnRecovered(const Requester& from, std::optional<Role> role, 
                            {"last_seq", channels_.find(channel_id)->second.machine.acknowledged().seq}});
                       answer(false);
                     }));
-}
-
-void Daemon::Impl::ChainRequest(const Requester& from, const wire::Message& message, ChainAccess access) {
-  Result<chain::ChainOp> op = CheckChainRequest(message, access);
-  if (op.ok() && draining_) op = Error(ErrorCode::kUnavailable, "tccd is shutting down");
-  // The control socket is one trusted client, but its chain calls hold workers settlements need.
-  if (op.ok() && from.control && control_chain_in_flight_ >= kMaxLargeRequestsInFlight) {
-    op = Error(ErrorCode::kResourceExhausted, "too many chain requests in flight; wait for their answers");
-  }
-  if (!op.ok()) {
-    CountRejection(op.error());
-    return ReplyError(from, op.error());
-  }
-  auto work = [this, from, op = *op, message]() -> Task {
-    ChainAnswer answer = ServeChain(*adapter_, op, message);
-    return [this, from, op, answer = std::move(answer)]() mutable {
-      if (from.control) --control_chain_in_flight_;
-      if (chain::IsChainWrite(op)) {
-        Log(answer.error.empty() ? LogLevel::kInfo : LogLevel::kWarning, "chain write",
-            {{"op", std::string(chain::ChainOpName(op))}, {"error", answer.error}});
-      }
-      Reply(from, std::move(answer.frame));
-    };
-  };
-  if (!from.control) return PeerAsync(from, /*large=*/true, std::move(work));
-  ++control_chain_in_flight_;
-  Async(std::move(work));
 }
 
 // ---------------------------------------------------------------------------------------------
