@@ -1,8 +1,7 @@
 // Who gets into a channel, against a real tccd process: only members who pass DID challenge-
 // response. Unauthenticated, non-CURVE, wrong-server-key, non-member and impostor clients are
 // refused and read nothing; challenges are single use; auditors are read-only; the control socket
-// answers admin keys only; chain requests are
-// read and written by admins, read by members and refused to everyone else.
+// answers admin keys only; the chain tccd holds is read and written by admins, read by members.
 #include <doctest/doctest.h>
 
 #include "daemon_test_util.h"
