@@ -39,22 +39,6 @@ Status CheckId(std::string_view id, std::string_view what) {
   return OkStatus();
 }
 
-Result<ChainReceipt> ReceiptFromJson(const Json& json) {
-  StrictObject object(json, "evidence bundle receipt");
-  TCC_RETURN_IF_ERROR(object.CheckIsObject());
-  ChainReceipt receipt;
-  TCC_ASSIGN_OR_RETURN(receipt.adapter, object.String("adapter"));
-  TCC_ASSIGN_OR_RETURN(receipt.height, object.Integer("height"));
-  TCC_ASSIGN_OR_RETURN(const Json* tx, object.Member("tx", Json::Type::kString, false));
-  if (tx != nullptr) receipt.tx = tx->as_string();
-  TCC_ASSIGN_OR_RETURN(receipt.block_hash, object.Hash("blockHash"));
-  TCC_ASSIGN_OR_RETURN(receipt.timestamp_ms, object.Integer("timeMs"));
-  TCC_RETURN_IF_ERROR(object.Finish());
-  Status valid = ValidateReceipt(receipt);
-  if (!valid.ok()) return valid.error().WithContext("evidence bundle");
-  return receipt;
-}
-
 Error Mismatch(std::string problem) {
   return Error(ErrorCode::kVerificationFailed, "evidence bundle: " + std::move(problem));
 }
@@ -88,15 +72,35 @@ Result<Hash256> EvidenceLeaf(const EvidenceItem& item) {
   return Sha256(out.bytes());
 }
 
+Json ChainReceiptToJson(const ChainReceipt& receipt) {
+  Json json = Json::Object();
+  json.Set("adapter", receipt.adapter);
+  json.Set("height", receipt.height);
+  if (!receipt.tx.empty()) json.Set("tx", receipt.tx);
+  json.Set("blockHash", HexEncode(receipt.block_hash));
+  json.Set("timeMs", receipt.timestamp_ms);
+  return json;
+}
+
+Result<ChainReceipt> ChainReceiptFromJson(const Json& json) {
+  StrictObject object(json, "evidence bundle receipt");
+  TCC_RETURN_IF_ERROR(object.CheckIsObject());
+  ChainReceipt receipt;
+  TCC_ASSIGN_OR_RETURN(receipt.adapter, object.String("adapter"));
+  TCC_ASSIGN_OR_RETURN(receipt.height, object.Integer("height"));
+  TCC_ASSIGN_OR_RETURN(const Json* tx, object.Member("tx", Json::Type::kString, false));
+  if (tx != nullptr) receipt.tx = tx->as_string();
+  TCC_ASSIGN_OR_RETURN(receipt.block_hash, object.Hash("blockHash"));
+  TCC_ASSIGN_OR_RETURN(receipt.timestamp_ms, object.Integer("timeMs"));
+  TCC_RETURN_IF_ERROR(object.Finish());
+  Status valid = ValidateReceipt(receipt);
+  if (!valid.ok()) return valid.error().WithContext("evidence bundle");
+  return receipt;
+}
+
 Json EvidenceBundleToJson(const EvidenceBundle& bundle) {
   Json path = Json::Array();
   for (const Hash256& hash : bundle.path) path.PushBack(HexEncode(hash));
-  Json receipt = Json::Object();
-  receipt.Set("adapter", bundle.receipt.adapter);
-  receipt.Set("height", bundle.receipt.height);
-  if (!bundle.receipt.tx.empty()) receipt.Set("tx", bundle.receipt.tx);
-  receipt.Set("blockHash", HexEncode(bundle.receipt.block_hash));
-  receipt.Set("timeMs", bundle.receipt.timestamp_ms);
   Json json = Json::Object();
   json.Set("format", kEvidenceBundleFormat);
   // TSC bundles keep the shape they always had: no "kind" member.
@@ -110,7 +114,7 @@ Json EvidenceBundleToJson(const EvidenceBundle& bundle) {
   json.Set("path", std::move(path));
   json.Set("root", HexEncode(bundle.root));
   json.Set("batchId", bundle.batch_id);
-  json.Set("receipt", std::move(receipt));
+  json.Set("receipt", ChainReceiptToJson(bundle.receipt));
   return json;
 }
 
@@ -157,7 +161,7 @@ Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json) {
   TCC_ASSIGN_OR_RETURN(bundle.batch_id, object.String("batchId"));
   TCC_RETURN_IF_ERROR(CheckId(bundle.batch_id, "batch id"));
   TCC_ASSIGN_OR_RETURN(const Json* receipt, object.Member("receipt", Json::Type::kObject));
-  TCC_ASSIGN_OR_RETURN(bundle.receipt, ReceiptFromJson(*receipt));
+  TCC_ASSIGN_OR_RETURN(bundle.receipt, ChainReceiptFromJson(*receipt));
   TCC_RETURN_IF_ERROR(object.Finish());
   return bundle;
 }

@@ -2,7 +2,8 @@
 // tcc did register: the commands that talk to a chain through the adapter a --chain URI names.
 //
 // There is no default chain: every command that needs one requires --chain URI, so nothing is
-// written to a ledger the operator did not name. Inputs are read and checked before the chain is
+// written to a ledger the operator did not name. While tccd runs, its ledger is reached through it
+// (chain_open.h). Inputs are read and checked before the chain is
 // opened, so bad input changes nothing (and does not create a local: ledger).
 #include <algorithm>
 #include <charconv>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "chain_open.h"
 #include "command_line.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/factory.h"
@@ -28,25 +30,6 @@
 
 namespace tcc::cli {
 namespace {
-
-// Help text shared by every --chain option.
-std::string ChainHelp(bool required = true) {
-  std::string text = required ? "The chain to use (required; there is no default). Forms: "
-                              : "Also check against this chain (no default). Forms: ";
-  auto forms = chain::SupportedChainUris();
-  for (std::size_t i = 0; i < forms.size(); ++i) text += (i == 0 ? "" : ", ") + forms[i];
-  return text;
-}
-
-// Commands that only read must not turn a mistyped path into a new, empty ledger.
-enum class Access { kRead, kWrite };
-
-Result<std::shared_ptr<chain::ChainAdapter>> OpenChain(const std::string& uri, Access access) {
-  if (uri.empty()) return MissingOption("--chain URI");
-  auto adapter = chain::OpenChainAdapter(uri, {.create_if_missing = access == Access::kWrite});
-  if (!adapter.ok()) return std::move(adapter).error().WithContext("--chain " + uri);
-  return std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
-}
 
 std::string DescribeReceipt(const chain::ChainReceipt& receipt) {
   return "height " + std::to_string(receipt.height) + " tx " + receipt.tx;
@@ -155,7 +138,7 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
     }
     std::shared_ptr<chain::ChainAdapter> adapter;
     if (!chain_uri.empty()) {
-      TCC_ASSIGN_OR_RETURN(adapter, OpenChain(chain_uri, Access::kRead));
+      TCC_ASSIGN_OR_RETURN(adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
     }
     int exit_code = VerifyEach(files, [&](const Json& json) -> Result<std::string> {
       TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, chain::EvidenceBundleFromJson(json));
@@ -217,7 +200,7 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
       if (error) return Error(ErrorCode::kIo, "cannot create --out-dir " + out_dir + ": " + error.message());
     }
     TCC_ASSIGN_OR_RETURN(chain::EvidenceBatch batch, builder.Build(batch_id));
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     auto anchored = adapter->Anchor(batch.anchor());
     if (!anchored.ok()) return std::move(anchored).error().WithContext("anchor batch " + batch_id);
     std::cout << "anchored batch " << batch_id << ": " << batch.size() << " leaves, root " << HexEncode(batch.root())
@@ -255,7 +238,7 @@ int RunTemplateRegister(std::span<const std::string> arguments) {
       return Error(ErrorCode::kPermissionDenied, "the key's DID " + publisher + " is not the owner of " +
                                                      template_.id() + " (" + template_.owner() + ")");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(controller::TemplatePublication publication, registry.PublishWithReceipt(template_, publisher));
     const bool published = publication.outcome == vc::PublishOutcome::kPublished;
@@ -295,7 +278,7 @@ int RunTemplateList(std::span<const std::string> arguments) {
     } else if (!kind.empty()) {
       return Error(ErrorCode::kInvalidArgument, "--kind must be TIT or TST, not \"" + kind + "\"");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
     controller::ChainTemplateRegistry registry(adapter);
     Json out = Json::Array();
     while (true) {
@@ -345,7 +328,7 @@ int RunTicRecord(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(std::string content, vc::Canonicalize(tic));
     TCC_ASSIGN_OR_RETURN(std::string tic_id, vc::CredentialHash(tic));
 
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(vc::Template tit, registry.Get(tit_id, tit_version));
     auto resolver = controller::MakeChainResolver(adapter);
@@ -395,7 +378,7 @@ int RunDidRegister(std::span<const std::string> arguments) {
                      document_file + ": the key is not an authentication key of " + document.id);
       }
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     // The normalized form: what is stored always parses back to the same document.
     std::string bytes = document.ToJson().Serialize();
     auto registered = adapter->RegisterDid(document.id, AsBytes(bytes));
@@ -421,7 +404,7 @@ Result<vc::Template> ReadChainTemplate(const std::string& chain_uri, const std::
   if (!version.empty()) {
     TCC_ASSIGN_OR_RETURN(wanted, ParseVersion(version));
   }
-  TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
+  TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
   controller::ChainTemplateRegistry registry(adapter);
   TCC_ASSIGN_OR_RETURN(auto recorded, registry.Fetch(id, wanted));
   return std::move(recorded.value);

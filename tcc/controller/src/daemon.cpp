@@ -24,6 +24,7 @@
 #include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
+#include "chain_service.h"
 #include "control_api.h"
 #include "dispute_handler.h"
 #include "in_flight.h"
@@ -291,6 +292,9 @@ class Daemon::Impl {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<DisputeHost> dispute_host_;
+  class ChainHost;  // lends the chain service (chain_service.h) the daemon's loop and sockets
+  std::unique_ptr<ChainHost> chain_host_;
+  std::unique_ptr<ChainService> chain_service_;
   std::unique_ptr<DisputeHandler> disputes_;
 
   std::shared_ptr<wire::ZmqContext> zmq_;
@@ -573,6 +577,8 @@ Status Daemon::Impl::Start() {
   dispute_host_ = std::make_unique<DisputeHost>(*this);
   disputes_ =
       std::make_unique<DisputeHandler>(*dispute_host_, *writer_, *store_, *resolver_, *metrics_);
+  chain_host_ = std::make_unique<ChainHost>(*this);
+  chain_service_ = std::make_unique<ChainService>(*chain_host_, adapter_);
   TCC_RETURN_IF_ERROR(BindSockets());
   TCC_RETURN_IF_ERROR(StartVcApi());
 
@@ -879,6 +885,9 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
     return;
   }
   from.request_id = message->id;
+  if (message->type == wire::MessageType::kChainWrite) {  // refused there, saying where it is served
+    return chain_service_->Handle(from, *message, ChainAccess::kMember);
+  }
   if (!wire::IsRequest(message->type) || message->type >= wire::MessageType::kControlOpen) {
     const Error error(ErrorCode::kInvalidArgument,
                       std::string(wire::MessageTypeName(message->type)) + " is not a party request");
@@ -891,7 +900,8 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // bounded share of the workers and of the memory their answers take.
   const bool large = message->type == wire::MessageType::kChannelSync ||
                      message->type == wire::MessageType::kEvidenceGet ||
-                     message->type == wire::MessageType::kChannelRejections;
+                     message->type == wire::MessageType::kChannelRejections ||
+                     message->type == wire::MessageType::kChainRead;
   if (large || message->type == wire::MessageType::kAuthBegin ||
       message->type == wire::MessageType::kAuthProve || message->type == wire::MessageType::kSettleReject ||
       message->type == wire::MessageType::kChannelClose) {
@@ -914,6 +924,9 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       return;
     case wire::MessageType::kAuthProve:
       AuthProve(current, from, *message);
+      return;
+    case wire::MessageType::kChainRead:
+      chain_service_->Handle(from, *message, current.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
       return;
     default:
       break;
@@ -1436,6 +1449,23 @@ class Daemon::Impl::DisputeHost final : public DisputeHandler::Host {
   Impl& impl_;
 };
 
+// The daemon lends the chain service its loop, workers and sockets.
+class Daemon::Impl::ChainHost final : public ChainService::Host {
+ public:
+  explicit ChainHost(Impl& impl) : impl_(impl) {}
+  void Reply(const Requester& to, std::string frame) override { impl_.Reply(to, std::move(frame)); }
+  void ReplyError(const Requester& to, const Error& error) override { impl_.ReplyError(to, error); }
+  void CountRejection(const Error& error) override { impl_.CountRejection(error); }
+  void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {
+    impl_.PeerAsync(from, large, std::move(work));
+  }
+  void Async(std::function<Task()> work) override { impl_.Async(std::move(work)); }
+  bool Draining() const override { return impl_.draining_; }
+
+ private:
+  Impl& impl_;
+};
+
 void Daemon::Impl::ClosePerParty(const std::string& channel_id, Json request,
                                  const Requester& from) {
   ChannelRuntime& channel = channels_.find(channel_id)->second;
@@ -1717,6 +1747,9 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
     }
     case wire::MessageType::kControlBackup:
       return ControlBackup(from, *message);
+    case wire::MessageType::kChainRead:
+    case wire::MessageType::kChainWrite:
+      return chain_service_->Handle(from, *message, ChainAccess::kAdmin);
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);

@@ -70,6 +70,11 @@ struct EvidenceBundle {
   friend bool operator==(const EvidenceBundle&, const EvidenceBundle&) = default;
 };
 
+// A receipt's JSON form, as in a bundle: {adapter, height, [tx], blockHash, timeMs}; read strictly
+// and checked with ValidateReceipt (tccd's chain requests send receipts in the same form).
+Json ChainReceiptToJson(const ChainReceipt& receipt);
+Result<ChainReceipt> ChainReceiptFromJson(const Json& json);
+
 Json EvidenceBundleToJson(const EvidenceBundle& bundle);
 Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json);
 // Text forms: compact JSON out; in, any JSON text up to 1 MiB.
