@@ -1325,7 +1325,7 @@ void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
 
 void Daemon::Impl::ReportStoreHealth() {
   const ChannelStore::WriteHealth health = store_guard_->write_health();
-  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
+  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens, health.syncs);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
