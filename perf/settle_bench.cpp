@@ -4,9 +4,10 @@
 // channel/seq/prev and check them against the channel's head (the hash-chain check), validate the
 // claim against the TST, verify both parties' proofs (vc::VerifyJointClaim, DID documents through
 // a caching did:key resolver as in tccd), issue the TSC as canonical text with its hash and the
-// claim's (the replay key; vc::IssueCanonicalTsc, as tccd), and hand it to the daemon's own StoreWriter, which group-commits it to a real LevelDB
-// ChannelStore (synced) with the channel's new head and, every N, its evidence item. A claim counts
-// once durable. Each channel has one settlement in flight, as in tccd; workers serve many channels.
+// claim's (the replay key; vc::IssueCanonicalTsc, as tccd), and hand it to the daemon's own
+// StoreWriter, which group-commits it to a real LevelDB ChannelStore (synced) with the channel's
+// new head and, every N, its evidence item. A claim counts once durable. Each channel has one
+// settlement in flight, as in tccd; workers serve many channels.
 //
 // The claims of every channel are built before the timed part: the provider's and consumer's
 // proofs and the TCC's `created` time are fixed, so the TSC a run issues is byte-identical to the
@@ -238,7 +239,9 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             tcc::controller::TscRecord tsc;
             tsc.channel_id = record.channel_id;
             tsc.seq = link.seq;
-            auto issued = Must(tcc::vc::IssueCanonicalTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated), "issue");
+            auto issued = Must(
+                tcc::vc::IssueCanonicalTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated),
+                "issue");
             tsc.claim_hash = tcc::HexEncode(issued.SubjectDigest());
             tsc.tsc_hash = issued.digest;
             tsc.tsc = std::move(issued.text);

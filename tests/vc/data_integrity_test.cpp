@@ -63,11 +63,13 @@ TEST_CASE("signed vectors 01-07: every intermediate value and the signed bytes m
     // issuer is not its key's DID: IssueCredential refuses to issue that one.)
     if (IssuerId(unsigned_credential).value() == vector.GetString("did").value()) {
       auto issued = IssueCanonicalCredential(
-          unsigned_credential, key, {.created = options.created, .verification_method = options.verification_method});
+          unsigned_credential, key,
+          {.created = options.created, .verification_method = options.verification_method});
       REQUIRE_MESSAGE(issued.ok(), issued.error().ToString());
       CHECK(issued->text == ReadVector(dir + "signed.jcs"));
       CHECK(HexEncode(issued->digest) == vector.GetString("signedJcsSha256Hex").value());
-      CHECK(issued->SubjectDigest() == Sha256(MustCanonicalize(*unsigned_credential.Find("credentialSubject"))));
+      CHECK(issued->SubjectDigest() ==
+            Sha256(MustCanonicalize(*unsigned_credential.Find("credentialSubject"))));
     }
 
     // The published signed credential verifies as given.

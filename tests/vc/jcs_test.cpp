@@ -115,10 +115,13 @@ TEST_CASE("canonical form is idempotent and independent of input order") {
 
 TEST_CASE("a member inserted at its recorded place gives the canonical text of the whole object") {
   // The inserted member first, last, in the middle, alone, and among names that sort by UTF-16.
-  const char* const kObjects[] = {
-      R"({"b":1,"c":[2,{"z":3}]})",       R"({"a":1,"b":{"c":2}})",  R"({"a":1,"z":"x"})",
-      R"({})",                             R"({"\u00e9":1,"a":2})",    R"({"\ud83d\ude00":1,"\uff61":2})",
-      R"({"m":{},"proofs":[],"pro":null})"};
+  const char* const kObjects[] = {R"({"b":1,"c":[2,{"z":3}]})",
+                                  R"({"a":1,"b":{"c":2}})",
+                                  R"({"a":1,"z":"x"})",
+                                  R"({})",
+                                  R"({"\u00e9":1,"a":2})",
+                                  R"({"\ud83d\ude00":1,"\uff61":2})",
+                                  R"({"m":{},"proofs":[],"pro":null})"};
   const Json value = Json::Parse(R"({"k":[1,"\u00e9"],"a":true})").value();
   const std::string canonical_value = Canonicalize(value).value();
   for (const char* text : kObjects) {

@@ -123,12 +123,14 @@ Status CheckCredentialShape(const Json& credential) {
 namespace {
 
 // Fills the issuer, checks the shape, and returns the proof options of an issuance by `key`.
-Result<ProofOptions> PrepareIssue(Json& credential, const did::KeyPair& key, const IssueOptions& options) {
+Result<ProofOptions> PrepareIssue(Json& credential, const did::KeyPair& key,
+                                  const IssueOptions& options) {
   if (!credential.is_object()) return ShapeError("must be a JSON object");
   if (credential.Contains("proof")) {
     return Error(ErrorCode::kInvalidArgument, "credential already has a proof; issue an unsigned credential");
   }
-  if (!credential.Contains("issuer")) credential.Set("issuer", did::DidKeyFromPublicKey(key.public_key()));
+  if (!credential.Contains("issuer"))
+    credential.Set("issuer", did::DidKeyFromPublicKey(key.public_key()));
   TCC_RETURN_IF_ERROR(CheckCredentialShape(credential));
   TCC_ASSIGN_OR_RETURN(std::string issuer, IssuerId(credential));
   ProofOptions proof_options;
@@ -147,7 +149,8 @@ Result<ProofOptions> PrepareIssue(Json& credential, const did::KeyPair& key, con
 
 }  // namespace
 
-Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const IssueOptions& options) {
+Result<Json> IssueCredential(Json credential, const did::KeyPair& key,
+                             const IssueOptions& options) {
   TCC_ASSIGN_OR_RETURN(ProofOptions proof_options, PrepareIssue(credential, key, options));
   TCC_RETURN_IF_ERROR(AddProof(credential, key, proof_options));
   return credential;

@@ -196,7 +196,8 @@ Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const Pr
 
 Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_canonical,
                              const did::KeyPair& key, const ProofOptions& options) {
-  if (!document.is_object()) return Error(ErrorCode::kInvalidArgument, "only a JSON object can be signed");
+  if (!document.is_object())
+    return Error(ErrorCode::kInvalidArgument, "only a JSON object can be signed");
   if (options.verification_method.empty()) {
     return Error(ErrorCode::kInvalidArgument, "a proof needs a verificationMethod");
   }

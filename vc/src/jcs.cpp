@@ -148,7 +148,8 @@ void InsertCanonicalMember(std::string& out, CanonicalLayout& layout, std::strin
   inserted.append(canonical_value);
   if (!after_member && before_member) inserted.push_back(',');
   out.insert(at, inserted);
-  CanonicalLayout::Member added{name, at + value_offset, at + value_offset + canonical_value.size()};
+  CanonicalLayout::Member added{name, at + value_offset,
+                                at + value_offset + canonical_value.size()};
   auto position = layout.members.begin();
   for (auto member = layout.members.begin(); member != layout.members.end(); ++member) {
     if (member->begin > at) {

@@ -276,13 +276,15 @@ Result<Json> TscSkeleton(Json joint_claim, const Template& tst, const did::KeyPa
 
 }  // namespace
 
-Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key, const std::string& created) {
+Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key,
+                      const std::string& created) {
   TCC_ASSIGN_OR_RETURN(Json credential, TscSkeleton(std::move(joint_claim), tst, tcc_key, created));
   return IssueCredential(std::move(credential), tcc_key, {.created = created});
 }
 
 Result<CanonicalCredential> IssueCanonicalTsc(Json joint_claim, const Template& tst,
-                                              const did::KeyPair& tcc_key, const std::string& created) {
+                                              const did::KeyPair& tcc_key,
+                                              const std::string& created) {
   TCC_ASSIGN_OR_RETURN(Json credential, TscSkeleton(std::move(joint_claim), tst, tcc_key, created));
   return IssueCanonicalCredential(std::move(credential), tcc_key, {.created = created});
 }

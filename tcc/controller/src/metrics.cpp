@@ -332,9 +332,11 @@ class DaemonMetrics::Impl {
     store_write_failures_ = &counter("tcc_store_write_failures_total",
                                      "Store writes that failed, or were refused while the store waited to reopen.").Add({});
     store_reopens_ = &counter("tcc_store_reopens_total", "Store reopens after a failed write.").Add({});
-    store_syncs_ = &counter("tcc_store_syncs_total",
-                            "Synced store writes (one fsync of the store's log each): a group commit "
-                            "of settlements is one.").Add({});
+    store_syncs_ =
+        &counter("tcc_store_syncs_total",
+                 "Synced store writes (one fsync of the store's log each): a group commit "
+                 "of settlements is one.")
+             .Add({});
     store_readable_ = gauge("tcc_store_readable",
                             "1 when the start-up read check read every store record, 0 when a record could not be read.");
     store_readable_->Set(1);
@@ -541,8 +543,8 @@ void DaemonMetrics::StoreWrite(double seconds, std::uint64_t tscs) {
   impl_->store_written_->Increment(static_cast<double>(tscs));
 }
 
-void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens,
-                                   std::uint64_t syncs) {
+void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures,
+                                   std::uint64_t reopens, std::uint64_t syncs) {
   impl_->SetStoreHealth(writable, write_failures, reopens, syncs);
 }
 

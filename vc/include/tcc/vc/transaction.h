@@ -112,7 +112,8 @@ Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair&
 // IssueTsc as stored and sent: the TSC's canonical text and hash, and (SubjectDigest) the hash
 // of the joint claim's canonical form, computed from the same text.
 Result<CanonicalCredential> IssueCanonicalTsc(Json joint_claim, const Template& tst,
-                                              const did::KeyPair& tcc_key, const std::string& created = {});
+                                              const did::KeyPair& tcc_key,
+                                              const std::string& created = {});
 
 struct TscVerifyOptions {
   CredentialVerifyOptions credential;
