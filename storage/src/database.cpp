@@ -127,7 +127,10 @@ Status Database::Writer::Write(leveldb::WriteBatch& batch, std::string_view doin
   leveldb::WriteOptions options;
   options.sync = sync;
   leveldb::Status status = db_->Write(options, &batch);
-  if (status.ok()) return OkStatus();
+  if (status.ok()) {
+    if (sync) owner_->syncs_.fetch_add(1, std::memory_order_relaxed);
+    return OkStatus();
+  }
   owner_->Latch(status.ToString());
   ++owner_->write_failures_;
   return Error(status.IsIOError() ? ErrorCode::kIo : ErrorCode::kInternal,
@@ -155,6 +158,7 @@ Health Database::health() const {
   }
   health.write_failures = write_failures_.load();
   health.reopens = reopens_.load();
+  health.syncs = syncs_.load(std::memory_order_relaxed);
   return health;
 }
 

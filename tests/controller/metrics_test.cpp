@@ -108,6 +108,8 @@ TEST_CASE("every method moves its series by exactly what it was given") {
 
   metrics->StoreWrite(0.002, 10);
   metrics->StoreWrite(0.004, 6);
+  metrics->SetStoreHealth(true, 0, 0, 5);  // cumulative totals: the counter grows by the difference
+  metrics->SetStoreHealth(true, 0, 0, 7);
 
   metrics->SetUnanchored(12);
   metrics->AnchorBatch(20, 0.7);
@@ -153,6 +155,7 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   CHECK(Value(text, "tcc_store_write_seconds_bucket{le=\"0.0025\"}") == 1);
   CHECK(Value(text, "tcc_store_write_seconds_bucket{le=\"0.005\"}") == 2);
   CHECK(Value(text, "tcc_store_written_tscs_total") == 16);
+  CHECK(Value(text, "tcc_store_syncs_total") == 7);
 
   CHECK(Value(text, "tcc_unanchored_evidence") == 12);
   CHECK(Value(text, "tcc_anchor_batches_total") == 2);

@@ -1154,18 +1154,16 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
     TscRecord tsc;
     if (status.ok()) {
-      tsc.channel_id = channel_id;
-      tsc.seq = submission.link.seq;
-      tsc.claim_hash = ClaimHash(submission.claim, status);
-    }
-    if (status.ok()) {
-      auto issued = vc::IssueTsc(std::move(submission.claim), *tst, *key_);
-      Result<std::string> text = issued.ok() ? vc::Canonicalize(*issued) : Result<std::string>(issued.error());
-      if (text.ok()) {
-        tsc.tsc_hash = Sha256(AsBytes(*text));
-        tsc.tsc = std::move(text).value();
+      // The claim hash (replay key) hashes the claim's canonical text inside the TSC's.
+      auto issued = vc::IssueCanonicalTsc(std::move(submission.claim), *tst, *key_);
+      if (issued.ok()) {
+        tsc.channel_id = channel_id;
+        tsc.seq = submission.link.seq;
+        tsc.claim_hash = HexEncode(issued->SubjectDigest());
+        tsc.tsc_hash = issued->digest;
+        tsc.tsc = std::move(issued->text);
       } else {
-        status = text.error();
+        status = issued.error();
       }
     }
     return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc)]() mutable {
@@ -1338,7 +1336,7 @@ void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
 
 void Daemon::Impl::ReportStoreHealth() {
   const ChannelStore::WriteHealth health = store_guard_->write_health();
-  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
+  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens, health.syncs);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {

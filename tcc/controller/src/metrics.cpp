@@ -332,6 +332,11 @@ class DaemonMetrics::Impl {
     store_write_failures_ = &counter("tcc_store_write_failures_total",
                                      "Store writes that failed, or were refused while the store waited to reopen.").Add({});
     store_reopens_ = &counter("tcc_store_reopens_total", "Store reopens after a failed write.").Add({});
+    store_syncs_ =
+        &counter("tcc_store_syncs_total",
+                 "Synced store writes (one fsync of the store's log each): a group commit "
+                 "of settlements is one.")
+             .Add({});
     store_readable_ = gauge("tcc_store_readable",
                             "1 when the start-up read check read every store record, 0 when a record could not be read.");
     store_readable_->Set(1);
@@ -401,11 +406,13 @@ class DaemonMetrics::Impl {
     did_cache_misses_->Increment(Delta(misses, last_misses_));
   }
 
-  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens,
+                      std::uint64_t syncs) {
     MutexLock lock(totals_mutex_);
     store_writable_->Set(writable ? 1 : 0);
     store_write_failures_->Increment(Delta(write_failures, last_store_write_failures_));
     store_reopens_->Increment(Delta(reopens, last_store_reopens_));
+    store_syncs_->Increment(Delta(syncs, last_store_syncs_));
   }
 
   // The growth of a cumulative total since the last call (under totals_mutex_). A smaller total
@@ -452,6 +459,7 @@ class DaemonMetrics::Impl {
   prometheus::Gauge* store_writable_;
   prometheus::Counter* store_write_failures_;
   prometheus::Counter* store_reopens_;
+  prometheus::Counter* store_syncs_;
   prometheus::Gauge* store_readable_;
   prometheus::Gauge* channels_refused_;
   prometheus::Counter* backups_ok_;
@@ -459,6 +467,7 @@ class DaemonMetrics::Impl {
   prometheus::Gauge* backup_seconds_;
   std::uint64_t last_store_write_failures_ TCC_GUARDED_BY(totals_mutex_) = 0;
   std::uint64_t last_store_reopens_ TCC_GUARDED_BY(totals_mutex_) = 0;
+  std::uint64_t last_store_syncs_ TCC_GUARDED_BY(totals_mutex_) = 0;
   prometheus::Gauge* unanchored_;
   prometheus::Counter* anchor_batches_;
   AtomicHistogram* anchor_leaves_;
@@ -534,8 +543,9 @@ void DaemonMetrics::StoreWrite(double seconds, std::uint64_t tscs) {
   impl_->store_written_->Increment(static_cast<double>(tscs));
 }
 
-void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
-  impl_->SetStoreHealth(writable, write_failures, reopens);
+void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures,
+                                   std::uint64_t reopens, std::uint64_t syncs) {
+  impl_->SetStoreHealth(writable, write_failures, reopens, syncs);
 }
 
 void DaemonMetrics::SetStoreReadable(bool readable, std::int64_t refused_channels) {

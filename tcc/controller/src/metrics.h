@@ -64,8 +64,10 @@ class DaemonMetrics {
   // Store.
   void StoreWrite(double seconds, std::uint64_t tscs);  // one group commit
   // Whether settlements are accepted (0 while a failed store write is not yet recovered from), and
-  // the store's cumulative failed or refused writes and reopens (ChannelStore::write_health).
-  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens);
+  // the store's cumulative failed or refused writes, reopens and synced writes
+  // (ChannelStore::write_health).
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens,
+                      std::uint64_t syncs);
   // The start-up read check (store_check.h): whether every record read, and the channels refused
   // because theirs did not.
   void SetStoreReadable(bool readable, std::int64_t refused_channels);
