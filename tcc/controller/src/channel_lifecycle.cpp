@@ -205,4 +205,22 @@ void ChannelLifecycle::OnAnchored(const std::vector<chain::EvidenceBundle>& bund
   }
 }
 
+std::size_t ChannelLifecycle::AnchorHeads(ChannelStore& store) {
+  std::size_t queued = 0;
+  for (auto& [id, channel] : channels_) {
+    const std::optional<chain::EvidenceItem> item = channel.machine.FinalEvidence();
+    if (!item) continue;
+    ChannelRecord updated = channel.record();
+    updated.evidence_seq = item->seq;
+    if (Status added = store.AddPendingEvidence(*item, updated); !added.ok()) {
+      Log(LogLevel::kError, "final anchor", {{"channel", id}, {"error", added.error().ToString()}});
+      continue;
+    }
+    channel.machine.EvidenceQueued(item->seq);
+    parts_.anchor.Submit(*item);
+    ++queued;
+  }
+  return queued;
+}
+
 }  // namespace tcc::controller

@@ -17,6 +17,7 @@
 #include "anchor_service.h"
 #include "channel_opening.h"
 #include "channel_runtime.h"
+#include "channel_store.h"
 #include "loop_host.h"
 #include "metrics.h"
 #include "requester.h"
@@ -55,6 +56,10 @@ class ChannelLifecycle {
   void Close(ChannelRuntime& channel);
   // The anchor service confirmed `bundles` (posted to the loop).
   void OnAnchored(const std::vector<chain::EvidenceBundle>& bundles);
+  // At a drained stop, after the store writer stopped: each channel's latest TSC not yet queued as
+  // evidence is written to `store` and handed to the anchor service for its final batch, so
+  // nothing settled stays unanchored while tccd is down. Returns how many.
+  std::size_t AnchorHeads(ChannelStore& store);
 
  private:
   void OnPrepared(Result<PreparedChannel> prepared, const std::string& tic_id,

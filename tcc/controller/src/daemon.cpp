@@ -1,6 +1,5 @@
 #include "tcc/controller/daemon.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -26,6 +25,7 @@
 #include "in_flight.h"
 #include "loop_host.h"
 #include "metrics.h"
+#include "party_connections.h"
 #include "party_requests.h"
 #include "recovery_requests.h"
 #include "requester.h"
@@ -36,17 +36,16 @@
 #include "store_recovery.h"
 #include "store_writer.h"
 #include "tcc/chain/factory.h"
-#include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/common/thread_name.h"
 #include "tcc/common/thread_safety.h"
 #include "tcc/controller/chain_resolver.h"
 #include "tcc/controller/log.h"
-#include "tcc/did/did_key.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/wire/protocol.h"
 #include "tcc/wire/transport.h"
 #include "template_cache.h"
+#include "vc_api_start.h"
 #include "work_queue.h"
 
 // The daemon's wiring: it starts the parts (admission, channel table, settlement pipeline, channel
@@ -96,7 +95,6 @@ class Daemon::Impl final : private LoopHost {
   Status OpenChainAndStore();
   void MakeParts();
   Status BindSockets();
-  Status StartVcApi();
 
   // --- the loop (I/O thread) ---
   void RunLoop();
@@ -126,10 +124,6 @@ class Daemon::Impl final : private LoopHost {
   Connection* LiveConnection(const Requester& from) override;
   bool draining() const override { return draining_; }
 
-  // false when nothing was sent (the peer was disconnected or its queue is full).
-  bool SendParty(Connection& connection, std::string_view frame);
-  // Applies the socket monitor's events to the connection table.
-  void DrainMonitor();
   void OnForgetting(const Connection& connection);
   void UpdateGauges();
   control::HealthFacts HealthFacts();
@@ -165,18 +159,15 @@ class Daemon::Impl final : private LoopHost {
 
   std::shared_ptr<wire::ZmqContext> zmq_;
   std::optional<wire::ZmqSocket> zap_;
-  std::optional<wire::ZmqSocket> party_;
-  std::optional<wire::ZmqSocket> party_monitor_;  // accepts and disconnects on party_
   std::optional<wire::ZmqSocket> control_;
 
   // Loop-thread state.
   ChannelTable channels_;
-  std::unique_ptr<ConnectionTable> peers_;
+  std::unique_ptr<PartyConnections> parties_;  // the party socket, its monitor and peers
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
   std::map<std::string, std::uint64_t> rejected_;
-  std::uint64_t dropped_events_ = 0;
   // The start-up read check (store_check.h): the store-wide read error, and the channels refused
   // because their records cannot be read (id -> LevelDB's error). Set before the loop starts.
   std::string store_read_error_;
@@ -276,12 +267,11 @@ Status Daemon::Impl::BindSockets() {
   // Monitored before it is bound, so every accept is seen.
   TCC_ASSIGN_OR_RETURN(wire::ZmqSocket monitor, party.Monitor(kPartyMonitorEndpoint));
   TCC_RETURN_IF_ERROR(bind(party, config_.listen, listen_endpoint_));
-  party_monitor_.emplace(std::move(monitor));
-  party_.emplace(std::move(party));
   TCC_ASSIGN_OR_RETURN(wire::ZmqSocket control, make_server(kControlDomain));
   TCC_RETURN_IF_ERROR(bind(control, config_.control, control_endpoint_));
   control_.emplace(std::move(control));
-  peers_ = std::make_unique<ConnectionTable>(
+  parties_ = std::make_unique<PartyConnections>(
+      std::move(party), std::move(monitor),
       ConnectionLimits{
           .max_admitted = config_.limits.max_connections,
           .max_unauthenticated = config_.limits.max_unauthenticated_connections,
@@ -294,49 +284,6 @@ Status Daemon::Impl::BindSockets() {
       ConnectionTable::Hooks{
           .forgetting = [this](const Connection& connection) { OnForgetting(connection); },
           .disconnected = [this](std::string_view reason) { metrics_->PeerDisconnected(reason); }});
-  return OkStatus();
-}
-
-Status Daemon::Impl::StartVcApi() {
-  if (config_.vc_api.listen.empty()) return OkStatus();
-  // The TCC key signs settlements only: anything it signed over this endpoint would carry the
-  // TCC's authority (a second "TSC" for a settled seq, say). Issuing therefore needs a key of its
-  // own, and the TCC key is refused in that role even when configured on purpose.
-  std::optional<did::KeyPair> issuer_key;
-  const std::string& key_file = config_.vc_api_issuer_key_file;
-  if (!key_file.empty()) {
-    auto read = did::KeyPair::ReadFile(key_file);
-    if (!read.ok()) return std::move(read).error().WithContext("vc-api issuer key " + key_file);
-    if (read->public_key() == key_->public_key()) {
-      return Error(ErrorCode::kInvalidArgument,
-                   "vc-api issuer key " + key_file +
-                       " is the TCC's own key, which signs settlements only; create a separate "
-                       "issuer key (tcc key new --out FILE) for --vc-api-issuer-key");
-    }
-    issuer_key = std::move(read).value();
-  }
-  if (!config_.vc_api.token_file.empty() && !issuer_key) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "vc-api: issuing (--vc-api-token-file) needs an issuer key of its own "
-                 "(--vc-api-issuer-key FILE, config vc_api.issuer_key_file); the TCC key signs "
-                 "settlements only");
-  }
-  auto service = std::make_shared<const vcapi::CredentialService>(vcapi::CredentialService::Parts{
-      did::DidDocument::ForDidKey(key_->public_key()), std::move(issuer_key), resolver_,
-      [this](const std::string& id, std::uint32_t version) { return templates_->Get(id, version); },
-      adapter_,
-      std::make_shared<StoreEvidenceSource>(*store_, recovery_, 1000, store_read_error_)});
-  vcapi::ServerHooks hooks;
-  hooks.on_request = [this](std::string_view endpoint) { metrics_->VcApiRequest(endpoint); };
-  hooks.on_rejected = [this](std::string_view, ErrorCode code) {
-    metrics_->VcApiRejected(ErrorCodeName(code));
-  };
-  hooks.on_log = [](std::string_view message) {
-    Log(LogLevel::kWarning, "vc-api", {{"message", message}});
-  };
-  TCC_ASSIGN_OR_RETURN(vc_api_,
-                       vcapi::Server::Start(config_.vc_api, std::move(service), std::move(hooks)));
-  vc_api_address_ = vc_api_->bound_address();
   return OkStatus();
 }
 
@@ -401,7 +348,16 @@ Status Daemon::Impl::Start() {
   workers_ = std::make_unique<WorkerPool>(config_.workers, "tcc-worker");
   TCC_RETURN_IF_ERROR(BindSockets());
   MakeParts();
-  TCC_RETURN_IF_ERROR(StartVcApi());
+  TCC_ASSIGN_OR_RETURN(
+      vc_api_, StartVcApi(config_, VcApiParts{*key_, resolver_,
+                                              [this](const std::string& id, std::uint32_t version) {
+                                                return templates_->Get(id, version);
+                                              },
+                                              adapter_,
+                                              std::make_shared<StoreEvidenceSource>(
+                                                  *store_, recovery_, 1000, store_read_error_),
+                                              *metrics_}));
+  if (vc_api_) vc_api_address_ = vc_api_->bound_address();
 
   std::uint64_t settled = 0;
   for (const auto& [id, channel] : channels_) settled += channel.machine.acknowledged().seq;
@@ -453,9 +409,9 @@ Status Daemon::Impl::Wait() {
 void Daemon::Impl::RunLoop() {
   std::vector<wire::PollItem> items = {{&*zap_, -1},
                                        {nullptr, loop_.fd()},
-                                       {&*party_, -1},
+                                       {&parties_->socket(), -1},
                                        {&*control_, -1},
-                                       {&*party_monitor_, -1}};
+                                       {&parties_->monitor(), -1}};
   std::vector<bool> ready;
   next_sweep_ = Clock::now() + std::chrono::seconds(1);
   while (true) {
@@ -469,13 +425,13 @@ void Daemon::Impl::RunLoop() {
       break;
     }
     if (ready[0]) HandleZap();
-    if (ready[4]) DrainMonitor();
+    if (ready[4]) parties_->ApplyEvents();
     if (ready[1]) {
       for (auto& task : loop_.Drain()) task();
     }
     for (int socket_index : {2, 3}) {
       if (!ready[static_cast<std::size_t>(socket_index)]) continue;
-      wire::ZmqSocket& socket = socket_index == 2 ? *party_ : *control_;
+      wire::ZmqSocket& socket = socket_index == 2 ? parties_->socket() : *control_;
       for (std::size_t i = 0; i < kMaxReceivesPerWake; ++i) {
         auto frames = socket.Receive(true);
         if (!frames.ok()) break;
@@ -508,22 +464,8 @@ void Daemon::Impl::FinishDrain() {
   // Final anchors: each open channel's latest TSC, so nothing settled stays unanchored while the
   // daemon is down.
   std::size_t final_items = 0;
-  if (store_guard_->ok() && outstanding_.count() == 0) {
-    for (auto& [id, channel] : channels_) {
-      const std::optional<chain::EvidenceItem> item = channel.machine.FinalEvidence();
-      if (!item) continue;
-      ChannelRecord updated = channel.record();
-      updated.evidence_seq = item->seq;
-      if (Status added = store_->AddPendingEvidence(*item, updated); !added.ok()) {
-        Log(LogLevel::kError, "final anchor",
-            {{"channel", id}, {"error", added.error().ToString()}});
-        continue;
-      }
-      channel.machine.EvidenceQueued(item->seq);
-      anchor_->Submit(*item);
-      ++final_items;
-    }
-  }
+  if (store_guard_->ok() && outstanding_.count() == 0)
+    final_items = lifecycle_->AnchorHeads(*store_);
   if (anchor_) {
     anchor_->Flush();
     anchor_->Stop(true);
@@ -534,8 +476,7 @@ void Daemon::Impl::FinishDrain() {
           static_cast<std::uint64_t>(stats.queued_items + stats.in_flight_items)},
          {"issued", pipeline_->issued()}});
   }
-  party_.reset();
-  party_monitor_.reset();
+  parties_->Close();
   control_.reset();
   zap_.reset();
   MutexLock lock(state_mutex_);
@@ -565,14 +506,14 @@ StoreWriter::Done Daemon::Impl::OnLoop(std::function<void(const Status&)> done) 
 }
 
 void Daemon::Impl::PeerAsync(const Requester& from, bool large, std::function<Task()> work) {
-  if (Connection* connection = peers_->Find({from.routing_id, from.generation})) {
+  if (Connection* connection = parties_->table().Find({from.routing_id, from.generation})) {
     ++connection->requests_in_flight;
     if (large) ++connection->large_requests_in_flight;
   }
   Async([this, from, large, work = std::move(work)]() -> Task {
     Task done = work();
     return [this, from, large, done = std::move(done)] {
-      if (Connection* connection = peers_->Find({from.routing_id, from.generation})) {
+      if (Connection* connection = parties_->table().Find({from.routing_id, from.generation})) {
         --connection->requests_in_flight;
         if (large) --connection->large_requests_in_flight;
       }
@@ -600,56 +541,16 @@ void Daemon::Impl::Reply(const Requester& to, std::string frame) {
     (void)control_->Send(parts, true);
     return;
   }
-  DrainMonitor();
-  // The asker's connection may have gone, and its routing id may now be another peer's.
-  if (Connection* connection = peers_->Find({to.routing_id, to.generation}))
-    SendParty(*connection, frame);
+  parties_->Send(to, frame);
 }
 
 void Daemon::Impl::ReplyError(const Requester& to, const Error& error) {
   Reply(to, wire::EncodeError(to.request_id, error));
 }
 
-bool Daemon::Impl::SendParty(Connection& connection, std::string_view frame) {
-  // Over its share of unsent bytes the peer is disconnected instead (ConnectionTable).
-  if (!peers_->ReserveSend(connection, frame.size())) return false;
-  const std::string routing_id = connection.routing_id;
-  const std::string_view parts[] = {routing_id, frame};
-  Status sent = party_->Send(parts, true);
-  if (sent.ok()) return true;
-  if (sent.error().code() == ErrorCode::kNotFound) {
-    peers_->Forget(ConnectionTable::RefOf(connection));
-  } else {
-    ++dropped_events_;  // the peer's queue is full; it can catch up with channel.sync
-  }
-  return false;
-}
-
 std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view frame,
                                   std::optional<Role> only) {
-  DrainMonitor();
-  // Copy: a send may disconnect a peer, which edits the member set.
-  const std::vector<std::string> members(channel.members.begin(), channel.members.end());
-  std::size_t delivered = 0;
-  for (const auto& routing_id : members) {
-    Connection* connection = peers_->FindByRoutingId(routing_id);
-    if (connection == nullptr) continue;
-    auto role = connection->admitted.find(channel.record().channel_id);
-    // Members are admitted connections; the check guards against a stale member entry.
-    if (role == connection->admitted.end() || (only && role->second != *only)) continue;
-    if (SendParty(*connection, frame)) ++delivered;
-  }
-  return delivered;
-}
-
-void Daemon::Impl::DrainMonitor() {
-  while (auto event = party_monitor_->ReceiveEvent()) {
-    if (event->kind == wire::TransportEvent::Kind::kAccepted) {
-      peers_->OnAccepted(event->fd, Clock::now());
-    } else {
-      peers_->OnDisconnected(event->fd);
-    }
-  }
+  return parties_->Publish(channel, frame, only);
 }
 
 void Daemon::Impl::OnForgetting(const Connection& connection) {
@@ -665,9 +566,9 @@ void Daemon::Impl::UpdateGauges() {
     open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   metrics_->SetChannelsOpen(open);
   metrics_->SetChannelsRecovering(static_cast<std::int64_t>(recovery_->size()));
-  metrics_->SetConnections(static_cast<std::int64_t>(peers_->admitted_count()),
-                           static_cast<std::int64_t>(peers_->unauthenticated_count()));
-  metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(peers_->queued_bytes()));
+  metrics_->SetConnections(static_cast<std::int64_t>(parties_->table().admitted_count()),
+                           static_cast<std::int64_t>(parties_->table().unauthenticated_count()));
+  metrics_->SetPeerQueuedBytes(static_cast<std::int64_t>(parties_->table().queued_bytes()));
   metrics_->SetPipelineDepth(static_cast<std::int64_t>(outstanding_.count()));
   const did::CachingResolver::Stats cache = resolver_->stats();
   metrics_->SetDidCache(cache.hits, cache.misses);
@@ -686,8 +587,8 @@ void Daemon::Impl::UpdateGauges() {
 void Daemon::Impl::Sweep() {
   const auto now = Clock::now();
   next_sweep_ = now + std::chrono::seconds(1);
-  DrainMonitor();
-  peers_->Sweep(now);
+  parties_->ApplyEvents();
+  parties_->table().Sweep(now);
   store_recovery_->Sweep();
   UpdateGauges();
   admission_->Sweep();
@@ -721,8 +622,8 @@ void Daemon::Impl::MakeParts() {
       std::move(stored_policy_));
   party_requests_ = std::make_unique<PartyRequests>(
       host, channels_, *views_,
-      PartyRequests::Parts{*peers_, *admission_, *resolver_, *metrics_, *pipeline_, *reads_,
-                           *recoveries_, *disputes_, *recovery_, refused_,
+      PartyRequests::Parts{parties_->table(), *admission_, *resolver_, *metrics_, *pipeline_,
+                           *reads_, *recoveries_, *disputes_, *recovery_, refused_,
                            config_.limits.max_requests_in_flight_per_connection});
 }
 
@@ -733,10 +634,10 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // The parts a peer sent carry the metadata; a bare routing id cannot come from a DEALER.
   if (frames.size() < 2) return;
   // Its accept (and any disconnect before it) is reported before its messages: see them first.
-  DrainMonitor();
+  parties_->ApplyEvents();
   const wire::ReceivedFrame& body = frames[1];
   Connection* connection =
-      peers_->OnRequest(frames[0].data, body.source_fd, body.user_id, Clock::now());
+      parties_->table().OnRequest(frames[0].data, body.source_fd, body.user_id, Clock::now());
   if (connection == nullptr) return;  // its connection is being closed
   Requester from{false, frames[0].data, 0, Clock::now(), connection->generation};
   if (frames.size() != 2) {
@@ -770,10 +671,7 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
   control_service_->Handle(from, *message);
 }
 
-Connection* Daemon::Impl::LiveConnection(const Requester& from) {
-  DrainMonitor();
-  return peers_->Find({from.routing_id, from.generation});
-}
+Connection* Daemon::Impl::LiveConnection(const Requester& from) { return parties_->Live(from); }
 
 control::HealthFacts Daemon::Impl::HealthFacts() {
   control::HealthFacts facts;
@@ -783,12 +681,12 @@ control::HealthFacts Daemon::Impl::HealthFacts() {
   for (const auto& [id, channel] : channels_)
     facts.channels_open += channel.record().state == ChannelState::kOpen ? 1 : 0;
   facts.channels = channels_.size();
-  facts.connections = peers_->admitted_count();
-  facts.unauthenticated_connections = peers_->unauthenticated_count();
-  facts.peer_queued_bytes = peers_->queued_bytes();
+  facts.connections = parties_->table().admitted_count();
+  facts.unauthenticated_connections = parties_->table().unauthenticated_count();
+  facts.peer_queued_bytes = parties_->table().queued_bytes();
   facts.issued = pipeline_->issued();
   facts.replayed = pipeline_->replayed();
-  facts.dropped_events = dropped_events_;
+  facts.dropped_events = parties_->dropped_events();
   facts.rejected = rejected_;
   facts.auth_ok = admission_->admitted();
   facts.auth_failures = admission_->failures();
