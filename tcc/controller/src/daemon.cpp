@@ -202,7 +202,8 @@ class Daemon::Impl final : private LoopHost {
 // Set-up and shutdown
 
 Status Daemon::Impl::LoadKeys() {
-  TCC_ASSIGN_OR_RETURN(DaemonKeys keys, LoadDaemonKeys(config_));
+  TCC_ASSIGN_OR_RETURN(DaemonKeys keys,
+                       LoadDaemonKeys(config_.key_file, config_.admin_dids, config_.data_dir));
   did_ = std::move(keys.did);
   admin_key_file_ = std::move(keys.admin_key_file);
   curve_ = wire::CurveKeyPair::FromDidKey(keys.key);
@@ -349,14 +350,15 @@ Status Daemon::Impl::Start() {
   TCC_RETURN_IF_ERROR(BindSockets());
   MakeParts();
   TCC_ASSIGN_OR_RETURN(
-      vc_api_, StartVcApi(config_, VcApiParts{*key_, resolver_,
-                                              [this](const std::string& id, std::uint32_t version) {
-                                                return templates_->Get(id, version);
-                                              },
-                                              adapter_,
-                                              std::make_shared<StoreEvidenceSource>(
-                                                  *store_, recovery_, 1000, store_read_error_),
-                                              *metrics_}));
+      vc_api_, StartVcApi(config_.vc_api, config_.vc_api_issuer_key_file,
+                          VcApiParts{*key_, resolver_,
+                                     [this](const std::string& id, std::uint32_t version) {
+                                       return templates_->Get(id, version);
+                                     },
+                                     adapter_,
+                                     std::make_shared<StoreEvidenceSource>(*store_, recovery_, 1000,
+                                                                           store_read_error_),
+                                     *metrics_}));
   if (vc_api_) vc_api_address_ = vc_api_->bound_address();
 
   std::uint64_t settled = 0;

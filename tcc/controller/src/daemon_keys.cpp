@@ -29,16 +29,18 @@ Result<did::KeyPair> LoadOrCreateKey(const std::string& path, std::string_view w
 
 }  // namespace
 
-Result<DaemonKeys> LoadDaemonKeys(const DaemonConfig& config) {
+Result<DaemonKeys> LoadDaemonKeys(const std::string& key_file,
+                                  const std::vector<std::string>& admin_dids,
+                                  const std::string& data_dir) {
   bool created = false;
-  TCC_ASSIGN_OR_RETURN(did::KeyPair key, LoadOrCreateKey(config.key_file, "TCC key", created));
+  TCC_ASSIGN_OR_RETURN(did::KeyPair key, LoadOrCreateKey(key_file, "TCC key", created));
   std::string did = did::DidKeyFromPublicKey(key.public_key());
-  if (created) Log(LogLevel::kInfo, "created TCC key", {{"file", config.key_file}, {"did", did}});
+  if (created) Log(LogLevel::kInfo, "created TCC key", {{"file", key_file}, {"did", did}});
 
   std::string admin_key_file;
-  std::vector<std::string> admins = config.admin_dids;
+  std::vector<std::string> admins = admin_dids;
   if (admins.empty()) {
-    admin_key_file = config.data_dir + "/admin.key";
+    admin_key_file = data_dir + "/admin.key";
     TCC_ASSIGN_OR_RETURN(did::KeyPair admin, LoadOrCreateKey(admin_key_file, "admin key", created));
     if (created) Log(LogLevel::kInfo, "created admin key", {{"file", admin_key_file}});
     admins.push_back(did::DidKeyFromPublicKey(admin.public_key()));

@@ -8,9 +8,9 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "tcc/common/result.h"
-#include "tcc/controller/daemon.h"
 #include "tcc/did/key_pair.h"
 
 namespace tcc::controller {
@@ -22,6 +22,9 @@ struct DaemonKeys {
   std::set<std::string> admin_curve_keys;  // hex X25519 public keys of the admins
 };
 
-Result<DaemonKeys> LoadDaemonKeys(const DaemonConfig& config);
+// `key_file`: the TCC key; `admin_dids`: the admins, or none for the key in data_dir/admin.key.
+Result<DaemonKeys> LoadDaemonKeys(const std::string& key_file,
+                                  const std::vector<std::string>& admin_dids,
+                                  const std::string& data_dir);
 
 }  // namespace tcc::controller

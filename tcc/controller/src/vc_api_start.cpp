@@ -9,10 +9,12 @@
 
 namespace tcc::controller {
 
-Result<std::unique_ptr<vcapi::Server>> StartVcApi(const DaemonConfig& config, VcApiParts parts) {
-  if (config.vc_api.listen.empty()) return std::unique_ptr<vcapi::Server>();
+Result<std::unique_ptr<vcapi::Server>> StartVcApi(const vcapi::ServerOptions& options,
+                                                  const std::string& issuer_key_file,
+                                                  VcApiParts parts) {
+  if (options.listen.empty()) return std::unique_ptr<vcapi::Server>();
   std::optional<did::KeyPair> issuer_key;
-  const std::string& key_file = config.vc_api_issuer_key_file;
+  const std::string& key_file = issuer_key_file;
   if (!key_file.empty()) {
     auto read = did::KeyPair::ReadFile(key_file);
     if (!read.ok()) return std::move(read).error().WithContext("vc-api issuer key " + key_file);
@@ -24,7 +26,7 @@ Result<std::unique_ptr<vcapi::Server>> StartVcApi(const DaemonConfig& config, Vc
     }
     issuer_key = std::move(read).value();
   }
-  if (!config.vc_api.token_file.empty() && !issuer_key) {
+  if (!options.token_file.empty() && !issuer_key) {
     return Error(ErrorCode::kInvalidArgument,
                  "vc-api: issuing (--vc-api-token-file) needs an issuer key of its own "
                  "(--vc-api-issuer-key FILE, config vc_api.issuer_key_file); the TCC key signs "
@@ -43,7 +45,7 @@ Result<std::unique_ptr<vcapi::Server>> StartVcApi(const DaemonConfig& config, Vc
   hooks.on_log = [](std::string_view message) {
     Log(LogLevel::kWarning, "vc-api", {{"message", message}});
   };
-  return vcapi::Server::Start(config.vc_api, std::move(service), std::move(hooks));
+  return vcapi::Server::Start(options, std::move(service), std::move(hooks));
 }
 
 }  // namespace tcc::controller

@@ -9,11 +9,11 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "metrics.h"
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/common/result.h"
-#include "tcc/controller/daemon.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 #include "tcc/vcapi/credential_service.h"
@@ -30,7 +30,10 @@ struct VcApiParts {
   DaemonMetrics& metrics;
 };
 
-// nullptr when the VC-API is not configured (config.vc_api.listen empty).
-Result<std::unique_ptr<vcapi::Server>> StartVcApi(const DaemonConfig& config, VcApiParts parts);
+// nullptr when the VC-API is not configured (options.listen empty). `issuer_key_file`: the key
+// issued credentials are signed with; none: issuing is off (and a token file is refused).
+Result<std::unique_ptr<vcapi::Server>> StartVcApi(const vcapi::ServerOptions& options,
+                                                  const std::string& issuer_key_file,
+                                                  VcApiParts parts);
 
 }  // namespace tcc::controller
