@@ -10,12 +10,12 @@ Result<DidDocument> DidKeyResolver::Resolve(std::string_view did) {
 }
 
 void MethodRouter::Register(std::string method, std::shared_ptr<Resolver> resolver) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   routes_[std::move(method)] = std::move(resolver);
 }
 
 void MethodRouter::RegisterDefault(std::shared_ptr<Resolver> resolver) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   default_route_ = std::move(resolver);
 }
 
@@ -28,11 +28,12 @@ Result<DidDocument> MethodRouter::Resolve(std::string_view did) {
   method = method.substr(0, method.find(':'));
   std::shared_ptr<Resolver> resolver;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = routes_.find(method);
     resolver = it != routes_.end() ? it->second : default_route_;
     if (resolver == nullptr) {
-      return Error(ErrorCode::kNotFound, "no resolver for DID method \"" + std::string(method) + "\"");
+      return Error(ErrorCode::kNotFound,
+                   "no resolver for DID method \"" + std::string(method) + "\"");
     }
   }
   return resolver->Resolve(did);
@@ -45,7 +46,7 @@ CachingResolver::CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::m
 Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
   auto now = clock_();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = entries_.find(std::string(did));
     if (it != entries_.end() && it->second.expires > now) {
       ++stats_.hits;
@@ -55,7 +56,7 @@ Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
   }
   // Resolve outside the lock: the inner resolver may be slow (chain round trip).
   TCC_ASSIGN_OR_RETURN(DidDocument document, inner_->Resolve(did));
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (entries_.size() >= max_entries_) {
     // Bounded memory under a flood of distinct DIDs: drop expired entries, else everything.
     std::erase_if(entries_, [&](const auto& entry) { return entry.second.expires <= now; });
@@ -66,17 +67,17 @@ Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
 }
 
 void CachingResolver::Invalidate(std::string_view did) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   entries_.erase(std::string(did));
 }
 
 void CachingResolver::InvalidateAll() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   entries_.clear();
 }
 
 CachingResolver::Stats CachingResolver::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return stats_;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "chain/chain_test_util.h"
+#include "chain_watch.h"
 #include "controller/did_document_for.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/controller/chain_resolver.h"

@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "chain_watch.h"
 #include "controller/did_document_for.h"
 #include "daemon/daemon_test_util.h"
 #include "evm_test_util.h"

@@ -249,7 +249,7 @@ Status RecoveryBook::Load(ChannelStore& store) {
   }
   TCC_ASSIGN_OR_RETURN(Json parsed, Json::Parse(*value));
   TCC_ASSIGN_OR_RETURN(const JsonArray* channels, parsed.GetArray("recovering"));
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const Json& entry : *channels) {
     if (!entry.is_object())
       return Error(ErrorCode::kInvalidArgument, "stored recovery: not an object");
@@ -274,40 +274,40 @@ std::string RecoveryBook::Serialize() const {
 }
 
 bool RecoveryBook::Add(const RecoveringChannel& channel) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return channels_.emplace(channel.channel_id, channel).second;
 }
 
 bool RecoveryBook::Remove(const std::string& channel_id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   presented_.erase(channel_id);
   return channels_.erase(channel_id) > 0;
 }
 
 std::set<std::string> RecoveryBook::Presented(const std::string& channel_id,
                                               const std::string& role) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::set<std::string>& roles = presented_[channel_id];
   roles.insert(role);
   return roles;
 }
 
 std::optional<RecoveringChannel> RecoveryBook::Find(const std::string& channel_id) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto found = channels_.find(channel_id);
   if (found == channels_.end()) return std::nullopt;
   return found->second;
 }
 
 std::vector<RecoveringChannel> RecoveryBook::List() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<RecoveringChannel> list;
   for (const auto& [id, channel] : channels_) list.push_back(channel);
   return list;
 }
 
 std::size_t RecoveryBook::size() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return channels_.size();
 }
 

@@ -22,7 +22,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +31,7 @@
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 
 namespace tcc::controller {
 
@@ -62,9 +62,9 @@ inline constexpr std::uint64_t kMaxUnknownBatchProbes = 1u << 20;
 // without the check. Store read errors are returned too. Channels in `refused` (whose records the
 // start-up read check could not read, store_check.h) are left alone: they neither settle nor
 // recover until the store is restored.
-Result<CrossCheckResult> CrossCheckWithChain(ChannelStore& store, chain::ChainAdapter& chain,
-                                             const std::string& batch_id_prefix,
-                                             const std::set<std::string, std::less<>>& refused = {});
+Result<CrossCheckResult> CrossCheckWithChain(
+    ChannelStore& store, chain::ChainAdapter& chain, const std::string& batch_id_prefix,
+    const std::set<std::string, std::less<>>& refused = {});
 
 class RecoveryBook;
 
@@ -76,31 +76,32 @@ struct StartupCrossCheck {
   std::map<std::string, std::uint64_t> anchored_on_chain;  // as CrossCheckResult; empty unchecked
   std::uint64_t newly_recovering = 0;
 };
-Result<StartupCrossCheck> RunStartupCrossCheck(ChannelStore& store, chain::ChainAdapter& chain,
-                                               const std::string& batch_id_prefix,
-                                               RecoveryBook& book,
-                                               const std::set<std::string, std::less<>>& refused = {});
+Result<StartupCrossCheck> RunStartupCrossCheck(
+    ChannelStore& store, chain::ChainAdapter& chain, const std::string& batch_id_prefix,
+    RecoveryBook& book, const std::set<std::string, std::less<>>& refused = {});
 
 class RecoveryBook {
  public:
   // Reads the persisted set (empty when unset); kParse/kInvalidArgument for a damaged value.
-  Status Load(ChannelStore& store);
+  Status Load(ChannelStore& store) TCC_EXCLUDES(mutex_);
   // The JSON value to persist under kRecoveryValueName.
   std::string Serialize() const;
 
   // Adds (or keeps the first reason of) a channel; true when it was not recovering before.
-  bool Add(const RecoveringChannel& channel);
-  bool Remove(const std::string& channel_id);
+  bool Add(const RecoveringChannel& channel) TCC_EXCLUDES(mutex_);
+  bool Remove(const std::string& channel_id) TCC_EXCLUDES(mutex_);
   // A party (by role name) presented its TSCs; returns the roles that have so far.
-  std::set<std::string> Presented(const std::string& channel_id, const std::string& role);
-  std::optional<RecoveringChannel> Find(const std::string& channel_id) const;
-  std::vector<RecoveringChannel> List() const;
-  std::size_t size() const;
+  std::set<std::string> Presented(const std::string& channel_id, const std::string& role)
+      TCC_EXCLUDES(mutex_);
+  std::optional<RecoveringChannel> Find(const std::string& channel_id) const TCC_EXCLUDES(mutex_);
+  std::vector<RecoveringChannel> List() const TCC_EXCLUDES(mutex_);
+  std::size_t size() const TCC_EXCLUDES(mutex_);
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, RecoveringChannel, std::less<>> channels_;
-  std::map<std::string, std::set<std::string>> presented_;  // not persisted: asked again on restart
+  mutable Mutex mutex_;
+  std::map<std::string, RecoveringChannel, std::less<>> channels_ TCC_GUARDED_BY(mutex_);
+  // Not persisted: asked again on restart.
+  std::map<std::string, std::set<std::string>> presented_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::controller

@@ -19,9 +19,10 @@ Result<did::DidDocument> ChainDidResolver::Resolve(std::string_view did) {
   // The chain stores bytes; anyone who could write them is untrusted until they parse and name
   // the DID they are stored under.
   auto invalid = [&](std::string_view why) {
-    return Error(ErrorCode::kInvalidArgument, "chain record of " + std::string(did) + " (version " +
-                                                  std::to_string(recorded->value.version) +
-                                                  ") is not a valid DID document: " + std::string(why));
+    return Error(ErrorCode::kInvalidArgument,
+                 "chain record of " + std::string(did) + " (version " +
+                     std::to_string(recorded->value.version) +
+                     ") is not a valid DID document: " + std::string(why));
   };
   auto json = Json::Parse(AsChars(recorded->value.document));
   if (!json.ok()) return invalid(json.error().message());
@@ -31,51 +32,13 @@ Result<did::DidDocument> ChainDidResolver::Resolve(std::string_view did) {
   return std::move(document).value();
 }
 
-std::shared_ptr<did::CachingResolver> MakeChainResolver(std::shared_ptr<chain::ChainAdapter> adapter,
-                                                        const ChainResolverOptions& options) {
+std::shared_ptr<did::CachingResolver> MakeChainResolver(
+    std::shared_ptr<chain::ChainAdapter> adapter, const ChainResolverOptions& options) {
   auto router = std::make_shared<did::MethodRouter>();
   router->Register("key", std::make_shared<did::DidKeyResolver>());
   router->RegisterDefault(std::make_shared<ChainDidResolver>(std::move(adapter)));
-  return std::make_shared<did::CachingResolver>(std::move(router), options.ttl, options.max_entries);
-}
-
-ChainWatcher::ChainWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
-                           std::shared_ptr<did::CachingResolver> cache, std::string cursor,
-                           std::string tcc_did, TicHandler on_tic)
-    : adapter_(std::move(adapter)),
-      cache_(std::move(cache)),
-      tcc_did_(std::move(tcc_did)),
-      on_tic_(std::move(on_tic)),
-      cursor_(std::move(cursor)) {}
-
-Result<std::size_t> ChainWatcher::PollOnce(std::chrono::milliseconds wait) {
-  MutexLock lock(mutex_);
-  chain::EventQuery query;
-  query.cursor = cursor_;
-  query.filter.did_updated = true;
-  query.filter.tic_recorded = !tcc_did_.empty() && on_tic_;
-  if (query.filter.tic_recorded) query.filter.tcc_did = tcc_did_;
-  query.wait = wait;
-  auto page = adapter_->PollEvents(query);
-  if (!page.ok()) return std::move(page).error().WithContext("poll chain events");
-  std::size_t handled = 0;
-  for (const auto& event : page->events) {
-    if (event.kind == chain::ChainEventKind::kDidUpdated) {
-      cache_->Invalidate(event.subject);
-    } else if (query.filter.tic_recorded && event.tcc_did == tcc_did_) {
-      on_tic_(event.subject);
-    } else {
-      continue;
-    }
-    ++handled;
-  }
-  cursor_ = std::move(page->next_cursor);
-  return handled;
-}
-
-std::string ChainWatcher::cursor() const {
-  MutexLock lock(mutex_);
-  return cursor_;
+  return std::make_shared<did::CachingResolver>(std::move(router), options.ttl,
+                                                options.max_entries);
 }
 
 }  // namespace tcc::controller

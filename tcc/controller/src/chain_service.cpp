@@ -64,7 +64,7 @@ Result<chain::ChainOp> CheckChainRequest(const wire::Message& message, ChainAcce
 
 void ChainService::Handle(const Requester& from, const wire::Message& message, ChainAccess access) {
   Result<chain::ChainOp> op = CheckChainRequest(message, access);
-  if (op.ok() && host_.Draining()) op = Error(ErrorCode::kUnavailable, "tccd is shutting down");
+  if (op.ok() && host_.draining()) op = Error(ErrorCode::kUnavailable, "tccd is shutting down");
   if (op.ok() && from.control && control_in_flight_ >= kMaxControlChainRequests) {
     op = Error(ErrorCode::kResourceExhausted,
                "too many chain requests in flight; wait for their answers");

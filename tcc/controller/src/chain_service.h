@@ -9,7 +9,7 @@
 // connection's in-flight caps, on the control socket at most kMaxControlChainRequests at once.
 //
 // The service decides; the daemon owns the sockets, the workers and the loop and lends them
-// through Host. Lives on the daemon's loop thread: Handle and every Host call run there; the work
+// through LoopHost (loop_host.h). Lives on the daemon's loop thread: Handle and every Host call run there; the work
 // handed to a worker touches only the adapter, which is thread-safe. Shares the adapter.
 #pragma once
 
@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "loop_host.h"
 #include "requester.h"
 #include "tcc/chain/chain_adapter.h"
 #include "tcc/chain/chain_requests.h"
@@ -43,24 +44,8 @@ class ChainService {
   // Chain calls from the control socket on workers at once: they hold workers settlements need.
   static constexpr std::size_t kMaxControlChainRequests = 4;
 
-  // What the service needs of the daemon. Called on the loop thread only.
-  class Host {
-   public:
-    virtual ~Host() = default;
-    virtual void Reply(const Requester& to, std::string frame) = 0;
-    virtual void ReplyError(const Requester& to, const Error& error) = 0;
-    // Counts a refused request (by error code) in the daemon's health and metrics.
-    virtual void CountRejection(const Error& error) = 0;
-    // Runs `work` on a worker, counted against the requester's connection (a party's); the closure
-    // it returns runs back on the loop.
-    virtual void PeerAsync(const Requester& from, bool large, std::function<Task()> work) = 0;
-    // Runs `work` on a worker (the control socket's requests); likewise.
-    virtual void Async(std::function<Task()> work) = 0;
-    // True once tccd drains for shutdown.
-    virtual bool Draining() const = 0;
-  };
 
-  ChainService(Host& host, std::shared_ptr<chain::ChainAdapter> adapter)
+  ChainService(LoopHost& host, std::shared_ptr<chain::ChainAdapter> adapter)
       : host_(host), adapter_(std::move(adapter)) {}
 
   // A chain.read or chain.write from `from` with `access`: refused and counted here, or run on a
@@ -68,7 +53,7 @@ class ChainService {
   void Handle(const Requester& from, const wire::Message& message, ChainAccess access);
 
  private:
-  Host& host_;
+  LoopHost& host_;
   std::shared_ptr<chain::ChainAdapter> adapter_;
   std::size_t control_in_flight_ = 0;
 };

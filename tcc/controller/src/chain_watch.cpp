@@ -7,6 +7,45 @@
 
 namespace tcc::controller {
 
+ChainWatcher::ChainWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
+                           std::shared_ptr<did::CachingResolver> cache, std::string cursor,
+                           std::string tcc_did, TicHandler on_tic)
+    : adapter_(std::move(adapter)),
+      cache_(std::move(cache)),
+      tcc_did_(std::move(tcc_did)),
+      on_tic_(std::move(on_tic)),
+      cursor_(std::move(cursor)) {}
+
+Result<std::size_t> ChainWatcher::PollOnce(std::chrono::milliseconds wait) {
+  MutexLock lock(mutex_);
+  chain::EventQuery query;
+  query.cursor = cursor_;
+  query.filter.did_updated = true;
+  query.filter.tic_recorded = !tcc_did_.empty() && on_tic_;
+  if (query.filter.tic_recorded) query.filter.tcc_did = tcc_did_;
+  query.wait = wait;
+  auto page = adapter_->PollEvents(query);
+  if (!page.ok()) return std::move(page).error().WithContext("poll chain events");
+  std::size_t handled = 0;
+  for (const auto& event : page->events) {
+    if (event.kind == chain::ChainEventKind::kDidUpdated) {
+      cache_->Invalidate(event.subject);
+    } else if (query.filter.tic_recorded && event.tcc_did == tcc_did_) {
+      on_tic_(event.subject);
+    } else {
+      continue;
+    }
+    ++handled;
+  }
+  cursor_ = std::move(page->next_cursor);
+  return handled;
+}
+
+std::string ChainWatcher::cursor() const {
+  MutexLock lock(mutex_);
+  return cursor_;
+}
+
 ChainWatchThread::ChainWatchThread(std::shared_ptr<chain::ChainAdapter> adapter,
                                    std::shared_ptr<did::CachingResolver> resolver,
                                    ChannelStore& store, std::string tcc_did,

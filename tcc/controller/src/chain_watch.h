@@ -1,9 +1,14 @@
-// Internal: the daemon's chain watcher thread (with auto_open): follows the adapter's events with a
-// ChainWatcher (chain_resolver.h), which drops updated DIDs from the resolver cache and reports
-// each recorded TIC naming this TCC, and keeps the watcher's cursor in the channel store (value
-// "chain.cursor") so a restart resumes where it stopped. A cursor the store could not take is saved
-// again after the next poll; until then a restart only replays events, and opening a channel twice
-// is harmless. An adapter error is logged and the poll retried after 500 ms.
+// Internal: the daemon's chain watcher. ChainWatcher follows the adapter's events from a cursor the
+// caller may persist: it drops each updated DID from the resolver cache, so a document changed on
+// chain is re-read on its next use instead of after the TTL, and hands every recorded TIC that
+// names this TCC to a handler (tccd opens its channel); it serializes its own polls with a mutex,
+// and the handler runs on the polling thread.
+//
+// ChainWatchThread is the thread (with auto_open) that polls a ChainWatcher and keeps its cursor in
+// the channel store (value "chain.cursor") so a restart resumes where it stopped. A cursor the
+// store could not take is saved again after the next poll; until then a restart only replays
+// events, and opening a channel twice is harmless. An adapter error is logged and the poll retried
+// after 500 ms.
 //
 // Owned by the daemon; shares the adapter and the resolver, borrows the store. The TIC handler runs
 // on the watcher thread (the daemon posts it to its loop). RequestStop may be called from any
@@ -12,15 +17,48 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "tcc/chain/chain_adapter.h"
-#include "tcc/controller/chain_resolver.h"
 #include "channel_store.h"
+#include "tcc/chain/chain_adapter.h"
+#include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
+#include "tcc/did/resolver.h"
 
 namespace tcc::controller {
+
+class ChainWatcher {
+ public:
+  // Called with the id of each recorded TIC naming `tcc_did`.
+  using TicHandler = std::function<void(const std::string& tic_id)>;
+
+  // `cursor` is where to resume (a value of cursor() saved earlier); empty starts at the first
+  // block, which only costs spurious invalidations and repeated (idempotent) channel opens.
+  // Without a tcc_did (or handler) TIC events are not followed.
+  ChainWatcher(std::shared_ptr<chain::ChainAdapter> adapter,
+               std::shared_ptr<did::CachingResolver> cache, std::string cursor = {},
+               std::string tcc_did = {}, TicHandler on_tic = {});
+
+  // Reads one page of events after the cursor (waiting up to `wait` for a new block when there is
+  // none), handles each and advances the cursor. Returns the number of events handled; on an
+  // adapter error the cursor stays where it was, so the next poll retries the same events.
+  Result<std::size_t> PollOnce(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+
+  // The position after the last handled event, for the daemon to persist.
+  std::string cursor() const;
+
+ private:
+  std::shared_ptr<chain::ChainAdapter> adapter_;
+  std::shared_ptr<did::CachingResolver> cache_;
+  std::string tcc_did_;
+  TicHandler on_tic_;
+  mutable Mutex mutex_;
+  std::string cursor_ TCC_GUARDED_BY(mutex_);
+};
 
 class ChainWatchThread {
  public:

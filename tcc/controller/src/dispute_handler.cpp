@@ -13,12 +13,6 @@ namespace {
 // A dispute history answer stays well under the client's frame limit (as channel.sync's).
 constexpr std::size_t kMaxRejectionsReplyBytes = wire::kMaxFrameBytes / 2;
 
-std::uint64_t UnixMillis() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 }  // namespace
 
 void DisputeHandler::Refuse(const Requester& from, const Error& error) {

@@ -15,6 +15,13 @@ namespace tcc::controller {
 
 using Clock = std::chrono::steady_clock;
 
+// Wall-clock Unix milliseconds (challenge expiry, opened/closed times, dispute deadlines).
+inline std::uint64_t UnixMillis() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 // For a party, the very connection the request came over (an answer for a peer that has gone is
 // dropped); for the control socket, the admin's routing id.
 struct Requester {

@@ -16,3 +16,15 @@ StoreReadCheck CheckStoreReadable(ChannelStore& store, const std::vector<Channel
 }
 
 }  // namespace tcc::controller
+
+namespace tcc::controller {
+
+std::optional<Error> Refusal(const RefusedChannels& refused, std::string_view channel_id) {
+  auto found = refused.find(channel_id);
+  if (found == refused.end()) return std::nullopt;
+  return Error(ErrorCode::kUnavailable, "channel " + found->first +
+                                            " is refused: its stored records cannot be read (" +
+                                            found->second + "); restore the store from a backup");
+}
+
+}  // namespace tcc::controller

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "channel.h"
@@ -27,5 +29,11 @@ struct StoreReadCheck {
 };
 
 StoreReadCheck CheckStoreReadable(ChannelStore& store, const std::vector<ChannelRecord>& channels);
+
+// The channels the check refused: id -> LevelDB's error for its records.
+using RefusedChannels = std::map<std::string, std::string, std::less<>>;
+
+// The refusal of `channel_id` (kUnavailable) if its stored records cannot be read.
+std::optional<Error> Refusal(const RefusedChannels& refused, std::string_view channel_id);
 
 }  // namespace tcc::controller

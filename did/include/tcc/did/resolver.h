@@ -11,12 +11,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/did/document.h"
 
 namespace tcc::did {
@@ -44,9 +44,9 @@ class MethodRouter final : public Resolver {
   Result<DidDocument> Resolve(std::string_view did) override;
 
  private:
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<Resolver>, std::less<>> routes_;
-  std::shared_ptr<Resolver> default_route_;
+  Mutex mutex_;
+  std::map<std::string, std::shared_ptr<Resolver>, std::less<>> routes_ TCC_GUARDED_BY(mutex_);
+  std::shared_ptr<Resolver> default_route_ TCC_GUARDED_BY(mutex_);
 };
 
 class CachingResolver final : public Resolver {
@@ -55,15 +55,15 @@ class CachingResolver final : public Resolver {
 
   CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::milliseconds ttl,
                   std::size_t max_entries = 100000, Clock clock = std::chrono::steady_clock::now);
-  Result<DidDocument> Resolve(std::string_view did) override;
-  void Invalidate(std::string_view did);
-  void InvalidateAll();
+  Result<DidDocument> Resolve(std::string_view did) override TCC_EXCLUDES(mutex_);
+  void Invalidate(std::string_view did) TCC_EXCLUDES(mutex_);
+  void InvalidateAll() TCC_EXCLUDES(mutex_);
 
   struct Stats {
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
   };
-  Stats stats() const;
+  Stats stats() const TCC_EXCLUDES(mutex_);
 
  private:
   struct Entry {
@@ -74,9 +74,9 @@ class CachingResolver final : public Resolver {
   std::chrono::milliseconds ttl_;
   std::size_t max_entries_;
   Clock clock_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
-  Stats stats_;
+  mutable Mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_ TCC_GUARDED_BY(mutex_);
+  Stats stats_ TCC_GUARDED_BY(mutex_);
 };
 
 }  // namespace tcc::did
