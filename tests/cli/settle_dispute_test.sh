@@ -21,26 +21,8 @@ cleanup() {
   [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
-failures=0
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    echo "ok   $name"
-  else
-    echo "FAIL $name"
-    failures=$((failures + 1))
-  fi
-}
-# Waits up to 60 s for a file to contain a line matching a pattern.
-await_line() {
-  for _ in $(seq 1 600); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "--- $1:" && cat "$1"
-  return 1
-}
+# shellcheck source=checks.sh
+source "$root/tests/cli/checks.sh"
 # shellcheck source=../../scripts/lib/trade.sh
 source "$root/scripts/lib/trade.sh"
 
