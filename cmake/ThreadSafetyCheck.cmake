@@ -4,7 +4,7 @@
 # code is generated and the whole pass costs about a tenth of compiling them. CI runs it in the
 # clang build of scripts/fuzz.sh, which otherwise compiles only what the fuzzers link.
 # Included from the root CMakeLists.txt after every module is defined.
-set(tcc_thread_safety_modules did controller vcapi client wire chain chain_factory chain_ledger chain_evm)
+set(tcc_thread_safety_modules storage did controller vcapi client wire chain chain_factory chain_ledger chain_evm)
 add_custom_target(tcc_thread_safety)
 foreach(module IN LISTS tcc_thread_safety_modules)
   set(target tcc_${module})

@@ -51,6 +51,7 @@ Result<std::unique_ptr<Database>> Database::Open(DatabaseOptions options) {
     // Starts latched and heals like a database whose write failed.
     std::lock_guard lock(database->write_mutex_);
     database->Latch(opened.error().message());
+    MutexLock state(database->state_mutex_);
     database->next_reopen_ = Clock::time_point{};
   }
   return database;
@@ -97,7 +98,7 @@ Result<Database::Reader> Database::BeginRead() {
   }
   std::shared_lock handle(handle_mutex_);
   if (!db_) {
-    std::lock_guard state(state_mutex_);
+    MutexLock state(state_mutex_);
     return Error(ErrorCode::kUnavailable, options_.state_name + " cannot read: " + cause_);
   }
   return Reader(std::move(handle), db_.get());
@@ -138,14 +139,14 @@ Status Database::Writer::Write(leveldb::WriteBatch& batch, std::string_view doin
 }
 
 void Database::Latch(std::string cause) {
-  std::lock_guard state(state_mutex_);
+  MutexLock state(state_mutex_);
   cause_ = std::move(cause);
   next_reopen_ = Clock::now() + options_.reopen_interval;
   writable_ = false;
 }
 
 Error Database::WriteRefused() const {
-  std::lock_guard state(state_mutex_);
+  MutexLock state(state_mutex_);
   return Error(ErrorCode::kUnavailable, options_.state_name + " cannot write: " + cause_);
 }
 
@@ -153,7 +154,7 @@ Health Database::health() const {
   Health health;
   health.writable = writable_.load();
   if (!health.writable) {
-    std::lock_guard state(state_mutex_);
+    MutexLock state(state_mutex_);
     health.cause = cause_;
   }
   health.write_failures = write_failures_.load();
@@ -165,7 +166,7 @@ Health Database::health() const {
 // Under write_mutex_, so no Writer holds the handle and no other reopen runs.
 Status Database::Reopen() {
   {
-    std::lock_guard state(state_mutex_);
+    MutexLock state(state_mutex_);
     const auto now = Clock::now();
     if (now < next_reopen_) {
       return Error(ErrorCode::kUnavailable, options_.state_name + " cannot write: " + cause_);
@@ -175,7 +176,7 @@ Status Database::Reopen() {
   std::unique_lock exclusive(handle_mutex_);
   if (db_) {
     if (const std::uint64_t missing = SpaceMissingForReopen(); missing > 0) {
-      std::lock_guard state(state_mutex_);
+      MutexLock state(state_mutex_);
       return Error(ErrorCode::kUnavailable, options_.state_name + " cannot write: " + cause_ +
                                                 " (" + std::to_string(missing) +
                                                 " more bytes must be free to reopen it)");
@@ -185,7 +186,7 @@ Status Database::Reopen() {
   }
   ++reopens_;
   Status opened = OpenHandle();
-  std::lock_guard state(state_mutex_);
+  MutexLock state(state_mutex_);
   if (!opened.ok()) {
     cause_ = "reopening " + options_.path + " failed: " + opened.error().message();
     return Error(ErrorCode::kUnavailable, options_.state_name + " cannot write: " + cause_);

@@ -41,6 +41,7 @@
 #include <string_view>
 
 #include "tcc/common/result.h"
+#include "tcc/common/thread_safety.h"
 #include "tcc/storage/health.h"
 
 namespace tcc::storage {
@@ -130,9 +131,9 @@ class Database {
  private:
   explicit Database(DatabaseOptions options);
   Status OpenHandle();
-  Status Reopen();  // under write_mutex_
+  Status Reopen() TCC_EXCLUDES(state_mutex_);  // under write_mutex_
   std::uint64_t SpaceMissingForReopen() const;
-  void Latch(std::string cause);  // under write_mutex_
+  void Latch(std::string cause) TCC_EXCLUDES(state_mutex_);  // under write_mutex_
 
   DatabaseOptions options_;
   leveldb::Options db_options_;
@@ -142,9 +143,11 @@ class Database {
   std::shared_mutex handle_mutex_;   // shared by Readers and Writers, exclusive by a reopen
   std::unique_ptr<leveldb::DB> db_;  // null only while latched without a handle
   std::mutex write_mutex_;           // one Writer (or reopen) at a time
-  mutable std::mutex state_mutex_;   // guards cause_ and next_reopen_
-  std::string cause_;                // empty while writable
-  std::chrono::steady_clock::time_point next_reopen_;
+  // Readers and Writers move their locks of handle_mutex_ and write_mutex_ out of this object,
+  // which clang's analysis cannot follow; those two stay plain and are documented above.
+  mutable Mutex state_mutex_;
+  std::string cause_ TCC_GUARDED_BY(state_mutex_);  // empty while writable
+  std::chrono::steady_clock::time_point next_reopen_ TCC_GUARDED_BY(state_mutex_);
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> write_failures_{0};
   std::atomic<std::uint64_t> reopens_{0};
