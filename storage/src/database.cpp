@@ -126,6 +126,7 @@ Status Database::Heal() {
 Status Database::Writer::Write(leveldb::WriteBatch& batch, std::string_view doing, bool sync) {
   leveldb::WriteOptions options;
   options.sync = sync;
+  if (sync) owner_->syncs_.fetch_add(1, std::memory_order_relaxed);
   leveldb::Status status = db_->Write(options, &batch);
   if (status.ok()) return OkStatus();
   owner_->Latch(status.ToString());
@@ -155,6 +156,7 @@ Health Database::health() const {
   }
   health.write_failures = write_failures_.load();
   health.reopens = reopens_.load();
+  health.syncs = syncs_.load(std::memory_order_relaxed);
   return health;
 }
 

@@ -568,6 +568,7 @@ Status Daemon::Impl::Start() {
   TCC_RETURN_IF_ERROR(anchor_->Start());
   writer_ = std::make_unique<StoreWriter>(*store_, [this](double seconds, std::size_t tscs) {
     metrics_->StoreWrite(seconds, tscs);
+    metrics_->SetStoreSyncs(store_->write_health().syncs);
   });
   workers_ = std::make_unique<WorkerPool>(config_.workers, "tcc-worker");
   dispute_host_ = std::make_unique<DisputeHost>(*this);
@@ -1138,6 +1139,7 @@ void Daemon::Impl::Apply(ChannelRuntime& channel, Effects effects) {
 void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
   const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
+    auto stage = metrics_->StageDone(DaemonMetrics::Stage::kQueueWait, submission.requester.received);
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
     TscRecord tsc;
     if (status.ok()) {
@@ -1145,6 +1147,7 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
       tsc.seq = submission.link.seq;
       tsc.claim_hash = ClaimHash(submission.claim, status);
     }
+    stage = metrics_->StageDone(DaemonMetrics::Stage::kVerify, stage);
     if (status.ok()) {
       auto issued = vc::IssueTsc(std::move(submission.claim), *tst, *key_);
       Result<std::string> text = issued.ok() ? vc::Canonicalize(*issued) : Result<std::string>(issued.error());
@@ -1155,6 +1158,7 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
         status = text.error();
       }
     }
+    metrics_->StageDone(DaemonMetrics::Stage::kIssue, stage);
     return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc)]() mutable {
       auto live = channels_.find(channel_id);
       if (live == channels_.end()) return;
@@ -1214,7 +1218,8 @@ void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
   const auto evidence = commit.commit.evidence;
   writer_->Commit(
       std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester),
-                                        tsc, evidence](const Status& status) {
+                                        tsc, evidence, committing = Clock::now()](const Status& status) {
+        metrics_->StageDone(DaemonMetrics::Stage::kCommit, committing);
         ChannelRuntime& live = channels_.find(channel_id)->second;
         if (!status.ok()) {
           // Marked failed first: what the machine starts next sees the store as it is now.
@@ -1232,6 +1237,7 @@ void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledg
   metrics_->TscIssued();
   metrics_->SettlementDurable(
       std::chrono::duration<double>(Clock::now() - requester.received).count());
+  const auto publishing = Clock::now();
   Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                        .Add("channel", tsc.channel_id)
                        .Add("seq", tsc.seq)
@@ -1242,6 +1248,7 @@ void Daemon::Impl::Acknowledge(ChannelRuntime& channel, const effect::Acknowledg
                        .Add("seq", tsc.seq)
                        .AddRaw("tsc", tsc.tsc)
                        .Finish());
+  metrics_->StageDone(DaemonMetrics::Stage::kPublish, publishing);
   metrics_->SettlementPublished(
       std::chrono::duration<double>(Clock::now() - requester.received).count());
 }
@@ -1326,6 +1333,7 @@ void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
 void Daemon::Impl::ReportStoreHealth() {
   const ChannelStore::WriteHealth health = store_guard_->write_health();
   metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
+  metrics_->SetStoreSyncs(health.syncs);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {

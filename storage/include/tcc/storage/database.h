@@ -148,6 +148,7 @@ class Database {
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> write_failures_{0};
   std::atomic<std::uint64_t> reopens_{0};
+  std::atomic<std::uint64_t> syncs_{0};
 };
 
 // Keys as people can read them in error messages: printable bytes as they are, others as \xNN.
