@@ -577,7 +577,7 @@ int Main(const Options& options) {
 
     const double floor_us = Median(floor_samples);
     std::printf("\nwhere tccd's time goes (microseconds per settlement; crypto floor = 2 raw verify + 1 raw sign on one "
-                "thread = %.1f us, median of %zu measurements):\n", floor_us, floor_samples.size());
+                "thread = %.1f us of CPU, median of %zu measurements):\n", floor_us, floor_samples.size());
     std::printf("%8s %10s %9s %7s %8s | %10s %8s %8s %8s %8s | %s\n", "channels", "offered/s", "tccd us", "x floor",
                 "fsync/TSC", "queue_wait", "verify", "issue", "commit", "publish", "tccd CPU by thread (us per TSC)");
     for (const Row& row : rows) {
