@@ -76,6 +76,17 @@ TEST_CASE("Database::Open: names a missing or locked database, runs the owner's 
   CHECK(health.cause.empty());
   CHECK(health.write_failures == 0);
   CHECK(health.reopens == 0);
+  CHECK(health.syncs == 1);  // the Put above
+  {
+    // Only synced writes count (tcc_store_syncs_total: fsyncs of the log).
+    auto writer = database->BeginWrite();
+    REQUIRE(writer.ok());
+    leveldb::WriteBatch batch;
+    batch.Put("unsynced", "u");
+    REQUIRE(writer->Write(batch, "unsynced", /*sync=*/false).ok());
+    REQUIRE(writer->Write(batch, "synced").ok());
+  }
+  CHECK(database->health().syncs == 2);
 
   auto second = Database::Open(Options(path));
   REQUIRE_FALSE(second.ok());

@@ -1139,7 +1139,8 @@ void Daemon::Impl::Apply(ChannelRuntime& channel, Effects effects) {
 void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
   const std::string channel_id = channel.record().channel_id;
   Async([this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
-    auto stage = metrics_->StageDone(DaemonMetrics::Stage::kQueueWait, submission.requester.received);
+    auto stage = metrics_->StageDone(DaemonMetrics::Stage::kQueueWait,
+                                     submission.requester.received);
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
     TscRecord tsc;
     if (status.ok()) {
@@ -1217,8 +1218,9 @@ void Daemon::Impl::CommitTsc(ChannelRuntime& channel, effect::Commit commit) {
   const TscRecord tsc = commit.commit.tsc;
   const auto evidence = commit.commit.evidence;
   writer_->Commit(
-      std::move(commit.commit), OnLoop([this, channel_id, requester = std::move(commit.requester),
-                                        tsc, evidence, committing = Clock::now()](const Status& status) {
+      std::move(commit.commit),
+      OnLoop([this, channel_id, requester = std::move(commit.requester), tsc, evidence,
+              committing = Clock::now()](const Status& status) {
         metrics_->StageDone(DaemonMetrics::Stage::kCommit, committing);
         ChannelRuntime& live = channels_.find(channel_id)->second;
         if (!status.ok()) {

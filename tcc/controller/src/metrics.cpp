@@ -261,7 +261,8 @@ const std::vector<double> kStoreWriteBuckets = {0.0001, 0.00025, 0.0005, 0.001, 
 const std::vector<double> kStageBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
                                            0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
                                            0.1,     0.25,     0.5,     1,      2.5};
-constexpr std::array<std::string_view, 5> kStageNames = {"queue_wait", "verify", "issue", "commit", "publish"};
+constexpr std::array<std::string_view, 5> kStageNames = {"queue_wait", "verify", "issue",
+                                                         "commit", "publish"};
 const std::vector<double> kAnchorLeafBuckets = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536};
 const std::vector<double> kAnchorLatencyBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
@@ -294,7 +295,9 @@ class DaemonMetrics::Impl {
     for (std::size_t stage = 0; stage < kStageNames.size(); ++stage) {
       stages_[stage] = histograms_->Add(
           "tcc_settlement_stage_seconds",
-          stage == 0 ? "Seconds a settlement spends in each stage: queue_wait, verify, issue, commit, publish." : "",
+          stage == 0 ? "Seconds a settlement spends in each stage: queue_wait, verify, issue, "
+                       "commit, publish."
+                     : "",
           kStageBuckets, {{"stage", std::string(kStageNames[stage])}});
     }
     rejected_.emplace(counter("tcc_submissions_rejected_total", "Submissions and requests refused, by error code."),
@@ -337,7 +340,8 @@ class DaemonMetrics::Impl {
     store_write_ = histograms_->Add("tcc_store_write_seconds", "Seconds per group commit of TSCs to the store.",
                                     kStoreWriteBuckets);
     store_written_ = &counter("tcc_store_written_tscs_total", "TSCs written to the store.").Add({});
-    store_syncs_ = &counter("tcc_store_syncs_total", "Synced store writes (one fsync of the store's log each).").Add({});
+    store_syncs_ = &counter("tcc_store_syncs_total",
+                            "Synced store writes (one fsync of the store's log each).").Add({});
     store_writable_ = gauge("tcc_store_writable",
                             "1 while the store writes and settlements are accepted, 0 after a failed write until it recovers.");
     store_writable_->Set(1);
@@ -517,7 +521,8 @@ void DaemonMetrics::SettlementDurable(double seconds) { impl_->settlement_durabl
 void DaemonMetrics::SettlementPublished(double seconds) { impl_->settlement_published_->Observe(seconds); }
 DaemonMetrics::TimePoint DaemonMetrics::StageDone(Stage stage, TimePoint since) {
   const TimePoint now = std::chrono::steady_clock::now();
-  impl_->stages_[static_cast<std::size_t>(stage)]->Observe(std::chrono::duration<double>(now - since).count());
+  impl_->stages_[static_cast<std::size_t>(stage)]->Observe(
+      std::chrono::duration<double>(now - since).count());
   return now;
 }
 void DaemonMetrics::Rejected(std::string_view reason) { impl_->rejected_->Increment(reason); }

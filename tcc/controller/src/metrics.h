@@ -5,9 +5,9 @@
 // a DID. The daemon calls the typed methods below; nothing else in TCC sees prometheus-cpp.
 //
 // Hot path: the per-settlement calls (SettlementDurable, SettlementPublished, TscIssued, Rejected,
-// StageDone) are lock-free atomic updates on pre-created series, without allocation, so metrics cost stays far below 2% of
-// throughput. Thread-safe: every method may be called from any thread. Owns the exposer; destroying
-// it stops serving.
+// StageDone) are lock-free atomic updates on pre-created series, without allocation, so metrics
+// cost stays far below 2% of throughput. Thread-safe: every method may be called from any thread.
+// Owns the exposer; destroying it stops serving.
 #pragma once
 
 #include <chrono>
