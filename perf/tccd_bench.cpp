@@ -235,6 +235,7 @@ struct LoadResult {
   double generator_cpu = 0;  // CPU seconds per second of the generator (1.0 = one core)
   double tccd_cpu = 0;
   std::map<std::string, double> tccd_threads;  // CPU seconds per second by thread name
+  std::map<std::string, double> tccd_threads_kernel;  // the kernel (stime) part of those
   std::uint64_t settled = 0;
   std::uint64_t events = 0;
 };
@@ -263,7 +264,7 @@ class Generator {
     const auto measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     bool measuring = false;
     double cpu_at_start = 0, tccd_cpu_at_start = 0;
-    std::map<std::string, double> threads_at_start;
+    std::map<std::string, double> threads_at_start, kernel_at_start;
     std::vector<Message> messages;
     std::size_t busy = 0;
 
@@ -286,7 +287,7 @@ class Generator {
         measuring = true;
         cpu_at_start = CpuSeconds();
         tccd_cpu_at_start = ProcessCpuSeconds(tccd);
-        threads_at_start = ThreadCpuSeconds(tccd);
+        threads_at_start = ThreadCpuSeconds(tccd, &kernel_at_start);
       }
       if (now >= measure_to) break;
       bool more_due = false;
@@ -318,8 +319,10 @@ class Generator {
     const double measured = SecondsSince(measure_from);
     result.generator_cpu = (CpuSeconds() - cpu_at_start) / measured;
     result.tccd_cpu = (ProcessCpuSeconds(tccd) - tccd_cpu_at_start) / measured;
-    for (const auto& [name, cpu_seconds] : ThreadCpuSeconds(tccd)) {
+    std::map<std::string, double> kernel_at_end;
+    for (const auto& [name, cpu_seconds] : ThreadCpuSeconds(tccd, &kernel_at_end)) {
       result.tccd_threads[name] = (cpu_seconds - threads_at_start[name]) / measured;
+      result.tccd_threads_kernel[name] = (kernel_at_end[name] - kernel_at_start[name]) / measured;
     }
     result.achieved = static_cast<double>(result.settled) / measured;
     // Drain what is still in flight so every channel's head is known for the next run.
@@ -415,7 +418,7 @@ struct Row {
   LoadResult median;
   double tccd_us = 0;              // tccd CPU microseconds per settlement
   double syncs_per_settlement = 0;
-  std::map<std::string, double> stage_us, thread_us;
+  std::map<std::string, double> stage_us, thread_us, thread_kernel_us;
 };
 
 struct Options {
@@ -564,6 +567,10 @@ int Main(const Options& options) {
             auto found = r.tccd_threads.find(thread);
             return found == r.tccd_threads.end() || r.achieved <= 0 ? 0.0 : 1e6 * found->second / r.achieved;
           });
+          row.thread_kernel_us[thread] = median([&](const LoadResult& r, const MetricsDelta&) {
+            auto found = r.tccd_threads_kernel.find(thread);
+            return found == r.tccd_threads_kernel.end() || r.achieved <= 0 ? 0.0 : 1e6 * found->second / r.achieved;
+          });
         }
         char offered_text[32];
         std::snprintf(offered_text, sizeof offered_text, offered > 0 ? "%.0f" : "saturate", offered);
@@ -583,32 +590,35 @@ int Main(const Options& options) {
     for (const Row& row : rows) {
       char offered_text[32];
       std::snprintf(offered_text, sizeof offered_text, row.offered > 0 ? "%.0f" : "saturate", row.offered);
-      std::string threads, threads_json;
+      std::string threads, threads_json, kernel_json;
       for (const auto& [name, us] : row.thread_us) {
-        char one[96];
+        const double kernel = row.thread_kernel_us.at(name);
+        char one[128];
         if (us >= 1) {
-          std::snprintf(one, sizeof one, "%s%s %.0f", threads.empty() ? "" : ", ", name.c_str(), us);
+          std::snprintf(one, sizeof one, "%s%s %.0f (kernel %.0f)", threads.empty() ? "" : ", ", name.c_str(), us, kernel);
           threads += one;
         }
         std::snprintf(one, sizeof one, "%s\"%s\":%.2f", threads_json.empty() ? "" : ",", name.c_str(), us);
         threads_json += one;
+        std::snprintf(one, sizeof one, "%s\"%s\":%.2f", kernel_json.empty() ? "" : ",", name.c_str(), kernel);
+        kernel_json += one;
       }
       std::printf("%8d %10s %9.0f %7.2f %8.4f | %10.0f %8.0f %8.0f %8.0f %8.0f | %s\n", row.channels, offered_text,
                   row.tccd_us, row.tccd_us / floor_us, row.syncs_per_settlement, row.stage_us.at("queue_wait"),
                   row.stage_us.at("verify"), row.stage_us.at("issue"), row.stage_us.at("commit"), row.stage_us.at("publish"),
                   threads.c_str());
       const LoadResult& m = row.median;
-      char line[900];
+      char line[1400];
       std::snprintf(line, sizeof line,
                     "{\"bench\":\"e2e\",\"channels\":%d,\"offered_per_sec\":%.0f,\"runs\":%d,\"per_sec\":%.0f,"
                     "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"generator_cpu\":%.3f,\"tccd_cpu\":%.3f,"
                     "\"tccd_us_per_settlement\":%.1f,\"floor_us\":%.2f,\"ratio_to_floor\":%.3f,"
                     "\"syncs_per_settlement\":%.5f,\"stage_us\":{\"queue_wait\":%.1f,\"verify\":%.1f,\"issue\":%.1f,"
-                    "\"commit\":%.1f,\"publish\":%.1f},\"threads_us\":{%s}}",
+                    "\"commit\":%.1f,\"publish\":%.1f},\"threads_us\":{%s},\"threads_kernel_us\":{%s}}",
                     row.channels, row.offered, options.settings.runs, m.achieved, m.p50_ms, m.p99_ms, m.p999_ms,
                     m.generator_cpu, m.tccd_cpu, row.tccd_us, floor_us, row.tccd_us / floor_us, row.syncs_per_settlement,
                     row.stage_us.at("queue_wait"), row.stage_us.at("verify"), row.stage_us.at("issue"),
-                    row.stage_us.at("commit"), row.stage_us.at("publish"), threads_json.c_str());
+                    row.stage_us.at("commit"), row.stage_us.at("publish"), threads_json.c_str(), kernel_json.c_str());
       json.push_back(line);
     }
     char floor_line[200];
