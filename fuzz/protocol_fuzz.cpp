@@ -34,6 +34,8 @@ Members RequiredMembers(MessageType type) {
     case MessageType::kChannelSync: return {{"channel"}, {"after"}, {}};
     case MessageType::kEvidenceGet: return {{"channel"}, {"seq"}, {}};
     case MessageType::kControlOpen: return {{"tic"}, {}, {}};
+    case MessageType::kChainRead:
+    case MessageType::kChainWrite: return {{"op"}, {}, {"args"}};
     case MessageType::kControlClose: return {{"channel"}, {}, {}};
     case MessageType::kError: return {{"code", "message"}, {}, {}};
     case MessageType::kEventTsc: return {{"channel"}, {"seq"}, {"tsc"}};

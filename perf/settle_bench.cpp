@@ -3,10 +3,11 @@
 // Per claim, on `--threads` workers (default: all cores): parse the submitted JSON text, read
 // channel/seq/prev and check them against the channel's head (the hash-chain check), validate the
 // claim against the TST, verify both parties' proofs (vc::VerifyJointClaim, DID documents through
-// a caching did:key resolver as in tccd), hash the claim (the replay key), issue the TSC, hash it,
-// and hand it to the daemon's own StoreWriter, which group-commits it to a real LevelDB
-// ChannelStore (synced) with the channel's new head and, every N, its evidence item. A claim counts
-// once durable. Each channel has one settlement in flight, as in tccd; workers serve many channels.
+// a caching did:key resolver as in tccd), issue the TSC as canonical text with its hash and the
+// claim's (the replay key; vc::IssueCanonicalTsc, as tccd), and hand it to the daemon's own
+// StoreWriter, which group-commits it to a real LevelDB ChannelStore (synced) with the channel's
+// new head and, every N, its evidence item. A claim counts once durable. Each channel has one
+// settlement in flight, as in tccd; workers serve many channels.
 //
 // The claims of every channel are built before the timed part: the provider's and consumer's
 // proofs and the TCC's `created` time are fixed, so the TSC a run issues is byte-identical to the
@@ -249,10 +250,12 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             tcc::controller::TscRecord tsc;
             tsc.channel_id = record.channel_id;
             tsc.seq = link.seq;
-            tsc.claim_hash = HexSha256(Must(tcc::vc::Canonicalize(claim), "claim hash"));
-            Json issued = Must(tcc::vc::IssueTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated), "issue");
-            tsc.tsc = Must(tcc::vc::Canonicalize(issued), "canonicalize");
-            tsc.tsc_hash = tcc::Sha256(tsc.tsc);
+            auto issued = Must(
+                tcc::vc::IssueCanonicalTsc(std::move(claim), plan.tst, plan.parties.tcc, kCreated),
+                "issue");
+            tsc.claim_hash = tcc::HexEncode(issued.SubjectDigest());
+            tsc.tsc_hash = issued.digest;
+            tsc.tsc = std::move(issued.text);
             if (tcc::HexEncode(tsc.tsc_hash) != channel.tsc_hashes[next[c]]) Die("an issued TSC differs from the predicted one");
             tcc::controller::SettlementCommit commit;
             record.last_seq = tsc.seq;
@@ -551,7 +554,6 @@ int main(int argc, char** argv) {
   without_proof.Erase("proof");
   auto resolver = std::make_shared<tcc::did::CachingResolver>(std::make_shared<tcc::did::DidKeyResolver>(),
                                                               std::chrono::minutes(5));
-  const Json issued_tsc = tcc::vc::IssueTsc(claim, plan.tst, plan.parties.tcc, kCreated).value();
   const double step_seconds = std::max(0.1, settings.seconds / 2);
   struct Step {
     const char* name;
@@ -573,11 +575,9 @@ int main(int argc, char** argv) {
          return tcc::vc::AppendCanonicalWithout(buffer, claim, "proof").ok() && tcc::Sha256(buffer).size() == 32;
        }},
       {"VerifyJointClaim (validation + 2 proofs)", [&] { return tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver).ok(); }},
-      {"claim hash (JCS + SHA-256, replay key)", [&] { return tcc::vc::Canonicalize(claim).ok(); }},
-      {"IssueTsc (skeleton + JCS + sign)", [&] { return tcc::vc::IssueTsc(claim, plan.tst, plan.parties.tcc, kCreated).ok(); }},
-      {"TSC JCS + SHA-256 (stored form, hash)", [&] {
-         auto canonical = tcc::vc::Canonicalize(issued_tsc);
-         return canonical.ok() && tcc::Sha256(*canonical).size() == 32;
+      {"IssueCanonicalTsc (JCS, sign, splice, hashes)", [&] {
+         auto issued = tcc::vc::IssueCanonicalTsc(claim, plan.tst, plan.parties.tcc, kCreated);
+         return issued.ok() && issued->SubjectDigest().size() == 32;
        }},
       {"raw Ed25519 verify", [&] {
          return crypto_sign_verify_detached(crypto_floor.signature, crypto_floor.message, sizeof crypto_floor.message, crypto_floor.public_key) == 0;

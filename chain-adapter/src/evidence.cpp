@@ -39,7 +39,50 @@ Status CheckId(std::string_view id, std::string_view what) {
   return OkStatus();
 }
 
-Result<ChainReceipt> ReceiptFromJson(const Json& json) {
+Error Mismatch(std::string problem) {
+  return Error(ErrorCode::kVerificationFailed, "evidence bundle: " + std::move(problem));
+}
+
+// The member that carries an item's hash: a closing bundle names it for what it is.
+std::string_view HashMember(EvidenceKind kind) {
+  return kind == EvidenceKind::kClosing ? "closingHash" : "tscHash";
+}
+
+}  // namespace
+
+std::string_view EvidenceKindName(EvidenceKind kind) {
+  return kind == EvidenceKind::kClosing ? "closing" : "tsc";
+}
+
+Result<Hash256> EvidenceLeaf(const EvidenceItem& item) {
+  TCC_RETURN_IF_ERROR(ValidateId(item.channel_id, "channel id"));
+  std::string_view tag;
+  switch (item.kind) {
+    case EvidenceKind::kTsc:
+      tag = kEvidenceLeafTag;
+      break;
+    case EvidenceKind::kClosing:
+      tag = kClosingLeafTag;
+      break;
+    default:
+      return Error(ErrorCode::kInvalidArgument, "unknown evidence item kind");
+  }
+  ByteWriter out;
+  out.Raw(tag).U8(0).Sized(item.channel_id).U64(item.seq).Raw(item.tsc_hash);
+  return Sha256(out.bytes());
+}
+
+Json ChainReceiptToJson(const ChainReceipt& receipt) {
+  Json json = Json::Object();
+  json.Set("adapter", receipt.adapter);
+  json.Set("height", receipt.height);
+  if (!receipt.tx.empty()) json.Set("tx", receipt.tx);
+  json.Set("blockHash", HexEncode(receipt.block_hash));
+  json.Set("timeMs", receipt.timestamp_ms);
+  return json;
+}
+
+Result<ChainReceipt> ChainReceiptFromJson(const Json& json) {
   StrictObject object(json, "evidence bundle receipt");
   TCC_RETURN_IF_ERROR(object.CheckIsObject());
   ChainReceipt receipt;
@@ -55,40 +98,23 @@ Result<ChainReceipt> ReceiptFromJson(const Json& json) {
   return receipt;
 }
 
-Error Mismatch(std::string problem) {
-  return Error(ErrorCode::kVerificationFailed, "evidence bundle: " + std::move(problem));
-}
-
-}  // namespace
-
-Result<Hash256> EvidenceLeaf(const EvidenceItem& item) {
-  TCC_RETURN_IF_ERROR(ValidateId(item.channel_id, "channel id"));
-  ByteWriter out;
-  out.Raw(kEvidenceLeafTag).U8(0).Sized(item.channel_id).U64(item.seq).Raw(item.tsc_hash);
-  return Sha256(out.bytes());
-}
-
 Json EvidenceBundleToJson(const EvidenceBundle& bundle) {
   Json path = Json::Array();
   for (const Hash256& hash : bundle.path) path.PushBack(HexEncode(hash));
-  Json receipt = Json::Object();
-  receipt.Set("adapter", bundle.receipt.adapter);
-  receipt.Set("height", bundle.receipt.height);
-  if (!bundle.receipt.tx.empty()) receipt.Set("tx", bundle.receipt.tx);
-  receipt.Set("blockHash", HexEncode(bundle.receipt.block_hash));
-  receipt.Set("timeMs", bundle.receipt.timestamp_ms);
   Json json = Json::Object();
   json.Set("format", kEvidenceBundleFormat);
+  // TSC bundles keep the shape they always had: no "kind" member.
+  if (bundle.item.kind != EvidenceKind::kTsc) json.Set("kind", EvidenceKindName(bundle.item.kind));
   json.Set("channelId", bundle.item.channel_id);
   json.Set("seq", bundle.item.seq);
-  json.Set("tscHash", HexEncode(bundle.item.tsc_hash));
+  json.Set(HashMember(bundle.item.kind), HexEncode(bundle.item.tsc_hash));
   json.Set("leaf", HexEncode(bundle.leaf));
   json.Set("leafIndex", bundle.leaf_index);
   json.Set("treeSize", bundle.tree_size);
   json.Set("path", std::move(path));
   json.Set("root", HexEncode(bundle.root));
   json.Set("batchId", bundle.batch_id);
-  json.Set("receipt", std::move(receipt));
+  json.Set("receipt", ChainReceiptToJson(bundle.receipt));
   return json;
 }
 
@@ -101,10 +127,18 @@ Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json) {
                                         std::string(kEvidenceBundleFormat) + "\"");
   }
   EvidenceBundle bundle;
+  TCC_ASSIGN_OR_RETURN(const Json* kind, object.Member("kind", Json::Type::kString, false));
+  if (kind != nullptr) {
+    if (kind->as_string() != EvidenceKindName(EvidenceKind::kClosing)) {
+      return Shape("evidence bundle", "kind \"" + kind->as_string().substr(0, 64) +
+                                          "\" is not \"closing\" (a TSC bundle has no kind)");
+    }
+    bundle.item.kind = EvidenceKind::kClosing;
+  }
   TCC_ASSIGN_OR_RETURN(bundle.item.channel_id, object.String("channelId"));
   TCC_RETURN_IF_ERROR(CheckId(bundle.item.channel_id, "channel id"));
   TCC_ASSIGN_OR_RETURN(bundle.item.seq, object.Integer("seq"));
-  TCC_ASSIGN_OR_RETURN(bundle.item.tsc_hash, object.Hash("tscHash"));
+  TCC_ASSIGN_OR_RETURN(bundle.item.tsc_hash, object.Hash(HashMember(bundle.item.kind)));
   TCC_ASSIGN_OR_RETURN(bundle.leaf, object.Hash("leaf"));
   TCC_ASSIGN_OR_RETURN(bundle.leaf_index, object.Integer("leafIndex"));
   TCC_ASSIGN_OR_RETURN(bundle.tree_size, object.Integer("treeSize"));
@@ -127,7 +161,7 @@ Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json) {
   TCC_ASSIGN_OR_RETURN(bundle.batch_id, object.String("batchId"));
   TCC_RETURN_IF_ERROR(CheckId(bundle.batch_id, "batch id"));
   TCC_ASSIGN_OR_RETURN(const Json* receipt, object.Member("receipt", Json::Type::kObject));
-  TCC_ASSIGN_OR_RETURN(bundle.receipt, ReceiptFromJson(*receipt));
+  TCC_ASSIGN_OR_RETURN(bundle.receipt, ChainReceiptFromJson(*receipt));
   TCC_RETURN_IF_ERROR(object.Finish());
   return bundle;
 }
@@ -149,7 +183,9 @@ Status VerifyEvidenceBundle(const EvidenceBundle& bundle) {
   auto leaf = EvidenceLeaf(bundle.item);
   if (!leaf.ok()) return Mismatch(leaf.error().message());
   if (*leaf != bundle.leaf) {
-    return Mismatch("leaf is not the evidence leaf of (channel id, seq, TSC hash)");
+    return Mismatch(bundle.item.kind == EvidenceKind::kClosing
+                        ? "leaf is not the closing leaf of (channel id, seq, closing record hash)"
+                        : "leaf is not the evidence leaf of (channel id, seq, TSC hash)");
   }
   Status included = VerifyInclusion(MerkleLeafHash(bundle.leaf), bundle.leaf_index,
                                     bundle.tree_size, bundle.path, bundle.root);

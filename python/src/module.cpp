@@ -436,6 +436,10 @@ class Session {
     py::dict dict;
     dict["rejections"] = rejections;
     dict["closing"] = record.closing ? FromJson(*record.closing) : py::object(py::none());
+    dict["closing_evidence"] =
+        record.closing_evidence
+            ? FromJson(tcc::chain::EvidenceBundleToJson(*record.closing_evidence))
+            : py::object(py::none());
     return dict;
   }
 

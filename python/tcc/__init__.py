@@ -258,8 +258,10 @@ class Session:
 
     def fetch_disputes(self, from_seq: int = 1) -> dict:
         """The channel's signed dispute record, each entry verified: ``rejections`` (a list of
-        {received_ms, rejection}, by seq, from ``from_seq`` on) and ``closing`` (the TCC-signed
-        closing record, or None while the channel is open)."""
+        {received_ms, rejection}, by seq, from ``from_seq`` on), ``closing`` (the TCC-signed
+        closing record, or None while the channel is open) and ``closing_evidence`` (the evidence
+        bundle of the closing record's own leaf, its Merkle path verified offline, or None until
+        tccd anchored it)."""
         return self._native.fetch_disputes(from_seq)
 
     def fetch_evidence(self, seq: int, chain: Optional[str] = None) -> dict:

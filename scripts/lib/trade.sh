@@ -55,7 +55,7 @@ trade_tic() {
     "$work/tic-claim.json" > "$work/tic-application.json"
   "$tcc" tic issue --tit "$work/tit.json" --key "$work/provider.key" "$work/tic-application.json" \
     > "$work/tic.json" 2>/dev/null
-  # The embedded ledger is single-process: every chain write happens before tccd opens it.
+  # Before tccd starts the CLI writes the ledger itself; while tccd runs it goes through tccd.
   "$tcc" tic record --chain "$chain" --tcc "$tcc_did" "$work/tic.json"
   channel=$("$tcc" vc hash "$work/tic.json")
 }

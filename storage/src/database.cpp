@@ -126,9 +126,11 @@ Status Database::Heal() {
 Status Database::Writer::Write(leveldb::WriteBatch& batch, std::string_view doing, bool sync) {
   leveldb::WriteOptions options;
   options.sync = sync;
-  if (sync) owner_->syncs_.fetch_add(1, std::memory_order_relaxed);
   leveldb::Status status = db_->Write(options, &batch);
-  if (status.ok()) return OkStatus();
+  if (status.ok()) {
+    if (sync) owner_->syncs_.fetch_add(1, std::memory_order_relaxed);
+    return OkStatus();
+  }
   owner_->Latch(status.ToString());
   ++owner_->write_failures_;
   return Error(status.IsIOError() ? ErrorCode::kIo : ErrorCode::kInternal,

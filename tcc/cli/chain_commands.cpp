@@ -2,7 +2,8 @@
 // tcc did register: the commands that talk to a chain through the adapter a --chain URI names.
 //
 // There is no default chain: every command that needs one requires --chain URI, so nothing is
-// written to a ledger the operator did not name. Inputs are read and checked before the chain is
+// written to a ledger the operator did not name. While tccd runs, its ledger is reached through it
+// (chain_open.h). Inputs are read and checked before the chain is
 // opened, so bad input changes nothing (and does not create a local: ledger).
 #include <algorithm>
 #include <charconv>
@@ -12,10 +13,12 @@
 #include <memory>
 #include <optional>
 
+#include "chain_open.h"
 #include "command_line.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/chain/factory.h"
 #include "tcc/chain/ledger_verifier.h"
+#include "tcc/client/channel_client.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/file.h"
 #include "tcc/controller/chain_resolver.h"
@@ -27,25 +30,6 @@
 
 namespace tcc::cli {
 namespace {
-
-// Help text shared by every --chain option.
-std::string ChainHelp(bool required = true) {
-  std::string text = required ? "The chain to use (required; there is no default). Forms: "
-                              : "Also check against this chain (no default). Forms: ";
-  auto forms = chain::SupportedChainUris();
-  for (std::size_t i = 0; i < forms.size(); ++i) text += (i == 0 ? "" : ", ") + forms[i];
-  return text;
-}
-
-// Commands that only read must not turn a mistyped path into a new, empty ledger.
-enum class Access { kRead, kWrite };
-
-Result<std::shared_ptr<chain::ChainAdapter>> OpenChain(const std::string& uri, Access access) {
-  if (uri.empty()) return MissingOption("--chain URI");
-  auto adapter = chain::OpenChainAdapter(uri, {.create_if_missing = access == Access::kWrite});
-  if (!adapter.ok()) return std::move(adapter).error().WithContext("--chain " + uri);
-  return std::shared_ptr<chain::ChainAdapter>(std::move(adapter).value());
-}
 
 std::string DescribeReceipt(const chain::ChainReceipt& receipt) {
   return "height " + std::to_string(receipt.height) + " tx " + receipt.tx;
@@ -112,20 +96,28 @@ int RunLedgerVerify(std::span<const std::string> arguments) {
 
 int RunEvidenceVerify(std::span<const std::string> arguments) {
   std::vector<std::string> files;
-  std::string chain_uri, tsc_file;
+  std::string chain_uri, tsc_file, closing_file, tcc_did;
   bool json = false;
-  CommandLine command_line("evidence verify",
-                           "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
-                           "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
-                           "the bundle commits to that TSC (hash, channel, seq). Prints 'OK FILE ...' or\n"
-                           "'FAIL FILE: reason' per bundle. Exit codes: 0 all verify, 1 any fails, 2 usage,\n"
-                           "3 the chain or the TSC cannot be read.");
+  CommandLine command_line(
+      "evidence verify",
+      "Verify evidence bundles offline (leaf and Merkle path to the root) and, with\n"
+      "--chain, that the root is anchored as the receipt says. With --tsc, also that\n"
+      "the bundle commits to that TSC (hash, channel, seq). With --closing and --tcc,\n"
+      "that the bundle is the closing leaf of that closing record (channel, last seq,\n"
+      "the record's hash) and that the TCC signed the record. Prints 'OK FILE ...' or\n"
+      "'FAIL FILE: reason' per bundle. Exit codes: 0 all verify, 1 any fails, 2 usage,\n"
+      "3 the chain, the TSC or the closing record cannot be read.");
   command_line.Option("chain", "URI", ChainHelp(false), &chain_uri)
       .Option("tsc", "FILE", "The TSC the bundle is for (one BUNDLE only).", &tsc_file)
+      .Option("closing", "FILE",
+              "The closing record the bundle is for (one BUNDLE only; needs --tcc).", &closing_file)
+      .Option("tcc", "DID", "The TCC's DID, which must have signed the --closing record.", &tcc_did)
       .Positionals("BUNDLE.json", "Evidence bundle files.", &files, 1, 0)
       .Flag("json", "Print a JSON array of {file, ok, detail|error} instead of text.", &json);
   return RunCommand(command_line, "evidence verify", arguments, [&]() -> Status {
     std::optional<chain::EvidenceItem> expected;
+    if (!tsc_file.empty() && !closing_file.empty())
+      return UsageError("--tsc and --closing exclude each other");
     if (!tsc_file.empty()) {
       if (files.size() != 1) return Error(ErrorCode::kInvalidArgument, "with --tsc, exactly one BUNDLE is required");
       TCC_ASSIGN_OR_RETURN(Json tsc, ReadJson(tsc_file));
@@ -133,9 +125,20 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
       if (!item.ok()) return std::move(item).error().WithContext(tsc_file);
       expected = *item;
     }
+    std::optional<Json> closing;
+    std::shared_ptr<did::Resolver> resolver;
+    if (!closing_file.empty()) {
+      if (files.size() != 1) return UsageError("with --closing, exactly one BUNDLE is required");
+      if (tcc_did.empty())
+        return UsageError("--closing needs --tcc, the DID that must have signed it");
+      TCC_ASSIGN_OR_RETURN(closing, ReadJson(closing_file));
+      resolver = CliResolver();
+    } else if (!tcc_did.empty()) {
+      return UsageError("--tcc is only for --closing");
+    }
     std::shared_ptr<chain::ChainAdapter> adapter;
     if (!chain_uri.empty()) {
-      TCC_ASSIGN_OR_RETURN(adapter, OpenChain(chain_uri, Access::kRead));
+      TCC_ASSIGN_OR_RETURN(adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
     }
     int exit_code = VerifyEach(files, [&](const Json& json) -> Result<std::string> {
       TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, chain::EvidenceBundleFromJson(json));
@@ -146,8 +149,15 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
                          expected->channel_id + " seq " + std::to_string(expected->seq) + " TSC " +
                          HexEncode(expected->tsc_hash) + ")");
       }
+      if (closing) {
+        Status record = client::VerifyClosingEvidence(*closing, bundle, tcc_did, *resolver);
+        if (!record.ok()) return record.error().WithContext(closing_file);
+      }
       TCC_RETURN_IF_ERROR(chain::VerifyEvidenceBundle(bundle));
-      std::string detail = "seq=" + std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
+      const bool closing_leaf = bundle.item.kind == chain::EvidenceKind::kClosing;
+      std::string detail = std::string(closing_leaf ? "closing record, last " : "") +
+                           "seq=" + std::to_string(bundle.item.seq) + " batch=" + bundle.batch_id;
+      if (closing) detail += " signed by " + tcc_did;
       if (adapter == nullptr) return detail + " (offline)";
       TCC_ASSIGN_OR_RETURN(auto anchor, chain::VerifyEvidenceBundleOnChain(bundle, *adapter));
       return detail + " anchored at height " + std::to_string(anchor.receipt.height);
@@ -190,7 +200,7 @@ int RunEvidenceAnchor(std::span<const std::string> arguments) {
       if (error) return Error(ErrorCode::kIo, "cannot create --out-dir " + out_dir + ": " + error.message());
     }
     TCC_ASSIGN_OR_RETURN(chain::EvidenceBatch batch, builder.Build(batch_id));
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     auto anchored = adapter->Anchor(batch.anchor());
     if (!anchored.ok()) return std::move(anchored).error().WithContext("anchor batch " + batch_id);
     std::cout << "anchored batch " << batch_id << ": " << batch.size() << " leaves, root " << HexEncode(batch.root())
@@ -228,7 +238,7 @@ int RunTemplateRegister(std::span<const std::string> arguments) {
       return Error(ErrorCode::kPermissionDenied, "the key's DID " + publisher + " is not the owner of " +
                                                      template_.id() + " (" + template_.owner() + ")");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(controller::TemplatePublication publication, registry.PublishWithReceipt(template_, publisher));
     const bool published = publication.outcome == vc::PublishOutcome::kPublished;
@@ -268,7 +278,7 @@ int RunTemplateList(std::span<const std::string> arguments) {
     } else if (!kind.empty()) {
       return Error(ErrorCode::kInvalidArgument, "--kind must be TIT or TST, not \"" + kind + "\"");
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
     controller::ChainTemplateRegistry registry(adapter);
     Json out = Json::Array();
     while (true) {
@@ -318,7 +328,7 @@ int RunTicRecord(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(std::string content, vc::Canonicalize(tic));
     TCC_ASSIGN_OR_RETURN(std::string tic_id, vc::CredentialHash(tic));
 
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     controller::ChainTemplateRegistry registry(adapter);
     TCC_ASSIGN_OR_RETURN(vc::Template tit, registry.Get(tit_id, tit_version));
     auto resolver = controller::MakeChainResolver(adapter);
@@ -368,7 +378,7 @@ int RunDidRegister(std::span<const std::string> arguments) {
                      document_file + ": the key is not an authentication key of " + document.id);
       }
     }
-    TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kWrite));
+    TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kWrite));
     // The normalized form: what is stored always parses back to the same document.
     std::string bytes = document.ToJson().Serialize();
     auto registered = adapter->RegisterDid(document.id, AsBytes(bytes));
@@ -394,7 +404,7 @@ Result<vc::Template> ReadChainTemplate(const std::string& chain_uri, const std::
   if (!version.empty()) {
     TCC_ASSIGN_OR_RETURN(wanted, ParseVersion(version));
   }
-  TCC_ASSIGN_OR_RETURN(auto adapter, OpenChain(chain_uri, Access::kRead));
+  TCC_ASSIGN_OR_RETURN(auto adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
   controller::ChainTemplateRegistry registry(adapter);
   TCC_ASSIGN_OR_RETURN(auto recorded, registry.Fetch(id, wanted));
   return std::move(recorded.value);

@@ -686,11 +686,18 @@ int RunDisputeShow(std::span<const std::string> arguments) {
       "dispute show",
       "Fetch a channel's dispute record from tccd (as a member: provider, consumer or\n"
       "auditor): every rejected bill (seq, which proposal, who, when, code and text) and, if a\n"
-      "party closed the channel, the TCC's closing record. Each document's signature is\n"
-      "verified before it is shown.");
+      "party closed the channel, the TCC's closing record with, once tccd anchored it, the\n"
+      "evidence bundle of its own leaf. Each document's signature (and the bundle's Merkle path)\n"
+      "is verified before it is shown.");
+  std::string closing_out, evidence_out;
   options.Declare(command_line, "A channel member's key file (required).");
-  command_line.Option("from-seq", "N", "Only rejections of seq N and later (default 1).",
-                      &from_text);
+  command_line
+      .Option("from-seq", "N", "Only rejections of seq N and later (default 1).", &from_text)
+      .Option("closing-out", "FILE",
+              "Write the closing record here (for tcc evidence verify --closing).", &closing_out)
+      .Option("evidence-out", "FILE",
+              "Write the closing record's evidence bundle here (fails if not anchored yet).",
+              &evidence_out);
   return RunCommand(command_line, "dispute show", arguments, [&]() -> Status {
     TCC_RETURN_IF_ERROR(options.Check());
     std::uint64_t from_seq = 1;
@@ -713,6 +720,28 @@ int RunDisputeShow(std::span<const std::string> arguments) {
       if (!verified.ok())
         return std::move(verified).error().WithContext("closing record from tccd");
     }
+    if (record.closing_evidence) {
+      if (!record.closing)
+        return Error(ErrorCode::kParse,
+                     "tccd returned closing evidence without the closing record");
+      Status verified = client::VerifyClosingEvidence(*record.closing, *record.closing_evidence,
+                                                      options.tcc, *resolver);
+      if (!verified.ok()) return verified.error().WithContext("closing evidence from tccd");
+    }
+    if (!closing_out.empty()) {
+      if (!record.closing)
+        return Error(ErrorCode::kNotFound, "no party closed the channel: no closing record");
+      TCC_RETURN_IF_ERROR(WriteFileAtomic(closing_out, record.closing->SerializePretty() + "\n"));
+    }
+    if (!evidence_out.empty()) {
+      if (!record.closing_evidence) {
+        return Error(ErrorCode::kNotFound,
+                     "the closing record is not anchored yet (or no party closed the channel)");
+      }
+      TCC_RETURN_IF_ERROR(WriteFileAtomic(
+          evidence_out,
+          chain::EvidenceBundleToJson(*record.closing_evidence).SerializePretty() + "\n"));
+    }
     if (options.json) {
       Json out = Json::Object();
       out.Set("channel", options.channel);
@@ -720,6 +749,8 @@ int RunDisputeShow(std::span<const std::string> arguments) {
       for (const Json& entry : record.rejections) rejections.PushBack(entry);
       out.Set("rejections", std::move(rejections));
       if (record.closing) out.Set("closing", *record.closing);
+      if (record.closing_evidence)
+        out.Set("closing_evidence", chain::EvidenceBundleToJson(*record.closing_evidence));
       std::cout << out.SerializePretty() << "\n";
       return OkStatus();
     }
@@ -739,6 +770,13 @@ int RunDisputeShow(std::span<const std::string> arguments) {
                 << StringOf(*record.closing, "text", "") << " (last seq "
                 << static_cast<std::uint64_t>(record.closing->Find("last_seq")->as_number())
                 << ", signed by the TCC)\n";
+      if (record.closing_evidence) {
+        std::cout << "closing record anchored in batch " << record.closing_evidence->batch_id
+                  << " at height " << record.closing_evidence->receipt.height << " on "
+                  << record.closing_evidence->receipt.adapter << "\n";
+      } else {
+        std::cout << "closing record not anchored yet\n";
+      }
     }
     if (record.rejections.empty() && !record.closing) std::cout << "no disputes\n";
     return OkStatus();

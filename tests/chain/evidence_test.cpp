@@ -1,10 +1,12 @@
+#include "tcc/chain/evidence.h"
+
 #include <doctest/doctest.h>
 
 #include <random>
 #include <string>
 
 #include "chain_test_util.h"
-#include "tcc/chain/evidence.h"
+#include "tcc/chain/codec.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/common/json.h"
 
@@ -42,6 +44,62 @@ TEST_CASE("evidence leaves are domain separated and bind every field") {
   CHECK(EvidenceLeaf({"", 5, item.tsc_hash}).error().code() == ErrorCode::kInvalidArgument);
   CHECK(EvidenceLeaf({"has space", 5, item.tsc_hash}).error().code() ==
         ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("a closing leaf has its own tag: it never equals the TSC leaf of the same fields") {
+  const EvidenceItem tsc{"ch", 5, HashOf("record")};
+  const EvidenceItem closing{"ch", 5, HashOf("record"), EvidenceKind::kClosing};
+  CHECK(EvidenceLeaf(closing).value() != EvidenceLeaf(tsc).value());
+  // The tag is the only difference: the layout is the TSC leaf's.
+  ByteWriter expected;
+  expected.Raw(kClosingLeafTag).U8(0).Sized(std::string_view("ch")).U64(5).Raw(closing.tsc_hash);
+  CHECK(EvidenceLeaf(closing).value() == Sha256(expected.bytes()));
+  CHECK(EvidenceLeaf({"ch", 5, closing.tsc_hash, static_cast<EvidenceKind>(7)}).error().code() ==
+        ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("closing bundles name their kind and hash, round-trip, and cannot pass for a TSC's") {
+  EvidenceBatchBuilder builder;
+  REQUIRE(builder.Add({"ch", 3, HashOf("tsc 3")}).ok());
+  REQUIRE(builder.Add({"ch", 3, HashOf("closing record"), EvidenceKind::kClosing}).ok());
+  const EvidenceBatch batch = builder.Build("batch-c").value();
+  const EvidenceBundle tsc = batch.Bundle(0, SampleReceipt()).value();
+  const EvidenceBundle closing = batch.Bundle(1, SampleReceipt()).value();
+  CHECK(VerifyEvidenceBundle(tsc).ok());
+  CHECK(VerifyEvidenceBundle(closing).ok());
+  const Json json = EvidenceBundleToJson(closing);
+  CHECK(*json.GetString("kind") == "closing");
+  CHECK(json.Find("tscHash") == nullptr);
+  CHECK(*json.GetString("closingHash") == HexEncode(HashOf("closing record")));
+  CHECK(EvidenceBundleToJson(tsc).Find("kind") == nullptr);
+  CHECK(ParseEvidenceBundle(SerializeEvidenceBundle(closing)).value() == closing);
+
+  // Relabelled as a TSC bundle (same hash, no kind), the leaf no longer matches.
+  EvidenceBundle relabelled = closing;
+  relabelled.item.kind = EvidenceKind::kTsc;
+  Status status = VerifyEvidenceBundle(relabelled);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().code() == ErrorCode::kVerificationFailed);
+
+  auto refused = [](Json bad, const std::string& words) {
+    auto parsed = EvidenceBundleFromJson(bad);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code() == ErrorCode::kInvalidArgument);
+    CHECK_MESSAGE(parsed.error().message().find(words) != std::string::npos,
+                  parsed.error().ToString());
+  };
+  Json unknown_kind = json;
+  unknown_kind.Set("kind", "tsc");
+  refused(unknown_kind, "kind");
+  Json both = json;
+  both.Set("tscHash", *json.GetString("closingHash"));
+  refused(both, "tscHash");
+  Json closing_hash_on_tsc = EvidenceBundleToJson(tsc);
+  closing_hash_on_tsc.Set("closingHash", HexEncode(HashOf("x")));
+  refused(closing_hash_on_tsc, "closingHash");
+  Json no_hash = json;
+  no_hash.Erase("closingHash");
+  refused(no_hash, "closingHash");
 }
 
 TEST_CASE("batch builder refuses empty batches and bad ids without consuming items") {

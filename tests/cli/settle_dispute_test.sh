@@ -2,7 +2,8 @@
 # `tcc settle` in a dispute, against a real tccd on the embedded ledger: the consumer's --max-fee
 # rejects a bill that is too high and says why, the provider stops naming the rejection, a provider
 # run with a corrected claim amends the bill for the same seq and it settles, and tccd counts the
-# rejection by its reason.
+# rejection by its reason; the consumer closes with a reason, and the closing record's evidence
+# bundle verifies offline and on the ledger.
 # Usage: settle_dispute_test.sh BUILD_DIR
 set -uo pipefail
 build=$1
@@ -84,6 +85,28 @@ check "dispute close needs a known --code" bash -c "'$tcc' dispute close ${membe
 check "the consumer closes the channel with a reason" bash -c "'$tcc' dispute close ${member[*]} --key '$work/consumer.key' --code price --text 'prices rose' > '$work/closing.json' && grep -q '\"type\": \"ChannelClosing\"' '$work/closing.json'"
 check "dispute show --json has the closing record" bash -c "'$tcc' dispute show ${member[*]} --key '$work/provider.key' --json | python3 -c \"import json,sys; d=json.load(sys.stdin); sys.exit(0 if d['closing']['party']=='$consumer_did' and d['closing']['text']=='prices rose' and len(d['rejections'])==1 else 1)\""
 check "the channel is closed" bash -c "'$tcc' channel status --control '$control' --tcc '$tcc_did' --data-dir '$work/tccd' --json '$channel' | grep -q '\"closed\"'"
+
+# The closing record has its own evidence leaf, anchored with the last TSC: a member fetches it with
+# its bundle, and `tcc evidence verify --closing` checks leaf, path and the TCC's signature.
+await_closing_evidence() {
+  for _ in $(seq 1 300); do
+    "$tcc" dispute show "${member[@]}" --key "$work/provider.key" --closing-out "$work/closing.record.json" \
+      --evidence-out "$work/closing.evidence.json" >"$work/show" 2>&1 && return 0
+    sleep 0.1
+  done
+  cat "$work/show"
+  return 1
+}
+check "dispute show writes the closing record and its evidence once anchored" await_closing_evidence
+check "dispute show says where the closing record is anchored" grep -q '^closing record anchored in batch ' "$work/show"
+check "evidence verify --closing verifies the closing record's bundle offline" bash -c "'$tcc' evidence verify --closing '$work/closing.record.json' --tcc '$tcc_did' '$work/closing.evidence.json' | grep -q '^OK .* closing record, last seq=1 .*signed by $tcc_did (offline)'"
+check "evidence verify --closing needs --tcc" bash -c "'$tcc' evidence verify --closing '$work/closing.record.json' '$work/closing.evidence.json' 2>/dev/null; [ \$? -eq 2 ]"
+python3 -c "import json; d=json.load(open('$work/closing.record.json')); d['code']='other'; json.dump(d, open('$work/tampered.json', 'w'))"
+check "a tampered closing record fails" bash -c "'$tcc' evidence verify --closing '$work/tampered.json' --tcc '$tcc_did' '$work/closing.evidence.json' | grep -q '^FAIL '"
+# The embedded ledger belongs to tccd while it runs.
+kill -TERM "$tccd_pid" && wait "$tccd_pid"
+tccd_pid=""
+check "evidence verify --closing --chain finds the closing record's root on the ledger" bash -c "'$tcc' evidence verify --chain '$chain' --closing '$work/closing.record.json' --tcc '$tcc_did' '$work/closing.evidence.json' | grep -q 'anchored at height'"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -461,6 +461,39 @@ TEST_CASE("AnchorService: Flush anchors what is queued without waiting for the i
   CheckAllAnchored(items, collector, *store, *ledger);
 }
 
+TEST_CASE(
+    "AnchorService: a channel's last TSC and its closing leaf, submitted together, land in one "
+    "batch") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.Sub("ledger"));
+  auto store = OpenStore(dir.Sub("store"));
+  Collector collector;
+  AnchorService service(ledger, *store, FastOptions(milliseconds(60000)), {}, collector.Callback());
+  REQUIRE(service.Start().ok());
+  const chain::EvidenceItem last = Item(0, 4);
+  // The closing leaf shares the last TSC's channel and seq; only its kind tells them apart.
+  const chain::EvidenceItem closing{last.channel_id, last.seq, Sha256("closing record"),
+                                    chain::EvidenceKind::kClosing};
+  MakePending(*store, last);
+  service.SubmitTogether({last, closing});
+  service.Submit(closing);  // a second submission of a queued item is ignored
+  REQUIRE(WaitFor([&] { return collector.leaves() >= 2; }, milliseconds(5000)));
+  service.Stop();
+  CHECK(collector.batch_sizes() == std::vector<std::size_t>{2});
+  const std::vector<chain::EvidenceBundle> bundles = collector.bundles();
+  REQUIRE(bundles.size() == 2);
+  CHECK(bundles[0].item == last);
+  CHECK(bundles[1].item == closing);
+  CHECK(bundles[0].batch_id == bundles[1].batch_id);
+  auto stored = store->GetClosingBundle(last.channel_id);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+  CHECK(**stored == bundles[1]);
+  CHECK(chain::VerifyEvidenceBundleOnChain(**stored, *ledger).ok());
+  CHECK(store->GetBundle(last.channel_id, last.seq).value() == bundles[0]);
+  CHECK(store->AnchoredSeq(last.channel_id).value() == last.seq);
+}
+
 TEST_CASE("AnchorService: Start re-sends unfinished batches and queues pending items, once each") {
   TempDir dir;
   auto ledger = OpenLedger(dir.Sub("ledger"));

@@ -883,6 +883,86 @@ Json SignedRejection(const did::KeyPair& consumer, const std::string& channel, s
   return Ok(wire::MakeRejection(proposal, {wire::ReasonCode::kWrongAmount, "fee " + fee}, consumer));
 }
 
+// A party's closing record of `channel_id` at head `last_seq`, signed by a fresh TCC key.
+Json ClosingRecordFor(const std::string& channel_id, std::uint64_t last_seq) {
+  const did::KeyPair party = did::KeyPair::Generate();
+  const did::KeyPair tcc = did::KeyPair::Generate();
+  const Json request =
+      Ok(wire::MakeCloseRequest(channel_id, {wire::ReasonCode::kPrice, "too dear"}, party));
+  return Ok(wire::MakeClosingRecord(request, last_seq, HexHash("head"), tcc));
+}
+
+TEST_CASE(
+    "A closing record's leaf is pending with it, anchored beside the last TSC, and never "
+    "moves the anchored seq") {
+  TempDir dir;
+  const std::string path = dir.Sub("store");
+  auto store = OpenStore(path);
+  std::vector<SettlementCommit> commits;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) commits.push_back(CommitOf(kChannelA, seq));
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) commits.push_back(CommitOf(kChannelB, seq));
+  RequireOk(store->CommitSettlements(commits));
+  const Json closing_a = ClosingRecordFor(kChannelA, 3);
+  const Json closing_b = ClosingRecordFor(kChannelB, 5);
+  const chain::EvidenceItem leaf_a{kChannelA, 3, Ok(vc::CredentialDigest(closing_a)),
+                                   chain::EvidenceKind::kClosing};
+  const chain::EvidenceItem leaf_b{kChannelB, 5, Ok(vc::CredentialDigest(closing_b)),
+                                   chain::EvidenceKind::kClosing};
+  CHECK(Ok(ClosingEvidenceItem(closing_a)) == leaf_a);
+
+  // Written with the record, but not anchored before the channel is closed at the record's head.
+  RequireOk(store->PutClosingRecord(kChannelA, closing_a.Serialize()));
+  RequireOk(store->PutClosingRecord(kChannelB, closing_b.Serialize()));
+  CheckError(store->PutClosingRecord(kChannelA, closing_b.Serialize()), ErrorCode::kInvalidArgument,
+             "another channel");
+  CheckError(store->PutClosingRecord(kChannelA, "{\"type\":\"ChannelClosing\"}"),
+             ErrorCode::kInvalidArgument);
+  CHECK(Ok(store->PendingEvidence()).empty());
+  const chain::EvidenceItem tsc_a3 = ItemFor(commits[2].tsc);
+  ChannelRecord closed_a = commits[2].channel;
+  closed_a.state = ChannelState::kClosed;
+  closed_a.evidence_seq = 3;
+  RequireOk(store->AddPendingEvidence(tsc_a3, closed_a));
+  ChannelRecord closed_b = commits[7].channel;
+  closed_b.state = ChannelState::kClosed;
+  closed_b.last_seq = 4;  // closed at another head than the record names: never anchored
+  RequireOk(store->PutChannel(closed_b));
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{tsc_a3, leaf_a});
+  closed_b.last_seq = 5;
+  RequireOk(store->PutChannel(closed_b));
+  CHECK(Ok(store->PendingEvidence()) == std::vector<chain::EvidenceItem>{tsc_a3, leaf_a, leaf_b});
+
+  // The TSC and the closing leaf share (channel, seq) but not a key: both go into one batch.
+  RequireOk(store->SaveBatch({"batch-c", {tsc_a3, leaf_a, leaf_b}}));
+  CHECK(Ok(store->PendingEvidence()).empty());
+  store.reset();
+  store = OpenStore(path);
+  std::vector<PendingBatch> unfinished = Ok(store->UnfinishedBatches());
+  REQUIRE(unfinished.size() == 1);
+  CHECK(unfinished[0].items == std::vector<chain::EvidenceItem>{tsc_a3, leaf_a, leaf_b});
+  // The closing leaf's bundle cannot stand for the TSC's.
+  std::vector<chain::EvidenceBundle> bundles = BundlesFor("batch-c", {tsc_a3, leaf_a, leaf_b}, 10);
+  std::vector<chain::EvidenceBundle> swapped = bundles;
+  swapped[1].item.kind = chain::EvidenceKind::kTsc;
+  CheckError(store->CompleteBatch("batch-c", swapped), ErrorCode::kInvalidArgument);
+  RequireOk(store->CompleteBatch("batch-c", bundles));
+  CHECK(Ok(store->GetBundle(kChannelA, 3)) == bundles[0]);
+  CHECK(Ok(store->GetClosingBundle(kChannelA)) == std::optional<chain::EvidenceBundle>(bundles[1]));
+  CHECK(Ok(store->GetClosingBundle(kChannelB)) == std::optional<chain::EvidenceBundle>(bundles[2]));
+  CHECK_FALSE(Ok(store->GetClosingBundle(kChannelC)).has_value());
+  CHECK(Ok(store->AnchoredSeq(kChannelA)) == 3);
+  // B's TSCs were never anchored: its closing leaf leaves its anchored seq alone.
+  CHECK(Ok(store->AnchoredSeq(kChannelB)) == 0);
+  CheckError(store->GetBundle(kChannelB, 5), ErrorCode::kNotFound);
+  RequireOk(store->CheckChannelReadable(kChannelA));
+  // A new receipt (the start-up cross-check) replaces the closing bundle's, not the TSC's.
+  chain::EvidenceBundle moved = bundles[1];
+  moved.receipt = Receipt(11);
+  RequireOk(store->ReplaceBundleReceipt(moved));
+  CHECK(Ok(store->GetClosingBundle(kChannelA))->receipt == Receipt(11));
+  CHECK(Ok(store->GetBundle(kChannelA, 3)).receipt == Receipt(10));
+}
+
 TEST_CASE(
     "Dispute records (rejections, the latest proposal, a closing record) round trip and survive a "
     "reopen") {
@@ -909,7 +989,7 @@ TEST_CASE(
     RequireOk(store->PutRejection(record(other, 30)));
     RequireOk(store->PutProposal({kChannelA, 4, HexHash("p1"), HexHash("c1")}));
     RequireOk(store->PutProposal({kChannelA, 5, HexHash("p2"), HexHash("c2")}));  // the latest wins
-    RequireOk(store->PutClosingRecord(kChannelA, "{\"type\":\"ChannelClosing\"}"));
+    RequireOk(store->PutClosingRecord(kChannelA, ClosingRecordFor(kChannelA, 4).Serialize()));
     // A record whose document names another seq than the record is refused, nothing written.
     RejectionRecord mismatched = record(first, 10);
     mismatched.seq = 9;
@@ -933,7 +1013,9 @@ TEST_CASE(
   CHECK(mark.seq == 5);
   CHECK(mark.proposal_hash == HexHash("p2"));
   CHECK(mark.content_hash == HexHash("c2"));
-  CHECK(Ok(store->GetClosingRecord(kChannelA)).value() == "{\"type\":\"ChannelClosing\"}");
+  const Json closing = Ok(Json::Parse(Ok(store->GetClosingRecord(kChannelA)).value()));
+  CHECK(*closing.GetString("channel") == kChannelA);
+  CHECK(closing.Find("last_seq")->as_number() == 4);
   CHECK_FALSE(Ok(store->GetClosingRecord(kChannelB)).has_value());
 }
 

@@ -1,7 +1,7 @@
 // Who gets into a channel, against a real tccd process: only members who pass DID challenge-
 // response. Unauthenticated, non-CURVE, wrong-server-key, non-member and impostor clients are
 // refused and read nothing; challenges are single use; auditors are read-only; the control socket
-// answers admin keys only.
+// answers admin keys only; the chain tccd holds is read and written by admins, read by members.
 #include <doctest/doctest.h>
 
 #include "daemon_test_util.h"
@@ -214,6 +214,58 @@ TEST_CASE_FIXTURE(AccessFixture, "tccd: the control socket answers admin keys on
   REQUIRE(body != nullptr);
   CHECK(body->GetString("status").value() == "ok");
   CHECK(body->GetString("did").value() == tccd.did());
+}
+
+TEST_CASE_FIXTURE(AccessFixture, "tccd: chain requests: admins read and write, members read, others get nothing") {
+  auto chain_request = [](client::Connection& connection, MessageType type, std::string op, Json args) {
+    return connection.Request(type, {{"op", Json(std::move(op))}, {"args", std::move(args)}});
+  };
+  Json tic_args = Json::Object();
+  tic_args.Set("tic", trade.channel_id);
+
+  // A connection admitted to no channel reads nothing.
+  auto stranger = RawConnection();
+  ExpectError(chain_request(*stranger, MessageType::kChainRead, "status", Json::Object()),
+              ErrorCode::kPermissionDenied, "join a channel first");
+
+  // A member reads DIDs, templates and anchors, and nothing else; writes are the control socket's.
+  auto status = Unwrap(chain_request(provider->connection(), MessageType::kChainRead, "status", Json::Object()), "status");
+  CHECK(status.body.Find("result")->GetString("adapter").value() == "local");
+  Json batch = Json::Object();
+  batch.Set("batch", "no-such-batch");
+  ExpectError(chain_request(provider->connection(), MessageType::kChainRead, "find_anchor", batch), ErrorCode::kNotFound);
+  ExpectError(chain_request(provider->connection(), MessageType::kChainRead, "get_tic", tic_args),
+              ErrorCode::kPermissionDenied, "control endpoint only");
+  Json did_args = Json::Object();
+  did_args.Set("did", "did:web:example.com");
+  did_args.Set("document", "7b7d");
+  ExpectError(chain_request(provider->connection(), MessageType::kChainWrite, "register_did", did_args),
+              ErrorCode::kPermissionDenied, "chain.write is served on tccd's control endpoint only");
+  ExpectError(chain_request(provider->connection(), MessageType::kChainRead, "register_did", did_args),
+              ErrorCode::kInvalidArgument, "is a write");
+  Json bad = Json::Object();
+  bad.Set("did", 5);
+  ExpectError(chain_request(provider->connection(), MessageType::kChainRead, "resolve_did", bad),
+              ErrorCode::kInvalidArgument, "did");
+  ExpectError(chain_request(provider->connection(), MessageType::kChainRead, "drop_ledger", Json::Object()),
+              ErrorCode::kInvalidArgument, "unknown chain op");
+
+  // The admin reads the TIC and writes.
+  auto admin_key = Unwrap(did::KeyPair::ReadFile(dir.Sub("data/admin.key")), "admin key");
+  client::ConnectOptions options;
+  options.endpoint = tccd.control();
+  options.tcc_did = tccd.did();
+  options.client_key = wire::CurveKeyPair::FromDidKey(admin_key);
+  auto admin = Unwrap(client::Connection::Open(std::move(options)), "connect");
+  auto tic = Unwrap(chain_request(*admin, MessageType::kChainRead, "get_tic", tic_args), "get_tic");
+  CHECK(tic.body.Find("result")->Find("value")->GetString("tic").value() == trade.channel_id);
+  auto registered = Unwrap(chain_request(*admin, MessageType::kChainWrite, "register_did", did_args), "register");
+  CHECK(registered.body.Find("result")->Find("value")->GetString("did").value() == "did:web:example.com");
+  // The member now resolves what the admin wrote.
+  Json resolve = Json::Object();
+  resolve.Set("did", "did:web:example.com");
+  auto resolved = Unwrap(chain_request(provider->connection(), MessageType::kChainRead, "resolve_did", resolve), "resolve");
+  CHECK(resolved.body.Find("result")->Find("value")->GetString("document").value() == "7b7d");
 }
 
 }  // namespace

@@ -1,16 +1,21 @@
 // Disputes against a real tccd process (issue 22): the consumer rejects a bill, the provider
 // amends it only after the rejection, tccd never issues a rejected claim or a rejection of an
-// issued seq, either party closes with a reason, and all of it survives a tccd restart.
+// issued seq, either party closes with a reason, the closing record is anchored with the last TSC
+// under its own leaf (verified with the CLI offline and on the ledger), and all of it survives a
+// tccd restart (and a crash right after the close).
 #include "tcc/wire/dispute.h"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <source_location>
 #include <thread>
 
 #include "daemon_test_util.h"
+#include "tcc/chain/evidence.h"
+#include "tcc/common/file.h"
 
 namespace tcc::testing {
 namespace {
@@ -268,6 +273,78 @@ TEST_CASE("dispute: the TIC's amend timeout lets the provider amend a bill left 
   CHECK(d.consumer->head().seq == 1);
 }
 
+// Asks `member` for the channel's dispute record until it carries the closing record's evidence
+// (the close flushes the anchor; generous deadline for a busy machine).
+client::DisputeRecord AwaitClosingEvidence(client::ChannelClient& member,
+                                           const std::string& channel_id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    client::DisputeRecord record = Unwrap(member.Disputes(channel_id), "disputes");
+    if (record.closing_evidence || std::chrono::steady_clock::now() >= deadline) return record;
+    (void)member.NextEvent(std::chrono::milliseconds(100));
+  }
+}
+
+// The closing record's bundle: a closing leaf of this record, in the batch that anchored the last
+// TSC, and the anchored seq stays the last TSC's (asked of `member`, when given). Then `tcc
+// evidence verify --closing` offline (and with --chain when `ledger` is given: tccd must be
+// stopped, it holds the ledger), which refuses a tampered record.
+void CheckClosingEvidence(client::ChannelClient* member, const Trade& trade,
+                          const std::string& tcc_did, const client::DisputeRecord& record,
+                          std::uint64_t last_seq,
+                          const std::optional<std::string>& ledger = std::nullopt) {
+  REQUIRE(record.closing.has_value());
+  REQUIRE(record.closing_evidence.has_value());
+  const chain::EvidenceBundle& bundle = *record.closing_evidence;
+  CHECK(bundle.item.kind == chain::EvidenceKind::kClosing);
+  CHECK(bundle.item.channel_id == trade.channel_id);
+  CHECK(bundle.item.seq == last_seq);
+  CHECK(HexEncode(bundle.item.tsc_hash) == Unwrap(vc::CredentialHash(*record.closing), "hash"));
+  const Status verified =
+      client::VerifyClosingEvidence(*record.closing, bundle, tcc_did, *trade.resolver);
+  CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().ToString()));
+  if (member != nullptr) {
+    const client::EvidenceReply last =
+        Unwrap(member->GetEvidence(trade.channel_id, last_seq), "evidence");
+    CHECK(last.bundle.item.kind == chain::EvidenceKind::kTsc);
+    CHECK(last.bundle.batch_id == bundle.batch_id);
+    CHECK(last.anchored_seq == last_seq);
+    const Json state = Unwrap(member->State(trade.channel_id), "state");
+    CHECK(state.Find("anchored_seq")->as_number() == static_cast<double>(last_seq));
+  }
+
+  TempDir files;
+  const std::string closing_file = files.Sub("closing.json");
+  const std::string bundle_file = files.Sub("closing.evidence.json");
+  REQUIRE(WriteFileAtomic(closing_file, record.closing->Serialize()).ok());
+  REQUIRE(WriteFileAtomic(bundle_file, chain::SerializeEvidenceBundle(bundle)).ok());
+  const std::string chain = ledger ? " --chain local:" + *ledger : "";
+  std::string output;
+  CHECK_MESSAGE(RunCli("evidence verify --closing " + closing_file + " --tcc " + tcc_did + chain +
+                           " " + bundle_file,
+                       &output) == 0,
+                output);
+  CHECK_MESSAGE(output.find("OK") != std::string::npos, output);
+  CHECK_MESSAGE(output.find("closing record") != std::string::npos, output);
+  if (ledger) CHECK_MESSAGE(output.find("anchored at height") != std::string::npos, output);
+  // A closing record with another reason is not the one anchored (and no longer the TCC's).
+  Json tampered = *record.closing;
+  tampered.Set("text", "a reason the TCC never signed");
+  REQUIRE(WriteFileAtomic(closing_file, tampered.Serialize()).ok());
+  CHECK(RunCli("evidence verify --closing " + closing_file + " --tcc " + tcc_did + chain + " " +
+                   bundle_file,
+               &output) == 1);
+  CHECK_MESSAGE(output.find("FAIL") != std::string::npos, output);
+  // Nor does the closing leaf pass for the last TSC.
+  Json as_tsc = chain::EvidenceBundleToJson(bundle);
+  as_tsc.Erase("kind");
+  as_tsc.Set("tscHash", *as_tsc.GetString("closingHash"));
+  as_tsc.Erase("closingHash");
+  REQUIRE(WriteFileAtomic(bundle_file, as_tsc.Serialize()).ok());
+  CHECK(RunCli("evidence verify " + bundle_file, &output) == 1);
+  CHECK_MESSAGE(output.find("not the evidence leaf") != std::string::npos, output);
+}
+
 void CloseWithReason(bool by_consumer) {
   Dispute d(5);
   const Trade& trade = d.trade;
@@ -306,6 +383,19 @@ void CloseWithReason(bool by_consumer) {
   CHECK(other.head().closed);
   CheckRefused(StatusOf(closer.Close(reason)), ErrorCode::kConflict, "closed");
 
+  // The closing record is anchored under its own leaf with the last TSC; the closer's session
+  // fetches and verifies it.
+  {
+    auto member =
+        ConnectParty(tccd.listen(), tccd.did(), by_consumer ? trade.consumer : trade.provider);
+    JoinWhenOpen(*member, trade.channel_id);
+    const client::DisputeRecord before = AwaitClosingEvidence(*member, trade.channel_id);
+    CheckClosingEvidence(member.get(), trade, tccd.did(), before, 1);
+    const client::DisputeRecord verified = Unwrap(closer.FetchDisputes(), "fetch disputes");
+    REQUIRE(verified.closing_evidence.has_value());
+    CHECK(*verified.closing_evidence == *before.closing_evidence);
+  }
+
   REQUIRE(tccd.Stop() == 0);
   tccd.Start(d.arguments);
   auto auditor = ConnectParty(tccd.listen(), tccd.did(), trade.auditor);
@@ -328,10 +418,41 @@ void CloseWithReason(bool by_consumer) {
     if (!anchored) (void)auditor->NextEvent(std::chrono::milliseconds(100));
   }
   CHECK(anchored);
+  // After the restart the auditor gets the same closing evidence; with tccd stopped, the CLI checks
+  // it on the ledger too.
+  CHECK(record.closing_evidence.has_value());
+  CheckClosingEvidence(auditor.get(), trade, tccd.did(), record, 1);
+  auditor.reset();
+  REQUIRE(tccd.Stop() == 0);
+  CheckClosingEvidence(nullptr, trade, tccd.did(), record, 1, d.dir.Sub("ledger"));
 }
 
 TEST_CASE("dispute: the consumer closes the channel with a reason") { CloseWithReason(true); }
 TEST_CASE("dispute: the provider closes the channel with a reason") { CloseWithReason(false); }
+
+TEST_CASE("dispute: a closing record left unanchored by a crash is anchored after the restart") {
+  // A long interval and N: only the close (or the start after a crash) cuts a batch.
+  Dispute d(5, {"--anchor-interval", "600000"});
+  const Json proposal = ProposeAndReceive(*d.provider, *d.consumer, Bill("0.38"));
+  Unwrap(d.consumer->Submit(Unwrap(d.consumer->Cosign(proposal), "cosign")), "submit");
+  REQUIRE(d.provider->AwaitTsc(1, std::chrono::seconds(20)).ok());
+  const Json closing =
+      Unwrap(d.consumer->Close({ReasonCode::kWrongAmount, "billed twice"}), "close");
+  // Killed at once: the batch of the last TSC and the closing record may or may not have landed.
+  d.tccd.Kill();
+  d.provider.reset();
+  d.consumer.reset();
+  d.tccd.Start(d.arguments);
+  auto auditor = ConnectParty(d.tccd.listen(), d.tccd.did(), d.trade.auditor);
+  JoinWhenOpen(*auditor, d.trade.channel_id);
+  const client::DisputeRecord record = AwaitClosingEvidence(*auditor, d.trade.channel_id);
+  REQUIRE(record.closing.has_value());
+  CHECK(*record.closing == closing);
+  CheckClosingEvidence(auditor.get(), d.trade, d.tccd.did(), record, 1);
+  auditor.reset();
+  REQUIRE(d.tccd.Stop() == 0);
+  CheckClosingEvidence(nullptr, d.trade, d.tccd.did(), record, 1, d.dir.Sub("ledger"));
+}
 
 }  // namespace
 }  // namespace tcc::testing

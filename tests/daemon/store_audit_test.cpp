@@ -13,6 +13,7 @@
 #include "daemon_test_util.h"
 #include "tcc/common/sha256.h"
 #include "tcc/controller/daemon.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::testing {
 namespace {
@@ -154,6 +155,70 @@ TEST_CASE("store audit: an intact store verifies; altered TSCs and a forked hash
     controller::StoreAuditReport report = Audit(store_path, DidOf(*NewKey()), "");
     CHECK(report.problem_count == 12);
     CHECK(Mentions(report, "not by this TCC"));
+  }
+}
+
+TEST_CASE("store audit: a party's closing record and its anchored leaf verify; an altered record is "
+          "found") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 4);
+  Json closing;
+  {
+    controller::DaemonConfig config = LocalDaemonConfig(dir);
+    config.anchoring.interval = std::chrono::milliseconds(50);
+    auto daemon = Unwrap(controller::Daemon::Start(config), "start");
+    auto provider = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.provider);
+    auto consumer = ConnectParty(daemon->listen_endpoint(), daemon->did(), trade.consumer);
+    JoinWhenOpen(*provider, trade.channel_id);
+    JoinWhenOpen(*consumer, trade.channel_id);
+    std::string prev = trade.channel_id;
+    for (std::uint64_t seq = 1; seq <= 2; ++seq) {
+      prev = vc::CredentialHash(SettleOnce(trade, *provider, *consumer, seq, prev).tsc).value();
+    }
+    const Json request = Unwrap(
+        wire::MakeCloseRequest(trade.channel_id, {wire::ReasonCode::kOther, "done"}, *trade.consumer),
+        "close request");
+    closing = Unwrap(consumer->Close(trade.channel_id, request), "close");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!Unwrap(provider->Disputes(trade.channel_id), "disputes").closing_evidence &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(Unwrap(provider->Disputes(trade.channel_id), "disputes").closing_evidence);
+    daemon->Stop();
+    REQUIRE(daemon->Wait().ok());
+  }
+  const std::string store_path = dir.Sub("data") + "/store";
+  const std::string ledger_path = dir.Sub("ledger");
+
+  SUBCASE("intact") {
+    controller::StoreAuditReport report = Audit(store_path, trade.tcc_did(), ledger_path);
+    INFO(report.ToString());
+    CHECK(report.ok());
+    CHECK(report.channels[0].anchored_seq == 2);
+    CHECK(report.bundles == 2);  // the last TSC's leaf and the closing leaf
+    CHECK(RunCli("store verify " + store_path + " --chain local:" + ledger_path) == 0);
+  }
+
+  SUBCASE("a closing record altered on disk") {
+    Json altered = closing;
+    altered.Set("text", "not what was signed");
+    {
+      leveldb::DB* raw = nullptr;
+      REQUIRE(leveldb::DB::Open(leveldb::Options(), store_path, &raw).ok());
+      std::unique_ptr<leveldb::DB> db(raw);
+      leveldb::WriteOptions sync;
+      sync.sync = true;
+      REQUIRE(db->Put(sync, "z/" + trade.channel_id, altered.Serialize()).ok());
+    }
+    controller::StoreAuditReport report = Audit(store_path, trade.tcc_did(), ledger_path);
+    INFO(report.ToString());
+    CHECK_FALSE(report.ok());
+    CHECK(Mentions(report, "seq 2: the closing record"));
+    CHECK(Mentions(report, "the closing evidence bundle commits record hash"));
+    CHECK(RunCli("store verify " + store_path) == 1);
   }
 }
 

@@ -275,6 +275,18 @@ closing = consumer.close("other", "the job ended")
 check("close returns the TCC's closing record", closing["last_seq"] == 4 and closing["request"]["text"] == "the job ended")
 check("the provider sees the channel closed", poll_until(provider, lambda: provider.head["closed"]))
 check("the closing record is on file", provider.fetch_disputes()["closing"] == closing)
+closing_disputes = {}
+
+
+def closing_anchored():
+    closing_disputes.update(provider.fetch_disputes())
+    return closing_disputes["closing_evidence"] is not None
+
+
+check("the closing record's own leaf is anchored and fetched with its bundle", wait_for(
+    closing_anchored, step=lambda: time.sleep(0.1)) and closing_disputes["closing_evidence"]["kind"] == "closing"
+    and closing_disputes["closing_evidence"]["seq"] == 4
+    and closing_disputes["closing_evidence"]["closingHash"] == tcc.credential_hash(closing).hex())
 
 kept = sorted(os.listdir(f"{work}/consumer-tscs/{args.channel}"))
 check(f"the consumer's journal keeps each TSC it applied ({kept})",

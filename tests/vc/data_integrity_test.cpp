@@ -59,6 +59,19 @@ TEST_CASE("signed vectors 01-07: every intermediate value and the signed bytes m
     CHECK(signed_canonical == ReadVector(dir + "signed.jcs"));
     CHECK(HexEncode(Sha256(std::string_view(signed_canonical))) == vector.GetString("signedJcsSha256Hex").value());
 
+    // Issued as canonical text (the proof spliced into the signed text): the same bytes. (07's
+    // issuer is not its key's DID: IssueCredential refuses to issue that one.)
+    if (IssuerId(unsigned_credential).value() == vector.GetString("did").value()) {
+      auto issued = IssueCanonicalCredential(
+          unsigned_credential, key,
+          {.created = options.created, .verification_method = options.verification_method});
+      REQUIRE_MESSAGE(issued.ok(), issued.error().ToString());
+      CHECK(issued->text == ReadVector(dir + "signed.jcs"));
+      CHECK(HexEncode(issued->digest) == vector.GetString("signedJcsSha256Hex").value());
+      CHECK(issued->SubjectDigest() ==
+            Sha256(MustCanonicalize(*unsigned_credential.Find("credentialSubject"))));
+    }
+
     // The published signed credential verifies as given.
     Json published = ReadVectorJson(dir + "signed.json");
     auto verified = VerifyProofs(published, resolver, {.now = At("2026-01-01T00:00:00Z")});

@@ -113,6 +113,45 @@ TEST_CASE("canonical form is idempotent and independent of input order") {
   CHECK(MustCanonicalize(a) == a);
 }
 
+TEST_CASE("a member inserted at its recorded place gives the canonical text of the whole object") {
+  // The inserted member first, last, in the middle, alone, and among names that sort by UTF-16.
+  const char* const kObjects[] = {R"({"b":1,"c":[2,{"z":3}]})",
+                                  R"({"a":1,"b":{"c":2}})",
+                                  R"({"a":1,"z":"x"})",
+                                  R"({})",
+                                  R"({"\u00e9":1,"a":2})",
+                                  R"({"\ud83d\ude00":1,"\uff61":2})",
+                                  R"({"m":{},"proofs":[],"pro":null})"};
+  const Json value = Json::Parse(R"({"k":[1,"\u00e9"],"a":true})").value();
+  const std::string canonical_value = Canonicalize(value).value();
+  for (const char* text : kObjects) {
+    for (const char* name : {"a", "m", "proof", "zz", "\xEF\xBD\xA0"}) {
+      INFO(text << " + " << name);
+      const Json object = Json::Parse(text).value();
+      std::string out = "prefix";
+      CanonicalLayout layout;
+      REQUIRE(AppendCanonicalWithout(out, object, name, layout).ok());
+      Json without = object;
+      without.Erase(name);  // where the object has the member already, it is left out
+      CHECK(out == "prefix" + Canonicalize(without).value());
+      InsertCanonicalMember(out, layout, name, canonical_value);
+      Json whole = object;  // the layout's names point into `object`, which stays as it is
+      whole.Set(name, value);
+      CHECK(out == "prefix" + Canonicalize(whole).value());
+      // Every member's recorded span still holds its canonical value.
+      REQUIRE(layout.members.size() == whole.as_object().size());
+      for (const CanonicalLayout::Member& member : layout.members) {
+        INFO(member.name);
+        CHECK(out.substr(member.begin, member.end - member.begin) ==
+              Canonicalize(*whole.Find(member.name)).value());
+      }
+    }
+  }
+  CanonicalLayout layout;
+  std::string out;
+  CHECK_FALSE(AppendCanonicalWithout(out, Json::Parse("[1]").value(), "proof", layout).ok());
+}
+
 TEST_CASE("Utf16Less orders supplementary characters before U+E000..U+FFFF") {
   CHECK(Utf16Less("a", "b"));
   CHECK(Utf16Less("", "a"));

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "tcc/did/did_key.h"
+#include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
 #include "test_util.h"
 
@@ -133,6 +134,21 @@ TEST_CASE_FIXTURE(Trade, "settlements chain: propose, co-sign, issue, verify bot
     CHECK_FALSE(VerifyTsc(tsc, tst, resolver, {.expected_prev = next}).ok());
     prev = next;
   }
+}
+
+TEST_CASE_FIXTURE(Trade, "a TSC issued as canonical text is the canonical form of the issued TSC") {
+  const std::string channel = CredentialHash(Tic()).value();
+  const std::string created = "2026-03-01T12:00:00Z";
+  const Json joint = Joint(channel, 1, channel);
+  const std::string tsc_text = Canonicalize(IssueTsc(joint, tst, tcc, created).value()).value();
+  auto issued = IssueCanonicalTsc(joint, tst, tcc, created);
+  REQUIRE_MESSAGE(issued.ok(), FailureOf(issued));
+  CHECK(issued->text == tsc_text);
+  CHECK(issued->digest == Sha256(std::string_view(tsc_text)));
+  CHECK(issued->SubjectDigest() == Sha256(std::string_view(Canonicalize(joint).value())));
+  const Json parsed = Json::Parse(issued->text).value();
+  CHECK(VerifyTsc(parsed, tst, resolver, {.expected_prev = channel}).ok());
+  CHECK_FALSE(IssueCanonicalTsc(joint, tit, tcc, created).ok());
 }
 
 TEST_CASE_FIXTURE(

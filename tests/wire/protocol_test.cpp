@@ -25,15 +25,16 @@ constexpr std::string_view kChannelId =
 
 // In declaration order, which is also the order of the schema's type enum.
 constexpr std::array kAllTypes{
-    MessageType::kAuthBegin,     MessageType::kAuthProve,      MessageType::kChannelState,
-    MessageType::kSettlePropose, MessageType::kSettleSubmit,   MessageType::kChannelSync,
-    MessageType::kEvidenceGet,   MessageType::kSettleReject,   MessageType::kChannelRejections,
-    MessageType::kChannelClose,  MessageType::kChannelRecover, MessageType::kPing,           MessageType::kControlOpen,
-    MessageType::kControlClose,  MessageType::kControlPolicy,  MessageType::kControlList,
-    MessageType::kControlHealth, MessageType::kControlRecover, MessageType::kControlBackup,
-    MessageType::kReply,          MessageType::kError,
-    MessageType::kEventTsc,      MessageType::kEventProposal,  MessageType::kEventChannel,
-    MessageType::kEventAnchored, MessageType::kEventRejection,
+    MessageType::kAuthBegin,      MessageType::kAuthProve,      MessageType::kChannelState,
+    MessageType::kSettlePropose,  MessageType::kSettleSubmit,   MessageType::kChannelSync,
+    MessageType::kEvidenceGet,    MessageType::kSettleReject,   MessageType::kChannelRejections,
+    MessageType::kChannelClose,   MessageType::kChannelRecover, MessageType::kChainRead,
+    MessageType::kPing,           MessageType::kControlOpen,    MessageType::kControlClose,
+    MessageType::kControlPolicy,  MessageType::kControlList,    MessageType::kControlHealth,
+    MessageType::kControlRecover, MessageType::kControlBackup,  MessageType::kChainWrite,
+    MessageType::kReply,          MessageType::kError,          MessageType::kEventTsc,
+    MessageType::kEventProposal,  MessageType::kEventChannel,   MessageType::kEventAnchored,
+    MessageType::kEventRejection,
 };
 
 std::string ExampleText(MessageType type) {
@@ -120,7 +121,7 @@ TEST_CASE("protocol: type names round trip and classify") {
     events += IsEvent(type);
     CHECK_FALSE((IsRequest(type) && IsEvent(type)));
   }
-  CHECK(requests == 19);
+  CHECK(requests == 21);
   CHECK(events == 5);
   CHECK(MessageTypeName(MessageType::kSettleSubmit) == "settle.submit");
   CHECK(MessageTypeName(MessageType::kEventAnchored) == "event.anchored");
@@ -370,6 +371,8 @@ TEST_CASE("protocol: member rules per type") {
       {Event("event.proposal", R"("proposal":{})"), invalid, "event.proposal: member 'from' is required"},
       {Request("reply", R"("tscs":{})"), invalid, "reply: member 'tscs' must be an array"},
       {Request("reply", R"("state":[])"), invalid, "reply: member 'state' must be an object"},
+      {Request("reply", R"("closing_evidence":[])"), invalid,
+       "reply: member 'closing_evidence' must be an object"},
       // unsigned integers and their ranges
       {OnChannel("channel.sync"), invalid, "channel.sync: member 'after' is required"},
       {OnChannel("channel.sync", R"("after":-1)"), invalid,

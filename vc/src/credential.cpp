@@ -1,6 +1,7 @@
 #include "tcc/vc/credential.h"
 
 #include "tcc/did/did_key.h"
+#include "tcc/vc/jcs.h"
 
 namespace tcc::vc {
 namespace {
@@ -119,13 +120,17 @@ Status CheckCredentialShape(const Json& credential) {
   return OkStatus();
 }
 
-Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const IssueOptions& options) {
+namespace {
+
+// Fills the issuer, checks the shape, and returns the proof options of an issuance by `key`.
+Result<ProofOptions> PrepareIssue(Json& credential, const did::KeyPair& key,
+                                  const IssueOptions& options) {
   if (!credential.is_object()) return ShapeError("must be a JSON object");
   if (credential.Contains("proof")) {
     return Error(ErrorCode::kInvalidArgument, "credential already has a proof; issue an unsigned credential");
   }
-  std::string key_did = did::DidKeyFromPublicKey(key.public_key());
-  if (!credential.Contains("issuer")) credential.Set("issuer", key_did);
+  if (!credential.Contains("issuer"))
+    credential.Set("issuer", did::DidKeyFromPublicKey(key.public_key()));
   TCC_RETURN_IF_ERROR(CheckCredentialShape(credential));
   TCC_ASSIGN_OR_RETURN(std::string issuer, IssuerId(credential));
   ProofOptions proof_options;
@@ -139,8 +144,37 @@ Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const Iss
     return Error(ErrorCode::kInvalidArgument, "issuer " + issuer + " does not control the signing key " +
                                                   proof_options.verification_method);
   }
+  return proof_options;
+}
+
+}  // namespace
+
+Result<Json> IssueCredential(Json credential, const did::KeyPair& key,
+                             const IssueOptions& options) {
+  TCC_ASSIGN_OR_RETURN(ProofOptions proof_options, PrepareIssue(credential, key, options));
   TCC_RETURN_IF_ERROR(AddProof(credential, key, proof_options));
   return credential;
+}
+
+Sha256Digest CanonicalCredential::SubjectDigest() const {
+  return Sha256(std::string_view(text).substr(subject_begin, subject_end - subject_begin));
+}
+
+Result<CanonicalCredential> IssueCanonicalCredential(Json credential, const did::KeyPair& key,
+                                                     const IssueOptions& options) {
+  TCC_ASSIGN_OR_RETURN(ProofOptions proof_options, PrepareIssue(credential, key, options));
+  CanonicalCredential issued;
+  CanonicalLayout layout;
+  TCC_RETURN_IF_ERROR(AppendCanonicalWithout(issued.text, credential, "proof", layout));
+  TCC_ASSIGN_OR_RETURN(Json proof, CreateProofOver(credential, issued.text, key, proof_options));
+  TCC_ASSIGN_OR_RETURN(std::string canonical_proof, Canonicalize(proof));
+  InsertCanonicalMember(issued.text, layout, "proof", canonical_proof);
+  issued.digest = Sha256(std::string_view(issued.text));
+  if (const CanonicalLayout::Member* subject = layout.Find("credentialSubject")) {
+    issued.subject_begin = subject->begin;
+    issued.subject_end = subject->end;
+  }
+  return issued;
 }
 
 Result<VerifiedCredential> VerifyCredential(const Json& credential, did::Resolver& resolver,

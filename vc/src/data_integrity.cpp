@@ -188,6 +188,16 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
 
 Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const ProofOptions& options) {
   if (!document.is_object()) return Error(ErrorCode::kInvalidArgument, "only a JSON object can be signed");
+  thread_local std::string unsecured;
+  unsecured.clear();
+  TCC_RETURN_IF_ERROR(AppendCanonicalWithout(unsecured, document, "proof"));
+  return CreateProofOver(document, unsecured, key, options);
+}
+
+Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_canonical,
+                             const did::KeyPair& key, const ProofOptions& options) {
+  if (!document.is_object())
+    return Error(ErrorCode::kInvalidArgument, "only a JSON object can be signed");
   if (options.verification_method.empty()) {
     return Error(ErrorCode::kInvalidArgument, "a proof needs a verificationMethod");
   }
@@ -208,7 +218,7 @@ Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const Pr
   if (options.challenge) proof.Set("challenge", *options.challenge);
   if (options.domain) proof.Set("domain", *options.domain);
   if (const Json* context = document.Find("@context")) proof.Set("@context", *context);
-  TCC_ASSIGN_OR_RETURN(Sha256Digest document_hash, DocumentHash(document));
+  const Sha256Digest document_hash = Sha256(unsecured_canonical);
   TCC_ASSIGN_OR_RETURN(auto hash_data, HashData(proof, document_hash));
   did::Signature signature = key.Sign(hash_data);
   proof.Set("proofValue", MultibaseEncode(signature));

@@ -29,7 +29,7 @@ std::pair<char16_t, char16_t> Utf16Units(char32_t code_point) {
 }
 
 Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view omitted_member = {},
-                         bool omit = false) {
+                         bool omit = false, CanonicalLayout* layout = nullptr) {
   switch (value.type()) {
     case Json::Type::kArray: {
       out.push_back('[');
@@ -53,6 +53,12 @@ Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view o
       std::sort(sorted.begin(), sorted.end(), [](const JsonMember* a, const JsonMember* b) {
         return Utf16Less(a->first, b->first);
       });
+      if (layout != nullptr) {
+        layout->object_begin = out.size();
+        layout->omitted_at = out.size() + 1;
+        layout->members.clear();
+        layout->members.reserve(sorted.size() + 1);
+      }
       out.push_back('{');
       bool first = true;
       for (const JsonMember* member : sorted) {
@@ -60,7 +66,12 @@ Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view o
         first = false;
         AppendJsonString(out, member->first);
         out.push_back(':');
+        const std::size_t begin = out.size();
         TCC_RETURN_IF_ERROR(AppendCanonicalTo(out, member->second));
+        if (layout != nullptr) {
+          layout->members.push_back({member->first, begin, out.size()});
+          if (Utf16Less(member->first, omitted_member)) layout->omitted_at = out.size();
+        }
       }
       out.push_back('}');
       return OkStatus();
@@ -104,6 +115,51 @@ Status AppendCanonical(std::string& out, const Json& value) { return AppendCanon
 
 Status AppendCanonicalWithout(std::string& out, const Json& object, std::string_view omitted_member) {
   return AppendCanonicalTo(out, object, omitted_member, true);
+}
+
+Status AppendCanonicalWithout(std::string& out, const Json& object, std::string_view omitted_member,
+                              CanonicalLayout& layout) {
+  if (!object.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "only an object has a canonical member layout");
+  }
+  return AppendCanonicalTo(out, object, omitted_member, true, &layout);
+}
+
+const CanonicalLayout::Member* CanonicalLayout::Find(std::string_view name) const {
+  for (const Member& member : members) {
+    if (member.name == name) return &member;
+  }
+  return nullptr;
+}
+
+void InsertCanonicalMember(std::string& out, CanonicalLayout& layout, std::string_view name,
+                           std::string_view canonical_value) {
+  // omitted_at is just after the '{' (no member sorts before `name`) or just after the value of
+  // the member before it; a member after it is then announced by the ',' at omitted_at.
+  const std::size_t at = layout.omitted_at;
+  const bool after_member = at > layout.object_begin + 1;
+  const bool before_member = out[at] != '}';
+  std::string inserted;
+  inserted.reserve(name.size() + canonical_value.size() + 8);
+  if (after_member) inserted.push_back(',');
+  AppendJsonString(inserted, name);
+  inserted.push_back(':');
+  const std::size_t value_offset = inserted.size();
+  inserted.append(canonical_value);
+  if (!after_member && before_member) inserted.push_back(',');
+  out.insert(at, inserted);
+  CanonicalLayout::Member added{name, at + value_offset,
+                                at + value_offset + canonical_value.size()};
+  auto position = layout.members.begin();
+  for (auto member = layout.members.begin(); member != layout.members.end(); ++member) {
+    if (member->begin > at) {
+      member->begin += inserted.size();
+      member->end += inserted.size();
+    } else {
+      position = member + 1;
+    }
+  }
+  layout.members.insert(position, added);
 }
 
 Result<std::string> CanonicalizeText(std::string_view json_text, const JsonLimits& limits) {

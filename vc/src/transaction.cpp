@@ -265,11 +265,28 @@ Status VerifyJointClaim(const Json& claim, const Template& tst, did::Resolver& r
   return OkStatus();
 }
 
-Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key, const std::string& created) {
+namespace {
+
+Result<Json> TscSkeleton(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key,
+                         const std::string& created) {
   if (tst.kind() != TemplateKind::kTst) return Invalid("template " + tst.id() + " is not a TST");
   std::string issuer = did::DidKeyFromPublicKey(tcc_key.public_key());
-  Json credential = CredentialSkeleton(kTscType, issuer, tst, std::move(joint_claim), created);
+  return CredentialSkeleton(kTscType, issuer, tst, std::move(joint_claim), created);
+}
+
+}  // namespace
+
+Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key,
+                      const std::string& created) {
+  TCC_ASSIGN_OR_RETURN(Json credential, TscSkeleton(std::move(joint_claim), tst, tcc_key, created));
   return IssueCredential(std::move(credential), tcc_key, {.created = created});
+}
+
+Result<CanonicalCredential> IssueCanonicalTsc(Json joint_claim, const Template& tst,
+                                              const did::KeyPair& tcc_key,
+                                              const std::string& created) {
+  TCC_ASSIGN_OR_RETURN(Json credential, TscSkeleton(std::move(joint_claim), tst, tcc_key, created));
+  return IssueCanonicalCredential(std::move(credential), tcc_key, {.created = created});
 }
 
 Result<SettlementLink> VerifyTsc(const Json& tsc, const Template& tst, did::Resolver& resolver,

@@ -5,6 +5,7 @@
 #include "tcc/common/bytes.h"
 #include "tcc/did/challenge.h"
 #include "tcc/did/did_key.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::client {
 
@@ -132,12 +133,36 @@ Result<DisputeRecord> ChannelClient::Disputes(const std::string& channel_id,
   if (rejections == nullptr || !rejections->is_array()) {
     return Error(ErrorCode::kParse, "channel.rejections answer lacks rejections");
   }
-  DisputeRecord record{rejections->as_array(), std::nullopt};
+  DisputeRecord record{rejections->as_array(), std::nullopt, std::nullopt};
   if (const Json* closing = answer.body.Find("closing");
       closing != nullptr && closing->is_object()) {
     record.closing = *closing;
   }
+  if (const Json* evidence = answer.body.Find("closing_evidence"); evidence != nullptr) {
+    auto bundle = chain::EvidenceBundleFromJson(*evidence);
+    if (!bundle.ok())
+      return std::move(bundle).error().WithContext("channel.rejections closing_evidence");
+    record.closing_evidence = std::move(bundle).value();
+  }
   return record;
+}
+
+Status VerifyClosingEvidence(const Json& record, const chain::EvidenceBundle& bundle,
+                             const std::string& tcc_did, did::Resolver& resolver) {
+  TCC_RETURN_IF_ERROR(wire::VerifyClosingRecord(record, tcc_did, resolver));
+  TCC_ASSIGN_OR_RETURN(wire::ClosingSubject subject, wire::ReadClosingSubject(record));
+  const chain::EvidenceItem expected{subject.channel, subject.last_seq, subject.record_hash,
+                                     chain::EvidenceKind::kClosing};
+  if (!(bundle.item == expected)) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "the evidence bundle (" + std::string(chain::EvidenceKindName(bundle.item.kind)) +
+                     " leaf of channel " + bundle.item.channel_id + " seq " +
+                     std::to_string(bundle.item.seq) + ", hash " + HexEncode(bundle.item.tsc_hash) +
+                     ") is not the closing leaf of this record (channel " + expected.channel_id +
+                     " last seq " + std::to_string(expected.seq) + ", record hash " +
+                     HexEncode(expected.tsc_hash) + ")");
+  }
+  return chain::VerifyEvidenceBundle(bundle);
 }
 
 }  // namespace tcc::client

@@ -551,6 +551,14 @@ Result<DisputeRecord> PartySession::FetchDisputes(std::uint64_t from_seq) {
     TCC_RETURN_IF_ERROR(wire::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
                                                         *options_.resolver));
   }
+  if (record.closing_evidence) {
+    if (!record.closing) {
+      return Error(ErrorCode::kParse, "tccd returned closing evidence without the closing record");
+    }
+    Status verified = VerifyClosingEvidence(*record.closing, *record.closing_evidence,
+                                            options_.connect.tcc_did, *options_.resolver);
+    if (!verified.ok()) return verified.error().WithContext("closing evidence from tccd");
+  }
   return record;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "tcc/common/bytes.h"
@@ -18,9 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kBatchCounter = "anchor.batch";
 
-// An item is identified by its place in its channel's hash chain; the TSC hash adds nothing.
-using ItemKey = std::pair<std::string, std::uint64_t>;
-ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq}; }
+// An item is identified by its place in its channel's hash chain and its kind (a channel's closing
+// leaf has the seq of its last TSC); the hash adds nothing.
+using ItemKey = std::tuple<std::string, std::uint64_t, chain::EvidenceKind>;
+ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq, item.kind}; }
 
 std::chrono::microseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
@@ -73,6 +75,7 @@ class AnchorService::Impl {
 
   Status Start();
   void Submit(chain::EvidenceItem item);
+  void SubmitTogether(std::vector<chain::EvidenceItem> items);
   void Flush();
   void Stop(bool drain, std::chrono::milliseconds drain_timeout);
   AnchorStats stats() const;
@@ -224,6 +227,21 @@ void AnchorService::Impl::Submit(chain::EvidenceItem item) {
     wake = queue_.size() == 1 || queue_.size() == options_.max_batch;
   }
   if (wake) cv_.NotifyAll();
+}
+
+void AnchorService::Impl::SubmitTogether(std::vector<chain::EvidenceItem> items) {
+  {
+    MutexLock lock(mutex_);
+    const auto now = Clock::now();
+    for (auto& item : items) {
+      const ItemKey key = KeyOf(item);
+      if (known_.contains(key) || recovered_keys_.contains(key)) continue;
+      EnqueueLocked(std::move(item), now);
+    }
+    // Under the same lock as the items: the thread cannot cut a batch between them.
+    flush_upto_ = next_number_ - 1;
+  }
+  cv_.NotifyAll();
 }
 
 void AnchorService::Impl::Flush() {
@@ -541,6 +559,9 @@ Status AnchorService::SetPolicyOptions(const AnchorPolicyOptions& options) {
 }
 void AnchorService::Submit(chain::EvidenceItem item) { impl_->Submit(std::move(item)); }
 void AnchorService::Flush() { impl_->Flush(); }
+void AnchorService::SubmitTogether(std::vector<chain::EvidenceItem> items) {
+  impl_->SubmitTogether(std::move(items));
+}
 void AnchorService::Stop(bool drain, std::chrono::milliseconds drain_timeout) {
   impl_->Stop(drain, drain_timeout);
 }

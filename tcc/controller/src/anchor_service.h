@@ -79,6 +79,9 @@ class AnchorService {
   void Submit(chain::EvidenceItem item);
   // Anchors what is queued now instead of at the end of the interval (channel close).
   void Flush();
+  // Queues items (each already durable as pending) at once and flushes: a closing channel's last
+  // TSC and its closing record land in one batch (unless the queue before them reaches max_batch).
+  void SubmitTogether(std::vector<chain::EvidenceItem> items);
   // Stops the thread; with drain, first anchors everything queued (giving up after `drain_timeout`
   // if the chain stays unavailable: the items stay pending in the store for the next start).
   void Stop(bool drain = true, std::chrono::milliseconds drain_timeout = std::chrono::seconds(30));

@@ -48,6 +48,9 @@ class CrossChecker {
       }
       confirmed = seq;
     }
+    if (!contradiction) {
+      TCC_ASSIGN_OR_RETURN(contradiction, CheckClosing(channel));
+    }
     result_.anchored_on_chain[channel.channel_id] = confirmed;
     if (contradiction) {
       result_.recovering.push_back(
@@ -57,6 +60,38 @@ class CrossChecker {
   }
 
  private:
+  // A closed channel's closing leaf, once anchored: its bundle commits the closing record the store
+  // holds, and the chain holds its batch as for a TSC's bundle. nullopt when all is well.
+  Result<std::optional<std::string>> CheckClosing(const ChannelRecord& channel) {
+    if (channel.state != ChannelState::kClosed) return std::optional<std::string>();
+    TCC_ASSIGN_OR_RETURN(std::optional<chain::EvidenceBundle> bundle,
+                         store_.GetClosingBundle(channel.channel_id));
+    if (!bundle) return std::optional<std::string>();
+    TCC_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                         store_.GetClosingRecord(channel.channel_id));
+    if (!text)
+      return std::optional<std::string>(
+          "the closing leaf is anchored but the store holds no closing record");
+    auto record = Json::Parse(*text);
+    if (!record.ok())
+      return std::optional<std::string>("the closing record does not parse: " +
+                                        record.error().message());
+    auto item = ClosingEvidenceItem(*record);
+    // A record a later close replaced (same channel, another head) keeps its anchored leaf; only a
+    // bundle of the record held is compared.
+    if (!item.ok())
+      return std::optional<std::string>("the closing record: " + item.error().message());
+    if (!(item->seq == bundle->item.seq)) return std::optional<std::string>();
+    if (item->tsc_hash != bundle->item.tsc_hash) {
+      return std::optional<std::string>("the chain anchors closing record " +
+                                        HexEncode(bundle->item.tsc_hash) + ", the store holds " +
+                                        HexEncode(item->tsc_hash));
+    }
+    TCC_ASSIGN_OR_RETURN(std::optional<std::string> problem, ConfirmOnChain(*bundle));
+    if (problem) return std::optional<std::string>("the closing record: " + *problem);
+    return std::optional<std::string>();
+  }
+
   // nullopt when the chain holds the bundle's batch (re-anchored here if it was missing);
   // otherwise how the chain contradicts it. Adapter failures are errors.
   Result<std::optional<std::string>> ConfirmOnChain(chain::EvidenceBundle& bundle) {

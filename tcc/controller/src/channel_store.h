@@ -93,6 +93,11 @@ struct ProposalMark {
   std::string content_hash;
 };
 
+// The evidence item of a channel's closing record (wire::ReadClosingSubject): kind kClosing,
+// the channel, the record's last seq and the record's hash. kInvalidArgument if `record` is not a
+// closing record. Stateless, any thread.
+Result<chain::EvidenceItem> ClosingEvidenceItem(const Json& record);
+
 class ChannelStore {
  public:
   static Result<std::unique_ptr<ChannelStore>> Open(const std::string& path,
@@ -123,12 +128,17 @@ class ChannelStore {
   // record with SaveBatch, atomically; CompleteBatch stores every item's bundle, advances each
   // channel's anchored seq (never backwards) and deletes the batch record, atomically.
   // AddPendingEvidence also writes the channel record (its evidence_seq moved).
+  // A closing record's leaf (kind kClosing) is made pending by PutClosingRecord; it never moves
+  // the anchored seq, and its bundle is read with GetClosingBundle.
   Status AddPendingEvidence(const chain::EvidenceItem& item, const ChannelRecord& channel);
+  // TSC leaves, then the closing leaves of channels that are closed at the head their record names.
   Result<std::vector<chain::EvidenceItem>> PendingEvidence();
   Status SaveBatch(const PendingBatch& batch);
   Result<std::vector<PendingBatch>> UnfinishedBatches();
   Status CompleteBatch(std::string_view batch_id, std::span<const chain::EvidenceBundle> bundles);
   Result<chain::EvidenceBundle> GetBundle(std::string_view channel_id, std::uint64_t seq);  // kNotFound
+  // The bundle of the channel's closing leaf (kind kClosing), once it is anchored.
+  Result<std::optional<chain::EvidenceBundle>> GetClosingBundle(std::string_view channel_id);
   // The smallest anchored seq >= seq in the channel: the anchor that commits TSC `seq` through the
   // hash chain. nullopt when none is anchored yet.
   Result<std::optional<std::uint64_t>> AnchoredSeqCovering(std::string_view channel_id, std::uint64_t seq);
@@ -147,6 +157,8 @@ class ChannelStore {
   Result<std::vector<RejectionRecord>> ListRejections(std::string_view channel_id, std::uint64_t from_seq = 1);
   Status PutProposal(const ProposalMark& proposal);
   Result<std::optional<ProposalMark>> GetProposal(std::string_view channel_id);
+  // Writes the record and, in the same batch, its closing leaf as pending evidence (the record must
+  // be a closing record of this channel: wire::ReadClosingSubject).
   Status PutClosingRecord(std::string_view channel_id, std::string_view record_json);
   Result<std::optional<std::string>> GetClosingRecord(std::string_view channel_id);
 

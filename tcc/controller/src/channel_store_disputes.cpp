@@ -12,6 +12,12 @@ namespace tcc::controller {
 
 using namespace store_format;
 
+Result<chain::EvidenceItem> ClosingEvidenceItem(const Json& record) {
+  TCC_ASSIGN_OR_RETURN(wire::ClosingSubject subject, wire::ReadClosingSubject(record));
+  return chain::EvidenceItem{std::move(subject.channel), subject.last_seq, subject.record_hash,
+                             chain::EvidenceKind::kClosing};
+}
+
 Status ChannelStore::PutRejection(const RejectionRecord& rejection) {
   TCC_RETURN_IF_ERROR(CheckChannelId(rejection.channel_id));
   TCC_RETURN_IF_ERROR(CheckSeq(rejection.seq));
@@ -71,9 +77,21 @@ Result<std::optional<ProposalMark>> ChannelStore::GetProposal(std::string_view c
 Status ChannelStore::PutClosingRecord(std::string_view channel_id, std::string_view record_json) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   if (record_json.size() > kMaxValueBytes) return Invalid("a closing record is at most 1 MiB");
+  auto record = Json::Parse(record_json);
+  if (!record.ok()) return Invalid("the closing record is not JSON: " + record.error().message());
+  auto closing = ClosingEvidenceItem(*record);
+  if (!closing.ok()) return Invalid(closing.error().message());
+  const chain::EvidenceItem& item = *closing;
+  if (item.channel_id != channel_id) return Invalid("the closing record names another channel");
+  TCC_RETURN_IF_ERROR(CheckItem(item));
+  std::string pending;
+  AppendU64(pending, item.seq);
+  pending.append(AsChars(item.tsc_hash));
   TCC_ASSIGN_OR_RETURN(auto access, impl_->database->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(NameKey(kClosingKind, channel_id), AsSlice(record_json));
+  // Anchored with the channel's last TSC once the close is stored (PendingEvidence checks that).
+  batch.Put(PendingKey(item), pending);
   return access.Write(batch, "writing the closing record of channel " + std::string(channel_id));
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "channel_store.h"
@@ -14,6 +15,15 @@
 namespace tcc::controller {
 
 using namespace store_format;
+
+namespace {
+
+// An item's identity in a batch: its channel, seq and kind (a channel's closing leaf shares the
+// seq of its last TSC).
+using ItemKey = std::tuple<std::string_view, std::uint64_t, chain::EvidenceKind>;
+ItemKey KeyOf(const chain::EvidenceItem& item) { return {item.channel_id, item.seq, item.kind}; }
+
+}  // namespace
 
 Status ChannelStore::AddPendingEvidence(const chain::EvidenceItem& item,
                                         const ChannelRecord& channel) {
@@ -51,6 +61,23 @@ Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {
   if (!scanned.ok() && !(decoded && tolerate_unreadable_pending_)) {
     return std::move(scanned).error();
   }
+  // Closing leaves: the record is written before the channel's close, so a crash in between
+  // leaves one for a channel that did not close (or closed later at another head); only the
+  // record of the close the channel's record holds is anchored.
+  const std::string closing_prefix = KindPrefix(kPendingClosingKind);
+  TCC_RETURN_IF_ERROR(Scan(
+      handle.db(), closing_prefix, closing_prefix,
+      [&](std::string_view key, std::string_view value) -> Result<bool> {
+        TCC_ASSIGN_OR_RETURN(chain::EvidenceItem item, DecodePendingClosing(key, value));
+        const std::string channel_key = ChannelKey(item.channel_id);
+        TCC_ASSIGN_OR_RETURN(std::optional<std::string> channel, Get(handle.db(), channel_key));
+        if (!channel) return true;
+        TCC_ASSIGN_OR_RETURN(ChannelRecord record, DecodeChannel(channel_key, *channel));
+        if (record.state == ChannelState::kClosed && record.last_seq == item.seq) {
+          items.push_back(std::move(item));
+        }
+        return true;
+      }));
   return items;
 }
 
@@ -62,11 +89,10 @@ Status ChannelStore::SaveBatch(const PendingBatch& batch) {
     return Invalid("batch " + batch.batch_id + " has too many items");
   }
   // One TSC has one hash: two different items for one seq would anchor conflicting evidence.
-  std::map<std::pair<std::string_view, std::uint64_t>, const chain::Hash256*> seen;
+  std::map<ItemKey, const chain::Hash256*> seen;
   for (const chain::EvidenceItem& item : batch.items) {
     TCC_RETURN_IF_ERROR(CheckItem(item));
-    auto [entry, fresh] = seen.emplace(
-        std::pair<std::string_view, std::uint64_t>(item.channel_id, item.seq), &item.tsc_hash);
+    auto [entry, fresh] = seen.emplace(KeyOf(item), &item.tsc_hash);
     if (!fresh && *entry->second != item.tsc_hash) {
       return Invalid("batch " + batch.batch_id + " holds two different items for " +
                      ItemName(item));
@@ -86,9 +112,7 @@ Status ChannelStore::SaveBatch(const PendingBatch& batch) {
   }
   leveldb::WriteBatch write;
   write.Put(key, EncodeBatch(batch.items));
-  for (const chain::EvidenceItem& item : batch.items) {
-    write.Delete(SeqKey(kPendingKind, item.channel_id, item.seq));
-  }
+  for (const chain::EvidenceItem& item : batch.items) write.Delete(PendingKey(item));
   return access.Write(write, "saving batch " + batch.batch_id);
 }
 
@@ -116,12 +140,9 @@ Status ChannelStore::CompleteBatch(std::string_view batch_id,
   TCC_ASSIGN_OR_RETURN(PendingBatch batch, DecodeBatch(batch_key, *saved));
 
   // Batches can hold thousands of items: look them up by (channel, seq), not by scanning.
-  std::map<std::pair<std::string_view, std::uint64_t>, const chain::Hash256*> members;
-  for (const chain::EvidenceItem& item : batch.items) {
-    members.emplace(std::pair<std::string_view, std::uint64_t>(item.channel_id, item.seq),
-                    &item.tsc_hash);
-  }
-  std::set<std::pair<std::string_view, std::uint64_t>> uncovered;
+  std::map<ItemKey, const chain::Hash256*> members;
+  for (const chain::EvidenceItem& item : batch.items) members.emplace(KeyOf(item), &item.tsc_hash);
+  std::set<ItemKey> uncovered;
   for (const auto& [member, hash] : members) uncovered.insert(member);
   std::map<std::string_view, std::uint64_t> highest;  // per channel, in this batch
   leveldb::WriteBatch write;
@@ -131,7 +152,7 @@ Status ChannelStore::CompleteBatch(std::string_view batch_id,
       return Invalid("the bundle of " + ItemName(item) + " names batch " +
                      bundle.batch_id.substr(0, 80) + ", not " + std::string(batch_id));
     }
-    auto member = members.find({item.channel_id, item.seq});
+    auto member = members.find(KeyOf(item));
     if (member == members.end() || *member->second != item.tsc_hash) {
       return Invalid("evidence item " + ItemName(item) + " is not in batch " +
                      std::string(batch_id));
@@ -143,15 +164,18 @@ Status ChannelStore::CompleteBatch(std::string_view batch_id,
       return Invalid("the bundle of " + ItemName(item) +
                      " is malformed: " + check.error().message());
     }
-    uncovered.erase({item.channel_id, item.seq});
-    std::uint64_t& top = highest[item.channel_id];
-    top = std::max(top, item.seq);
-    write.Put(SeqKey(kBundleKind, item.channel_id, item.seq), encoded);
+    uncovered.erase(KeyOf(item));
+    // A closing leaf anchors the record, not a TSC: the anchored seq stays the last TSC's.
+    if (item.kind == chain::EvidenceKind::kTsc) {
+      std::uint64_t& top = highest[item.channel_id];
+      top = std::max(top, item.seq);
+    }
+    write.Put(BundleKey(item), encoded);
   }
   if (!uncovered.empty()) {
-    const auto& [channel_id, seq] = *uncovered.begin();
-    return Invalid("batch " + std::string(batch_id) + " has no bundle for seq " +
-                   std::to_string(seq) + " of channel " + std::string(channel_id) + " (" +
+    const auto& [channel_id, seq, kind] = *uncovered.begin();
+    return Invalid("batch " + std::string(batch_id) + " has no bundle for " +
+                   ItemName(chain::EvidenceItem{std::string(channel_id), seq, {}, kind}) + " (" +
                    std::to_string(uncovered.size()) + " items uncovered)");
   }
   for (const auto& [channel_id, seq] : highest) {
@@ -181,6 +205,17 @@ Result<chain::EvidenceBundle> ChannelStore::GetBundle(std::string_view channel_i
   return DecodeBundle(key, *value);
 }
 
+Result<std::optional<chain::EvidenceBundle>> ChannelStore::GetClosingBundle(
+    std::string_view channel_id) {
+  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
+  const std::string key = NameKey(kClosingBundleKind, channel_id);
+  TCC_ASSIGN_OR_RETURN(auto handle, impl_->database->BeginRead());
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(handle.db(), key));
+  if (!value) return std::optional<chain::EvidenceBundle>();
+  TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, DecodeBundle(key, *value));
+  return std::optional<chain::EvidenceBundle>(std::move(bundle));
+}
+
 Result<std::optional<std::uint64_t>> ChannelStore::AnchoredSeqCovering(std::string_view channel_id,
                                                                        std::uint64_t seq) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
@@ -208,7 +243,7 @@ Result<std::uint64_t> ChannelStore::AnchoredSeq(std::string_view channel_id) {
 
 Status ChannelStore::ReplaceBundleReceipt(const chain::EvidenceBundle& bundle) {
   TCC_RETURN_IF_ERROR(CheckChannelId(bundle.item.channel_id));
-  const std::string key = SeqKey(kBundleKind, bundle.item.channel_id, bundle.item.seq);
+  const std::string key = BundleKey(bundle.item);
   std::string encoded = chain::SerializeEvidenceBundle(bundle);
   Result<chain::EvidenceBundle> check = chain::ParseEvidenceBundle(encoded);
   if (!check.ok()) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "tcc/chain/evidence.h"
 #include "tcc/chain/types.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/json.h"
@@ -36,8 +37,15 @@ using storage::U64Value;
 //                                   !tsc-hash-index is set)
 //   p/<channel>/<u64be seq>      -> tsc hash (32): evidence waiting for a batch
 //   b/<batch id>                 -> kBatchFormat | u32be n | n items of
-//                                   channel (32) | u64be seq | tsc hash (32)
+//                                   channel (32) | u64be seq | tsc hash (32); a batch that holds
+//                                   a closing leaf: kBatchFormatKinds | u32be n | n items of
+//                                   kind (1: 0 TSC, 1 closing) | channel | seq | hash
 //   e/<channel>/<u64be seq>      -> SerializeEvidenceBundle
+//   y/<channel>                  -> u64be last seq | closing record hash (32): the closing
+//                                   leaf waiting for a batch (written with z/)
+//   w/<channel>                  -> SerializeEvidenceBundle of the closing leaf (kind
+//                                   "closing"); kept apart from e/ so that it never stands for
+//                                   the last TSC's bundle nor moves a/
 //   a/<channel>                  -> u64be highest anchored seq
 //   v/<name>                     -> the value's bytes
 //   n/<name>                     -> u64be counter (apart from v/ so PutValue cannot break one)
@@ -63,6 +71,8 @@ constexpr char kTscHashKind = 'x';
 constexpr char kRejectionKind = 'r';
 constexpr char kProposalKind = 'q';
 constexpr char kClosingKind = 'z';
+constexpr char kPendingClosingKind = 'y';
+constexpr char kClosingBundleKind = 'w';
 constexpr std::string_view kTscHashIndexKey = "!tsc-hash-index";
 
 constexpr std::size_t kChannelIdSize = 64;  // hex digits
@@ -73,7 +83,9 @@ constexpr std::size_t kSeqKeySize = kChannelPrefixSize + 8;
 constexpr char kTscFormat = 1;
 constexpr std::size_t kTscHeaderSize = 1 + 2 * kHashSize;
 constexpr char kBatchFormat = 1;
+constexpr char kBatchFormatKinds = 2;
 constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
+constexpr std::size_t kPendingClosingSize = 8 + kHashSize;
 
 // Seqs travel in JSON (TSCs, channel records, bundles), where integers stop at 2^53 - 1.
 constexpr std::uint64_t kMaxSeq = kMaxJsonInteger;
@@ -154,6 +166,18 @@ inline std::string DescribeKey(std::string_view key) {
            std::to_string(ReadU64(key.substr(kChannelPrefixSize)));
   }
   return storage::DescribeKey(key);
+}
+
+// Where an item waits for a batch and where its bundle is kept, by kind.
+inline std::string PendingKey(const chain::EvidenceItem& item) {
+  return item.kind == chain::EvidenceKind::kClosing
+             ? NameKey(kPendingClosingKind, item.channel_id)
+             : SeqKey(kPendingKind, item.channel_id, item.seq);
+}
+inline std::string BundleKey(const chain::EvidenceItem& item) {
+  return item.kind == chain::EvidenceKind::kClosing
+             ? NameKey(kClosingBundleKind, item.channel_id)
+             : SeqKey(kBundleKind, item.channel_id, item.seq);
 }
 
 // The key of a consumer's rejection of a proposal: its seq key, then the proposal hash's bytes.

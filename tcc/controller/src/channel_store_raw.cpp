@@ -27,7 +27,8 @@ Status ChannelStore::CheckChannelReadable(std::string_view channel_id) {
     const std::string prefix = ChannelPrefix(kind, channel_id);
     TCC_RETURN_IF_ERROR(Scan(handle.db(), prefix, prefix, all));
   }
-  for (char kind : {kChannelKind, kAnchoredKind, kProposalKind, kClosingKind}) {
+  for (char kind : {kChannelKind, kAnchoredKind, kProposalKind, kClosingKind, kPendingClosingKind,
+                    kClosingBundleKind}) {
     auto read = Get(handle.db(), NameKey(kind, channel_id));
     if (!read.ok()) return std::move(read).error();
   }

@@ -1,5 +1,6 @@
 #include "channel_store_records.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "tcc/common/json_object_reader.h"
@@ -53,10 +54,19 @@ Status CheckName(std::string_view name) {
 
 Status CheckItem(const chain::EvidenceItem& item) {
   TCC_RETURN_IF_ERROR(CheckChannelId(item.channel_id, "evidence item channel id"));
+  if (item.kind != chain::EvidenceKind::kTsc && item.kind != chain::EvidenceKind::kClosing) {
+    return Invalid("evidence item of an unknown kind");
+  }
+  // A channel closed before its first settlement has a closing record at seq 0.
+  if (item.kind == chain::EvidenceKind::kClosing && item.seq == 0) return OkStatus();
   return CheckSeq(item.seq, "evidence item seq");
 }
 
 std::string ItemName(const chain::EvidenceItem& item) {
+  if (item.kind == chain::EvidenceKind::kClosing) {
+    return "the closing record (last seq " + std::to_string(item.seq) + ") of channel " +
+           item.channel_id;
+  }
   return "seq " + std::to_string(item.seq) + " of channel " + item.channel_id;
 }
 
@@ -147,11 +157,17 @@ Result<chain::EvidenceItem> DecodePending(std::string_view key, std::string_view
 }
 
 std::string EncodeBatch(const std::vector<chain::EvidenceItem>& items) {
-  std::string out(1, kBatchFormat);
-  out.reserve(5 + items.size() * kBatchItemSize);
+  // Batches of TSC leaves only keep the first format, which stores written before closing leaves
+  // existed hold.
+  const bool kinds = std::any_of(items.begin(), items.end(), [](const chain::EvidenceItem& item) {
+    return item.kind != chain::EvidenceKind::kTsc;
+  });
+  std::string out(1, kinds ? kBatchFormatKinds : kBatchFormat);
+  out.reserve(5 + items.size() * (kBatchItemSize + 1));
   const auto count = static_cast<std::uint32_t>(items.size());
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(char(count >> shift));
   for (const chain::EvidenceItem& item : items) {
+    if (kinds) out.push_back(static_cast<char>(item.kind));
     AppendHashBytes(out, item.channel_id);
     AppendU64(out, item.seq);
     out.append(AsChars(item.tsc_hash));
@@ -164,16 +180,29 @@ Result<PendingBatch> DecodeBatch(std::string_view key, std::string_view value) {
   batch.batch_id = std::string(key.substr(2));
   Status id = chain::ValidateId(batch.batch_id, "batch id");
   if (!id.ok()) return Corrupt(key, id.error().message());
-  if (value.size() < 5 || value[0] != kBatchFormat) return Corrupt(key, "not a batch record");
+  if (value.size() < 5 || (value[0] != kBatchFormat && value[0] != kBatchFormatKinds)) {
+    return Corrupt(key, "not a batch record");
+  }
+  const bool kinds = value[0] == kBatchFormatKinds;
+  const std::size_t item_size = kBatchItemSize + (kinds ? 1 : 0);
   std::uint32_t count = 0;
   for (std::size_t i = 1; i < 5; ++i) count = (count << 8) | static_cast<unsigned char>(value[i]);
-  if (count == 0 || value.size() != 5 + std::size_t(count) * kBatchItemSize) {
+  if (count == 0 || value.size() != 5 + std::size_t(count) * item_size) {
     return Corrupt(key, "batch item count does not match its size");
   }
-  for (std::size_t offset = 5; offset < value.size(); offset += kBatchItemSize) {
+  for (std::size_t start = 5; start < value.size(); start += item_size) {
+    chain::EvidenceKind kind = chain::EvidenceKind::kTsc;
+    std::size_t offset = start;
+    if (kinds) {
+      const auto byte = static_cast<unsigned char>(value[offset++]);
+      if (byte > static_cast<unsigned char>(chain::EvidenceKind::kClosing)) {
+        return Corrupt(key, "batch item of an unknown kind");
+      }
+      kind = static_cast<chain::EvidenceKind>(byte);
+    }
     chain::EvidenceItem item{HashHex(value.substr(offset, kHashSize)),
                              ReadU64(value.substr(offset + kHashSize)),
-                             ToHash256(value.substr(offset + kHashSize + 8, kHashSize))};
+                             ToHash256(value.substr(offset + kHashSize + 8, kHashSize)), kind};
     Status valid = CheckItem(item);
     if (!valid.ok()) return Corrupt(key, valid.error().message());
     batch.items.push_back(std::move(item));
@@ -184,11 +213,22 @@ Result<PendingBatch> DecodeBatch(std::string_view key, std::string_view value) {
 Result<chain::EvidenceBundle> DecodeBundle(std::string_view key, std::string_view value) {
   Result<chain::EvidenceBundle> bundle = chain::ParseEvidenceBundle(value);
   if (!bundle.ok()) return Corrupt(key, bundle.error().message());
-  if (!IsSeqKey(key) || bundle->item.channel_id != key.substr(2, kChannelIdSize) ||
-      bundle->item.seq != ReadU64(key.substr(kChannelPrefixSize))) {
-    return Corrupt(key, "holds the bundle of another item");
-  }
+  if (BundleKey(bundle->item) != key) return Corrupt(key, "holds the bundle of another item");
   return std::move(bundle).value();
+}
+
+Result<chain::EvidenceItem> DecodePendingClosing(std::string_view key, std::string_view value) {
+  if (key.size() != 2 + kChannelIdSize || !IsLowerHexHash(key.substr(2))) {
+    return Corrupt(key, "malformed pending closing key");
+  }
+  if (value.size() != kPendingClosingSize) {
+    return Corrupt(key, "pending closing evidence is not a seq and a 32-byte hash");
+  }
+  chain::EvidenceItem item{std::string(key.substr(2)), ReadU64(value.substr(0, 8)),
+                           ToHash256(value.substr(8)), chain::EvidenceKind::kClosing};
+  Status valid = CheckItem(item);
+  if (!valid.ok()) return Corrupt(key, valid.error().message());
+  return item;
 }
 
 Result<RejectionRecord> DecodeRejection(std::string_view key, std::string_view value) {

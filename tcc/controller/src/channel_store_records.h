@@ -44,6 +44,7 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value);
 Result<std::uint64_t> DecodeU64(std::string_view key, std::string_view value);
 Result<TscLocation> DecodeTscLocation(std::string_view key, std::string_view value);
 Result<chain::EvidenceItem> DecodePending(std::string_view key, std::string_view value);
+Result<chain::EvidenceItem> DecodePendingClosing(std::string_view key, std::string_view value);
 std::string EncodeBatch(const std::vector<chain::EvidenceItem>& items);  // on checked items
 Result<PendingBatch> DecodeBatch(std::string_view key, std::string_view value);
 Result<chain::EvidenceBundle> DecodeBundle(std::string_view key, std::string_view value);

@@ -24,6 +24,7 @@
 #include "channel_opening.h"
 #include "channel_state_machine.h"
 #include "connection_table.h"
+#include "chain_service.h"
 #include "control_api.h"
 #include "dispute_handler.h"
 #include "in_flight.h"
@@ -291,6 +292,9 @@ class Daemon::Impl {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<DisputeHost> dispute_host_;
+  class ChainHost;  // lends the chain service (chain_service.h) the daemon's loop and sockets
+  std::unique_ptr<ChainHost> chain_host_;
+  std::unique_ptr<ChainService> chain_service_;
   std::unique_ptr<DisputeHandler> disputes_;
 
   std::shared_ptr<wire::ZmqContext> zmq_;
@@ -568,12 +572,13 @@ Status Daemon::Impl::Start() {
   TCC_RETURN_IF_ERROR(anchor_->Start());
   writer_ = std::make_unique<StoreWriter>(*store_, [this](double seconds, std::size_t tscs) {
     metrics_->StoreWrite(seconds, tscs);
-    metrics_->SetStoreSyncs(store_->write_health().syncs);
   });
   workers_ = std::make_unique<WorkerPool>(config_.workers, "tcc-worker");
   dispute_host_ = std::make_unique<DisputeHost>(*this);
   disputes_ =
       std::make_unique<DisputeHandler>(*dispute_host_, *writer_, *store_, *resolver_, *metrics_);
+  chain_host_ = std::make_unique<ChainHost>(*this);
+  chain_service_ = std::make_unique<ChainService>(*chain_host_, adapter_);
   TCC_RETURN_IF_ERROR(BindSockets());
   TCC_RETURN_IF_ERROR(StartVcApi());
 
@@ -880,6 +885,9 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
     return;
   }
   from.request_id = message->id;
+  if (message->type == wire::MessageType::kChainWrite) {  // refused there, saying where it is served
+    return chain_service_->Handle(from, *message, ChainAccess::kMember);
+  }
   if (!wire::IsRequest(message->type) || message->type >= wire::MessageType::kControlOpen) {
     const Error error(ErrorCode::kInvalidArgument,
                       std::string(wire::MessageTypeName(message->type)) + " is not a party request");
@@ -892,7 +900,8 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // bounded share of the workers and of the memory their answers take.
   const bool large = message->type == wire::MessageType::kChannelSync ||
                      message->type == wire::MessageType::kEvidenceGet ||
-                     message->type == wire::MessageType::kChannelRejections;
+                     message->type == wire::MessageType::kChannelRejections ||
+                     message->type == wire::MessageType::kChainRead;
   if (large || message->type == wire::MessageType::kAuthBegin ||
       message->type == wire::MessageType::kAuthProve || message->type == wire::MessageType::kSettleReject ||
       message->type == wire::MessageType::kChannelClose) {
@@ -915,6 +924,9 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
       return;
     case wire::MessageType::kAuthProve:
       AuthProve(current, from, *message);
+      return;
+    case wire::MessageType::kChainRead:
+      chain_service_->Handle(from, *message, current.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
       return;
     default:
       break;
@@ -1142,21 +1154,19 @@ void Daemon::Impl::Issue(ChannelRuntime& channel, Submission submission) {
     auto stage = metrics_->StageDone(DaemonMetrics::Stage::kQueueWait,
                                      submission.requester.received);
     Status status = vc::VerifyJointClaim(submission.claim, *tst, *resolver_);
+    stage = metrics_->StageDone(DaemonMetrics::Stage::kVerify, stage);
     TscRecord tsc;
     if (status.ok()) {
-      tsc.channel_id = channel_id;
-      tsc.seq = submission.link.seq;
-      tsc.claim_hash = ClaimHash(submission.claim, status);
-    }
-    stage = metrics_->StageDone(DaemonMetrics::Stage::kVerify, stage);
-    if (status.ok()) {
-      auto issued = vc::IssueTsc(std::move(submission.claim), *tst, *key_);
-      Result<std::string> text = issued.ok() ? vc::Canonicalize(*issued) : Result<std::string>(issued.error());
-      if (text.ok()) {
-        tsc.tsc_hash = Sha256(AsBytes(*text));
-        tsc.tsc = std::move(text).value();
+      // The claim hash (replay key) hashes the claim's canonical text inside the TSC's.
+      auto issued = vc::IssueCanonicalTsc(std::move(submission.claim), *tst, *key_);
+      if (issued.ok()) {
+        tsc.channel_id = channel_id;
+        tsc.seq = submission.link.seq;
+        tsc.claim_hash = HexEncode(issued->SubjectDigest());
+        tsc.tsc_hash = issued->digest;
+        tsc.tsc = std::move(issued->text);
       } else {
-        status = text.error();
+        status = issued.error();
       }
     }
     metrics_->StageDone(DaemonMetrics::Stage::kIssue, stage);
@@ -1334,8 +1344,7 @@ void Daemon::Impl::OnStoreRecovered(const StoreGuard::Recovery& recovery,
 
 void Daemon::Impl::ReportStoreHealth() {
   const ChannelStore::WriteHealth health = store_guard_->write_health();
-  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens);
-  metrics_->SetStoreSyncs(health.syncs);
+  metrics_->SetStoreHealth(store_guard_->ok(), health.write_failures, health.reopens, health.syncs);
 }
 
 void Daemon::Impl::Sync(const Requester& from, ChannelRuntime& channel, const wire::Message& message) {
@@ -1441,6 +1450,23 @@ class Daemon::Impl::DisputeHost final : public DisputeHandler::Host {
   void ClosePerParty(const std::string& channel_id, Json request, const Requester& from) override {
     impl_.ClosePerParty(channel_id, std::move(request), from);
   }
+
+ private:
+  Impl& impl_;
+};
+
+// The daemon lends the chain service its loop, workers and sockets.
+class Daemon::Impl::ChainHost final : public ChainService::Host {
+ public:
+  explicit ChainHost(Impl& impl) : impl_(impl) {}
+  void Reply(const Requester& to, std::string frame) override { impl_.Reply(to, std::move(frame)); }
+  void ReplyError(const Requester& to, const Error& error) override { impl_.ReplyError(to, error); }
+  void CountRejection(const Error& error) override { impl_.CountRejection(error); }
+  void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {
+    impl_.PeerAsync(from, large, std::move(work));
+  }
+  void Async(std::function<Task()> work) override { impl_.Async(std::move(work)); }
+  bool Draining() const override { return impl_.draining_; }
 
  private:
   Impl& impl_;
@@ -1573,11 +1599,15 @@ void Daemon::Impl::CloseChannel(ChannelRuntime& channel) {
       return;
     }
     closed->second.machine.CloseStored(item);
-    if (item) {
-      // Closing anchors the last TSC at once rather than at the next interval.
-      anchor_->Submit(*item);
-      anchor_->Flush();
+    // Closing anchors the last TSC at once rather than at the next interval, and a party's
+    // closing record in the same batch (its leaf is pending since PutClosingRecord).
+    std::vector<chain::EvidenceItem> final_items;
+    if (item) final_items.push_back(*item);
+    if (closed->second.closing_record) {
+      if (auto closing = ClosingEvidenceItem(*closed->second.closing_record); closing.ok())
+        final_items.push_back(std::move(closing).value());
     }
+    if (!final_items.empty()) anchor_->SubmitTogether(std::move(final_items));
     metrics_->ChannelClosed();
     Log(LogLevel::kInfo, "channel closed",
         {{"channel", channel_id}, {"last_seq", closed->second.machine.acknowledged().seq}});
@@ -1622,6 +1652,8 @@ void Daemon::Impl::OnAnchored(const std::vector<chain::EvidenceBundle>& bundles)
          {"height", first.receipt.height}, {"tx", first.receipt.tx}});
   }
   for (const auto& bundle : bundles) {
+    // A closing leaf is fetched with channel.rejections; it anchors no TSC.
+    if (bundle.item.kind != chain::EvidenceKind::kTsc) continue;
     auto channel = channels_.find(bundle.item.channel_id);
     if (channel == channels_.end()) continue;
     channel->second.anchored_seq = std::max(channel->second.anchored_seq, bundle.item.seq);
@@ -1721,6 +1753,9 @@ void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {
     }
     case wire::MessageType::kControlBackup:
       return ControlBackup(from, *message);
+    case wire::MessageType::kChainRead:
+    case wire::MessageType::kChainWrite:
+      return chain_service_->Handle(from, *message, ChainAccess::kAdmin);
     default: {
       const Error error(ErrorCode::kInvalidArgument, std::string(wire::MessageTypeName(message->type)) + " is not a control request");
       CountRejection(error);

@@ -164,8 +164,14 @@ void DisputeHandler::Rejections(const Requester& from, const std::string& channe
   host_.PeerAsync(from, true,
                   [this, from, channel_id, from_seq, closing = std::move(closing)]() -> Task {
                     auto rejections = store_.ListRejections(channel_id, from_seq);
-                    return [this, from, channel_id, closing, rejections = std::move(rejections)] {
+                    // The closing leaf's bundle, once anchored, and only for the record held.
+                    Result<std::optional<chain::EvidenceBundle>> evidence =
+                        std::optional<chain::EvidenceBundle>();
+                    if (closing) evidence = store_.GetClosingBundle(channel_id);
+                    return [this, from, channel_id, closing, rejections = std::move(rejections),
+                            evidence = std::move(evidence)] {
                       if (!rejections.ok()) return host_.ReplyError(from, rejections.error());
+                      if (!evidence.ok()) return host_.ReplyError(from, evidence.error());
                       Json array = Json::Array();
                       std::size_t bytes = 0;
                       for (const auto& rejection : *rejections) {
@@ -181,6 +187,13 @@ void DisputeHandler::Rejections(const Requester& from, const std::string& channe
                       wire::FrameBuilder reply(wire::MessageType::kReply, from.request_id);
                       reply.Add("channel", channel_id).Add("rejections", array);
                       if (closing) reply.Add("closing", *closing);
+                      // Only the bundle of the record handed out (a record of an interrupted
+                      // close that a later close replaced has its own leaf).
+                      if (*evidence && closing) {
+                        auto expected = ClosingEvidenceItem(*closing);
+                        if (expected.ok() && (*evidence)->item == *expected)
+                          reply.Add("closing_evidence", chain::EvidenceBundleToJson(**evidence));
+                      }
                       host_.Reply(from, reply.Finish());
                     };
                   });

@@ -81,7 +81,8 @@ class DisputeHandler {
   void Reject(const Requester& from, Role role, const std::string& channel_id,
               const wire::Message& message);
   // channel.rejections: the stored rejections from seq `from_seq` on, and `closing`, the channel's
-  // closing record if a party closed it.
+  // closing record if a party closed it, with `closing_evidence`, the bundle of its closing leaf,
+  // once that is anchored.
   void Rejections(const Requester& from, const std::string& channel_id, std::optional<Json> closing,
                   const wire::Message& message);
   // channel.close with a party's signed request, from a member in `role`.

@@ -340,14 +340,17 @@ class DaemonMetrics::Impl {
     store_write_ = histograms_->Add("tcc_store_write_seconds", "Seconds per group commit of TSCs to the store.",
                                     kStoreWriteBuckets);
     store_written_ = &counter("tcc_store_written_tscs_total", "TSCs written to the store.").Add({});
-    store_syncs_ = &counter("tcc_store_syncs_total",
-                            "Synced store writes (one fsync of the store's log each).").Add({});
     store_writable_ = gauge("tcc_store_writable",
                             "1 while the store writes and settlements are accepted, 0 after a failed write until it recovers.");
     store_writable_->Set(1);
     store_write_failures_ = &counter("tcc_store_write_failures_total",
                                      "Store writes that failed, or were refused while the store waited to reopen.").Add({});
     store_reopens_ = &counter("tcc_store_reopens_total", "Store reopens after a failed write.").Add({});
+    store_syncs_ =
+        &counter("tcc_store_syncs_total",
+                 "Synced store writes (one fsync of the store's log each): a group commit "
+                 "of settlements is one.")
+             .Add({});
     store_readable_ = gauge("tcc_store_readable",
                             "1 when the start-up read check read every store record, 0 when a record could not be read.");
     store_readable_->Set(1);
@@ -417,16 +420,13 @@ class DaemonMetrics::Impl {
     did_cache_misses_->Increment(Delta(misses, last_misses_));
   }
 
-  void SetStoreSyncs(std::uint64_t syncs) {
-    MutexLock lock(totals_mutex_);
-    store_syncs_->Increment(Delta(syncs, last_store_syncs_));
-  }
-
-  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens,
+                      std::uint64_t syncs) {
     MutexLock lock(totals_mutex_);
     store_writable_->Set(writable ? 1 : 0);
     store_write_failures_->Increment(Delta(write_failures, last_store_write_failures_));
     store_reopens_->Increment(Delta(reopens, last_store_reopens_));
+    store_syncs_->Increment(Delta(syncs, last_store_syncs_));
   }
 
   // The growth of a cumulative total since the last call (under totals_mutex_). A smaller total
@@ -471,11 +471,10 @@ class DaemonMetrics::Impl {
   std::uint64_t last_misses_ TCC_GUARDED_BY(totals_mutex_) = 0;
   AtomicHistogram* store_write_;
   prometheus::Counter* store_written_;
-  prometheus::Counter* store_syncs_;
-  std::uint64_t last_store_syncs_ TCC_GUARDED_BY(totals_mutex_) = 0;
   prometheus::Gauge* store_writable_;
   prometheus::Counter* store_write_failures_;
   prometheus::Counter* store_reopens_;
+  prometheus::Counter* store_syncs_;
   prometheus::Gauge* store_readable_;
   prometheus::Gauge* channels_refused_;
   prometheus::Counter* backups_ok_;
@@ -483,6 +482,7 @@ class DaemonMetrics::Impl {
   prometheus::Gauge* backup_seconds_;
   std::uint64_t last_store_write_failures_ TCC_GUARDED_BY(totals_mutex_) = 0;
   std::uint64_t last_store_reopens_ TCC_GUARDED_BY(totals_mutex_) = 0;
+  std::uint64_t last_store_syncs_ TCC_GUARDED_BY(totals_mutex_) = 0;
   prometheus::Gauge* unanchored_;
   prometheus::Counter* anchor_batches_;
   AtomicHistogram* anchor_leaves_;
@@ -564,10 +564,9 @@ void DaemonMetrics::StoreWrite(double seconds, std::uint64_t tscs) {
   impl_->store_written_->Increment(static_cast<double>(tscs));
 }
 
-void DaemonMetrics::SetStoreSyncs(std::uint64_t syncs) { impl_->SetStoreSyncs(syncs); }
-
-void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens) {
-  impl_->SetStoreHealth(writable, write_failures, reopens);
+void DaemonMetrics::SetStoreHealth(bool writable, std::uint64_t write_failures,
+                                   std::uint64_t reopens, std::uint64_t syncs) {
+  impl_->SetStoreHealth(writable, write_failures, reopens, syncs);
 }
 
 void DaemonMetrics::SetStoreReadable(bool readable, std::int64_t refused_channels) {

@@ -50,8 +50,9 @@ class DaemonMetrics {
   // Where a settlement's time goes, one series of tcc_settlement_stage_seconds per stage:
   //  kQueueWait  from the submission's arrival to a worker taking it up (behind the channel's
   //              previous claim, then in the worker pool's queue);
-  //  kVerify     TST validation, both parties' proofs and the claim hash (the replay key);
-  //  kIssue      signing the TSC, its canonical form and hash;
+  //  kVerify     TST validation and both parties' proofs;
+  //  kIssue      signing the TSC, its canonical text, its hash and the claim hash (the replay key,
+  //              taken from the claim's text inside the TSC's);
   //  kCommit     from the hand-off to the store writer to the loop learning the TSC is durable
   //              (writer queue, group commit with its sync, the hop back to the loop);
   //  kPublish    the reply to the submitter and the event to the channel's parties.
@@ -78,12 +79,11 @@ class DaemonMetrics {
 
   // Store.
   void StoreWrite(double seconds, std::uint64_t tscs);  // one group commit
-  // The store's cumulative synced writes (storage::Health::syncs: one fsync of LevelDB's log
-  // each), exported as tcc_store_syncs_total.
-  void SetStoreSyncs(std::uint64_t syncs);
   // Whether settlements are accepted (0 while a failed store write is not yet recovered from), and
-  // the store's cumulative failed or refused writes and reopens (ChannelStore::write_health).
-  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens);
+  // the store's cumulative failed or refused writes, reopens and synced writes
+  // (ChannelStore::write_health).
+  void SetStoreHealth(bool writable, std::uint64_t write_failures, std::uint64_t reopens,
+                      std::uint64_t syncs);
   // The start-up read check (store_check.h): whether every record read, and the channels refused
   // because theirs did not.
   void SetStoreReadable(bool readable, std::int64_t refused_channels);

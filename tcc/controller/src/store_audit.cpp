@@ -12,6 +12,7 @@
 #include "tcc/controller/chain_template_registry.h"
 #include "tcc/vc/credential.h"
 #include "tcc/vc/transaction.h"
+#include "tcc/wire/dispute.h"
 
 namespace tcc::controller {
 namespace {
@@ -177,6 +178,49 @@ class Auditor {
         Problem(seq, "evidence bundle " + bundle->batch_id + ": " + verified.error().message());
       if (channel_->problems == before) ++channel_->bundles_checked;
     }
+    AuditClosing(channel);
+  }
+
+  // A party's closing record: the TCC's proof and the party's request, and once its closing leaf is
+  // anchored, that the leaf's bundle commits this record and verifies (on chain too).
+  void AuditClosing(const ChannelRecord& channel) {
+    auto text = store_.GetClosingRecord(channel.channel_id);
+    if (!text.ok()) return Problem(channel.last_seq, text.error().message());
+    if (!*text) return;
+    auto record = Json::Parse(**text);
+    if (!record.ok())
+      return Problem(channel.last_seq, "the closing record: " + record.error().message());
+    const std::uint64_t before = channel_->problems;
+    std::string tcc_did = options_.tcc_did;
+    if (tcc_did.empty()) {
+      const Json* issuer = record->Find("issuer");
+      if (issuer != nullptr && issuer->is_string()) tcc_did = issuer->as_string();
+    }
+    auto item = ClosingEvidenceItem(*record);
+    if (!item.ok())
+      return Problem(channel.last_seq, "the closing record: " + item.error().message());
+    const std::uint64_t seq = item->seq;
+    auto signed_by = wire::VerifyClosingRecord(*record, tcc_did, *options_.resolver);
+    if (!signed_by.ok()) Problem(seq, "the closing record: " + signed_by.error().message());
+    auto bundle = store_.GetClosingBundle(channel.channel_id);
+    if (!bundle.ok()) return Problem(seq, bundle.error().message());
+    // Not anchored yet, or the leaf of a record a later close replaced (another head).
+    if (!*bundle || (*bundle)->item.seq != seq) return;
+    if ((*bundle)->item != *item) {
+      return Problem(seq, "the closing evidence bundle commits record hash " +
+                              HexEncode((*bundle)->item.tsc_hash) + ", the store holds " +
+                              HexEncode(item->tsc_hash));
+    }
+    Status verified = chain::VerifyEvidenceBundle(**bundle);
+    if (verified.ok() && options_.chain != nullptr) {
+      auto on_chain = chain::VerifyEvidenceBundleOnChain(**bundle, *options_.chain);
+      if (!on_chain.ok()) verified = std::move(on_chain).error();
+    }
+    if (!verified.ok()) {
+      Problem(seq,
+              "closing evidence bundle " + (*bundle)->batch_id + ": " + verified.error().message());
+    }
+    if (channel_->problems == before) ++channel_->bundles_checked;
   }
 
   ChannelStore& store_;

@@ -233,4 +233,15 @@ Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& 
   return inner;
 }
 
+Result<ClosingSubject> ReadClosingSubject(const Json& record) {
+  JsonObjectReader reader(record, "closing record");
+  TCC_RETURN_IF_ERROR(reader.CheckIsObject());
+  TCC_RETURN_IF_ERROR(ReadType(reader, kClosingType));
+  ClosingSubject subject;
+  TCC_ASSIGN_OR_RETURN(subject.channel, reader.LowerHex("channel"));
+  TCC_ASSIGN_OR_RETURN(subject.last_seq, reader.Integer("last_seq"));
+  TCC_ASSIGN_OR_RETURN(subject.record_hash, vc::CredentialDigest(record));
+  return subject;
+}
+
 }  // namespace tcc::wire

@@ -68,6 +68,8 @@ constexpr std::array kChannelCloseMembers{kChannel, Required("request", MemberKi
 constexpr std::array kRecoverMembers{kChannel, Required("tscs", MemberKind::kArray)};
 constexpr std::array kControlRecoverMembers{kChannel, Required("tscs", MemberKind::kArray),
                                             Optional("finish", MemberKind::kBool)};
+constexpr std::array kChainMembers{Required("op", MemberKind::kIdentifier),
+                                   Required("args", MemberKind::kObject)};
 constexpr std::array kControlOpenMembers{Required("tic", MemberKind::kIdentifier)};
 constexpr std::array kControlPolicyMembers{
     Optional("channel", MemberKind::kChannelId), Uint("n", false, 1),
@@ -87,7 +89,8 @@ constexpr std::array kReplyMembers{
     Optional("channels", MemberKind::kArray),   Optional("health", MemberKind::kObject),
     Optional("rejections", MemberKind::kArray), Optional("closing", MemberKind::kObject),
     Uint("restored", false, 0),                 Optional("recovering", MemberKind::kBool),
-    Optional("backup", MemberKind::kObject)};
+    Optional("backup", MemberKind::kObject),    Optional("closing_evidence", MemberKind::kObject),
+    Optional("result", MemberKind::kObject)};
 constexpr std::array kErrorMembers{Required("code", MemberKind::kIdentifier),
                                    Required("message", MemberKind::kText)};
 constexpr std::array kEventTscMembers{kChannel, Uint("seq", true, 0),
@@ -123,6 +126,7 @@ constexpr TypeSpec kTypes[] = {
      kChannelRejectionsMembers},
     {MessageType::kChannelClose, "channel.close", Direction::kRequest, kChannelCloseMembers},
     {MessageType::kChannelRecover, "channel.recover", Direction::kRequest, kRecoverMembers},
+    {MessageType::kChainRead, "chain.read", Direction::kRequest, kChainMembers},
     {MessageType::kPing, "ping", Direction::kRequest, {}},
     {MessageType::kControlOpen, "control.open", Direction::kRequest, kControlOpenMembers},
     {MessageType::kControlClose, "control.close", Direction::kRequest, kChannelOnlyMembers},
@@ -132,6 +136,7 @@ constexpr TypeSpec kTypes[] = {
     {MessageType::kControlHealth, "control.health", Direction::kRequest, {}},
     {MessageType::kControlRecover, "control.recover", Direction::kRequest, kControlRecoverMembers},
     {MessageType::kControlBackup, "control.backup", Direction::kRequest, kControlBackupMembers},
+    {MessageType::kChainWrite, "chain.write", Direction::kRequest, kChainMembers},
     {MessageType::kReply, "reply", Direction::kReply, kReplyMembers, true},
     {MessageType::kError, "error", Direction::kError, kErrorMembers},
     {MessageType::kEventTsc, "event.tsc", Direction::kEvent, kEventTscMembers},

@@ -1,9 +1,13 @@
-// Evidence: the leaves TCC anchors for settlement credentials, the batches that anchor them, and
-// the self-contained bundle that proves one TSC was anchored.
+// Evidence: the leaves TCC anchors for settlement credentials and channel closing records, the
+// batches that anchor them, and the self-contained bundle that proves one leaf was anchored.
 //
-// Leaf = SHA-256("tcc/evidence-leaf/v1" || 0x00 || u32be len || channel id || u64be seq ||
-// TSC hash): the fixed tag and length prefix keep leaves from colliding with any other hash TCC
-// makes, and RFC 9162's 0x00 leaf prefix (merkle.h) keeps them apart from tree nodes.
+// Leaf = SHA-256(tag || 0x00 || u32be len || channel id || u64be seq || hash). A TSC leaf has the
+// tag "tcc/evidence-leaf/v1" and commits TSC `seq` by its hash; a closing leaf has the tag
+// "tcc/closing-leaf/v1" and commits the TCC-signed closing record of the channel (whose last TSC is
+// `seq`) by the record's hash. The distinct tags keep the two kinds apart (a closing record can
+// never pass for a TSC of the same seq), the fixed tags and the length prefix keep leaves from
+// colliding with any other hash TCC makes, and RFC 9162's 0x00 leaf prefix (merkle.h) keeps them
+// apart from tree nodes.
 // An EvidenceBatchBuilder collects items (one thread at a time); Build() hands back an immutable
 // EvidenceBatch (thread-safe to read) whose root is anchored through a ChainAdapter, and which
 // produces an EvidenceBundle per item once the anchor receipt is known.
@@ -28,15 +32,24 @@
 namespace tcc::chain {
 
 inline constexpr std::string_view kEvidenceLeafTag = "tcc/evidence-leaf/v1";
+inline constexpr std::string_view kClosingLeafTag = "tcc/closing-leaf/v1";
 inline constexpr std::string_view kEvidenceBundleFormat = "tcc-evidence-bundle/1";
 // A tree of up to 2^53 - 1 leaves (JSON-safe integers) has paths of at most 53 hashes.
 inline constexpr std::size_t kMaxInclusionPath = 64;
 
-// What one leaf commits to: the TSC with this hash is number `seq` of channel `channel_id`.
+// What a leaf commits: a TSC, or a channel's closing record.
+enum class EvidenceKind : std::uint8_t { kTsc = 0, kClosing = 1 };
+std::string_view EvidenceKindName(EvidenceKind kind);  // "tsc", "closing"
+
+// What one leaf commits to. kTsc: the TSC with hash `tsc_hash` is number `seq` of channel
+// `channel_id`. kClosing: `tsc_hash` is the hash of the closing record of channel `channel_id`
+// whose last TSC is `seq` (the record's hash, not a TSC's; the name stays for the common case).
+// A channel has at most one closing item, so (channel, seq, kind) names an item.
 struct EvidenceItem {
   std::string channel_id;
   std::uint64_t seq = 0;
   Hash256 tsc_hash{};
+  EvidenceKind kind = EvidenceKind::kTsc;
 
   friend bool operator==(const EvidenceItem&, const EvidenceItem&) = default;
 };
@@ -56,6 +69,11 @@ struct EvidenceBundle {
 
   friend bool operator==(const EvidenceBundle&, const EvidenceBundle&) = default;
 };
+
+// A receipt's JSON form, as in a bundle: {adapter, height, [tx], blockHash, timeMs}; read strictly
+// and checked with ValidateReceipt (tccd's chain requests send receipts in the same form).
+Json ChainReceiptToJson(const ChainReceipt& receipt);
+Result<ChainReceipt> ChainReceiptFromJson(const Json& json);
 
 Json EvidenceBundleToJson(const EvidenceBundle& bundle);
 Result<EvidenceBundle> EvidenceBundleFromJson(const Json& json);

@@ -12,7 +12,7 @@ struct Health {
   std::string cause;                 // why not, while not writable
   std::uint64_t write_failures = 0;  // failed writes, and writes refused while latched
   std::uint64_t reopens = 0;         // reopens tried
-  std::uint64_t syncs = 0;           // synced writes tried (one fsync of LevelDB's log each)
+  std::uint64_t syncs = 0;           // synced writes that succeeded: one fsync of the log each
 };
 
 }  // namespace tcc::storage

@@ -12,6 +12,7 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/common/sha256.h"
 #include "tcc/common/time.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
@@ -36,6 +37,20 @@ struct IssueOptions {
 };
 
 Result<Json> IssueCredential(Json credential, const did::KeyPair& key, const IssueOptions& options = {});
+
+// An issued credential as text: what canonicalizing IssueCredential's result gives, built by
+// splicing the proof into the canonical text that was signed instead of canonicalizing twice.
+struct CanonicalCredential {
+  std::string text;     // JCS of the issued credential, proof included
+  Sha256Digest digest;  // SHA-256(text), the credential's hash (CredentialDigest)
+  // Where text holds the canonical value of credentialSubject: a joint claim's replay hash is
+  // the SHA-256 of that span (see SubjectDigest).
+  std::size_t subject_begin = 0;
+  std::size_t subject_end = 0;
+  Sha256Digest SubjectDigest() const;
+};
+Result<CanonicalCredential> IssueCanonicalCredential(Json credential, const did::KeyPair& key,
+                                                     const IssueOptions& options = {});
 
 struct CredentialVerifyOptions {
   Timestamp now = NowSeconds();

@@ -42,6 +42,10 @@ struct ProofOptions {
 
 // The proof object for `document` (any "proof" member it has is not signed over).
 Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const ProofOptions& options);
+// CreateProof for a caller that already has `unsecured_canonical`, JCS(document without "proof")
+// (an issuer that goes on to splice the proof into that text): it is hashed, not recomputed.
+Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_canonical,
+                             const did::KeyPair& key, const ProofOptions& options);
 // Signs `document` and attaches the proof; an existing proof becomes a proof set.
 Status AddProof(Json& document, const did::KeyPair& key, const ProofOptions& options);
 

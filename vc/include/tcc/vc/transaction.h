@@ -109,6 +109,11 @@ Status VerifyJointClaim(const Json& claim, const Template& tst, did::Resolver& r
 // channel's sequence/hash-chain checks.
 Result<Json> IssueTsc(Json joint_claim, const Template& tst, const did::KeyPair& tcc_key,
                       const std::string& created = {});
+// IssueTsc as stored and sent: the TSC's canonical text and hash, and (SubjectDigest) the hash
+// of the joint claim's canonical form, computed from the same text.
+Result<CanonicalCredential> IssueCanonicalTsc(Json joint_claim, const Template& tst,
+                                              const did::KeyPair& tcc_key,
+                                              const std::string& created = {});
 
 struct TscVerifyOptions {
   CredentialVerifyOptions credential;

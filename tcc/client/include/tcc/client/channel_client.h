@@ -24,6 +24,7 @@
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
 #include "tcc/did/key_pair.h"
+#include "tcc/did/resolver.h"
 
 namespace tcc::client {
 
@@ -47,7 +48,18 @@ struct EvidenceReply {
 struct DisputeRecord {
   std::vector<Json> rejections;  // each {received_ms, rejection}, ascending by seq
   std::optional<Json> closing;   // the TCC-signed closing record, when a party closed the channel
+  // The evidence bundle of the closing record's own leaf (kind kClosing), once tccd anchored it
+  // with the channel's last TSC.
+  std::optional<chain::EvidenceBundle> closing_evidence;
 };
+
+// Checks a closing record with its evidence bundle, offline: the TCC's proof (issuer `tcc_did`)
+// and the party's request inside (wire::VerifyClosingRecord), that the bundle is a closing leaf
+// committing this very record (channel, last seq, the record's hash) and that its Merkle path
+// leads to its root. The chain part is chain::VerifyEvidenceBundleOnChain. kVerificationFailed
+// (or the record's read error) says which check failed.
+Status VerifyClosingEvidence(const Json& record, const chain::EvidenceBundle& bundle,
+                             const std::string& tcc_did, did::Resolver& resolver);
 
 class ChannelClient {
  public:

@@ -163,7 +163,8 @@ class PartySession {
   Result<Json> Reject(const Json& proposal, const wire::Reason& reason);
   // Either party: closes the channel with a reason. Returns the TCC's closing record, verified.
   Result<Json> Close(const wire::Reason& reason);
-  // The channel's rejections from `from_seq` on and its closing record, each verified.
+  // The channel's rejections from `from_seq` on, its closing record and, once anchored, the closing
+  // record's evidence bundle (VerifyClosingEvidence, offline), each verified.
   Result<DisputeRecord> FetchDisputes(std::uint64_t from_seq = 1);
   // Submits a joint claim, applies the TSC tccd issues, and returns it. Across a lost connection or
   // a tccd restart it rejoins and resubmits the same claim (a replay for tccd).

@@ -27,6 +27,7 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/common/sha256.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
 
@@ -87,5 +88,16 @@ Result<Json> MakeClosingRecord(const Json& request, std::uint64_t last_seq,
 // Checks the TCC's proof (issuer = `tcc_did`) and the party's request inside.
 Result<CloseRequest> VerifyClosingRecord(const Json& record, const std::string& tcc_did,
                                          did::Resolver& resolver);
+
+// What the closing record's evidence leaf commits (chain/evidence.h, kind "closing"): the channel,
+// its last seq as the record names it, and the record's hash, SHA-256 of the JCS form of the
+// whole record (vc::CredentialDigest), the TCC's proof included, so any change to the signed record
+// changes the leaf. Reads the members without checking the proof (VerifyClosingRecord does that).
+struct ClosingSubject {
+  std::string channel;
+  std::uint64_t last_seq = 0;
+  Sha256Digest record_hash{};
+};
+Result<ClosingSubject> ReadClosingSubject(const Json& record);
 
 }  // namespace tcc::wire

@@ -50,6 +50,8 @@ enum class MessageType {
   kChannelClose,       // channel, request (object)   -> reply: closing (object), state (object)
   // A member of a recovering channel presents the TSCs after tccd's head from its journal.
   kChannelRecover,     // channel, tscs (array)       -> reply: restored, last_seq, recovering
+  // The chain tccd holds (chain/chain_requests.h); on the party socket for channel members.
+  kChainRead,      // op (name), args (object)      -> reply: result (object)
   kPing,           //                                -> reply: {}
   // operator / chain node -> tccd (control socket)
   kControlOpen,    // tic (id)                       -> reply: channel (object)
@@ -59,6 +61,7 @@ enum class MessageType {
   kControlHealth,  //                                -> reply: health (object)
   kControlRecover, // channel, tscs (array), [finish] -> reply: restored, last_seq, recovering
   kControlBackup,  // path (absolute, on tccd's host)  -> reply: backup (object)
+  kChainWrite,     // op (name), args (object)      -> reply: result (object)
   // tccd -> client
   kReply,          // id, any result members
   kError,          // id, code, message
