@@ -18,12 +18,15 @@
 // and one signature (64-byte messages), the cryptographic work a settlement cannot avoid.
 // A single-thread breakdown shows what each step of the hot path costs.
 //
-// With --adaptive-seconds S it also runs the adaptive-N experiment (AdaptiveRun below).
+// With --scaling 1 it also compares 1 worker pinned to 1 CPU with 2 workers on 2 CPUs, and with
+// --adaptive-seconds S it runs the adaptive-N experiment (AdaptiveRun below).
 //
 // Usage: settle_bench [--runs N] [--seconds S] [--json-out FILE] [--claims C] [--channels K]
-//                     [--threads T] [--n N] [--adaptive-seconds S --adaptive-rate R --adaptive-csv FILE]
+//                     [--threads T] [--n N] [--scaling 1] [--adaptive-seconds S --adaptive-rate R --adaptive-csv FILE]
+#include <sched.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -41,6 +44,8 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "crypto_floor.h"
+#include "proc_cpu.h"
 #include "controller/faulty_adapter.h"  // tests/controller: a real ledger behind a settable delay
 #include "store_writer.h"                // the daemon's group-committing writer (tcc/controller/src)
 #include "anchor_service.h"
@@ -163,6 +168,10 @@ struct RunResult {
   double per_sec = 0;
   double group_commits = 0;
   double tscs_per_group = 0;
+  // CPU microseconds per settlement of the store writer's thread (one thread: a serial stage) and
+  // of everything else (the workers; LevelDB's compaction thread; the main thread only waits).
+  double writer_us = 0;
+  double workers_us = 0;
 };
 
 // One timed run: every planned claim settled and durable in a fresh store.
@@ -206,6 +215,8 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
     };
 
     tcc::controller::StoreWriter writer(*store, [](double, std::size_t) {});
+    const double writer_cpu_at_start = tcc::perf::ThreadCpuSeconds(::getpid())["tcc-store-write"];
+    const double cpu_at_start = tcc::perf::ProcessCpuSeconds(::getpid());
     const auto start = Clock::now();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
@@ -285,6 +296,11 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (failed) Die("a store commit failed");
+    // The workers have ended (their time stays in the process's), the writer still runs.
+    const double writer_cpu = tcc::perf::ThreadCpuSeconds(::getpid())["tcc-store-write"] - writer_cpu_at_start;
+    const double process_cpu = tcc::perf::ProcessCpuSeconds(::getpid()) - cpu_at_start;
+    result.writer_us = 1e6 * writer_cpu / static_cast<double>(total);
+    result.workers_us = 1e6 * (process_cpu - writer_cpu) / static_cast<double>(total);
     const auto stats = writer.stats();
     writer.Stop();
     result.per_sec = static_cast<double>(total) / elapsed;
@@ -293,6 +309,21 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
   }
   std::filesystem::remove_all(dir);
   return result;
+}
+
+// Pins this thread, and every thread it starts from now on, to the first `cpus` CPUs of `allowed`
+// (what `taskset -c` does to a command); false when there are fewer.
+bool PinTo(const cpu_set_t& allowed, int cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int taken = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE && taken < cpus; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) {
+      CPU_SET(cpu, &set);
+      ++taken;
+    }
+  }
+  return taken == cpus && ::sched_setaffinity(0, sizeof set, &set) == 0;
 }
 
 // Settles at a fixed rate over 20 channels while the chain slows down for the second quarter of
@@ -407,6 +438,7 @@ int main(int argc, char** argv) {
   settings.runs = 3;
   settings.seconds = 0.5;
   std::string claims_text = "12000", channels_text = "256", threads_text = "0", n_text = "10";
+  std::string scaling_text = "0";
   std::string adaptive_seconds_text = "0", adaptive_rate_text = "1000", adaptive_csv = "adaptive_n.csv";
   if (auto stop = tcc::perf::ParseBenchSettings(
           argc, argv, "settle_bench", settings,
@@ -414,6 +446,7 @@ int main(int argc, char** argv) {
            {"channels", "channels settling at once, one claim in flight each (default 256)", &channels_text},
            {"threads", "worker threads, 0 = one per core (default 0)", &threads_text},
            {"n", "an evidence item every N TSCs per channel (default 10)", &n_text},
+           {"scaling", "1: also 1 worker on 1 CPU against 2 workers on 2 CPUs, pinned (default 0)", &scaling_text},
            {"adaptive-seconds", "length of the adaptive-N run, 0 = none (default 0)", &adaptive_seconds_text},
            {"adaptive-rate", "settlements per second released during the adaptive-N run (default 1000)", &adaptive_rate_text},
            {"adaptive-csv", "where the adaptive-N samples go (default adaptive_n.csv)", &adaptive_csv}})) {
@@ -425,6 +458,7 @@ int main(int argc, char** argv) {
   const int channels = std::max(1, std::atoi(channels_text.c_str()));
   const int per_channel = std::max(1, std::atoi(claims_text.c_str()) / channels);
   const std::uint64_t n = static_cast<std::uint64_t>(std::max(1, std::atoi(n_text.c_str())));
+  const bool scaling = std::atoi(scaling_text.c_str()) > 0;
 
   Plan plan{.parties = {}, .tst = LoadTst(Parties{}.provider_did), .claim_template = {}, .channels = {}};
   {
@@ -441,25 +475,17 @@ int main(int argc, char** argv) {
               std::chrono::duration<double>(Clock::now() - build_start).count(), plan.channels[0].claim_texts[0].size());
 
   // Raw ceiling: the unavoidable cryptography of one settlement.
-  unsigned char public_key[crypto_sign_PUBLICKEYBYTES], secret_key[crypto_sign_SECRETKEYBYTES];
-  crypto_sign_keypair(public_key, secret_key);
-  const unsigned char message[64] = {9};
-  unsigned char message_signature[crypto_sign_BYTES];
-  crypto_sign_detached(message_signature, nullptr, message, sizeof message, secret_key);
-  auto ceiling_work = [&] {
-    unsigned char signature[crypto_sign_BYTES];
-    bool ok = crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
-    ok &= crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
-    ok &= crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key) == 0;
-    return ok;
-  };
+  const tcc::perf::CryptoFloor crypto_floor;
+  auto ceiling_work = [&] { return crypto_floor.Work(); };
 
   // Alternated run by run, so load from elsewhere on the machine hits both alike.
-  std::vector<double> settled, ceilings, groups;
+  std::vector<double> settled, ceilings, groups, writer_us, workers_us;
   for (int run = 0; run < settings.runs; ++run) {
     RunResult result = SettleAll(plan, threads, n);
     settled.push_back(result.per_sec);
     groups.push_back(result.tscs_per_group);
+    writer_us.push_back(result.writer_us);
+    workers_us.push_back(result.workers_us);
     ceilings.push_back(tcc::perf::MeasureRate(threads, settings.seconds, ceiling_work));
   }
   const double settled_rate = tcc::perf::Median(settled);
@@ -470,6 +496,55 @@ int main(int argc, char** argv) {
               tcc::perf::Median(groups));
   std::printf("  ceiling: 2 verify + 1 sign   %12.0f /s\n", ceiling_rate);
   std::printf("  ratio                        %11.1f%%\n", 100 * settled_rate / ceiling_rate);
+  std::printf("  CPU per settlement: workers (and LevelDB) %.1f us, store writer thread %.1f us\n",
+              tcc::perf::Median(workers_us), tcc::perf::Median(writer_us));
+
+  // Scaling: the same pipeline on one CPU with one worker, then on two CPUs with two workers
+  // (the process pinned as `taskset -c` would), alternated run by run, each next to the ceiling on
+  // the same CPUs. The store writer is one thread whatever the worker count: its CPU per
+  // settlement bounds the rate any number of cores reaches (1e6 / writer_us settlements/s).
+  std::string scaling_json;
+  cpu_set_t allowed;
+  if (scaling && ::sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) >= 2) {
+    std::vector<double> one, two, ceiling_one, ceiling_two, writer_two, workers_one, workers_two;
+    for (int run = 0; run < settings.runs; ++run) {
+      if (!PinTo(allowed, 1)) Die("cannot pin to one CPU");
+      RunResult single = SettleAll(plan, 1, n);
+      ceiling_one.push_back(tcc::perf::MeasureRate(1, settings.seconds, ceiling_work));
+      if (!PinTo(allowed, 2)) Die("cannot pin to two CPUs");
+      RunResult pair = SettleAll(plan, 2, n);
+      ceiling_two.push_back(tcc::perf::MeasureRate(2, settings.seconds, ceiling_work));
+      one.push_back(single.per_sec);
+      two.push_back(pair.per_sec);
+      workers_one.push_back(single.workers_us);
+      workers_two.push_back(pair.workers_us);
+      writer_two.push_back(pair.writer_us);
+    }
+    ::sched_setaffinity(0, sizeof allowed, &allowed);
+    const double rate_one = tcc::perf::Median(one), rate_two = tcc::perf::Median(two);
+    const double ceiling_ratio = tcc::perf::Median(ceiling_two) / tcc::perf::Median(ceiling_one);
+    const double writer = tcc::perf::Median(writer_two);
+    std::printf("\nscaling (pinned like taskset): median of %d runs\n", settings.runs);
+    std::printf("  1 worker on 1 CPU     %10.0f /s   (ceiling %.0f /s; %.1f us CPU per settlement)\n", rate_one,
+                tcc::perf::Median(ceiling_one), tcc::perf::Median(workers_one));
+    std::printf("  2 workers on 2 CPUs   %10.0f /s   (ceiling %.0f /s; workers %.1f us, store writer %.1f us per settlement)\n",
+                rate_two, tcc::perf::Median(ceiling_two), tcc::perf::Median(workers_two), writer);
+    std::printf("  2 / 1                 %10.2f      (target >= 1.8; the ceiling's own 2 / 1: %.2f)\n", rate_two / rate_one,
+                ceiling_ratio);
+    std::printf("  store writer bound    %10.0f /s   (1e6 / its CPU per settlement: one thread on any machine)\n",
+                writer > 0 ? 1e6 / writer : 0.0);
+    char line[400];
+    std::snprintf(line, sizeof line,
+                  "{\"bench\":\"scaling\",\"runs\":%d,\"one_per_sec\":%.0f,\"two_per_sec\":%.0f,\"ratio\":%.3f,"
+                  "\"ceiling_one_per_sec\":%.0f,\"ceiling_two_per_sec\":%.0f,\"ceiling_ratio\":%.3f,"
+                  "\"workers_us_one\":%.2f,\"workers_us_two\":%.2f,\"writer_us\":%.2f}",
+                  settings.runs, rate_one, rate_two, rate_two / rate_one, tcc::perf::Median(ceiling_one),
+                  tcc::perf::Median(ceiling_two), ceiling_ratio, tcc::perf::Median(workers_one),
+                  tcc::perf::Median(workers_two), writer);
+    scaling_json = line;
+  } else if (scaling) {
+    std::printf("\nscaling: skipped (fewer than 2 CPUs available)\n");
+  }
 
   // Single-thread breakdown of one claim's steps (microseconds each).
   const ChannelPlan& first = plan.channels[0];
@@ -505,11 +580,11 @@ int main(int argc, char** argv) {
          return issued.ok() && issued->SubjectDigest().size() == 32;
        }},
       {"raw Ed25519 verify", [&] {
-         return crypto_sign_verify_detached(message_signature, message, sizeof message, public_key) == 0;
+         return crypto_sign_verify_detached(crypto_floor.signature, crypto_floor.message, sizeof crypto_floor.message, crypto_floor.public_key) == 0;
        }},
       {"raw Ed25519 sign", [&] {
          unsigned char signature[crypto_sign_BYTES];
-         return crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key) == 0;
+         return crypto_sign_detached(signature, nullptr, crypto_floor.message, sizeof crypto_floor.message, crypto_floor.secret_key) == 0;
        }},
   };
   std::printf("\nhot-path breakdown, one thread, median of %d x %.2f s (microseconds per call):\n", settings.runs, step_seconds);
@@ -524,10 +599,13 @@ int main(int argc, char** argv) {
   char line[320];
   std::snprintf(line, sizeof line,
                 "{\"bench\":\"settle\",\"threads\":%d,\"channels\":%d,\"claims\":%d,\"n\":%llu,\"runs\":%d,"
-                "\"per_sec\":%.0f,\"ceiling_per_sec\":%.0f,\"ratio\":%.4f,\"tscs_per_group_commit\":%.1f}",
+                "\"per_sec\":%.0f,\"ceiling_per_sec\":%.0f,\"ratio\":%.4f,\"tscs_per_group_commit\":%.1f,"
+                "\"workers_us\":%.2f,\"writer_us\":%.2f}",
                 threads, channels, channels * per_channel, static_cast<unsigned long long>(n), settings.runs,
-                settled_rate, ceiling_rate, settled_rate / ceiling_rate, tcc::perf::Median(groups));
+                settled_rate, ceiling_rate, settled_rate / ceiling_rate, tcc::perf::Median(groups),
+                tcc::perf::Median(workers_us), tcc::perf::Median(writer_us));
   json.insert(json.begin(), line);
+  if (!scaling_json.empty()) json.push_back(scaling_json);
   const double adaptive_seconds = std::atof(adaptive_seconds_text.c_str());
   if (adaptive_seconds > 0) json.push_back(AdaptiveRun(plan, threads, adaptive_seconds, std::atof(adaptive_rate_text.c_str()), adaptive_csv));
 

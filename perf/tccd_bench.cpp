@@ -15,14 +15,18 @@
 //    (a release with no idle channel waits: the achieved rate then falls short of the offered one);
 //  - saturation: every channel always has its next claim in flight.
 // Latency is from the submission leaving the generator to its reply (the durable, issued TSC).
-// The generator's own CPU time (getrusage) and tccd's (/proc/PID/stat) are reported for each.
+// The generator's own CPU time (getrusage) and tccd's (/proc/PID/stat) are reported for each, and
+// what tccd spends per settlement: its CPU microseconds (/proc) against the crypto floor (two raw
+// verifies and one raw sign, measured on one thread between the runs), split by tccd thread
+// (/proc/PID/task), the mean time in each settlement stage and the fsyncs per settlement (from
+// tccd's own /metrics, scraped before and after each run).
 //
 // Admission: both parties join every channel of a second tccd (channels opened through the
 // control API) with up to --window handshakes in flight; handshakes per second. tccd's RSS
 // (/proc/PID/status) before opening, after opening and after admitting gives bytes per channel.
 //
 // Usage: tccd_bench [--runs N] [--seconds S] [--json-out FILE] [--channels 1,10,100,1000]
-//                   [--rate R1,R2] [--idle-channels M] [--window W] [--phases settle,admission]
+//                   [--rate R1,R2,R3] [--idle-channels M] [--window W] [--phases settle,admission]
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <sodium.h>
@@ -41,6 +45,8 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "crypto_floor.h"
+#include "proc_cpu.h"
 #include "daemon/daemon_test_util.h"
 #include "tcc/did/challenge.h"
 #include "tcc/vc/data_integrity.h"
@@ -78,20 +84,6 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-// utime + stime of another process, from /proc/PID/stat.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
-    if (i == 15) break;
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::uint64_t RssBytes(pid_t pid) {
@@ -242,6 +234,8 @@ struct LoadResult {
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   double generator_cpu = 0;  // CPU seconds per second of the generator (1.0 = one core)
   double tccd_cpu = 0;
+  std::map<std::string, double> tccd_threads;  // CPU seconds per second by thread name
+  std::map<std::string, double> tccd_threads_kernel;  // the kernel (stime) part of those
   std::uint64_t settled = 0;
   std::uint64_t events = 0;
 };
@@ -270,6 +264,7 @@ class Generator {
     const auto measure_to = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     bool measuring = false;
     double cpu_at_start = 0, tccd_cpu_at_start = 0;
+    std::map<std::string, double> threads_at_start, kernel_at_start;
     std::vector<Message> messages;
     std::size_t busy = 0;
 
@@ -292,6 +287,7 @@ class Generator {
         measuring = true;
         cpu_at_start = CpuSeconds();
         tccd_cpu_at_start = ProcessCpuSeconds(tccd);
+        threads_at_start = ThreadCpuSeconds(tccd, &kernel_at_start);
       }
       if (now >= measure_to) break;
       bool more_due = false;
@@ -323,6 +319,11 @@ class Generator {
     const double measured = SecondsSince(measure_from);
     result.generator_cpu = (CpuSeconds() - cpu_at_start) / measured;
     result.tccd_cpu = (ProcessCpuSeconds(tccd) - tccd_cpu_at_start) / measured;
+    std::map<std::string, double> kernel_at_end;
+    for (const auto& [name, cpu_seconds] : ThreadCpuSeconds(tccd, &kernel_at_end)) {
+      result.tccd_threads[name] = (cpu_seconds - threads_at_start[name]) / measured;
+      result.tccd_threads_kernel[name] = (kernel_at_end[name] - kernel_at_start[name]) / measured;
+    }
     result.achieved = static_cast<double>(result.settled) / measured;
     // Drain what is still in flight so every channel's head is known for the next run.
     const auto drain_deadline = Clock::now() + std::chrono::seconds(30);
@@ -379,10 +380,51 @@ class Generator {
   vc::ProofOptions consumer_proof_;
 };
 
+constexpr const char* kStages[] = {"queue_wait", "verify", "issue", "commit", "publish"};
+
+// What tccd's own /metrics say about a stretch of load: the growth of its counters between two
+// scrapes (tests/daemon's ScrapeMetrics, curl).
+struct MetricsDelta {
+  double issued = 0;
+  double syncs = 0;                         // synced store writes (fsyncs of the store's log)
+  std::map<std::string, double> stage_us;  // mean microseconds per settlement in each stage
+};
+
+std::string Scrape(const TccdProcess& tccd) {
+  std::string text = testing::ScrapeMetrics(tccd.metrics());
+  if (text.find("tcc_tscs_issued_total") == std::string::npos) Die("tccd's /metrics did not answer at " + tccd.metrics());
+  return text;
+}
+
+MetricsDelta Between(const std::string& before, const std::string& after) {
+  auto grow = [&](const std::string& series) {
+    return testing::MetricValue(after, series).value_or(0) - testing::MetricValue(before, series).value_or(0);
+  };
+  MetricsDelta delta;
+  delta.issued = grow("tcc_tscs_issued_total");
+  delta.syncs = grow("tcc_store_syncs_total");
+  for (const char* stage : kStages) {
+    const std::string labels = std::string("{stage=\"") + stage + "\"}";
+    const double count = grow("tcc_settlement_stage_seconds_count" + labels);
+    delta.stage_us[stage] = count > 0 ? 1e6 * grow("tcc_settlement_stage_seconds_sum" + labels) / count : 0;
+  }
+  return delta;
+}
+
+// One row of the settlement table with what tccd spent on it.
+struct Row {
+  int channels = 0;
+  double offered = 0;
+  LoadResult median;
+  double tccd_us = 0;              // tccd CPU microseconds per settlement
+  double syncs_per_settlement = 0;
+  std::map<std::string, double> stage_us, thread_us, thread_kernel_us;
+};
+
 struct Options {
   BenchSettings settings;
   std::vector<int> channel_counts = {1, 10, 100, 1000};
-  std::vector<double> rates = {1000, 10000};  // fixed offered rates; saturation is run as well
+  std::vector<double> rates = {1000, 5000, 10000};  // fixed offered rates; saturation is run as well
   int idle_channels = 10000;
   std::size_t window = 64;  // tccd answers at most 64 requests in flight per connection
   bool settle = true;
@@ -432,9 +474,11 @@ void StartTccd(TccdProcess& tccd, const testing::TempDir& dir, const std::string
   const std::string config = dir.Sub(name + ".json");
   // One source address (loopback) makes every handshake: lift the per-source challenge rate.
   std::ofstream(config) << R"({"limits": {"auth_rate_per_source": 1000000}})";
+  // --metrics: the settlement runs read tccd's syncs and stage times from it, as an operator would.
   std::vector<std::string> arguments = {"--data-dir", dir.Sub(name), "--key", dir.Sub("tcc.key"),
                                         "--chain", "local:" + dir.Sub("ledger"), "--listen", "tcp://127.0.0.1:*",
-                                        "--control", "tcp://127.0.0.1:*", "--config", config};
+                                        "--control", "tcp://127.0.0.1:*", "--config", config,
+                                        "--metrics", "127.0.0.1:0"};
   if (!auto_open) arguments.push_back("--no-auto-open");
   tccd.Start(arguments);
   running_tccd = &tccd;
@@ -468,46 +512,119 @@ int Main(const Options& options) {
     for (std::size_t i = 0; i < ids.size(); ++i) all[i] = {ids[i], 0, ids[i], false, {}};
     Generator generator(trade, consumer_link, provider_link);
 
+    // The crypto floor, measured before the load and after every saturation run (tccd idle), on
+    // one thread of the same machine: tccd's CPU per settlement is read against it.
+    const CryptoFloor crypto_floor;
+    const double floor_seconds = std::clamp(options.settings.seconds / 2, 0.2, 1.0);
+    std::vector<double> floor_samples = {crypto_floor.MicrosPerSettlement(floor_seconds)};
+
     std::printf("\nend to end: tccd (own process) over loopback TCP + CURVE; median of %d runs x %.1f s (+%.1f s warm-up)\n",
                 options.settings.runs, options.settings.seconds, warmup);
-    std::printf("%8s %10s %12s %9s %9s %9s %10s %10s\n", "channels", "offered/s", "achieved/s", "p50 ms", "p99 ms",
-                "p99.9 ms", "gen CPU", "tccd CPU");
+    std::printf("%8s %10s %12s %9s %9s %9s %10s %10s %12s\n", "channels", "offered/s", "achieved/s", "p50 ms", "p99 ms",
+                "p99.9 ms", "gen CPU", "tccd CPU", "tccd us/TSC");
+    std::vector<Row> rows;
     for (int k : options.channel_counts) {
       std::vector<GeneratorChannel> channels(all.begin(), all.begin() + k);
       std::vector<double> offered_rates = options.rates;
       offered_rates.push_back(0);  // saturation
       for (double offered : offered_rates) {
         std::vector<LoadResult> runs;
+        std::vector<MetricsDelta> deltas;
         for (int run = 0; run < options.settings.runs; ++run) {
+          // Scraped outside the run (curl forks): the counters cover warm-up, run and drain.
+          const std::string before = Scrape(tccd);
           runs.push_back(generator.Run(channels, offered, warmup, options.settings.seconds, pid));
+          deltas.push_back(Between(before, Scrape(tccd)));
+          if (offered <= 0) floor_samples.push_back(crypto_floor.MicrosPerSettlement(floor_seconds));
         }
-        auto median = [&](double LoadResult::*field) {
+        auto median = [&](auto value) {
           std::vector<double> values;
-          for (const auto& one : runs) values.push_back(one.*field);
+          for (std::size_t i = 0; i < runs.size(); ++i) values.push_back(value(runs[i], deltas[i]));
           return Median(values);
         };
-        LoadResult m;
-        m.achieved = median(&LoadResult::achieved);
-        m.p50_ms = median(&LoadResult::p50_ms);
-        m.p99_ms = median(&LoadResult::p99_ms);
-        m.p999_ms = median(&LoadResult::p999_ms);
-        m.generator_cpu = median(&LoadResult::generator_cpu);
-        m.tccd_cpu = median(&LoadResult::tccd_cpu);
+        Row row;
+        row.channels = k;
+        row.offered = offered;
+        LoadResult& m = row.median;
+        m.achieved = median([](const LoadResult& r, const MetricsDelta&) { return r.achieved; });
+        m.p50_ms = median([](const LoadResult& r, const MetricsDelta&) { return r.p50_ms; });
+        m.p99_ms = median([](const LoadResult& r, const MetricsDelta&) { return r.p99_ms; });
+        m.p999_ms = median([](const LoadResult& r, const MetricsDelta&) { return r.p999_ms; });
+        m.generator_cpu = median([](const LoadResult& r, const MetricsDelta&) { return r.generator_cpu; });
+        m.tccd_cpu = median([](const LoadResult& r, const MetricsDelta&) { return r.tccd_cpu; });
+        row.tccd_us = median([](const LoadResult& r, const MetricsDelta&) {
+          return r.achieved > 0 ? 1e6 * r.tccd_cpu / r.achieved : 0;
+        });
+        row.syncs_per_settlement = median([](const LoadResult&, const MetricsDelta& d) {
+          return d.issued > 0 ? d.syncs / d.issued : 0;
+        });
+        for (const char* stage : kStages) {
+          row.stage_us[stage] = median([&](const LoadResult&, const MetricsDelta& d) { return d.stage_us.at(stage); });
+        }
+        for (const auto& named : runs.back().tccd_threads) {
+          const std::string& thread = named.first;
+          row.thread_us[thread] = median([&](const LoadResult& r, const MetricsDelta&) {
+            auto found = r.tccd_threads.find(thread);
+            return found == r.tccd_threads.end() || r.achieved <= 0 ? 0.0 : 1e6 * found->second / r.achieved;
+          });
+          row.thread_kernel_us[thread] = median([&](const LoadResult& r, const MetricsDelta&) {
+            auto found = r.tccd_threads_kernel.find(thread);
+            return found == r.tccd_threads_kernel.end() || r.achieved <= 0 ? 0.0 : 1e6 * found->second / r.achieved;
+          });
+        }
         char offered_text[32];
         std::snprintf(offered_text, sizeof offered_text, offered > 0 ? "%.0f" : "saturate", offered);
-        std::printf("%8d %10s %12.0f %9.2f %9.2f %9.2f %9.0f%% %9.0f%%\n", k, offered_text, m.achieved, m.p50_ms, m.p99_ms,
-                    m.p999_ms, 100 * m.generator_cpu, 100 * m.tccd_cpu);
+        std::printf("%8d %10s %12.0f %9.2f %9.2f %9.2f %9.0f%% %9.0f%% %12.0f\n", k, offered_text, m.achieved, m.p50_ms,
+                    m.p99_ms, m.p999_ms, 100 * m.generator_cpu, 100 * m.tccd_cpu, row.tccd_us);
         std::fflush(stdout);
-        char line[400];
-        std::snprintf(line, sizeof line,
-                      "{\"bench\":\"e2e\",\"channels\":%d,\"offered_per_sec\":%.0f,\"runs\":%d,\"per_sec\":%.0f,"
-                      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"generator_cpu\":%.3f,\"tccd_cpu\":%.3f}",
-                      k, offered, options.settings.runs, m.achieved, m.p50_ms, m.p99_ms, m.p999_ms, m.generator_cpu,
-                      m.tccd_cpu);
-        json.push_back(line);
+        rows.push_back(std::move(row));
       }
       std::copy(channels.begin(), channels.end(), all.begin());  // heads moved on
     }
+
+    const double floor_us = Median(floor_samples);
+    std::printf("\nwhere tccd's time goes (microseconds per settlement; crypto floor = 2 raw verify + 1 raw sign on one "
+                "thread = %.1f us of CPU, median of %zu measurements):\n", floor_us, floor_samples.size());
+    std::printf("%8s %10s %9s %7s %8s | %10s %8s %8s %8s %8s | %s\n", "channels", "offered/s", "tccd us", "x floor",
+                "fsync/TSC", "queue_wait", "verify", "issue", "commit", "publish", "tccd CPU by thread (us per TSC)");
+    for (const Row& row : rows) {
+      char offered_text[32];
+      std::snprintf(offered_text, sizeof offered_text, row.offered > 0 ? "%.0f" : "saturate", row.offered);
+      std::string threads, threads_json, kernel_json;
+      for (const auto& [name, us] : row.thread_us) {
+        const double kernel = row.thread_kernel_us.at(name);
+        char one[128];
+        if (us >= 1) {
+          std::snprintf(one, sizeof one, "%s%s %.0f (kernel %.0f)", threads.empty() ? "" : ", ", name.c_str(), us, kernel);
+          threads += one;
+        }
+        std::snprintf(one, sizeof one, "%s\"%s\":%.2f", threads_json.empty() ? "" : ",", name.c_str(), us);
+        threads_json += one;
+        std::snprintf(one, sizeof one, "%s\"%s\":%.2f", kernel_json.empty() ? "" : ",", name.c_str(), kernel);
+        kernel_json += one;
+      }
+      std::printf("%8d %10s %9.0f %7.2f %8.4f | %10.0f %8.0f %8.0f %8.0f %8.0f | %s\n", row.channels, offered_text,
+                  row.tccd_us, row.tccd_us / floor_us, row.syncs_per_settlement, row.stage_us.at("queue_wait"),
+                  row.stage_us.at("verify"), row.stage_us.at("issue"), row.stage_us.at("commit"), row.stage_us.at("publish"),
+                  threads.c_str());
+      const LoadResult& m = row.median;
+      char line[1400];
+      std::snprintf(line, sizeof line,
+                    "{\"bench\":\"e2e\",\"channels\":%d,\"offered_per_sec\":%.0f,\"runs\":%d,\"per_sec\":%.0f,"
+                    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"generator_cpu\":%.3f,\"tccd_cpu\":%.3f,"
+                    "\"tccd_us_per_settlement\":%.1f,\"floor_us\":%.2f,\"ratio_to_floor\":%.3f,"
+                    "\"syncs_per_settlement\":%.5f,\"stage_us\":{\"queue_wait\":%.1f,\"verify\":%.1f,\"issue\":%.1f,"
+                    "\"commit\":%.1f,\"publish\":%.1f},\"threads_us\":{%s},\"threads_kernel_us\":{%s}}",
+                    row.channels, row.offered, options.settings.runs, m.achieved, m.p50_ms, m.p99_ms, m.p999_ms,
+                    m.generator_cpu, m.tccd_cpu, row.tccd_us, floor_us, row.tccd_us / floor_us, row.syncs_per_settlement,
+                    row.stage_us.at("queue_wait"), row.stage_us.at("verify"), row.stage_us.at("issue"),
+                    row.stage_us.at("commit"), row.stage_us.at("publish"), threads_json.c_str(), kernel_json.c_str());
+      json.push_back(line);
+    }
+    char floor_line[200];
+    std::snprintf(floor_line, sizeof floor_line, "{\"bench\":\"crypto_floor\",\"us\":%.2f,\"samples\":%zu,\"threads\":1}",
+                  floor_us, floor_samples.size());
+    json.push_back(floor_line);
     running_tccd = nullptr;
     if (tccd.Stop() != 0) Die("tccd did not stop cleanly:\n" + tccd.Log());
   }
@@ -602,11 +719,11 @@ int main(int argc, char** argv) {
   tcc::perf::Options options;
   options.settings.runs = 3;
   options.settings.seconds = 2;
-  std::string channels = "1,10,100,1000", rate = "1000,10000", idle = "10000", window = "64", phases = "settle,admission";
+  std::string channels = "1,10,100,1000", rate = "1000,5000,10000", idle = "10000", window = "64", phases = "settle,admission";
   if (auto stop = tcc::perf::ParseBenchSettings(
           argc, argv, "tccd_bench", options.settings,
           {{"channels", "comma-separated channel counts K for the settlement runs (default 1,10,100,1000)", &channels},
-           {"rate", "comma-separated offered settlements per second of the fixed-rate runs (default 1000,10000)", &rate},
+           {"rate", "comma-separated offered settlements per second of the fixed-rate runs (default 1000,5000,10000)", &rate},
            {"idle-channels", "channels opened and joined for the admission and memory run (default 10000)", &idle},
            {"window", "handshakes in flight per connection during admission (default 64, tccd's per-connection limit)", &window},
            {"phases", "which parts to run: settle, admission, or both (default settle,admission)", &phases}})) {

@@ -111,6 +111,17 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   metrics->SetStoreHealth(true, 0, 0, 5);  // cumulative totals: the counter grows by the difference
   metrics->SetStoreHealth(true, 0, 0, 7);
 
+  // Stage times measured from a point in the past: each observation is at least that long.
+  using Stage = DaemonMetrics::Stage;
+  const auto arrived = std::chrono::steady_clock::now() - std::chrono::milliseconds(30);
+  auto stage = metrics->StageDone(Stage::kQueueWait, arrived);  // >= 30 ms
+  CHECK(stage - arrived >= std::chrono::milliseconds(30));
+  stage = metrics->StageDone(Stage::kVerify, stage);
+  metrics->StageDone(Stage::kIssue, stage);
+  metrics->StageDone(Stage::kCommit, stage - std::chrono::seconds(3));  // above the last bound: +Inf only
+  metrics->StageDone(Stage::kPublish, stage);
+  metrics->StageDone(Stage::kPublish, stage);
+
   metrics->SetUnanchored(12);
   metrics->AnchorBatch(20, 0.7);
   metrics->AnchorBatch(3, 2);
@@ -156,6 +167,17 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   CHECK(Value(text, "tcc_store_write_seconds_bucket{le=\"0.005\"}") == 2);
   CHECK(Value(text, "tcc_store_written_tscs_total") == 16);
   CHECK(Value(text, "tcc_store_syncs_total") == 7);
+
+  CHECK(Value(text, "tcc_settlement_stage_seconds_count{stage=\"queue_wait\"}") == 1);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_sum{stage=\"queue_wait\"}") >= 0.03);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_bucket{stage=\"queue_wait\",le=\"0.025\"}") == 0);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_bucket{stage=\"queue_wait\",le=\"+Inf\"}") == 1);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_count{stage=\"verify\"}") == 1);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_count{stage=\"issue\"}") == 1);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_bucket{stage=\"commit\",le=\"2.5\"}") == 0);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_bucket{stage=\"commit\",le=\"+Inf\"}") == 1);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_sum{stage=\"commit\"}") >= 3);
+  CHECK(Value(text, "tcc_settlement_stage_seconds_count{stage=\"publish\"}") == 2);
 
   CHECK(Value(text, "tcc_unanchored_evidence") == 12);
   CHECK(Value(text, "tcc_anchor_batches_total") == 2);

@@ -296,6 +296,23 @@ TEST_CASE("metrics: a real Prometheus scraping tccd sees settlements, refusals, 
         issued_before + kSettled);
   CHECK(prometheus.AwaitValue("tcc_settlement_latency_seconds_count{stage=\"durable\"}",
                               [&](double v) { return v >= kSettled; }) == kSettled);
+  // Where the time went: every settlement passed every stage once (the stale claim below is refused
+  // before it reaches a worker). The stages are disjoint parts of a settlement's time, so the first
+  // four add up to no more than submit-to-durable, and publishing to no more than what follows it.
+  for (const std::string stage : {"queue_wait", "verify", "issue", "commit", "publish"}) {
+    CHECK_MESSAGE(prometheus.AwaitValue("tcc_settlement_stage_seconds_count{stage=\"" + stage + "\"}",
+                                        [&](double v) { return v >= kSettled; }) == kSettled,
+                  stage);
+    CHECK_MESSAGE(prometheus.Scalar("tcc_settlement_stage_seconds_sum{stage=\"" + stage + "\"}").value() > 0, stage);
+  }
+  CHECK(prometheus.AwaitValue("tcc_settlement_latency_seconds_count{stage=\"published\"}",
+                              [&](double v) { return v >= kSettled; }) == kSettled);
+  const double durable_sum = prometheus.Scalar("tcc_settlement_latency_seconds_sum{stage=\"durable\"}").value();
+  const double published_sum = prometheus.Scalar("tcc_settlement_latency_seconds_sum{stage=\"published\"}").value();
+  CHECK(prometheus.Scalar("sum(tcc_settlement_stage_seconds_sum{stage!=\"publish\"})").value() <= durable_sum);
+  CHECK(prometheus.Scalar("tcc_settlement_stage_seconds_sum{stage=\"publish\"}").value() <= published_sum - durable_sum);
+  // One settlement at a time here: each is its own group commit, one sync at least.
+  CHECK(prometheus.AwaitValue("tcc_store_syncs_total", [&](double v) { return v >= kSettled; }) >= kSettled);
   CHECK(prometheus.AwaitValue("tcc_submissions_rejected_total{reason=\"conflict\"}", [](double v) { return v > 0; }) == 1);
   CHECK(prometheus.AwaitValue("tcc_submissions_rejected_total{reason=\"permission_denied\"}",
                               [](double v) { return v > 0; }) == 1);

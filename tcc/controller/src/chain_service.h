@@ -9,8 +9,9 @@
 // connection's in-flight caps, on the control socket at most kMaxControlChainRequests at once.
 //
 // The service decides; the daemon owns the sockets, the workers and the loop and lends them
-// through LoopHost (loop_host.h). Lives on the daemon's loop thread: Handle and every Host call run there; the work
-// handed to a worker touches only the adapter, which is thread-safe. Shares the adapter.
+// through LoopHost (loop_host.h). Lives on the daemon's loop thread: Handle and every Host call run
+// there; the work handed to a worker touches only the adapter, which is thread-safe. Shares the
+// adapter.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +44,6 @@ class ChainService {
  public:
   // Chain calls from the control socket on workers at once: they hold workers settlements need.
   static constexpr std::size_t kMaxControlChainRequests = 4;
-
 
   ChainService(LoopHost& host, std::shared_ptr<chain::ChainAdapter> adapter)
       : host_(host), adapter_(std::move(adapter)) {}

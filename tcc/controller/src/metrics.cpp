@@ -257,6 +257,12 @@ const std::vector<double> kSettlementBuckets = {0.0002, 0.0005, 0.001, 0.002, 0.
                                                 0.05,   0.1,    0.2,   0.5,   1,     2,    5};
 const std::vector<double> kStoreWriteBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                 0.025,  0.05,    0.1,    0.25,  0.5,    1};
+// Stages run from tens of microseconds (publishing) to seconds (queueing on a sick system).
+const std::vector<double> kStageBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                           0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
+                                           0.1,     0.25,     0.5,     1,      2.5};
+constexpr std::array<std::string_view, 5> kStageNames = {"queue_wait", "verify", "issue",
+                                                         "commit", "publish"};
 const std::vector<double> kAnchorLeafBuckets = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536};
 const std::vector<double> kAnchorLatencyBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
@@ -286,6 +292,14 @@ class DaemonMetrics::Impl {
                                            kSettlementBuckets, {{"stage", "durable"}});
     settlement_published_ = histograms_->Add("tcc_settlement_latency_seconds", "", kSettlementBuckets,
                                              {{"stage", "published"}});
+    for (std::size_t stage = 0; stage < kStageNames.size(); ++stage) {
+      stages_[stage] = histograms_->Add(
+          "tcc_settlement_stage_seconds",
+          stage == 0 ? "Seconds a settlement spends in each stage: queue_wait, verify, issue, "
+                       "commit, publish."
+                     : "",
+          kStageBuckets, {{"stage", std::string(kStageNames[stage])}});
+    }
     rejected_.emplace(counter("tcc_submissions_rejected_total", "Submissions and requests refused, by error code."),
                       "reason");
     bill_rejections_.emplace(
@@ -432,6 +446,7 @@ class DaemonMetrics::Impl {
   prometheus::Counter* tscs_issued_;
   AtomicHistogram* settlement_durable_;
   AtomicHistogram* settlement_published_;
+  std::array<AtomicHistogram*, kStageNames.size()> stages_{};
   std::optional<LabeledCounter> rejected_;
   std::optional<LabeledCounter> bill_rejections_;
   std::optional<LabeledCounter> party_closes_;
@@ -504,6 +519,12 @@ std::string DaemonMetrics::bound_address() const { return impl_->bound_address_;
 void DaemonMetrics::TscIssued() { impl_->tscs_issued_->Increment(); }
 void DaemonMetrics::SettlementDurable(double seconds) { impl_->settlement_durable_->Observe(seconds); }
 void DaemonMetrics::SettlementPublished(double seconds) { impl_->settlement_published_->Observe(seconds); }
+DaemonMetrics::TimePoint DaemonMetrics::StageDone(Stage stage, TimePoint since) {
+  const TimePoint now = std::chrono::steady_clock::now();
+  impl_->stages_[static_cast<std::size_t>(stage)]->Observe(
+      std::chrono::duration<double>(now - since).count());
+  return now;
+}
 void DaemonMetrics::Rejected(std::string_view reason) { impl_->rejected_->Increment(reason); }
 void DaemonMetrics::BillRejected(std::string_view code) {
   impl_->bill_rejections_->Increment(code);

@@ -4,12 +4,13 @@
 // counters, and only bounded label sets (a reason, a stage, an error kind) — never a channel id or
 // a DID. The daemon calls the typed methods below; nothing else in TCC sees prometheus-cpp.
 //
-// Hot path: the per-settlement calls (SettlementDurable, SettlementPublished, TscIssued, Rejected)
-// are lock-free atomic updates on pre-created series, so metrics cost stays far below 2% of
-// throughput. Thread-safe: every method may be called from any thread. Owns the exposer; destroying
-// it stops serving.
+// Hot path: the per-settlement calls (SettlementDurable, SettlementPublished, TscIssued, Rejected,
+// StageDone) are lock-free atomic updates on pre-created series, without allocation, so metrics
+// cost stays far below 2% of throughput. Thread-safe: every method may be called from any thread.
+// Owns the exposer; destroying it stops serving.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,21 @@ class DaemonMetrics {
   // A channel closed at a party's request, by ReasonCodeName.
   void ClosedByParty(std::string_view code);
   void SetPipelineDepth(std::int64_t submissions);  // verifying, issuing or waiting to be stored
+
+  // Where a settlement's time goes, one series of tcc_settlement_stage_seconds per stage:
+  //  kQueueWait  from the submission's arrival to a worker taking it up (behind the channel's
+  //              previous claim, then in the worker pool's queue);
+  //  kVerify     TST validation and both parties' proofs;
+  //  kIssue      signing the TSC, its canonical text, its hash and the claim hash (the replay key,
+  //              taken from the claim's text inside the TSC's);
+  //  kCommit     from the hand-off to the store writer to the loop learning the TSC is durable
+  //              (writer queue, group commit with its sync, the hop back to the loop);
+  //  kPublish    the reply to the submitter and the event to the channel's parties.
+  // Every submission that reached a stage is counted there, refused ones included.
+  enum class Stage { kQueueWait, kVerify, kIssue, kCommit, kPublish };
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // Observes now - `since` in `stage`'s series and returns now, the start of the next stage.
+  TimePoint StageDone(Stage stage, TimePoint since);
 
   // Channels and admission.
   void ChannelOpened();

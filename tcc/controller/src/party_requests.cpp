@@ -57,9 +57,8 @@ void PartyRequests::Handle(Connection& connection, const Requester& from,
     case wire::MessageType::kAuthProve:
       return AuthProve(connection, from, message);
     case wire::MessageType::kChainRead:
-      return parts_.chain.Handle(from, message,
-                                 connection.admitted.empty() ? ChainAccess::kNone
-                                                             : ChainAccess::kMember);
+      return parts_.chain.Handle(
+          from, message, connection.admitted.empty() ? ChainAccess::kNone : ChainAccess::kMember);
     default:
       break;
   }

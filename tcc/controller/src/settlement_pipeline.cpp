@@ -113,37 +113,41 @@ void SettlementPipeline::RequestClose(ChannelRuntime& channel) {
 
 void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
   const std::string channel_id = channel.record().channel_id;
-  host_.Async(
-      [this, channel_id, tst = channel.tst, submission = std::move(submission)]() mutable -> Task {
-        Status status = vc::VerifyJointClaim(submission.claim, *tst, parts_.resolver);
-        TscRecord tsc;
-        if (status.ok()) {
-          // The claim hash (replay key) hashes the claim's canonical text inside the TSC's.
-          auto issued = vc::IssueCanonicalTsc(std::move(submission.claim), *tst, parts_.key);
-          if (issued.ok()) {
-            tsc.channel_id = channel_id;
-            tsc.seq = submission.link.seq;
-            tsc.claim_hash = HexEncode(issued->SubjectDigest());
-            tsc.tsc_hash = issued->digest;
-            tsc.tsc = std::move(issued->text);
-          } else {
-            status = issued.error();
-          }
-        }
-        return [this, channel_id, requester = submission.requester, status,
-                tsc = std::move(tsc)]() mutable {
-          auto live = channels_.find(channel_id);
-          if (live == channels_.end()) return;
-          ChannelStateMachine& machine = live->second.machine;
-          if (!status.ok()) {
-            return Apply(live->second, machine.IssueFailed(std::move(requester), status.error(),
-                                                           host_.StoreStatus()));
-          }
-          const std::uint64_t n = views_.EffectiveN(machine.record());
-          Apply(live->second,
-                machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
-        };
-      });
+  host_.Async([this, channel_id, tst = channel.tst,
+               submission = std::move(submission)]() mutable -> Task {
+    auto stage =
+        parts_.metrics.StageDone(DaemonMetrics::Stage::kQueueWait, submission.requester.received);
+    Status status = vc::VerifyJointClaim(submission.claim, *tst, parts_.resolver);
+    stage = parts_.metrics.StageDone(DaemonMetrics::Stage::kVerify, stage);
+    TscRecord tsc;
+    if (status.ok()) {
+      // The claim hash (replay key) hashes the claim's canonical text inside the TSC's.
+      auto issued = vc::IssueCanonicalTsc(std::move(submission.claim), *tst, parts_.key);
+      if (issued.ok()) {
+        tsc.channel_id = channel_id;
+        tsc.seq = submission.link.seq;
+        tsc.claim_hash = HexEncode(issued->SubjectDigest());
+        tsc.tsc_hash = issued->digest;
+        tsc.tsc = std::move(issued->text);
+      } else {
+        status = issued.error();
+      }
+    }
+    parts_.metrics.StageDone(DaemonMetrics::Stage::kIssue, stage);
+    return [this, channel_id, requester = submission.requester, status,
+            tsc = std::move(tsc)]() mutable {
+      auto live = channels_.find(channel_id);
+      if (live == channels_.end()) return;
+      ChannelStateMachine& machine = live->second.machine;
+      if (!status.ok()) {
+        return Apply(live->second, machine.IssueFailed(std::move(requester), status.error(),
+                                                       host_.StoreStatus()));
+      }
+      const std::uint64_t n = views_.EffectiveN(machine.record());
+      Apply(live->second,
+            machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
+    };
+  });
 }
 
 // Replay: the same claim again (a client retrying after a lost reply) gets the stored TSC.
@@ -191,8 +195,9 @@ void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) 
   const auto evidence = commit.commit.evidence;
   parts_.writer.Commit(
       std::move(commit.commit),
-      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), tsc,
-                    evidence](const Status& status) {
+      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), tsc, evidence,
+                    committing = Clock::now()](const Status& status) {
+        parts_.metrics.StageDone(DaemonMetrics::Stage::kCommit, committing);
         ChannelRuntime& live = channels_.find(channel_id)->second;
         if (!status.ok()) {
           // Marked failed first: what the machine starts next sees the store as it is now.
@@ -215,6 +220,7 @@ void SettlementPipeline::Acknowledge(ChannelRuntime& channel,
   parts_.metrics.TscIssued();
   parts_.metrics.SettlementDurable(
       std::chrono::duration<double>(Clock::now() - requester.received).count());
+  const auto publishing = Clock::now();
   host_.Reply(requester, wire::FrameBuilder(wire::MessageType::kReply, requester.request_id)
                              .Add("channel", tsc.channel_id)
                              .Add("seq", tsc.seq)
@@ -225,6 +231,7 @@ void SettlementPipeline::Acknowledge(ChannelRuntime& channel,
                              .Add("seq", tsc.seq)
                              .AddRaw("tsc", tsc.tsc)
                              .Finish());
+  parts_.metrics.StageDone(DaemonMetrics::Stage::kPublish, publishing);
   parts_.metrics.SettlementPublished(
       std::chrono::duration<double>(Clock::now() - requester.received).count());
 }

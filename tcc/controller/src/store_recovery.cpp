@@ -22,7 +22,7 @@ void StoreRecovery::Sweep() {
 void StoreRecovery::ReportHealth() {
   const ChannelStore::WriteHealth health = parts_.guard.write_health();
   parts_.metrics.SetStoreHealth(parts_.guard.ok(), health.write_failures, health.reopens,
-                                 health.syncs);
+                                health.syncs);
 }
 
 bool StoreRecovery::ChannelsQuiet() const {

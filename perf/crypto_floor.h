@@ -1,0 +1,62 @@
+// The crypto floor of one settlement for the benchmarks in perf/: what its signatures alone cost,
+// two raw libsodium Ed25519 verifications (the parties' proofs) and one signature (the TSC's) over
+// 64-byte messages (the hash data of eddsa-jcs-2022). The ceiling settle_bench and tccd_bench
+// compare against, measured in the same run. Needs sodium_init() first; Work() may run on many
+// threads at once (the keys are read-only after construction).
+#pragma once
+
+#include <sodium.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+namespace tcc::perf {
+
+// Work() is one settlement's signatures (for MeasureRate on any number of threads).
+struct CryptoFloor {
+  unsigned char public_key[crypto_sign_PUBLICKEYBYTES], secret_key[crypto_sign_SECRETKEYBYTES];
+  unsigned char message[64] = {9}, signature[crypto_sign_BYTES];
+
+  CryptoFloor() {
+    crypto_sign_keypair(public_key, secret_key);
+    crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key);
+  }
+  bool Work() const {
+    unsigned char fresh[crypto_sign_BYTES];
+    bool ok = crypto_sign_verify_detached(signature, message, sizeof message, public_key) == 0;
+    ok &= crypto_sign_verify_detached(signature, message, sizeof message, public_key) == 0;
+    ok &= crypto_sign_detached(fresh, nullptr, message, sizeof message, secret_key) == 0;
+    return ok;
+  }
+  // CPU microseconds of the calling thread per settlement's worth of signatures, measured for
+  // about `seconds`. CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time: on a busy machine the time
+  // other processes take the core away does not count, as it does not in a process's /proc CPU
+  // time it is compared with. Exits the benchmark if libsodium refuses a signature.
+  double MicrosPerSettlement(double seconds) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const double cpu_start = CallingThreadCpuSeconds();
+    std::uint64_t done = 0;
+    bool ok = true;
+    while (std::chrono::steady_clock::now() < until) {
+      for (int i = 0; i < 8; ++i) ok &= Work();
+      done += 8;
+    }
+    if (!ok) {
+      std::fputs("crypto floor: libsodium refused a signature\n", stderr);
+      std::exit(1);
+    }
+    return 1e6 * (CallingThreadCpuSeconds() - cpu_start) / static_cast<double>(done);
+  }
+
+ private:
+  static double CallingThreadCpuSeconds() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+  }
+};
+
+}  // namespace tcc::perf
