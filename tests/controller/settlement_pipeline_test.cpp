@@ -168,7 +168,12 @@ struct Fixture {
             resolver, *trade.tcc, *store, *writer, *anchor, *metrics, 16,
             [this](ChannelRuntime& closing) { closed.push_back(closing.record().channel_id); }});
   }
-  ~Fixture() { anchor->Stop(); }
+  // The writer's last completions post to the host, so it goes before the host does, even when a
+  // failed check left a write unanswered.
+  ~Fixture() {
+    anchor->Stop();
+    writer.reset();
+  }
 
   ChannelRuntime& channel() { return channels.find(trade.channel_id)->second; }
 
