@@ -151,6 +151,33 @@ TEST_CASE("control.policy for a channel: n within the bounds only, and only for 
   CHECK(Ok(f.parts.store->GetChannel(kChannel)).n_override == std::nullopt);
 }
 
+TEST_CASE(
+    "control.policy for a channel: n within the bounds is stored through the pipeline, then "
+    "answered") {
+  Fixture f;
+  f.parts.AddChannel(kChannel);
+  f.Handle(FrameBuilder(MessageType::kControlPolicy, 9).Add("channel", kChannel).Add("n", 25));
+  CHECK(f.host.replies.empty());  // answered once the channel record is stored
+  CHECK(f.parts.channels.at(kChannel).record().n_override == 25);
+  f.host.RunStoreCompletion();
+  REQUIRE(f.host.replies.size() == 1);
+  const Json& policy = *f.LastReply().body.Find("policy");
+  CHECK(policy.Find("channel")->as_string() == kChannel);
+  CHECK(policy.Find("n_override")->as_number() == 25);
+  CHECK(policy.Find("n")->as_number() == 25);
+  CHECK(Ok(f.parts.store->GetChannel(kChannel)).n_override == 25);
+  CHECK(f.parts.channels.at(kChannel).settings_requesters.empty());
+  // The global policy is not touched.
+  CHECK(f.StoredPolicy().empty());
+  CHECK(f.parts.anchor->policy().options().default_n == 10);
+
+  f.Handle(FrameBuilder(MessageType::kControlList, 9));
+  REQUIRE(f.host.replies.size() == 2);
+  CHECK(f.LastReply().body.Find("channels")->as_array()[0].Find("n")->as_number() == 25);
+  CHECK(f.host.errors.empty());
+  CHECK(f.host.store_failures.empty());
+}
+
 TEST_CASE("a party's request on the control socket is not a control request") {
   Fixture f;
   f.parts.AddChannel(kChannel);
