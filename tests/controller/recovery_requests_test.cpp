@@ -8,9 +8,13 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "daemon/daemon_test_util.h"
 #include "request_parts_test_util.h"
+#include "tcc/common/bytes.h"
+#include "tcc/vc/credential.h"
+#include "tcc/vc/transaction.h"
 
 namespace tcc::controller {
 namespace {
@@ -123,6 +127,69 @@ TEST_CASE("parties end the recovering state once provider and consumer both pres
   REQUIRE(f.parts.host.replies.size() == 3);
   CHECK_FALSE(f.parts.host.replies[2].body.Find("recovering")->as_bool());
   CHECK(f.PersistedRecovering() == 0);
+}
+
+TEST_CASE("TSCs that continue the stored head are committed and the channel leaves recovering") {
+  testing::RequestParts parts;
+  // Real parties' joint claims over the example TST, issued with the TCC's key (parts.key).
+  tcc::testing::Trade trade;
+  trade.channel_id = kChannel;
+  trade.tst = std::make_shared<vc::Template>(
+      tcc::testing::Trade::Example("gpu-hour.tst.json", tcc::testing::DidOf(*trade.provider)));
+  ChannelRecord record = testing::NewChannel(kChannel);
+  record.provider = tcc::testing::DidOf(*trade.provider);
+  record.consumer = tcc::testing::DidOf(*trade.consumer);
+  REQUIRE(parts.store->PutChannel(record).ok());
+  ChannelRuntime& channel =
+      parts.channels.emplace(kChannel, ChannelRuntime(Ok(parts.store->GetChannel(kChannel))))
+          .first->second;
+  channel.tst = trade.tst;
+  std::vector<Json> tscs;
+  std::vector<chain::Hash256> hashes;
+  std::string prev = HexEncode(record.last_hash);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    vc::CanonicalCredential issued =
+        Ok(vc::IssueCanonicalTsc(trade.Cosign(trade.Proposal(seq, prev)), *trade.tst, parts.key));
+    tscs.push_back(Ok(Json::Parse(issued.text)));
+    hashes.push_back(issued.digest);
+    prev = HexEncode(issued.digest);
+  }
+  REQUIRE(parts.recovery.Add(RecoveringChannel{kChannel, 0, 3, "store behind the chain"}));
+  auto recover = [&](JsonArray presented, std::uint64_t id) {
+    FrameBuilder frame(MessageType::kControlRecover, id);
+    frame.Add("channel", kChannel).Add("tscs", Json(std::move(presented)));
+    parts.recoveries->Recover(Requester{true, "operator", id, {}, 1}, std::nullopt, channel,
+                              Request(std::move(frame)));
+  };
+
+  // Seq 2 and 3 without seq 1 do not continue the head: nothing taken, still recovering.
+  recover(JsonArray{tscs[1], tscs[2]}, 1);
+  REQUIRE(parts.host.replies.size() == 1);
+  CHECK(parts.host.replies[0].body.Find("restored")->as_number() == 0);
+  CHECK(parts.host.replies[0].body.Find("recovering")->as_bool());
+  CHECK(parts.host.replies[0].body.Find("not_taken")->as_string().find("seq 1 is missing") !=
+        std::string::npos);
+  CHECK(parts.recovery.Find(kChannel).has_value());
+  CHECK_FALSE(parts.store->GetTsc(kChannel, 1).ok());
+  CHECK(channel.machine.acknowledged().seq == 0);
+
+  // All three, out of order: committed after the stored head, and the state ends.
+  recover(JsonArray{tscs[2], tscs[0], tscs[1]}, 2);
+  CHECK_FALSE(parts.recovery.Find(kChannel).has_value());
+  CHECK(channel.machine.acknowledged().seq == 3);
+  CHECK(channel.machine.acknowledged().hash == hashes[2]);
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    CHECK(Ok(parts.store->GetTsc(kChannel, seq)).tsc_hash == hashes[seq - 1]);
+  }
+  CHECK(Ok(parts.store->GetChannel(kChannel)).last_seq == 3);
+  CHECK(parts.anchor->stats().queued_items == 1);  // the last restored TSC's evidence
+  parts.host.RunStoreCompletion();
+  REQUIRE(parts.host.replies.size() == 2);
+  CHECK(parts.host.replies[1].body.Find("restored")->as_number() == 3);
+  CHECK(parts.host.replies[1].body.Find("last_seq")->as_number() == 3);
+  CHECK_FALSE(parts.host.replies[1].body.Find("recovering")->as_bool());
+  CHECK(parts.host.errors.empty());
+  CHECK(parts.host.store_failures.empty());
 }
 
 }  // namespace
