@@ -140,8 +140,8 @@ int RunEvidenceVerify(std::span<const std::string> arguments) {
     if (!chain_uri.empty()) {
       TCC_ASSIGN_OR_RETURN(adapter, OpenCliChain(chain_uri, ChainAccess::kRead));
     }
-    int exit_code = VerifyEach(files, [&](const Json& json) -> Result<std::string> {
-      TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, chain::EvidenceBundleFromJson(json));
+    int exit_code = VerifyEach(files, [&](const Json& bundle_json) -> Result<std::string> {
+      TCC_ASSIGN_OR_RETURN(chain::EvidenceBundle bundle, chain::EvidenceBundleFromJson(bundle_json));
       if (expected && !(bundle.item == *expected)) {
         return Error(ErrorCode::kVerificationFailed,
                      "bundle is for channel " + bundle.item.channel_id + " seq " + std::to_string(bundle.item.seq) +
@@ -364,8 +364,8 @@ int RunDidRegister(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(did::KeyPair key, ReadKey(key_file));
     did::DidDocument document = did::DidDocument::ForDidKey(key.public_key());
     if (!document_file.empty()) {
-      TCC_ASSIGN_OR_RETURN(Json json, ReadJson(document_file));
-      auto parsed = did::DidDocument::FromJson(json);
+      TCC_ASSIGN_OR_RETURN(Json document_json, ReadJson(document_file));
+      auto parsed = did::DidDocument::FromJson(document_json);
       if (!parsed.ok()) return std::move(parsed).error().WithContext(document_file);
       document = std::move(parsed).value();
       bool controls = false;
