@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "daemon/daemon_test_util.h"
+#include "loop_host_test_util.h"
 #include "settlement_pipeline.h"
 
 namespace tcc::controller {
@@ -31,85 +32,6 @@ using tcc::testing::DidOf;
 using tcc::testing::TempDir;
 using tcc::testing::Trade;
 using tcc::testing::Unwrap;
-
-// Like the pipeline test's host: the lifecycle's replies, errors and events are kept to be read.
-class TestHost final : public LoopHost {
- public:
-  std::vector<wire::Message> replies;
-  std::vector<Error> errors;
-  std::vector<wire::Message> published;
-  std::vector<std::string> store_failures;
-  std::size_t async_runs = 0;
-
-  void Reply(const Requester&, std::string frame) override {
-    replies.push_back(Unwrap(wire::DecodeMessage(frame), "reply"));
-  }
-  void ReplyError(const Requester&, const Error& error) override { errors.push_back(error); }
-  void CountRejection(const Error&) override {}
-  std::size_t Publish(ChannelRuntime&, std::string_view frame, std::optional<Role>) override {
-    published.push_back(Unwrap(wire::DecodeMessage(frame), "event"));
-    return 1;
-  }
-  void Async(std::function<Task()> work) override {
-    ++async_runs;
-    work()();
-  }
-  void PeerAsync(const Requester&, bool, std::function<Task()> work) override { work()(); }
-  StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override {
-    return [this, done](const Status& status) {
-      std::lock_guard lock(mutex_);
-      loop_.push_back([done, status] { done(status); });
-      posted_.notify_all();
-    };
-  }
-  Status StoreStatus() const override { return OkStatus(); }
-  void OnStoreWriteFailed(std::string_view what, const std::string&, const Error& error) override {
-    store_failures.push_back(std::string(what) + ": " + error.ToString());
-  }
-  Connection* LiveConnection(const Requester&) override { return nullptr; }
-  bool draining() const override { return false; }
-
-  void RunStoreCompletion() {
-    std::function<void()> next;
-    {
-      std::unique_lock lock(mutex_);
-      REQUIRE(posted_.wait_for(lock, std::chrono::seconds(30), [&] { return !loop_.empty(); }));
-      next = std::move(loop_.front());
-      loop_.pop_front();
-    }
-    next();
-  }
-  std::size_t completions_waiting() {
-    std::lock_guard lock(mutex_);
-    return loop_.size();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable posted_;
-  std::deque<std::function<void()>> loop_;
-};
-
-// The bundles the anchor service landed (on its thread), until the test hands them to the loop.
-class Anchored {
- public:
-  void Add(const std::vector<chain::EvidenceBundle>& bundles) {
-    std::lock_guard lock(mutex_);
-    bundles_.insert(bundles_.end(), bundles.begin(), bundles.end());
-    landed_.notify_all();
-  }
-  std::vector<chain::EvidenceBundle> WaitFor(std::size_t count) {
-    std::unique_lock lock(mutex_);
-    REQUIRE(
-        landed_.wait_for(lock, std::chrono::seconds(60), [&] { return bundles_.size() >= count; }));
-    return bundles_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable landed_;
-  std::vector<chain::EvidenceBundle> bundles_;
-};
 
 // N large enough that no TSC settled here is anchored before the close.
 constexpr std::uint64_t kN = 100;
@@ -122,14 +44,14 @@ struct Fixture {
   std::unique_ptr<TemplateCache> templates;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<DaemonMetrics> metrics;
-  Anchored anchored;
+  testing::AnchoredBundles anchored;
   std::unique_ptr<AnchorService> anchor;
   RecoveryBook recovery;
   RefusedChannels refused;
   std::unique_ptr<ChannelViews> views;
   did::DidKeyResolver resolver;
   std::string tcc_did;
-  TestHost host;
+  testing::RecordingLoopHost host;
   ChannelTable channels;
   std::unique_ptr<ChannelLifecycle> lifecycle;
   std::unique_ptr<SettlementPipeline> pipeline;

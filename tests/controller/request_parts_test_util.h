@@ -33,6 +33,7 @@
 #include "channel_store.h"
 #include "connection_table.h"
 #include "loop_host.h"
+#include "loop_host_test_util.h"
 #include "metrics.h"
 #include "recovery_requests.h"
 #include "settlement_pipeline.h"
@@ -102,11 +103,7 @@ class TestHost final : public LoopHost {
     }
   }
   StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override {
-    return [this, done = std::move(done)](const Status& status) {
-      std::lock_guard lock(mutex_);
-      completions_.push_back([done, status] { done(status); });
-      posted_.notify_all();
-    };
+    return completions_.Wrap(std::move(done));
   }
   Status StoreStatus() const override { return OkStatus(); }
   void OnStoreWriteFailed(std::string_view what, const std::string&, const Error& error) override {
@@ -116,17 +113,7 @@ class TestHost final : public LoopHost {
   bool draining() const override { return false; }
 
   // Runs the next store write's completion on this thread, waiting for the writer to hand it over.
-  void RunStoreCompletion() {
-    std::function<void()> next;
-    {
-      std::unique_lock lock(mutex_);
-      REQUIRE(
-          posted_.wait_for(lock, std::chrono::seconds(30), [&] { return !completions_.empty(); }));
-      next = std::move(completions_.front());
-      completions_.pop_front();
-    }
-    next();
-  }
+  void RunStoreCompletion() { completions_.RunNext(); }
   std::size_t held() const { return held_.size(); }
   // Runs the party work held back, oldest first.
   void RunHeld() {
@@ -140,9 +127,7 @@ class TestHost final : public LoopHost {
     return peers == nullptr ? nullptr : peers->Find({from.routing_id, from.generation});
   }
 
-  std::mutex mutex_;
-  std::condition_variable posted_;
-  std::deque<std::function<void()>> completions_;
+  testing::StoreCompletions completions_;
   std::deque<std::function<void()>> held_;
 };
 

@@ -21,6 +21,7 @@
 
 #include "chain_crosscheck.h"
 #include "daemon/daemon_test_util.h"
+#include "loop_host_test_util.h"
 
 namespace tcc::controller {
 namespace {
@@ -30,87 +31,6 @@ using tcc::testing::TempDir;
 using tcc::testing::Trade;
 using tcc::testing::Unwrap;
 
-class TestHost final : public LoopHost {
- public:
-  std::vector<wire::Message> replies;
-  std::vector<Error> errors;
-  std::map<std::string, std::uint64_t> refused;  // by error code name
-  std::vector<wire::Message> published;
-  std::size_t async_runs = 0;
-
-  void Reply(const Requester&, std::string frame) override {
-    replies.push_back(Unwrap(wire::DecodeMessage(frame), "reply"));
-  }
-  void ReplyError(const Requester&, const Error& error) override { errors.push_back(error); }
-  void CountRejection(const Error& error) override {
-    ++refused[std::string(ErrorCodeName(error.code()))];
-  }
-  std::size_t Publish(ChannelRuntime&, std::string_view frame, std::optional<Role>) override {
-    published.push_back(Unwrap(wire::DecodeMessage(frame), "event"));
-    return 1;
-  }
-  void Async(std::function<Task()> work) override {
-    ++async_runs;
-    work()();
-  }
-  void PeerAsync(const Requester&, bool, std::function<Task()> work) override { work()(); }
-  StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override {
-    return [this, done](const Status& status) {
-      std::lock_guard lock(mutex_);
-      loop_.push_back([done, status] { done(status); });
-      posted_.notify_all();
-    };
-  }
-  Status StoreStatus() const override { return OkStatus(); }
-  void OnStoreWriteFailed(std::string_view what, const std::string&, const Error& error) override {
-    FAIL(std::string(what) << ": " << error.ToString());
-  }
-  Connection* LiveConnection(const Requester&) override { return nullptr; }
-  bool draining() const override { return false; }
-
-  // Runs the next store completion on this (the "loop") thread, waiting for the writer.
-  void RunStoreCompletion() {
-    std::function<void()> next;
-    {
-      std::unique_lock lock(mutex_);
-      REQUIRE(posted_.wait_for(lock, std::chrono::seconds(30), [&] { return !loop_.empty(); }));
-      next = std::move(loop_.front());
-      loop_.pop_front();
-    }
-    next();
-  }
-  std::size_t completions_waiting() {
-    std::lock_guard lock(mutex_);
-    return loop_.size();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable posted_;
-  std::deque<std::function<void()>> loop_;
-};
-
-// Batches the anchor service landed, for waiting on the anchoring thread.
-class Anchored {
- public:
-  void Add(const std::vector<chain::EvidenceBundle>& bundles) {
-    std::lock_guard lock(mutex_);
-    for (const auto& bundle : bundles) seqs_.push_back(bundle.item.seq);
-    landed_.notify_all();
-  }
-  std::vector<std::uint64_t> WaitFor(std::size_t count) {
-    std::unique_lock lock(mutex_);
-    REQUIRE(
-        landed_.wait_for(lock, std::chrono::seconds(60), [&] { return seqs_.size() >= count; }));
-    return seqs_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable landed_;
-  std::vector<std::uint64_t> seqs_;
-};
-
 struct Fixture {
   TempDir dir;
   Trade trade;
@@ -118,12 +38,12 @@ struct Fixture {
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<DaemonMetrics> metrics;
   std::shared_ptr<chain::LocalLedger> ledger;
-  Anchored anchored;
+  testing::AnchoredBundles anchored;
   std::unique_ptr<AnchorService> anchor;
   RecoveryBook recovery;
   std::unique_ptr<ChannelViews> views;
   did::DidKeyResolver resolver;
-  TestHost host;
+  testing::RecordingLoopHost host;
   ChannelTable channels;
   std::vector<std::string> closed;
   std::unique_ptr<SettlementPipeline> pipeline;
@@ -173,6 +93,8 @@ struct Fixture {
   ~Fixture() {
     anchor->Stop();
     writer.reset();
+    // The pipeline's writes here never fail: a failure is a bug in what the test drove.
+    for (const std::string& failure : host.store_failures) FAIL_CHECK(failure);
   }
 
   ChannelRuntime& channel() { return channels.find(trade.channel_id)->second; }
@@ -256,7 +178,9 @@ TEST_CASE(
   CHECK(*event.body.Find("tsc") == tsc);
 
   // N = 1: its evidence went to the anchor service, which anchored it on the ledger.
-  CHECK(f.anchored.WaitFor(1) == std::vector<std::uint64_t>{1});
+  const std::vector<chain::EvidenceBundle> landed = f.anchored.WaitFor(1);
+  REQUIRE(landed.size() == 1);
+  CHECK(landed[0].item.seq == 1);
   const chain::EvidenceBundle bundle = Unwrap(f.store->GetBundle(f.trade.channel_id, 1), "bundle");
   CHECK(bundle.item == EvidenceItemFor(f.trade.channel_id, 1, hash));
 
