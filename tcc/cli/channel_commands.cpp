@@ -708,26 +708,8 @@ int RunDisputeShow(std::span<const std::string> arguments) {
     TCC_ASSIGN_OR_RETURN(auto member, JoinAsMember(options));
     TCC_ASSIGN_OR_RETURN(client::DisputeRecord record, member->Disputes(options.channel, from_seq));
     auto resolver = CliResolver();
-    for (const Json& entry : record.rejections) {
-      const Json* rejection = entry.Find("rejection");
-      if (rejection == nullptr)
-        return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
-      auto verified = wire::VerifyRejection(*rejection, *resolver);
-      if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
-    }
-    if (record.closing) {
-      auto verified = wire::VerifyClosingRecord(*record.closing, options.tcc, *resolver);
-      if (!verified.ok())
-        return std::move(verified).error().WithContext("closing record from tccd");
-    }
-    if (record.closing_evidence) {
-      if (!record.closing)
-        return Error(ErrorCode::kParse,
-                     "tccd returned closing evidence without the closing record");
-      Status verified = client::VerifyClosingEvidence(*record.closing, *record.closing_evidence,
-                                                      options.tcc, *resolver);
-      if (!verified.ok()) return verified.error().WithContext("closing evidence from tccd");
-    }
+    TCC_RETURN_IF_ERROR(
+        client::VerifyDisputeRecord(record, options.channel, options.tcc, *resolver));
     if (!closing_out.empty()) {
       if (!record.closing)
         return Error(ErrorCode::kNotFound, "no party closed the channel: no closing record");

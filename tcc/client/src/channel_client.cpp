@@ -147,6 +147,34 @@ Result<DisputeRecord> ChannelClient::Disputes(const std::string& channel_id,
   return record;
 }
 
+Status VerifyDisputeRecord(const DisputeRecord& record, const std::string& channel_id,
+                           const std::string& tcc_did, did::Resolver& resolver) {
+  for (const Json& entry : record.rejections) {
+    const Json* rejection = entry.Find("rejection");
+    if (rejection == nullptr) {
+      return Error(ErrorCode::kParse, "tccd returned a rejection without its document");
+    }
+    auto verified = wire::VerifyRejection(*rejection, resolver);
+    if (!verified.ok()) return std::move(verified).error().WithContext("rejection from tccd");
+    if (verified->channel != channel_id) {
+      return Error(ErrorCode::kVerificationFailed, "tccd returned a rejection of another channel");
+    }
+  }
+  if (record.closing_evidence) {
+    if (!record.closing) {
+      return Error(ErrorCode::kParse, "tccd returned closing evidence without the closing record");
+    }
+    // Checks the record's proof too.
+    Status verified =
+        VerifyClosingEvidence(*record.closing, *record.closing_evidence, tcc_did, resolver);
+    if (!verified.ok()) return verified.error().WithContext("closing evidence from tccd");
+  } else if (record.closing) {
+    auto verified = wire::VerifyClosingRecord(*record.closing, tcc_did, resolver);
+    if (!verified.ok()) return std::move(verified).error().WithContext("closing record from tccd");
+  }
+  return OkStatus();
+}
+
 Status VerifyClosingEvidence(const Json& record, const chain::EvidenceBundle& bundle,
                              const std::string& tcc_did, did::Resolver& resolver) {
   TCC_RETURN_IF_ERROR(wire::VerifyClosingRecord(record, tcc_did, resolver));

@@ -537,28 +537,8 @@ Result<DisputeRecord> PartySession::FetchDisputes(std::uint64_t from_seq) {
   TCC_ASSIGN_OR_RETURN(DisputeRecord record, WithResume([&] {
                          return client_->Disputes(options_.channel_id, from_seq);
                        }));
-  for (const Json& entry : record.rejections) {
-    const Json* rejection = entry.Find("rejection");
-    if (rejection == nullptr)
-      return Error(ErrorCode::kParse, "a stored rejection lacks its document");
-    TCC_ASSIGN_OR_RETURN(wire::Rejection verified,
-                         wire::VerifyRejection(*rejection, *options_.resolver));
-    if (verified.channel != options_.channel_id) {
-      return Error(ErrorCode::kVerificationFailed, "tccd returned a rejection of another channel");
-    }
-  }
-  if (record.closing) {
-    TCC_RETURN_IF_ERROR(wire::VerifyClosingRecord(*record.closing, options_.connect.tcc_did,
-                                                        *options_.resolver));
-  }
-  if (record.closing_evidence) {
-    if (!record.closing) {
-      return Error(ErrorCode::kParse, "tccd returned closing evidence without the closing record");
-    }
-    Status verified = VerifyClosingEvidence(*record.closing, *record.closing_evidence,
-                                            options_.connect.tcc_did, *options_.resolver);
-    if (!verified.ok()) return verified.error().WithContext("closing evidence from tccd");
-  }
+  TCC_RETURN_IF_ERROR(VerifyDisputeRecord(record, options_.channel_id, options_.connect.tcc_did,
+                                          *options_.resolver));
   return record;
 }
 

@@ -61,6 +61,12 @@ struct DisputeRecord {
 Status VerifyClosingEvidence(const Json& record, const chain::EvidenceBundle& bundle,
                              const std::string& tcc_did, did::Resolver& resolver);
 
+// Checks a dispute record tccd returned for `channel_id`, offline: every rejection's consumer
+// proof and channel, the closing record's TCC proof and, when present, its evidence bundle
+// (VerifyClosingEvidence). kParse for a record missing a document, else the failed check's error.
+Status VerifyDisputeRecord(const DisputeRecord& record, const std::string& channel_id,
+                           const std::string& tcc_did, did::Resolver& resolver);
+
 class ChannelClient {
  public:
   // `party_did` defaults to the did:key of `key`.
