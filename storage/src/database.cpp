@@ -1,6 +1,7 @@
 #include "tcc/storage/database.h"
 
 #include <leveldb/cache.h>
+#include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <sys/statvfs.h>
 
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "tcc/common/bytes.h"
+#include "tcc/common/thread_name.h"
 
 namespace tcc::storage {
 
@@ -17,7 +19,23 @@ Database::Database(DatabaseOptions options) : options_(std::move(options)) {}
 
 Database::~Database() = default;
 
+namespace {
+
+// LevelDB runs every compaction of the process on one background thread, started by the first
+// Schedule() and left unnamed, so it would carry the name of whichever thread scheduled first
+// (and its CPU would be counted as that thread's). The first scheduled job names it instead.
+void NameLevelDbBackgroundThread() {
+  static std::once_flag named;
+  std::call_once(named, [] {
+    leveldb::Env::Default()->Schedule([](void*) { SetCurrentThreadName("tcc-leveldb-bg"); },
+                                      nullptr);
+  });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> Database::Open(DatabaseOptions options) {
+  NameLevelDbBackgroundThread();
   if (options.path.empty()) {
     return Error(ErrorCode::kInvalidArgument, options.name + " path is empty");
   }

@@ -416,7 +416,7 @@ TEST_CASE("ListTscs pages in seq order across byte boundaries and stays in its c
   CheckError(store->ListTscs(kChannelA, 0, 0), ErrorCode::kInvalidArgument, "limit");
 }
 
-TEST_CASE("FindSeqByClaimHash finds claims per channel and commits refuse replays") {
+TEST_CASE("FindSeqByClaimHash finds claims per channel and commits never overwrite a TSC") {
   TempDir dir;
   auto store = OpenStore(dir.Sub("store"));
   std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelA, 2),
@@ -431,16 +431,19 @@ TEST_CASE("FindSeqByClaimHash finds claims per channel and commits refuse replay
   CHECK(Ok(store->FindSeqByClaimHash(kChannelB, commits[0].tsc.claim_hash)) == std::nullopt);
   CheckError(store->FindSeqByClaimHash(kChannelA, "ABCD"), ErrorCode::kInvalidArgument);
 
-  // The same claim settled again under a new seq is a replay.
-  SettlementCommit replay = CommitOf(kChannelA, 3);
-  replay.tsc.claim_hash = commits[0].tsc.claim_hash;
-  CheckError(store->CommitSettlements(std::vector<SettlementCommit>{replay}),
-             ErrorCode::kAlreadyExists, "already settled as seq 1");
-  // A TSC is never overwritten.
+  // A TSC is never overwritten: not at the head, not below it, and not after a reopen, where
+  // the head is read back from the channel record.
   SettlementCommit again = CommitOf(kChannelA, 2);
   again.tsc.claim_hash = HexHash("fresh claim");
   CheckError(store->CommitSettlements(std::vector<SettlementCommit>{again}),
+             ErrorCode::kAlreadyExists, "already stored (its head is seq 2)");
+  CheckError(store->CommitSettlements(std::vector<SettlementCommit>{CommitOf(kChannelA, 1)}),
              ErrorCode::kAlreadyExists, "already stored");
+  store.reset();
+  store = OpenStore(dir.Sub("store"), {.create_if_missing = false});
+  CheckError(store->CommitSettlements(std::vector<SettlementCommit>{again}),
+             ErrorCode::kAlreadyExists, "already stored (its head is seq 2)");
+  CHECK(Ok(store->GetTsc(kChannelA, 2)) == commits[1].tsc);
   // One claim twice within one call.
   std::vector<SettlementCommit> twice = {CommitOf(kChannelA, 3), CommitOf(kChannelA, 4)};
   twice[1].tsc.claim_hash = twice[0].tsc.claim_hash;

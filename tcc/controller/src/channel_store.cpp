@@ -122,7 +122,9 @@ Status ChannelStore::PutChannel(const ChannelRecord& record) {
   TCC_ASSIGN_OR_RETURN(auto access, impl_->database->BeginWrite());
   leveldb::WriteBatch batch;
   batch.Put(ChannelKey(record.channel_id), encoded);
-  return access.Write(batch, "writing channel " + record.channel_id);
+  Status written = access.Write(batch, "writing channel " + record.channel_id);
+  impl_->WroteChannel(record.channel_id, record.last_seq, written);
+  return written;
 }
 
 Result<ChannelRecord> ChannelStore::GetChannel(std::string_view channel_id) {
@@ -153,8 +155,8 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
   if (commits.empty()) return OkStatus();
   TCC_ASSIGN_OR_RETURN(auto access, impl_->database->BeginWrite());
   leveldb::WriteBatch batch;
-  // Within one call, per channel: the last seq seen (seqs must rise, or the head written last
-  // would not be the newest) and the claims settled (one claim, one seq).
+  // Within one call, per channel: the last seq seen (the next must follow it) and the claims
+  // settled (one claim, one seq).
   std::map<std::string_view, std::uint64_t> last_seq;
   std::set<std::pair<std::string_view, std::string_view>> claims;
   for (std::size_t i = 0; i < commits.size(); ++i) {
@@ -177,38 +179,33 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
         return Invalid(where + "the evidence item must be the TSC's own");
       }
     }
-    auto [previous, first] = last_seq.try_emplace(tsc.channel_id, tsc.seq);
-    if (!first) {
+    // Each commit lies above its channel's head: a stored TSC is never overwritten (that would
+    // fork the channel). The head comes from memory, not from probing for the TSC's key: probes
+    // for absent keys consult every level of the tree and make LevelDB schedule seek
+    // compactions, which cost the writer as much as the writes (docs/perf.md). A claim names its
+    // seq, so with seqs never reused no claim settles twice.
+    if (auto previous = last_seq.find(tsc.channel_id); previous != last_seq.end()) {
       if (tsc.seq <= previous->second) {
         return Invalid(where + "seq " + std::to_string(tsc.seq) + " of channel " + tsc.channel_id +
                        " does not follow seq " + std::to_string(previous->second) +
                        " in the same call");
       }
-      previous->second = tsc.seq;
+    } else {
+      TCC_ASSIGN_OR_RETURN(std::uint64_t head, impl_->WrittenHead(access.db(), tsc.channel_id));
+      if (tsc.seq <= head) {
+        return Error(ErrorCode::kAlreadyExists, where + "TSC " + std::to_string(tsc.seq) +
+                                                    " of channel " + tsc.channel_id +
+                                                    " is already stored (its head is seq " +
+                                                    std::to_string(head) + ")");
+      }
     }
+    last_seq[tsc.channel_id] = tsc.seq;
     if (!claims.emplace(tsc.channel_id, tsc.claim_hash).second) {
       return Invalid(where + "claim " + tsc.claim_hash + " appears twice in one call");
     }
 
-    // A TSC is never overwritten and a claim is never settled twice. These probes are not
-    // atomic with the write: they catch caller bugs, while the daemon's per-channel ordering is
-    // what keeps two writers off one channel.
     const std::string tsc_key = SeqKey(kTscKind, tsc.channel_id, tsc.seq);
     const std::string claim_key = ClaimKey(tsc.channel_id, tsc.claim_hash);
-    TCC_ASSIGN_OR_RETURN(std::optional<std::string> existing, Get(access.db(), tsc_key));
-    if (existing) {
-      return Error(ErrorCode::kAlreadyExists, where + "TSC " + std::to_string(tsc.seq) +
-                                                  " of channel " + tsc.channel_id +
-                                                  " is already stored");
-    }
-    TCC_ASSIGN_OR_RETURN(std::optional<std::string> settled, Get(access.db(), claim_key));
-    if (settled) {
-      TCC_ASSIGN_OR_RETURN(std::uint64_t settled_seq, DecodeU64(claim_key, *settled));
-      return Error(ErrorCode::kAlreadyExists, where + "claim " + tsc.claim_hash + " of channel " +
-                                                  tsc.channel_id + " was already settled as seq " +
-                                                  std::to_string(settled_seq));
-    }
-
     batch.Put(tsc_key, EncodeTsc(tsc));
     batch.Put(claim_key, U64Value(tsc.seq));
     batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
@@ -218,7 +215,26 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
                 AsSlice(AsChars(commit.evidence->tsc_hash)));
     }
   }
-  return access.Write(batch, "committing " + std::to_string(commits.size()) + " settlements");
+  Status written =
+      access.Write(batch, "committing " + std::to_string(commits.size()) + " settlements");
+  for (const auto& [channel_id, seq] : last_seq) impl_->WroteChannel(std::string(channel_id), seq, written);
+  return written;
+}
+
+Result<std::uint64_t> ChannelStore::Impl::WrittenHead(leveldb::DB& db,
+                                                      const std::string& channel_id) {
+  if (auto known = written_heads.find(channel_id); known != written_heads.end()) {
+    return known->second;
+  }
+  const std::string key = ChannelKey(channel_id);
+  TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(db, key));
+  std::uint64_t head = 0;
+  if (value) {
+    TCC_ASSIGN_OR_RETURN(ChannelRecord record, DecodeChannel(key, *value));
+    head = record.last_seq;
+  }
+  written_heads[channel_id] = head;
+  return head;
 }
 
 Result<TscRecord> ChannelStore::GetTsc(std::string_view channel_id, std::uint64_t seq) {

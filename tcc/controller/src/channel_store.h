@@ -112,7 +112,8 @@ class ChannelStore {
   Result<std::vector<ChannelRecord>> ListChannels();
 
   // Settlements: all commits in one synced batch (TSC, claim-hash index, channel record, pending
-  // evidence). An empty span is a no-op.
+  // evidence). Each TSC must lie above its channel's head (kAlreadyExists: a stored TSC is never
+  // overwritten) and above the one before it in the call. An empty span is a no-op.
   Status CommitSettlements(std::span<const SettlementCommit> commits);
   Result<TscRecord> GetTsc(std::string_view channel_id, std::uint64_t seq);  // kNotFound
   // Up to `limit` TSCs with seq > after_seq, ascending.

@@ -40,7 +40,9 @@ Status ChannelStore::AddPendingEvidence(const chain::EvidenceItem& item,
   leveldb::WriteBatch batch;
   batch.Put(SeqKey(kPendingKind, item.channel_id, item.seq), AsSlice(AsChars(item.tsc_hash)));
   batch.Put(ChannelKey(channel.channel_id), encoded);
-  return access.Write(batch, "adding pending evidence " + ItemName(item));
+  Status written = access.Write(batch, "adding pending evidence " + ItemName(item));
+  impl_->WroteChannel(channel.channel_id, channel.last_seq, written);
+  return written;
 }
 
 Result<std::vector<chain::EvidenceItem>> ChannelStore::PendingEvidence() {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "channel_store.h"
 #include "channel_store_keys.h"
@@ -21,6 +22,22 @@ namespace tcc::controller {
 class ChannelStore::Impl {
  public:
   std::unique_ptr<storage::Database> database;
+
+  // The lastSeq of the channel record this store last wrote, per channel: read from the record
+  // once, then kept in step by every write of a channel record (a failed write drops the entry:
+  // it may or may not be on disk). Touched only while holding the database's Writer, which is
+  // what serializes it (clang cannot follow that lock; see storage::Database).
+  std::unordered_map<std::string, std::uint64_t> written_heads;
+
+  // 0 for a channel with no record yet.
+  Result<std::uint64_t> WrittenHead(leveldb::DB& db, const std::string& channel_id);
+  void WroteChannel(const std::string& channel_id, std::uint64_t last_seq, const Status& written) {
+    if (written.ok()) {
+      written_heads[channel_id] = last_seq;
+    } else {
+      written_heads.erase(channel_id);
+    }
+  }
 };
 
 namespace store_format {
