@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
                                         "challenge_ttl_ms, auth_rate_per_source, max_waiting_per_channel, max_connections_per_source,\n"
                                         "max_unauthenticated_connections, unauthenticated_timeout_ms,\n"
                                         "max_challenges_per_connection, max_requests_in_flight_per_connection,\n"
-                                        "max_queued_bytes_per_connection, max_queued_bytes_total}, vc_api{listen,\n"
+                                        "max_queued_bytes_per_connection, max_queued_bytes_total}, store{group_commit_width,\n"
+                                        "group_commit_linger_ms}, vc_api{listen,\n"
                                         "token_file, issuer_key_file, threads, max_connections, max_connections_per_source,\n"
                                         "max_body_bytes, header_timeout_ms, request_timeout_ms}).",
                       &config_file)

@@ -112,6 +112,10 @@ grep -q '^tccd: configuration OK (data dir /var/lib/tccd' "$out/c" || fail "--ch
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["anchoring"]["n_min"]=20; json.dump(d,open(sys.argv[2],"w"))' \
   "$sample" "$out/bad.json"
 expect_exit 2 "$out/c" "$tccd" --config "$out/bad.json" --check-config
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["store"]["group_commit_linger_ms"]=5000; json.dump(d,open(sys.argv[2],"w"))' \
+  "$sample" "$out/slow.json"
+expect_exit 2 "$out/c" "$tccd" --config "$out/slow.json" --check-config
+grep -q 'group_commit_linger_ms must be at most 1000' "$out/c" || fail "a long group commit linger: $(cat "$out/c")"
 
 # --- tccd --print-did: the data directory's key, without starting
 mkdir -m 700 "$out/data"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "chain/chain_test_util.h"
+#include "store_records_test_util.h"
 #include "channel.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/bytes.h"
@@ -27,17 +28,12 @@ namespace tcc::controller {
 namespace {
 
 using chain::testing::TempDir;
+using namespace testing::store_records;
 
 // kChannelB sorts right after kChannelA, so a scan that overruns A's range would show B's records.
 const std::string kChannelA(64, 'a');
 const std::string kChannelB = std::string(63, 'a') + "b";
 const std::string kChannelC(64, 'c');
-
-template <typename T>
-T Ok(Result<T> result) {
-  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().ToString()));
-  return std::move(result).value();
-}
 
 void RequireOk(const Status& status) {
   REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
@@ -56,61 +52,9 @@ void CheckError(const R& result, ErrorCode code, const std::string& fragment) {
                 std::string(result.error().message() + " lacks \"" + fragment + "\""));
 }
 
-std::string HexHash(const std::string& text) { return HexEncode(Sha256(text)); }
 
 std::unique_ptr<ChannelStore> OpenStore(const std::string& path, ChannelStoreOptions options = {}) {
   return Ok(ChannelStore::Open(path, options));
-}
-
-ChannelRecord NewChannel(const std::string& channel_id) {
-  ChannelRecord record;
-  record.channel_id = channel_id;
-  record.provider = "did:web:provider.example:alice";
-  record.consumer = "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT";
-  record.tst_id = "urn:tcc:tst:gpu-hour";
-  record.tst_version = 3;
-  record.strategy_n = 10;
-  // The head of a channel without TSCs is its id (ids the store refuses get a zero head).
-  const Result<chain::Hash256> head = Sha256DigestFromHex(channel_id);
-  record.last_hash = head.ok() ? *head : chain::Hash256{};
-  record.opened_ms = 1700000000123;
-  return record;
-}
-
-std::string TscText(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
-  return "{\"channel\":\"" + channel_id + "\",\"seq\":" + std::to_string(seq) + ",\"pad\":\"" +
-         std::string(pad, 'x') + "\"}";
-}
-
-// The store checks a TSC's text against its hash on every read, so the hash is the real one.
-chain::Hash256 TscHash(const std::string& text) {
-  return Ok(vc::CredentialDigest(Ok(Json::Parse(text))));
-}
-
-TscRecord NewTsc(const std::string& channel_id, std::uint64_t seq, std::size_t pad = 0) {
-  std::string text = TscText(channel_id, seq, pad);
-  const chain::Hash256 hash = TscHash(text);
-  return TscRecord{channel_id, seq, hash,
-                   HexHash(channel_id + "/claim/" + std::to_string(seq)), std::move(text)};
-}
-
-chain::EvidenceItem ItemFor(const TscRecord& tsc) {
-  return chain::EvidenceItem{tsc.channel_id, tsc.seq, tsc.tsc_hash};
-}
-
-// The commit of TSC `seq`, moving the channel's head to it.
-SettlementCommit CommitOf(const std::string& channel_id, std::uint64_t seq, bool evidence = false,
-                          std::size_t pad = 0) {
-  SettlementCommit commit;
-  commit.tsc = NewTsc(channel_id, seq, pad);
-  commit.channel = NewChannel(channel_id);
-  commit.channel.last_seq = seq;
-  commit.channel.last_hash = commit.tsc.tsc_hash;
-  if (evidence) {
-    commit.evidence = ItemFor(commit.tsc);
-    commit.channel.evidence_seq = seq;
-  }
-  return commit;
 }
 
 chain::ChainReceipt Receipt(std::uint64_t height) {

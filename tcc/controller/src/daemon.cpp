@@ -345,9 +345,11 @@ Status Daemon::Impl::Start() {
         {{"kind", std::string(ErrorCodeName(error.code()))}, {"error", error.message()}});
   });
   TCC_RETURN_IF_ERROR(anchor_->Start());
-  writer_ = std::make_unique<StoreWriter>(
-      *store_, [this](double seconds, std::size_t tscs) { metrics_->StoreWrite(seconds, tscs); });
   workers_ = std::make_unique<WorkerPool>(config_.workers, "tcc-worker");
+  writer_ = std::make_unique<StoreWriter>(
+      *store_, [this](double seconds, std::size_t tscs) { metrics_->StoreWrite(seconds, tscs); },
+      GroupCommitPolicy{.width = config_.store.group_commit_width,
+                        .linger = config_.store.group_commit_linger});
   TCC_RETURN_IF_ERROR(BindSockets());
   MakeParts();
   TCC_ASSIGN_OR_RETURN(

@@ -154,6 +154,12 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
                     .String("tls_key_file", config.vc_api.tls_key_file)
                     .Read();
               })
+      .Object("store",
+              [&](MemberReader& store) {
+                return store.Uint("group_commit_width", config.store.group_commit_width)
+                    .Millis("group_commit_linger_ms", config.store.group_commit_linger)
+                    .Read();
+              })
       .Object("limits", [&](MemberReader& limits) {
         return limits.Uint("max_channels", config.limits.max_channels)
             .Uint("max_connections", config.limits.max_connections)
@@ -187,6 +193,11 @@ Status FinishDaemonConfig(DaemonConfig& config) {
   }
   TCC_RETURN_IF_ERROR(ValidateAnchorPolicyOptions(config.policy));
   if (config.anchoring.max_batch == 0) return Error(ErrorCode::kInvalidArgument, "anchoring.max_batch must be at least 1");
+  if (config.store.group_commit_linger > std::chrono::seconds(1)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "store.group_commit_linger_ms must be at most 1000 (it adds to the latency of "
+                 "every settlement while tccd is saturated)");
+  }
   const DaemonLimits& limits = config.limits;
   if (limits.max_channels == 0 || limits.max_connections == 0 || limits.max_waiting_per_channel == 0 ||
       limits.max_unauthenticated_connections == 0 || limits.max_connections_per_source == 0 ||

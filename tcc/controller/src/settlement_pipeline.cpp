@@ -113,6 +113,7 @@ void SettlementPipeline::RequestClose(ChannelRuntime& channel) {
 
 void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
   const std::string channel_id = channel.record().channel_id;
+  parts_.writer.SettlementsVerifying(+1);
   host_.Async([this, channel_id, tst = channel.tst,
                submission = std::move(submission)]() mutable -> Task {
     auto stage =
@@ -136,6 +137,7 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
     parts_.metrics.StageDone(DaemonMetrics::Stage::kIssue, stage);
     return [this, channel_id, requester = submission.requester, status,
             tsc = std::move(tsc)]() mutable {
+      parts_.writer.SettlementsVerifying(-1);
       auto live = channels_.find(channel_id);
       if (live == channels_.end()) return;
       ChannelStateMachine& machine = live->second.machine;

@@ -7,8 +7,9 @@
 
 namespace tcc::controller {
 
-StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer)
-    : store_(store), observer_(std::move(observer)), thread_([this] {
+StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer,
+                         GroupCommitPolicy policy)
+    : store_(store), observer_(std::move(observer)), policy_(policy), thread_([this] {
         SetCurrentThreadName("tcc-store-write");
         Run();
       }) {}
@@ -42,11 +43,43 @@ void StoreWriter::PutValue(std::string name, std::string value, Done done) {
 }
 
 void StoreWriter::Enqueue(Op op) {
+  bool wake;
   {
     MutexLock lock(mutex_);
+    const bool commit = std::holds_alternative<SettlementCommit>(op.what);
+    if (commit) ++queued_commits_;
+    // A writer lingering over a group wakes once, when the group is full or another op needs
+    // writing; one waiting for work wakes for the first op.
+    wake = queue_.empty() || !commit || queued_commits_ == policy_.width;
     queue_.push_back(std::move(op));
   }
-  wake_.NotifyOne();
+  if (wake) wake_.NotifyOne();
+}
+
+void StoreWriter::SettlementsVerifying(std::ptrdiff_t delta) {
+  bool none_left;
+  {
+    MutexLock lock(mutex_);
+    verifying_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(verifying_) + delta);
+    none_left = verifying_ == 0;
+  }
+  // A lingering group has nothing more to wait for.
+  if (none_left) wake_.NotifyOne();
+}
+
+// Waits while the queue holds only commits, fewer than the width, settlements are still being
+// verified, and the linger time is not over.
+void StoreWriter::Linger() {
+  if (policy_.width == 0 || queued_commits_ == 0 || verifying_ == 0 ||
+      queue_.size() != queued_commits_) {
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + policy_.linger;
+  ++stats_.lingered_groups;
+  while (!stopping_ && queued_commits_ < policy_.width && verifying_ > 0 &&
+         queue_.size() == queued_commits_) {
+    if (!wake_.WaitUntil(mutex_, deadline)) break;
+  }
 }
 
 void StoreWriter::Stop() {
@@ -72,7 +105,9 @@ void StoreWriter::Run() {
       MutexLock lock(mutex_);
       while (!stopping_ && queue_.empty()) wake_.Wait(mutex_);
       if (queue_.empty()) return;
+      Linger();
       ops.swap(queue_);
+      queued_commits_ = 0;
     }
     std::size_t index = 0;
     while (index < ops.size()) {

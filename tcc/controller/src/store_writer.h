@@ -5,8 +5,15 @@
 // synced LevelDB batch (group commit): with many channels settling at once, one sync covers many
 // TSCs. Each op's callback receives the outcome; callbacks run on the writer thread and are
 // expected to hand the outcome to the daemon's loop (LoopQueue::Post).
+//
+// A group can also be made wider by waiting (GroupCommitPolicy): the owner reports how many
+// settlements are being verified (SettlementsVerifying), work already on a CPU that reaches the
+// store within a verification's time. While any is, a group waits for them, up to its width and
+// its linger time, so one sync covers more TSCs. With nothing being verified (a lone settlement
+// below saturation) a group is written at once, so latency there does not grow. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -20,6 +27,11 @@
 
 namespace tcc::controller {
 
+struct GroupCommitPolicy {
+  std::size_t width = 0;  // 0: never wait
+  std::chrono::microseconds linger{0};
+};
+
 class StoreWriter {
  public:
   using Done = std::function<void(const Status&)>;
@@ -27,7 +39,7 @@ class StoreWriter {
   // Called on the writer thread after each group commit with its duration and size.
   using GroupCommitObserver = std::function<void(double seconds, std::size_t tscs)>;
 
-  StoreWriter(ChannelStore& store, GroupCommitObserver observer);
+  StoreWriter(ChannelStore& store, GroupCommitObserver observer, GroupCommitPolicy policy = {});
   ~StoreWriter();
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -42,6 +54,9 @@ class StoreWriter {
   // A small named value (ChannelStore::PutValue): the daemon's settings that outlive it.
   void PutValue(std::string name, std::string value, Done done);
 
+  // Settlements that will reach Commit soon: +1 as one goes to verification, -1 when it is back.
+  void SettlementsVerifying(std::ptrdiff_t delta);
+
   // Writes what is queued, then joins the thread.
   void Stop();
 
@@ -50,6 +65,7 @@ class StoreWriter {
     std::uint64_t commits = 0;
     std::size_t queued = 0;
     std::uint64_t last_group_micros = 0;
+    std::uint64_t lingered_groups = 0;  // groups that waited for settlements being verified
   };
   Stats stats() const;
 
@@ -78,12 +94,16 @@ class StoreWriter {
 
   void Enqueue(Op op);
   void Run();
+  void Linger() TCC_REQUIRES(mutex_);
 
   ChannelStore& store_;
   GroupCommitObserver observer_;
   mutable Mutex mutex_;
   CondVar wake_;
   std::deque<Op> queue_ TCC_GUARDED_BY(mutex_);
+  std::size_t queued_commits_ TCC_GUARDED_BY(mutex_) = 0;
+  std::size_t verifying_ TCC_GUARDED_BY(mutex_) = 0;
+  const GroupCommitPolicy policy_;
   bool stopping_ TCC_GUARDED_BY(mutex_) = false;
   Stats stats_ TCC_GUARDED_BY(mutex_);
   std::thread thread_;

@@ -62,6 +62,14 @@ struct DaemonLimits {
   std::size_t max_waiting_per_channel = 64;
 };
 
+// The store writer's group commit (docs/tccd.md): while settlements are being verified, a group
+// commit waits for them, up to group_commit_width TSCs or group_commit_linger, so that one fsync
+// covers more TSCs. A lone settlement is written at once. Width 0 turns the waiting off.
+struct StoreTuning {
+  std::size_t group_commit_width = 64;
+  std::chrono::milliseconds group_commit_linger{10};
+};
+
 struct DaemonConfig {
   std::string data_dir;              // required
   std::string key_file;              // default <data_dir>/tcc.key, created on first start
@@ -79,6 +87,7 @@ struct DaemonConfig {
   AnchorPolicyOptions policy;
   AnchorServiceOptions anchoring;  // batch_id_prefix is derived from the TCC DID when left "tcc"
   DaemonLimits limits;
+  StoreTuning store;
   // The VC-API HTTP endpoint (verify, issue, evidence, identity; tcc/vcapi/server.h), off while
   // vc_api.listen is empty. Issued credentials are signed with vc_api_issuer_key_file, never with
   // the TCC key (which signs settlements only): a token file without an issuer key, or an issuer
