@@ -525,6 +525,10 @@ DaemonMetrics::TimePoint DaemonMetrics::StageDone(Stage stage, TimePoint since) 
       std::chrono::duration<double>(now - since).count());
   return now;
 }
+void DaemonMetrics::StageTook(Stage stage, TimePoint from, TimePoint to) {
+  impl_->stages_[static_cast<std::size_t>(stage)]->Observe(
+      std::chrono::duration<double>(to - from).count());
+}
 void DaemonMetrics::Rejected(std::string_view reason) { impl_->rejected_->Increment(reason); }
 void DaemonMetrics::BillRejected(std::string_view code) {
   impl_->bill_rejections_->Increment(code);

@@ -5,8 +5,10 @@
 // a DID. The daemon calls the typed methods below; nothing else in TCC sees prometheus-cpp.
 //
 // Hot path: the per-settlement calls (SettlementDurable, SettlementPublished, TscIssued, Rejected,
-// StageDone) are lock-free atomic updates on pre-created series, without allocation, so metrics
-// cost stays far below 2% of throughput. Thread-safe: every method may be called from any thread.
+// StageDone, StageTook) update pre-created series, without allocation. prometheus-cpp's histogram
+// takes a mutex per observation, so tccd makes them all on its loop thread (the workers hand their
+// stage times back with their result): uncontended, they cost far below 2% of a settlement.
+// Thread-safe: every method may be called from any thread.
 // Owns the exposer; destroying it stops serving.
 #pragma once
 
@@ -61,6 +63,8 @@ class DaemonMetrics {
   using TimePoint = std::chrono::steady_clock::time_point;
   // Observes now - `since` in `stage`'s series and returns now, the start of the next stage.
   TimePoint StageDone(Stage stage, TimePoint since);
+  // Observes to - from: a stage timed on another thread and observed here.
+  void StageTook(Stage stage, TimePoint from, TimePoint to);
 
   // Channels and admission.
   void ChannelOpened();

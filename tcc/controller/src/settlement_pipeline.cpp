@@ -116,10 +116,10 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
   parts_.writer.SettlementsVerifying(+1);
   host_.Async([this, channel_id, tst = channel.tst,
                submission = std::move(submission)]() mutable -> Task {
-    auto stage =
-        parts_.metrics.StageDone(DaemonMetrics::Stage::kQueueWait, submission.requester.received);
+    // Timed here, observed on the loop: histograms take a lock per observation (metrics.h).
+    const Clock::time_point started = Clock::now();
     Status status = vc::VerifyJointClaim(submission.claim, *tst, parts_.resolver);
-    stage = parts_.metrics.StageDone(DaemonMetrics::Stage::kVerify, stage);
+    const Clock::time_point verified = Clock::now();
     TscRecord tsc;
     if (status.ok()) {
       // The claim hash (replay key) hashes the claim's canonical text inside the TSC's.
@@ -134,10 +134,13 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
         status = issued.error();
       }
     }
-    parts_.metrics.StageDone(DaemonMetrics::Stage::kIssue, stage);
-    return [this, channel_id, requester = submission.requester, status,
-            tsc = std::move(tsc)]() mutable {
+    const Clock::time_point issued = Clock::now();
+    return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc),
+            started, verified, issued]() mutable {
       parts_.writer.SettlementsVerifying(-1);
+      parts_.metrics.StageTook(DaemonMetrics::Stage::kQueueWait, requester.received, started);
+      parts_.metrics.StageTook(DaemonMetrics::Stage::kVerify, started, verified);
+      parts_.metrics.StageTook(DaemonMetrics::Stage::kIssue, verified, issued);
       auto live = channels_.find(channel_id);
       if (live == channels_.end()) return;
       ChannelStateMachine& machine = live->second.machine;
