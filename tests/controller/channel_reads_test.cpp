@@ -49,7 +49,8 @@ class TestHost final : public LoopHost {
   }
   void ReplyError(const Requester&, const Error& error) override { errors.push_back(error); }
   void CountRejection(const Error&) override {}
-  std::size_t Publish(ChannelRuntime&, std::string_view, std::optional<Role>) override {
+  std::size_t Publish(ChannelRuntime&, std::string_view, std::optional<Role>,
+                      const Requester*) override {
     FAIL("reads publish nothing");
     return 0;
   }

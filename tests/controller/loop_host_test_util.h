@@ -69,6 +69,8 @@ class RecordingLoopHost final : public LoopHost {
   std::vector<Error> errors;
   std::map<std::string, std::uint64_t> refused;  // CountRejection, by error code name
   std::vector<wire::Message> published;
+  // Per published event, the requester whose connection it skipped (it had the reply).
+  std::vector<std::optional<Requester>> published_except;
   std::vector<std::string> store_failures;
   std::size_t async_runs = 0;
 
@@ -79,8 +81,11 @@ class RecordingLoopHost final : public LoopHost {
   void CountRejection(const Error& error) override {
     ++refused[std::string(ErrorCodeName(error.code()))];
   }
-  std::size_t Publish(ChannelRuntime&, std::string_view frame, std::optional<Role>) override {
+  std::size_t Publish(ChannelRuntime&, std::string_view frame, std::optional<Role>,
+                      const Requester* answered) override {
     published.push_back(Decoded(frame, "event"));
+    published_except.push_back(answered == nullptr ? std::nullopt
+                                                   : std::optional<Requester>(*answered));
     return 1;
   }
   void Async(std::function<Task()> work) override {

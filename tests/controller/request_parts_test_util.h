@@ -80,7 +80,10 @@ class TestHost final : public LoopHost {
   void CountRejection(const Error& error) override {
     ++rejected[std::string(ErrorCodeName(error.code()))];
   }
-  std::size_t Publish(ChannelRuntime&, std::string_view, std::optional<Role>) override { return 0; }
+  std::size_t Publish(ChannelRuntime&, std::string_view, std::optional<Role>,
+                      const Requester*) override {
+    return 0;
+  }
   void Async(std::function<Task()> work) override { work()(); }
   // As the daemon: counted against the connection until the loop half has run.
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {

@@ -170,8 +170,11 @@ TEST_CASE(
   CHECK(f.pipeline->issued() == 1);
   CHECK(f.pipeline->replayed() == 0);
 
-  // Published to the channel's members.
+  // Published to the channel's members, except the submitter's connection (it has the reply).
   REQUIRE(f.host.published.size() == 1);
+  REQUIRE(f.host.published_except.size() == 1);
+  REQUIRE(f.host.published_except[0].has_value());
+  CHECK(f.host.published_except[0]->routing_id == "party");
   const wire::Message& event = f.host.published[0];
   CHECK(event.type == wire::MessageType::kEventTsc);
   CHECK(wire::UintMember(event, "seq") == 1);

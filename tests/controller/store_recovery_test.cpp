@@ -38,9 +38,9 @@ class GuardedHost final : public LoopHost {
     inner_.ReplyError(to, error);
   }
   void CountRejection(const Error& error) override { inner_.CountRejection(error); }
-  std::size_t Publish(ChannelRuntime& channel, std::string_view frame,
-                      std::optional<Role> role) override {
-    return inner_.Publish(channel, frame, role);
+  std::size_t Publish(ChannelRuntime& channel, std::string_view frame, std::optional<Role> role,
+                      const Requester* answered) override {
+    return inner_.Publish(channel, frame, role, answered);
   }
   void Async(std::function<Task()> work) override { inner_.Async(std::move(work)); }
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override {

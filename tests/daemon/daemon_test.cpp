@@ -27,6 +27,36 @@ Parties ConnectAndJoin(const Trade& trade, const TccdProcess& tccd) {
   return parties;
 }
 
+TEST_CASE("tccd: event.tsc goes to every member but the submitter, which has the TSC in its reply") {
+  TempDir dir;
+  Trade trade;
+  REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
+  trade.Record(dir.Sub("ledger"), 10);
+  TccdProcess tccd;
+  tccd.Start(TccdArguments(dir));
+  Parties parties = ConnectAndJoin(trade, tccd);
+
+  // Seq 1 submitted by the consumer, seq 2 by the provider, seq 3 by the consumer again.
+  const client::IssuedTsc first = SettleOnce(trade, *parties.provider, *parties.consumer, 1, trade.channel_id);
+  std::string prev = vc::CredentialHash(first.tsc).value();
+  const client::IssuedTsc second =
+      Unwrap(parties.provider->Submit(trade.channel_id, trade.Cosign(trade.Proposal(2, prev))), "provider submits 2");
+  REQUIRE(second.seq == 2);
+  prev = vc::CredentialHash(second.tsc).value();
+  const client::IssuedTsc third =
+      Unwrap(parties.consumer->Submit(trade.channel_id, trade.Cosign(trade.Proposal(3, prev))), "consumer submits 3");
+  REQUIRE(third.seq == 3);
+
+  // tccd sends each connection's frames in order, so each side's event.tsc stream shows exactly the
+  // other side's settlements: the consumer's first is seq 2, the provider's are seq 1, then 3.
+  auto next_tsc_event = [](client::ChannelClient& party) {
+    return wire::UintMember(AwaitEvent(party, client::MessageType::kEventTsc), "seq");
+  };
+  CHECK(next_tsc_event(*parties.consumer) == 2);
+  CHECK(next_tsc_event(*parties.provider) == 1);
+  CHECK(next_tsc_event(*parties.provider) == 3);
+}
+
 TEST_CASE("tccd: 1,000 settlements with N = 10, a clean restart and a crash, anchored evidence") {
   TempDir dir;
   Trade trade;

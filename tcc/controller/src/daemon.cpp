@@ -114,7 +114,8 @@ class Daemon::Impl final : private LoopHost {
     metrics_->Rejected(ErrorCodeName(error.code()));
   }
   std::size_t Publish(ChannelRuntime& channel, std::string_view frame,
-                      std::optional<Role> only = std::nullopt) override;
+                      std::optional<Role> only = std::nullopt,
+                      const Requester* answered = nullptr) override;
   void Async(std::function<Task()> work) override;
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override;
   StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override;
@@ -554,8 +555,8 @@ void Daemon::Impl::ReplyError(const Requester& to, const Error& error) {
 }
 
 std::size_t Daemon::Impl::Publish(ChannelRuntime& channel, std::string_view frame,
-                                  std::optional<Role> only) {
-  return parties_->Publish(channel, frame, only);
+                                  std::optional<Role> only, const Requester* answered) {
+  return parties_->Publish(channel, frame, only, answered);
 }
 
 void Daemon::Impl::OnForgetting(const Connection& connection) {

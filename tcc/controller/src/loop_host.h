@@ -33,10 +33,12 @@ class LoopHost {
   virtual void ReplyError(const Requester& to, const Error& error) = 0;
   // Counts a refused request (by error code) in the daemon's health and metrics.
   virtual void CountRejection(const Error& error) = 0;
-  // Sends `frame` to the channel's admitted members (only those in `only`'s role, if given);
-  // returns how many got it.
+  // Sends `frame` to the channel's admitted members (only those in `only`'s role, if given),
+  // except the connection `answered` asked over (it has the same content in its reply); returns
+  // how many got it.
   virtual std::size_t Publish(ChannelRuntime& channel, std::string_view frame,
-                              std::optional<Role> only = std::nullopt) = 0;
+                              std::optional<Role> only = std::nullopt,
+                              const Requester* answered = nullptr) = 0;
 
   // Runs `work` on a worker; the closure it returns runs back on the loop. Counted as work in
   // flight, which a drain waits for.

@@ -41,7 +41,7 @@ bool PartyConnections::Send(Connection& connection, std::string_view frame) {
 }
 
 std::size_t PartyConnections::Publish(const ChannelRuntime& channel, std::string_view frame,
-                                      std::optional<Role> only) {
+                                      std::optional<Role> only, const Requester* answered) {
   ApplyEvents();
   // Copy: a send may disconnect a peer, which edits the member set.
   const std::vector<std::string> members(channel.members.begin(), channel.members.end());
@@ -49,6 +49,10 @@ std::size_t PartyConnections::Publish(const ChannelRuntime& channel, std::string
   for (const auto& routing_id : members) {
     Connection* connection = table_.FindByRoutingId(routing_id);
     if (connection == nullptr) continue;
+    if (answered != nullptr && !answered->control && connection->routing_id == answered->routing_id &&
+        connection->generation == answered->generation) {
+      continue;
+    }
     auto role = connection->admitted.find(channel.record().channel_id);
     // Members are admitted connections; the check guards against a stale member entry.
     if (role == connection->admitted.end() || (only && role->second != *only)) continue;

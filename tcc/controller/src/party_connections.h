@@ -40,9 +40,10 @@ class PartyConnections {
   Connection* Live(const Requester& from);
   // To the connection `to` asked over; dropped if it has gone.
   void Send(const Requester& to, std::string_view frame);
-  // To the channel's admitted members (only those in `only`'s role); returns how many got it.
+  // To the channel's admitted members (only those in `only`'s role), except the connection
+  // `answered` asked over; returns how many got it.
   std::size_t Publish(const ChannelRuntime& channel, std::string_view frame,
-                      std::optional<Role> only);
+                      std::optional<Role> only, const Requester* answered = nullptr);
   std::uint64_t dropped_events() const { return dropped_events_; }
   void Close();
 

@@ -231,11 +231,14 @@ void SettlementPipeline::Acknowledge(ChannelRuntime& channel,
                              .Add("seq", tsc.seq)
                              .AddRaw("tsc", tsc.tsc)
                              .Finish());
-  host_.Publish(channel, wire::FrameBuilder(wire::MessageType::kEventTsc)
-                             .Add("channel", tsc.channel_id)
-                             .Add("seq", tsc.seq)
-                             .AddRaw("tsc", tsc.tsc)
-                             .Finish());
+  // The submitter's connection has the TSC in its reply; the event goes to everyone else.
+  host_.Publish(channel,
+                wire::FrameBuilder(wire::MessageType::kEventTsc)
+                    .Add("channel", tsc.channel_id)
+                    .Add("seq", tsc.seq)
+                    .AddRaw("tsc", tsc.tsc)
+                    .Finish(),
+                std::nullopt, &requester);
   parts_.metrics.StageDone(DaemonMetrics::Stage::kPublish, publishing);
   parts_.metrics.SettlementPublished(
       std::chrono::duration<double>(Clock::now() - requester.received).count());
