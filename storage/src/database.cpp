@@ -53,6 +53,7 @@ Result<std::unique_ptr<Database>> Database::Open(DatabaseOptions options) {
   db_options.create_if_missing = o.create_if_missing;
   db_options.paranoid_checks = true;
   if (o.write_buffer_bytes > 0) db_options.write_buffer_size = o.write_buffer_bytes;
+  if (o.block_bytes > 0) db_options.block_size = o.block_bytes;
   if (o.block_cache_bytes > 0) {
     database->cache_.reset(leveldb::NewLRUCache(o.block_cache_bytes));
     db_options.block_cache = database->cache_.get();

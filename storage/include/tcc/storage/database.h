@@ -61,6 +61,7 @@ struct DatabaseOptions {
   // LevelDB tuning; 0 keeps LevelDB's default (no shared cache, no filter).
   std::size_t write_buffer_bytes = 0;
   std::size_t block_cache_bytes = 0;
+  std::size_t block_bytes = 0;  // uncompressed size of a table block
   int bloom_filter_bits = 0;
   // The reopen policy.
   std::chrono::milliseconds reopen_interval{300};
