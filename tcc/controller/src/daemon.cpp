@@ -660,7 +660,7 @@ void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
     return;
   }
   from.request_id = message->id;
-  party_requests_->Handle(*connection, from, *message);
+  party_requests_->Handle(*connection, from, std::move(message).value());
 }
 
 void Daemon::Impl::HandleControl(std::vector<wire::ReceivedFrame> frames) {

@@ -21,7 +21,7 @@ void PartyRequests::Refuse(const Requester& from, const Error& error) {
 }
 
 void PartyRequests::Handle(Connection& connection, const Requester& from,
-                           const wire::Message& message) {
+                           wire::Message message) {
   if (message.type == wire::MessageType::kChainWrite) {  // refused there, saying where it is served
     return parts_.chain.Handle(from, message, ChainAccess::kMember);
   }
@@ -92,7 +92,7 @@ void PartyRequests::Handle(Connection& connection, const Requester& from,
       if (message.type == wire::MessageType::kSettlePropose) {
         return Propose(from, role, channel->second, message);
       }
-      return parts_.pipeline.Submit(from, role, channel->second, message);
+      return parts_.pipeline.Submit(from, role, channel->second, std::move(message));
     case wire::MessageType::kChannelRecover:
       return parts_.recoveries.Recover(from, role, channel->second, message);
     case wire::MessageType::kChannelSync:

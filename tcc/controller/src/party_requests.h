@@ -52,7 +52,7 @@ class PartyRequests {
       : host_(host), channels_(channels), views_(views), parts_(std::move(parts)) {}
 
   // A decoded request from `connection` (the one `from` names).
-  void Handle(Connection& connection, const Requester& from, const wire::Message& message);
+  void Handle(Connection& connection, const Requester& from, wire::Message message);
 
  private:
   void AuthBegin(Connection& connection, const Requester& from, const wire::Message& message);

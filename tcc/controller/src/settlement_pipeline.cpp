@@ -37,7 +37,7 @@ std::string ClaimHash(const Json& claim, Status& status) {
 // Admit
 
 void SettlementPipeline::Submit(const Requester& from, Role role, ChannelRuntime& channel,
-                                const wire::Message& message) {
+                                wire::Message message) {
   auto reject = [&](const Error& error) {
     host_.CountRejection(error);
     host_.ReplyError(from, error);
@@ -51,7 +51,7 @@ void SettlementPipeline::Submit(const Requester& from, Role role, ChannelRuntime
   if (host_.draining())
     return reject(
         Error(ErrorCode::kUnavailable, "tccd is shutting down; resubmit after it restarts"));
-  Json claim = wire::ObjectMember(message, "claim");
+  Json claim = std::move(*message.body.Find("claim"));  // DecodeMessage checked it is there
   auto link = vc::ReadSettlementLink(claim);
   if (!link.ok()) return reject(link.error().WithContext("claim"));
   if (link->channel != channel.record().channel_id) {

@@ -51,8 +51,8 @@ class SettlementPipeline {
       : host_(host), channels_(channels), views_(views), parts_(std::move(parts)) {}
 
   // settle.submit from a member in `role` (not a recovering channel: the dispatch refused that).
-  void Submit(const Requester& from, Role role, ChannelRuntime& channel,
-              const wire::Message& message);
+  // The claim is moved out of `message` (on the loop, a copy of a whole claim is not free).
+  void Submit(const Requester& from, Role role, ChannelRuntime& channel, wire::Message message);
   // Carries out what the channel's state machine decided.
   void Apply(ChannelRuntime& channel, Effects effects);
   // Starts what waits in the channel (after the store recovered, say).
