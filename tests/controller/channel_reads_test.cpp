@@ -14,6 +14,7 @@
 #include "channel_runtime.h"
 #include "channel_store.h"
 #include "loop_host.h"
+#include "store_records_test_util.h"
 #include "tcc/chain/evidence.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
@@ -25,14 +26,9 @@ namespace tcc::controller {
 namespace {
 
 using chain::testing::TempDir;
+using namespace testing;
 
 const std::string kChannel(64, 'a');
-
-template <typename T>
-T Ok(Result<T> result) {
-  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().ToString()));
-  return std::move(result).value();
-}
 
 void RequireOk(const Status& status) {
   REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
@@ -68,38 +64,6 @@ class TestHost final : public LoopHost {
   bool draining() const override { return false; }
 };
 
-ChannelRecord NewChannel() {
-  ChannelRecord record;
-  record.channel_id = kChannel;
-  record.provider = "did:web:provider.example:alice";
-  record.consumer = "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT";
-  record.tst_id = "urn:tcc:tst:gpu-hour";
-  record.tst_version = 3;
-  record.strategy_n = 10;
-  record.last_hash = Ok(Sha256DigestFromHex(kChannel));
-  record.opened_ms = 1700000000123;
-  return record;
-}
-
-// The commit of TSC `seq` (its text padded by `pad` bytes), moving the head to it.
-SettlementCommit CommitOf(std::uint64_t seq, std::size_t pad = 0, bool evidence = false) {
-  SettlementCommit commit;
-  std::string text = "{\"channel\":\"" + kChannel + "\",\"seq\":" + std::to_string(seq) +
-                     ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
-  const chain::Hash256 hash = Ok(vc::CredentialDigest(Ok(Json::Parse(text))));
-  commit.tsc =
-      TscRecord{kChannel, seq, hash, HexEncode(Sha256(kChannel + "/claim/" + std::to_string(seq))),
-                std::move(text)};
-  commit.channel = NewChannel();
-  commit.channel.last_seq = seq;
-  commit.channel.last_hash = hash;
-  if (evidence) {
-    commit.evidence = chain::EvidenceItem{kChannel, seq, hash};
-    commit.channel.evidence_seq = seq;
-  }
-  return commit;
-}
-
 // Stores TSCs 1..`stored`; the runtime's acknowledged head is `acknowledged`.
 struct Fixture {
   TempDir dir;
@@ -109,11 +73,11 @@ struct Fixture {
   std::vector<SettlementCommit> commits;
 
   ChannelRuntime Channel(std::uint64_t acknowledged) {
-    return ChannelRuntime(acknowledged == 0 ? NewChannel() : commits[acknowledged - 1].channel);
+    return ChannelRuntime(acknowledged == 0 ? NewChannel(kChannel) : commits[acknowledged - 1].channel);
   }
   void Store(std::uint64_t stored, std::size_t pad = 0, std::uint64_t evidence_at = 0) {
     for (std::uint64_t seq = 1; seq <= stored; ++seq) {
-      commits.push_back(CommitOf(seq, pad, seq == evidence_at));
+      commits.push_back(CommitOf(kChannel, seq, seq == evidence_at, pad));
     }
     RequireOk(store->CommitSettlements(commits));
   }

@@ -28,7 +28,7 @@ namespace tcc::controller {
 namespace {
 
 using chain::testing::TempDir;
-using namespace testing::store_records;
+using namespace testing;
 
 // kChannelB sorts right after kChannelA, so a scan that overruns A's range would show B's records.
 const std::string kChannelA(64, 'a');

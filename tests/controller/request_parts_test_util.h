@@ -38,6 +38,7 @@
 #include "recovery_requests.h"
 #include "settlement_pipeline.h"
 #include "store_check.h"
+#include "store_records_test_util.h"
 #include "store_writer.h"
 #include "tcc/chain/local_ledger.h"
 #include "tcc/common/sha256.h"
@@ -48,12 +49,6 @@
 #include "template_cache.h"
 
 namespace tcc::controller::testing {
-
-template <typename T>
-T Ok(Result<T> result) {
-  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().ToString()));
-  return std::move(result).value();
-}
 
 class TestHost final : public LoopHost {
  public:
@@ -134,19 +129,6 @@ class TestHost final : public LoopHost {
   std::deque<std::function<void()>> held_;
 };
 
-// A channel as the control and party tests hold it: opened at its TIC, no TSC yet.
-inline ChannelRecord NewChannel(const std::string& channel_id) {
-  ChannelRecord record;
-  record.channel_id = channel_id;
-  record.provider = "did:web:provider.example:alice";
-  record.consumer = "did:key:z6MkiaMbhXHNA4eJVCCj8dbzKzTgYDKf6crKgHVHid1F1WCT";
-  record.tst_id = "urn:tcc:tst:gpu-hour";
-  record.tst_version = 3;
-  record.strategy_n = 10;
-  record.last_hash = Ok(Sha256DigestFromHex(channel_id));
-  record.opened_ms = 1700000000123;
-  return record;
-}
 
 // The services and the parts below control and party requests, as MakeParts wires them.
 struct RequestParts {

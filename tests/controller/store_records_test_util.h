@@ -1,6 +1,6 @@
 // Test records for the channel store and its writer: channels, TSCs whose hash is the real one
 // (the store checks a TSC's text against its hash on every read), and the commit that moves a
-// channel's head to a TSC. Shared by channel_store_test and store_writer_test.
+// channel's head to a TSC. Shared by the controller tests that need them.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,7 +17,7 @@
 #include "tcc/common/sha256.h"
 #include "tcc/vc/transaction.h"
 
-namespace tcc::controller::testing::store_records {
+namespace tcc::controller::testing {
 
 template <typename T>
 T Ok(Result<T> result) {
@@ -78,4 +78,4 @@ inline SettlementCommit CommitOf(const std::string& channel_id, std::uint64_t se
   return commit;
 }
 
-}  // namespace tcc::controller::testing::store_records
+}  // namespace tcc::controller::testing

@@ -21,7 +21,7 @@ namespace tcc::controller {
 namespace {
 
 using chain::testing::TempDir;
-using namespace testing::store_records;
+using namespace testing;
 using namespace std::chrono_literals;
 
 // Counts completed ops; Await blocks until `count` have completed (all of them successfully).
