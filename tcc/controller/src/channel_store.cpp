@@ -198,10 +198,9 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
     } else {
       TCC_ASSIGN_OR_RETURN(std::uint64_t head, impl_->WrittenHead(access.db(), tsc.channel_id));
       if (tsc.seq <= head) {
-        return Error(ErrorCode::kAlreadyExists, where + "TSC " + std::to_string(tsc.seq) +
-                                                    " of channel " + tsc.channel_id +
-                                                    " is already stored (its head is seq " +
-                                                    std::to_string(head) + ")");
+        return Error(ErrorCode::kAlreadyExists,
+                     where + "TSC " + std::to_string(tsc.seq) + " of channel " + tsc.channel_id +
+                         " is already stored (its head is seq " + std::to_string(head) + ")");
       }
     }
     last_seq[tsc.channel_id] = tsc.seq;
@@ -222,7 +221,8 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
   }
   Status written =
       access.Write(batch, "committing " + std::to_string(commits.size()) + " settlements");
-  for (const auto& [channel_id, seq] : last_seq) impl_->WroteChannel(std::string(channel_id), seq, written);
+  for (const auto& [channel_id, seq] : last_seq)
+    impl_->WroteChannel(std::string(channel_id), seq, written);
   return written;
 }
 

@@ -49,7 +49,8 @@ std::size_t PartyConnections::Publish(const ChannelRuntime& channel, std::string
   for (const auto& routing_id : members) {
     Connection* connection = table_.FindByRoutingId(routing_id);
     if (connection == nullptr) continue;
-    if (answered != nullptr && !answered->control && connection->routing_id == answered->routing_id &&
+    if (answered != nullptr && !answered->control &&
+        connection->routing_id == answered->routing_id &&
         connection->generation == answered->generation) {
       continue;
     }
