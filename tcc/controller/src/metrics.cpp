@@ -521,8 +521,7 @@ void DaemonMetrics::SettlementDurable(double seconds) { impl_->settlement_durabl
 void DaemonMetrics::SettlementPublished(double seconds) { impl_->settlement_published_->Observe(seconds); }
 DaemonMetrics::TimePoint DaemonMetrics::StageDone(Stage stage, TimePoint since) {
   const TimePoint now = std::chrono::steady_clock::now();
-  impl_->stages_[static_cast<std::size_t>(stage)]->Observe(
-      std::chrono::duration<double>(now - since).count());
+  StageTook(stage, since, now);
   return now;
 }
 void DaemonMetrics::StageTook(Stage stage, TimePoint from, TimePoint to) {
