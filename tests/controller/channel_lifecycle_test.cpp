@@ -66,15 +66,7 @@ struct Fixture {
     templates = std::make_unique<TemplateCache>(ledger, *store);
     writer = std::make_unique<StoreWriter>(*store, [](double, std::size_t) {});
     metrics = Unwrap(DaemonMetrics::Create("", tcc_did, "local"), "metrics");
-    AnchorServiceOptions anchor_options;
-    anchor_options.interval = std::chrono::milliseconds(50);
-    anchor_options.batch_id_prefix = "lifecycle-test";
-    anchor = std::make_unique<AnchorService>(
-        ledger, *store, anchor_options, AnchorPolicyOptions{},
-        [this](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds) {
-          anchored.Add(bundles);
-        });
-    REQUIRE(anchor->Start().ok());
+    anchor = testing::StartAnchoring(ledger, *store, "lifecycle-test", anchored);
     views = std::make_unique<ChannelViews>(*anchor, recovery);
     lifecycle = std::make_unique<ChannelLifecycle>(
         host, channels, *views,

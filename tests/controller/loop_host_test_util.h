@@ -4,7 +4,8 @@
 // here until the test runs it on its own thread (the "loop"), as the daemon posts it to its loop.
 // RecordingLoopHost: a LoopHost that runs a worker's half at once, keeps the replies, errors,
 // refusals and published events it is given, and queues store completions in StoreCompletions.
-// AnchoredBundles: the batches an anchor service landed (on its thread), for the test to wait on.
+// AnchoredBundles: the batches an anchor service landed (on its thread), for the test to wait on;
+// StartAnchoring: a started anchor service that reports to one.
 //
 // Each is used from the test's thread, apart from the hand-overs (under their own mutex).
 #pragma once
@@ -18,12 +19,14 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "anchor_service.h"
 #include "loop_host.h"
 #include "store_writer.h"
 #include "tcc/chain/evidence.h"
@@ -137,5 +140,23 @@ class AnchoredBundles {
   std::condition_variable landed_;
   std::vector<chain::EvidenceBundle> bundles_;
 };
+
+// An anchor service over `ledger` and `store`, started, cutting a batch every 50 ms under the
+// default policy, and reporting each landed batch to `anchored`.
+inline std::unique_ptr<AnchorService> StartAnchoring(std::shared_ptr<chain::ChainAdapter> ledger,
+                                                     ChannelStore& store,
+                                                     std::string batch_id_prefix,
+                                                     AnchoredBundles& anchored) {
+  AnchorServiceOptions options;
+  options.interval = std::chrono::milliseconds(50);
+  options.batch_id_prefix = std::move(batch_id_prefix);
+  auto anchor = std::make_unique<AnchorService>(
+      std::move(ledger), store, options, AnchorPolicyOptions{},
+      [&anchored](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds) {
+        anchored.Add(bundles);
+      });
+  REQUIRE(anchor->Start().ok());
+  return anchor;
+}
 
 }  // namespace tcc::controller::testing

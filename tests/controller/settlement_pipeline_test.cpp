@@ -57,15 +57,7 @@ struct Fixture {
     metrics = Unwrap(DaemonMetrics::Create("", trade.tcc_did(), "local"), "metrics");
     ledger = std::shared_ptr<chain::LocalLedger>(
         Unwrap(chain::LocalLedger::Open({.path = dir.Sub("ledger")}), "ledger"));
-    AnchorServiceOptions anchor_options;
-    anchor_options.interval = std::chrono::milliseconds(50);
-    anchor_options.batch_id_prefix = "pipeline-test";
-    anchor = std::make_unique<AnchorService>(
-        ledger, *store, anchor_options, AnchorPolicyOptions{},
-        [this](const std::vector<chain::EvidenceBundle>& bundles, std::chrono::microseconds) {
-          anchored.Add(bundles);
-        });
-    REQUIRE(anchor->Start().ok());
+    anchor = testing::StartAnchoring(ledger, *store, "pipeline-test", anchored);
     views = std::make_unique<ChannelViews>(*anchor, recovery);
 
     ChannelRecord record;
