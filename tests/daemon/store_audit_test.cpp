@@ -30,28 +30,32 @@ std::string TscKey(const std::string& channel_id, std::uint64_t seq) {
   return "t/" + channel_id + "/" + U64Be(seq);
 }
 
-// Rewrites TSC `seq`'s fee in the closed store. The record is a format byte, the stored TSC hash
-// (32 bytes), the claim hash (32 bytes), then the TSC text; with `rehash` the stored hash is made
-// to match the altered text, as someone covering their tracks would.
+// Rewrites TSC `seq`'s fee in the closed store. Its t/ record is a format byte (2), the stored
+// TSC hash (32 bytes), the claim hash (32 bytes) and the u64be number of its text, which is stored
+// under O/<number>; with `rehash` the stored hash is made to match the altered text, as someone
+// covering their tracks would.
 void AlterFee(const std::string& store_path, const std::string& channel_id, std::uint64_t seq,
               bool rehash) {
   leveldb::DB* raw = nullptr;
   leveldb::Status opened = leveldb::DB::Open(leveldb::Options(), store_path, &raw);
   REQUIRE_MESSAGE(opened.ok(), opened.ToString());
   std::unique_ptr<leveldb::DB> db(raw);
-  std::string value;
-  REQUIRE(db->Get(leveldb::ReadOptions(), TscKey(channel_id, seq), &value).ok());
+  std::string record, text;
+  REQUIRE(db->Get(leveldb::ReadOptions(), TscKey(channel_id, seq), &record).ok());
   constexpr std::size_t kHeader = 1 + 32 + 32;
-  Json tsc = Unwrap(Json::Parse(value.substr(kHeader)), "stored TSC");
+  REQUIRE(record.size() == kHeader + 8);
+  const std::string text_key = "O/" + record.substr(kHeader);
+  REQUIRE(db->Get(leveldb::ReadOptions(), text_key, &text).ok());
+  Json tsc = Unwrap(Json::Parse(text), "stored TSC");
   tsc.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");
-  std::string altered = value.substr(0, kHeader) + tsc.Serialize();
-  if (rehash) {
-    const Bytes hash = HexDecode(Unwrap(vc::CredentialHash(tsc), "hash")).value();
-    altered.replace(1, 32, std::string(hash.begin(), hash.end()));
-  }
   leveldb::WriteOptions sync;
   sync.sync = true;
-  REQUIRE(db->Put(sync, TscKey(channel_id, seq), altered).ok());
+  REQUIRE(db->Put(sync, text_key, tsc.Serialize()).ok());
+  if (rehash) {
+    const Bytes hash = HexDecode(Unwrap(vc::CredentialHash(tsc), "hash")).value();
+    record.replace(1, 32, std::string(hash.begin(), hash.end()));
+    REQUIRE(db->Put(sync, TscKey(channel_id, seq), record).ok());
+  }
 }
 
 controller::StoreAuditReport Audit(const std::string& store_path, const std::string& tcc_did,

@@ -49,7 +49,7 @@ std::string U64Be(std::uint64_t value) {
 
 // Whether a fresh LevelDB open of the store, checksums verified, fails to read one of the
 // channel's TSCs 1..last (the damage hit them), and with what.
-// Every key of the store but its TSCs ("t/..."), read before any damage.
+// Every key of the store but its TSCs ("t/..." and their texts, "O/..."), read before any damage.
 std::vector<std::string> KeysBesideTscs(const std::string& store_path) {
   leveldb::DB* raw = nullptr;
   REQUIRE(leveldb::DB::Open(leveldb::Options(), store_path, &raw).ok());
@@ -57,7 +57,8 @@ std::vector<std::string> KeysBesideTscs(const std::string& store_path) {
   std::vector<std::string> keys;
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (!it->key().starts_with("t/")) keys.push_back(it->key().ToString());
+    if (!it->key().starts_with("t/") && !it->key().starts_with("O/"))
+      keys.push_back(it->key().ToString());
   }
   REQUIRE(it->status().ok());
   return keys;
@@ -80,6 +81,9 @@ std::string TscReadError(const std::string& store_path, const std::string& chann
   for (std::uint64_t seq = 1; seq <= last; ++seq) {
     std::string value;
     leveldb::Status got = db->Get(read, "t/" + channel_id + "/" + U64Be(seq), &value);
+    // The record names its text's key by number (its last 8 bytes): O/<u64be number>.
+    if (got.ok() && value.size() > 8)
+      got = db->Get(read, "O/" + value.substr(value.size() - 8), &value);
     if (!got.ok()) {
       for (const std::string& key : beside) {
         if (!db->Get(read, key, &value).ok()) return "";

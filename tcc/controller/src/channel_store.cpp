@@ -21,10 +21,17 @@ namespace {
 
 Status WriteSynced(leveldb::DB& db, leveldb::WriteBatch& batch, std::string_view doing);
 
-// An empty database gets the format marker; anything else must already carry it.
+// An empty database gets the format marker; anything else must already carry it. A store from
+// before O/ is marked as this format (its inline TSC records stay readable), so that an older
+// tccd refuses it as a whole instead of finding TSC records it cannot read.
 Status CheckFormat(leveldb::DB& db, const std::string& path, bool create_if_missing) {
   TCC_ASSIGN_OR_RETURN(std::optional<std::string> format, Get(db, std::string(kFormatKey)));
   if (format) {
+    if (*format == kFormatValueInline) {
+      leveldb::WriteBatch batch;
+      batch.Put(AsSlice(kFormatKey), AsSlice(kFormatValue));
+      return WriteSynced(db, batch, "upgrading channel store " + path);
+    }
     if (*format != kFormatValue) {
       return Invalid(path + " is a channel store in an unsupported format \"" +
                      format->substr(0, 64) + "\"");
@@ -59,7 +66,8 @@ Status EnsureTscHashIndex(leveldb::DB& db) {
   const std::string prefix = KindPrefix(kTscKind);
   TCC_RETURN_IF_ERROR(
       Scan(db, prefix, prefix, [&](std::string_view key, std::string_view value) -> Result<bool> {
-        TCC_ASSIGN_OR_RETURN(TscRecord tsc, DecodeTsc(key, value));
+        TCC_ASSIGN_OR_RETURN(TscEntry entry, DecodeTscEntry(key, value));
+        const TscRecord& tsc = entry.tsc;
         batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
         if (++pending == 10000) {
           if (Status written = WriteSynced(db, batch, "indexing TSC hashes"); !written.ok()) {
@@ -208,9 +216,12 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
       return Invalid(where + "claim " + tsc.claim_hash + " appears twice in one call");
     }
 
+    // The text under its own key in commit order, the t/ record pointing at it (keys.h: O/).
+    TCC_ASSIGN_OR_RETURN(std::uint64_t body, impl_->NextBody(access.db()));
     const std::string tsc_key = SeqKey(kTscKind, tsc.channel_id, tsc.seq);
     const std::string claim_key = ClaimKey(tsc.channel_id, tsc.claim_hash);
-    batch.Put(tsc_key, EncodeTsc(tsc));
+    batch.Put(TscBodyKey(body), tsc.tsc);
+    batch.Put(tsc_key, EncodeTscEntry(tsc, body));
     batch.Put(claim_key, U64Value(tsc.seq));
     batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
     batch.Put(ChannelKey(tsc.channel_id), *channel);
@@ -242,6 +253,32 @@ Result<std::uint64_t> ChannelStore::Impl::WrittenHead(leveldb::DB& db,
   return head;
 }
 
+Result<std::uint64_t> ChannelStore::Impl::NextBody(leveldb::DB& db) {
+  if (!next_body) {
+    // The highest O/ key: the last key before the first one past the O/ range.
+    std::unique_ptr<leveldb::Iterator> it(db.NewIterator(Read()));
+    const std::string past = std::string(1, static_cast<char>(kTscBodyKind + 1));
+    it->Seek(past);
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+    }
+    if (!it->status().ok()) return StoreError(it->status(), "finding the last TSC text");
+    std::uint64_t last = 0;
+    if (it->Valid() && it->key().starts_with(KindPrefix(kTscBodyKind))) {
+      const std::string_view key = View(it->key());
+      if (!IsTscBodyKey(key)) return Corrupt(key, "malformed TSC text key");
+      last = ReadU64(key.substr(2));
+    }
+    next_body = last == std::numeric_limits<std::uint64_t>::max() ? last : last + 1;
+  }
+  if (*next_body == std::numeric_limits<std::uint64_t>::max()) {
+    return Error(ErrorCode::kResourceExhausted, "the store has used every TSC text number");
+  }
+  return (*next_body)++;
+}
+
 Result<TscRecord> ChannelStore::GetTsc(std::string_view channel_id, std::uint64_t seq) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   const std::string key = SeqKey(kTscKind, channel_id, seq);
@@ -251,7 +288,7 @@ Result<TscRecord> ChannelStore::GetTsc(std::string_view channel_id, std::uint64_
     return Error(ErrorCode::kNotFound,
                  "no TSC " + std::to_string(seq) + " in channel " + std::string(channel_id));
   }
-  return DecodeTsc(key, *value);
+  return ReadTsc(handle.db(), key, *value);
 }
 
 Result<std::vector<TscRecord>> ChannelStore::ListTscs(std::string_view channel_id,
@@ -264,7 +301,7 @@ Result<std::vector<TscRecord>> ChannelStore::ListTscs(std::string_view channel_i
   TCC_ASSIGN_OR_RETURN(auto handle, impl_->database->BeginRead());
   TCC_RETURN_IF_ERROR(Scan(handle.db(), prefix, SeqKey(kTscKind, channel_id, after_seq + 1),
                            [&](std::string_view key, std::string_view value) -> Result<bool> {
-                             TCC_ASSIGN_OR_RETURN(TscRecord tsc, DecodeTsc(key, value));
+                             TCC_ASSIGN_OR_RETURN(TscRecord tsc, ReadTsc(handle.db(), key, value));
                              tscs.push_back(std::move(tsc));
                              return tscs.size() < limit;
                            }));

@@ -1,11 +1,13 @@
 // ChannelStore: the daemon's durable state in one LevelDB database (a real directory on disk).
 //
 // It holds channel records, issued TSCs (by channel and seq, with a claim-hash index for replay
-// detection and a TSC-hash index for lookups by hash), evidence items waiting for a batch, batches handed to the chain but not yet known to
-// be anchored, the evidence bundles of anchored items, and small named values (the chain event
-// cursor, the batch counter). Every method that writes does so in one synced LevelDB WriteBatch,
-// so a write either survives a crash completely or not at all, and returns only once durable.
-// Callers group commits (CommitSettlements takes many) to amortize the sync.
+// detection and a TSC-hash index for lookups by hash; their texts apart, in commit order, so
+// that LevelDB's compactions do not merge older texts again and again), evidence items waiting for
+// a batch, batches handed to the chain but not yet known to be anchored, the evidence bundles of
+// anchored items, and small named values (the chain event cursor, the batch counter). Every method
+// that writes does so in one synced LevelDB WriteBatch, so a write either survives a crash
+// completely or not at all, and returns only once durable. Callers group commits (CommitSettlements
+// takes many) to amortize the sync.
 //
 // Reads re-validate what they decode; a corrupt record is kInternal naming its key, never a crash.
 //
@@ -193,8 +195,9 @@ class ChannelStore {
   // holds the read handle throughout: a reopen after a failed write waits for it.
   using RawVisitor = std::function<Result<bool>(std::string_view key, std::string_view value)>;
   Status ScanSnapshot(const RawVisitor& visit);
-  // Reads every record of one channel (its record, TSCs, claim index, evidence, anchored seq,
-  // disputes, closing record) with checksums verified: LevelDB's error if any cannot be read.
+  // Reads every record of one channel (its record, TSCs and their texts, claim index, evidence,
+  // anchored seq, disputes, closing record) with checksums verified: LevelDB's error if any cannot
+  // be read.
   Status CheckChannelReadable(std::string_view channel_id);
   // Called once the start-up read check refused the channels whose records cannot be read:
   // PendingEvidence then returns the items it can read instead of failing on a damaged block

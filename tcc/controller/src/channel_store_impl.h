@@ -29,8 +29,14 @@ class ChannelStore::Impl {
   // what serializes it (clang cannot follow that lock; see storage::Database).
   std::unordered_map<std::string, std::uint64_t> written_heads;
 
+  // The number of the next TSC text's O/ key: one above the highest on disk, read once, then
+  // advanced by every commit that uses one, written or not (a failed write may be on disk after
+  // all, so its numbers are never handed out again). Serialized as written_heads is.
+  std::optional<std::uint64_t> next_body;
+
   // 0 for a channel with no record yet.
   Result<std::uint64_t> WrittenHead(leveldb::DB& db, const std::string& channel_id);
+  Result<std::uint64_t> NextBody(leveldb::DB& db);
   void WroteChannel(const std::string& channel_id, std::uint64_t last_seq, const Status& written) {
     if (written.ok()) {
       written_heads[channel_id] = last_seq;
@@ -76,6 +82,22 @@ Status Scan(leveldb::DB& db, std::string_view prefix, std::string_view start, Vi
     return store_format::StoreError(it->status(), "scanning " + store_format::DescribeKey(prefix));
   }
   return OkStatus();
+}
+
+// The TSC a t/ record (`key`, `value`) stands for, its text read from its O/ record when it is
+// not inline, checked against its stored hash. Errors name the t/ key.
+inline Result<TscRecord> ReadTsc(leveldb::DB& db, std::string_view key, std::string_view value,
+                                 const leveldb::ReadOptions& options = Read()) {
+  TCC_ASSIGN_OR_RETURN(TscEntry entry, DecodeTscEntry(key, value));
+  if (entry.body) {
+    const std::string body_key = TscBodyKey(*entry.body);
+    Result<std::optional<std::string>> text = Get(db, body_key, options);
+    if (!text.ok()) return std::move(text).error().WithContext("TSC " + DescribeKey(key));
+    if (!text->has_value())
+      return Corrupt(key, "its text " + DescribeKey(body_key) + " is missing");
+    entry.tsc.tsc = std::move(**text);
+  }
+  return CheckStoredTsc(key, std::move(entry.tsc));
 }
 
 }  // namespace store_format

@@ -28,9 +28,21 @@ using storage::U64Value;
 // range. Channel ids are exactly 64 hex digits, so "<kind>/<channel id>/" is a fixed-width prefix
 // and no channel's range can run into another's. Seqs are 8 bytes big-endian, so byte order is
 // numeric order and range scans come out ascending.
-//   !format                      -> kFormatValue (refuses to treat another LevelDB as a store)
+//   !format                      -> kFormatValue (refuses to treat another LevelDB as a store);
+//                                   kFormatValueInline on stores written before O/, rewritten
+//                                   to kFormatValue when opened (their t/ records stay readable)
 //   c/<channel>                  -> ChannelRecordToJson, compact text
-//   t/<channel>/<u64be seq>      -> TSC: kTscFormat | tsc hash (32) | claim hash (32) | TSC text
+//   t/<channel>/<u64be seq>      -> TSC: kTscFormatBody | tsc hash (32) | claim hash (32) |
+//                                   u64be body number (the text is at O/<body number>); stores
+//                                   written before O/ hold kTscFormatInline | tsc hash (32) |
+//                                   claim hash (32) | TSC text
+//   O/<u64be body number>        -> the TSC's text. Numbers rise with each commit and are never
+//                                   reused, and 'O' sorts below every kind written per
+//                                   settlement: new texts lie beyond all older ones in key
+//                                   order, so LevelDB moves their tables down the levels
+//                                   instead of merging them again and again with older ones
+//                                   (compaction per TSC stays flat as the store grows,
+//                                   docs/perf.md)
 //   h/<channel>/<claim hash hex> -> u64be seq (replay index)
 //   x/<tsc hash hex>             -> channel (32) | u64be seq (lookup by TSC hash; stores written
 //                                   before the index existed are indexed once on open, then
@@ -57,9 +69,11 @@ using storage::U64Value;
 //   !probe                       -> "1", rewritten by Probe
 constexpr std::string_view kFormatKey = "!format";
 constexpr std::string_view kProbeKey = "!probe";
-constexpr std::string_view kFormatValue = "tcc-channel-store/1";
+constexpr std::string_view kFormatValue = "tcc-channel-store/2";
+constexpr std::string_view kFormatValueInline = "tcc-channel-store/1";
 constexpr char kChannelKind = 'c';
 constexpr char kTscKind = 't';
+constexpr char kTscBodyKind = 'O';
 constexpr char kClaimKind = 'h';
 constexpr char kPendingKind = 'p';
 constexpr char kBatchKind = 'b';
@@ -80,8 +94,10 @@ constexpr std::size_t kHashSize = 32;       // bytes
 constexpr std::size_t kChannelPrefixSize = 2 + kChannelIdSize + 1;
 constexpr std::size_t kSeqKeySize = kChannelPrefixSize + 8;
 
-constexpr char kTscFormat = 1;
+constexpr char kTscFormatInline = 1;
+constexpr char kTscFormatBody = 2;
 constexpr std::size_t kTscHeaderSize = 1 + 2 * kHashSize;
+constexpr std::size_t kTscBodyKeySize = 2 + 8;
 constexpr char kBatchFormat = 1;
 constexpr char kBatchFormatKinds = 2;
 constexpr std::size_t kBatchItemSize = kHashSize + 8 + kHashSize;
@@ -146,6 +162,16 @@ inline std::string ClaimKey(std::string_view channel_id, std::string_view claim_
 
 inline std::string TscHashKey(std::string_view tsc_hash) { return NameKey(kTscHashKind, tsc_hash); }
 
+inline std::string TscBodyKey(std::uint64_t body) {
+  std::string key = KindPrefix(kTscBodyKind);
+  AppendU64(key, body);
+  return key;
+}
+
+inline bool IsTscBodyKey(std::string_view key) {
+  return key.size() == kTscBodyKeySize && key[0] == kTscBodyKind && key[1] == '/';
+}
+
 inline std::string TscHashValue(std::string_view channel_id, std::uint64_t seq) {
   std::string value;
   AppendHashBytes(value, channel_id);
@@ -158,9 +184,11 @@ inline bool IsSeqKey(std::string_view key) {
          IsLowerHexHash(key.substr(2, kChannelIdSize));
 }
 
-// Keys as people can read them in error messages: seq keys end in the decimal seq, any other
-// non-printable byte is \xNN.
+// Keys as people can read them in error messages: seq keys and body keys end in the decimal
+// number, any other non-printable byte is \xNN.
 inline std::string DescribeKey(std::string_view key) {
+  if (IsTscBodyKey(key))
+    return std::string(key.substr(0, 2)) + std::to_string(ReadU64(key.substr(2)));
   if (IsSeqKey(key)) {
     return std::string(key.substr(0, kChannelPrefixSize)) +
            std::to_string(ReadU64(key.substr(kChannelPrefixSize)));

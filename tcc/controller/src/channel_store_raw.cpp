@@ -23,7 +23,19 @@ Status ChannelStore::CheckChannelReadable(std::string_view channel_id) {
   TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
   TCC_ASSIGN_OR_RETURN(auto handle, impl_->database->BeginRead());
   const auto all = [](std::string_view, std::string_view) -> Result<bool> { return true; };
-  for (char kind : {kTscKind, kClaimKind, kPendingKind, kBundleKind, kRejectionKind}) {
+  // The TSCs' texts lie outside the channel's ranges (O/, in commit order): each is read by the
+  // record that points at it.
+  const std::string tscs = ChannelPrefix(kTscKind, channel_id);
+  TCC_RETURN_IF_ERROR(Scan(handle.db(), tscs, tscs,
+                           [&](std::string_view key, std::string_view value) -> Result<bool> {
+                             // A record that does not decode is the reads' to refuse.
+                             Result<TscEntry> entry = DecodeTscEntry(key, value);
+                             if (!entry.ok() || !entry->body) return true;
+                             auto text = Get(handle.db(), TscBodyKey(*entry->body));
+                             if (!text.ok()) return std::move(text).error();
+                             return true;
+                           }));
+  for (char kind : {kClaimKind, kPendingKind, kBundleKind, kRejectionKind}) {
     const std::string prefix = ChannelPrefix(kind, channel_id);
     TCC_RETURN_IF_ERROR(Scan(handle.db(), prefix, prefix, all));
   }

@@ -96,26 +96,38 @@ Result<std::string> EncodeChannel(const ChannelRecord& record) {
 
 // --- record codecs ---
 
-std::string EncodeTsc(const TscRecord& tsc) {
-  std::string out(1, kTscFormat);
-  out.reserve(kTscHeaderSize + tsc.tsc.size());
+std::string EncodeTscEntry(const TscRecord& tsc, std::uint64_t body) {
+  std::string out(1, kTscFormatBody);
+  out.reserve(kTscHeaderSize + 8);
   out.append(AsChars(tsc.tsc_hash));
   AppendHashBytes(out, tsc.claim_hash);
-  out.append(tsc.tsc);
+  AppendU64(out, body);
   return out;
 }
 
-Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
+Result<TscEntry> DecodeTscEntry(std::string_view key, std::string_view value) {
   if (!IsSeqKey(key)) return Corrupt(key, "malformed TSC key");
-  if (value.size() < kTscHeaderSize + 2 || value[0] != kTscFormat) {
+  const bool inline_text = !value.empty() && value[0] == kTscFormatInline;
+  const bool body = !value.empty() && value[0] == kTscFormatBody;
+  if ((!inline_text && !body) || (inline_text && value.size() < kTscHeaderSize + 2) ||
+      (body && value.size() != kTscHeaderSize + 8)) {
     return Corrupt(key, "not a TSC record");
   }
-  TscRecord tsc;
+  TscEntry entry;
+  TscRecord& tsc = entry.tsc;
   tsc.channel_id = std::string(key.substr(2, kChannelIdSize));
   tsc.seq = ReadU64(key.substr(kChannelPrefixSize));
   tsc.tsc_hash = ToHash256(value.substr(1, kHashSize));
   tsc.claim_hash = HashHex(value.substr(1 + kHashSize, kHashSize));
-  tsc.tsc = std::string(value.substr(kTscHeaderSize));
+  if (body) {
+    entry.body = ReadU64(value.substr(kTscHeaderSize));
+  } else {
+    tsc.tsc = std::string(value.substr(kTscHeaderSize));
+  }
+  return entry;
+}
+
+Result<TscRecord> CheckStoredTsc(std::string_view key, TscRecord tsc) {
   Status valid = CheckTsc(tsc);
   if (!valid.ok()) return Corrupt(key, valid.error().message());
   // The stored hash is what was acknowledged and chained; text that no longer hashes to it was
@@ -124,8 +136,8 @@ Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value) {
   if (!document.ok()) return Corrupt(key, "TSC text is not JSON: " + document.error().message());
   Result<chain::Hash256> hash = vc::CredentialDigest(*document);
   if (!hash.ok() || *hash != tsc.tsc_hash) {
-    return Corrupt(
-        key, "TSC text does not hash to its stored hash " + HexEncode(tsc.tsc_hash) + " (altered on disk)");
+    return Corrupt(key, "TSC text does not hash to its stored hash " + HexEncode(tsc.tsc_hash) +
+                            " (altered on disk)");
   }
   return tsc;
 }

@@ -8,6 +8,7 @@
 #include <leveldb/status.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,9 +39,17 @@ std::string ItemName(const chain::EvidenceItem& item);
 // Records.
 Result<std::string> EncodeChannel(const ChannelRecord& record);  // kInvalidArgument
 Result<ChannelRecord> DecodeChannel(std::string_view key, std::string_view value);
-std::string EncodeTsc(const TscRecord& tsc);  // on a TSC CheckTsc accepted
-// Also checks that the TSC's text still hashes to its stored hash.
-Result<TscRecord> DecodeTsc(std::string_view key, std::string_view value);
+// A t/ record: the TSC's header and its text (stores from before O/) or where its text is.
+struct TscEntry {
+  TscRecord tsc;  // tsc.tsc is empty when `body` is set
+  std::optional<std::uint64_t> body;
+};
+std::string EncodeTscEntry(const TscRecord& tsc, std::uint64_t body);  // on a TSC CheckTsc accepted
+// The record's own checks; the text is checked by CheckStoredTsc once it is in the record.
+Result<TscEntry> DecodeTscEntry(std::string_view key, std::string_view value);
+// The TSC read from the store under `key`: its shape, and that its text still hashes to its
+// stored hash.
+Result<TscRecord> CheckStoredTsc(std::string_view key, TscRecord tsc);
 Result<std::uint64_t> DecodeU64(std::string_view key, std::string_view value);
 Result<TscLocation> DecodeTscLocation(std::string_view key, std::string_view value);
 Result<chain::EvidenceItem> DecodePending(std::string_view key, std::string_view value);
