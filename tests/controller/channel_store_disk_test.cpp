@@ -39,7 +39,6 @@ TEST_CASE("Corrupt records are kInternal errors naming their key") {
   WriteRaw(path, "b/batch-9", std::string("\x01\x00\x00\x00\x02", 5));
   WriteRaw(path, "n/batch", "xyz");
   WriteRaw(path, "a/" + kChannelA, "1");
-  WriteRaw(path, "h/" + kChannelA + "/" + HexHash("claim"), "");
   // A record filed under one channel but holding another's.
   ChannelRecord wrong = NewChannel(kChannelA);
   WriteRaw(path, "c/" + kChannelC, ChannelRecordToJson(wrong).Serialize());
@@ -59,8 +58,6 @@ TEST_CASE("Corrupt records are kInternal errors naming their key") {
   CheckError(store->CompleteBatch("batch-9", {}), ErrorCode::kInternal, "b/batch-9");
   CheckError(store->NextCounter("batch"), ErrorCode::kInternal, "n/batch");
   CheckError(store->AnchoredSeq(kChannelA), ErrorCode::kInternal, "a/" + kChannelA);
-  CheckError(store->FindSeqByClaimHash(kChannelA, HexHash("claim")), ErrorCode::kInternal,
-             "h/" + kChannelA);
 }
 
 // The value under `key`, read behind the store's back (the store must be closed).

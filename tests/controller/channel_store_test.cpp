@@ -203,8 +203,7 @@ TEST_CASE("CommitSettlements writes TSC, claim index, head and pending evidence 
     CHECK(Ok(store->GetChannel(kChannelA)) == commits[2].channel);
     CHECK(Ok(store->GetChannel(kChannelA)).last_seq == 2);
     CHECK(Ok(store->GetChannel(kChannelB)) == commits[1].channel);
-    CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[2].tsc.claim_hash)) ==
-          std::optional<std::uint64_t>(2));
+    CHECK(Ok(store->GetTsc(kChannelA, 2)).claim_hash == commits[2].tsc.claim_hash);
     std::vector<chain::EvidenceItem> pending = Ok(store->PendingEvidence());
     REQUIRE(pending.size() == 1);
     CHECK(pending[0] == *commits[2].evidence);
@@ -313,20 +312,16 @@ TEST_CASE("ListTscs pages in seq order across byte boundaries and stays in its c
   CheckError(store->ListTscs(kChannelA, 0, 0), ErrorCode::kInvalidArgument, "limit");
 }
 
-TEST_CASE("FindSeqByClaimHash finds claims per channel and commits never overwrite a TSC") {
+TEST_CASE("A TSC keeps its claim's hash and commits never overwrite a TSC") {
   TempDir dir;
   auto store = OpenStore(dir.Sub("store"));
   std::vector<SettlementCommit> commits = {CommitOf(kChannelA, 1), CommitOf(kChannelA, 2),
                                            CommitOf(kChannelB, 1)};
   RequireOk(store->CommitSettlements(commits));
-  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[0].tsc.claim_hash)) ==
-        std::optional<std::uint64_t>(1));
-  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[1].tsc.claim_hash)) ==
-        std::optional<std::uint64_t>(2));
-  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, HexHash("unknown"))) == std::nullopt);
-  // Claims are indexed per channel: A's claim is unknown in B.
-  CHECK(Ok(store->FindSeqByClaimHash(kChannelB, commits[0].tsc.claim_hash)) == std::nullopt);
-  CheckError(store->FindSeqByClaimHash(kChannelA, "ABCD"), ErrorCode::kInvalidArgument);
+  // The replay check compares a claim's hash with the one stored with the TSC at the claim's seq.
+  CHECK(Ok(store->GetTsc(kChannelA, 1)).claim_hash == commits[0].tsc.claim_hash);
+  CHECK(Ok(store->GetTsc(kChannelA, 2)).claim_hash == commits[1].tsc.claim_hash);
+  CHECK(Ok(store->GetTsc(kChannelB, 1)).claim_hash == commits[2].tsc.claim_hash);
 
   // A TSC is never overwritten: not at the head, not below it, and not after a reopen, where
   // the head is read back from the channel record.
@@ -348,8 +343,7 @@ TEST_CASE("FindSeqByClaimHash finds claims per channel and commits never overwri
 
   CHECK(Ok(store->GetChannel(kChannelA)) == commits[1].channel);
   CheckError(store->GetTsc(kChannelA, 3), ErrorCode::kNotFound);
-  CHECK(Ok(store->FindSeqByClaimHash(kChannelA, commits[0].tsc.claim_hash)) ==
-        std::optional<std::uint64_t>(1));
+  CHECK(Ok(store->GetTsc(kChannelA, 1)) == commits[0].tsc);
 }
 
 // --- evidence ---

@@ -218,11 +218,8 @@ Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits
 
     // The text under its own key in commit order, the t/ record pointing at it (keys.h: O/).
     TCC_ASSIGN_OR_RETURN(std::uint64_t body, impl_->NextBody(access.db()));
-    const std::string tsc_key = SeqKey(kTscKind, tsc.channel_id, tsc.seq);
-    const std::string claim_key = ClaimKey(tsc.channel_id, tsc.claim_hash);
     batch.Put(TscBodyKey(body), tsc.tsc);
-    batch.Put(tsc_key, EncodeTscEntry(tsc, body));
-    batch.Put(claim_key, U64Value(tsc.seq));
+    batch.Put(SeqKey(kTscKind, tsc.channel_id, tsc.seq), EncodeTscEntry(tsc, body));
     batch.Put(TscHashKey(HexEncode(tsc.tsc_hash)), TscHashValue(tsc.channel_id, tsc.seq));
     batch.Put(ChannelKey(tsc.channel_id), *channel);
     if (commit.evidence) {
@@ -316,19 +313,6 @@ Result<std::optional<TscLocation>> ChannelStore::FindTscByHash(std::string_view 
   if (!value) return std::optional<TscLocation>();
   TCC_ASSIGN_OR_RETURN(TscLocation location, DecodeTscLocation(key, *value));
   return std::optional<TscLocation>(std::move(location));
-}
-
-Result<std::optional<std::uint64_t>> ChannelStore::FindSeqByClaimHash(std::string_view channel_id,
-                                                                      std::string_view claim_hash) {
-  TCC_RETURN_IF_ERROR(CheckChannelId(channel_id));
-  TCC_RETURN_IF_ERROR(CheckHash(claim_hash, "claim hash"));
-  const std::string key = ClaimKey(channel_id, claim_hash);
-  TCC_ASSIGN_OR_RETURN(auto handle, impl_->database->BeginRead());
-  TCC_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(handle.db(), key));
-  if (!value) return std::optional<std::uint64_t>();
-  TCC_ASSIGN_OR_RETURN(std::uint64_t seq, DecodeU64(key, *value));
-  if (!CheckSeq(seq).ok()) return Corrupt(key, "seq " + std::to_string(seq) + " is out of range");
-  return std::optional<std::uint64_t>(seq);
 }
 
 // --- named values ---

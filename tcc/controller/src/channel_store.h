@@ -1,11 +1,11 @@
 // ChannelStore: the daemon's durable state in one LevelDB database (a real directory on disk).
 //
-// It holds channel records, issued TSCs (by channel and seq, with a claim-hash index for replay
-// detection and a TSC-hash index for lookups by hash; their texts apart, in commit order, so
-// that LevelDB's compactions do not merge older texts again and again), evidence items waiting for
-// a batch, batches handed to the chain but not yet known to be anchored, the evidence bundles of
-// anchored items, and small named values (the chain event cursor, the batch counter). Every method
-// that writes does so in one synced LevelDB WriteBatch, so a write either survives a crash
+// It holds channel records, issued TSCs (by channel and seq, each with its claim's hash for
+// replay detection, and a TSC-hash index for lookups by hash; their texts apart, in commit order,
+// so that LevelDB's compactions do not merge older texts again and again), evidence items waiting
+// for a batch, batches handed to the chain but not yet known to be anchored, the evidence bundles
+// of anchored items, and small named values (the chain event cursor, the batch counter). Every
+// method that writes does so in one synced LevelDB WriteBatch, so a write either survives a crash
 // completely or not at all, and returns only once durable. Callers group commits (CommitSettlements
 // takes many) to amortize the sync.
 //
@@ -113,7 +113,7 @@ class ChannelStore {
   Result<ChannelRecord> GetChannel(std::string_view channel_id);  // kNotFound
   Result<std::vector<ChannelRecord>> ListChannels();
 
-  // Settlements: all commits in one synced batch (TSC, claim-hash index, channel record, pending
+  // Settlements: all commits in one synced batch (TSC, TSC-hash index, channel record, pending
   // evidence). Each TSC must lie above its channel's head (kAlreadyExists: a stored TSC is never
   // overwritten) and above the one before it in the call. An empty span is a no-op.
   Status CommitSettlements(std::span<const SettlementCommit> commits);
@@ -123,9 +123,6 @@ class ChannelStore {
                                           std::size_t limit);
   // The TSC with this hash (vc::CredentialHash, 64 lowercase hex digits), if this store holds it.
   Result<std::optional<TscLocation>> FindTscByHash(std::string_view tsc_hash);
-  // The seq a claim hash was issued under in this channel, if any.
-  Result<std::optional<std::uint64_t>> FindSeqByClaimHash(std::string_view channel_id,
-                                                          std::string_view claim_hash);
 
   // Evidence. Pending items (written by CommitSettlements or AddPendingEvidence) move into a batch
   // record with SaveBatch, atomically; CompleteBatch stores every item's bundle, advances each
@@ -195,9 +192,9 @@ class ChannelStore {
   // holds the read handle throughout: a reopen after a failed write waits for it.
   using RawVisitor = std::function<Result<bool>(std::string_view key, std::string_view value)>;
   Status ScanSnapshot(const RawVisitor& visit);
-  // Reads every record of one channel (its record, TSCs and their texts, claim index, evidence,
-  // anchored seq, disputes, closing record) with checksums verified: LevelDB's error if any cannot
-  // be read.
+  // Reads every record of one channel (its record, TSCs and their texts, an older claim index,
+  // evidence, anchored seq, disputes, closing record) with checksums verified: LevelDB's error if
+  // any cannot be read.
   Status CheckChannelReadable(std::string_view channel_id);
   // Called once the start-up read check refused the channels whose records cannot be read:
   // PendingEvidence then returns the items it can read instead of failing on a damaged block

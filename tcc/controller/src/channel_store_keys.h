@@ -43,7 +43,9 @@ using storage::U64Value;
 //                                   instead of merging them again and again with older ones
 //                                   (compaction per TSC stays flat as the store grows,
 //                                   docs/perf.md)
-//   h/<channel>/<claim hash hex> -> u64be seq (replay index)
+//   h/<channel>/<claim hash hex> -> u64be seq: the replay index of stores before format 2, no
+//                                   longer written or read (a claim names its seq, and its t/
+//                                   record holds its hash)
 //   x/<tsc hash hex>             -> channel (32) | u64be seq (lookup by TSC hash; stores written
 //                                   before the index existed are indexed once on open, then
 //                                   !tsc-hash-index is set)
@@ -155,9 +157,6 @@ inline std::string ChannelKey(std::string_view channel_id) {
 }
 inline std::string AnchoredKey(std::string_view channel_id) {
   return NameKey(kAnchoredKind, channel_id);
-}
-inline std::string ClaimKey(std::string_view channel_id, std::string_view claim_hash) {
-  return ChannelPrefix(kClaimKind, channel_id) + std::string(claim_hash);
 }
 
 inline std::string TscHashKey(std::string_view tsc_hash) { return NameKey(kTscHashKind, tsc_hash); }

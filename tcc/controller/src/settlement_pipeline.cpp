@@ -164,14 +164,17 @@ void SettlementPipeline::Replay(ChannelRuntime& channel, Submission submission) 
     Result<TscRecord> existing = Error(ErrorCode::kInternal, "");
     if (!status.ok()) {
       existing = status.error();
-    } else if (auto seq = parts_.store.FindSeqByClaimHash(channel_id, claim_hash); !seq.ok()) {
-      existing = seq.error();
-    } else if (!seq->has_value() || **seq != submission.link.seq) {
-      existing = Error(ErrorCode::kConflict,
-                       "fork: seq " + std::to_string(submission.link.seq) +
-                           " of this channel is already settled by a different claim");
     } else {
+      // A claim names its seq, so the TSC stored at that seq is the only one it can have settled:
+      // the same claim if the claim hashes match, a fork if not.
       existing = parts_.store.GetTsc(channel_id, submission.link.seq);
+      const bool other = existing.ok() ? existing->claim_hash != claim_hash
+                                       : existing.error().code() == ErrorCode::kNotFound;
+      if (other) {
+        existing = Error(ErrorCode::kConflict,
+                         "fork: seq " + std::to_string(submission.link.seq) +
+                             " of this channel is already settled by a different claim");
+      }
     }
     return [this, requester = submission.requester, existing = std::move(existing)] {
       if (!existing.ok()) {
