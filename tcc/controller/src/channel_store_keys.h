@@ -41,7 +41,7 @@ using storage::U64Value;
 //                                   settlement: new texts lie beyond all older ones in key
 //                                   order, so LevelDB moves their tables down the levels
 //                                   instead of merging them again and again with older ones
-//                                   (compaction per TSC stays flat as the store grows,
+//                                   (compaction per TSC grows far less with the store,
 //                                   docs/perf.md)
 //   h/<channel>/<claim hash hex> -> u64be seq: the replay index of stores before format 2, no
 //                                   longer written or read (a claim names its seq, and its t/
