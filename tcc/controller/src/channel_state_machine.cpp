@@ -121,7 +121,7 @@ Effects ChannelStateMachine::IssueFailed(Requester requester, Error error, const
   return effects;
 }
 
-Effects ChannelStateMachine::Committed(const Requester& requester, const TscRecord& tsc,
+Effects ChannelStateMachine::Committed(const Requester& requester, TscRecord tsc,
                                        const std::optional<chain::EvidenceItem>& evidence,
                                        const Status& store) {
   Effects effects;
@@ -132,7 +132,7 @@ Effects ChannelStateMachine::Committed(const Requester& requester, const TscReco
     acknowledged_.evidence_seq = evidence->seq;
     effects.push_back(effect::SubmitEvidence{*evidence});
   }
-  effects.push_back(effect::Acknowledge{requester, tsc});
+  effects.push_back(effect::Acknowledge{requester, std::move(tsc)});
   if (settings_dirty_) {
     Effects write = SettingsChanged(store);
     effects.insert(effects.end(), std::make_move_iterator(write.begin()),

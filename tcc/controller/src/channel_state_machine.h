@@ -113,7 +113,7 @@ class ChannelStateMachine {
   // The claim did not verify, or issuing failed.
   Effects IssueFailed(Requester requester, Error error, const Status& store);
   // The commit is durable.
-  Effects Committed(const Requester& requester, const TscRecord& tsc,
+  Effects Committed(const Requester& requester, TscRecord tsc,
                     const std::optional<chain::EvidenceItem>& evidence, const Status& store);
   // The commit failed: not known to be durable, so not acknowledged, and the pending head goes
   // back to the acknowledged one (recovery reads the store, which may hold it after all).

@@ -502,8 +502,9 @@ void Daemon::Impl::Async(std::function<Task()> work) {
 
 StoreWriter::Done Daemon::Impl::OnLoop(std::function<void(const Status&)> done) {
   return [this, work = outstanding_.BeginCarried(), write = store_guard_->BeginWrite(),
-          done = std::move(done)](const Status& status) {
-    loop_.Post([work, write, done, status] {
+          done = std::move(done)](const Status& status) mutable {
+    // Each op's callback runs once: the completion (and what it holds, a TSC say) moves on.
+    loop_.Post([work, write, done = std::move(done), status] {
       work.Take().Release();
       write.Take().Release();
       done(status);

@@ -199,12 +199,13 @@ void SettlementPipeline::Replay(ChannelRuntime& channel, Submission submission) 
 
 void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) {
   const std::string channel_id = channel.record().channel_id;
-  const TscRecord tsc = commit.commit.tsc;
+  // The writer takes the commit; the TSC is kept for the acknowledgement (one copy, moved on).
+  TscRecord tsc = commit.commit.tsc;
   const auto evidence = commit.commit.evidence;
   parts_.writer.Commit(
       std::move(commit.commit),
-      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), tsc, evidence,
-                    committing = Clock::now()](const Status& status) {
+      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), tsc = std::move(tsc),
+                    evidence, committing = Clock::now()](const Status& status) mutable {
         parts_.metrics.StageDone(DaemonMetrics::Stage::kCommit, committing);
         ChannelRuntime& live = channels_.find(channel_id)->second;
         if (!status.ok()) {
@@ -213,7 +214,8 @@ void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) 
           return Apply(live,
                        live.machine.CommitFailed(requester, status.error(), host_.StoreStatus()));
         }
-        Apply(live, live.machine.Committed(requester, tsc, evidence, host_.StoreStatus()));
+        Apply(live,
+              live.machine.Committed(requester, std::move(tsc), evidence, host_.StoreStatus()));
       }));
 }
 
