@@ -6,12 +6,13 @@
 #pragma once
 
 #include <sodium.h>
-#include <time.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+
+#include "proc_cpu.h"
 
 namespace tcc::perf {
 
@@ -49,13 +50,6 @@ struct CryptoFloor {
       std::exit(1);
     }
     return 1e6 * (CallingThreadCpuSeconds() - cpu_start) / static_cast<double>(done);
-  }
-
- private:
-  static double CallingThreadCpuSeconds() {
-    timespec now{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
   }
 };
 

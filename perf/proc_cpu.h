@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -39,6 +40,14 @@ inline double StatCpuSeconds(const std::string& text, std::string* name = nullpt
 inline std::string ReadAll(const std::string& path) {
   std::ifstream file(path);
   return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+// CPU seconds the calling thread has used (CLOCK_THREAD_CPUTIME_ID): its own work only, not the
+// time other processes or threads take its core away.
+inline double CallingThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
 // utime + stime of a process, from /proc/PID/stat.

@@ -15,7 +15,6 @@
 //
 // Usage: store_bench [--tscs N] [--channels C] [--group G] [--steps S] [--dir DIR] [--json-out FILE]
 #include <sodium.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,12 +48,6 @@ template <typename T>
 T Must(tcc::Result<T> result, const std::string& what) {
   if (!result.ok()) Die(what + ": " + result.error().ToString());
   return std::move(result).value();
-}
-
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
 std::string RandomHex(std::size_t bytes) {
@@ -152,7 +145,7 @@ int main(int argc, char** argv) {
     double commit_cpu = 0;
     const auto wall_start = std::chrono::steady_clock::now();
     std::map<std::string, double> kernel_start;
-    const auto threads_start = tcc::perf::ThreadCpuSeconds(::getpid(), &kernel_start);
+    auto threads_start = tcc::perf::ThreadCpuSeconds(::getpid(), &kernel_start);
     while (committed < until) {
       batch.clear();
       const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(group, until - committed));
@@ -174,24 +167,19 @@ int main(int argc, char** argv) {
         commit.channel = record;
         batch.push_back(std::move(commit));
       }
-      const double before = ThreadCpuSeconds();
+      const double before = tcc::perf::CallingThreadCpuSeconds();
       if (auto written = store->CommitSettlements(batch); !written.ok()) Die("commit: " + written.error().ToString());
-      commit_cpu += ThreadCpuSeconds() - before;
+      commit_cpu += tcc::perf::CallingThreadCpuSeconds() - before;
       committed += size;
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     std::map<std::string, double> kernel_end;
-    const auto threads_end = tcc::perf::ThreadCpuSeconds(::getpid(), &kernel_end);
-    const auto delta = [](const std::map<std::string, double>& end, const std::map<std::string, double>& start) {
-      auto found = end.find("tcc-leveldb-bg");
-      if (found == end.end()) return 0.0;
-      auto before = start.find("tcc-leveldb-bg");
-      return found->second - (before == start.end() ? 0.0 : before->second);
-    };
+    auto threads_end = tcc::perf::ThreadCpuSeconds(::getpid(), &kernel_end);
+    // A name not there yet (LevelDB starts its thread with the first compaction) reads as 0.
     const double per = 1e6 / static_cast<double>(in_step);
     const double commit_us = commit_cpu * per;
-    const double compact_us = delta(threads_end, threads_start) * per;
-    const double compact_kernel_us = delta(kernel_end, kernel_start) * per;
+    const double compact_us = (threads_end["tcc-leveldb-bg"] - threads_start["tcc-leveldb-bg"]) * per;
+    const double compact_kernel_us = (kernel_end["tcc-leveldb-bg"] - kernel_start["tcc-leveldb-bg"]) * per;
     const double mb = static_cast<double>(DirectoryBytes(dir + "/store")) / (1 << 20);
     std::printf("%12llu %10.0f %14.1f %14.1f %14.1f %12.0f\n", static_cast<unsigned long long>(committed), mb,
                 commit_us, compact_us, compact_kernel_us, static_cast<double>(in_step) / wall);
