@@ -30,10 +30,6 @@ using namespace testing;
 
 const std::string kChannel(64, 'a');
 
-void RequireOk(const Status& status) {
-  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
-}
-
 class TestHost final : public LoopHost {
  public:
   std::vector<wire::Message> replies;

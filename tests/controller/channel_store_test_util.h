@@ -22,10 +22,6 @@ inline const std::string kChannelA(64, 'a');
 inline const std::string kChannelB = std::string(63, 'a') + "b";
 inline const std::string kChannelC(64, 'c');
 
-inline void RequireOk(const Status& status) {
-  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
-}
-
 template <typename R>
 void CheckError(const R& result, ErrorCode code) {
   REQUIRE_FALSE(result.ok());

@@ -25,6 +25,10 @@ T Ok(Result<T> result) {
   return std::move(result).value();
 }
 
+inline void RequireOk(const Status& status) {
+  REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().ToString()));
+}
+
 inline std::string HexHash(const std::string& text) { return HexEncode(Sha256(text)); }
 
 inline ChannelRecord NewChannel(const std::string& channel_id) {
