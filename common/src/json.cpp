@@ -169,8 +169,10 @@ class DomConverter {
     switch (element.type()) {
       case element_type::OBJECT: {
         if (depth >= max_depth_) return DepthError();
+        const simdjson::dom::object object(element);
         JsonObject members;
-        for (auto field : simdjson::dom::object(element)) {
+        members.reserve(object.size());
+        for (auto field : object) {
           if (HasEncodedSurrogate(field.key)) {
             return Error(ErrorCode::kParse, "invalid JSON: key contains a surrogate code point");
           }
@@ -182,8 +184,10 @@ class DomConverter {
       }
       case element_type::ARRAY: {
         if (depth >= max_depth_) return DepthError();
+        const simdjson::dom::array array(element);
         JsonArray elements;
-        for (simdjson::dom::element child : simdjson::dom::array(element)) {
+        elements.reserve(array.size());
+        for (simdjson::dom::element child : array) {
           TCC_ASSIGN_OR_RETURN(Json converted, Convert(child, depth + 1));
           elements.push_back(std::move(converted));
         }

@@ -38,7 +38,15 @@ Result<std::array<std::uint8_t, N>> DecodeWithPrefix(std::string_view multibase,
 }  // namespace
 
 std::string Ed25519Multibase(const PublicKey& public_key) {
-  return EncodeWithPrefix(kEd25519PublicPrefix, public_key);
+  // An issuer names its own key on every credential it signs (issuer, verificationMethod), and
+  // base58 is quadratic in the key's length: remember the calling thread's last answer.
+  thread_local PublicKey last_key{};
+  thread_local std::string last_multibase;
+  if (last_multibase.empty() || last_key != public_key) {
+    last_multibase = EncodeWithPrefix(kEd25519PublicPrefix, public_key);
+    last_key = public_key;
+  }
+  return last_multibase;
 }
 
 std::string X25519Multibase(const X25519PublicKey& public_key) {

@@ -167,7 +167,8 @@ Result<std::vector<ChannelRecord>> ChannelStore::ListChannels() {
 Status ChannelStore::CommitSettlements(std::span<const SettlementCommit> commits) {
   if (commits.empty()) return OkStatus();
   TCC_ASSIGN_OR_RETURN(auto access, impl_->database->BeginWrite());
-  leveldb::WriteBatch batch;
+  leveldb::WriteBatch& batch = impl_->commit_batch;
+  batch.Clear();
   // Within one call, per channel: the last seq seen (the next must follow it) and the claims
   // settled (one claim, one seq).
   std::map<std::string_view, std::uint64_t> last_seq;

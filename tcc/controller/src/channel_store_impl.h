@@ -5,6 +5,7 @@
 
 #include <leveldb/db.h>
 #include <leveldb/iterator.h>
+#include <leveldb/write_batch.h>
 
 #include <memory>
 #include <optional>
@@ -33,6 +34,11 @@ class ChannelStore::Impl {
   // advanced by every commit that uses one, written or not (a failed write may be on disk after
   // all, so its numbers are never handed out again). Serialized as written_heads is.
   std::optional<std::uint64_t> next_body;
+
+  // The batch CommitSettlements fills, cleared and kept between calls: a group's texts (a few
+  // hundred KB) would otherwise be copied into a growing buffer and freed on every group. It
+  // keeps the capacity of the largest group written. Serialized as written_heads is.
+  leveldb::WriteBatch commit_batch;
 
   // 0 for a channel with no record yet.
   Result<std::uint64_t> WrittenHead(leveldb::DB& db, const std::string& channel_id);

@@ -214,7 +214,10 @@ Result<std::vector<ReceivedFrame>> ZmqSocket::Receive(bool dont_wait) {
     // Later parts of a message have arrived with the first, so only the first may wait.
     const int flags = frames.empty() && dont_wait ? ZMQ_DONTWAIT : 0;
     if (zmq_msg_recv(&message, handle_, flags) < 0) {
-      Error error = ZmqError("receive");
+      // Nothing queued is the common answer (every drain and monitor check ends with it): a short
+      // message, held inline by the string, instead of formatting the errno text each time.
+      Error error = zmq_errno() == EAGAIN ? Error(ErrorCode::kUnavailable, "would block")
+                                          : ZmqError("receive");
       zmq_msg_close(&message);
       return error;
     }
