@@ -388,7 +388,33 @@ struct MetricsDelta {
   double issued = 0;
   double syncs = 0;                         // synced store writes (fsyncs of the store's log)
   std::map<std::string, double> stage_us;  // mean microseconds per settlement in each stage
+  // The 99th percentile of each stage, as the upper bound (ms) of the histogram bucket it falls in:
+  // where a p99 target's milliseconds go inside tccd.
+  std::map<std::string, double> stage_p99_ms;
 };
+
+// The upper bound of the bucket holding the q-th quantile of a stage's observations between two
+// scrapes; the buckets' bounds are read from the scrape itself.
+double StageQuantileBound(const std::string& before, const std::string& after, const std::string& stage, double q) {
+  const std::string prefix = "tcc_settlement_stage_seconds_bucket{stage=\"" + stage + "\",le=\"";
+  std::vector<std::pair<double, std::string>> bounds;
+  for (std::size_t at = after.find(prefix); at != std::string::npos; at = after.find(prefix, at + 1)) {
+    const std::size_t begin = at + prefix.size();
+    const std::string le = after.substr(begin, after.find('"', begin) - begin);
+    bounds.emplace_back(le == "+Inf" ? INFINITY : std::strtod(le.c_str(), nullptr), prefix + le + "\"}");
+  }
+  std::sort(bounds.begin(), bounds.end());
+  if (bounds.empty()) return 0;
+  auto grow = [&](const std::string& series) {
+    return testing::MetricValue(after, series).value_or(0) - testing::MetricValue(before, series).value_or(0);
+  };
+  const double total = grow(bounds.back().second);
+  if (total <= 0) return 0;
+  for (const auto& [bound, series] : bounds) {
+    if (grow(series) >= q * total) return 1e3 * bound;
+  }
+  return INFINITY;
+}
 
 std::string Scrape(const TccdProcess& tccd) {
   std::string text = testing::ScrapeMetrics(tccd.metrics());
@@ -407,6 +433,7 @@ MetricsDelta Between(const std::string& before, const std::string& after) {
     const std::string labels = std::string("{stage=\"") + stage + "\"}";
     const double count = grow("tcc_settlement_stage_seconds_count" + labels);
     delta.stage_us[stage] = count > 0 ? 1e6 * grow("tcc_settlement_stage_seconds_sum" + labels) / count : 0;
+    delta.stage_p99_ms[stage] = StageQuantileBound(before, after, stage, 0.99);
   }
   return delta;
 }
@@ -418,8 +445,18 @@ struct Row {
   LoadResult median;
   double tccd_us = 0;              // tccd CPU microseconds per settlement
   double syncs_per_settlement = 0;
-  std::map<std::string, double> stage_us, thread_us, thread_kernel_us;
+  std::map<std::string, double> stage_us, stage_p99_ms, thread_us, thread_kernel_us;
 };
+
+std::string StageP99Json(const Row& row) {
+  std::string json;
+  for (const char* stage : kStages) {
+    char one[64];
+    std::snprintf(one, sizeof one, "%s\"%s\":%g", json.empty() ? "" : ",", stage, row.stage_p99_ms.at(stage));
+    json += one;
+  }
+  return json;
+}
 
 struct Options {
   BenchSettings settings;
@@ -560,6 +597,8 @@ int Main(const Options& options) {
         });
         for (const char* stage : kStages) {
           row.stage_us[stage] = median([&](const LoadResult&, const MetricsDelta& d) { return d.stage_us.at(stage); });
+          row.stage_p99_ms[stage] =
+              median([&](const LoadResult&, const MetricsDelta& d) { return d.stage_p99_ms.at(stage); });
         }
         for (const auto& named : runs.back().tccd_threads) {
           const std::string& thread = named.first;
@@ -614,12 +653,25 @@ int Main(const Options& options) {
                     "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"generator_cpu\":%.3f,\"tccd_cpu\":%.3f,"
                     "\"tccd_us_per_settlement\":%.1f,\"floor_us\":%.2f,\"ratio_to_floor\":%.3f,"
                     "\"syncs_per_settlement\":%.5f,\"stage_us\":{\"queue_wait\":%.1f,\"verify\":%.1f,\"issue\":%.1f,"
-                    "\"commit\":%.1f,\"publish\":%.1f},\"threads_us\":{%s},\"threads_kernel_us\":{%s}}",
+                    "\"commit\":%.1f,\"publish\":%.1f},\"stage_p99_ms\":{%s},\"threads_us\":{%s},"
+                    "\"threads_kernel_us\":{%s}}",
                     row.channels, row.offered, options.settings.runs, m.achieved, m.p50_ms, m.p99_ms, m.p999_ms,
                     m.generator_cpu, m.tccd_cpu, row.tccd_us, floor_us, row.tccd_us / floor_us, row.syncs_per_settlement,
                     row.stage_us.at("queue_wait"), row.stage_us.at("verify"), row.stage_us.at("issue"),
-                    row.stage_us.at("commit"), row.stage_us.at("publish"), threads_json.c_str(), kernel_json.c_str());
+                    row.stage_us.at("commit"), row.stage_us.at("publish"), StageP99Json(row).c_str(), threads_json.c_str(),
+                    kernel_json.c_str());
       json.push_back(line);
+    }
+    std::printf("\nwhere p99 goes inside tccd (ms; each stage's 99th percentile, as the upper bound of its histogram "
+                "bucket):\n");
+    std::printf("%8s %10s | %10s %8s %8s %8s %8s | %s\n", "channels", "offered/s", "queue_wait", "verify", "issue",
+                "commit", "publish", "end-to-end p99 (generator)");
+    for (const Row& row : rows) {
+      char offered_text[32];
+      std::snprintf(offered_text, sizeof offered_text, row.offered > 0 ? "%.0f" : "saturate", row.offered);
+      std::printf("%8d %10s | %10g %8g %8g %8g %8g | %.2f\n", row.channels, offered_text, row.stage_p99_ms.at("queue_wait"),
+                  row.stage_p99_ms.at("verify"), row.stage_p99_ms.at("issue"), row.stage_p99_ms.at("commit"),
+                  row.stage_p99_ms.at("publish"), row.median.p99_ms);
     }
     char floor_line[200];
     std::snprintf(floor_line, sizeof floor_line, "{\"bench\":\"crypto_floor\",\"us\":%.2f,\"samples\":%zu,\"threads\":1}",
