@@ -2,7 +2,8 @@
 //
 // Per claim, on `--threads` workers (default: all cores): parse the submitted JSON text, read
 // channel/seq/prev and check them against the channel's head (the hash-chain check), validate the
-// claim against the TST, verify both parties' proofs (vc::VerifyJointClaim, DID documents through
+// claim against the TST, verify both parties' proofs (vc::VerifyJointClaim with tccd's options, Crypto++'s
+// Ed25519 as in tccd: controller::SettlementProofOptions; DID documents through
 // a caching did:key resolver as in tccd), issue the TSC as canonical text with its hash and the
 // claim's (the replay key; vc::IssueCanonicalTsc, as tccd), and hand it to the daemon's own
 // StoreWriter, which group-commits it to a real LevelDB ChannelStore (synced) with the channel's
@@ -14,8 +15,9 @@
 // one the setup predicted, and the next claim's `prev` can name it. Every issued TSC's hash is
 // compared with the prediction: a mismatch ends the benchmark (a fast wrong answer is no result).
 //
-// The ceiling, measured in the same run on the same threads: two libsodium Ed25519 verifications
-// and one signature (64-byte messages), the cryptographic work a settlement cannot avoid.
+// The ceiling, measured in the same run on the same threads: two Ed25519 verifications and one
+// signature (64-byte messages) with the primitives tccd uses (crypto_floor.h), the cryptographic
+// work a settlement cannot avoid.
 // A single-thread breakdown shows what each step of the hot path costs.
 //
 // With --scaling 1 it also compares 1 worker pinned to 1 CPU with 2 workers on 2 CPUs, and with
@@ -49,6 +51,7 @@
 #include "controller/faulty_adapter.h"  // tests/controller: a real ledger behind a settable delay
 #include "tcc/controller/daemon.h"        // StoreTuning: tccd's group-commit defaults
 #include "store_writer.h"                // the daemon's group-committing writer (tcc/controller/src)
+#include "ed25519_verifier.h"            // the settlement path's Ed25519 check (tcc/controller/src)
 #include "anchor_service.h"
 #include "channel_store.h"
 #include "tcc/chain/local_ledger.h"
@@ -261,7 +264,8 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             if (link.channel != record.channel_id || link.seq != record.last_seq + 1 || link.prev != tcc::HexEncode(record.last_hash)) {
               Die("hash-chain check failed at channel " + std::to_string(c) + " seq " + std::to_string(link.seq));
             }
-            if (auto verified = tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver); !verified.ok()) {
+            if (auto verified = tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver, tcc::controller::SettlementProofOptions());
+                !verified.ok()) {
               Die("verify: " + verified.error().ToString());
             }
             tcc::controller::TscRecord tsc;
@@ -611,14 +615,18 @@ int main(int argc, char** argv) {
          buffer.clear();
          return tcc::vc::AppendCanonicalWithout(buffer, claim, "proof").ok() && tcc::Sha256(buffer).size() == 32;
        }},
-      {"VerifyJointClaim (validation + 2 proofs)", [&] { return tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver).ok(); }},
+      {"VerifyJointClaim (validation + 2 proofs, libsodium)", [&] { return tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver).ok(); }},
       {"IssueCanonicalTsc (JCS, sign, splice, hashes)", [&] {
          auto issued = tcc::vc::IssueCanonicalTsc(claim, plan.tst, plan.parties.tcc, kCreated);
          return issued.ok() && issued->SubjectDigest().size() == 32;
        }},
-      {"raw Ed25519 verify", [&] {
+      {"VerifyJointClaim, tccd's verifier (Crypto++)", [&] {
+         return tcc::vc::VerifyJointClaim(claim, plan.tst, *resolver, tcc::controller::SettlementProofOptions()).ok();
+       }},
+      {"raw Ed25519 verify (libsodium)", [&] {
          return crypto_sign_verify_detached(crypto_floor.signature, crypto_floor.message, sizeof crypto_floor.message, crypto_floor.public_key) == 0;
        }},
+      {"raw Ed25519 verify (Crypto++, the floor's)", [&] { return crypto_floor.Verify(); }},
       {"raw Ed25519 sign", [&] {
          unsigned char signature[crypto_sign_BYTES];
          return crypto_sign_detached(signature, nullptr, crypto_floor.message, sizeof crypto_floor.message, crypto_floor.secret_key) == 0;

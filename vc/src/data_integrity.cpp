@@ -177,7 +177,10 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
   if (!signed_hash.ok()) return ProofError(index, signed_hash.error().message());
   auto hash_data = HashData(proof, *signed_hash);
   if (!hash_data.ok()) return ProofError(index, hash_data.error().message());
-  if (!did::VerifySignature(*public_key, *hash_data, *signature)) {
+  const bool valid = options.verify_signature != nullptr
+                         ? options.verify_signature(*public_key, *hash_data, *signature)
+                         : did::VerifySignature(*public_key, *hash_data, *signature);
+  if (!valid) {
     return ProofError(index, "signature does not verify (the document or proof was altered, or the key is wrong)");
   }
   const did::VerificationMethod* method = did_document->FindMethod(method_id);

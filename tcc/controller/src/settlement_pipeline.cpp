@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "ed25519_verifier.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
 #include "tcc/vc/jcs.h"
@@ -118,7 +119,8 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
                submission = std::move(submission)]() mutable -> Task {
     // Timed here, observed on the loop: histograms take a lock per observation (metrics.h).
     const Clock::time_point started = Clock::now();
-    Status status = vc::VerifyJointClaim(submission.claim, *tst, parts_.resolver);
+    Status status =
+        vc::VerifyJointClaim(submission.claim, *tst, parts_.resolver, SettlementProofOptions());
     const Clock::time_point verified = Clock::now();
     TscRecord tsc;
     if (status.ok()) {

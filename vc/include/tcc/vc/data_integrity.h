@@ -66,6 +66,10 @@ struct ProofVerifyOptions {
   // A document with more proofs fails at once: each proof costs a key resolution and a signature
   // check, and a megabyte of JSON holds thousands of them.
   std::size_t max_proofs = kDefaultMaxProofs;
+  // The Ed25519 check; null is did::VerifySignature. tccd's settlement path passes a faster one
+  // held to the same acceptance rules (tcc/controller/src/ed25519_verifier.h).
+  bool (*verify_signature)(const did::PublicKey& public_key, ByteView message,
+                           ByteView signature) = nullptr;
 };
 
 // Verifies every proof on `document`. Succeeds only if there is at least one proof, at most
