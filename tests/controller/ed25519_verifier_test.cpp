@@ -10,9 +10,11 @@
 #include <sodium.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tcc/common/bytes.h"
@@ -137,6 +139,39 @@ TEST_CASE("valid, altered and random signatures: the same verdict as libsodium")
     CHECK(Ours(signer.public_key, message, noise) == Sodium(signer.public_key, message, noise));
   }
   CHECK(accepted == 300);
+}
+
+TEST_CASE("threads verifying at once get the same answers") {
+  // tccd's workers verify concurrently, each with its own key cache and verifier objects.
+  EnsureSodiumInitialized();
+  std::mt19937_64 random(11);
+  struct Case {
+    did::PublicKey key;
+    Bytes message, signature;
+    bool valid;
+  };
+  std::vector<Case> cases;
+  for (int i = 0; i < 40; ++i) {
+    const Signer signer(random);
+    Bytes message = RandomBytes(random, 64);
+    Bytes signature = signer.Sign(message);
+    const bool valid = i % 2 == 0;
+    if (!valid) signature[i % signature.size()] ^= 4;
+    cases.push_back({signer.public_key, std::move(message), std::move(signature), valid});
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 10; ++round) {
+        for (const Case& one : cases) {
+          if (Ours(one.key, one.message, one.signature) != one.valid) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(wrong.load() == 0);
 }
 
 TEST_CASE("the RFC 8032 vectors verify") {
