@@ -4,8 +4,9 @@
 #include <sodium.h>
 
 #include <array>
+#include <cstdint>
 #include <cstring>
-#include <unordered_set>
+#include <memory>
 
 #include "tcc/common/secure_memory.h"
 
@@ -30,24 +31,44 @@ bool IsIdentity(const std::uint8_t* point) {
   return std::memcmp(point, kIdentity.data(), kIdentity.size()) == 0;
 }
 
-struct KeyHash {
-  std::size_t operator()(const did::PublicKey& key) const {
-    std::size_t hash;  // a key's bytes are already uniform
-    std::memcpy(&hash, key.data(), sizeof hash);
-    return hash;
-  }
-};
+// What is known of a key in its slot of the calling thread's table.
+enum class KeyState : std::uint8_t { kUnseen, kSeenOnce, kPrimeOrder, kOther };
 
-// Keys found to be canonical prime-order points, per thread. The parties' keys sign claim after
-// claim; the set is emptied when full, so it stays small whatever keys arrive.
+KeyState& StateOf(const did::PublicKey& key) {
+  constexpr std::size_t kSlots = std::size_t{1} << 14;
+  struct Slot {
+    did::PublicKey key{};
+    KeyState state = KeyState::kUnseen;
+  };
+  thread_local std::unique_ptr<Slot[]> slots;
+  if (!slots) slots = std::make_unique<Slot[]>(kSlots);
+  std::size_t index;  // a key's bytes are already uniform
+  std::memcpy(&index, key.data(), sizeof index);
+  Slot& slot = slots[index & (kSlots - 1)];
+  if (slot.state == KeyState::kUnseen || slot.key != key) {
+    slot.key = key;
+    slot.state = KeyState::kUnseen;
+  }
+  return slot.state;
+}
+
+// Whether donna may be asked: a key of prime order, checked on its second sighting in a row.
 bool KeyIsPrimeOrderPoint(const did::PublicKey& key) {
-  constexpr std::size_t kRemembered = 4096;
-  thread_local std::unordered_set<did::PublicKey, KeyHash> valid;
-  if (valid.contains(key)) return true;
-  if (crypto_core_ed25519_is_valid_point(key.data()) != 1) return false;
-  if (valid.size() == kRemembered) valid.clear();
-  valid.insert(key);
-  return true;
+  KeyState& state = StateOf(key);
+  switch (state) {
+    case KeyState::kUnseen:
+      state = KeyState::kSeenOnce;
+      return false;
+    case KeyState::kSeenOnce:
+      state = crypto_core_ed25519_is_valid_point(key.data()) == 1 ? KeyState::kPrimeOrder
+                                                                  : KeyState::kOther;
+      return state == KeyState::kPrimeOrder;
+    case KeyState::kPrimeOrder:
+      return true;
+    case KeyState::kOther:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -55,8 +76,12 @@ bool KeyIsPrimeOrderPoint(const did::PublicKey& key) {
 bool VerifyEd25519(const did::PublicKey& public_key, ByteView message, ByteView signature) {
   EnsureSodiumInitialized();
   if (signature.size() != kSignatureBytes) return false;
+  // libsodium refuses both; donna would not.
   if (!ScalarIsCanonical(signature.data() + 32) || IsIdentity(signature.data())) return false;
-  if (!KeyIsPrimeOrderPoint(public_key)) return false;
+  if (!KeyIsPrimeOrderPoint(public_key)) {
+    return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                       public_key.data()) == 0;
+  }
   const CryptoPP::ed25519Verifier verifier(public_key.data());
   return verifier.VerifyMessage(message.data(), message.size(), signature.data(), signature.size());
 }
