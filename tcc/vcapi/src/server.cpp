@@ -671,8 +671,13 @@ class Server::Impl {
   void DrainBody(mg_connection* connection, std::chrono::steady_clock::time_point until) {
     const std::size_t bound = kDrainFactor * options_.max_body_bytes;
     const mg_request_info* request = mg_get_request_info(connection);
-    // Not worth waiting for, or of unknown length (chunked, refused before its length is known).
-    if (request->content_length < 0 || request->content_length > static_cast<long long>(bound)) {
+    // A chunked body (refused with 411) announces no length: it is drained like the others, up to
+    // the bound, until civetweb's mg_read reports its last chunk (0).
+    const bool chunked =
+        request->content_length < 0 && mg_get_header(connection, "Transfer-Encoding") != nullptr;
+    // No body, or one not worth waiting for.
+    if (!chunked &&
+        (request->content_length < 0 || request->content_length > static_cast<long long>(bound))) {
       return;
     }
     const ReadDeadlines::Watch watch(read_deadlines_, SocketOf(*request), until);
@@ -681,7 +686,9 @@ class Server::Impl {
       const int got = mg_read(connection, buffer, sizeof buffer);
       if (got < 0) break;
       drained += static_cast<std::size_t>(got);
-      if (got == 0 && drained >= static_cast<std::size_t>(request->content_length)) break;
+      if (got == 0 && (chunked || drained >= static_cast<std::size_t>(request->content_length))) {
+        break;
+      }
     }
   }
 
