@@ -393,6 +393,11 @@ struct MetricsDelta {
   std::map<std::string, double> stage_p99_ms;
 };
 
+// How much a series grew between two scrapes (absent: 0).
+double Growth(const std::string& before, const std::string& after, const std::string& series) {
+  return testing::MetricValue(after, series).value_or(0) - testing::MetricValue(before, series).value_or(0);
+}
+
 // The upper bound of the bucket holding the q-th quantile of a stage's observations between two
 // scrapes; the buckets' bounds are read from the scrape itself.
 double StageQuantileBound(const std::string& before, const std::string& after, const std::string& stage, double q) {
@@ -405,9 +410,7 @@ double StageQuantileBound(const std::string& before, const std::string& after, c
   }
   std::sort(bounds.begin(), bounds.end());
   if (bounds.empty()) return 0;
-  auto grow = [&](const std::string& series) {
-    return testing::MetricValue(after, series).value_or(0) - testing::MetricValue(before, series).value_or(0);
-  };
+  auto grow = [&](const std::string& series) { return Growth(before, after, series); };
   const double total = grow(bounds.back().second);
   if (total <= 0) return 0;
   for (const auto& [bound, series] : bounds) {
@@ -423,9 +426,7 @@ std::string Scrape(const TccdProcess& tccd) {
 }
 
 MetricsDelta Between(const std::string& before, const std::string& after) {
-  auto grow = [&](const std::string& series) {
-    return testing::MetricValue(after, series).value_or(0) - testing::MetricValue(before, series).value_or(0);
-  };
+  auto grow = [&](const std::string& series) { return Growth(before, after, series); };
   MetricsDelta delta;
   delta.issued = grow("tcc_tscs_issued_total");
   delta.syncs = grow("tcc_store_syncs_total");

@@ -45,7 +45,7 @@ KeyState& StateOf(const did::PublicKey& key) {
   std::size_t index;  // a key's bytes are already uniform
   std::memcpy(&index, key.data(), sizeof index);
   Slot& slot = slots[index & (kSlots - 1)];
-  if (slot.state == KeyState::kUnseen || slot.key != key) {
+  if (slot.key != key) {
     slot.key = key;
     slot.state = KeyState::kUnseen;
   }
@@ -78,10 +78,7 @@ bool VerifyEd25519(const did::PublicKey& public_key, ByteView message, ByteView 
   if (signature.size() != kSignatureBytes) return false;
   // libsodium refuses both; donna would not.
   if (!ScalarIsCanonical(signature.data() + 32) || IsIdentity(signature.data())) return false;
-  if (!KeyIsPrimeOrderPoint(public_key)) {
-    return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
-                                       public_key.data()) == 0;
-  }
+  if (!KeyIsPrimeOrderPoint(public_key)) return did::VerifySignature(public_key, message, signature);
   const CryptoPP::ed25519Verifier verifier(public_key.data());
   return verifier.VerifyMessage(message.data(), message.size(), signature.data(), signature.size());
 }
