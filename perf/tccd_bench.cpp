@@ -48,6 +48,8 @@
 #include "crypto_floor.h"
 #include "proc_cpu.h"
 #include "daemon/daemon_test_util.h"
+#include "tcc/common/file.h"
+#include "tcc/common/json.h"
 #include "tcc/did/challenge.h"
 #include "tcc/vc/data_integrity.h"
 #include "tcc/wire/transport.h"
@@ -467,6 +469,7 @@ struct Options {
   std::size_t window = 64;  // tccd answers at most 64 requests in flight per connection
   bool settle = true;
   bool admission = true;
+  Json tccd_config = Json::Object();  // --tccd-config: members merged into tccd's configuration
 };
 
 // Opens every channel through the control API with up to `window` requests in flight; returns
@@ -508,17 +511,38 @@ std::vector<std::string> RecordTics(Trade& trade, const std::string& ledger_path
   return ids;
 }
 
-void StartTccd(TccdProcess& tccd, const testing::TempDir& dir, const std::string& name, bool auto_open) {
+// The tccd configuration of a run: one source address (loopback) makes every handshake, so the
+// per-source challenge rate is lifted; `extra` (--tccd-config) adds to it or overrides it, section
+// by section (an object member merges into the section, anything else replaces it).
+std::string TccdConfig(const Json& extra) {
+  Json config = Json::Parse(R"({"limits": {"auth_rate_per_source": 1000000}})").value();
+  for (const auto& [section, value] : extra.as_object()) {
+    Json* present = config.Find(section);
+    if (present != nullptr && present->is_object() && value.is_object()) {
+      for (const auto& [name, member] : value.as_object()) present->Set(name, member);
+    } else {
+      config.Set(section, value);
+    }
+  }
+  return config.Serialize();
+}
+
+void StartTccd(TccdProcess& tccd, const testing::TempDir& dir, const std::string& name, bool auto_open,
+               const Json& extra_config) {
   const std::string config = dir.Sub(name + ".json");
-  // One source address (loopback) makes every handshake: lift the per-source challenge rate.
-  std::ofstream(config) << R"({"limits": {"auth_rate_per_source": 1000000}})";
+  std::ofstream(config) << TccdConfig(extra_config);
   // --metrics: the settlement runs read tccd's syncs and stage times from it, as an operator would.
   std::vector<std::string> arguments = {"--data-dir", dir.Sub(name), "--key", dir.Sub("tcc.key"),
                                         "--chain", "local:" + dir.Sub("ledger"), "--listen", "tcp://127.0.0.1:*",
                                         "--control", "tcp://127.0.0.1:*", "--config", config,
                                         "--metrics", "127.0.0.1:0"};
   if (!auto_open) arguments.push_back("--no-auto-open");
-  tccd.Start(arguments);
+  // TccdProcess reports a refused start as a doctest failure, which outside a test is an exception.
+  try {
+    tccd.Start(arguments);
+  } catch (const doctest::detail::TestFailureException&) {
+    Die("tccd did not start (its configuration: " + config + "):\n" + tccd.Log());
+  }
   running_tccd = &tccd;
 }
 
@@ -541,7 +565,7 @@ int Main(const Options& options) {
   if (options.settle) {
     const std::vector<std::string> ids(all_ids.begin(), all_ids.begin() + max_channels);
     TccdProcess tccd;
-    StartTccd(tccd, dir, "settle", true);
+    StartTccd(tccd, dir, "settle", true, options.tccd_config);
     const pid_t pid = tccd.pid();
     PartyLink consumer_link(tccd.listen(), tccd.did()), provider_link(tccd.listen(), tccd.did());
     AdmitAll({trade.consumer, testing::DidOf(*trade.consumer), &consumer_link}, tccd.did(), ids, options.window);
@@ -685,7 +709,7 @@ int Main(const Options& options) {
   if (options.admission) {
     const std::vector<std::string> ids(all_ids.begin(), all_ids.begin() + options.idle_channels);
     TccdProcess tccd;
-    StartTccd(tccd, dir, "idle", false);
+    StartTccd(tccd, dir, "idle", false, options.tccd_config);
     const pid_t pid = tccd.pid();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::uint64_t rss_empty = RssBytes(pid);
@@ -773,13 +797,17 @@ int main(int argc, char** argv) {
   options.settings.runs = 3;
   options.settings.seconds = 2;
   std::string channels = "1,10,100,1000", rate = "1000,5000,10000", idle = "10000", window = "64", phases = "settle,admission";
+  std::string tccd_config;
   if (auto stop = tcc::perf::ParseBenchSettings(
           argc, argv, "tccd_bench", options.settings,
           {{"channels", "comma-separated channel counts K for the settlement runs (default 1,10,100,1000)", &channels},
            {"rate", "comma-separated offered settlements per second of the fixed-rate runs (default 1000,5000,10000)", &rate},
            {"idle-channels", "channels opened and joined for the admission and memory run (default 10000)", &idle},
            {"window", "handshakes in flight per connection during admission (default 64, tccd's per-connection limit)", &window},
-           {"phases", "which parts to run: settle, admission, or both (default settle,admission)", &phases}})) {
+           {"phases", "which parts to run: settle, admission, or both (default settle,admission)", &phases},
+           {"tccd-config", "a JSON file of tccd configuration sections merged into the bench's own (to measure a setting, "
+                           "e.g. {\"store\": {\"group_commit_linger_ms\": 1}}; default none)",
+            &tccd_config}})) {
     return *stop;
   }
   options.channel_counts = tcc::perf::ParseList(channels);
@@ -789,6 +817,16 @@ int main(int argc, char** argv) {
   options.window = static_cast<std::size_t>(std::max(1, std::atoi(window.c_str())));
   options.settle = phases.find("settle") != std::string::npos && !options.channel_counts.empty();
   options.admission = phases.find("admission") != std::string::npos;
+  if (!tccd_config.empty()) {
+    auto text = tcc::ReadFile(tccd_config);
+    if (!text.ok()) tcc::perf::Die("--tccd-config: " + text.error().ToString());
+    auto parsed = tcc::Json::Parse(*text);
+    if (!parsed.ok() || !parsed->is_object()) {
+      tcc::perf::Die("--tccd-config " + tccd_config + ": not a JSON object" +
+                     (parsed.ok() ? std::string() : " (" + parsed.error().ToString() + ")"));
+    }
+    options.tccd_config = std::move(parsed).value();
+  }
   if (sodium_init() < 0) return 1;
   return tcc::perf::Main(options);
 }
