@@ -33,9 +33,9 @@ TEST_CASE("Corrupt records are kInternal errors naming their key") {
     RequireOk(store->PutChannel(NewChannel(kChannelB)));
   }
   WriteRaw(path, "c/" + kChannelB, "{\"channelId\":");
-  WriteRaw(path, "t/" + kChannelA + "/" + U64Be(2), "garbage");
-  WriteRaw(path, "p/" + kChannelA + "/" + U64Be(5), "short");
-  WriteRaw(path, "e/" + kChannelA + "/" + U64Be(1), "{}");
+  WriteRaw(path, TscKey(kChannelA, 2), "garbage");
+  WriteRaw(path, "p/" + kChannelA + "/" + U64Value(5), "short");
+  WriteRaw(path, "e/" + kChannelA + "/" + U64Value(1), "{}");
   WriteRaw(path, "b/batch-9", std::string("\x01\x00\x00\x00\x02", 5));
   WriteRaw(path, "n/batch", "xyz");
   WriteRaw(path, "a/" + kChannelA, "1");
@@ -73,10 +73,10 @@ std::string ReadRaw(const std::string& path, const std::string& key) {
 // Where a TSC's text is: the O/ key its t/ record names (format byte 2, TSC hash, claim hash, u64be
 // body number).
 std::string TextKey(const std::string& path, const std::string& channel_id, std::uint64_t seq) {
-  const std::string record = ReadRaw(path, "t/" + channel_id + "/" + U64Be(seq));
-  REQUIRE(record.size() == 1 + 32 + 32 + 8);
+  const std::string record = ReadRaw(path, TscKey(channel_id, seq));
+  REQUIRE(record.size() == ::tcc::testing::store_layout::kTscRecordSize);
   REQUIRE(record[0] == 2);
-  return "O/" + record.substr(1 + 32 + 32);
+  return ::tcc::testing::store_layout::TscTextKey(record);
 }
 
 TEST_CASE("A TSC altered on disk with its stored hash kept is refused on every read") {
@@ -125,14 +125,14 @@ TEST_CASE("A store from before commit-ordered texts is upgraded: its inline TSCs
     record.append(reinterpret_cast<const char*>(tsc.tsc_hash.data()), tsc.tsc_hash.size());
     const Bytes claim = HexDecode(tsc.claim_hash).value();
     record.append(claim.begin(), claim.end());
-    WriteRaw(path, "t/" + kChannelA + "/" + U64Be(seq), record + tsc.tsc);
+    WriteRaw(path, TscKey(kChannelA, seq), record + tsc.tsc);
   }
   ChannelRecord head = NewChannel(kChannelA);
   head.last_seq = 2;
   head.last_hash = NewTsc(kChannelA, 2).tsc_hash;
   WriteRaw(path, "c/" + kChannelA, ChannelRecordToJson(head).Serialize());
   // An inline text altered on disk is refused as before.
-  const std::string altered_key = "t/" + kChannelA + "/" + U64Be(2);
+  const std::string altered_key = TscKey(kChannelA, 2);
   std::string altered = ReadRaw(path, altered_key);
   altered.insert(altered.size() - 2, "y");  // "pad":"" becomes "pad":"y"
   WriteRaw(path, altered_key, altered);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "channel_store.h"
+#include "store_layout_test_util.h"
 #include "store_records_test_util.h"
 #include "tcc/common/result.h"
 
@@ -40,11 +41,8 @@ inline std::unique_ptr<ChannelStore> OpenStore(const std::string& path,
   return Ok(ChannelStore::Open(path, options));
 }
 
-inline std::string U64Be(std::uint64_t value) {
-  std::string out;
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char(value >> shift));
-  return out;
-}
+using ::tcc::testing::store_layout::TscKey;
+using ::tcc::testing::store_layout::U64Value;
 
 // Writes raw bytes under `key` (or deletes it, for nullopt) behind the store's back (the store must
 // be closed).

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "daemon_test_util.h"
+#include "store_layout_test_util.h"
 #include "tcc/common/sha256.h"
 #include "tcc/controller/daemon.h"
 #include "tcc/wire/dispute.h"
@@ -20,15 +21,7 @@ namespace {
 
 using client::MessageType;
 
-std::string U64Be(std::uint64_t value) {
-  std::string out;
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char(value >> shift));
-  return out;
-}
-
-std::string TscKey(const std::string& channel_id, std::uint64_t seq) {
-  return "t/" + channel_id + "/" + U64Be(seq);
-}
+using store_layout::TscKey;
 
 // Rewrites TSC `seq`'s fee in the closed store. Its t/ record is a format byte (2), the stored
 // TSC hash (32 bytes), the claim hash (32 bytes) and the u64be number of its text, which is stored
@@ -42,9 +35,8 @@ void AlterFee(const std::string& store_path, const std::string& channel_id, std:
   std::unique_ptr<leveldb::DB> db(raw);
   std::string record, text;
   REQUIRE(db->Get(leveldb::ReadOptions(), TscKey(channel_id, seq), &record).ok());
-  constexpr std::size_t kHeader = 1 + 32 + 32;
-  REQUIRE(record.size() == kHeader + 8);
-  const std::string text_key = "O/" + record.substr(kHeader);
+  REQUIRE(record.size() == store_layout::kTscRecordSize);
+  const std::string text_key = store_layout::TscTextKey(record);
   REQUIRE(db->Get(leveldb::ReadOptions(), text_key, &text).ok());
   Json tsc = Unwrap(Json::Parse(text), "stored TSC");
   tsc.Find("credentialSubject")->Find("fee")->Set("amount", "0.01");

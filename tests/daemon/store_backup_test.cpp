@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "daemon_test_util.h"
+#include "store_layout_test_util.h"
 #include "tcc/common/file.h"
 
 namespace tcc::testing {
@@ -39,12 +40,6 @@ std::string Settle(const Trade& trade, client::ChannelClient& provider,
     prev = vc::CredentialHash(SettleOnce(trade, provider, consumer, seq, prev).tsc).value();
   }
   return prev;
-}
-
-std::string U64Be(std::uint64_t value) {
-  std::string out;
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(char(value >> shift));
-  return out;
 }
 
 // Whether a fresh LevelDB open of the store, checksums verified, fails to read one of the
@@ -80,10 +75,9 @@ std::string TscReadError(const std::string& store_path, const std::string& chann
   read.fill_cache = false;
   for (std::uint64_t seq = 1; seq <= last; ++seq) {
     std::string value;
-    leveldb::Status got = db->Get(read, "t/" + channel_id + "/" + U64Be(seq), &value);
-    // The record names its text's key by number (its last 8 bytes): O/<u64be number>.
-    if (got.ok() && value.size() > 8)
-      got = db->Get(read, "O/" + value.substr(value.size() - 8), &value);
+    leveldb::Status got = db->Get(read, store_layout::TscKey(channel_id, seq), &value);
+    if (got.ok() && value.size() == store_layout::kTscRecordSize)
+      got = db->Get(read, store_layout::TscTextKey(value), &value);
     if (!got.ok()) {
       for (const std::string& key : beside) {
         if (!db->Get(read, key, &value).ok()) return "";
