@@ -139,20 +139,23 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
     const Clock::time_point issued = Clock::now();
     return [this, channel_id, requester = submission.requester, status, tsc = std::move(tsc),
             started, verified, issued]() mutable {
-      parts_.writer.SettlementsVerifying(-1);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kQueueWait, requester.received, started);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kVerify, started, verified);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kIssue, verified, issued);
-      auto live = channels_.find(channel_id);
-      if (live == channels_.end()) return;
-      ChannelStateMachine& machine = live->second.machine;
-      if (!status.ok()) {
-        return Apply(live->second, machine.IssueFailed(std::move(requester), status.error(),
-                                                       host_.StoreStatus()));
+      if (auto live = channels_.find(channel_id); live != channels_.end()) {
+        ChannelStateMachine& machine = live->second.machine;
+        if (!status.ok()) {
+          Apply(live->second,
+                machine.IssueFailed(std::move(requester), status.error(), host_.StoreStatus()));
+        } else {
+          const std::uint64_t n = views_.EffectiveN(machine.record());
+          Apply(live->second,
+                machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
+        }
       }
-      const std::uint64_t n = views_.EffectiveN(machine.record());
-      Apply(live->second,
-            machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
+      // Out of verification only once its commit is queued: a group that lingered for this
+      // settlement then takes it in, instead of closing just before it arrives.
+      parts_.writer.SettlementsVerifying(-1);
     };
   });
 }

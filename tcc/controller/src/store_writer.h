@@ -54,7 +54,8 @@ class StoreWriter {
   // A small named value (ChannelStore::PutValue): the daemon's settings that outlive it.
   void PutValue(std::string name, std::string value, Done done);
 
-  // Settlements that will reach Commit soon: +1 as one goes to verification, -1 when it is back.
+  // Settlements that will reach Commit soon: +1 as one goes to verification, -1 once it is back
+  // and its Commit (if it has one) is queued, so a lingering group takes it in.
   void SettlementsVerifying(std::ptrdiff_t delta);
 
   // Writes what is queued, then joins the thread.
