@@ -74,9 +74,9 @@ std::string ReadRaw(const std::string& path, const std::string& key) {
 // body number).
 std::string TextKey(const std::string& path, const std::string& channel_id, std::uint64_t seq) {
   const std::string record = ReadRaw(path, TscKey(channel_id, seq));
-  REQUIRE(record.size() == ::tcc::testing::store_layout::kTscRecordSize);
+  REQUIRE(record.size() == kTscRecordSize);
   REQUIRE(record[0] == 2);
-  return ::tcc::testing::store_layout::TscTextKey(record);
+  return TscTextKey(record);
 }
 
 TEST_CASE("A TSC altered on disk with its stored hash kept is refused on every read") {

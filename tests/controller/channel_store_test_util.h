@@ -41,7 +41,9 @@ inline std::unique_ptr<ChannelStore> OpenStore(const std::string& path,
   return Ok(ChannelStore::Open(path, options));
 }
 
+using ::tcc::testing::store_layout::kTscRecordSize;
 using ::tcc::testing::store_layout::TscKey;
+using ::tcc::testing::store_layout::TscTextKey;
 using ::tcc::testing::store_layout::U64Value;
 
 // Writes raw bytes under `key` (or deletes it, for nullopt) behind the store's back (the store must

@@ -42,8 +42,6 @@ std::string Settle(const Trade& trade, client::ChannelClient& provider,
   return prev;
 }
 
-// Whether a fresh LevelDB open of the store, checksums verified, fails to read one of the
-// channel's TSCs 1..last (the damage hit them), and with what.
 // Every key of the store but its TSCs ("t/..." and their texts, "O/..."), read before any damage.
 std::vector<std::string> KeysBesideTscs(const std::string& store_path) {
   leveldb::DB* raw = nullptr;
