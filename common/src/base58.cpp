@@ -22,6 +22,8 @@ constexpr auto kReverse = MakeReverseAlphabet();
 
 // Inputs are keys and signatures (tens of bytes); anything this large is hostile.
 constexpr size_t kMaxEncodedLength = 4096;
+// 2^32 limbs of the longest accepted text's value (58^n < 2^(32 * 0.1833 n)).
+constexpr size_t kMaxDecodedLimbs = kMaxEncodedLength * 733 / 4000 + 2;
 
 }  // namespace
 
@@ -91,9 +93,9 @@ Result<Bytes> Base58BtcDecode(std::string_view text) {
   }
   size_t zeros = 0;
   while (zeros < text.size() && text[zeros] == '1') ++zeros;
-  // Little-endian limbs of 2^32.
-  std::vector<std::uint32_t> limbs;
-  limbs.reserve((text.size() - zeros) * 733 / 4000 + 2);
+  // Little-endian limbs of 2^32, on the stack (this runs twice per proof checked).
+  std::array<std::uint32_t, kMaxDecodedLimbs> limbs;
+  size_t used = 0;
   size_t i = zeros;
   while (i < text.size()) {
     size_t take = std::min<size_t>(kDigitsPerLimb, text.size() - i);
@@ -103,39 +105,32 @@ Result<Bytes> Base58BtcDecode(std::string_view text) {
       auto c = static_cast<unsigned char>(text[i + k]);
       int value = c < 128 ? kReverse[c] : -1;
       if (value < 0) {
-        SecureWipe(limbs.data(), limbs.size() * sizeof limbs[0]);
+        SecureWipe(limbs.data(), used * sizeof limbs[0]);
         return Error(ErrorCode::kParse, "invalid base58btc character at offset " + std::to_string(i + k));
       }
       carry = carry * 58 + static_cast<std::uint64_t>(value);
       multiplier *= 58;
     }
     i += take;
-    for (auto& limb : limbs) {
-      carry += static_cast<std::uint64_t>(limb) * multiplier;
-      limb = static_cast<std::uint32_t>(carry);
+    for (size_t l = 0; l < used; ++l) {
+      carry += static_cast<std::uint64_t>(limbs[l]) * multiplier;
+      limbs[l] = static_cast<std::uint32_t>(carry);
       carry >>= 32;
     }
     while (carry != 0) {
-      limbs.push_back(static_cast<std::uint32_t>(carry));
+      limbs[used++] = static_cast<std::uint32_t>(carry);
       carry >>= 32;
     }
   }
-  Bytes digits;
-  digits.reserve(limbs.size() * 4);
-  for (std::uint32_t limb : limbs) {
-    for (int k = 0; k < 4; ++k) {
-      digits.push_back(static_cast<std::uint8_t>(limb & 0xff));
-      limb >>= 8;
-    }
-  }
-  while (!digits.empty() && digits.back() == 0) digits.pop_back();
-  Bytes out;
-  out.reserve(zeros + digits.size());
-  out.assign(zeros, 0);
-  out.insert(out.end(), digits.rbegin(), digits.rend());
+  // The value's bytes, most significant first and without leading zero bytes, after one zero
+  // byte per leading '1'.
+  auto byte_at = [&](size_t j) { return static_cast<std::uint8_t>(limbs[j / 4] >> (8 * (j % 4))); };
+  size_t significant = used * 4;
+  while (significant > 0 && byte_at(significant - 1) == 0) --significant;
+  Bytes out(zeros + significant, 0);
+  for (size_t b = 0; b < significant; ++b) out[zeros + b] = byte_at(significant - 1 - b);
   // Secrets are decoded here too (key files); the caller wipes what it gets, this wipes the rest.
-  SecureWipe(limbs.data(), limbs.size() * sizeof limbs[0]);
-  SecureWipe(digits);
+  SecureWipe(limbs.data(), used * sizeof limbs[0]);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 
@@ -100,6 +101,19 @@ TEST_CASE("base58btc agrees with a schoolbook reference on pseudo-random inputs"
     CHECK(encoded == ReferenceBase58(bytes));
     CHECK(Base58BtcDecode(encoded).value() == bytes);
   }
+}
+
+TEST_CASE("base58btc decodes the longest accepted text, the largest value it can hold") {
+  // 4096 digits of 57: the most limbs the decoder's fixed buffer must take.
+  const std::string largest(4096, 'z');
+  Bytes decoded = Base58BtcDecode(largest).value();
+  CHECK(decoded.size() == 3000);  // 58^4096 - 1 has 23,995 bits
+  CHECK(Base58BtcEncode(decoded) == largest);
+  const std::string ones_then_value = std::string(100, '1') + std::string(3996, 'z');
+  decoded = Base58BtcDecode(ones_then_value).value();
+  CHECK(std::count(decoded.begin(), decoded.begin() + 100, 0) == 100);
+  CHECK(Base58BtcEncode(decoded) == ones_then_value);
+  CHECK(Base58BtcDecode(largest + "z").error().code() == ErrorCode::kResourceExhausted);
 }
 
 TEST_CASE("multibase accepts only base58btc") {
