@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
@@ -115,6 +116,27 @@ TEST_CASE("ChannelRecordFromJson rejects malformed records") {
   rejects("closedMs", Json(5), "closedMs must be 0 while the channel is open");
   rejects("extra", Json(true), "unknown member \"extra\"");
   CheckError(ChannelRecordFromJson(Json(JsonArray{})), ErrorCode::kInvalidArgument, "object");
+
+  // The same rules on a record in memory, as the store applies them before writing.
+  auto refuses = [](const std::function<void(ChannelRecord&)>& change,
+                    const std::string& fragment) {
+    CAPTURE(fragment);
+    ChannelRecord record = NewChannel(kChannelA);
+    CHECK(ValidateChannelRecord(record).ok());
+    change(record);
+    CheckError(ValidateChannelRecord(record), ErrorCode::kInvalidArgument, fragment);
+  };
+  refuses([](ChannelRecord& r) { r.channel_id = std::string(64, 'A'); }, "channelId");
+  refuses([](ChannelRecord& r) { r.consumer.clear(); }, "empty");
+  refuses([](ChannelRecord& r) { r.auditors = {"did:web:a\n"}; }, "auditor");
+  refuses([](ChannelRecord& r) { r.tst_id = std::string(1000, 'x'); }, "tstId");
+  refuses([](ChannelRecord& r) { r.tst_version = 0; }, "tstVersion");
+  refuses([](ChannelRecord& r) { r.n_override = 0; }, "nOverride");
+  refuses([](ChannelRecord& r) { r.amend_after_s = kMaxAmendAfterSeconds + 1; }, "amendAfterS");
+  refuses([](ChannelRecord& r) { r.strategy_n = kMaxJsonInteger + 1; }, "strategyN");
+  refuses([](ChannelRecord& r) { r.last_hash = Sha256("x"); }, "lastHash must be the channel id");
+  refuses([](ChannelRecord& r) { r.evidence_seq = 1; }, "evidenceSeq 1 is beyond lastSeq 0");
+  refuses([](ChannelRecord& r) { r.closed_ms = 5; }, "closedMs must be 0");
 }
 
 // --- opening ---
@@ -614,6 +636,14 @@ TEST_CASE("Bad inputs are kInvalidArgument and change nothing") {
   ChannelRecord bad = NewChannel(kChannelC);
   bad.last_hash = Sha256("not the channel id");  // a channel without TSCs names its own id
   CheckError(store->PutChannel(bad), ErrorCode::kInvalidArgument, "lastHash");
+  // The rules the decoder applies hold for what is written (a record is not decoded to check it).
+  ChannelRecord spaced = NewChannel(kChannelC);
+  spaced.provider = "did:web:provider example";
+  CheckError(store->PutChannel(spaced), ErrorCode::kInvalidArgument, "provider");
+  ChannelRecord too_far = NewChannel(kChannelC);
+  too_far.opened_ms = kMaxJsonInteger + 1;  // a JSON number would not hold it exactly
+  CheckError(store->PutChannel(too_far), ErrorCode::kInvalidArgument, "openedMs");
+  CheckError(store->GetChannel(kChannelC), ErrorCode::kNotFound);
   CheckError(store->GetChannel("short"), ErrorCode::kInvalidArgument, "channel id");
   CheckError(store->GetTsc(kChannelA.substr(1), 1), ErrorCode::kInvalidArgument);
   CheckError(store->AnchoredSeq("x"), ErrorCode::kInvalidArgument);

@@ -20,26 +20,33 @@ Error Shape(std::string problem) {
   return Error(ErrorCode::kInvalidArgument, std::string(kWhat) + ": " + std::move(problem));
 }
 
-// A channel record's members, read strictly (json_object_reader.h), with the ids and hashes it holds.
+// A channel record's members, read strictly (json_object_reader.h), with the hashes it holds.
 class StrictObject : public JsonObjectReader {
  public:
   explicit StrictObject(const Json& json) : JsonObjectReader(json, std::string(kWhat)) {}
 
-  // An id in the chain's sense (printable ASCII, bounded), so a record can always be echoed into
-  // chain calls and logs.
-  Result<std::string> Id(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(std::string value, String(key));
-    Status valid = chain::ValidateId(value, key);
-    if (!valid.ok()) return Shape(valid.error().message());
-    return value;
-  }
-
-  Result<std::string> Hash(std::string_view key) { return LowerHex(key, 64); }
   Result<chain::Hash256> Digest(std::string_view key) {
-    TCC_ASSIGN_OR_RETURN(std::string hex, Hash(key));
+    TCC_ASSIGN_OR_RETURN(std::string hex, LowerHex(key, 64));
     return Sha256DigestFromHex(hex);
   }
 };
+
+// An id in the chain's sense (printable ASCII, bounded), so a record can always be echoed into
+// chain calls and logs.
+Status CheckId(std::string_view id, std::string_view what) {
+  Status valid = chain::ValidateId(id, what);
+  if (!valid.ok()) return Shape(valid.error().message());
+  return OkStatus();
+}
+
+// A member JSON carries as a number must stay within what a double holds exactly.
+Status CheckInteger(std::uint64_t value, std::string_view member, std::uint64_t min = 0,
+                    std::uint64_t max = kMaxJsonInteger) {
+  if (value >= min && value <= max) return OkStatus();
+  return Shape("member \"" + std::string(member) + "\" must be an integer from " +
+               std::to_string(min) + " to " + std::to_string(max) + ", not " +
+               std::to_string(value));
+}
 
 }  // namespace
 
@@ -75,31 +82,62 @@ Json ChannelRecordToJson(const ChannelRecord& record) {
   return json;
 }
 
+Status ValidateChannelRecord(const ChannelRecord& record) {
+  if (record.channel_id.size() != 64 || !IsLowerHex(record.channel_id)) {
+    return Shape("member \"channelId\" must be 64 lowercase hex digits");
+  }
+  TCC_RETURN_IF_ERROR(CheckId(record.provider, "provider"));
+  TCC_RETURN_IF_ERROR(CheckId(record.consumer, "consumer"));
+  for (const std::string& auditor : record.auditors)
+    TCC_RETURN_IF_ERROR(CheckId(auditor, "auditor"));
+  TCC_RETURN_IF_ERROR(CheckId(record.tst_id, "tstId"));
+  TCC_RETURN_IF_ERROR(CheckInteger(record.tst_version, "tstVersion", 1));
+  TCC_RETURN_IF_ERROR(CheckInteger(record.strategy_n, "strategyN"));
+  // An override of 0 would mean "never anchor", which no policy allows.
+  if (record.n_override) TCC_RETURN_IF_ERROR(CheckInteger(*record.n_override, "nOverride", 1));
+  if (record.amend_after_s) {
+    TCC_RETURN_IF_ERROR(
+        CheckInteger(*record.amend_after_s, "amendAfterS", 0, kMaxAmendAfterSeconds));
+  }
+  TCC_RETURN_IF_ERROR(CheckInteger(record.last_seq, "lastSeq"));
+  TCC_RETURN_IF_ERROR(CheckInteger(record.evidence_seq, "evidenceSeq"));
+  TCC_RETURN_IF_ERROR(CheckInteger(record.opened_ms, "openedMs"));
+  TCC_RETURN_IF_ERROR(CheckInteger(record.closed_ms, "closedMs"));
+  // The hash chain starts at the TIC: seq 1 names the channel id as its `prev`.
+  if (record.last_seq == 0 && HexEncode(record.last_hash) != record.channel_id) {
+    return Shape("lastHash must be the channel id while lastSeq is 0");
+  }
+  if (record.evidence_seq > record.last_seq) {
+    return Shape("evidenceSeq " + std::to_string(record.evidence_seq) + " is beyond lastSeq " +
+                 std::to_string(record.last_seq));
+  }
+  if (record.state == ChannelState::kOpen && record.closed_ms != 0) {
+    return Shape("closedMs must be 0 while the channel is open");
+  }
+  return OkStatus();
+}
+
 Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
   if (!json.is_object()) {
     return Shape("must be an object, not " + std::string(JsonTypeName(json.type())));
   }
   StrictObject object(json);
   ChannelRecord record;
-  TCC_ASSIGN_OR_RETURN(record.channel_id, object.Hash("channelId"));
-  TCC_ASSIGN_OR_RETURN(record.provider, object.Id("provider"));
-  TCC_ASSIGN_OR_RETURN(record.consumer, object.Id("consumer"));
+  TCC_ASSIGN_OR_RETURN(record.channel_id, object.LowerHex("channelId", 64));
+  TCC_ASSIGN_OR_RETURN(record.provider, object.String("provider"));
+  TCC_ASSIGN_OR_RETURN(record.consumer, object.String("consumer"));
   TCC_ASSIGN_OR_RETURN(const Json* auditors, object.Member("auditors", Json::Type::kArray));
   for (const Json& auditor : auditors->as_array()) {
     if (!auditor.is_string()) return Shape("member \"auditors\" must hold strings only");
-    Status valid = chain::ValidateId(auditor.as_string(), "auditor");
-    if (!valid.ok()) return Shape(valid.error().message());
     record.auditors.push_back(auditor.as_string());
   }
-  TCC_ASSIGN_OR_RETURN(record.tst_id, object.Id("tstId"));
+  TCC_ASSIGN_OR_RETURN(record.tst_id, object.String("tstId"));
   TCC_ASSIGN_OR_RETURN(std::uint64_t tst_version,
                        object.Integer("tstVersion", 1, std::numeric_limits<std::uint32_t>::max()));
   record.tst_version = static_cast<std::uint32_t>(tst_version);
   TCC_ASSIGN_OR_RETURN(record.strategy_n, object.Integer("strategyN"));
-  // An override of 0 would mean "never anchor", which no policy allows.
-  TCC_ASSIGN_OR_RETURN(record.n_override, object.OptionalInteger("nOverride", 1));
-  TCC_ASSIGN_OR_RETURN(record.amend_after_s,
-                       object.OptionalInteger("amendAfterS", 0, kMaxAmendAfterSeconds));
+  TCC_ASSIGN_OR_RETURN(record.n_override, object.OptionalInteger("nOverride"));
+  TCC_ASSIGN_OR_RETURN(record.amend_after_s, object.OptionalInteger("amendAfterS"));
   TCC_ASSIGN_OR_RETURN(std::string state, object.String("state"));
   if (state == ChannelStateName(ChannelState::kOpen)) {
     record.state = ChannelState::kOpen;
@@ -114,18 +152,7 @@ Result<ChannelRecord> ChannelRecordFromJson(const Json& json) {
   TCC_ASSIGN_OR_RETURN(record.opened_ms, object.Integer("openedMs"));
   TCC_ASSIGN_OR_RETURN(record.closed_ms, object.Integer("closedMs"));
   TCC_RETURN_IF_ERROR(object.Finish());
-
-  // The hash chain starts at the TIC: seq 1 names the channel id as its `prev`.
-  if (record.last_seq == 0 && HexEncode(record.last_hash) != record.channel_id) {
-    return Shape("lastHash must be the channel id while lastSeq is 0");
-  }
-  if (record.evidence_seq > record.last_seq) {
-    return Shape("evidenceSeq " + std::to_string(record.evidence_seq) + " is beyond lastSeq " +
-                 std::to_string(record.last_seq));
-  }
-  if (record.state == ChannelState::kOpen && record.closed_ms != 0) {
-    return Shape("closedMs must be 0 while the channel is open");
-  }
+  TCC_RETURN_IF_ERROR(ValidateChannelRecord(record));
   return record;
 }
 

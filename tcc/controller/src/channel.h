@@ -53,7 +53,14 @@ struct ChannelRecord {
 };
 
 Json ChannelRecordToJson(const ChannelRecord& record);
+// Reads the members with their JSON types, then applies ValidateChannelRecord.
 Result<ChannelRecord> ChannelRecordFromJson(const Json& json);
+// The rules a record keeps beyond its members' types (kInvalidArgument): ids printable and
+// bounded, integers a JSON number holds exactly, the hash chain starting at the channel id,
+// evidence not beyond the head, closedMs 0 while open. ChannelRecordToJson writes every member
+// ChannelRecordFromJson reads, so a record passing these rules reads back as itself: the store
+// checks a record with this before writing it instead of decoding what it encoded.
+Status ValidateChannelRecord(const ChannelRecord& record);
 
 struct TscRecord {
   std::string channel_id;
