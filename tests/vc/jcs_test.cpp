@@ -1,10 +1,13 @@
+#include "tcc/vc/jcs.h"
+
 #include <doctest/doctest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <string>
 
-#include "tcc/vc/jcs.h"
 #include "test_util.h"
 
 namespace tcc::vc {
@@ -58,6 +61,23 @@ TEST_CASE("RFC 8785 Appendix B: every number sample") {
       CHECK(Json::Parse(canonical.value()).value().as_number() == value);
     }
   }
+}
+
+TEST_CASE("a refusal deep inside an object does not disturb the next canonicalization") {
+  // The sorted members of nested objects share one scratch stack per thread (jcs.cpp), which an
+  // error returned from inside a nested object leaves part way.
+  Json nested = Json::Parse(R"({"b":{"y":1,"x":[{"q":2,"p":3}]},"a":0})").value();
+  Json bad = nested;
+  bad.Find("b")->Find("x")->as_array()[0].Set("r", Json(std::numeric_limits<double>::infinity()));
+  CHECK_FALSE(Canonicalize(bad).ok());
+  CHECK(Canonicalize(nested).value() == R"({"a":0,"b":{"x":[{"p":3,"q":2}],"y":1}})");
+  // A document wider than the stack keeps is written correctly, and so is the next small one.
+  Json wide = Json::Object();
+  for (int i = 9999; i >= 0; --i) wide.Set("k" + std::to_string(100000 + i), Json(i));
+  const std::string canonical = Canonicalize(wide).value();
+  CHECK(canonical.rfind(R"({"k100000":0,"k100001":1,)", 0) == 0);
+  CHECK(canonical.size() > 10000 * 10);
+  CHECK(Canonicalize(nested).value() == R"({"a":0,"b":{"x":[{"p":3,"q":2}],"y":1}})");
 }
 
 TEST_CASE("cyberphone test data: input -> output and outhex, byte for byte") {

@@ -28,6 +28,35 @@ std::pair<char16_t, char16_t> Utf16Units(char32_t code_point) {
   return {static_cast<char16_t>(0xD800 + (offset >> 10)), static_cast<char16_t>(0xDC00 + (offset & 0x3FF))};
 }
 
+// The members of every object being written, in canonical order: one stack per thread, each
+// object's stretch above its parent's (indices, not iterators: a nested object may grow it), so
+// canonicalizing allocates nothing once the stack has grown to the deepest document's size.
+std::vector<const JsonMember*>& SortedMembersStack() {
+  thread_local std::vector<const JsonMember*> stack;
+  return stack;
+}
+
+// Gives an object's stretch of the stack back on every path out of it.
+class StackStretch {
+ public:
+  static constexpr std::size_t kKeptMembers = 4096;
+
+  explicit StackStretch(std::vector<const JsonMember*>& stack)
+      : stack_(stack), begin_(stack.size()) {}
+  ~StackStretch() {
+    stack_.resize(begin_);
+    // A huge document's stretch is not kept for the rest of the thread's life.
+    if (begin_ == 0 && stack_.capacity() > kKeptMembers) stack_.shrink_to_fit();
+  }
+  StackStretch(const StackStretch&) = delete;
+  StackStretch& operator=(const StackStretch&) = delete;
+  std::size_t begin() const { return begin_; }
+
+ private:
+  std::vector<const JsonMember*>& stack_;
+  std::size_t begin_;
+};
+
 Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view omitted_member = {},
                          bool omit = false, CanonicalLayout* layout = nullptr) {
   switch (value.type()) {
@@ -45,25 +74,25 @@ Status AppendCanonicalTo(std::string& out, const Json& value, std::string_view o
     case Json::Type::kObject: {
       const JsonObject& members = value.as_object();
       // Sorting pointers keeps the tree untouched (it may be shared by readers).
-      std::vector<const JsonMember*> sorted;
-      sorted.reserve(members.size());
+      std::vector<const JsonMember*>& sorted = SortedMembersStack();
+      const StackStretch stretch(sorted);
       for (const JsonMember& member : members) {
         if (!(omit && member.first == omitted_member)) sorted.push_back(&member);
       }
-      std::sort(sorted.begin(), sorted.end(), [](const JsonMember* a, const JsonMember* b) {
-        return Utf16Less(a->first, b->first);
-      });
+      const std::size_t end = sorted.size();
+      std::sort(
+          sorted.begin() + static_cast<std::ptrdiff_t>(stretch.begin()), sorted.end(),
+          [](const JsonMember* a, const JsonMember* b) { return Utf16Less(a->first, b->first); });
       if (layout != nullptr) {
         layout->object_begin = out.size();
         layout->omitted_at = out.size() + 1;
         layout->members.clear();
-        layout->members.reserve(sorted.size() + 1);
+        layout->members.reserve(end - stretch.begin() + 1);
       }
       out.push_back('{');
-      bool first = true;
-      for (const JsonMember* member : sorted) {
-        if (!first) out.push_back(',');
-        first = false;
+      for (std::size_t i = stretch.begin(); i < end; ++i) {
+        const JsonMember* member = sorted[i];
+        if (i != stretch.begin()) out.push_back(',');
         AppendJsonString(out, member->first);
         out.push_back(':');
         const std::size_t begin = out.size();
