@@ -187,6 +187,12 @@ Result<PublicKey> DidDocument::Ed25519KeyFor(std::string_view method_id, Relatio
   return ParseEd25519Multibase(method->public_key_multibase);
 }
 
+Result<MethodKey> DidDocument::MethodKeyFor(std::string_view method_id,
+                                            Relationship relationship) const {
+  TCC_ASSIGN_OR_RETURN(PublicKey key, Ed25519KeyFor(method_id, relationship));
+  return MethodKey{key, FindMethod(method_id)->controller};
+}
+
 Result<X25519PublicKey> DidDocument::KeyAgreementKey() const {
   for (const auto& method_id : key_agreement) {
     const VerificationMethod* method = FindMethod(method_id);

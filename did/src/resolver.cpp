@@ -43,11 +43,18 @@ CachingResolver::CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::m
                                  std::size_t max_entries, Clock clock)
     : inner_(std::move(inner)), ttl_(ttl), max_entries_(max_entries), clock_(std::move(clock)) {}
 
-Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
+Result<MethodKey> Resolver::ResolveMethodKey(std::string_view did, std::string_view method_id,
+                                             Relationship relationship) {
+  auto document = Resolve(did);
+  if (!document.ok()) return document.error().WithContext("cannot resolve " + std::string(did));
+  return document->MethodKeyFor(method_id, relationship);
+}
+
+Result<std::shared_ptr<const DidDocument>> CachingResolver::Lookup(std::string_view did) {
   auto now = clock_();
   {
     MutexLock lock(mutex_);
-    auto it = entries_.find(std::string(did));
+    auto it = entries_.find(did);
     if (it != entries_.end() && it->second.expires > now) {
       ++stats_.hits;
       return it->second.document;
@@ -55,15 +62,29 @@ Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
     ++stats_.misses;
   }
   // Resolve outside the lock: the inner resolver may be slow (chain round trip).
-  TCC_ASSIGN_OR_RETURN(DidDocument document, inner_->Resolve(did));
+  TCC_ASSIGN_OR_RETURN(DidDocument resolved, inner_->Resolve(did));
+  auto document = std::make_shared<const DidDocument>(std::move(resolved));
   MutexLock lock(mutex_);
   if (entries_.size() >= max_entries_) {
     // Bounded memory under a flood of distinct DIDs: drop expired entries, else everything.
     std::erase_if(entries_, [&](const auto& entry) { return entry.second.expires <= now; });
     if (entries_.size() >= max_entries_) entries_.clear();
   }
-  entries_[std::string(did)] = Entry{document, now + ttl_};
+  entries_.insert_or_assign(std::string(did), Entry{document, now + ttl_});
   return document;
+}
+
+Result<DidDocument> CachingResolver::Resolve(std::string_view did) {
+  TCC_ASSIGN_OR_RETURN(auto document, Lookup(did));
+  return *document;
+}
+
+Result<MethodKey> CachingResolver::ResolveMethodKey(std::string_view did,
+                                                    std::string_view method_id,
+                                                    Relationship relationship) {
+  auto document = Lookup(did);
+  if (!document.ok()) return document.error().WithContext("cannot resolve " + std::string(did));
+  return (*document)->MethodKeyFor(method_id, relationship);
 }
 
 void CachingResolver::Invalidate(std::string_view did) {

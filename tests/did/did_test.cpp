@@ -201,5 +201,42 @@ TEST_CASE("caching resolver honours TTL and explicit invalidation; router dispat
   CHECK(fallback->asked == std::vector<std::string>{"did:web:example.com"});
 }
 
+TEST_CASE("a method's key comes from the cached document, with the document's own errors") {
+  auto inner = std::make_shared<CountingResolver>();
+  auto now = std::chrono::steady_clock::time_point{};
+  CachingResolver cache(inner, std::chrono::seconds(10), 100, [&] { return now; });
+  const KeyPair key = KeyPair::Generate();
+  const std::string did = DidKeyFromPublicKey(key.public_key());
+  const std::string method = DidKeyVerificationMethod(key.public_key());
+  for (int i = 0; i < 3; ++i) {
+    auto found = cache.ResolveMethodKey(did, method, Relationship::kAssertionMethod);
+    REQUIRE(found.ok());
+    CHECK(found->key == key.public_key());
+    CHECK(found->controller == did);
+  }
+  CHECK(inner->calls == 1);
+  // The same answers as the uncached path (Resolver's default), errors included.
+  DidKeyResolver uncached;
+  auto expected = uncached.ResolveMethodKey(did, method, Relationship::kAssertionMethod);
+  REQUIRE(expected.ok());
+  CHECK(expected->key == key.public_key());
+  auto absent = cache.ResolveMethodKey(did, did + "#other", Relationship::kAssertionMethod);
+  CHECK(absent.error().code() == ErrorCode::kVerificationFailed);
+  CHECK(absent.error().message() ==
+        uncached.ResolveMethodKey(did, did + "#other", Relationship::kAssertionMethod)
+            .error()
+            .message());
+  CHECK(cache.ResolveMethodKey(did, method, Relationship::kKeyAgreement).error().code() ==
+        ErrorCode::kVerificationFailed);
+  auto unresolvable =
+      cache.ResolveMethodKey("did:key:zzz", "did:key:zzz#zzz", Relationship::kAssertionMethod);
+  REQUIRE_FALSE(unresolvable.ok());
+  CHECK(unresolvable.error().message().rfind("cannot resolve did:key:zzz: ", 0) == 0);
+  // An expired document is resolved again.
+  now += std::chrono::seconds(11);
+  CHECK(cache.ResolveMethodKey(did, method, Relationship::kAssertionMethod).ok());
+  CHECK(inner->calls == 3);  // the unresolvable DID and the expired entry went to the resolver
+}
+
 }  // namespace
 }  // namespace tcc::did

@@ -159,12 +159,10 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
   if (!url.ok() || url->fragment.empty()) {
     return ProofError(index, "verificationMethod is not a DID URL with a fragment: " + std::string(method_id));
   }
-  auto did_document = resolver.Resolve(url->did);
-  if (!did_document.ok()) return ProofError(index, "cannot resolve " + url->did + ": " + did_document.error().message());
   auto relationship = RelationshipForPurpose(purpose);
   if (!relationship.ok()) return ProofError(index, relationship.error().message());
-  auto public_key = did_document->Ed25519KeyFor(method_id, *relationship);
-  if (!public_key.ok()) return ProofError(index, public_key.error().message());
+  auto method = resolver.ResolveMethodKey(url->did, method_id, *relationship);
+  if (!method.ok()) return ProofError(index, method.error().message());
 
   // Proofs for documents with an @context carry that context (or a prefix of it); the signed
   // document then has the proof's context.
@@ -178,13 +176,13 @@ Result<VerifiedProof> VerifyOneProof(const Json& document, const Json& proof, si
   auto hash_data = HashData(proof, *signed_hash);
   if (!hash_data.ok()) return ProofError(index, hash_data.error().message());
   const bool valid = options.verify_signature != nullptr
-                         ? options.verify_signature(*public_key, *hash_data, *signature)
-                         : did::VerifySignature(*public_key, *hash_data, *signature);
+                         ? options.verify_signature(method->key, *hash_data, *signature)
+                         : did::VerifySignature(method->key, *hash_data, *signature);
   if (!valid) {
     return ProofError(index, "signature does not verify (the document or proof was altered, or the key is wrong)");
   }
-  const did::VerificationMethod* method = did_document->FindMethod(method_id);
-  return VerifiedProof{std::string(method_id), method->controller, std::string(purpose), *created};
+  return VerifiedProof{std::string(method_id), std::move(method->controller), std::string(purpose),
+                       *created};
 }
 
 }  // namespace

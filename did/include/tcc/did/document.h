@@ -26,6 +26,13 @@ struct VerificationMethod {
 };
 
 enum class Relationship { kAuthentication, kAssertionMethod, kKeyAgreement };
+
+// What checking a signature by a verification method needs: its Ed25519 key and the DID that
+// controls it.
+struct MethodKey {
+  PublicKey key;
+  std::string controller;
+};
 std::string_view RelationshipName(Relationship relationship);
 // "authentication" / "assertionMethod" / "keyAgreement"; the proof purpose names map the same way.
 Result<Relationship> ParseRelationship(std::string_view name);
@@ -47,6 +54,8 @@ struct DidDocument {
   // The Ed25519 key of a method that the document lists under the relationship; a clear error
   // when the method is absent, not listed there, or not an Ed25519 Multikey.
   Result<PublicKey> Ed25519KeyFor(std::string_view method_id, Relationship relationship) const;
+  // The same key with the method's controller.
+  Result<MethodKey> MethodKeyFor(std::string_view method_id, Relationship relationship) const;
   // The first keyAgreement X25519 key.
   Result<X25519PublicKey> KeyAgreementKey() const;
 };

@@ -27,6 +27,12 @@ class Resolver {
   // kNotFound for an unknown DID, kInvalidArgument for a malformed one, kUnavailable when the
   // backing store cannot be reached.
   virtual Result<DidDocument> Resolve(std::string_view did) = 0;
+  // The key and controller of `method_id`, a verification method that `did`'s document lists
+  // under `relationship`: what checking a proof needs. Resolve's errors come with the context
+  // "cannot resolve <did>"; the method's are DidDocument::Ed25519KeyFor's. The default resolves
+  // the whole document; CachingResolver reads its cached one without copying it.
+  virtual Result<MethodKey> ResolveMethodKey(std::string_view did, std::string_view method_id,
+                                             Relationship relationship);
 };
 
 class DidKeyResolver final : public Resolver {
@@ -56,6 +62,8 @@ class CachingResolver final : public Resolver {
   CachingResolver(std::shared_ptr<Resolver> inner, std::chrono::milliseconds ttl,
                   std::size_t max_entries = 100000, Clock clock = std::chrono::steady_clock::now);
   Result<DidDocument> Resolve(std::string_view did) override TCC_EXCLUDES(mutex_);
+  Result<MethodKey> ResolveMethodKey(std::string_view did, std::string_view method_id,
+                                     Relationship relationship) override TCC_EXCLUDES(mutex_);
   void Invalidate(std::string_view did) TCC_EXCLUDES(mutex_);
   void InvalidateAll() TCC_EXCLUDES(mutex_);
 
@@ -67,15 +75,26 @@ class CachingResolver final : public Resolver {
 
  private:
   struct Entry {
-    DidDocument document;
+    // Shared, so a reader can use it after the lock is gone, however soon it is replaced.
+    std::shared_ptr<const DidDocument> document;
     std::chrono::steady_clock::time_point expires;
   };
+  // Looked up by string_view: a lookup allocates no key.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const {
+      return std::hash<std::string_view>{}(key);
+    }
+  };
+  // The cached document, if it is fresh; a resolution through the inner resolver otherwise.
+  Result<std::shared_ptr<const DidDocument>> Lookup(std::string_view did) TCC_EXCLUDES(mutex_);
+
   std::shared_ptr<Resolver> inner_;
   std::chrono::milliseconds ttl_;
   std::size_t max_entries_;
   Clock clock_;
   mutable Mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_ TCC_GUARDED_BY(mutex_);
+  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_ TCC_GUARDED_BY(mutex_);
   Stats stats_ TCC_GUARDED_BY(mutex_);
 };
 
