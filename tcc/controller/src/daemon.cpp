@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -419,6 +420,7 @@ void Daemon::Impl::RunLoop() {
                                        {&*control_, -1},
                                        {&parties_->monitor(), -1}};
   std::vector<bool> ready;
+  std::deque<Task> drained;
   next_sweep_ = Clock::now() + std::chrono::seconds(1);
   while (true) {
     if (stop_requested_ && !draining_) BeginDrain();
@@ -433,7 +435,9 @@ void Daemon::Impl::RunLoop() {
     if (ready[0]) HandleZap();
     if (ready[4]) parties_->ApplyEvents();
     if (ready[1]) {
-      for (auto& task : loop_.Drain()) task();
+      loop_.DrainInto(drained);
+      for (auto& task : drained) task();
+      drained.clear();
     }
     for (int socket_index : {2, 3}) {
       if (!ready[static_cast<std::size_t>(socket_index)]) continue;

@@ -99,8 +99,10 @@ StoreWriter::Stats StoreWriter::stats() const {
 }
 
 void StoreWriter::Run() {
+  // Kept from one group to the next: their storage is reused instead of allocated per group.
+  std::deque<Op> ops;
+  std::vector<SettlementCommit> commits;
   while (true) {
-    std::deque<Op> ops;
     {
       MutexLock lock(mutex_);
       while (!stopping_ && queue_.empty()) wake_.Wait(mutex_);
@@ -115,7 +117,7 @@ void StoreWriter::Run() {
       if (std::holds_alternative<SettlementCommit>(op.what)) {
         // The run of consecutive commits becomes one synced batch; order with the other ops holds.
         std::size_t end = index;
-        std::vector<SettlementCommit> commits;
+        commits.clear();
         while (end < ops.size() && std::holds_alternative<SettlementCommit>(ops[end].what)) {
           commits.push_back(std::move(std::get<SettlementCommit>(ops[end].what)));
           ++end;
@@ -152,6 +154,10 @@ void StoreWriter::Run() {
       op.done(status);
       ++index;
     }
+    // Emptied now, not at the next group: what the ops hold (the TSCs, the completions with their
+    // in-flight tokens) must not outlive the group while the writer waits.
+    ops.clear();
+    commits.clear();
   }
 }
 

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -50,12 +51,15 @@ class LoopQueue {
     }
   }
 
-  // Called by the loop thread when fd() is readable.
-  std::deque<Task> Drain() {
+  // Called by the loop thread when fd() is readable: the queued tasks move into `out`, which
+  // must be empty. The loop keeps `out` from one drain to the next, since a std::deque allocates
+  // whenever one is made; the two deques' storage swaps back and forth.
+  void DrainInto(std::deque<Task>& out) {
+    assert(out.empty());
     std::uint64_t count;
     [[maybe_unused]] ssize_t read_bytes = read(fd_, &count, sizeof count);
     MutexLock lock(mutex_);
-    return std::exchange(tasks_, {});
+    tasks_.swap(out);
   }
 
  private:
