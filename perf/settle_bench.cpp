@@ -591,8 +591,6 @@ int main(int argc, char** argv) {
   const ChannelPlan& first = plan.channels[0];
   const std::string& text = first.claim_texts[0];
   const Json claim = Json::Parse(text).value();
-  Json without_proof = claim;
-  without_proof.Erase("proof");
   auto resolver = std::make_shared<tcc::did::CachingResolver>(std::make_shared<tcc::did::DidKeyResolver>(),
                                                               std::chrono::minutes(5));
   const double step_seconds = std::max(0.1, settings.seconds / 2);
@@ -602,14 +600,9 @@ int main(int argc, char** argv) {
   };
   const std::vector<Step> steps = {
       {"parse claim JSON", [&] { return Json::Parse(text).ok(); }},
-      {"copy claim without proof", [&] {
-         Json copy = Json::Object();
-         for (const auto& [name, value] : claim.as_object()) {
-           if (name != "proof") copy.Set(name, value);
-         }
-         return copy.is_object();
+      {"TST validation (claim, its proof left out)", [&] {
+         return plan.tst.claim_validator().CheckWithout(claim, "proof").ok();
        }},
-      {"TST validation (claim without proof)", [&] { return plan.tst.claim_validator().Check(without_proof).ok(); }},
       {"JCS + SHA-256 of claim without proof", [&] {
          thread_local std::string buffer;
          buffer.clear();

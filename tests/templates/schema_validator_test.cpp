@@ -667,5 +667,46 @@ TEST_CASE("mutated schemas compile or fail cleanly") {
   CHECK(rejected > 100);
 }
 
+TEST_CASE("CheckWithout answers as Check on a copy without the member, without making one") {
+  // Every keyword that sees a whole object or its members: properties, required,
+  // additionalProperties, const, enum, and anyOf/oneOf branches over the same object.
+  const std::vector<std::string> schemas = {
+      R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":false})",
+      R"({"type":"object","required":["proof"]})",
+      R"({"const":{"a":1}})",
+      R"({"enum":[{"a":1},{"a":2,"proof":3}]})",
+      R"({"anyOf":[{"required":["b"]},{"properties":{"a":{"const":1}},"additionalProperties":false}]})",
+      R"({"oneOf":[{"const":{"a":1}},{"required":["proof"]}]})",
+      R"({"type":"object","properties":{"a":{"type":"object","additionalProperties":false}}})",
+  };
+  const std::vector<std::string> instances = {
+      R"({"a":1})",
+      R"({"a":1,"proof":{}})",
+      R"({"proof":[1,2]})",
+      R"({"a":2,"proof":3})",
+      R"({"a":"x","proof":1})",
+      R"({"a":{"proof":1},"proof":1})",
+      R"([1])",
+      R"("proof")",
+  };
+  for (const std::string& schema : schemas) {
+    const SchemaValidator validator = CompileOk(schema);
+    for (const std::string& text : instances) {
+      CAPTURE(schema);
+      CAPTURE(text);
+      const Json instance = ParseJson(text);
+      Json without = instance;
+      if (without.is_object()) without.Erase("proof");
+      const Status expected = validator.Check(without);
+      const Status got = validator.CheckWithout(instance, "proof");
+      CHECK(got.ok() == expected.ok());
+      if (!got.ok() && !expected.ok()) CHECK(got.error().message() == expected.error().message());
+    }
+  }
+  // Only the named member of the object itself is left out, not members of that name below it.
+  const SchemaValidator nested = CompileOk(schemas.back());
+  CHECK_FALSE(nested.CheckWithout(ParseJson(R"({"a":{"proof":1}})"), "proof").ok());
+}
+
 }  // namespace
 }  // namespace tcc::vc

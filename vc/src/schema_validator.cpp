@@ -138,11 +138,17 @@ std::string PathString(const PathLink* link) {
   return out;
 }
 
+// The object whose member a run leaves out (CheckWithout), and that member's name.
+struct Omitted {
+  const Json* object = nullptr;
+  std::string_view member;
+};
+
 class Run {
  public:
   // violations == nullptr: stop at the first violation and build no messages.
-  Run(const std::vector<Node>& nodes, std::vector<Violation>* violations)
-      : nodes_(nodes), violations_(violations) {}
+  Run(const std::vector<Node>& nodes, std::vector<Violation>* violations, Omitted omitted = {})
+      : nodes_(nodes), violations_(violations), omitted_(omitted) {}
 
   bool failed() const { return failed_; }
 
@@ -165,19 +171,20 @@ class Run {
       });
       return;
     }
-    if (node.const_value && !JsonEqual(*node.const_value, value)) {
+    if (node.const_value && !JsonEqual(*node.const_value, Compared(value))) {
       FailAt(node, "const", path, [&] {
-        return "must equal " + ValueText(*node.const_value) + ", got " + ValueText(value);
+        return "must equal " + ValueText(*node.const_value) + ", got " + ValueText(Compared(value));
       });
       if (Stopped()) return;
     }
     if (node.enum_values) {
-      bool found = std::any_of(node.enum_values->begin(), node.enum_values->end(),
-                               [&](const Json& option) { return JsonEqual(option, value); });
+      bool found =
+          std::any_of(node.enum_values->begin(), node.enum_values->end(),
+                      [&](const Json& option) { return JsonEqual(option, Compared(value)); });
       if (!found) {
         FailAt(node, "enum", path, [&] {
           return "must be one of " + ValueText(Json(*node.enum_values)) + ", got " +
-                 ValueText(value);
+                 ValueText(Compared(value));
         });
         if (Stopped()) return;
       }
@@ -197,6 +204,19 @@ class Run {
 
  private:
   bool Stopped() const { return failed_ && violations_ == nullptr; }
+
+  // The value as the schema sees it: the omitting object without its member. Only const and enum
+  // compare whole values, so only they need the copy, made once and only if they meet the object.
+  const Json& Compared(const Json& value) {
+    if (&value != omitted_.object) return value;
+    if (!omitted_copy_) {
+      omitted_copy_ = Json::Object();
+      for (const auto& [key, member] : value.as_object()) {
+        if (key != omitted_.member) omitted_copy_->as_object().emplace_back(key, member);
+      }
+    }
+    return *omitted_copy_;
+  }
 
   static std::string Keyword(const Node& node, std::string_view keyword) {
     return ChildLocation(node.location, keyword);
@@ -222,7 +242,7 @@ class Run {
                       const PathLink* path, std::size_t enough) const {
     std::size_t matched = 0;
     for (std::uint32_t branch : branches) {
-      Run trial(nodes_, nullptr);
+      Run trial(nodes_, nullptr, omitted_);
       trial.Visit(branch, value, path);
       if (!trial.failed() && ++matched >= enough) break;
     }
@@ -348,7 +368,9 @@ class Run {
     std::uint64_t seen_word = 0;
     std::vector<bool> seen_many(node.required.size() > 64 ? node.required.size() : 0);
     std::size_t seen = 0;
+    const bool omitting = omitted_.object != nullptr && &members == &omitted_.object->as_object();
     for (const auto& [key, member] : members) {
+      if (omitting && key == omitted_.member) continue;
       PathLink link{path, key, 0, false};
       const PropertyEntry* entry = node.FindProperty(key);
       if (entry != nullptr && entry->required_slot >= 0) {
@@ -391,6 +413,8 @@ class Run {
 
   const std::vector<Node>& nodes_;
   std::vector<Violation>* violations_;
+  Omitted omitted_;
+  std::optional<Json> omitted_copy_;
   bool failed_ = false;
 };
 
@@ -400,11 +424,17 @@ std::string Violation::ToString() const {
   return (instance_path.empty() ? std::string("(root)") : instance_path) + ": " + message;
 }
 
-std::vector<Violation> SchemaValidator::Validate(const Json& instance) const {
+std::vector<Violation> SchemaValidator::Collect(const Json& instance,
+                                                const std::string_view* omitted) const {
   std::vector<Violation> violations;
-  Run run(compiled_->nodes, &violations);
+  Run run(compiled_->nodes, &violations,
+          omitted != nullptr ? Omitted{&instance, *omitted} : Omitted{});
   run.Visit(compiled_->root, instance, nullptr);
   return violations;
+}
+
+std::vector<Violation> SchemaValidator::Validate(const Json& instance) const {
+  return Collect(instance, nullptr);
 }
 
 bool SchemaValidator::IsValid(const Json& instance) const {
@@ -413,8 +443,10 @@ bool SchemaValidator::IsValid(const Json& instance) const {
   return !run.failed();
 }
 
-Status SchemaValidator::Check(const Json& instance) const {
-  std::vector<Violation> violations = Validate(instance);
+namespace {
+
+// OkStatus, or the violations as Check's one message.
+Status Summarize(const std::vector<Violation>& violations) {
   if (violations.empty()) return OkStatus();
   std::string message = "does not match the schema (" + std::to_string(violations.size()) +
                         (violations.size() == 1 ? " violation): " : " violations): ");
@@ -426,6 +458,15 @@ Status SchemaValidator::Check(const Json& instance) const {
     message += "; and " + std::to_string(violations.size() - kMaxListedViolations) + " more";
   }
   return Error(ErrorCode::kVerificationFailed, std::move(message));
+}
+
+}  // namespace
+
+Status SchemaValidator::Check(const Json& instance) const { return Summarize(Validate(instance)); }
+
+Status SchemaValidator::CheckWithout(const Json& instance, std::string_view omitted) const {
+  if (!instance.is_object()) return Check(instance);
+  return Summarize(Collect(instance, &omitted));
 }
 
 }  // namespace tcc::vc

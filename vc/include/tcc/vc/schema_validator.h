@@ -69,12 +69,18 @@ class SchemaValidator {
   // OkStatus, or kVerificationFailed "does not match the schema (N violations): /a: ...; /b: ..."
   // (the first 20 listed); callers add context such as WithContext("claim").
   Status Check(const Json& instance) const;
+  // Check of the object `instance` as if it lacked its member `omitted` (a claim is checked
+  // without its proof, which templates do not describe), without copying it.
+  Status CheckWithout(const Json& instance, std::string_view omitted) const;
 
   struct Compiled;  // the compiled node graph (implementation detail, opaque to users)
 
  private:
   explicit SchemaValidator(std::shared_ptr<const Compiled> compiled)
       : compiled_(std::move(compiled)) {}
+
+  // Validate, leaving out the member `omitted` of `instance` when it is given.
+  std::vector<Violation> Collect(const Json& instance, const std::string_view* omitted) const;
 
   std::shared_ptr<const Compiled> compiled_;
 };
