@@ -26,6 +26,9 @@ struct VerificationMethod {
 };
 
 enum class Relationship { kAuthentication, kAssertionMethod, kKeyAgreement };
+std::string_view RelationshipName(Relationship relationship);
+// "authentication" / "assertionMethod" / "keyAgreement"; the proof purpose names map the same way.
+Result<Relationship> ParseRelationship(std::string_view name);
 
 // What checking a signature by a verification method needs: its Ed25519 key and the DID that
 // controls it.
@@ -33,9 +36,6 @@ struct MethodKey {
   PublicKey key;
   std::string controller;
 };
-std::string_view RelationshipName(Relationship relationship);
-// "authentication" / "assertionMethod" / "keyAgreement"; the proof purpose names map the same way.
-Result<Relationship> ParseRelationship(std::string_view name);
 
 struct DidDocument {
   std::string id;
