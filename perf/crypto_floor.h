@@ -28,7 +28,7 @@ struct CryptoFloor {
     crypto_sign_keypair(public_key, secret_key);
     crypto_sign_detached(signature, nullptr, message, sizeof message, secret_key);
   }
-  // One raw verification as tccd makes it (a verifier object per call).
+  // One raw verification as tccd makes it (donna's function, no verifier object).
   bool Verify() const {
     return CryptoPP::Donna::ed25519_sign_open(message, sizeof message, public_key, signature) == 0;
   }

@@ -425,16 +425,15 @@ std::string Violation::ToString() const {
 }
 
 std::vector<Violation> SchemaValidator::Collect(const Json& instance,
-                                                const std::string_view* omitted) const {
+                                                std::optional<std::string_view> omitted) const {
   std::vector<Violation> violations;
-  Run run(compiled_->nodes, &violations,
-          omitted != nullptr ? Omitted{&instance, *omitted} : Omitted{});
+  Run run(compiled_->nodes, &violations, omitted ? Omitted{&instance, *omitted} : Omitted{});
   run.Visit(compiled_->root, instance, nullptr);
   return violations;
 }
 
 std::vector<Violation> SchemaValidator::Validate(const Json& instance) const {
-  return Collect(instance, nullptr);
+  return Collect(instance, std::nullopt);
 }
 
 bool SchemaValidator::IsValid(const Json& instance) const {
@@ -466,7 +465,7 @@ Status SchemaValidator::Check(const Json& instance) const { return Summarize(Val
 
 Status SchemaValidator::CheckWithout(const Json& instance, std::string_view omitted) const {
   if (!instance.is_object()) return Check(instance);
-  return Summarize(Collect(instance, &omitted));
+  return Summarize(Collect(instance, omitted));
 }
 
 }  // namespace tcc::vc

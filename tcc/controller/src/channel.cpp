@@ -39,13 +39,14 @@ Status CheckId(std::string_view id, std::string_view what) {
   return OkStatus();
 }
 
-// A member JSON carries as a number must stay within what a double holds exactly.
+// A member JSON carries as a number must stay within what a double holds exactly. Worded as
+// JsonObjectReader words the same bound, so a record in memory and one read from disk that break
+// it are refused alike.
 Status CheckInteger(std::uint64_t value, std::string_view member, std::uint64_t min = 0,
                     std::uint64_t max = kMaxJsonInteger) {
   if (value >= min && value <= max) return OkStatus();
-  return Shape("member \"" + std::string(member) + "\" must be an integer from " +
-               std::to_string(min) + " to " + std::to_string(max) + ", not " +
-               std::to_string(value));
+  return Shape("member \"" + std::string(member) + "\" must be an integer in " +
+               std::to_string(min) + ".." + std::to_string(max));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,8 +80,9 @@ class SchemaValidator {
   explicit SchemaValidator(std::shared_ptr<const Compiled> compiled)
       : compiled_(std::move(compiled)) {}
 
-  // Validate, leaving out the member `omitted` of `instance` when it is given.
-  std::vector<Violation> Collect(const Json& instance, const std::string_view* omitted) const;
+  // Validate, leaving out the member `omitted` of `instance` when one is named.
+  std::vector<Violation> Collect(const Json& instance,
+                                 std::optional<std::string_view> omitted) const;
 
   std::shared_ptr<const Compiled> compiled_;
 };
