@@ -289,14 +289,14 @@ RunResult SettleAll(const Plan& plan, int threads, std::uint64_t n, tcc::control
             commit.tsc = std::move(tsc);
             ++next[c];
             --remaining;
-            std::optional<tcc::chain::EvidenceItem> evidence = commit.evidence;
             writer.SettlementsVerifying(-1);
             const bool last = next[c] == channel.claim_texts.size();
-            writer.Commit(std::move(commit), [&, c, evidence, last](const tcc::Status& status) {
+            writer.Commit(std::move(commit), [&, c, last](const tcc::Status& status,
+                                                          tcc::controller::SettlementCommit committed) {
               if (!status.ok()) failed = true;
               if (!last) writer.SettlementsVerifying(+1);  // the channel's next claim is ready
               if (anchoring != nullptr) {
-                if (evidence) anchoring->service->Submit(*evidence);
+                if (committed.evidence) anchoring->service->Submit(*committed.evidence);
                 anchoring->issued.fetch_add(1);
               }
               ready[c].store(true, std::memory_order_release);

@@ -400,6 +400,8 @@ std::string Json::Serialize() const {
   return out;
 }
 
+void Json::AppendTo(std::string& out) const { SerializeTo(out, *this, false, 0); }
+
 std::string Json::SerializePretty() const {
   std::string out;
   SerializeTo(out, *this, true, 0);

@@ -83,6 +83,29 @@ TEST_CASE("ChannelRecord JSON round trips and omits an unset N override") {
   CHECK(back.n_override == std::optional<std::uint64_t>(25));
 }
 
+TEST_CASE("ChannelRecordText writes the document's text without building it") {
+  ChannelRecord record = NewChannel(kChannelA);
+  CHECK(ChannelRecordText(record) == ChannelRecordToJson(record).Serialize());
+  // Every optional member, the bounds, auditors, and text that JSON escapes.
+  record.auditors = {"did:web:auditor.example", "did:web:regulator.example"};
+  record.n_override = 1;
+  record.amend_after_s = kMaxAmendAfterSeconds;
+  record.state = ChannelState::kClosed;
+  record.last_seq = 9007199254740991;
+  record.last_hash = Sha256("last");
+  record.evidence_seq = 9007199254740991;
+  record.tst_version = 4294967295;
+  record.strategy_n = 9007199254740991;
+  record.opened_ms = 9007199254740991;
+  record.closed_ms = 1700000999999;
+  record.tst_id = "urn:tcc:tst:\"quoted\"\\path";
+  CHECK(ChannelRecordText(record) == ChannelRecordToJson(record).Serialize());
+  CHECK(Ok(ChannelRecordFromJson(Ok(Json::Parse(ChannelRecordText(record))))) == record);
+  record.auditors = {"did:web:one.example"};
+  record.n_override.reset();
+  CHECK(ChannelRecordText(record) == ChannelRecordToJson(record).Serialize());
+}
+
 TEST_CASE("ChannelRecordFromJson rejects malformed records") {
   const Json good = ChannelRecordToJson(NewChannel(kChannelA));
   auto rejects = [&](const std::string& key, Json value, const std::string& fragment) {

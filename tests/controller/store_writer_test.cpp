@@ -35,6 +35,20 @@ class Completions {
       changed_.notify_all();
     };
   }
+  // A commit's completion, which gets the commit back: kept for the test to inspect.
+  StoreWriter::CommitDone TrackCommit() {
+    return [this, done = Track()](const Status& status, SettlementCommit commit) {
+      {
+        std::lock_guard lock(mutex_);
+        returned_.push_back(std::move(commit));
+      }
+      done(status);
+    };
+  }
+  std::vector<SettlementCommit> returned() {
+    std::lock_guard lock(mutex_);
+    return returned_;
+  }
   void Await(std::size_t count) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return done_ >= count; });
@@ -50,6 +64,7 @@ class Completions {
   std::condition_variable changed_;
   std::size_t done_ = 0;
   std::vector<std::string> failures_;
+  std::vector<SettlementCommit> returned_;
 };
 
 std::string Channel(int i) { return std::string(63, 'a') + static_cast<char>('a' + i); }
@@ -64,10 +79,10 @@ TEST_CASE("a group waits for settlements being verified until it is as wide as t
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 4, .linger = 60s});
   writer.SettlementsVerifying(+5);
-  for (int i = 0; i < 3; ++i) writer.Commit(CommitOf(Channel(i), 1), f.completions.Track());
+  for (int i = 0; i < 3; ++i) writer.Commit(CommitOf(Channel(i), 1), f.completions.TrackCommit());
   std::this_thread::sleep_for(50ms);
   CHECK(f.completions.done() == 0);  // held: 3 of 4, and settlements are still being verified
-  writer.Commit(CommitOf(Channel(3), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(3), 1), f.completions.TrackCommit());
   f.completions.Await(4);
   const StoreWriter::Stats stats = writer.stats();
   CHECK(stats.group_commits == 1);
@@ -80,9 +95,9 @@ TEST_CASE("a lingering group is written once nothing more is being verified") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});
   writer.SettlementsVerifying(+2);
-  writer.Commit(CommitOf(Channel(0), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
   writer.SettlementsVerifying(-1);
-  writer.Commit(CommitOf(Channel(1), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(1), 1), f.completions.TrackCommit());
   std::this_thread::sleep_for(50ms);
   CHECK(f.completions.done() == 0);
   writer.SettlementsVerifying(-1);  // the last one came back without a commit (it failed)
@@ -93,7 +108,7 @@ TEST_CASE("a lingering group is written once nothing more is being verified") {
 TEST_CASE("with nothing being verified a commit is written at once") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});
-  writer.Commit(CommitOf(Channel(0), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
   f.completions.Await(1);
   CHECK(writer.stats().lingered_groups == 0);
 }
@@ -102,7 +117,7 @@ TEST_CASE("another write ends the wait, and order holds") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});
   writer.SettlementsVerifying(+1);
-  writer.Commit(CommitOf(Channel(0), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
   ChannelRecord settings = CommitOf(Channel(0), 1).channel;
   settings.strategy_n = 20;
   writer.PutChannel(settings, f.completions.Track());
@@ -114,7 +129,7 @@ TEST_CASE("the linger time bounds the wait") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 20ms});
   writer.SettlementsVerifying(+1);  // never comes back
-  writer.Commit(CommitOf(Channel(0), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
   f.completions.Await(1);
   CHECK(writer.stats().lingered_groups == 1);
 }
@@ -124,16 +139,40 @@ TEST_CASE("width 0 never waits, and Stop writes a lingering group") {
   {
     StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 0, .linger = 60s});
     writer.SettlementsVerifying(+1);
-    writer.Commit(CommitOf(Channel(0), 1), f.completions.Track());
+    writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
     f.completions.Await(1);
     CHECK(writer.stats().lingered_groups == 0);
   }
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});
   writer.SettlementsVerifying(+1);
-  writer.Commit(CommitOf(Channel(1), 1), f.completions.Track());
+  writer.Commit(CommitOf(Channel(1), 1), f.completions.TrackCommit());
   writer.Stop();
   CHECK(f.completions.done() == 2);
   CHECK(Ok(f.store->GetTsc(Channel(1), 1)).seq == 1);
+}
+
+TEST_CASE("a commit's completion gets the commit back, written or refused") {
+  Fixture f;
+  StoreWriter writer(*f.store, nullptr);
+  const SettlementCommit sent = CommitOf(Channel(0), 1, /*evidence=*/true);
+  writer.Commit(sent, f.completions.TrackCommit());
+  f.completions.Await(1);
+  // The same seq again is refused (a stored TSC is never overwritten); the commit still comes back.
+  std::vector<std::string> refusals;
+  writer.Commit(sent, [&, done = f.completions.Track()](const Status& status,
+                                                        SettlementCommit returned) {
+    refusals.push_back(status.ok() ? "written" : std::string(ErrorCodeName(status.error().code())));
+    CHECK(returned.tsc == sent.tsc);
+    done(OkStatus());
+  });
+  f.completions.Await(2);
+  CHECK(refusals == std::vector<std::string>{"already_exists"});
+  const std::vector<SettlementCommit> returned = f.completions.returned();
+  REQUIRE(returned.size() == 1);
+  CHECK(returned[0].tsc == sent.tsc);
+  CHECK(returned[0].channel == sent.channel);
+  REQUIRE(returned[0].evidence.has_value());
+  CHECK(returned[0].evidence->tsc_hash == sent.evidence->tsc_hash);
 }
 
 }  // namespace

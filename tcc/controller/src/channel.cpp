@@ -83,6 +83,48 @@ Json ChannelRecordToJson(const ChannelRecord& record) {
   return json;
 }
 
+std::string ChannelRecordText(const ChannelRecord& record) {
+  std::string out;
+  out.reserve(512);  // a record with two did:key parties and no auditors is about 450 bytes
+  auto member = [&out](std::string_view name) {
+    out.push_back(out.empty() ? '{' : ',');
+    AppendJsonString(out, name);
+    out.push_back(':');
+  };
+  auto text = [&](std::string_view name, std::string_view value) {
+    member(name);
+    AppendJsonString(out, value);
+  };
+  // As the document holds them: a JSON number is a double.
+  auto number = [&](std::string_view name, std::uint64_t value) {
+    member(name);
+    AppendJsonNumber(out, static_cast<double>(value));
+  };
+  text("channelId", record.channel_id);
+  text("provider", record.provider);
+  text("consumer", record.consumer);
+  member("auditors");
+  out.push_back('[');
+  for (std::size_t i = 0; i < record.auditors.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(out, record.auditors[i]);
+  }
+  out.push_back(']');
+  text("tstId", record.tst_id);
+  number("tstVersion", record.tst_version);
+  number("strategyN", record.strategy_n);
+  if (record.n_override) number("nOverride", *record.n_override);
+  if (record.amend_after_s) number("amendAfterS", *record.amend_after_s);
+  text("state", ChannelStateName(record.state));
+  number("lastSeq", record.last_seq);
+  text("lastHash", HexEncode(record.last_hash));
+  number("evidenceSeq", record.evidence_seq);
+  number("openedMs", record.opened_ms);
+  number("closedMs", record.closed_ms);
+  out.push_back('}');
+  return out;
+}
+
 Status ValidateChannelRecord(const ChannelRecord& record) {
   if (record.channel_id.size() != 64 || !IsLowerHex(record.channel_id)) {
     return Shape("member \"channelId\" must be 64 lowercase hex digits");

@@ -53,6 +53,9 @@ struct ChannelRecord {
 };
 
 Json ChannelRecordToJson(const ChannelRecord& record);
+// The compact text of ChannelRecordToJson(record), written without building the document: the
+// store writes a channel's record with every TSC it commits.
+std::string ChannelRecordText(const ChannelRecord& record);
 // Reads the members with their JSON types, then applies ValidateChannelRecord.
 Result<ChannelRecord> ChannelRecordFromJson(const Json& json);
 // The rules a record keeps beyond its members' types (kInvalidArgument): ids printable and

@@ -91,7 +91,7 @@ Status CheckTsc(const TscRecord& tsc) {
 Result<std::string> EncodeChannel(const ChannelRecord& record) {
   Status valid = ValidateChannelRecord(record);
   if (!valid.ok()) return Invalid(valid.error().message());
-  return ChannelRecordToJson(record).Serialize();
+  return ChannelRecordText(record);
 }
 
 // --- record codecs ---

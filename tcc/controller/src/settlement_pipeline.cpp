@@ -1,6 +1,7 @@
 #include "settlement_pipeline.h"
 
 #include <chrono>
+#include <memory>
 #include <utility>
 #include <variant>
 
@@ -204,13 +205,12 @@ void SettlementPipeline::Replay(ChannelRuntime& channel, Submission submission) 
 
 void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) {
   const std::string channel_id = channel.record().channel_id;
-  // The writer takes the commit; the TSC is kept for the acknowledgement (one copy, moved on).
-  TscRecord tsc = commit.commit.tsc;
-  const auto evidence = commit.commit.evidence;
-  parts_.writer.Commit(
-      std::move(commit.commit),
-      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), tsc = std::move(tsc),
-                    evidence, committing = Clock::now()](const Status& status) mutable {
+  // The writer hands the commit back with its outcome; it is filled on the writer thread before
+  // the completion is posted to the loop, which reads it after (the loop queue orders the two).
+  auto committed = std::make_shared<SettlementCommit>();
+  StoreWriter::Done on_loop =
+      host_.OnLoop([this, channel_id, requester = std::move(commit.requester), committed,
+                    committing = Clock::now()](const Status& status) {
         parts_.metrics.StageDone(DaemonMetrics::Stage::kCommit, committing);
         ChannelRuntime& live = channels_.find(channel_id)->second;
         if (!status.ok()) {
@@ -219,9 +219,15 @@ void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) 
           return Apply(live,
                        live.machine.CommitFailed(requester, status.error(), host_.StoreStatus()));
         }
-        Apply(live,
-              live.machine.Committed(requester, std::move(tsc), evidence, host_.StoreStatus()));
-      }));
+        Apply(live, live.machine.Committed(requester, std::move(committed->tsc),
+                                           committed->evidence, host_.StoreStatus()));
+      });
+  parts_.writer.Commit(std::move(commit.commit),
+                       [committed = std::move(committed), on_loop = std::move(on_loop)](
+                           const Status& status, SettlementCommit returned) {
+                         *committed = std::move(returned);
+                         on_loop(status);
+                       });
 }
 
 // ---------------------------------------------------------------------------------------------

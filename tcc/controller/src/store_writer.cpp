@@ -16,7 +16,9 @@ StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer,
 
 StoreWriter::~StoreWriter() { Stop(); }
 
-void StoreWriter::Commit(SettlementCommit commit, Done done) { Enqueue({std::move(commit), std::move(done)}); }
+void StoreWriter::Commit(SettlementCommit commit, CommitDone done) {
+  Enqueue({std::move(commit), nullptr, std::move(done)});
+}
 
 void StoreWriter::PutChannel(ChannelRecord record, Done done) {
   Enqueue({PutOp{std::move(record)}, std::move(done)});
@@ -133,7 +135,8 @@ void StoreWriter::Run() {
           stats_.last_group_micros = static_cast<std::uint64_t>(micros);
         }
         if (status.ok() && observer_) observer_(static_cast<double>(micros) / 1e6, commits.size());
-        for (std::size_t i = index; i < end; ++i) ops[i].done(status);
+        for (std::size_t i = index; i < end; ++i)
+          ops[i].commit_done(status, std::move(commits[i - index]));
         index = end;
         continue;
       }

@@ -35,6 +35,9 @@ struct GroupCommitPolicy {
 class StoreWriter {
  public:
   using Done = std::function<void(const Status&)>;
+  // A commit's completion gets the commit back: the TSC it carries is acknowledged after it is
+  // durable, and handing it back costs no copy of its text.
+  using CommitDone = std::function<void(const Status&, SettlementCommit)>;
 
   // Called on the writer thread after each group commit with its duration and size.
   using GroupCommitObserver = std::function<void(double seconds, std::size_t tscs)>;
@@ -44,7 +47,7 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  void Commit(SettlementCommit commit, Done done);
+  void Commit(SettlementCommit commit, CommitDone done);
   void PutChannel(ChannelRecord record, Done done);
   void AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done);
   // Dispute records (wire/dispute.h), in the same order as the channel's other writes.
@@ -90,7 +93,8 @@ class StoreWriter {
     std::variant<SettlementCommit, PutOp, EvidenceOp, RejectionRecord, ProposalMark, ClosingOp,
                  ValueOp>
         what;
-    Done done;
+    Done done;               // every op but a commit
+    CommitDone commit_done;  // a commit
   };
 
   void Enqueue(Op op);

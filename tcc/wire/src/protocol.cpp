@@ -452,17 +452,25 @@ FrameBuilder::FrameBuilder(MessageType type, std::uint64_t id) {
 }
 
 FrameBuilder& FrameBuilder::Add(std::string_view name, const Json& value) {
-  return AddRaw(name, value.Serialize());
+  AppendName(name);
+  value.AppendTo(text_);
+  return *this;
 }
 
 FrameBuilder& FrameBuilder::AddRaw(std::string_view name, std::string_view json_text) {
+  // A TSC is most of its frame: room for it and the rest at once, not by doubling as it is copied.
+  text_.reserve(text_.size() + name.size() + json_text.size() + 64);
+  AppendName(name);
+  text_ += json_text;
+  return *this;
+}
+
+void FrameBuilder::AppendName(std::string_view name) {
   // The envelope members are written by the constructor; a second copy would be a duplicate key.
   assert(!IsEnvelopeMember(name));
   text_ += ',';
   AppendJsonString(text_, name);
   text_ += ':';
-  text_ += json_text;
-  return *this;
 }
 
 std::string FrameBuilder::Finish() {

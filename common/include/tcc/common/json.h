@@ -111,6 +111,8 @@ class Json {
 
   // Compact, member order kept.
   std::string Serialize() const;
+  // The same text, appended to `out`.
+  void AppendTo(std::string& out) const;
   // Indented for people (2 spaces), member order kept, trailing newline not included.
   std::string SerializePretty() const;
 

@@ -112,6 +112,8 @@ class FrameBuilder {
   std::string Finish();
 
  private:
+  void AppendName(std::string_view name);
+
   std::string text_;
 };
 
