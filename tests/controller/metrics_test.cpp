@@ -91,6 +91,8 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   metrics->Rejected("conflict");
   metrics->Rejected("verification_failed");
   metrics->Replayed();
+  metrics->RanOnLoop();
+  metrics->RanOnLoop();
   metrics->SetPipelineDepth(7);
 
   metrics->ChannelOpened();
@@ -148,6 +150,7 @@ TEST_CASE("every method moves its series by exactly what it was given") {
   // Every error code exists from the start, so rate() works before its first event.
   CHECK(Value(text, "tcc_submissions_rejected_total{reason=\"not_found\"}") == 0);
   CHECK(Value(text, "tcc_submissions_replayed_total") == 1);
+  CHECK(Value(text, "tcc_loop_inline_tasks_total") == 2);
   CHECK(Value(text, "tcc_pipeline_depth") == 7);
 
   CHECK(Value(text, "tcc_channels_opened_total") == 2);

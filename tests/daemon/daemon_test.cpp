@@ -33,7 +33,7 @@ TEST_CASE("tccd: event.tsc goes to every member but the submitter, which has the
   REQUIRE(trade.tcc->WriteFile(dir.Sub("tcc.key")).ok());
   trade.Record(dir.Sub("ledger"), 10);
   TccdProcess tccd;
-  tccd.Start(TccdArguments(dir));
+  tccd.Start(LocalTccdArguments(dir, {"--anchor-interval", "100", "--metrics", "127.0.0.1:0"}));
   Parties parties = ConnectAndJoin(trade, tccd);
 
   // Seq 1 submitted by the consumer, seq 2 by the provider, seq 3 by the consumer again.
@@ -55,6 +55,26 @@ TEST_CASE("tccd: event.tsc goes to every member but the submitter, which has the
   CHECK(next_tsc_event(*parties.consumer) == 2);
   CHECK(next_tsc_event(*parties.provider) == 1);
   CHECK(next_tsc_event(*parties.provider) == 3);
+
+  // Each claim came alone, with the workers idle, and names only did:key parties and keys: the
+  // loop verified and issued it itself (design.md, the settlement pipeline).
+  auto ran_on_loop = [&] {
+    return MetricValue(ScrapeMetrics(tccd.metrics()), "tcc_loop_inline_tasks_total");
+  };
+  CHECK(ran_on_loop() == 3.0);
+  // A proof naming another DID may need the chain to resolve it: a worker checks that claim.
+  Json elsewhere = trade.Cosign(trade.Proposal(4, vc::CredentialHash(third.tsc).value()));
+  Json* proofs = elsewhere.Find("proof");
+  REQUIRE((proofs != nullptr && proofs->is_array() && proofs->as_array().size() == 2));
+  proofs->as_array()[1].Set("verificationMethod", "did:web:elsewhere.example#key-1");
+  CHECK_FALSE(parties.consumer->Submit(trade.channel_id, elsewhere).ok());
+  CHECK(ran_on_loop() == 3.0);
+  const client::IssuedTsc fourth = Unwrap(
+      parties.consumer->Submit(
+          trade.channel_id, trade.Cosign(trade.Proposal(4, vc::CredentialHash(third.tsc).value()))),
+      "consumer submits 4");
+  CHECK(fourth.seq == 4);
+  CHECK(ran_on_loop() == 4.0);
 }
 
 TEST_CASE("tccd: 1,000 settlements with N = 10, a clean restart and a crash, anchored evidence") {

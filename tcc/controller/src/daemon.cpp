@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "admission.h"
 #include "chain_crosscheck.h"
@@ -103,6 +104,8 @@ class Daemon::Impl final : private LoopHost {
   void HandleParty(std::vector<wire::ReceivedFrame> frames);
   void HandleControl(std::vector<wire::ReceivedFrame> frames);
   void Sweep();
+  // Runs or hands out the work AsyncOrOnLoop deferred, before the loop sleeps again.
+  void RunDeferred();
   void BeginDrain();
   bool Drained() const;
   void FinishDrain();
@@ -118,6 +121,7 @@ class Daemon::Impl final : private LoopHost {
                       std::optional<Role> only = std::nullopt,
                       const Requester* answered = nullptr) override;
   void Async(std::function<Task()> work) override;
+  void AsyncOrOnLoop(std::function<Task()> work) override { deferred_.push_back(std::move(work)); }
   void PeerAsync(const Requester& from, bool large, std::function<Task()> work) override;
   StoreWriter::Done OnLoop(std::function<void(const Status&)> done) override;
   Status StoreStatus() const override { return store_guard_->status(); }
@@ -135,6 +139,8 @@ class Daemon::Impl final : private LoopHost {
   // them), and the store's state. Before loop_: completions still queued at destruction hold their
   // tokens, released when loop_ is destroyed.
   InFlight outstanding_;
+  // The worker tasks among them: none out means no worker has the loop's work.
+  InFlight on_workers_;
   std::unique_ptr<StoreGuard> store_guard_;
   // Before everything that posts to it (anchor service, store writer, workers, watcher), so it is
   // destroyed after them.
@@ -170,6 +176,9 @@ class Daemon::Impl final : private LoopHost {
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;
   std::map<std::string, std::uint64_t> rejected_;
+  // AsyncOrOnLoop's work, run or handed to the workers at the end of the loop pass that made it.
+  std::vector<std::function<Task()>> deferred_;
+  std::vector<std::function<Task()>> deferred_running_;  // kept: its storage is reused
   // The start-up read check (store_check.h): the store-wide read error, and the channels refused
   // because their records cannot be read (id -> LevelDB's error). Set before the loop starts.
   std::string store_read_error_;
@@ -453,8 +462,27 @@ void Daemon::Impl::RunLoop() {
       }
     }
     if (Clock::now() >= next_sweep_) Sweep();
+    RunDeferred();
   }
   FinishDrain();
+}
+
+// A lone piece of work with every worker idle runs here: the loop would sleep otherwise, and a
+// worker would wake cold for it and wake the loop again with its result. More than one (a burst,
+// saturation), or any worker busy, and they go to the workers, which run them side by side.
+void Daemon::Impl::RunDeferred() {
+  while (!deferred_.empty()) {
+    deferred_running_.swap(deferred_);
+    if (deferred_running_.size() == 1 && on_workers_.count() == 0) {
+      std::function<Task()> work = std::move(deferred_running_.front());
+      deferred_running_.clear();
+      metrics_->RanOnLoop();
+      work()();  // its completion may defer more work: the loop goes round again
+      continue;
+    }
+    for (auto& work : deferred_running_) Async(std::move(work));
+    deferred_running_.clear();
+  }
 }
 
 void Daemon::Impl::BeginDrain() {
@@ -495,10 +523,12 @@ void Daemon::Impl::FinishDrain() {
 }
 
 void Daemon::Impl::Async(std::function<Task()> work) {
-  workers_->Post([this, token = outstanding_.BeginCarried(), work = std::move(work)] {
+  workers_->Post([this, token = outstanding_.BeginCarried(), on_worker = on_workers_.BeginCarried(),
+                  work = std::move(work)] {
     Task done = work();
-    loop_.Post([token, done = std::move(done)] {
+    loop_.Post([token, on_worker, done = std::move(done)] {
       token.Take().Release();
+      on_worker.Take().Release();
       done();
     });
   });

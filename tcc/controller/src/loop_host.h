@@ -43,6 +43,12 @@ class LoopHost {
   // Runs `work` on a worker; the closure it returns runs back on the loop. Counted as work in
   // flight, which a drain waits for.
   virtual void Async(std::function<Task()> work) = 0;
+  // As Async, for work that does no I/O (verifying and issuing a settlement among did:key
+  // parties): when the loop pass that asked for it made no other such work and no worker has the
+  // loop's work, the loop runs it itself before it sleeps again. Below saturation that spares the
+  // work a worker's cold wake-up and the loop a second one for the result; under load it goes to
+  // the workers as Async's does. Not for work that may block: the loop serves every socket.
+  virtual void AsyncOrOnLoop(std::function<Task()> work) { Async(std::move(work)); }
   // The same for a party's request, counted against its connection's requests in flight
   // (`large`: its answer may be up to a frame, e.g. channel.sync).
   virtual void PeerAsync(const Requester& from, bool large, std::function<Task()> work) = 0;

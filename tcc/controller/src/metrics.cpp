@@ -315,6 +315,11 @@ class DaemonMetrics::Impl {
     replayed_ = &counter("tcc_submissions_replayed_total",
                          "Idempotent resubmissions answered with the stored TSC.").Add({});
     pipeline_depth_ = gauge("tcc_pipeline_depth", "Submissions verifying, issuing or waiting to be stored.");
+    ran_on_loop_ =
+        &counter("tcc_loop_inline_tasks_total",
+                 "Work for a worker that the idle loop ran itself: a lone settlement whose "
+                 "keys are derived in memory, below saturation.")
+             .Add({});
 
     channels_opened_ = &counter("tcc_channels_opened_total", "Channels opened.").Add({});
     channels_closed_ = &counter("tcc_channels_closed_total", "Channels closed.").Add({});
@@ -452,6 +457,7 @@ class DaemonMetrics::Impl {
   std::optional<LabeledCounter> party_closes_;
   prometheus::Counter* replayed_;
   prometheus::Gauge* pipeline_depth_;
+  prometheus::Counter* ran_on_loop_;
   prometheus::Counter* channels_opened_;
   prometheus::Counter* channels_closed_;
   prometheus::Gauge* channels_open_;
@@ -534,6 +540,8 @@ void DaemonMetrics::BillRejected(std::string_view code) {
 }
 void DaemonMetrics::ClosedByParty(std::string_view code) { impl_->party_closes_->Increment(code); }
 void DaemonMetrics::Replayed() { impl_->replayed_->Increment(); }
+void DaemonMetrics::RanOnLoop() { impl_->ran_on_loop_->Increment(); }
+
 void DaemonMetrics::SetPipelineDepth(std::int64_t submissions) {
   impl_->pipeline_depth_->Set(static_cast<double>(submissions));
 }

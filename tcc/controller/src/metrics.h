@@ -48,6 +48,8 @@ class DaemonMetrics {
   // A channel closed at a party's request, by ReasonCodeName.
   void ClosedByParty(std::string_view code);
   void SetPipelineDepth(std::int64_t submissions);  // verifying, issuing or waiting to be stored
+  // Work for a worker that the idle loop ran itself (LoopHost::AsyncOrOnLoop).
+  void RanOnLoop();
 
   // Where a settlement's time goes, one series of tcc_settlement_stage_seconds per stage:
   //  kQueueWait  from the submission's arrival to a worker taking it up (behind the channel's

@@ -1,5 +1,6 @@
 #include "settlement_pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -31,6 +32,24 @@ std::string ClaimHash(const Json& claim, Status& status) {
     return {};
   }
   return HexEncode(Sha256(AsBytes(*canonical)));
+}
+
+bool IsDidKey(std::string_view id) { return id.starts_with("did:key:"); }
+
+// Whether verifying the claim resolves only did:key DIDs, which are derived in memory: the
+// parties, and every key a proof of the claim names (a party could name another DID, whose
+// resolution may go to the chain). Anything malformed counts as not: a worker refuses it.
+bool ResolvesInMemory(const ChannelRecord& record, const Json& claim) {
+  if (!IsDidKey(record.provider) || !IsDidKey(record.consumer)) return false;
+  const Json* proofs = claim.Find("proof");
+  if (proofs == nullptr) return false;
+  auto names_did_key = [](const Json& proof) {
+    const Json* method = proof.Find("verificationMethod");
+    return method != nullptr && method->is_string() && IsDidKey(method->as_string());
+  };
+  if (!proofs->is_array()) return names_did_key(*proofs);
+  const JsonArray& set = proofs->as_array();
+  return !set.empty() && std::all_of(set.begin(), set.end(), names_did_key);
 }
 
 }  // namespace
@@ -116,8 +135,9 @@ void SettlementPipeline::RequestClose(ChannelRuntime& channel) {
 void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
   const std::string channel_id = channel.record().channel_id;
   parts_.writer.SettlementsVerifying(+1);
-  host_.Async([this, channel_id, tst = channel.tst,
-               submission = std::move(submission)]() mutable -> Task {
+  const bool in_memory = ResolvesInMemory(channel.record(), submission.claim);
+  std::function<Task()> work = [this, channel_id, tst = channel.tst,
+                                submission = std::move(submission)]() mutable -> Task {
     // Timed here, observed on the loop: histograms take a lock per observation (metrics.h).
     const Clock::time_point started = Clock::now();
     Status status =
@@ -158,7 +178,12 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
       // settlement then takes it in, instead of closing just before it arrives.
       parts_.writer.SettlementsVerifying(-1);
     };
-  });
+  };
+  if (in_memory) {
+    host_.AsyncOrOnLoop(std::move(work));
+  } else {
+    host_.Async(std::move(work));
+  }
 }
 
 // Replay: the same claim again (a client retrying after a lost reply) gets the stored TSC.
