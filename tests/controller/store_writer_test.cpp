@@ -105,6 +105,24 @@ TEST_CASE("a lingering group is written once nothing more is being verified") {
   CHECK(writer.stats().group_commits == 1);
 }
 
+TEST_CASE("a commit that leaves verification counts itself out as it is queued") {
+  Fixture f;
+  StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});
+  writer.SettlementsVerifying(+2);
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit(), /*leaves_verification=*/true);
+  std::this_thread::sleep_for(50ms);
+  CHECK(f.completions.done() == 0);  // the other settlement is still being verified
+  writer.Commit(CommitOf(Channel(1), 1), f.completions.TrackCommit(), /*leaves_verification=*/true);
+  f.completions.Await(2);  // nothing is left: written without waiting out the linger time
+  CHECK(writer.stats().group_commits == 1);
+  // The count cannot go below zero: a commit that leaves it with none counted is written at once.
+  writer.Commit(CommitOf(Channel(2), 1), f.completions.TrackCommit(), /*leaves_verification=*/true);
+  f.completions.Await(3);
+  writer.SettlementsVerifying(+1);
+  writer.Commit(CommitOf(Channel(3), 1), f.completions.TrackCommit(), /*leaves_verification=*/true);
+  f.completions.Await(4);
+}
+
 TEST_CASE("with nothing being verified a commit is written at once") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});

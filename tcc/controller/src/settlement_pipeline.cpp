@@ -163,6 +163,7 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
       parts_.metrics.StageTook(DaemonMetrics::Stage::kQueueWait, requester.received, started);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kVerify, started, verified);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kIssue, verified, issued);
+      const std::uint64_t commits_before = commits_queued_;
       if (auto live = channels_.find(channel_id); live != channels_.end()) {
         ChannelStateMachine& machine = live->second.machine;
         if (!status.ok()) {
@@ -174,9 +175,10 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
                 machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
         }
       }
-      // Out of verification only once its commit is queued: a group that lingered for this
-      // settlement then takes it in, instead of closing just before it arrives.
-      parts_.writer.SettlementsVerifying(-1);
+      // Out of verification only as its commit is queued (Commit does both at once): a group
+      // that lingered for this settlement then takes it in, instead of closing just before it
+      // arrives. Without a commit (refused, or the channel gone) it leaves here.
+      if (commits_queued_ == commits_before) parts_.writer.SettlementsVerifying(-1);
     };
   };
   if (in_memory) {
@@ -247,12 +249,16 @@ void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) 
         Apply(live, live.machine.Committed(requester, std::move(committed->tsc),
                                            committed->evidence, host_.StoreStatus()));
       });
-  parts_.writer.Commit(std::move(commit.commit),
-                       [committed = std::move(committed), on_loop = std::move(on_loop)](
-                           const Status& status, SettlementCommit returned) {
-                         *committed = std::move(returned);
-                         on_loop(status);
-                       });
+  ++commits_queued_;
+  // Only Issued makes a commit: its settlement leaves verification as the commit is queued.
+  parts_.writer.Commit(
+      std::move(commit.commit),
+      [committed = std::move(committed), on_loop = std::move(on_loop)](const Status& status,
+                                                                       SettlementCommit returned) {
+        *committed = std::move(returned);
+        on_loop(status);
+      },
+      /*leaves_verification=*/true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ StoreWriter::StoreWriter(ChannelStore& store, GroupCommitObserver observer,
 
 StoreWriter::~StoreWriter() { Stop(); }
 
-void StoreWriter::Commit(SettlementCommit commit, CommitDone done) {
-  Enqueue({std::move(commit), nullptr, std::move(done)});
+void StoreWriter::Commit(SettlementCommit commit, CommitDone done, bool leaves_verification) {
+  Enqueue({std::move(commit), nullptr, std::move(done)}, leaves_verification);
 }
 
 void StoreWriter::PutChannel(ChannelRecord record, Done done) {
@@ -44,15 +44,16 @@ void StoreWriter::PutValue(std::string name, std::string value, Done done) {
   Enqueue({ValueOp{std::move(name), std::move(value)}, std::move(done)});
 }
 
-void StoreWriter::Enqueue(Op op) {
+void StoreWriter::Enqueue(Op op, bool leaves_verification) {
   bool wake;
   {
     MutexLock lock(mutex_);
     const bool commit = std::holds_alternative<SettlementCommit>(op.what);
     if (commit) ++queued_commits_;
-    // A writer lingering over a group wakes once, when the group is full or another op needs
-    // writing; one waiting for work wakes for the first op.
-    wake = queue_.empty() || !commit || queued_commits_ == policy_.width;
+    const bool none_left = leaves_verification && verifying_ > 0 && --verifying_ == 0;
+    // A writer lingering over a group wakes once, when the group is full, nothing more is being
+    // verified, or another op needs writing; one waiting for work wakes for the first op.
+    wake = queue_.empty() || !commit || queued_commits_ == policy_.width || none_left;
     queue_.push_back(std::move(op));
   }
   if (wake) wake_.NotifyOne();

@@ -47,7 +47,10 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  void Commit(SettlementCommit commit, CommitDone done);
+  // `leaves_verification`: the commit is that of a settlement counted by SettlementsVerifying,
+  // which leaves the count as the commit is queued. One step, so a writer lingering for that very
+  // settlement wakes once, to write it, instead of for the commit and again for the count.
+  void Commit(SettlementCommit commit, CommitDone done, bool leaves_verification = false);
   void PutChannel(ChannelRecord record, Done done);
   void AddPendingEvidence(chain::EvidenceItem item, ChannelRecord record, Done done);
   // Dispute records (wire/dispute.h), in the same order as the channel's other writes.
@@ -97,7 +100,7 @@ class StoreWriter {
     CommitDone commit_done;  // a commit
   };
 
-  void Enqueue(Op op);
+  void Enqueue(Op op, bool leaves_verification = false);
   void Run();
   void Linger() TCC_REQUIRES(mutex_);
 
