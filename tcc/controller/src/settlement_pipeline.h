@@ -11,7 +11,8 @@
 // machine, which decides what happens next; the pipeline keeps no per-settlement state of its own.
 //
 // Loop thread only (the verify/sign half of Issue and the store read of Replay run on a worker
-// through the host, touching only the resolver, the key and the store). Borrows the host, the
+// through the host, touching only the resolver, the key and the store; an Issue that resolves only
+// did:key DIDs may run on the idle loop instead, LoopHost::AsyncOrOnLoop). Borrows the host, the
 // channel table, the views and the services in Parts, which outlive it.
 #pragma once
 
