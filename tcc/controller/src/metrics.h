@@ -52,8 +52,8 @@ class DaemonMetrics {
   void RanOnLoop();
 
   // Where a settlement's time goes, one series of tcc_settlement_stage_seconds per stage:
-  //  kQueueWait  from the submission's arrival to a worker taking it up (behind the channel's
-  //              previous claim, then in the worker pool's queue);
+  //  kQueueWait  from the submission's arrival to a worker (or the idle loop) taking it up
+  //              (behind the channel's previous claim, then in the worker pool's queue);
   //  kVerify     TST validation and both parties' proofs;
   //  kIssue      signing the TSC, its canonical text, its hash and the claim hash (the replay key,
   //              taken from the claim's text inside the TSC's);
