@@ -83,7 +83,7 @@ TEST_CASE("ChannelRecord JSON round trips and omits an unset N override") {
   CHECK(back.n_override == std::optional<std::uint64_t>(25));
 }
 
-TEST_CASE("ChannelRecordText writes the document's text without building it") {
+TEST_CASE("ChannelRecordText and ChannelRecordToJson are one layout") {
   ChannelRecord record = NewChannel(kChannelA);
   CHECK(ChannelRecordText(record) == ChannelRecordToJson(record).Serialize());
   // Every optional member, the bounds, auditors, and text that JSON escapes.

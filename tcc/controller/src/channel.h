@@ -52,10 +52,10 @@ struct ChannelRecord {
   friend bool operator==(const ChannelRecord&, const ChannelRecord&) = default;
 };
 
-Json ChannelRecordToJson(const ChannelRecord& record);
-// The compact text of ChannelRecordToJson(record), written without building the document: the
-// store writes a channel's record with every TSC it commits.
+// The record's compact JSON text, written without building a document (the store writes a
+// channel's record with every TSC it commits), and the same as a document.
 std::string ChannelRecordText(const ChannelRecord& record);
+Json ChannelRecordToJson(const ChannelRecord& record);
 // Reads the members with their JSON types, then applies ValidateChannelRecord.
 Result<ChannelRecord> ChannelRecordFromJson(const Json& json);
 // The rules a record keeps beyond its members' types (kInvalidArgument): ids printable and
