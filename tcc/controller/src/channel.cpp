@@ -1,11 +1,11 @@
 #include "channel.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tcc/chain/types.h"
 #include "tcc/common/bytes.h"
@@ -62,53 +62,91 @@ std::string_view ChannelStateName(ChannelState state) {
   return "unknown";
 }
 
-// The layout is ChannelRecordText's alone; this reads it back for the views that want a document.
+namespace {
+
+// The record's members, in order, handed to `out` (a JSON text or a document): the one place the
+// layout is written. Integers go as JSON numbers, which are doubles.
+template <typename Out>
+void EmitChannelRecord(const ChannelRecord& record, Out& out) {
+  out.Text("channelId", record.channel_id);
+  out.Text("provider", record.provider);
+  out.Text("consumer", record.consumer);
+  out.Texts("auditors", record.auditors);
+  out.Text("tstId", record.tst_id);
+  out.Number("tstVersion", record.tst_version);
+  out.Number("strategyN", record.strategy_n);
+  if (record.n_override) out.Number("nOverride", *record.n_override);
+  if (record.amend_after_s) out.Number("amendAfterS", *record.amend_after_s);
+  out.Text("state", ChannelStateName(record.state));
+  out.Number("lastSeq", record.last_seq);
+  out.Text("lastHash", HexEncode(record.last_hash));
+  out.Number("evidenceSeq", record.evidence_seq);
+  out.Number("openedMs", record.opened_ms);
+  out.Number("closedMs", record.closed_ms);
+}
+
+// Compact JSON text, as Json::Serialize writes it, without building the document.
+class RecordText {
+ public:
+  RecordText() { text_.reserve(512); }  // two did:key parties and no auditors: about 450 bytes
+  void Text(std::string_view name, std::string_view value) {
+    Name(name);
+    AppendJsonString(text_, value);
+  }
+  void Texts(std::string_view name, const std::vector<std::string>& values) {
+    Name(name);
+    text_.push_back('[');
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) text_.push_back(',');
+      AppendJsonString(text_, values[i]);
+    }
+    text_.push_back(']');
+  }
+  void Number(std::string_view name, std::uint64_t value) {
+    Name(name);
+    AppendJsonNumber(text_, static_cast<double>(value));
+  }
+  std::string Finish() && {
+    text_.push_back('}');
+    return std::move(text_);
+  }
+
+ private:
+  void Name(std::string_view name) {
+    text_.push_back(text_.empty() ? '{' : ',');
+    AppendJsonString(text_, name);
+    text_.push_back(':');
+  }
+  std::string text_;
+};
+
+class RecordDocument {
+ public:
+  void Text(std::string_view name, std::string_view value) { json_.Set(name, std::string(value)); }
+  void Texts(std::string_view name, const std::vector<std::string>& values) {
+    Json array = Json::Array();
+    for (const std::string& value : values) array.PushBack(value);
+    json_.Set(name, std::move(array));
+  }
+  void Number(std::string_view name, std::uint64_t value) { json_.Set(name, value); }
+  Json Finish() && { return std::move(json_); }
+
+ private:
+  Json json_ = Json::Object();
+};
+
+}  // namespace
+
 Json ChannelRecordToJson(const ChannelRecord& record) {
-  Result<Json> json = Json::Parse(ChannelRecordText(record));
-  assert(json.ok());  // the text is JSON by construction
-  return std::move(json).value();
+  RecordDocument document;
+  EmitChannelRecord(record, document);
+  return std::move(document).Finish();
 }
 
 std::string ChannelRecordText(const ChannelRecord& record) {
-  std::string out;
-  out.reserve(512);  // a record with two did:key parties and no auditors is about 450 bytes
-  auto member = [&out](std::string_view name) {
-    out.push_back(out.empty() ? '{' : ',');
-    AppendJsonString(out, name);
-    out.push_back(':');
-  };
-  auto text = [&](std::string_view name, std::string_view value) {
-    member(name);
-    AppendJsonString(out, value);
-  };
-  // As the document holds them: a JSON number is a double.
-  auto number = [&](std::string_view name, std::uint64_t value) {
-    member(name);
-    AppendJsonNumber(out, static_cast<double>(value));
-  };
-  text("channelId", record.channel_id);
-  text("provider", record.provider);
-  text("consumer", record.consumer);
-  member("auditors");
-  out.push_back('[');
-  for (std::size_t i = 0; i < record.auditors.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendJsonString(out, record.auditors[i]);
-  }
-  out.push_back(']');
-  text("tstId", record.tst_id);
-  number("tstVersion", record.tst_version);
-  number("strategyN", record.strategy_n);
-  if (record.n_override) number("nOverride", *record.n_override);
-  if (record.amend_after_s) number("amendAfterS", *record.amend_after_s);
-  text("state", ChannelStateName(record.state));
-  number("lastSeq", record.last_seq);
-  text("lastHash", HexEncode(record.last_hash));
-  number("evidenceSeq", record.evidence_seq);
-  number("openedMs", record.opened_ms);
-  number("closedMs", record.closed_ms);
-  out.push_back('}');
-  return out;
+  RecordText text;
+  EmitChannelRecord(record, text);
+  return std::move(text).Finish();
 }
 
 Status ValidateChannelRecord(const ChannelRecord& record) {

@@ -9,6 +9,7 @@
 #include "ed25519_verifier.h"
 #include "tcc/common/bytes.h"
 #include "tcc/common/sha256.h"
+#include "tcc/did/did_key.h"
 #include "tcc/vc/jcs.h"
 #include "tcc/vc/transaction.h"
 
@@ -34,7 +35,7 @@ std::string ClaimHash(const Json& claim, Status& status) {
   return HexEncode(Sha256(AsBytes(*canonical)));
 }
 
-bool IsDidKey(std::string_view id) { return id.starts_with("did:key:"); }
+bool IsDidKey(std::string_view id) { return id.starts_with(did::kDidKeyPrefix); }
 
 // Whether verifying the claim resolves only did:key DIDs, which are derived in memory: the
 // parties, and every key a proof of the claim names (a party could name another DID, whose
@@ -163,22 +164,23 @@ void SettlementPipeline::Issue(ChannelRuntime& channel, Submission submission) {
       parts_.metrics.StageTook(DaemonMetrics::Stage::kQueueWait, requester.received, started);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kVerify, started, verified);
       parts_.metrics.StageTook(DaemonMetrics::Stage::kIssue, verified, issued);
-      const std::uint64_t commits_before = commits_queued_;
+      bool commits = false;
       if (auto live = channels_.find(channel_id); live != channels_.end()) {
         ChannelStateMachine& machine = live->second.machine;
-        if (!status.ok()) {
-          Apply(live->second,
-                machine.IssueFailed(std::move(requester), status.error(), host_.StoreStatus()));
-        } else {
-          const std::uint64_t n = views_.EffectiveN(machine.record());
-          Apply(live->second,
-                machine.Issued(std::move(requester), std::move(tsc), n, host_.StoreStatus()));
-        }
+        Effects effects =
+            status.ok()
+                ? machine.Issued(std::move(requester), std::move(tsc),
+                                 views_.EffectiveN(machine.record()), host_.StoreStatus())
+                : machine.IssueFailed(std::move(requester), status.error(), host_.StoreStatus());
+        commits = std::any_of(effects.begin(), effects.end(), [](const Effect& next) {
+          return std::holds_alternative<effect::Commit>(next);
+        });
+        Apply(live->second, std::move(effects));
       }
       // Out of verification only as its commit is queued (Commit does both at once): a group
       // that lingered for this settlement then takes it in, instead of closing just before it
       // arrives. Without a commit (refused, or the channel gone) it leaves here.
-      if (commits_queued_ == commits_before) parts_.writer.SettlementsVerifying(-1);
+      if (!commits) parts_.writer.SettlementsVerifying(-1);
     };
   };
   if (in_memory) {
@@ -249,7 +251,6 @@ void SettlementPipeline::Commit(ChannelRuntime& channel, effect::Commit commit) 
         Apply(live, live.machine.Committed(requester, std::move(committed->tsc),
                                            committed->evidence, host_.StoreStatus()));
       });
-  ++commits_queued_;
   // Only Issued makes a commit: its settlement leaves verification as the commit is queued.
   parts_.writer.Commit(
       std::move(commit.commit),

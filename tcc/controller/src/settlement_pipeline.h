@@ -77,7 +77,6 @@ class SettlementPipeline {
   ChannelTable& channels_;
   const ChannelViews& views_;
   Parts parts_;
-  std::uint64_t commits_queued_ = 0;  // Issue's completion tells from it whether it queued one
   std::uint64_t issued_ = 0;
   std::uint64_t replayed_ = 0;
 };
