@@ -136,7 +136,7 @@ class PartyLink {
     }
   }
 
-  const wire::ZmqSocket& socket() const { return *socket_; }
+  wire::ZmqSocket& socket() { return *socket_; }
 
  private:
   std::shared_ptr<wire::ZmqContext> context_;

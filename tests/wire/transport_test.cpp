@@ -1,11 +1,17 @@
 // peer_socket against real libzmq: what a CURVE connection puts on the wire per message, as the
-// kernel counts it, is what CurveWireSize says (the send accounting relies on it).
+// kernel counts it, is what CurveWireSize says (the send accounting relies on it). SocketPoller
+// against real libzmq sockets: no queued message goes unreported.
+#include "tcc/wire/transport.h"
+
 #include <doctest/doctest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <string_view>
 #include <thread>
-
-#include "tcc/wire/transport.h"
+#include <vector>
 
 namespace tcc::wire {
 namespace {
@@ -63,6 +69,84 @@ TEST_CASE("peer_socket: the kernel's written bytes grow by CurveWireSize per mes
   REQUIRE(gone.has_value());
   CHECK(gone->kind == TransportEvent::Kind::kDisconnected);
   CHECK(gone->fd == fd);
+}
+
+// The daemon's loop sleeps in a SocketPoller. ZeroMQ's descriptors are edge-triggered, so a poller
+// that only slept on them would miss messages whose signal a send, a receive or an events query
+// had already taken in; each such case below would then sleep through the ten-second timeout and
+// report nothing ready.
+TEST_CASE("SocketPoller: reports queued messages whose signal was taken in, sleeps otherwise") {
+  using std::chrono::milliseconds;
+  auto context = ZmqContext::Create(1).value();
+  ZmqSocket writer = ZmqSocket::Create(context, SocketType::kPair).value();
+  ZmqSocket reader = ZmqSocket::Create(context, SocketType::kPair).value();
+  REQUIRE(reader.Bind("inproc://transport-test.poller").ok());
+  REQUIRE(writer.Connect("inproc://transport-test.poller").ok());
+  const int plain = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  REQUIRE(plain >= 0);
+  const PollItem items[] = {{&reader, -1}, {nullptr, plain}};
+  SocketPoller poller = SocketPoller::Create(items).value();
+  std::vector<bool> ready;
+  const milliseconds long_wait(10000);
+  const std::string_view one[] = {"one"};
+  const std::string_view two[] = {"two"};
+
+  // Nothing queued: the wait lasts its timeout and reports nothing.
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(poller.Wait(milliseconds(50), ready).ok());
+  CHECK(std::chrono::steady_clock::now() - started >= milliseconds(50));
+  CHECK_FALSE(ready[0]);
+  CHECK_FALSE(ready[1]);
+  CHECK_FALSE(reader.may_hold_unsignalled());
+
+  // A message arrives: its signal wakes the wait.
+  REQUIRE(writer.Send(one, false).ok());
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  CHECK(ready[0]);
+  CHECK_FALSE(ready[1]);
+  // Asking took in the signal, and the message is still queued: the next wait reports it again.
+  CHECK(reader.may_hold_unsignalled());
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  CHECK(ready[0]);
+
+  // Received, and a receive that finds nothing: nothing is reported.
+  REQUIRE(reader.Receive(true).ok());
+  CHECK(reader.Receive(true).error().code() == ErrorCode::kUnavailable);
+  CHECK_FALSE(reader.may_hold_unsignalled());
+  REQUIRE(poller.Wait(milliseconds(0), ready).ok());
+  CHECK_FALSE(ready[0]);
+
+  // Two messages, one received: the second came with the first's signal and is still reported.
+  REQUIRE(writer.Send(one, false).ok());
+  REQUIRE(writer.Send(two, false).ok());
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  REQUIRE(ready[0]);
+  REQUIRE(reader.Receive(true).ok());
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  CHECK(ready[0]);
+  REQUIRE(reader.Receive(true).ok());
+
+  // The reader's own send processes its commands, a message's arrival among them.
+  REQUIRE(writer.Send(one, false).ok());
+  CHECK(reader.HasMessage().value());
+  REQUIRE(reader.Receive(true).ok());
+  CHECK_FALSE(reader.HasMessage().value());
+  REQUIRE(writer.Send(two, false).ok());
+  REQUIRE(reader.Send(one, true).ok());
+  CHECK(reader.may_hold_unsignalled());
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  CHECK(ready[0]);
+  REQUIRE(reader.Receive(true).ok());
+  REQUIRE(writer.Receive(true).ok());
+
+  // A plain descriptor is reported when readable, beside a socket with nothing queued.
+  CHECK(reader.Receive(true).error().code() == ErrorCode::kUnavailable);
+  const std::uint64_t wake = 1;
+  REQUIRE(write(plain, &wake, sizeof wake) == sizeof wake);
+  REQUIRE(poller.Wait(long_wait, ready).ok());
+  CHECK_FALSE(ready[0]);
+  CHECK(ready[1]);
+  close(plain);
 }
 
 }  // namespace

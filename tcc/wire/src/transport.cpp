@@ -1,15 +1,15 @@
 #include "tcc/wire/transport.h"
 
-#include <sodium.h>
-#include <zmq.h>
-
 #include <arpa/inet.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -79,13 +79,16 @@ Result<ZmqSocket> ZmqSocket::Create(std::shared_ptr<ZmqContext> context, SocketT
 ZmqSocket::~ZmqSocket() { Close(); }
 
 ZmqSocket::ZmqSocket(ZmqSocket&& other) noexcept
-    : context_(std::move(other.context_)), handle_(std::exchange(other.handle_, nullptr)) {}
+    : context_(std::move(other.context_)),
+      handle_(std::exchange(other.handle_, nullptr)),
+      may_hold_unsignalled_(other.may_hold_unsignalled_) {}
 
 ZmqSocket& ZmqSocket::operator=(ZmqSocket&& other) noexcept {
   if (this != &other) {
     Close();
     handle_ = std::exchange(other.handle_, nullptr);
     context_ = std::move(other.context_);
+    may_hold_unsignalled_ = other.may_hold_unsignalled_;
   }
   return *this;
 }
@@ -216,11 +219,16 @@ Result<std::vector<ReceivedFrame>> ZmqSocket::Receive(bool dont_wait) {
     if (zmq_msg_recv(&message, handle_, flags) < 0) {
       // Nothing queued is the common answer (every drain and monitor check ends with it): a short
       // message, held inline by the string, instead of formatting the errno text each time.
-      Error error = zmq_errno() == EAGAIN ? Error(ErrorCode::kUnavailable, "would block")
-                                          : ZmqError("receive");
+      const bool nothing_queued = zmq_errno() == EAGAIN && frames.empty();
+      Error error =
+          nothing_queued ? Error(ErrorCode::kUnavailable, "would block") : ZmqError("receive");
       zmq_msg_close(&message);
+      // A receive that found nothing has processed the socket's commands, as ZMQ_EVENTS does:
+      // the next message signals the descriptor.
+      may_hold_unsignalled_ = !nothing_queued;
       return error;
     }
+    may_hold_unsignalled_ = true;
     ReceivedFrame& frame = frames.emplace_back();
     frame.data.assign(static_cast<const char*>(zmq_msg_data(&message)), zmq_msg_size(&message));
     // Metadata rides on the parts the peer sent, not on the routing-id part a ROUTER prepends.
@@ -234,6 +242,7 @@ Result<std::vector<ReceivedFrame>> ZmqSocket::Receive(bool dont_wait) {
 }
 
 Status ZmqSocket::Send(std::span<const std::string_view> parts, bool dont_wait) {
+  may_hold_unsignalled_ = true;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     int flags = dont_wait ? ZMQ_DONTWAIT : 0;
     if (i + 1 < parts.size()) flags |= ZMQ_SNDMORE;
@@ -242,20 +251,89 @@ Status ZmqSocket::Send(std::span<const std::string_view> parts, bool dont_wait) 
   return OkStatus();
 }
 
-Status PollReadable(std::span<const PollItem> items, std::chrono::milliseconds timeout, std::vector<bool>& ready) {
-  std::vector<zmq_pollitem_t> poll_items(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    poll_items[i].socket = items[i].socket != nullptr ? items[i].socket->handle() : nullptr;
-    poll_items[i].fd = items[i].fd;
-    poll_items[i].events = ZMQ_POLLIN;
+Result<bool> ZmqSocket::HasMessage() {
+  int events = 0;
+  std::size_t size = sizeof events;
+  if (zmq_getsockopt(handle_, ZMQ_EVENTS, &events, &size) != 0) {
+    may_hold_unsignalled_ = true;
+    return ZmqError("socket events");
   }
-  ready.assign(items.size(), false);
-  if (zmq_poll(poll_items.data(), static_cast<int>(poll_items.size()), static_cast<long>(timeout.count())) < 0) {
-    if (zmq_errno() == EINTR) return OkStatus();
-    return ZmqError("poll");
+  // A message known to be queued will not signal again; none queued, and the next one will.
+  may_hold_unsignalled_ = (events & ZMQ_POLLIN) != 0;
+  return may_hold_unsignalled_;
+}
+
+Result<int> ZmqSocket::SignalDescriptor() const {
+  int descriptor = -1;
+  std::size_t size = sizeof descriptor;
+  if (zmq_getsockopt(handle_, ZMQ_FD, &descriptor, &size) != 0)
+    return ZmqError("socket descriptor");
+  return descriptor;
+}
+
+SocketPoller::SocketPoller(std::vector<Watched> watched) : watched_(std::move(watched)) {
+  for (const Watched& item : watched_) descriptors_.push_back({item.descriptor, POLLIN, 0});
+}
+
+Result<SocketPoller> SocketPoller::Create(std::span<const PollItem> items) {
+  std::vector<Watched> watched;
+  watched.reserve(items.size());
+  for (const PollItem& item : items) {
+    if (item.socket == nullptr) {
+      watched.push_back({nullptr, item.fd});
+      continue;
+    }
+    TCC_ASSIGN_OR_RETURN(int descriptor, item.socket->SignalDescriptor());
+    watched.push_back({item.socket, descriptor});
   }
-  for (std::size_t i = 0; i < items.size(); ++i) ready[i] = (poll_items[i].revents & ZMQ_POLLIN) != 0;
-  return OkStatus();
+  return SocketPoller(std::move(watched));
+}
+
+Status SocketPoller::Wait(std::chrono::milliseconds timeout, std::vector<bool>& ready) {
+  using Clock = std::chrono::steady_clock;
+  const std::size_t count = watched_.size();
+  ready.assign(count, false);
+  const Clock::time_point deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+  while (true) {
+    bool any = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      ZmqSocket* socket = watched_[i].socket;
+      if (socket == nullptr || !socket->may_hold_unsignalled()) continue;
+      TCC_ASSIGN_OR_RETURN(const bool has_message, socket->HasMessage());
+      if (has_message) ready[i] = any = true;
+    }
+    int wait_ms = -1;
+    if (any) {
+      wait_ms = 0;  // still look at the rest, without sleeping
+    } else if (timeout.count() >= 0) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      wait_ms = static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
+    }
+    for (pollfd& descriptor : descriptors_) descriptor.revents = 0;
+    if (::poll(descriptors_.data(), static_cast<nfds_t>(count), wait_ms) < 0) {
+      if (errno == EINTR) return OkStatus();
+      return Error(ErrorCode::kIo, std::string("poll: ") + std::strerror(errno));
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      if (descriptors_[i].revents == 0 || ready[i]) continue;
+      ZmqSocket* socket = watched_[i].socket;
+      if (socket == nullptr) {
+        if ((descriptors_[i].revents & POLLIN) != 0) ready[i] = any = true;
+        continue;
+      }
+      // The socket has commands: one of them may be a message's arrival, or not.
+      TCC_ASSIGN_OR_RETURN(const bool has_message, socket->HasMessage());
+      if (has_message) ready[i] = any = true;
+    }
+    if (any || wait_ms == 0 || (timeout.count() >= 0 && Clock::now() >= deadline))
+      return OkStatus();
+  }
+}
+
+Status PollReadable(std::span<const PollItem> items, std::chrono::milliseconds timeout,
+                    std::vector<bool>& ready) {
+  TCC_ASSIGN_OR_RETURN(SocketPoller poller, SocketPoller::Create(items));
+  return poller.Wait(timeout, ready);
 }
 
 namespace peer_socket {
