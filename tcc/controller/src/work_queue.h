@@ -3,7 +3,7 @@
 // WorkerPool (the common ThreadPool) runs closures on a fixed set of threads (the CPU-heavy work:
 // signature checks, issuing, store reads). LoopQueue carries closures back to the I/O thread,
 // which owns all channel and connection state and every socket; it wakes that thread's poll
-// through an eventfd, so the loop sleeps in one zmq_poll over sockets and the queue together.
+// through an eventfd, so the loop sleeps in one poll over sockets and the queue together.
 #pragma once
 
 #include <sys/eventfd.h>
