@@ -1,7 +1,7 @@
 // Internal: what the daemon's loop lends the parts that serve requests (settlement pipeline,
 // channel lifecycle, reads, recovery, control and party requests): answering a requester,
 // publishing to a channel's members, running work on a worker and coming back to the loop, and
-// the store's state. The wiring (daemon.cpp) implements it over its sockets, connection table,
+// the store's state. The wiring (daemon_loop.cpp) implements it over its sockets, connection table,
 // worker pool and store guard; a part sees this interface, never the daemon.
 //
 // Loop thread only: every method is called on the daemon's loop thread, and the closures a part

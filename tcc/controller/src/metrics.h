@@ -80,7 +80,7 @@ class DaemonMetrics {
   // Bytes handed to the transport for parties that the kernel has not taken yet.
   void SetPeerQueuedBytes(std::int64_t bytes);
   void AuthSucceeded();
-  void AuthFailed(std::string_view reason);  // bounded set: see daemon.cpp CountAuthFailure
+  void AuthFailed(std::string_view reason);  // bounded set: Admission's reasons (admission.h)
   void SetDidCache(std::uint64_t hits, std::uint64_t misses);  // cumulative, from CachingResolver
 
   // Store.

@@ -5,7 +5,7 @@
 // DID key (did::KeyPair::X25519Public), so a client derives the server key from the TCC's DID
 // alone. Parties use a fresh CURVE client key per connection; their identity is proven in the
 // channel protocol (DID challenge-response), not by the CURVE key. Every server socket names a ZAP
-// domain; the ZAP handler (the daemon's, in daemon.cpp) decides per domain which client keys may
+// domain; the ZAP handler (the daemon's Admission) decides per domain which client keys may
 // connect and reports the key as the message's User-Id, to which an admission is then bound.
 //
 // Ownership: a ZmqContext is shared (std::shared_ptr) by its sockets and outlives them; a
