@@ -97,6 +97,13 @@ Status Daemon::Impl::BindSockets() {
       ConnectionTable::Hooks{
           .forgetting = [this](const Connection& connection) { OnForgetting(connection); },
           .disconnected = [this](std::string_view reason) { metrics_->PeerDisconnected(reason); }});
+  const wire::PollItem items[] = {{&*zap_, -1},
+                                  {nullptr, loop_.fd()},
+                                  {&parties_->socket(), -1},
+                                  {&*control_, -1},
+                                  {&parties_->monitor(), -1}};
+  TCC_ASSIGN_OR_RETURN(wire::SocketPoller poller, wire::SocketPoller::Create(items));
+  poller_.emplace(std::move(poller));
   return OkStatus();
 }
 

@@ -169,6 +169,8 @@ class Daemon::Impl final : private LoopHost {
   // Loop-thread state.
   ChannelTable channels_;
   std::unique_ptr<PartyConnections> parties_;  // the party socket, its monitor and peers
+  // What the loop sleeps on, in this order: ZAP, the loop queue, party socket, control, monitor.
+  std::optional<wire::SocketPoller> poller_;
   bool draining_ = false;
   Clock::time_point drain_deadline_;
   Clock::time_point next_sweep_;

@@ -14,21 +14,13 @@ constexpr std::size_t kMaxReceivesPerWake = 512;
 // The loop
 
 void Daemon::Impl::RunLoop() {
-  const wire::PollItem items[] = {{&*zap_, -1},
-                                  {nullptr, loop_.fd()},
-                                  {&parties_->socket(), -1},
-                                  {&*control_, -1},
-                                  {&parties_->monitor(), -1}};
-  auto poller = wire::SocketPoller::Create(items);
   std::vector<bool> ready;
   std::deque<Task> drained;
   next_sweep_ = Clock::now() + std::chrono::seconds(1);
   while (true) {
     if (stop_requested_ && !draining_) BeginDrain();
     if (draining_ && (Drained() || Clock::now() > drain_deadline_)) break;
-    Status polled =
-        poller.ok() ? poller->Wait(std::chrono::milliseconds(200), ready) : Status(poller.error());
-    if (!polled.ok()) {
+    if (Status polled = poller_->Wait(std::chrono::milliseconds(200), ready); !polled.ok()) {
       Log(LogLevel::kError, "poll failed", {{"error", polled.error().ToString()}});
       MutexLock lock(state_mutex_);
       final_status_ = polled;

@@ -271,33 +271,29 @@ Result<int> ZmqSocket::SignalDescriptor() const {
   return descriptor;
 }
 
-SocketPoller::SocketPoller(std::vector<Watched> watched) : watched_(std::move(watched)) {
-  for (const Watched& item : watched_) descriptors_.push_back({item.descriptor, POLLIN, 0});
-}
-
 Result<SocketPoller> SocketPoller::Create(std::span<const PollItem> items) {
-  std::vector<Watched> watched;
-  watched.reserve(items.size());
+  std::vector<ZmqSocket*> sockets;
+  std::vector<pollfd> descriptors;
   for (const PollItem& item : items) {
-    if (item.socket == nullptr) {
-      watched.push_back({nullptr, item.fd});
-      continue;
+    int descriptor = item.fd;
+    if (item.socket != nullptr) {
+      TCC_ASSIGN_OR_RETURN(descriptor, item.socket->SignalDescriptor());
     }
-    TCC_ASSIGN_OR_RETURN(int descriptor, item.socket->SignalDescriptor());
-    watched.push_back({item.socket, descriptor});
+    sockets.push_back(item.socket);
+    descriptors.push_back({descriptor, POLLIN, 0});
   }
-  return SocketPoller(std::move(watched));
+  return SocketPoller(std::move(sockets), std::move(descriptors));
 }
 
 Status SocketPoller::Wait(std::chrono::milliseconds timeout, std::vector<bool>& ready) {
   using Clock = std::chrono::steady_clock;
-  const std::size_t count = watched_.size();
+  const std::size_t count = sockets_.size();
   ready.assign(count, false);
   const Clock::time_point deadline = Clock::now() + std::max(timeout, std::chrono::milliseconds(0));
   while (true) {
     bool any = false;
     for (std::size_t i = 0; i < count; ++i) {
-      ZmqSocket* socket = watched_[i].socket;
+      ZmqSocket* socket = sockets_[i];
       if (socket == nullptr || !socket->may_hold_unsignalled()) continue;
       TCC_ASSIGN_OR_RETURN(const bool has_message, socket->HasMessage());
       if (has_message) ready[i] = any = true;
@@ -316,7 +312,7 @@ Status SocketPoller::Wait(std::chrono::milliseconds timeout, std::vector<bool>& 
     }
     for (std::size_t i = 0; i < count; ++i) {
       if (descriptors_[i].revents == 0 || ready[i]) continue;
-      ZmqSocket* socket = watched_[i].socket;
+      ZmqSocket* socket = sockets_[i];
       if (socket == nullptr) {
         if ((descriptors_[i].revents & POLLIN) != 0) ready[i] = any = true;
         continue;

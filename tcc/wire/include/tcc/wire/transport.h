@@ -179,14 +179,13 @@ class SocketPoller {
   Status Wait(std::chrono::milliseconds timeout, std::vector<bool>& ready);
 
  private:
-  struct Watched {
-    ZmqSocket* socket;  // nullptr: a plain descriptor
-    int descriptor;
-  };
-  explicit SocketPoller(std::vector<Watched> watched);
+  SocketPoller(std::vector<ZmqSocket*> sockets, std::vector<pollfd> descriptors)
+      : sockets_(std::move(sockets)), descriptors_(std::move(descriptors)) {}
 
-  std::vector<Watched> watched_;
-  std::vector<pollfd> descriptors_;  // one per item, kept for poll(2)
+  // One entry per item in each: the socket (nullptr for a plain descriptor) and what poll(2)
+  // watches for it.
+  std::vector<ZmqSocket*> sockets_;
+  std::vector<pollfd> descriptors_;
 };
 
 // One wait with a poller made for it: for callers that poll now and then.
