@@ -15,9 +15,14 @@
 // has not taken yet (per peer and in total). A peer over a bound is disconnected (its transport is
 // shut down, which makes ZeroMQ free its queue), never silently kept.
 //
-// Ordering it relies on (libzmq 4.3): a connection's accept is reported before any of its messages
-// can be received, and its disconnect before its descriptor is closed, so draining the monitor
-// before each batch of messages and before each send keeps the table current. One window remains:
+// Ordering it relies on (libzmq 4.3): a connection's accept is reported before its ZAP request is
+// sent, hence before any of its messages can be received, and its disconnect before its
+// descriptor is closed. So the monitor is drained before each send, and once before each batch of
+// received messages: every connection that can send in the batch had its ZAP request answered
+// before the drain. A message received later in the batch from a connection that closed after
+// the drain is still attributed to that connection (the table has not heard of any successor on
+// its descriptor), and a routing id that another connection took over meanwhile arrives with
+// that connection's generation, which OnRequest treats as a new peer. One window remains:
 // a connection shut down by the table in the microseconds between libzmq closing an old descriptor
 // and the table hearing of it could hit a new connection that reused that number; that peer
 // reconnects and authenticates again.

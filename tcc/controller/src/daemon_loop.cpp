@@ -36,6 +36,9 @@ void Daemon::Impl::RunLoop() {
     for (int socket_index : {2, 3}) {
       if (!ready[static_cast<std::size_t>(socket_index)]) continue;
       wire::ZmqSocket& socket = socket_index == 2 ? parties_->socket() : *control_;
+      // One drain covers the batch: every connection that can send in it was accepted before its
+      // ZAP request, answered above or in an earlier pass (connection_table.h).
+      if (socket_index == 2) parties_->ApplyEvents();
       for (std::size_t i = 0; i < kMaxReceivesPerWake; ++i) {
         auto frames = socket.Receive(true);
         if (!frames.ok()) break;
@@ -226,8 +229,6 @@ void Daemon::Impl::Sweep() {
 void Daemon::Impl::HandleParty(std::vector<wire::ReceivedFrame> frames) {
   // The parts a peer sent carry the metadata; a bare routing id cannot come from a DEALER.
   if (frames.size() < 2) return;
-  // Its accept (and any disconnect before it) is reported before its messages: see them first.
-  parties_->ApplyEvents();
   const wire::ReceivedFrame& body = frames[1];
   Connection* connection =
       parties_->table().OnRequest(frames[0].data, body.source_fd, body.user_id, Clock::now());

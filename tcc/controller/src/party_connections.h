@@ -34,7 +34,8 @@ class PartyConnections {
   wire::ZmqSocket& monitor() { return *monitor_; }
   ConnectionTable& table() { return table_; }
 
-  // Applies the monitor's events to the table: before each batch of messages and each send.
+  // Applies the monitor's events to the table: before each batch of received messages and each
+  // send (connection_table.h says why that suffices).
   void ApplyEvents();
   // The connection `from` asked over, if it is still there.
   Connection* Live(const Requester& from);
