@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   python3-yaml systemd strace docker-compose
   libcurl4-openssl-dev libsecp256k1-dev libcrypto++-dev
+  libjemalloc-dev  # tccd's allocator (cmake/TccMalloc.cmake)
   python3-dev pybind11-dev
   chromium  # headless, for the test that opens tccd's Swagger UI page (tests/vcapi)
 )

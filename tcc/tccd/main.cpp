@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "allocator.h"
 #include "command_line.h"
 #include "tcc/common/thread_name.h"
 #include "tcc/controller/daemon.h"
@@ -177,6 +178,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  tcc::controller::Log(
+      tcc::controller::LogLevel::kInfo, "starting",
+      {{"version", tcc::cli::VersionLine("tccd")}, {"allocator", tcc::tccd::AllocatorName()}});
   auto daemon = tcc::controller::Daemon::Start(config);
   if (!daemon.ok()) {
     // For the log collector (JSON, like every line tccd logs) and for the person at the terminal.
