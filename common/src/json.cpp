@@ -420,11 +420,31 @@ std::string_view JsonTypeName(Json::Type type) {
   return "unknown";
 }
 
+namespace {
+
+// Whether any of the 8 bytes at `at` must be escaped: a control (below 0x20), '"' or '\\'. Exact
+// when it answers no, which is what lets the scan below skip the block. (Bytes of 0x80 and above,
+// UTF-8 sequences, never count: their high bit clears the test's.)
+bool BlockNeedsEscape(const char* at) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101u;
+  constexpr std::uint64_t kHighs = 0x8080808080808080u;
+  std::uint64_t block;
+  std::memcpy(&block, at, sizeof block);
+  const auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const std::uint64_t below_space = (block - kOnes * 0x20) & ~block & kHighs;
+  return (below_space | has_zero(block ^ (kOnes * '"')) | has_zero(block ^ (kOnes * '\\'))) != 0;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view utf8) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t run_start = 0;
   for (size_t i = 0; i < utf8.size(); ++i) {
+    // Most text (DIDs, base58, hashes, dates) needs no escape: skip it a word at a time.
+    while (i + 8 <= utf8.size() && !BlockNeedsEscape(utf8.data() + i)) i += 8;
+    if (i == utf8.size()) break;
     auto c = static_cast<unsigned char>(utf8[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(utf8.data() + run_start, i - run_start);

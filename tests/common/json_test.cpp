@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "tcc/common/json_object_reader.h"
 
@@ -19,6 +21,61 @@ ErrorCode ParseErrorCode(std::string_view text) {
   auto parsed = Json::Parse(text);
   REQUIRE_MESSAGE(!parsed.ok(), text);
   return parsed.error().code();
+}
+
+// AppendJsonString skips 8 bytes at a time where none needs escaping: every character that does
+// is placed at every offset of two texts (plain ASCII; multi-byte UTF-8 and DEL among ASCII), and
+// the result is compared with a byte-at-a-time escaper written from RFC 8785's rules.
+TEST_CASE("AppendJsonString escapes what RFC 8785 escapes, wherever it falls in a word") {
+  auto expected = [](std::string_view text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\b')
+        out += "\\b";
+      else if (c == '\f')
+        out += "\\f";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c < 0x20)
+        out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 0xf];
+      else
+        out.push_back(static_cast<char>(c));
+    }
+    return out + "\"";
+  };
+  std::vector<std::string> specials = {
+      "\"", "\\", "\b", "\f", "\n", "\r", "\t", std::string(1, '\0'), "\x01", "\x1f"};
+  for (const std::string& filler :
+       {std::string("did:key:z6Mk-base58-0123"),
+        std::string("\xc3\xa9\xe2\x82\xac \x7f~ \xf0\x9f\x98\x80 ab !#$%")}) {
+    for (const std::string& special : specials) {
+      for (std::size_t at = 0; at <= filler.size(); ++at) {
+        std::string text = filler.substr(0, at) + special + filler.substr(at);
+        std::string out;
+        AppendJsonString(out, text);
+        CHECK_MESSAGE(out == expected(text), "escape at offset " << at);
+        // Two of them, the second in the same or the next word.
+        text.insert(std::min(text.size(), at + 3), special);
+        out.clear();
+        AppendJsonString(out, text);
+        CHECK_MESSAGE(out == expected(text), "escapes at offsets " << at << " and " << at + 3);
+      }
+    }
+    std::string out;
+    AppendJsonString(out, filler);
+    CHECK(out == expected(filler));
+  }
+  std::string out;
+  AppendJsonString(out, "");
+  CHECK(out == "\"\"");
 }
 
 TEST_CASE("Json parses every type and keeps member order") {
