@@ -180,6 +180,11 @@ TEST_CASE("Utf16Less orders supplementary characters before U+E000..U+FFFF") {
   CHECK(Utf16Less("\xF0\x9F\x98\x80", "\xEF\xBD\xA1"));   // U+1F600 < U+FF61 in UTF-16
   CHECK_FALSE(Utf16Less("\xEF\xBD\xA1", "\xF0\x9F\x98\x80"));
   CHECK(Utf16Less("\xC3\xA9", "\xE2\x82\xAC"));            // U+00E9 < U+20AC
+  // ASCII against a multi-byte character at the first difference, either way round.
+  CHECK(Utf16Less("a\x7F", "a\xC3\xA9"));
+  CHECK_FALSE(Utf16Less("a\xC3\xA9", "a\x7F"));
+  CHECK(Utf16Less("z", "\xF0\x9F\x98\x80"));
+  CHECK_FALSE(Utf16Less("\xEF\xBD\xA1", "z"));
 }
 
 }  // namespace

@@ -126,6 +126,9 @@ bool Utf16Less(std::string_view a, std::string_view b) {
   size_t i = 0;
   while (i < common && a[i] == b[i]) ++i;
   if (i == common) return a.size() < b.size();
+  // An ASCII byte at the first difference sorts as itself in either order (keys are mostly ASCII).
+  const auto byte_a = static_cast<unsigned char>(a[i]), byte_b = static_cast<unsigned char>(b[i]);
+  if (byte_a < 0x80 || byte_b < 0x80) return byte_a < byte_b;
   // UTF-8 byte order is code point order; UTF-16 order differs only where a supplementary code
   // point (surrogate pair, 0xD800..) meets one in U+E000..U+FFFF, so compare by code units.
   while (i > 0 && (static_cast<unsigned char>(a[i]) & 0xC0) == 0x80) --i;
