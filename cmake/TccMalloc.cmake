@@ -1,10 +1,10 @@
 # tccd's memory allocator (TCC_MALLOC): jemalloc by default, from Debian's libjemalloc-dev.
-# The daemon's loop thread builds each claim's DOM, frames each reply and event and frees them in
-# another order than the workers that made some of them: with glibc's malloc that took 7% of tccd's
-# CPU at saturation and a fifth of the loop thread's, a third of it consolidating fast bins before
-# each TSC-sized allocation; jemalloc takes under 3% (docs/perf.md, "Issue #20, ninth step").
-# tcc::malloc carries the choice: tccd links it, and so does settle_bench, which measures tccd's
-# path in process. Party programs and libraries never do: an allocator is the program's choice.
+# The daemon's loop thread builds each claim's DOM, frames each reply and event, and frees DOMs
+# and TSCs the workers built: with glibc's malloc that took 7% of tccd's CPU at saturation and a
+# fifth of the loop thread's, part of it consolidating fast bins before each TSC-sized allocation;
+# with jemalloc under 3% (docs/perf.md, "Issue #20, ninth step"). tcc::malloc carries the choice:
+# tccd links it, and so do settle_bench and store_bench, which measure tccd's path in process.
+# Party programs and libraries never do: an allocator is the program's choice.
 # Sanitizer and fuzz builds keep the system allocator, which their runtimes replace.
 set(TCC_MALLOC "jemalloc" CACHE STRING "Memory allocator linked into tccd: jemalloc or system")
 set_property(CACHE TCC_MALLOC PROPERTY STRINGS jemalloc system)
