@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,26 +29,20 @@ ErrorCode ParseErrorCode(std::string_view text) {
 // the result is compared with a byte-at-a-time escaper written from RFC 8785's rules.
 TEST_CASE("AppendJsonString escapes what RFC 8785 escapes, wherever it falls in a word") {
   auto expected = [](std::string_view text) {
+    static const std::map<unsigned char, std::string> kShortForms = {
+        {'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+        {'\n', "\\n"}, {'\r', "\\r"},  {'\t', "\\t"}};
     std::string out = "\"";
     for (unsigned char c : text) {
-      if (c == '"')
-        out += "\\\"";
-      else if (c == '\\')
-        out += "\\\\";
-      else if (c == '\b')
-        out += "\\b";
-      else if (c == '\f')
-        out += "\\f";
-      else if (c == '\n')
-        out += "\\n";
-      else if (c == '\r')
-        out += "\\r";
-      else if (c == '\t')
-        out += "\\t";
-      else if (c < 0x20)
-        out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 0xf];
-      else
-        out.push_back(static_cast<char>(c));
+      if (auto short_form = kShortForms.find(c); short_form != kShortForms.end()) {
+        out += short_form->second;
+      } else if (c < 0x20) {
+        out += "\\u00";
+        out += "0123456789abcdef"[c >> 4];
+        out += "0123456789abcdef"[c & 0xf];
+      } else {
+        out += static_cast<char>(c);
+      }
     }
     return out + "\"";
   };
