@@ -56,6 +56,20 @@ Sha256Digest Sha256Hasher::Finish() {
   return digest;
 }
 
+Sha256Digest Sha256Hasher::DigestWith(ByteView tail) const {
+  // The hasher's state is copied into a context of the calling thread's and finished there.
+  thread_local ContextPtr fork = NewInitializedContext();
+  if (EVP_MD_CTX_copy_ex(fork.get(), context_->evp.get()) != 1) {
+    std::fputs("fatal: OpenSSL SHA256 context copy failed\n", stderr);
+    std::abort();
+  }
+  EVP_DigestUpdate(fork.get(), tail.data(), tail.size());
+  Sha256Digest digest;
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(fork.get(), digest.data(), &length);
+  return digest;
+}
+
 Sha256Digest Sha256(ByteView data) {
   thread_local Sha256Hasher hasher;
   hasher.Update(data);

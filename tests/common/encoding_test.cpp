@@ -140,6 +140,20 @@ TEST_CASE("SHA-256 matches FIPS 180-2 examples, one-shot and incremental") {
   CHECK(HexEncode(hasher.Finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST_CASE("SHA-256 DigestWith hashes a common prefix once and leaves the hasher as it was") {
+  // Prefixes across the 64-byte block boundary, tails empty and longer than a block.
+  const std::string text(300, 'x');
+  for (std::size_t cut : {0u, 1u, 55u, 63u, 64u, 65u, 128u, 299u, 300u}) {
+    CAPTURE(cut);
+    Sha256Hasher hasher;
+    hasher.Update(std::string_view(text).substr(0, cut));
+    CHECK(hasher.DigestWith(std::string_view(text).substr(cut)) == Sha256(std::string_view(text)));
+    CHECK(hasher.DigestWith(std::string_view("tail")) ==
+          Sha256(std::string_view(text.substr(0, cut) + "tail")));
+    CHECK(hasher.Finish() == Sha256(std::string_view(text).substr(0, cut)));
+  }
+}
+
 TEST_CASE("SecureBytes copies, moves and wipes") {
   Bytes secret{1, 2, 3, 4};
   SecureBytes held = SecureBytes::CopyOf(secret);

@@ -166,10 +166,17 @@ Result<CanonicalCredential> IssueCanonicalCredential(Json credential, const did:
   CanonicalCredential issued;
   CanonicalLayout layout;
   TCC_RETURN_IF_ERROR(AppendCanonicalWithout(issued.text, credential, "proof", layout));
-  TCC_ASSIGN_OR_RETURN(Json proof, CreateProofOver(credential, issued.text, key, proof_options));
+  // The text before the proof's place (the credential subject among it) is the same in the
+  // unsecured and the issued text: it is hashed once for both digests.
+  const std::size_t proof_at = layout.omitted_at;
+  const std::string_view text = issued.text;
+  Sha256Hasher common_prefix;
+  common_prefix.Update(text.substr(0, proof_at));
+  const Sha256Digest unsecured_hash = common_prefix.DigestWith(text.substr(proof_at));
+  TCC_ASSIGN_OR_RETURN(Json proof, CreateProofOver(credential, unsecured_hash, key, proof_options));
   TCC_ASSIGN_OR_RETURN(std::string canonical_proof, Canonicalize(proof));
   InsertCanonicalMember(issued.text, layout, "proof", canonical_proof);
-  issued.digest = Sha256(std::string_view(issued.text));
+  issued.digest = common_prefix.Update(std::string_view(issued.text).substr(proof_at)).Finish();
   if (const CanonicalLayout::Member* subject = layout.Find("credentialSubject")) {
     issued.subject_begin = subject->begin;
     issued.subject_end = subject->end;

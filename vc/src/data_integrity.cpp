@@ -192,10 +192,10 @@ Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const Pr
   thread_local std::string unsecured;
   unsecured.clear();
   TCC_RETURN_IF_ERROR(AppendCanonicalWithout(unsecured, document, "proof"));
-  return CreateProofOver(document, unsecured, key, options);
+  return CreateProofOver(document, Sha256(std::string_view(unsecured)), key, options);
 }
 
-Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_canonical,
+Result<Json> CreateProofOver(const Json& document, const Sha256Digest& unsecured_hash,
                              const did::KeyPair& key, const ProofOptions& options) {
   if (!document.is_object())
     return Error(ErrorCode::kInvalidArgument, "only a JSON object can be signed");
@@ -219,8 +219,7 @@ Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_ca
   if (options.challenge) proof.Set("challenge", *options.challenge);
   if (options.domain) proof.Set("domain", *options.domain);
   if (const Json* context = document.Find("@context")) proof.Set("@context", *context);
-  const Sha256Digest document_hash = Sha256(unsecured_canonical);
-  TCC_ASSIGN_OR_RETURN(auto hash_data, HashData(proof, document_hash));
+  TCC_ASSIGN_OR_RETURN(auto hash_data, HashData(proof, unsecured_hash));
   did::Signature signature = key.Sign(hash_data);
   proof.Set("proofValue", MultibaseEncode(signature));
   return proof;

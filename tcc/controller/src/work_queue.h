@@ -38,14 +38,17 @@ class LoopQueue {
   int fd() const { return fd_; }
 
   void Post(Task task) {
-    bool was_empty;
+    bool wake;
     {
       MutexLock lock(mutex_);
-      was_empty = tasks_.empty();
       tasks_.push_back(std::move(task));
+      wake = !signalled_;
+      signalled_ = true;
     }
-    // One wake-up per batch: the loop drains everything queued when it wakes.
-    if (was_empty) {
+    // One wake-up per drain: the loop takes everything queued when it wakes, so a task posted
+    // while an earlier wake-up is still unread rides on that one. Testing for an empty queue
+    // instead would write again for every task posted between a drain and the next wake-up.
+    if (wake) {
       const std::uint64_t one = 1;
       [[maybe_unused]] ssize_t written = write(fd_, &one, sizeof one);
     }
@@ -56,16 +59,20 @@ class LoopQueue {
   // whenever one is made; the two deques' storage swaps back and forth.
   void DrainInto(std::deque<Task>& out) {
     assert(out.empty());
+    // The wake-up is consumed before the flag is cleared: a task posted in between is taken by
+    // the swap below, and one posted after the swap finds the flag clear and writes again.
     std::uint64_t count;
     [[maybe_unused]] ssize_t read_bytes = read(fd_, &count, sizeof count);
     MutexLock lock(mutex_);
     tasks_.swap(out);
+    signalled_ = false;
   }
 
  private:
   int fd_;
   Mutex mutex_;
   std::deque<Task> tasks_ TCC_GUARDED_BY(mutex_);
+  bool signalled_ TCC_GUARDED_BY(mutex_) = false;  // a wake-up written and not yet read
 };
 
 }  // namespace tcc::controller

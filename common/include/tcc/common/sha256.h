@@ -2,7 +2,8 @@
 //
 // Sha256() is a one-shot hash, thread-safe (each thread reuses its own OpenSSL context).
 // Sha256DigestFromHex() is pure and thread-safe.
-// Sha256Hasher hashes incrementally; one instance belongs to one thread at a time.
+// Sha256Hasher hashes incrementally; one instance belongs to one thread at a time (DigestWith
+// included: it works in a context of the calling thread's).
 #pragma once
 
 #include <array>
@@ -35,6 +36,10 @@ class Sha256Hasher {
   Sha256Hasher& Update(std::string_view text) { return Update(AsBytes(text)); }
   // Returns the digest and resets the hasher for reuse.
   Sha256Digest Finish();
+  // The digest of what was hashed so far followed by `tail`; the hasher is left as it was. Two
+  // texts with a long common prefix (a document with and without its proof) hash it once.
+  Sha256Digest DigestWith(ByteView tail) const;
+  Sha256Digest DigestWith(std::string_view tail) const { return DigestWith(AsBytes(tail)); }
 
  private:
   struct Context;

@@ -19,6 +19,7 @@
 
 #include "tcc/common/json.h"
 #include "tcc/common/result.h"
+#include "tcc/common/sha256.h"
 #include "tcc/common/time.h"
 #include "tcc/did/key_pair.h"
 #include "tcc/did/resolver.h"
@@ -42,9 +43,10 @@ struct ProofOptions {
 
 // The proof object for `document` (any "proof" member it has is not signed over).
 Result<Json> CreateProof(const Json& document, const did::KeyPair& key, const ProofOptions& options);
-// CreateProof for a caller that already has `unsecured_canonical`, JCS(document without "proof")
-// (an issuer that goes on to splice the proof into that text): it is hashed, not recomputed.
-Result<Json> CreateProofOver(const Json& document, std::string_view unsecured_canonical,
+// CreateProof for a caller that already has `unsecured_hash`, SHA-256(JCS(document without
+// "proof")): an issuer that splices the proof into that text and hashes the two texts' common
+// prefix once.
+Result<Json> CreateProofOver(const Json& document, const Sha256Digest& unsecured_hash,
                              const did::KeyPair& key, const ProofOptions& options);
 // Signs `document` and attaches the proof; an existing proof becomes a proof set.
 Status AddProof(Json& document, const did::KeyPair& key, const ProofOptions& options);
