@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -147,6 +148,44 @@ TEST_CASE("SocketPoller: reports queued messages whose signal was taken in, slee
   CHECK_FALSE(ready[0]);
   CHECK(ready[1]);
   close(plain);
+}
+
+// Receive(true) answers "nothing" from the descriptor alone once a receive has found nothing;
+// what arrives after that must still be received, in process and across the I/O thread.
+TEST_CASE(
+    "Receive without waiting: messages that arrive after a receive found nothing are received") {
+  auto context = ZmqContext::Create(1).value();
+  const auto receive_within = [](ZmqSocket& socket, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto frames = socket.Receive(true);
+      if (frames.ok()) return frames.value().back().data;
+      if (frames.error().code() != ErrorCode::kUnavailable) return std::string("error");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::string("nothing");
+  };
+  const std::string_view one[] = {"one"};
+  const std::string_view two[] = {"two"};
+  for (const char* endpoint : {"inproc://transport-test.receive", "tcp://127.0.0.1:*"}) {
+    CAPTURE(endpoint);
+    ZmqSocket reader = ZmqSocket::Create(context, SocketType::kPair).value();
+    ZmqSocket writer = ZmqSocket::Create(context, SocketType::kPair).value();
+    REQUIRE(reader.Bind(endpoint).ok());
+    REQUIRE(writer.Connect(reader.LastEndpoint().value()).ok());
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      CHECK(reader.Receive(true).error().code() == ErrorCode::kUnavailable);
+      CHECK_FALSE(reader.may_hold_unsignalled());
+      REQUIRE(writer.Send(one, false).ok());
+      CHECK(receive_within(reader, std::chrono::milliseconds(10000)) == "one");
+      // Two at once: the second rides on the first's signal and is received after it.
+      REQUIRE(writer.Send(one, false).ok());
+      REQUIRE(writer.Send(two, false).ok());
+      CHECK(receive_within(reader, std::chrono::milliseconds(10000)) == "one");
+      CHECK(receive_within(reader, std::chrono::milliseconds(10000)) == "two");
+    }
+  }
 }
 
 }  // namespace

@@ -127,8 +127,9 @@ class ZmqSocket {
   // The endpoint actually bound (resolves "tcp://127.0.0.1:*" to the port chosen).
   Result<std::string> LastEndpoint() const;
 
-  // All parts of one message. With dont_wait and nothing queued: kUnavailable. A ROUTER's
-  // routing-id part carries no metadata; the parts the peer sent do.
+  // All parts of one message. With dont_wait and nothing queued: kUnavailable (without entering
+  // libzmq when the last receive found nothing and the descriptor has not signalled since). A
+  // ROUTER's routing-id part carries no metadata; the parts the peer sent do.
   Result<std::vector<ReceivedFrame>> Receive(bool dont_wait);
   // kUnavailable when the send would block (dont_wait), kNotFound when a ROUTER with
   // SetRouterMandatory has no such peer.
@@ -154,6 +155,7 @@ class ZmqSocket {
 
   std::shared_ptr<ZmqContext> context_;
   void* handle_ = nullptr;
+  int signal_fd_ = -1;                // ZMQ_FD, fixed for the socket's life
   bool may_hold_unsignalled_ = true;  // nothing is known of a new socket
 };
 
