@@ -97,16 +97,15 @@ Effects ChannelStateMachine::Issued(Requester requester, TscRecord tsc, std::uin
     PumpInto(store, effects);
     return effects;
   }
+  // The head moves here first; the commit then carries the record, settings as they are now.
+  record_.last_seq = tsc.seq;
+  record_.last_hash = tsc.tsc_hash;
   SettlementCommit commit;
-  commit.channel = record_;
-  commit.channel.last_seq = tsc.seq;
-  commit.channel.last_hash = tsc.tsc_hash;
-  if (tsc.seq - commit.channel.evidence_seq >= n) {
+  if (tsc.seq - record_.evidence_seq >= n) {
     commit.evidence = EvidenceItemFor(id(), tsc.seq, tsc.tsc_hash);
-    commit.channel.evidence_seq = tsc.seq;
+    record_.evidence_seq = tsc.seq;
   }
-  // The commit carries the settings as they are now.
-  record_ = commit.channel;
+  commit.channel = record_;
   settings_dirty_ = false;
   commit.tsc = std::move(tsc);
   effects.push_back(effect::Commit{std::move(requester), std::move(commit)});
