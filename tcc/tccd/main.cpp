@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
                                         "max_unauthenticated_connections, unauthenticated_timeout_ms,\n"
                                         "max_challenges_per_connection, max_requests_in_flight_per_connection,\n"
                                         "max_queued_bytes_per_connection, max_queued_bytes_total}, store{group_commit_width,\n"
-                                        "group_commit_linger_ms}, vc_api{listen,\n"
+                                        "group_commit_linger_ms, group_commit_idle_linger_ms}, vc_api{listen,\n"
                                         "token_file, issuer_key_file, threads, max_connections, max_connections_per_source,\n"
                                         "max_body_bytes, header_timeout_ms, request_timeout_ms}).",
                       &config_file)

@@ -116,6 +116,10 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["store"]["group_c
   "$sample" "$out/slow.json"
 expect_exit 2 "$out/c" "$tccd" --config "$out/slow.json" --check-config
 grep -q 'group_commit_linger_ms must be at most 1000' "$out/c" || fail "a long group commit linger: $(cat "$out/c")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["store"]["group_commit_idle_linger_ms"]=500; json.dump(d,open(sys.argv[2],"w"))' \
+  "$sample" "$out/idle.json"
+expect_exit 2 "$out/c" "$tccd" --config "$out/idle.json" --check-config
+grep -q 'group_commit_idle_linger_ms must be at most 100' "$out/c" || fail "a long idle linger: $(cat "$out/c")"
 
 # --- tccd --print-did: the data directory's key, without starting
 mkdir -m 700 "$out/data"

@@ -131,6 +131,43 @@ TEST_CASE("with nothing being verified a commit is written at once") {
   CHECK(writer.stats().lingered_groups == 0);
 }
 
+TEST_CASE("with an idle linger a group with nothing being verified waits for more commits") {
+  Fixture f;
+  StoreWriter writer(*f.store, nullptr,
+                     GroupCommitPolicy{.width = 3, .linger = 60s, .idle_linger = 60s});
+  writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
+  writer.Commit(CommitOf(Channel(1), 1), f.completions.TrackCommit());
+  std::this_thread::sleep_for(50ms);
+  CHECK(f.completions.done() == 0);  // held: 2 of 3, nothing being verified, the idle linger
+  // A count that rises and falls back to zero does not end an idle group's wait.
+  writer.SettlementsVerifying(+1);
+  writer.SettlementsVerifying(-1);
+  std::this_thread::sleep_for(50ms);
+  CHECK(f.completions.done() == 0);
+  writer.Commit(CommitOf(Channel(2), 1), f.completions.TrackCommit());
+  f.completions.Await(3);
+  const StoreWriter::Stats stats = writer.stats();
+  CHECK(stats.group_commits == 1);
+  CHECK(stats.commits == 3);
+  CHECK(stats.lingered_groups == 1);
+}
+
+TEST_CASE("the idle linger bounds an idle group's wait; Stop ends it") {
+  Fixture f;
+  {
+    StoreWriter writer(*f.store, nullptr,
+                       GroupCommitPolicy{.width = 64, .linger = 60s, .idle_linger = 20ms});
+    writer.Commit(CommitOf(Channel(0), 1), f.completions.TrackCommit());
+    f.completions.Await(1);  // written after 20 ms, though the 60 s linger is not over
+    CHECK(writer.stats().lingered_groups == 1);
+  }
+  StoreWriter writer(*f.store, nullptr,
+                     GroupCommitPolicy{.width = 64, .linger = 60s, .idle_linger = 60s});
+  writer.Commit(CommitOf(Channel(1), 1), f.completions.TrackCommit());
+  writer.Stop();
+  CHECK(f.completions.done() == 2);
+}
+
 TEST_CASE("another write ends the wait, and order holds") {
   Fixture f;
   StoreWriter writer(*f.store, nullptr, GroupCommitPolicy{.width = 64, .linger = 60s});

@@ -167,7 +167,8 @@ Status Daemon::Impl::Start() {
   writer_ = std::make_unique<StoreWriter>(
       *store_, [this](double seconds, std::size_t tscs) { metrics_->StoreWrite(seconds, tscs); },
       GroupCommitPolicy{.width = config_.store.group_commit_width,
-                        .linger = config_.store.group_commit_linger});
+                        .linger = config_.store.group_commit_linger,
+                        .idle_linger = config_.store.group_commit_idle_linger});
   TCC_RETURN_IF_ERROR(BindSockets());
   MakeParts();
   TCC_ASSIGN_OR_RETURN(

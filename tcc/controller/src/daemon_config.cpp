@@ -48,13 +48,17 @@ class MemberReader {
     };
     return *this;
   }
-  MemberReader& Millis(std::string_view name, std::chrono::milliseconds& out) {
-    setters_[std::string(name)] = [&out](const Json& value, const std::string& where) -> Status {
+  // `minimum` 0 for a wait that may be switched off.
+  MemberReader& Millis(std::string_view name, std::chrono::milliseconds& out,
+                       std::uint64_t minimum = 1) {
+    setters_[std::string(name)] = [&out, minimum](const Json& value,
+                                                  const std::string& where) -> Status {
       const std::optional<std::uint64_t> ms =
-          value.is_number() ? JsonInteger(value.as_number(), 1, 86400000) : std::nullopt;
+          value.is_number() ? JsonInteger(value.as_number(), minimum, 86400000) : std::nullopt;
       if (!ms)
         return Error(ErrorCode::kInvalidArgument,
-                     where + " must be a whole number of milliseconds from 1 to 86400000");
+                     where + " must be a whole number of milliseconds from " +
+                         std::to_string(minimum) + " to 86400000");
       out = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
       return OkStatus();
     };
@@ -158,6 +162,7 @@ Result<DaemonConfig> LoadDaemonConfig(const std::string& path) {
               [&](MemberReader& store) {
                 return store.Uint("group_commit_width", config.store.group_commit_width)
                     .Millis("group_commit_linger_ms", config.store.group_commit_linger)
+                    .Millis("group_commit_idle_linger_ms", config.store.group_commit_idle_linger, 0)
                     .Read();
               })
       .Object("limits", [&](MemberReader& limits) {
@@ -197,6 +202,11 @@ Status FinishDaemonConfig(DaemonConfig& config) {
     return Error(ErrorCode::kInvalidArgument,
                  "store.group_commit_linger_ms must be at most 1000 (it adds to the latency of "
                  "every settlement while tccd is saturated)");
+  }
+  if (config.store.group_commit_idle_linger > std::chrono::milliseconds(100)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "store.group_commit_idle_linger_ms must be at most 100 (it adds to the latency of "
+                 "every settlement below saturation)");
   }
   const DaemonLimits& limits = config.limits;
   if (limits.max_channels == 0 || limits.max_connections == 0 || limits.max_waiting_per_channel == 0 ||

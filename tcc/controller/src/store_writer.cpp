@@ -70,16 +70,19 @@ void StoreWriter::SettlementsVerifying(std::ptrdiff_t delta) {
   if (none_left) wake_.NotifyOne();
 }
 
-// Waits while the queue holds only commits, fewer than the width, settlements are still being
-// verified, and the linger time is not over.
+// Waits while the queue holds only commits, fewer than the width, and either settlements are
+// still being verified and the linger time is not over, or none was being verified when the group
+// began and the idle linger is not over.
 void StoreWriter::Linger() {
-  if (policy_.width == 0 || queued_commits_ == 0 || verifying_ == 0 ||
-      queue_.size() != queued_commits_) {
-    return;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + policy_.linger;
+  if (policy_.width == 0 || queued_commits_ == 0 || queue_.size() != queued_commits_) return;
+  const bool idle = verifying_ == 0;
+  if (idle && policy_.idle_linger.count() == 0) return;
+  const auto deadline =
+      std::chrono::steady_clock::now() + (idle ? policy_.idle_linger : policy_.linger);
   ++stats_.lingered_groups;
-  while (!stopping_ && queued_commits_ < policy_.width && verifying_ > 0 &&
+  // An idle group does not wake for the verification count (Enqueue and SettlementsVerifying
+  // wake it only when the count falls to zero): it waits out its own, shorter time.
+  while (!stopping_ && queued_commits_ < policy_.width && (idle || verifying_ > 0) &&
          queue_.size() == queued_commits_) {
     if (!wake_.WaitUntil(mutex_, deadline)) break;
   }

@@ -64,10 +64,13 @@ struct DaemonLimits {
 
 // The store writer's group commit (docs/tccd.md): while settlements are being verified, a group
 // commit waits for them, up to group_commit_width TSCs or group_commit_linger, so that one fsync
-// covers more TSCs. A lone settlement is written at once. Width 0 turns the waiting off.
+// covers more TSCs. A lone settlement is written at once, unless group_commit_idle_linger is set:
+// then it waits that long for more commits (fewer fsyncs below saturation, at that much latency).
+// Width 0 turns the waiting off.
 struct StoreTuning {
   std::size_t group_commit_width = 64;
   std::chrono::milliseconds group_commit_linger{10};
+  std::chrono::milliseconds group_commit_idle_linger{0};
 };
 
 struct DaemonConfig {
