@@ -69,6 +69,14 @@ class Completions {
 
 std::string Channel(int i) { return std::string(63, 'a') + static_cast<char>('a' + i); }
 
+// Every commit so far went out in one group, and that group waited.
+void CheckOneLingeredGroup(const StoreWriter& writer, std::size_t commits) {
+  const StoreWriter::Stats stats = writer.stats();
+  CHECK(stats.group_commits == 1);
+  CHECK(stats.commits == commits);
+  CHECK(stats.lingered_groups == 1);
+}
+
 struct Fixture {
   TempDir dir;
   std::unique_ptr<ChannelStore> store = Ok(ChannelStore::Open(dir.Sub("store")));
@@ -84,10 +92,7 @@ TEST_CASE("a group waits for settlements being verified until it is as wide as t
   CHECK(f.completions.done() == 0);  // held: 3 of 4, and settlements are still being verified
   writer.Commit(CommitOf(Channel(3), 1), f.completions.TrackCommit());
   f.completions.Await(4);
-  const StoreWriter::Stats stats = writer.stats();
-  CHECK(stats.group_commits == 1);
-  CHECK(stats.commits == 4);
-  CHECK(stats.lingered_groups == 1);
+  CheckOneLingeredGroup(writer, 4);
   for (int i = 0; i < 4; ++i) CHECK(Ok(f.store->GetTsc(Channel(i), 1)).seq == 1);
 }
 
@@ -146,10 +151,7 @@ TEST_CASE("with an idle linger a group with nothing being verified waits for mor
   CHECK(f.completions.done() == 0);
   writer.Commit(CommitOf(Channel(2), 1), f.completions.TrackCommit());
   f.completions.Await(3);
-  const StoreWriter::Stats stats = writer.stats();
-  CHECK(stats.group_commits == 1);
-  CHECK(stats.commits == 3);
-  CHECK(stats.lingered_groups == 1);
+  CheckOneLingeredGroup(writer, 3);
 }
 
 TEST_CASE("the idle linger bounds an idle group's wait; Stop ends it") {

@@ -66,9 +66,10 @@ ZmqContext::~ZmqContext() {
 
 namespace {
 
-// True unless a zero-timeout poll says the descriptor is not readable (an error answers true, so
-// that libzmq is asked).
+// True unless a zero-timeout poll says the descriptor is not readable (no descriptor, or an error,
+// answers true, so that libzmq is asked).
 bool DescriptorSignalled(int fd) {
+  if (fd < 0) return true;
   pollfd descriptor{.fd = fd, .events = POLLIN, .revents = 0};
   return ::poll(&descriptor, 1, 0) != 0;
 }
@@ -110,6 +111,7 @@ ZmqSocket& ZmqSocket::operator=(ZmqSocket&& other) noexcept {
 void ZmqSocket::Close() {
   if (handle_ != nullptr) zmq_close(handle_);
   handle_ = nullptr;
+  signal_fd_ = -1;  // libzmq's, closed with the socket
 }
 
 Status ZmqSocket::SetCurveServer(const CurveKeyPair& server, std::string_view zap_domain) {
