@@ -12,7 +12,7 @@
 // its linger time, so one sync covers more TSCs. With nothing being verified (a lone settlement
 // below saturation) a group is written at once, so latency there does not grow, unless the policy
 // has an idle linger: then such a group waits that long for commits still to come, trading each
-// settlement's latency for fewer syncs (and less CPU) below saturation. Thread-safe.
+// settlement's latency for fewer syncs below saturation. Thread-safe.
 #pragma once
 
 #include <chrono>
