@@ -33,6 +33,13 @@ Status SetIntOption(void* socket, int option, int value, std::string_view what) 
   return OkStatus();
 }
 
+Result<int> ReadSignalDescriptor(void* socket) {
+  int descriptor = -1;
+  std::size_t size = sizeof descriptor;
+  if (zmq_getsockopt(socket, ZMQ_FD, &descriptor, &size) != 0) return ZmqError("socket descriptor");
+  return descriptor;
+}
+
 }  // namespace
 
 CurveKeyPair CurveKeyPair::Generate() {
@@ -85,7 +92,7 @@ Result<ZmqSocket> ZmqSocket::Create(std::shared_ptr<ZmqContext> context, SocketT
   if (handle == nullptr) return ZmqError("create ZeroMQ socket");
   ZmqSocket socket(std::move(context), handle);
   TCC_RETURN_IF_ERROR(SetIntOption(handle, ZMQ_LINGER, 0, "set linger"));
-  TCC_ASSIGN_OR_RETURN(socket.signal_fd_, socket.SignalDescriptor());
+  TCC_ASSIGN_OR_RETURN(socket.signal_fd_, ReadSignalDescriptor(handle));
   return socket;
 }
 
@@ -286,11 +293,8 @@ Result<bool> ZmqSocket::HasMessage() {
 }
 
 Result<int> ZmqSocket::SignalDescriptor() const {
-  int descriptor = -1;
-  std::size_t size = sizeof descriptor;
-  if (zmq_getsockopt(handle_, ZMQ_FD, &descriptor, &size) != 0)
-    return ZmqError("socket descriptor");
-  return descriptor;
+  if (signal_fd_ < 0) return Error(ErrorCode::kIo, "socket descriptor: the socket is closed");
+  return signal_fd_;
 }
 
 Result<SocketPoller> SocketPoller::Create(std::span<const PollItem> items) {

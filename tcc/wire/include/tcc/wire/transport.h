@@ -145,7 +145,8 @@ class ZmqSocket {
   // ZMQ_EVENTS: whether a message can be received now. Processes the socket's pending commands
   // (two system calls inside libzmq), after which a message that arrives signals the descriptor.
   Result<bool> HasMessage();
-  // The descriptor (ZMQ_FD) that becomes readable when the socket has commands to process.
+  // The descriptor (ZMQ_FD) that becomes readable when the socket has commands to process, read
+  // once when the socket is made; an error once the socket is closed or moved from.
   Result<int> SignalDescriptor() const;
 
  private:
@@ -155,7 +156,7 @@ class ZmqSocket {
 
   std::shared_ptr<ZmqContext> context_;
   void* handle_ = nullptr;
-  int signal_fd_ = -1;                // ZMQ_FD, fixed for the socket's life
+  int signal_fd_ = -1;                // ZMQ_FD, fixed for the socket's life; -1 once closed
   bool may_hold_unsignalled_ = true;  // nothing is known of a new socket
 };
 
