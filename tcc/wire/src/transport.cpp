@@ -33,11 +33,11 @@ Status SetIntOption(void* socket, int option, int value, std::string_view what) 
   return OkStatus();
 }
 
-Result<int> ReadSignalDescriptor(void* socket) {
-  int descriptor = -1;
-  std::size_t size = sizeof descriptor;
-  if (zmq_getsockopt(socket, ZMQ_FD, &descriptor, &size) != 0) return ZmqError("socket descriptor");
-  return descriptor;
+Result<int> GetIntOption(void* socket, int option, std::string_view what) {
+  int value = 0;
+  std::size_t size = sizeof value;
+  if (zmq_getsockopt(socket, option, &value, &size) != 0) return ZmqError(what);
+  return value;
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ Result<ZmqSocket> ZmqSocket::Create(std::shared_ptr<ZmqContext> context, SocketT
   if (handle == nullptr) return ZmqError("create ZeroMQ socket");
   ZmqSocket socket(std::move(context), handle);
   TCC_RETURN_IF_ERROR(SetIntOption(handle, ZMQ_LINGER, 0, "set linger"));
-  TCC_ASSIGN_OR_RETURN(socket.signal_fd_, ReadSignalDescriptor(handle));
+  TCC_ASSIGN_OR_RETURN(socket.signal_fd_, GetIntOption(handle, ZMQ_FD, "socket descriptor"));
   return socket;
 }
 
@@ -281,14 +281,13 @@ Status ZmqSocket::Send(std::span<const std::string_view> parts, bool dont_wait) 
 }
 
 Result<bool> ZmqSocket::HasMessage() {
-  int events = 0;
-  std::size_t size = sizeof events;
-  if (zmq_getsockopt(handle_, ZMQ_EVENTS, &events, &size) != 0) {
+  Result<int> events = GetIntOption(handle_, ZMQ_EVENTS, "socket events");
+  if (!events.ok()) {
     may_hold_unsignalled_ = true;
-    return ZmqError("socket events");
+    return events.error();
   }
   // A message known to be queued will not signal again; none queued, and the next one will.
-  may_hold_unsignalled_ = (events & ZMQ_POLLIN) != 0;
+  may_hold_unsignalled_ = (*events & ZMQ_POLLIN) != 0;
   return may_hold_unsignalled_;
 }
 
